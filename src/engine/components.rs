@@ -1,0 +1,237 @@
+//! Runtime state of each component kind. The request flow that moves requests between
+//! them lives in [`super::world`]; these are the resources and their statistics.
+
+use std::collections::VecDeque;
+
+use rand_distr::Zipf;
+
+use crate::metrics::level::{Counter, DurationSum, Level};
+use crate::model::{CacheScope, Policy};
+use crate::sim::{SimDuration, SimRng, SimTime};
+
+use super::arrivals::ArrivalProcess;
+use super::lru::Lru;
+use super::sampler::Sampler;
+
+/// "No index" marker for optional `u32` indices.
+pub const NONE: u32 = u32::MAX;
+
+/// A live request: slab index plus generation, so stale events for a finished request
+/// are recognised and ignored.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ReqRef {
+    pub idx: u32,
+    pub generation: u32,
+}
+
+/// Where a client (or a service call) sends requests.
+#[derive(Clone, Copy, Debug)]
+pub enum Target {
+    LoadBalancer(u32),
+    Tier(u32),
+}
+
+/// A population of users.
+pub struct Client {
+    pub id: String,
+    pub rng: SimRng,
+    pub target: Target,
+    /// Open-loop arrivals; `None` for closed-loop users.
+    pub process: Option<ArrivalProcess>,
+    /// Closed-loop think time and user count.
+    pub think: Option<(Sampler, u32)>,
+    /// Endpoints with cumulative weights.
+    pub mix: Vec<(u16, f64)>,
+    pub timeout: Option<SimDuration>,
+    pub sessions: u32,
+    /// Outstanding requests' deadlines, in send order (the timeout is the same for all,
+    /// so deadlines are ordered too): one armed timer serves them all.
+    pub deadlines: VecDeque<(SimTime, ReqRef)>,
+    pub deadline_armed: bool,
+    pub sent: Counter,
+}
+
+impl Client {
+    /// Picks an endpoint by weight.
+    pub fn pick_endpoint(&mut self) -> u16 {
+        if self.mix.len() == 1 {
+            return self.mix[0].0;
+        }
+        let total = self.mix.last().map_or(0.0, |m| m.1);
+        let x = self.rng.uniform() * total;
+        self.mix
+            .iter()
+            .find(|(_, cum)| x < *cum)
+            .or(self.mix.last())
+            .map_or(0, |m| m.0)
+    }
+}
+
+/// A load balancer over the instances of its backend tiers.
+pub struct LoadBalancer {
+    pub id: String,
+    pub policy: Policy,
+    pub tiers: Vec<u32>,
+    pub rng: SimRng,
+    pub rr_next: usize,
+    pub routed: Counter,
+}
+
+/// An app tier: a group of identical instances.
+pub struct Tier {
+    pub id: String,
+    pub instances: Vec<u32>,
+    pub rr_next: usize,
+    /// Thread-per-request (`true`) or async event loop.
+    pub threads: bool,
+}
+
+/// The connections one instance uses for one database.
+#[derive(Clone, Copy, Debug)]
+pub struct DbAccess {
+    pub db: u32,
+    /// Pool for writes (and reads without replicas); `NONE` in per-request mode.
+    pub writer: u32,
+    /// Pool for reads served by replicas; `NONE` when the database has no replicas.
+    pub reader: u32,
+}
+
+/// One app instance.
+pub struct Instance {
+    pub rng: SimRng,
+    /// Workers (thread mode) or event-loop admission slots (async mode).
+    pub slots: u32,
+    pub busy_slots: Level,
+    pub accept_queue: VecDeque<(ReqRef, SimTime)>,
+    pub queue_cap: u32,
+    pub queue_timeout: Option<SimDuration>,
+    pub queue_len: Level,
+    pub in_system: Level,
+    pub sojourn: DurationSum,
+    pub arrivals: Counter,
+    pub rejected: Counter,
+    pub queue_timeouts: Counter,
+    /// Station index of the cores.
+    pub cores: u32,
+    pub db_access: Vec<DbAccess>,
+    /// Local caches, by cache index.
+    pub local_caches: Vec<(u32, Lru)>,
+}
+
+/// A FCFS multi-server resource: app cores, database cores, a cache server.
+pub struct Station {
+    pub servers: u32,
+    pub busy: Level,
+    pub queue: VecDeque<(ReqRef, SimDuration, SimTime)>,
+    pub queue_len: Level,
+    pub in_system: Level,
+    pub sojourn: DurationSum,
+    pub wait: DurationSum,
+    pub arrivals: Counter,
+}
+
+impl Station {
+    pub fn new(servers: u32) -> Self {
+        Self {
+            servers,
+            busy: Level::default(),
+            queue: VecDeque::new(),
+            queue_len: Level::default(),
+            in_system: Level::default(),
+            sojourn: DurationSum::default(),
+            wait: DurationSum::default(),
+            arrivals: Counter::default(),
+        }
+    }
+}
+
+/// A per-instance connection pool to one database (writer or reader side).
+pub struct Pool {
+    pub db: u32,
+    pub reader: bool,
+    pub size: u32,
+    pub acquire_timeout: SimDuration,
+    /// Connections open or being opened.
+    pub open: Level,
+    pub in_use: Level,
+    /// Idle connections, by the database node each is bound to.
+    pub idle: Vec<u32>,
+    /// Requests waiting for a connection with their deadline and start of the wait.
+    pub waiters: VecDeque<(ReqRef, SimTime, SimTime)>,
+    pub waiting: Level,
+    pub deadline_armed: bool,
+    pub acquires: Counter,
+    pub timeouts: Counter,
+    pub wait: DurationSum,
+}
+
+/// How a cache decides hits.
+pub enum HitModel {
+    Ratio(f64),
+    Keys {
+        zipf: Option<Zipf<f64>>,
+        keys: u64,
+        capacity: u64,
+        ttl_ns: Option<u64>,
+    },
+}
+
+/// A cache component (shared, or the template of per-instance local caches).
+pub struct Cache {
+    pub id: String,
+    pub scope: CacheScope,
+    pub model: HitModel,
+    /// Station of a shared cache; `NONE` for local caches.
+    pub station: u32,
+    pub op: Sampler,
+    pub network: Sampler,
+    pub rng: SimRng,
+    pub shared: Option<Lru>,
+    pub hits: Counter,
+    pub misses: Counter,
+    pub sets: Counter,
+}
+
+impl Cache {
+    /// Draws the key of one get from the key space.
+    pub fn draw_key(model: &HitModel, rng: &mut SimRng) -> u64 {
+        match model {
+            HitModel::Ratio(_) => 0,
+            HitModel::Keys { zipf, keys, .. } => match zipf {
+                Some(z) => (rng.sample(z) as u64).saturating_sub(1),
+                None => rng.below(*keys),
+            },
+        }
+    }
+}
+
+/// One named query of a database.
+pub struct QueryRt {
+    pub name: String,
+    pub cost: Sampler,
+    pub count: Counter,
+    pub time: DurationSum,
+}
+
+/// A database: primary and replicas.
+pub struct Database {
+    pub id: String,
+    /// Node indices; the primary first.
+    pub nodes: Vec<u32>,
+    pub queries: Vec<QueryRt>,
+    pub network: Sampler,
+    pub connect_time: Sampler,
+    pub connect_cpu: Sampler,
+    pub max_connections: u32,
+    pub rr_replica: usize,
+}
+
+/// One database server (primary or replica).
+pub struct DbNode {
+    pub db: u32,
+    pub name: String,
+    pub rng: SimRng,
+    pub station: u32,
+    pub connections: Level,
+    pub refused: Counter,
+}

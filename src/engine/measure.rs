@@ -1,0 +1,530 @@
+//! Reading the world's meters: chart samples on the simulated-time grid, and the summary.
+//! Per-instance figures are aggregated per tier, so a tier of 1,000 instances reads as one
+//! row (sums of L and λ still satisfy Little's law).
+
+use std::collections::BTreeMap;
+
+use hdrhistogram::Histogram;
+
+use crate::metrics::level::{DurationSum, Level};
+use crate::metrics::summary::*;
+use crate::metrics::{ErrorCause, OutcomeMeter};
+use crate::sim::SimTime;
+
+use super::components::NONE;
+use super::world::World;
+
+/// Accumulates queueing figures of several identical stations (one per instance).
+#[derive(Default)]
+struct Agg {
+    servers: u64,
+    busy: f64,
+    queue: f64,
+    in_system: f64,
+    departures: u64,
+    sojourn_secs: f64,
+    wait_secs: f64,
+    waits: u64,
+}
+
+impl Agg {
+    fn add_levels(&mut self, w: &World, servers: u32, busy: &Level, queue: &Level, sys: &Level) {
+        let (t0, now) = (w.t0(), w.now);
+        self.servers += u64::from(servers);
+        self.busy += busy.mean_since_warmup(t0, now);
+        self.queue += queue.mean_since_warmup(t0, now);
+        self.in_system += sys.mean_since_warmup(t0, now);
+    }
+
+    fn add_times(&mut self, sojourn: &DurationSum, wait: &DurationSum) {
+        self.departures += sojourn.count_since_warmup();
+        self.sojourn_secs += sojourn.total_secs_since_warmup();
+        self.wait_secs += wait.total_secs_since_warmup();
+        self.waits += wait.count_since_warmup();
+    }
+
+    fn utilization(&self) -> f64 {
+        if self.servers == 0 {
+            0.0
+        } else {
+            self.busy / self.servers as f64
+        }
+    }
+
+    fn report(&self, name: String, span_secs: f64) -> StationReport {
+        let lambda = self.departures as f64 / span_secs.max(f64::MIN_POSITIVE);
+        let w_secs = if self.departures == 0 {
+            0.0
+        } else {
+            self.sojourn_secs / self.departures as f64
+        };
+        let lw = lambda * w_secs;
+        let l = self.in_system;
+        let gap = if l.max(lw) > 0.0 {
+            (l - lw).abs() / l.max(lw)
+        } else {
+            0.0
+        };
+        StationReport {
+            name,
+            servers: self.servers.min(u64::from(u32::MAX)) as u32,
+            utilization: self.utilization(),
+            mean_queue: self.queue,
+            mean_in_system: l,
+            throughput_per_sec: lambda,
+            mean_sojourn_ms: w_secs * 1e3,
+            mean_wait_ms: if self.waits == 0 {
+                0.0
+            } else {
+                self.wait_secs / self.waits as f64 * 1e3
+            },
+            littles_law_gap: gap,
+        }
+    }
+}
+
+fn ms_at(h: &Histogram<u64>, q: f64) -> f64 {
+    if h.is_empty() {
+        f64::NAN
+    } else {
+        h.value_at_quantile(q) as f64 / 1e3
+    }
+}
+
+fn outcomes(m: &OutcomeMeter, span_secs: f64) -> Outcomes {
+    let span = span_secs.max(f64::MIN_POSITIVE);
+    let ok = m.ok.since_warmup();
+    let errors: BTreeMap<String, u64> = ErrorCause::ALL
+        .iter()
+        .map(|c| (c.name().to_owned(), m.errors[*c as usize].since_warmup()))
+        .collect();
+    let failed: u64 = errors.values().sum();
+    let h = &m.latency;
+    let zero_if_nan = |x: f64| if x.is_nan() { 0.0 } else { x };
+    Outcomes {
+        offered: m.offered.since_warmup(),
+        ok,
+        errors,
+        offered_per_sec: m.offered.since_warmup() as f64 / span,
+        throughput_per_sec: ok as f64 / span,
+        error_rate: if ok + failed == 0 {
+            0.0
+        } else {
+            failed as f64 / (ok + failed) as f64
+        },
+        latency_ms: Latency {
+            mean: m.latency_sum.mean_ms_since_warmup(),
+            p50: zero_if_nan(ms_at(h, 0.5)),
+            p95: zero_if_nan(ms_at(h, 0.95)),
+            p99: zero_if_nan(ms_at(h, 0.99)),
+            p999: zero_if_nan(ms_at(h, 0.999)),
+            max: if h.is_empty() { 0.0 } else { h.max() as f64 / 1e3 },
+        },
+    }
+}
+
+impl World {
+    /// Start of the measured period: the warm-up end once it has passed, else zero.
+    pub fn t0(&self) -> SimTime {
+        if self.warm && self.warmup_end <= self.now {
+            self.warmup_end
+        } else {
+            SimTime::ZERO
+        }
+    }
+
+    fn tier_stations(&self, tier: usize) -> (Agg, Agg, BTreeMap<u32, Agg>) {
+        let mut cpu = Agg::default();
+        let mut workers = Agg::default();
+        let mut pools: BTreeMap<u32, Agg> = BTreeMap::new();
+        for &i in &self.tiers[tier].instances {
+            let inst = &self.instances[i as usize];
+            let st = &self.stations[inst.cores as usize];
+            cpu.add_levels(self, st.servers, &st.busy, &st.queue_len, &st.in_system);
+            cpu.add_times(&st.sojourn, &st.wait);
+            workers.add_levels(
+                self,
+                inst.slots,
+                &inst.busy_slots,
+                &inst.queue_len,
+                &inst.in_system,
+            );
+            workers.add_times(&inst.sojourn, &DurationSum::default());
+            for a in &inst.db_access {
+                for p in [a.writer, a.reader] {
+                    if p == NONE {
+                        continue;
+                    }
+                    let pool = &self.pools[p as usize];
+                    let agg = pools.entry(pool.db).or_default();
+                    agg.add_levels(self, pool.size, &pool.in_use, &pool.waiting, &pool.waiting);
+                    agg.add_times(&pool.wait, &pool.wait);
+                }
+            }
+        }
+        (cpu, workers, pools)
+    }
+
+    /// The summary of everything measured since the warm-up (or since the start, while
+    /// still warming up).
+    pub fn summary(&self, scenario: &crate::model::Scenario, seed: u64, events: u64) -> Summary {
+        let span = self.now.since(self.t0()).as_secs_f64();
+        let span_nz = span.max(f64::MIN_POSITIVE);
+        let (t0, now) = (self.t0(), self.now);
+        let mut components = Vec::new();
+        let mut stations = Vec::new();
+        let mut saturation = Vec::new();
+        let mut sat = |resource: String, kind: &str, u: f64| {
+            saturation.push(Saturation {
+                resource,
+                kind: kind.to_owned(),
+                utilization: u,
+            })
+        };
+
+        for spec in &scenario.components {
+            let id = spec.id();
+            let mut f = BTreeMap::new();
+            match spec {
+                crate::model::ComponentSpec::Client(_) => {
+                    if let Some(c) = self.clients.iter().find(|c| c.id == id) {
+                        f.insert("sent_per_sec".into(), c.sent.since_warmup() as f64 / span_nz);
+                    }
+                }
+                crate::model::ComponentSpec::LoadBalancer(_) => {
+                    if let Some(lb) = self.lbs.iter().find(|l| l.id == id) {
+                        f.insert(
+                            "routed_per_sec".into(),
+                            lb.routed.since_warmup() as f64 / span_nz,
+                        );
+                        let counts: Vec<f64> = lb
+                            .tiers
+                            .iter()
+                            .flat_map(|t| self.tiers[*t as usize].instances.iter())
+                            .map(|i| self.instances[*i as usize].arrivals.since_warmup() as f64)
+                            .collect();
+                        let mean = counts.iter().sum::<f64>() / counts.len().max(1) as f64;
+                        let max = counts.iter().copied().fold(0.0, f64::max);
+                        f.insert(
+                            "imbalance".into(),
+                            if mean > 0.0 { max / mean } else { 1.0 },
+                        );
+                    }
+                }
+                crate::model::ComponentSpec::App(_) => {
+                    let Some(t) = self.tiers.iter().position(|t| t.id == id) else {
+                        continue;
+                    };
+                    let tier = &self.tiers[t];
+                    let (cpu, workers, pools) = self.tier_stations(t);
+                    let mut rejected = 0;
+                    let mut qto = 0;
+                    for &i in &tier.instances {
+                        rejected += self.instances[i as usize].rejected.since_warmup();
+                        qto += self.instances[i as usize].queue_timeouts.since_warmup();
+                    }
+                    f.insert("instances".into(), tier.instances.len() as f64);
+                    f.insert("cpu_util".into(), cpu.utilization());
+                    f.insert("worker_util".into(), workers.utilization());
+                    f.insert("busy_workers".into(), workers.busy);
+                    f.insert("accept_queue".into(), workers.queue);
+                    f.insert("run_queue".into(), cpu.queue);
+                    f.insert("in_flight".into(), workers.in_system);
+                    f.insert("rejected".into(), rejected as f64);
+                    f.insert("queue_timeouts".into(), qto as f64);
+                    f.insert(
+                        "throughput_per_sec".into(),
+                        workers.departures as f64 / span_nz,
+                    );
+                    sat(format!("{id} cpu"), "compute", cpu.utilization());
+                    sat(
+                        format!(
+                            "{id} {}",
+                            if tier.threads { "worker threads" } else { "in-flight slots" }
+                        ),
+                        "concurrency",
+                        workers.utilization(),
+                    );
+                    stations.push(cpu.report(format!("{id}.cpu"), span));
+                    stations.push(workers.report(format!("{id}.workers"), span));
+                    for (db, agg) in &pools {
+                        let db_id = &self.dbs[*db as usize].id;
+                        f.insert(format!("pool({db_id})_util"), agg.utilization());
+                        f.insert(format!("pool({db_id})_waiting"), agg.queue);
+                        f.insert(
+                            format!("pool({db_id})_wait_ms"),
+                            if agg.waits == 0 {
+                                0.0
+                            } else {
+                                agg.wait_secs / agg.waits as f64 * 1e3
+                            },
+                        );
+                        let timeouts: u64 = tier
+                            .instances
+                            .iter()
+                            .flat_map(|i| self.instances[*i as usize].db_access.iter())
+                            .filter(|a| a.db == *db)
+                            .flat_map(|a| [a.writer, a.reader])
+                            .filter(|p| *p != NONE)
+                            .map(|p| self.pools[p as usize].timeouts.since_warmup())
+                            .sum();
+                        f.insert(format!("pool({db_id})_timeouts"), timeouts as f64);
+                        sat(format!("{id} pool({db_id})"), "concurrency", agg.utilization());
+                        stations.push(agg.report(format!("{id}.pool({db_id})"), span));
+                    }
+                }
+                crate::model::ComponentSpec::Cache(_) => {
+                    let Some(c) = self.caches.iter().find(|c| c.id == id) else {
+                        continue;
+                    };
+                    let hits = c.hits.since_warmup() as f64;
+                    let gets = hits + c.misses.since_warmup() as f64;
+                    f.insert(
+                        "hit_ratio".into(),
+                        if gets > 0.0 { hits / gets } else { 0.0 },
+                    );
+                    f.insert("gets_per_sec".into(), gets / span_nz);
+                    if let Some(lru) = &c.shared {
+                        f.insert("entries".into(), lru.len() as f64);
+                    }
+                    if c.station != NONE {
+                        let st = &self.stations[c.station as usize];
+                        let mut agg = Agg::default();
+                        agg.add_levels(self, st.servers, &st.busy, &st.queue_len, &st.in_system);
+                        agg.add_times(&st.sojourn, &st.wait);
+                        f.insert("util".into(), agg.utilization());
+                        sat(format!("{id} server"), "compute", agg.utilization());
+                        stations.push(agg.report(format!("{id}.server"), span));
+                    }
+                }
+                crate::model::ComponentSpec::Database(_) => {
+                    let Some(d) = self.dbs.iter().find(|d| d.id == id) else {
+                        continue;
+                    };
+                    let mut refused = 0;
+                    for (k, &n) in d.nodes.iter().enumerate() {
+                        let node = &self.db_nodes[n as usize];
+                        let st = &self.stations[node.station as usize];
+                        let mut agg = Agg::default();
+                        agg.add_levels(self, st.servers, &st.busy, &st.queue_len, &st.in_system);
+                        agg.add_times(&st.sojourn, &st.wait);
+                        let conns = node.connections.mean_since_warmup(t0, now);
+                        let prefix = if k == 0 {
+                            String::new()
+                        } else {
+                            format!("replica{k}_")
+                        };
+                        f.insert(format!("{prefix}cpu_util"), agg.utilization());
+                        f.insert(format!("{prefix}queue"), agg.queue);
+                        f.insert(format!("{prefix}connections"), conns);
+                        f.insert(
+                            format!("{prefix}connections_peak"),
+                            f64::from(node.connections.peak()),
+                        );
+                        refused += node.refused.since_warmup();
+                        sat(format!("{} cpu", node.name), "compute", agg.utilization());
+                        sat(
+                            format!("{} connections", node.name),
+                            "concurrency",
+                            conns / f64::from(d.max_connections),
+                        );
+                        stations.push(agg.report(format!("{}.cpu", node.name), span));
+                    }
+                    f.insert("max_connections".into(), f64::from(d.max_connections));
+                    f.insert("refused".into(), refused as f64);
+                    let total: u64 = d.queries.iter().map(|q| q.count.since_warmup()).sum();
+                    f.insert("queries_per_sec".into(), total as f64 / span_nz);
+                }
+            }
+            components.push(ComponentReport {
+                id: id.to_owned(),
+                kind: spec.kind_name().to_owned(),
+                figures: f,
+            });
+        }
+
+        let mut queries: Vec<QueryReport> = self
+            .dbs
+            .iter()
+            .flat_map(|d| {
+                d.queries.iter().map(|q| QueryReport {
+                    db: d.id.clone(),
+                    query: q.name.clone(),
+                    count: q.count.since_warmup(),
+                    total_secs: q.time.total_secs_since_warmup(),
+                    mean_ms: q.time.mean_ms_since_warmup(),
+                })
+            })
+            .collect();
+        queries.sort_by(|a, b| b.total_secs.total_cmp(&a.total_secs));
+        saturation.sort_by(|a, b| b.utilization.total_cmp(&a.utilization));
+
+        Summary {
+            scenario: scenario.name.clone(),
+            seed,
+            simulated_secs: self.now.as_secs_f64(),
+            measured_secs: span,
+            events,
+            overall: outcomes(&self.total, span),
+            endpoints: self
+                .programs
+                .iter()
+                .zip(&self.per_endpoint)
+                .map(|(p, m)| (p.name.clone(), outcomes(m, span)))
+                .collect(),
+            components,
+            stations,
+            queries,
+            saturation,
+        }
+    }
+
+    /// Names of the chart series, in the order [`World::take_sample`] fills them.
+    pub fn series_names(&self) -> Vec<(String, String)> {
+        let g = |m: &str| (String::new(), m.to_owned());
+        let mut names = vec![g("offered_per_sec"), g("ok_per_sec"), g("errors_per_sec")];
+        for c in ErrorCause::ALL {
+            names.push(g(&format!("{}_per_sec", c.name())));
+        }
+        names.extend([g("p50_ms"), g("p95_ms"), g("p99_ms"), g("in_flight")]);
+        for p in &self.programs {
+            for m in ["ok_per_sec", "p50_ms", "p95_ms", "p99_ms"] {
+                names.push((p.name.clone(), m.to_owned()));
+            }
+        }
+        for t in &self.tiers {
+            for m in ["cpu_util", "worker_util", "accept_queue", "run_queue"] {
+                names.push((t.id.clone(), m.to_owned()));
+            }
+            let tier_dbs = self.tier_dbs(t);
+            for db in tier_dbs {
+                let id = &self.dbs[db as usize].id;
+                names.push((t.id.clone(), format!("pool({id})_util")));
+                names.push((t.id.clone(), format!("pool({id})_waiting")));
+            }
+        }
+        for c in &self.caches {
+            names.push((c.id.clone(), "hit_ratio".to_owned()));
+            if c.station != NONE {
+                names.push((c.id.clone(), "util".to_owned()));
+            }
+        }
+        for n in &self.db_nodes {
+            for m in ["cpu_util", "queue", "connections"] {
+                names.push((n.name.clone(), m.to_owned()));
+            }
+        }
+        names
+    }
+
+    fn tier_dbs(&self, t: &super::components::Tier) -> Vec<u32> {
+        t.instances
+            .first()
+            .map(|i| {
+                self.instances[*i as usize]
+                    .db_access
+                    .iter()
+                    .filter(|a| a.writer != NONE)
+                    .map(|a| a.db)
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// One value per series for the interval since the previous sample; resets the
+    /// interval meters.
+    pub fn take_sample(&mut self) -> Vec<f64> {
+        let now = self.now;
+        let prev = self.last_sample;
+        let secs = now.since(prev).as_secs_f64().max(f64::MIN_POSITIVE);
+        self.last_sample = now;
+        let mut v = Vec::new();
+
+        let t = &mut self.total;
+        v.push(t.offered.take_sample() as f64 / secs);
+        v.push(t.ok.take_sample() as f64 / secs);
+        let per_cause: Vec<f64> = t
+            .errors
+            .iter_mut()
+            .map(|e| e.take_sample() as f64 / secs)
+            .collect();
+        v.push(per_cause.iter().sum());
+        v.extend(per_cause);
+        v.push(ms_at(&t.interval, 0.5));
+        v.push(ms_at(&t.interval, 0.95));
+        v.push(ms_at(&t.interval, 0.99));
+        t.interval.reset();
+        v.push(self.in_flight.take_sample_mean(prev, now));
+
+        for m in &mut self.per_endpoint {
+            v.push(m.ok.take_sample() as f64 / secs);
+            v.push(ms_at(&m.interval, 0.5));
+            v.push(ms_at(&m.interval, 0.95));
+            v.push(ms_at(&m.interval, 0.99));
+            m.interval.reset();
+            // Keep the per-endpoint counters' sample marks in step.
+            m.offered.take_sample();
+            for e in &mut m.errors {
+                e.take_sample();
+            }
+        }
+
+        for ti in 0..self.tiers.len() {
+            let (mut cpu_busy, mut cores, mut w_busy, mut slots, mut aq, mut rq) =
+                (0.0, 0.0, 0.0, 0.0, 0.0, 0.0);
+            let dbs = self.tier_dbs(&self.tiers[ti]);
+            let mut pool_busy = vec![0.0; dbs.len()];
+            let mut pool_size = vec![0.0; dbs.len()];
+            let mut pool_wait = vec![0.0; dbs.len()];
+            for k in 0..self.tiers[ti].instances.len() {
+                let i = self.tiers[ti].instances[k] as usize;
+                let st = &mut self.stations[self.instances[i].cores as usize];
+                cpu_busy += st.busy.take_sample_mean(prev, now);
+                cores += f64::from(st.servers);
+                rq += st.queue_len.take_sample_mean(prev, now);
+                let inst = &mut self.instances[i];
+                w_busy += inst.busy_slots.take_sample_mean(prev, now);
+                slots += f64::from(inst.slots);
+                aq += inst.queue_len.take_sample_mean(prev, now);
+                for (j, db) in dbs.iter().enumerate() {
+                    let Some(a) = inst.db_access.iter().find(|a| a.db == *db).copied() else {
+                        continue;
+                    };
+                    for p in [a.writer, a.reader] {
+                        if p == NONE {
+                            continue;
+                        }
+                        let pool = &mut self.pools[p as usize];
+                        pool_busy[j] += pool.in_use.take_sample_mean(prev, now);
+                        pool_size[j] += f64::from(pool.size);
+                        pool_wait[j] += pool.waiting.take_sample_mean(prev, now);
+                    }
+                }
+            }
+            v.push(cpu_busy / cores.max(1.0));
+            v.push(w_busy / slots.max(1.0));
+            v.push(aq);
+            v.push(rq);
+            for j in 0..dbs.len() {
+                v.push(pool_busy[j] / pool_size[j].max(1.0));
+                v.push(pool_wait[j]);
+            }
+        }
+        for c in &mut self.caches {
+            let hits = c.hits.take_sample() as f64;
+            let gets = hits + c.misses.take_sample() as f64;
+            v.push(if gets > 0.0 { hits / gets } else { f64::NAN });
+            if c.station != NONE {
+                let st = &mut self.stations[c.station as usize];
+                v.push(st.busy.take_sample_mean(prev, now) / f64::from(st.servers));
+            }
+        }
+        for n in &mut self.db_nodes {
+            let st = &mut self.stations[n.station as usize];
+            v.push(st.busy.take_sample_mean(prev, now) / f64::from(st.servers));
+            v.push(st.queue_len.take_sample_mean(prev, now));
+            v.push(n.connections.take_sample_mean(prev, now));
+        }
+        v
+    }
+}

@@ -1,0 +1,149 @@
+//! Endpoint scripts compiled to a flat list of operations with jumps, so the event loop
+//! runs a request by moving a program counter instead of walking a tree.
+
+use std::collections::BTreeMap;
+
+use crate::model::{Scenario, Step};
+
+use super::sampler::Sampler;
+
+/// One operation of a compiled endpoint.
+#[derive(Clone, Debug)]
+pub enum Op {
+    /// CPU work on a core of the instance.
+    Cpu(Sampler),
+    /// Pure latency (an external call).
+    External(Sampler),
+    /// Cache lookup; on a hit jump to `hit_target`, on a miss fall through into the
+    /// on-miss block. `slot` keeps the key for the matching `CacheSet`.
+    CacheGet {
+        cache: u32,
+        hit_target: u32,
+        slot: u8,
+    },
+    /// Store the key looked up by the `CacheGet` using the same `slot`.
+    CacheSet { cache: u32, slot: u8 },
+    /// A query on a database: `db` indexes the scenario's databases, `query` that
+    /// database's queries in name order.
+    Query { db: u32, query: u32, write: bool },
+    /// Loop header: with `times == 0` jump to `end`, else set the counter in `slot`.
+    RepeatStart { times: u32, end: u32, slot: u8 },
+    /// Loop footer: decrement the counter in `slot`; jump to `body` while it is non-zero.
+    RepeatEnd { body: u32, slot: u8 },
+    /// With probability `p` fall through, else jump to `else_target`.
+    Branch { p: f64, else_target: u32 },
+    Jump(u32),
+    /// The script is done: respond.
+    End,
+}
+
+/// A compiled endpoint.
+#[derive(Clone, Debug)]
+pub struct Program {
+    pub name: String,
+    pub ops: Vec<Op>,
+}
+
+/// Name → index maps for the resources a script refers to.
+pub struct Resolver<'a> {
+    pub caches: &'a BTreeMap<String, u32>,
+    pub dbs: &'a BTreeMap<String, u32>,
+    pub scenario: &'a Scenario,
+}
+
+impl Resolver<'_> {
+    fn query_index(&self, db: &str, query: &str) -> u32 {
+        self.scenario
+            .components
+            .iter()
+            .find_map(|c| match c {
+                crate::model::ComponentSpec::Database(d) if d.id == db => {
+                    d.queries.keys().position(|q| q == query)
+                }
+                _ => None,
+            })
+            .unwrap_or(0) as u32
+    }
+}
+
+/// Compiles one endpoint's steps. The scenario was validated, so every reference resolves.
+pub fn compile(name: &str, steps: &[Step], r: &Resolver<'_>) -> Program {
+    let mut ops = Vec::new();
+    emit(steps, 0, &mut ops, r);
+    ops.push(Op::End);
+    Program {
+        name: name.to_owned(),
+        ops,
+    }
+}
+
+fn emit(steps: &[Step], depth: u8, ops: &mut Vec<Op>, r: &Resolver<'_>) {
+    for step in steps {
+        match step {
+            Step::Cpu(d) => ops.push(Op::Cpu(Sampler::new(d))),
+            Step::External(d) => ops.push(Op::External(Sampler::new(d))),
+            Step::Read { db, query } | Step::Write { db, query } => ops.push(Op::Query {
+                db: r.dbs[db],
+                query: r.query_index(db, query),
+                write: matches!(step, Step::Write { .. }),
+            }),
+            Step::CacheGet {
+                cache,
+                on_miss,
+                set_on_miss,
+            } => {
+                let cache = r.caches[cache];
+                let get_at = ops.len();
+                ops.push(Op::CacheGet {
+                    cache,
+                    hit_target: 0,
+                    slot: depth,
+                });
+                emit(on_miss, depth + 1, ops, r);
+                if *set_on_miss {
+                    ops.push(Op::CacheSet { cache, slot: depth });
+                }
+                let after = ops.len() as u32;
+                if let Op::CacheGet { hit_target, .. } = &mut ops[get_at] {
+                    *hit_target = after;
+                }
+            }
+            Step::Repeat { times, steps } => {
+                let start_at = ops.len();
+                ops.push(Op::RepeatStart {
+                    times: *times,
+                    end: 0,
+                    slot: depth,
+                });
+                let body = ops.len() as u32;
+                emit(steps, depth + 1, ops, r);
+                ops.push(Op::RepeatEnd { body, slot: depth });
+                let end = ops.len() as u32;
+                if let Op::RepeatStart { end: e, .. } = &mut ops[start_at] {
+                    *e = end;
+                }
+            }
+            Step::Branch {
+                probability,
+                then,
+                otherwise,
+            } => {
+                let branch_at = ops.len();
+                ops.push(Op::Branch {
+                    p: *probability,
+                    else_target: 0,
+                });
+                emit(then, depth + 1, ops, r);
+                let jump_at = ops.len();
+                ops.push(Op::Jump(0));
+                let else_target = ops.len() as u32;
+                emit(otherwise, depth + 1, ops, r);
+                let end = ops.len() as u32;
+                if let Op::Branch { else_target: e, .. } = &mut ops[branch_at] {
+                    *e = else_target;
+                }
+                ops[jump_at] = Op::Jump(end);
+            }
+        }
+    }
+}

@@ -1,0 +1,1242 @@
+//! The running system: every component's state, the event loop's dispatch, and the life
+//! of a request (client → load balancer → instance → script steps → response).
+//!
+//! A request holds resources simultaneously: its worker slot for the whole script, a
+//! pooled connection for each query, a core for each CPU step. That simultaneous
+//! possession is what makes thread pools fill while CPUs idle, so it is modelled
+//! literally here rather than as a network of independent queues.
+
+use std::collections::{BTreeMap, VecDeque};
+
+use rand_distr::Zipf;
+
+use crate::metrics::level::{Counter, Level};
+use crate::metrics::{ErrorCause, OutcomeMeter};
+use crate::model::limits::MAX_STEP_NESTING;
+use crate::model::{
+    Arrivals, CacheModel, CacheScope, ComponentSpec, Concurrency, PoolMode, ValidScenario,
+};
+use crate::sim::{EventQueue, SimDuration, SimRng, SimTime};
+
+use super::arrivals::ArrivalProcess;
+use super::components::*;
+use super::lru::Lru;
+use super::program::{Op, Program, Resolver, compile};
+use super::sampler::Sampler;
+
+/// Everything that can happen.
+#[derive(Clone, Copy, Debug)]
+pub enum Event {
+    /// The next open-loop arrival of a client.
+    Arrival { client: u32 },
+    /// A closed-loop user finished thinking.
+    UserReady { client: u32, user: u32 },
+    /// The oldest outstanding request of a client may have timed out.
+    ClientDeadline { client: u32 },
+    /// A server of a station finished a request's work.
+    ServiceDone { station: u32, req: ReqRef },
+    /// A pure delay (network, external call, connection setup) finished.
+    Resume { req: ReqRef },
+    /// The oldest waiter of a pool may have timed out.
+    PoolDeadline { pool: u32 },
+    /// End of the warm-up: summaries count from here.
+    WarmupEnd,
+    /// Take a time-series sample.
+    Sample,
+}
+
+/// Phases of a multi-stage operation (a query, a cache access).
+mod phase {
+    pub const START: u8 = 0;
+    pub const CONNECTED: u8 = 1;
+    pub const CONNECT_CPU_DONE: u8 = 2;
+    pub const AT_SERVER: u8 = 3;
+    pub const SERVED: u8 = 4;
+}
+
+/// A request in flight.
+#[derive(Clone, Debug)]
+pub struct Request {
+    pub generation: u32,
+    pub live: bool,
+    pub client: u32,
+    pub user: u32,
+    pub session: u32,
+    pub endpoint: u16,
+    pub sent_at: SimTime,
+    /// The client has its answer (or gave up): later outcomes are not reported to it.
+    pub client_done: bool,
+    pub instance: u32,
+    pub inst_enter: SimTime,
+    pub admitted: bool,
+    pub pc: u32,
+    pub phase: u8,
+    pub sub_enter: SimTime,
+    pub counters: [u32; MAX_STEP_NESTING + 1],
+    pub keys: [u64; MAX_STEP_NESTING + 1],
+    /// The connection used by the current query: pool (or `NONE` for an own connection)
+    /// and database node.
+    pub conn_pool: u32,
+    pub conn_node: u32,
+    /// Connections this request opened itself (per-request mode): `(db, node)`.
+    pub own_conns: Vec<(u32, u32)>,
+}
+
+impl Request {
+    fn blank() -> Self {
+        Self {
+            generation: 0,
+            live: false,
+            client: NONE,
+            user: NONE,
+            session: 0,
+            endpoint: 0,
+            sent_at: SimTime::ZERO,
+            client_done: false,
+            instance: NONE,
+            inst_enter: SimTime::ZERO,
+            admitted: false,
+            pc: 0,
+            phase: 0,
+            sub_enter: SimTime::ZERO,
+            counters: [0; MAX_STEP_NESTING + 1],
+            keys: [0; MAX_STEP_NESTING + 1],
+            conn_pool: NONE,
+            conn_node: NONE,
+            own_conns: Vec::new(),
+        }
+    }
+}
+
+/// What an operation step decided, computed while the program is borrowed and carried
+/// out after.
+enum Action {
+    /// Go on with the next operation immediately.
+    Continue,
+    /// Wait for a station's service.
+    Serve(u32, SimDuration),
+    /// Wait for a pure delay.
+    Delay(SimDuration),
+    /// Acquire a connection for a query.
+    Acquire { db: u32, write: bool },
+    /// The request ended.
+    Done,
+}
+
+/// The whole simulated system.
+pub struct World {
+    pub now: SimTime,
+    pub queue: EventQueue<Event>,
+    pub warmup_end: SimTime,
+    pub warm: bool,
+    pub sample_interval: SimDuration,
+    pub last_sample: SimTime,
+
+    pub clients: Vec<Client>,
+    pub lbs: Vec<LoadBalancer>,
+    pub tiers: Vec<Tier>,
+    pub instances: Vec<Instance>,
+    pub stations: Vec<Station>,
+    pub pools: Vec<Pool>,
+    pub caches: Vec<Cache>,
+    pub dbs: Vec<Database>,
+    pub db_nodes: Vec<DbNode>,
+    pub programs: Vec<Program>,
+
+    pub requests: Vec<Request>,
+    free: Vec<u32>,
+    pub in_flight: Level,
+
+    pub total: OutcomeMeter,
+    pub per_endpoint: Vec<OutcomeMeter>,
+    /// Responses that arrived after their client had given up.
+    pub late_responses: Counter,
+}
+
+impl World {
+    /// Builds the runtime system from a validated scenario.
+    pub fn build(sc: &ValidScenario, seed: u64) -> Self {
+        let mut w = World {
+            now: SimTime::ZERO,
+            queue: EventQueue::default(),
+            warmup_end: SimTime::from_secs_f64(sc.run.warmup_secs),
+            warm: sc.run.warmup_secs <= 0.0,
+            sample_interval: SimDuration::from_secs_f64(sc.run.sample_interval_secs),
+            last_sample: SimTime::ZERO,
+            clients: Vec::new(),
+            lbs: Vec::new(),
+            tiers: Vec::new(),
+            instances: Vec::new(),
+            stations: Vec::new(),
+            pools: Vec::new(),
+            caches: Vec::new(),
+            dbs: Vec::new(),
+            db_nodes: Vec::new(),
+            programs: Vec::new(),
+            requests: Vec::new(),
+            free: Vec::new(),
+            in_flight: Level::default(),
+            total: OutcomeMeter::default(),
+            per_endpoint: Vec::new(),
+            late_responses: Counter::default(),
+        };
+
+        // Index every referenced kind by id first, in file order.
+        let mut cache_idx = BTreeMap::new();
+        let mut db_idx = BTreeMap::new();
+        let mut tier_idx = BTreeMap::new();
+        let mut lb_idx = BTreeMap::new();
+        for c in &sc.components {
+            match c {
+                ComponentSpec::Cache(s) => {
+                    cache_idx.insert(s.id.clone(), cache_idx.len() as u32);
+                }
+                ComponentSpec::Database(s) => {
+                    db_idx.insert(s.id.clone(), db_idx.len() as u32);
+                }
+                ComponentSpec::App(s) => {
+                    tier_idx.insert(s.id.clone(), tier_idx.len() as u32);
+                }
+                ComponentSpec::LoadBalancer(s) => {
+                    lb_idx.insert(s.id.clone(), lb_idx.len() as u32);
+                }
+                ComponentSpec::Client(_) => {}
+            }
+        }
+
+        let resolver = Resolver {
+            caches: &cache_idx,
+            dbs: &db_idx,
+            scenario: sc.scenario(),
+        };
+        let endpoint_names: Vec<&String> = sc.endpoints.keys().collect();
+        for (name, ep) in &sc.endpoints {
+            w.programs.push(compile(name, &ep.steps, &resolver));
+            w.per_endpoint.push(OutcomeMeter::default());
+        }
+
+        // Databases and caches first: instances refer to them.
+        for c in &sc.components {
+            match c {
+                ComponentSpec::Database(s) => {
+                    let db = w.dbs.len() as u32;
+                    let mut nodes = Vec::new();
+                    for n in 0..=s.replicas {
+                        let name = if n == 0 {
+                            s.id.clone()
+                        } else {
+                            format!("{}#replica{n}", s.id)
+                        };
+                        let station = w.stations.len() as u32;
+                        w.stations.push(Station::new(s.cores));
+                        nodes.push(w.db_nodes.len() as u32);
+                        w.db_nodes.push(DbNode {
+                            db,
+                            rng: SimRng::stream(seed, &name),
+                            name,
+                            station,
+                            connections: Level::default(),
+                            refused: Counter::default(),
+                        });
+                    }
+                    w.dbs.push(Database {
+                        id: s.id.clone(),
+                        nodes,
+                        queries: s
+                            .queries
+                            .iter()
+                            .map(|(name, q)| QueryRt {
+                                name: name.clone(),
+                                cost: Sampler::new(q.effective_cost()),
+                                count: Counter::default(),
+                                time: Default::default(),
+                            })
+                            .collect(),
+                        network: Sampler::new(&s.network_latency),
+                        connect_time: Sampler::new(&s.connect_time),
+                        connect_cpu: Sampler::new(&s.connect_cpu),
+                        max_connections: s.max_connections,
+                        rr_replica: 0,
+                    });
+                }
+                ComponentSpec::Cache(s) => {
+                    let station = if s.scope == CacheScope::Shared {
+                        w.stations
+                            .push(Station::new(s.servers));
+                        (w.stations.len() - 1) as u32
+                    } else {
+                        NONE
+                    };
+                    let model = match &s.model {
+                        CacheModel::HitRatio { ratio } => HitModel::Ratio(*ratio),
+                        CacheModel::Keys {
+                            keys,
+                            zipf_s,
+                            capacity,
+                            ttl_secs,
+                        } => HitModel::Keys {
+                            zipf: if *zipf_s > 0.0 {
+                                Zipf::new(*keys as f64, *zipf_s).ok()
+                            } else {
+                                None
+                            },
+                            keys: *keys,
+                            capacity: *capacity,
+                            ttl_ns: ttl_secs.map(|t| SimDuration::from_secs_f64(t).0),
+                        },
+                    };
+                    let shared = match (&model, s.scope) {
+                        (HitModel::Keys { capacity, .. }, CacheScope::Shared) => {
+                            Some(Lru::new(*capacity))
+                        }
+                        _ => None,
+                    };
+                    w.caches.push(Cache {
+                        id: s.id.clone(),
+                        scope: s.scope,
+                        model,
+                        station,
+                        op: Sampler::new(&s.op_time),
+                        network: Sampler::new(&s.network_latency),
+                        rng: SimRng::stream(seed, &s.id),
+                        shared,
+                        hits: Counter::default(),
+                        misses: Counter::default(),
+                        sets: Counter::default(),
+                    });
+                }
+                _ => {}
+            }
+        }
+
+        // App tiers and their instances, pools and local caches.
+        for c in &sc.components {
+            let ComponentSpec::App(s) = c else { continue };
+            let (slots, threads) = match s.concurrency {
+                Concurrency::Threads { workers } => (workers, true),
+                Concurrency::Async { max_in_flight } => (max_in_flight, false),
+            };
+            let mut instance_ids = Vec::new();
+            for k in 0..s.instances {
+                let inst = w.instances.len() as u32;
+                let name = format!("{}#{k}", s.id);
+                let cores = w.stations.len() as u32;
+                w.stations
+                    .push(Station::new(s.cores));
+                let mut db_access = Vec::new();
+                for p in &s.pools {
+                    let db = db_idx[&p.db];
+                    let has_replicas = w.dbs[db as usize].nodes.len() > 1;
+                    let (writer, reader) = match p.mode {
+                        PoolMode::PerRequest => (NONE, NONE),
+                        PoolMode::Pooled {
+                            size,
+                            acquire_timeout_ms,
+                        } => {
+                            let mut make = |reader: bool| {
+                                w.pools.push(Pool {
+                                    db,
+                                    reader,
+                                    size,
+                                    acquire_timeout: SimDuration::from_millis_f64(
+                                        acquire_timeout_ms,
+                                    ),
+                                    open: Level::default(),
+                                    in_use: Level::default(),
+                                    idle: Vec::new(),
+                                    waiters: VecDeque::new(),
+                                    waiting: Level::default(),
+                                    deadline_armed: false,
+                                    acquires: Counter::default(),
+                                    timeouts: Counter::default(),
+                                    wait: Default::default(),
+                                });
+                                (w.pools.len() - 1) as u32
+                            };
+                            let writer = make(false);
+                            let reader = if has_replicas { make(true) } else { NONE };
+                            (writer, reader)
+                        }
+                    };
+                    db_access.push(DbAccess { db, writer, reader });
+                }
+                let local_caches = w
+                    .caches
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, c)| c.scope == CacheScope::Local)
+                    .map(|(i, c)| {
+                        let capacity = match c.model {
+                            HitModel::Keys { capacity, .. } => capacity,
+                            HitModel::Ratio(_) => 1,
+                        };
+                        (i as u32, Lru::new(capacity))
+                    })
+                    .collect();
+                w.instances.push(Instance {
+                    rng: SimRng::stream(seed, &name),
+                    slots,
+                    busy_slots: Level::default(),
+                    accept_queue: VecDeque::new(),
+                    queue_cap: s.accept_queue,
+                    queue_timeout: s.queue_timeout_ms.map(SimDuration::from_millis_f64),
+                    queue_len: Level::default(),
+                    in_system: Level::default(),
+                    sojourn: Default::default(),
+                    arrivals: Counter::default(),
+                    rejected: Counter::default(),
+                    queue_timeouts: Counter::default(),
+                    cores,
+                    db_access,
+                    local_caches,
+                });
+                instance_ids.push(inst);
+            }
+            w.tiers.push(Tier {
+                id: s.id.clone(),
+                instances: instance_ids,
+                rr_next: 0,
+                threads,
+            });
+        }
+
+        for c in &sc.components {
+            let ComponentSpec::LoadBalancer(s) = c else {
+                continue;
+            };
+            w.lbs.push(LoadBalancer {
+                id: s.id.clone(),
+                policy: s.policy,
+                tiers: s.backends.iter().map(|b| tier_idx[b]).collect(),
+                rng: SimRng::stream(seed, &s.id),
+                rr_next: 0,
+                routed: Counter::default(),
+            });
+        }
+
+        for c in &sc.components {
+            let ComponentSpec::Client(s) = c else { continue };
+            let client = w.clients.len() as u32;
+            let mut rng = SimRng::stream(seed, &s.id);
+            let target = match lb_idx.get(&s.target) {
+                Some(lb) => Target::LoadBalancer(*lb),
+                None => Target::Tier(tier_idx[&s.target]),
+            };
+            let mut cum = 0.0;
+            let mix: Vec<(u16, f64)> = if s.mix.is_empty() {
+                (0..endpoint_names.len())
+                    .map(|i| (i as u16, (i + 1) as f64))
+                    .collect()
+            } else {
+                s.mix
+                    .iter()
+                    .filter(|(_, weight)| *weight > 0.0)
+                    .map(|(name, weight)| {
+                        cum += weight;
+                        let idx = endpoint_names.iter().position(|n| *n == name).unwrap_or(0);
+                        (idx as u16, cum)
+                    })
+                    .collect()
+            };
+            let process = ArrivalProcess::new(&s.arrivals, &mut rng);
+            let think = match &s.arrivals {
+                Arrivals::Closed { users, think } => Some((Sampler::new(think), *users)),
+                _ => None,
+            };
+            w.clients.push(Client {
+                id: s.id.clone(),
+                rng,
+                target,
+                process,
+                think,
+                mix,
+                timeout: s.timeout_ms.map(SimDuration::from_millis_f64),
+                sessions: s.sessions,
+                deadlines: VecDeque::new(),
+                deadline_armed: false,
+                sent: Counter::default(),
+            });
+            // Prime the arrival streams.
+            let c = &mut w.clients[client as usize];
+            if let Some(p) = c.process.as_mut()
+                && let Some(t) = p.next_after(SimTime::ZERO, &mut c.rng)
+            {
+                w.queue.schedule(t, Event::Arrival { client });
+            }
+            if let Some((think, users)) = &c.think {
+                for user in 0..*users {
+                    // Users start spread over one think time, not all at once.
+                    let t = SimTime::ZERO + think.sample(&mut c.rng);
+                    w.queue.schedule(t, Event::UserReady { client, user });
+                }
+            }
+        }
+
+        if !w.warm {
+            w.queue.schedule(w.warmup_end, Event::WarmupEnd);
+        }
+        w.queue.schedule(SimTime::ZERO + w.sample_interval, Event::Sample);
+        w
+    }
+
+    /// Carries out one event.
+    pub fn handle(&mut self, event: Event) {
+        match event {
+            Event::Arrival { client } => {
+                let c = &mut self.clients[client as usize];
+                if let Some(p) = c.process.as_mut()
+                    && let Some(t) = p.next_after(self.now, &mut c.rng)
+                {
+                    self.queue.schedule(t, Event::Arrival { client });
+                }
+                self.send(client, NONE);
+            }
+            Event::UserReady { client, user } => self.send(client, user),
+            Event::ClientDeadline { client } => self.client_deadlines(client),
+            Event::ServiceDone { station, req } => self.service_done(station, req),
+            Event::Resume { req } => {
+                if self.is_live(req) {
+                    self.advance(req);
+                }
+            }
+            Event::PoolDeadline { pool } => self.pool_deadlines(pool),
+            Event::WarmupEnd => self.mark_warmup(),
+            Event::Sample => {
+                // The engine takes the sample (it owns the series); here we only re-arm.
+                self.queue
+                    .schedule(self.now + self.sample_interval, Event::Sample);
+            }
+        }
+    }
+
+    #[inline]
+    fn is_live(&self, r: ReqRef) -> bool {
+        let q = &self.requests[r.idx as usize];
+        q.live && q.generation == r.generation
+    }
+
+    // ----- clients -------------------------------------------------------------------
+
+    fn send(&mut self, client: u32, user: u32) {
+        let now = self.now;
+        let c = &mut self.clients[client as usize];
+        let endpoint = c.pick_endpoint();
+        let session = if user != NONE {
+            user
+        } else {
+            c.rng.below(u64::from(c.sessions)) as u32
+        };
+        c.sent.inc();
+        let timeout = c.timeout;
+        let target = c.target;
+
+        let idx = match self.free.pop() {
+            Some(i) => i,
+            None => {
+                self.requests.push(Request::blank());
+                (self.requests.len() - 1) as u32
+            }
+        };
+        let q = &mut self.requests[idx as usize];
+        let generation = q.generation;
+        q.live = true;
+        q.client = client;
+        q.user = user;
+        q.session = session;
+        q.endpoint = endpoint;
+        q.sent_at = now;
+        q.client_done = false;
+        q.instance = NONE;
+        q.admitted = false;
+        q.pc = 0;
+        q.phase = phase::START;
+        q.conn_pool = NONE;
+        q.conn_node = NONE;
+        q.own_conns.clear();
+        let r = ReqRef { idx, generation };
+        self.in_flight.inc(now);
+        self.total.offered.inc();
+        self.per_endpoint[endpoint as usize].offered.inc();
+
+        if let Some(t) = timeout {
+            let c = &mut self.clients[client as usize];
+            c.deadlines.push_back((now + t, r));
+            if !c.deadline_armed {
+                c.deadline_armed = true;
+                self.queue
+                    .schedule(now + t, Event::ClientDeadline { client });
+            }
+        }
+
+        let inst = self.route(target, session);
+        self.arrive_at_instance(inst, r);
+    }
+
+    fn client_deadlines(&mut self, client: u32) {
+        let now = self.now;
+        loop {
+            let c = &mut self.clients[client as usize];
+            let Some(&(deadline, r)) = c.deadlines.front() else {
+                c.deadline_armed = false;
+                return;
+            };
+            let answered = !self.is_live(r) || self.requests[r.idx as usize].client_done;
+            if answered {
+                self.clients[client as usize].deadlines.pop_front();
+                continue;
+            }
+            if deadline > now {
+                self.queue
+                    .schedule(deadline, Event::ClientDeadline { client });
+                return;
+            }
+            self.clients[client as usize].deadlines.pop_front();
+            // The client gives up; the server keeps working on the request.
+            self.respond(r, Err(ErrorCause::ClientTimeout));
+        }
+    }
+
+    /// Reports an outcome to the client (once per request).
+    fn respond(&mut self, r: ReqRef, outcome: Result<(), ErrorCause>) {
+        let now = self.now;
+        let q = &mut self.requests[r.idx as usize];
+        if q.client_done {
+            self.late_responses.inc();
+            return;
+        }
+        q.client_done = true;
+        let (client, user, endpoint, sent_at) = (q.client, q.user, q.endpoint, q.sent_at);
+        let meter = &mut self.per_endpoint[endpoint as usize];
+        match outcome {
+            Ok(()) => {
+                let latency = now.since(sent_at).0;
+                meter.record_ok(latency);
+                self.total.record_ok(latency);
+            }
+            Err(cause) => {
+                meter.record_error(cause);
+                self.total.record_error(cause);
+            }
+        }
+        if user != NONE {
+            let c = &mut self.clients[client as usize];
+            if let Some((think, _)) = &c.think {
+                let t = now + think.sample(&mut c.rng);
+                self.queue.schedule(t, Event::UserReady { client, user });
+            }
+        }
+    }
+
+    // ----- routing -------------------------------------------------------------------
+
+    fn route(&mut self, target: Target, session: u32) -> u32 {
+        match target {
+            Target::Tier(t) => {
+                let tier = &mut self.tiers[t as usize];
+                let i = tier.instances[tier.rr_next % tier.instances.len()];
+                tier.rr_next = (tier.rr_next + 1) % tier.instances.len();
+                i
+            }
+            Target::LoadBalancer(l) => {
+                let lb = &mut self.lbs[l as usize];
+                lb.routed.inc();
+                let n: usize = lb
+                    .tiers
+                    .iter()
+                    .map(|t| self.tiers[*t as usize].instances.len())
+                    .sum();
+                let nth = |k: usize| -> u32 {
+                    let mut k = k;
+                    for t in &lb.tiers {
+                        let insts = &self.tiers[*t as usize].instances;
+                        if k < insts.len() {
+                            return insts[k];
+                        }
+                        k -= insts.len();
+                    }
+                    unreachable!("instance index within the load balancer's backends")
+                };
+                let load = |i: u32| self.instances[i as usize].in_system.value();
+                use crate::model::Policy::*;
+                match lb.policy {
+                    RoundRobin => {
+                        let k = lb.rr_next % n;
+                        lb.rr_next = (k + 1) % n;
+                        nth(k)
+                    }
+                    Random => nth(lb.rng.below(n as u64) as usize),
+                    Hash => {
+                        let h = crate::sim::rng::fnv1a(&session.to_le_bytes());
+                        nth((h % n as u64) as usize)
+                    }
+                    PowerOfTwoChoices => {
+                        let a = nth(lb.rng.below(n as u64) as usize);
+                        let b = nth(lb.rng.below(n as u64) as usize);
+                        if load(b) < load(a) { b } else { a }
+                    }
+                    LeastConnections => {
+                        // Ties go round-robin so equal backends share evenly.
+                        let start = lb.rr_next % n;
+                        lb.rr_next = (start + 1) % n;
+                        let mut best = nth(start);
+                        let mut best_load = load(best);
+                        for k in 1..n {
+                            let i = nth((start + k) % n);
+                            let l = load(i);
+                            if l < best_load {
+                                best = i;
+                                best_load = l;
+                            }
+                        }
+                        best
+                    }
+                }
+            }
+        }
+    }
+
+    // ----- app instances -------------------------------------------------------------
+
+    fn arrive_at_instance(&mut self, inst: u32, r: ReqRef) {
+        let now = self.now;
+        let i = &mut self.instances[inst as usize];
+        i.arrivals.inc();
+        if i.busy_slots.value() < i.slots {
+            i.in_system.inc(now);
+            i.busy_slots.inc(now);
+            let q = &mut self.requests[r.idx as usize];
+            q.instance = inst;
+            q.inst_enter = now;
+            q.admitted = true;
+            self.advance(r);
+        } else if (i.accept_queue.len() as u32) < i.queue_cap {
+            i.in_system.inc(now);
+            i.accept_queue.push_back((r, now));
+            i.queue_len.inc(now);
+            let q = &mut self.requests[r.idx as usize];
+            q.instance = inst;
+            q.inst_enter = now;
+        } else {
+            i.rejected.inc();
+            self.finish(r, Err(ErrorCause::Rejected));
+        }
+    }
+
+    /// A worker slot of `inst` came free: start the next queued request, dropping those
+    /// that waited past the queue timeout.
+    fn start_next_queued(&mut self, inst: u32) {
+        let now = self.now;
+        loop {
+            let i = &mut self.instances[inst as usize];
+            if i.busy_slots.value() >= i.slots {
+                return;
+            }
+            let Some((r, since)) = i.accept_queue.pop_front() else {
+                return;
+            };
+            i.queue_len.dec(now);
+            if let Some(t) = i.queue_timeout
+                && now.since(since) > t
+            {
+                i.queue_timeouts.inc();
+                self.finish(r, Err(ErrorCause::QueueTimeout));
+                continue;
+            }
+            i.busy_slots.inc(now);
+            self.requests[r.idx as usize].admitted = true;
+            // Start it through the queue rather than recursing: a chain of requests that
+            // fail at once must not grow the call stack.
+            self.queue.schedule(now, Event::Resume { req: r });
+        }
+    }
+
+    /// Runs the request's script from its program counter until it has to wait.
+    fn advance(&mut self, r: ReqRef) {
+        loop {
+            let action = self.step(r);
+            match action {
+                Action::Continue => {}
+                Action::Serve(station, d) => {
+                    self.station_arrive(station, r, d);
+                    return;
+                }
+                Action::Delay(d) => {
+                    self.queue.schedule(self.now + d, Event::Resume { req: r });
+                    return;
+                }
+                Action::Acquire { db, write } => {
+                    if !self.acquire(r, db, write) {
+                        return;
+                    }
+                }
+                Action::Done => {
+                    self.finish(r, Ok(()));
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Executes (a phase of) the current operation.
+    fn step(&mut self, r: ReqRef) -> Action {
+        let now = self.now;
+        let q = &mut self.requests[r.idx as usize];
+        let inst = q.instance as usize;
+        let program = &self.programs[q.endpoint as usize];
+        let op = &program.ops[q.pc as usize];
+        match op {
+            Op::Cpu(s) => {
+                q.pc += 1;
+                let d = s.sample(&mut self.instances[inst].rng);
+                Action::Serve(self.instances[inst].cores, d)
+            }
+            Op::External(s) => {
+                q.pc += 1;
+                Action::Delay(s.sample(&mut self.instances[inst].rng))
+            }
+            Op::Jump(t) => {
+                q.pc = *t;
+                Action::Continue
+            }
+            Op::Branch { p, else_target } => {
+                if self.instances[inst].rng.chance(*p) {
+                    q.pc += 1;
+                } else {
+                    q.pc = *else_target;
+                }
+                Action::Continue
+            }
+            Op::RepeatStart { times, end, slot } => {
+                if *times == 0 {
+                    q.pc = *end;
+                } else {
+                    q.counters[*slot as usize] = *times;
+                    q.pc += 1;
+                }
+                Action::Continue
+            }
+            Op::RepeatEnd { body, slot } => {
+                let c = &mut q.counters[*slot as usize];
+                *c -= 1;
+                if *c > 0 {
+                    q.pc = *body;
+                } else {
+                    q.pc += 1;
+                }
+                Action::Continue
+            }
+            Op::End => Action::Done,
+            Op::CacheGet {
+                cache,
+                hit_target,
+                slot,
+            } => {
+                let c = &mut self.caches[*cache as usize];
+                match (c.scope, q.phase) {
+                    (CacheScope::Shared, phase::START) => {
+                        q.phase = phase::AT_SERVER;
+                        Action::Delay(c.network.sample(&mut c.rng))
+                    }
+                    (CacheScope::Shared, phase::AT_SERVER) => {
+                        q.phase = phase::SERVED;
+                        q.sub_enter = now;
+                        Action::Serve(c.station, c.op.sample(&mut c.rng))
+                    }
+                    (CacheScope::Local, phase::START) => {
+                        q.phase = phase::SERVED;
+                        Action::Delay(c.op.sample(&mut self.instances[inst].rng))
+                    }
+                    _ => {
+                        // Served: decide hit or miss.
+                        q.phase = phase::START;
+                        let hit = match c.scope {
+                            CacheScope::Shared => match &c.model {
+                                HitModel::Ratio(p) => c.rng.chance(*p),
+                                HitModel::Keys { ttl_ns, .. } => {
+                                    let key = Cache::draw_key(&c.model, &mut c.rng);
+                                    q.keys[*slot as usize] = key;
+                                    c.shared
+                                        .as_mut()
+                                        .is_some_and(|l| l.get(key, now, *ttl_ns))
+                                }
+                            },
+                            CacheScope::Local => {
+                                let i = &mut self.instances[inst];
+                                match &c.model {
+                                    HitModel::Ratio(p) => i.rng.chance(*p),
+                                    HitModel::Keys { ttl_ns, .. } => {
+                                        let key = Cache::draw_key(&c.model, &mut i.rng);
+                                        q.keys[*slot as usize] = key;
+                                        i.local_caches
+                                            .iter_mut()
+                                            .find(|(ci, _)| ci == cache)
+                                            .is_some_and(|(_, l)| l.get(key, now, *ttl_ns))
+                                    }
+                                }
+                            }
+                        };
+                        if hit {
+                            c.hits.inc();
+                            q.pc = *hit_target;
+                        } else {
+                            c.misses.inc();
+                            q.pc += 1;
+                        }
+                        Action::Continue
+                    }
+                }
+            }
+            Op::CacheSet { cache, slot } => {
+                let c = &mut self.caches[*cache as usize];
+                match (c.scope, q.phase) {
+                    (CacheScope::Shared, phase::START) => {
+                        q.phase = phase::AT_SERVER;
+                        Action::Delay(c.network.sample(&mut c.rng))
+                    }
+                    (CacheScope::Shared, phase::AT_SERVER) => {
+                        q.phase = phase::SERVED;
+                        q.sub_enter = now;
+                        Action::Serve(c.station, c.op.sample(&mut c.rng))
+                    }
+                    (CacheScope::Local, phase::START) => {
+                        q.phase = phase::SERVED;
+                        Action::Delay(c.op.sample(&mut self.instances[inst].rng))
+                    }
+                    _ => {
+                        q.phase = phase::START;
+                        q.pc += 1;
+                        c.sets.inc();
+                        let key = q.keys[*slot as usize];
+                        if c.scope == CacheScope::Shared {
+                            if let Some(l) = c.shared.as_mut() {
+                                l.insert(key, now);
+                            }
+                        } else if let Some((_, l)) = self.instances[inst]
+                            .local_caches
+                            .iter_mut()
+                            .find(|(ci, _)| ci == cache)
+                            && matches!(c.model, HitModel::Keys { .. })
+                        {
+                            l.insert(key, now);
+                        }
+                        Action::Continue
+                    }
+                }
+            }
+            Op::Query { db, query, write } => {
+                let database = &mut self.dbs[*db as usize];
+                match q.phase {
+                    phase::START => Action::Acquire {
+                        db: *db,
+                        write: *write,
+                    },
+                    phase::CONNECTED => {
+                        // Handshake done; the database spends CPU setting the session up.
+                        q.phase = phase::CONNECT_CPU_DONE;
+                        q.sub_enter = now;
+                        let node = &mut self.db_nodes[q.conn_node as usize];
+                        Action::Serve(node.station, database.connect_cpu.sample(&mut node.rng))
+                    }
+                    phase::CONNECT_CPU_DONE => {
+                        q.phase = phase::AT_SERVER;
+                        let node = &mut self.db_nodes[q.conn_node as usize];
+                        Action::Delay(database.network.sample(&mut node.rng))
+                    }
+                    phase::AT_SERVER => {
+                        q.phase = phase::SERVED;
+                        q.sub_enter = now;
+                        let node = &mut self.db_nodes[q.conn_node as usize];
+                        let qr = &mut database.queries[*query as usize];
+                        let cost = qr.cost.sample(&mut node.rng);
+                        qr.count.inc();
+                        qr.time.record(cost.0);
+                        Action::Serve(node.station, cost)
+                    }
+                    _ => {
+                        // Query answered: give the connection back.
+                        q.phase = phase::START;
+                        q.pc += 1;
+                        let pool = q.conn_pool;
+                        let node = q.conn_node;
+                        q.conn_pool = NONE;
+                        q.conn_node = NONE;
+                        if pool != NONE {
+                            self.release(pool, node);
+                        }
+                        Action::Continue
+                    }
+                }
+            }
+        }
+    }
+
+    /// Ends a request at its instance (success or failure) and reports to the client.
+    fn finish(&mut self, r: ReqRef, outcome: Result<(), ErrorCause>) {
+        let now = self.now;
+        let q = &mut self.requests[r.idx as usize];
+        let inst = q.instance;
+        let admitted = q.admitted;
+        let inst_enter = q.inst_enter;
+        let own = std::mem::take(&mut q.own_conns);
+        for (_, node) in &own {
+            self.db_nodes[*node as usize].connections.dec(now);
+        }
+        self.requests[r.idx as usize].own_conns = own;
+        self.respond(r, outcome);
+        let q = &mut self.requests[r.idx as usize];
+        q.live = false;
+        q.generation = q.generation.wrapping_add(1);
+        self.free.push(r.idx);
+        self.in_flight.dec(now);
+        if inst != NONE {
+            let i = &mut self.instances[inst as usize];
+            i.in_system.dec(now);
+            i.sojourn.record(now.since(inst_enter).0);
+            if admitted {
+                i.busy_slots.dec(now);
+                self.start_next_queued(inst);
+            }
+        }
+    }
+
+    // ----- stations ------------------------------------------------------------------
+
+    fn station_arrive(&mut self, s: u32, r: ReqRef, service: SimDuration) {
+        let now = self.now;
+        self.requests[r.idx as usize].sub_enter = now;
+        let st = &mut self.stations[s as usize];
+        st.arrivals.inc();
+        st.in_system.inc(now);
+        if st.busy.value() < st.servers {
+            st.busy.inc(now);
+            st.wait.record(0);
+            self.queue
+                .schedule(now + service, Event::ServiceDone { station: s, req: r });
+        } else {
+            st.queue.push_back((r, service, now));
+            st.queue_len.inc(now);
+        }
+    }
+
+    fn service_done(&mut self, s: u32, r: ReqRef) {
+        let now = self.now;
+        let st = &mut self.stations[s as usize];
+        st.in_system.dec(now);
+        let enter = self.requests[r.idx as usize].sub_enter;
+        st.sojourn.record(now.since(enter).0);
+        if let Some((next, service, since)) = st.queue.pop_front() {
+            st.queue_len.dec(now);
+            st.wait.record(now.since(since).0);
+            self.queue.schedule(
+                now + service,
+                Event::ServiceDone {
+                    station: s,
+                    req: next,
+                },
+            );
+        } else {
+            st.busy.dec(now);
+        }
+        self.advance(r);
+    }
+
+    // ----- connections ---------------------------------------------------------------
+
+    /// Gets a connection for the current query. Returns `true` if the request can go on
+    /// now; otherwise it was parked (waiting, connecting) or failed.
+    fn acquire(&mut self, r: ReqRef, db: u32, write: bool) -> bool {
+        let now = self.now;
+        let inst = self.requests[r.idx as usize].instance as usize;
+        let Some(access) = self.instances[inst]
+            .db_access
+            .iter()
+            .find(|a| a.db == db)
+            .copied()
+        else {
+            unreachable!("validation guarantees a pool for every database a tier queries")
+        };
+
+        if access.writer == NONE {
+            // Per-request connection: reuse this request's own, or open one to the primary.
+            let q = &mut self.requests[r.idx as usize];
+            if let Some(&(_, node)) = q.own_conns.iter().find(|(d, _)| *d == db) {
+                q.conn_pool = NONE;
+                q.conn_node = node;
+                q.phase = phase::CONNECT_CPU_DONE;
+                return true;
+            }
+            let node = self.dbs[db as usize].nodes[0];
+            return self.open_connection(r, NONE, node);
+        }
+
+        let pool_idx = if !write && access.reader != NONE {
+            access.reader
+        } else {
+            access.writer
+        };
+        let pool = &mut self.pools[pool_idx as usize];
+        pool.acquires.inc();
+        if let Some(node) = pool.idle.pop() {
+            pool.in_use.inc(now);
+            pool.wait.record(0);
+            let q = &mut self.requests[r.idx as usize];
+            q.conn_pool = pool_idx;
+            q.conn_node = node;
+            q.phase = phase::CONNECT_CPU_DONE;
+            return true;
+        }
+        if pool.open.value() < pool.size {
+            pool.open.inc(now);
+            pool.in_use.inc(now);
+            pool.wait.record(0);
+            let database = &mut self.dbs[db as usize];
+            let node = if pool.reader {
+                let replicas = database.nodes.len() - 1;
+                let k = 1 + database.rr_replica % replicas;
+                database.rr_replica = (database.rr_replica + 1) % replicas;
+                database.nodes[k]
+            } else {
+                database.nodes[0]
+            };
+            return self.open_connection(r, pool_idx, node);
+        }
+        // Pool exhausted: wait in line.
+        let deadline = now + pool.acquire_timeout;
+        pool.waiters.push_back((r, deadline, now));
+        pool.waiting.inc(now);
+        if !pool.deadline_armed {
+            pool.deadline_armed = true;
+            self.queue
+                .schedule(deadline, Event::PoolDeadline { pool: pool_idx });
+        }
+        false
+    }
+
+    /// Opens a new connection to `node` for the request (for `pool`, or its own when
+    /// `pool` is `NONE`). Fails the request if the node is at `max_connections`.
+    fn open_connection(&mut self, r: ReqRef, pool: u32, node: u32) -> bool {
+        let now = self.now;
+        let n = &mut self.db_nodes[node as usize];
+        let database = &self.dbs[n.db as usize];
+        if n.connections.value() >= database.max_connections {
+            n.refused.inc();
+            if pool != NONE {
+                let p = &mut self.pools[pool as usize];
+                p.open.dec(now);
+                p.in_use.dec(now);
+            }
+            self.finish(r, Err(ErrorCause::DbRefused));
+            return false;
+        }
+        n.connections.inc(now);
+        let handshake = database.connect_time.sample(&mut n.rng);
+        let db = n.db;
+        let q = &mut self.requests[r.idx as usize];
+        q.conn_pool = pool;
+        q.conn_node = node;
+        q.phase = phase::CONNECTED;
+        if pool == NONE {
+            q.own_conns.push((db, node));
+        }
+        self.queue.schedule(now + handshake, Event::Resume { req: r });
+        false
+    }
+
+    /// Returns a pooled connection: straight to the next waiter, else to the idle set.
+    fn release(&mut self, pool_idx: u32, node: u32) {
+        let now = self.now;
+        let pool = &mut self.pools[pool_idx as usize];
+        if let Some((w, _, since)) = pool.waiters.pop_front() {
+            pool.waiting.dec(now);
+            pool.wait.record(now.since(since).0);
+            let q = &mut self.requests[w.idx as usize];
+            q.conn_pool = pool_idx;
+            q.conn_node = node;
+            q.phase = phase::CONNECT_CPU_DONE;
+            self.queue.schedule(now, Event::Resume { req: w });
+        } else {
+            pool.in_use.dec(now);
+            pool.idle.push(node);
+        }
+    }
+
+    fn pool_deadlines(&mut self, pool_idx: u32) {
+        let now = self.now;
+        loop {
+            let pool = &mut self.pools[pool_idx as usize];
+            let Some(&(r, deadline, since)) = pool.waiters.front() else {
+                pool.deadline_armed = false;
+                return;
+            };
+            if deadline > now {
+                self.queue
+                    .schedule(deadline, Event::PoolDeadline { pool: pool_idx });
+                return;
+            }
+            pool.waiters.pop_front();
+            pool.waiting.dec(now);
+            pool.timeouts.inc();
+            pool.wait.record(now.since(since).0);
+            self.finish(r, Err(ErrorCause::PoolTimeout));
+        }
+    }
+
+    // ----- measurement ---------------------------------------------------------------
+
+    fn mark_warmup(&mut self) {
+        let now = self.now;
+        self.warm = true;
+        self.total.mark_warmup();
+        for m in &mut self.per_endpoint {
+            m.mark_warmup();
+        }
+        self.late_responses.mark_warmup();
+        self.in_flight.mark_warmup(now);
+        for c in &mut self.clients {
+            c.sent.mark_warmup();
+        }
+        for lb in &mut self.lbs {
+            lb.routed.mark_warmup();
+        }
+        for i in &mut self.instances {
+            i.busy_slots.mark_warmup(now);
+            i.queue_len.mark_warmup(now);
+            i.in_system.mark_warmup(now);
+            i.sojourn.mark_warmup();
+            i.arrivals.mark_warmup();
+            i.rejected.mark_warmup();
+            i.queue_timeouts.mark_warmup();
+        }
+        for s in &mut self.stations {
+            s.busy.mark_warmup(now);
+            s.queue_len.mark_warmup(now);
+            s.in_system.mark_warmup(now);
+            s.sojourn.mark_warmup();
+            s.wait.mark_warmup();
+            s.arrivals.mark_warmup();
+        }
+        for p in &mut self.pools {
+            p.open.mark_warmup(now);
+            p.in_use.mark_warmup(now);
+            p.waiting.mark_warmup(now);
+            p.acquires.mark_warmup();
+            p.timeouts.mark_warmup();
+            p.wait.mark_warmup();
+        }
+        for c in &mut self.caches {
+            c.hits.mark_warmup();
+            c.misses.mark_warmup();
+            c.sets.mark_warmup();
+        }
+        for d in &mut self.dbs {
+            for q in &mut d.queries {
+                q.count.mark_warmup();
+                q.time.mark_warmup();
+            }
+        }
+        for n in &mut self.db_nodes {
+            n.connections.mark_warmup(now);
+            n.refused.mark_warmup();
+        }
+    }
+}

@@ -1,0 +1,16 @@
+//! Bottleneck: a discrete-event simulator for scaling backend systems.
+//!
+//! Data flows `scenario.ron` → [`model`] (parse, validate) → [`engine::Simulation`]
+//! (run) → [`metrics`] (summary, time series) → the CLI [`report`] or the window.
+//! See `ARCHITECTURE.md` for the module map.
+
+pub mod cli;
+pub mod engine;
+pub mod metrics;
+pub mod model;
+pub mod report;
+pub mod sim;
+pub mod stats;
+pub mod theory;
+#[cfg(feature = "gui")]
+pub mod ui;

@@ -1,0 +1,27 @@
+use std::process::ExitCode;
+
+use clap::Parser as _;
+
+use bottleneck::cli::{self, Cli};
+
+fn main() -> ExitCode {
+    let args = Cli::parse();
+    let result = match args.command {
+        Some(command) => cli::run(command),
+        None => open_window(args.file),
+    };
+    result.unwrap_or_else(|err| {
+        eprintln!("error: {err:#}");
+        ExitCode::from(2)
+    })
+}
+
+#[cfg(feature = "gui")]
+fn open_window(file: Option<std::path::PathBuf>) -> anyhow::Result<ExitCode> {
+    bottleneck::ui::run(file)
+}
+
+#[cfg(not(feature = "gui"))]
+fn open_window(_file: Option<std::path::PathBuf>) -> anyhow::Result<ExitCode> {
+    cli::no_gui()
+}

@@ -1,0 +1,185 @@
+//! Time-weighted levels and counters with snapshots for the warm-up boundary and for
+//! each chart sample, so one cumulative record serves both the summary and the charts.
+
+use crate::sim::SimTime;
+
+/// A quantity that changes at events and is averaged over time (queue length, busy
+/// servers, connections in use). Keeps the exact integral in integer nanoseconds.
+#[derive(Clone, Debug, Default)]
+pub struct Level {
+    value: u32,
+    last_ns: u64,
+    /// ∫ value dt since the start of the run, in value·ns.
+    area: u128,
+    area_at_warmup: u128,
+    area_at_sample: u128,
+    /// Largest value seen since the warm-up ended.
+    peak: u32,
+}
+
+impl Level {
+    #[inline]
+    pub fn value(&self) -> u32 {
+        self.value
+    }
+
+    #[inline]
+    pub fn set(&mut self, now: SimTime, value: u32) {
+        self.area += u128::from(self.value) * u128::from(now.0 - self.last_ns);
+        self.last_ns = now.0;
+        self.value = value;
+        self.peak = self.peak.max(value);
+    }
+
+    #[inline]
+    pub fn add(&mut self, now: SimTime, delta: i32) {
+        let v = self.value.saturating_add_signed(delta);
+        self.set(now, v);
+    }
+
+    #[inline]
+    pub fn inc(&mut self, now: SimTime) {
+        self.set(now, self.value + 1);
+    }
+
+    #[inline]
+    pub fn dec(&mut self, now: SimTime) {
+        self.set(now, self.value.saturating_sub(1));
+    }
+
+    fn area_until(&self, now: SimTime) -> u128 {
+        self.area + u128::from(self.value) * u128::from(now.0.saturating_sub(self.last_ns))
+    }
+
+    /// Marks the end of the warm-up: the summary averages from here.
+    pub fn mark_warmup(&mut self, now: SimTime) {
+        self.area_at_warmup = self.area_until(now);
+        self.peak = self.value;
+    }
+
+    /// Time average since the warm-up, given the warm-up end and `now`.
+    pub fn mean_since_warmup(&self, warmup_end: SimTime, now: SimTime) -> f64 {
+        let span = now.0.saturating_sub(warmup_end.0);
+        if span == 0 {
+            return f64::from(self.value);
+        }
+        (self.area_until(now) - self.area_at_warmup) as f64 / span as f64
+    }
+
+    /// Time average since the previous sample; moves the sample mark to `now`.
+    pub fn take_sample_mean(&mut self, prev_sample: SimTime, now: SimTime) -> f64 {
+        let area = self.area_until(now);
+        let span = now.0.saturating_sub(prev_sample.0);
+        let mean = if span == 0 {
+            f64::from(self.value)
+        } else {
+            (area - self.area_at_sample) as f64 / span as f64
+        };
+        self.area_at_sample = area;
+        mean
+    }
+
+    /// Largest value since the warm-up.
+    pub fn peak(&self) -> u32 {
+        self.peak
+    }
+}
+
+/// An event count with warm-up and sample marks.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Counter {
+    total: u64,
+    at_warmup: u64,
+    at_sample: u64,
+}
+
+impl Counter {
+    #[inline]
+    pub fn inc(&mut self) {
+        self.total += 1;
+    }
+
+    #[inline]
+    pub fn add(&mut self, n: u64) {
+        self.total += n;
+    }
+
+    pub fn mark_warmup(&mut self) {
+        self.at_warmup = self.total;
+    }
+
+    /// Count since the warm-up.
+    pub fn since_warmup(&self) -> u64 {
+        self.total - self.at_warmup
+    }
+
+    /// Count since the previous sample; moves the sample mark.
+    pub fn take_sample(&mut self) -> u64 {
+        let n = self.total - self.at_sample;
+        self.at_sample = self.total;
+        n
+    }
+
+    pub fn total(&self) -> u64 {
+        self.total
+    }
+}
+
+/// A sum of durations (nanoseconds) with a warm-up mark: for mean waits and sojourns.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct DurationSum {
+    total_ns: u128,
+    at_warmup: u128,
+    count: u64,
+    count_at_warmup: u64,
+}
+
+impl DurationSum {
+    #[inline]
+    pub fn record(&mut self, ns: u64) {
+        self.total_ns += u128::from(ns);
+        self.count += 1;
+    }
+
+    pub fn mark_warmup(&mut self) {
+        self.at_warmup = self.total_ns;
+        self.count_at_warmup = self.count;
+    }
+
+    /// Mean since the warm-up, in milliseconds (0 when nothing was recorded).
+    pub fn mean_ms_since_warmup(&self) -> f64 {
+        let n = self.count - self.count_at_warmup;
+        if n == 0 {
+            0.0
+        } else {
+            (self.total_ns - self.at_warmup) as f64 / n as f64 / 1e6
+        }
+    }
+
+    pub fn count_since_warmup(&self) -> u64 {
+        self.count - self.count_at_warmup
+    }
+
+    /// Total since the warm-up, in seconds.
+    pub fn total_secs_since_warmup(&self) -> f64 {
+        (self.total_ns - self.at_warmup) as f64 / 1e9
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn level_integrates_exactly() {
+        let mut l = Level::default();
+        l.set(SimTime(0), 2); // 2 for 10ns
+        l.set(SimTime(10), 4); // 4 for 30ns
+        l.mark_warmup(SimTime(20)); // area so far 20 + 40 = 60
+        assert_eq!(l.mean_since_warmup(SimTime(20), SimTime(40)), 4.0);
+        assert_eq!(l.take_sample_mean(SimTime(0), SimTime(40)), 140.0 / 40.0);
+        l.set(SimTime(40), 0);
+        assert_eq!(l.take_sample_mean(SimTime(40), SimTime(50)), 0.0);
+        assert_eq!(l.peak(), 4);
+    }
+}

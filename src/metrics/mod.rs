@@ -1,0 +1,121 @@
+//! Measurements: counters, time-weighted levels, latency histograms, time series and the
+//! end-of-run summary. Pure data; the engine feeds it, the CLI and the window read it.
+
+pub mod level;
+pub mod series;
+pub mod summary;
+
+use hdrhistogram::Histogram;
+use serde::Serialize;
+
+use level::{Counter, DurationSum};
+
+pub use series::SeriesSet;
+pub use summary::Summary;
+
+/// Why a request failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCause {
+    /// The instance's accept queue was full.
+    Rejected,
+    /// Waited in the accept queue longer than the queue timeout.
+    QueueTimeout,
+    /// Waited for a pooled database connection longer than the acquire timeout.
+    PoolTimeout,
+    /// The database refused a new connection: it was at `max_connections`.
+    DbRefused,
+    /// The client gave up waiting (the server may still be working on it).
+    ClientTimeout,
+}
+
+impl ErrorCause {
+    pub const ALL: [ErrorCause; 5] = [
+        Self::Rejected,
+        Self::QueueTimeout,
+        Self::PoolTimeout,
+        Self::DbRefused,
+        Self::ClientTimeout,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Rejected => "rejected",
+            Self::QueueTimeout => "queue_timeout",
+            Self::PoolTimeout => "pool_timeout",
+            Self::DbRefused => "db_refused",
+            Self::ClientTimeout => "client_timeout",
+        }
+    }
+
+    /// Plain-words explanation, for reports and tooltips.
+    pub fn explain(self) -> &'static str {
+        match self {
+            Self::Rejected => "the instance's accept queue was full",
+            Self::QueueTimeout => "waited too long for a worker before starting",
+            Self::PoolTimeout => "waited too long for a database connection from the pool",
+            Self::DbRefused => "the database was at max_connections and refused a new one",
+            Self::ClientTimeout => "the client stopped waiting for the answer",
+        }
+    }
+}
+
+/// Latencies are recorded in microseconds, from 1 µs to one day, to 3 significant digits.
+const HIST_MAX_MICROS: u64 = 86_400_000_000;
+
+pub fn new_histogram(sigfig: u8) -> Histogram<u64> {
+    Histogram::new_with_bounds(1, HIST_MAX_MICROS, sigfig)
+        .unwrap_or_else(|e| unreachable!("constant histogram bounds are valid: {e}"))
+}
+
+/// Request outcomes seen by clients, for one endpoint or for all.
+pub struct OutcomeMeter {
+    pub offered: Counter,
+    pub ok: Counter,
+    pub errors: [Counter; ErrorCause::ALL.len()],
+    /// Latency of successful responses since the warm-up.
+    pub latency: Histogram<u64>,
+    /// Latency of successful responses since the last chart sample.
+    pub interval: Histogram<u64>,
+    pub latency_sum: DurationSum,
+}
+
+impl Default for OutcomeMeter {
+    fn default() -> Self {
+        Self {
+            offered: Counter::default(),
+            ok: Counter::default(),
+            errors: [Counter::default(); ErrorCause::ALL.len()],
+            latency: new_histogram(3),
+            interval: new_histogram(2),
+            latency_sum: DurationSum::default(),
+        }
+    }
+}
+
+impl OutcomeMeter {
+    #[inline]
+    pub fn record_ok(&mut self, latency_ns: u64) {
+        self.ok.inc();
+        let micros = (latency_ns / 1_000).clamp(1, HIST_MAX_MICROS);
+        self.interval.saturating_record(micros);
+        // Everything recorded before the warm-up ends is reset by `mark_warmup`.
+        self.latency.saturating_record(micros);
+        self.latency_sum.record(latency_ns);
+    }
+
+    #[inline]
+    pub fn record_error(&mut self, cause: ErrorCause) {
+        self.errors[cause as usize].inc();
+    }
+
+    pub fn mark_warmup(&mut self) {
+        self.offered.mark_warmup();
+        self.ok.mark_warmup();
+        for e in &mut self.errors {
+            e.mark_warmup();
+        }
+        self.latency.reset();
+        self.latency_sum.mark_warmup();
+    }
+}

@@ -1,0 +1,128 @@
+//! The end-of-run summary: plain serialisable data for the CLI (table, JSON, CSV), the
+//! window and the tests. Maps are ordered, so the same run always serialises to the same
+//! bytes.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+/// Everything a run measured after its warm-up.
+#[derive(Clone, Debug, Serialize)]
+pub struct Summary {
+    pub scenario: String,
+    pub seed: u64,
+    /// Simulated time covered, in seconds.
+    pub simulated_secs: f64,
+    /// Simulated time measured (after the warm-up), in seconds.
+    pub measured_secs: f64,
+    /// Events processed.
+    pub events: u64,
+    /// All endpoints together.
+    pub overall: Outcomes,
+    pub endpoints: BTreeMap<String, Outcomes>,
+    /// Key figures of each component, in scenario order.
+    pub components: Vec<ComponentReport>,
+    /// Every queueing station with its Little's-law self-check.
+    pub stations: Vec<StationReport>,
+    /// Database queries, most total time first.
+    pub queries: Vec<QueryReport>,
+    /// Resources ranked by saturation, fullest first.
+    pub saturation: Vec<Saturation>,
+}
+
+/// What clients experienced.
+#[derive(Clone, Debug, Serialize)]
+pub struct Outcomes {
+    /// Requests sent.
+    pub offered: u64,
+    /// Successful responses.
+    pub ok: u64,
+    /// Failed requests by cause.
+    pub errors: BTreeMap<String, u64>,
+    pub offered_per_sec: f64,
+    pub throughput_per_sec: f64,
+    /// Failed ÷ (ok + failed).
+    pub error_rate: f64,
+    /// Latency of successful responses.
+    pub latency_ms: Latency,
+}
+
+/// Latency statistics in milliseconds (percentiles from an HDR histogram, 3 significant
+/// digits; the mean is exact).
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Latency {
+    pub mean: f64,
+    pub p50: f64,
+    pub p95: f64,
+    pub p99: f64,
+    pub p999: f64,
+    pub max: f64,
+}
+
+/// A component's key figures, by name (`cpu_util`, `hit_ratio` …).
+#[derive(Clone, Debug, Serialize)]
+pub struct ComponentReport {
+    pub id: String,
+    pub kind: String,
+    pub figures: BTreeMap<String, f64>,
+}
+
+impl ComponentReport {
+    pub fn figure(&self, name: &str) -> f64 {
+        self.figures.get(name).copied().unwrap_or(f64::NAN)
+    }
+}
+
+/// One queueing station: a set of servers with a FIFO line in front.
+#[derive(Clone, Debug, Serialize)]
+pub struct StationReport {
+    /// e.g. `app#0.cpu`, `app#0.workers`, `app#0.pool(main)`, `main.cpu`.
+    pub name: String,
+    pub servers: u32,
+    /// Busy servers ÷ servers, time-averaged.
+    pub utilization: f64,
+    /// Time-averaged number waiting (not in service).
+    pub mean_queue: f64,
+    /// L: time-averaged number present (waiting + in service).
+    pub mean_in_system: f64,
+    /// λ: departures per second.
+    pub throughput_per_sec: f64,
+    /// W: mean time present, in milliseconds.
+    pub mean_sojourn_ms: f64,
+    /// Mean time waiting before service, in milliseconds.
+    pub mean_wait_ms: f64,
+    /// |L − λW| ÷ max(L, λW): Little's law holds when this is near zero.
+    pub littles_law_gap: f64,
+}
+
+/// Time spent by one named query.
+#[derive(Clone, Debug, Serialize)]
+pub struct QueryReport {
+    pub db: String,
+    pub query: String,
+    pub count: u64,
+    pub total_secs: f64,
+    pub mean_ms: f64,
+}
+
+/// How full one resource is.
+#[derive(Clone, Debug, Serialize)]
+pub struct Saturation {
+    /// e.g. `app cpu`, `app workers`, `app pool(main)`, `main cpu`, `main connections`.
+    pub resource: String,
+    /// `compute` (CPU: adding cores or instances helps) or `concurrency` (a pool of
+    /// threads or connections: waiting, not working).
+    pub kind: String,
+    /// Fraction in use, time-averaged (0–1).
+    pub utilization: f64,
+}
+
+impl Summary {
+    pub fn component(&self, id: &str) -> Option<&ComponentReport> {
+        self.components.iter().find(|c| c.id == id)
+    }
+
+    pub fn station(&self, name: &str) -> Option<&StationReport> {
+        self.stations.iter().find(|s| s.name == name)
+    }
+}

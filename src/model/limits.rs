@@ -1,0 +1,35 @@
+//! Hard limits that a scenario must respect. They are checked before anything is
+//! allocated, so a hostile or mistyped file ("10^12 instances") is refused with a clear
+//! error instead of exhausting memory. They are far beyond any realistic topology.
+
+/// Largest scenario file accepted, in bytes.
+pub const MAX_FILE_BYTES: u64 = 8 * 1024 * 1024;
+/// Deepest nesting of brackets the parser follows.
+pub const MAX_PARSE_DEPTH: usize = 64;
+pub const MAX_COMPONENTS: usize = 1_000;
+pub const MAX_ENDPOINTS: usize = 1_000;
+pub const MAX_INSTANCES_PER_TIER: u32 = 10_000;
+pub const MAX_INSTANCES_TOTAL: u64 = 100_000;
+pub const MAX_CORES: u32 = 1_024;
+pub const MAX_WORKERS: u32 = 100_000;
+pub const MAX_IN_FLIGHT: u32 = 1_000_000;
+pub const MAX_ACCEPT_QUEUE: u32 = 1_000_000;
+pub const MAX_POOL_SIZE: u32 = 10_000;
+pub const MAX_DB_CONNECTIONS: u32 = 1_000_000;
+pub const MAX_REPLICAS: u32 = 64;
+pub const MAX_USERS: u32 = 1_000_000;
+pub const MAX_SESSIONS: u32 = 1_000_000_000;
+pub const MAX_RATE_PER_SEC: f64 = 10_000_000.0;
+pub const MAX_DURATION_SECS: f64 = 7.0 * 24.0 * 3600.0;
+pub const MIN_SAMPLE_INTERVAL_SECS: f64 = 0.001;
+/// Longest duration a distribution parameter may name (one day), in milliseconds.
+pub const MAX_DURATION_MS: f64 = 24.0 * 3600.0 * 1000.0;
+pub const MAX_EMPIRICAL_VALUES: usize = 100_000;
+pub const MAX_CACHE_CAPACITY: u64 = 10_000_000;
+pub const MAX_CACHE_KEYS: u64 = 1_000_000_000_000;
+pub const MAX_REPEAT: u32 = 10_000;
+/// Steps nested inside `Repeat`, `Branch` and `CacheGet` blocks.
+pub const MAX_STEP_NESTING: usize = 8;
+/// Most steps a single request may execute (repeat counts multiplied out).
+pub const MAX_STEPS_PER_REQUEST: u64 = 100_000;
+pub const MAX_PROFILE_POINTS: usize = 10_000;

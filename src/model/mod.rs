@@ -1,0 +1,13 @@
+//! The scenario model: data types, distributions, limits, validation and file I/O.
+//! Nothing here runs a simulation.
+
+pub mod dist;
+pub mod io;
+pub mod limits;
+pub mod scenario;
+pub mod validate;
+
+pub use dist::Dist;
+pub use io::{LoadError, load_file, load_str, parse_str, save_file, to_ron_string};
+pub use scenario::*;
+pub use validate::{Problem, Problems, ValidScenario, validate};

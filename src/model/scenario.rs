@@ -1,0 +1,453 @@
+//! The scenario as data: what a user writes in a `.ron` file, edits in the window and
+//! shares with a team. No behaviour lives here; [`super::validate`] checks it and the
+//! engine builds a running simulation from the checked result.
+//!
+//! Units are in the field names: `_ms` for milliseconds, `_secs` for seconds,
+//! `_per_sec` for rates. Every field with a sensible default may be left out of a file.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::dist::Dist;
+
+/// The scenario format version this build reads and writes.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// A whole system under load: the workload, the topology and how long to run it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    /// File format version; files from a newer Bottleneck are refused with a clear error.
+    pub version: u32,
+    /// A short title.
+    #[serde(default)]
+    pub name: String,
+    /// What the scenario shows: what to look at and what to change.
+    #[serde(default)]
+    pub description: String,
+    /// Seed of every random stream. A scenario plus a seed determines a run exactly.
+    #[serde(default = "defaults::seed")]
+    pub seed: u64,
+    /// Run length, warm-up and chart resolution.
+    #[serde(default)]
+    pub run: RunSpec,
+    /// The endpoints of the workload: each is a script of steps an app instance executes.
+    #[serde(default)]
+    pub endpoints: BTreeMap<String, Endpoint>,
+    /// The topology: clients, load balancers, app tiers, caches, databases.
+    pub components: Vec<ComponentSpec>,
+}
+
+/// How long to simulate and what to measure.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RunSpec {
+    /// Simulated seconds to run (after which the run ends).
+    pub duration_secs: f64,
+    /// Simulated seconds at the start excluded from the summary, while queues fill.
+    pub warmup_secs: f64,
+    /// Resolution of the time series shown in charts, in simulated seconds.
+    pub sample_interval_secs: f64,
+}
+
+impl Default for RunSpec {
+    fn default() -> Self {
+        Self {
+            duration_secs: 60.0,
+            warmup_secs: 10.0,
+            sample_interval_secs: 1.0,
+        }
+    }
+}
+
+/// One endpoint of the workload (e.g. `GET /product/{id}`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Endpoint {
+    /// What the app instance does, in order.
+    pub steps: Vec<Step>,
+}
+
+/// One step of an endpoint's script.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub enum Step {
+    /// CPU work on one of the instance's cores (queues for a core when all are busy).
+    Cpu(Dist),
+    /// Look a key up in a cache; on a miss run `on_miss`, then store the key.
+    CacheGet {
+        cache: String,
+        #[serde(default)]
+        on_miss: Vec<Step>,
+        #[serde(default = "defaults::yes")]
+        set_on_miss: bool,
+    },
+    /// A read query. Holds a connection of the instance's pool for that database while
+    /// it runs; served by a read replica when the database has replicas.
+    Read { db: String, query: String },
+    /// A write query: always on the primary, holding a pooled connection while it runs.
+    Write { db: String, query: String },
+    /// A call to a service outside the model (payment API, S3 …): pure latency.
+    /// In thread mode it holds the worker thread; in async mode it holds nothing.
+    External(Dist),
+    /// Run `steps` `times` times in a row (the N of an N+1 query pattern).
+    Repeat { times: u32, steps: Vec<Step> },
+    /// With probability `probability` run `then`, otherwise `otherwise`.
+    Branch {
+        probability: f64,
+        then: Vec<Step>,
+        #[serde(default)]
+        otherwise: Vec<Step>,
+    },
+}
+
+/// A component of the topology. Each kind carries its own parameters.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum ComponentSpec {
+    Client(ClientSpec),
+    LoadBalancer(LoadBalancerSpec),
+    App(AppSpec),
+    Cache(CacheSpec),
+    Database(DatabaseSpec),
+}
+
+impl ComponentSpec {
+    /// The component's unique id, as used in references and RNG streams.
+    pub fn id(&self) -> &str {
+        match self {
+            Self::Client(c) => &c.id,
+            Self::LoadBalancer(c) => &c.id,
+            Self::App(c) => &c.id,
+            Self::Cache(c) => &c.id,
+            Self::Database(c) => &c.id,
+        }
+    }
+
+    /// The kind's name as written in a scenario file.
+    pub fn kind_name(&self) -> &'static str {
+        match self {
+            Self::Client(_) => "Client",
+            Self::LoadBalancer(_) => "LoadBalancer",
+            Self::App(_) => "App",
+            Self::Cache(_) => "Cache",
+            Self::Database(_) => "Database",
+        }
+    }
+}
+
+/// A population of users sending requests.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientSpec {
+    pub id: String,
+    /// The load balancer or app tier the requests go to.
+    pub target: String,
+    /// How requests arrive: an open stream at a rate, or closed-loop users.
+    pub arrivals: Arrivals,
+    /// Endpoint weights, e.g. `[("GET /product", 9.0), ("POST /order", 1.0)]`.
+    /// Empty means every endpoint with equal weight.
+    #[serde(default)]
+    pub mix: Vec<(String, f64)>,
+    /// The client gives up after this long and counts a timeout; the server keeps working
+    /// on the request. `None` waits forever.
+    #[serde(default)]
+    pub timeout_ms: Option<f64>,
+    /// Number of distinct user sessions (the key for sticky hash routing). Closed-loop
+    /// users are their own sessions.
+    #[serde(default = "defaults::sessions")]
+    pub sessions: u32,
+}
+
+/// The arrival process of a client.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub enum Arrivals {
+    /// Independent arrivals at a constant average rate (exponential gaps).
+    Poisson { rate_per_sec: f64 },
+    /// Perfectly regular arrivals.
+    Constant { rate_per_sec: f64 },
+    /// A two-state Markov-modulated Poisson process: quiet and burst periods with
+    /// exponentially distributed lengths.
+    Bursty {
+        low_per_sec: f64,
+        high_per_sec: f64,
+        mean_low_secs: f64,
+        mean_high_secs: f64,
+    },
+    /// Poisson arrivals whose rate moves linearly from `from_per_sec` at `start_secs` to
+    /// `to_per_sec` at `end_secs`, constant before and after.
+    Ramp {
+        from_per_sec: f64,
+        to_per_sec: f64,
+        #[serde(default)]
+        start_secs: f64,
+        end_secs: f64,
+    },
+    /// Poisson arrivals at `base_per_sec`, jumping to `peak_per_sec` during
+    /// `[at_secs, at_secs + duration_secs)`.
+    Spike {
+        base_per_sec: f64,
+        peak_per_sec: f64,
+        at_secs: f64,
+        duration_secs: f64,
+    },
+    /// Poisson arrivals whose rate follows straight lines between `(secs, rate_per_sec)`
+    /// points (e.g. a daily curve), constant after the last point.
+    Profile { points: Vec<(f64, f64)> },
+    /// A fixed number of users, each sending one request, waiting for the answer (or
+    /// its timeout), then thinking for `think` before the next.
+    Closed { users: u32, think: Dist },
+}
+
+/// Spreads requests over the instances of one or more app tiers.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoadBalancerSpec {
+    pub id: String,
+    /// How the next instance is chosen.
+    #[serde(default)]
+    pub policy: Policy,
+    /// App tiers behind it; tiers with different instance sizes make a mixed fleet.
+    pub backends: Vec<String>,
+}
+
+/// Load-balancing policy.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Policy {
+    /// Each instance in turn, whatever its load.
+    #[default]
+    RoundRobin,
+    /// A uniformly random instance.
+    Random,
+    /// The instance with the fewest requests in flight.
+    LeastConnections,
+    /// Two random instances; the less loaded one wins.
+    PowerOfTwoChoices,
+    /// Hash of the user's session: sticky, so a session always lands on one instance.
+    Hash,
+}
+
+/// A tier of identical app instances running the endpoints' scripts.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AppSpec {
+    pub id: String,
+    /// Number of instances.
+    #[serde(default = "defaults::one")]
+    pub instances: u32,
+    /// CPU cores per instance: CPU steps queue for them.
+    #[serde(default = "defaults::app_cores")]
+    pub cores: u32,
+    /// Thread-per-request or async event loop.
+    #[serde(default)]
+    pub concurrency: Concurrency,
+    /// Requests that wait for a worker (or event-loop slot) beyond this many are rejected.
+    #[serde(default = "defaults::accept_queue")]
+    pub accept_queue: u32,
+    /// A request still waiting for a worker after this long is dropped when it would start.
+    #[serde(default)]
+    pub queue_timeout_ms: Option<f64>,
+    /// One connection pool per database the endpoints use, per instance.
+    #[serde(default)]
+    pub pools: Vec<PoolSpec>,
+}
+
+/// How an app instance runs concurrent requests.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub enum Concurrency {
+    /// Thread per request: a request holds one of `workers` threads for its whole script,
+    /// including while it waits on the database or an external call.
+    Threads { workers: u32 },
+    /// Async event loop: waiting steps hold nothing; at most `max_in_flight` requests are
+    /// admitted at once (memory), CPU steps still need a core.
+    Async { max_in_flight: u32 },
+}
+
+impl Default for Concurrency {
+    fn default() -> Self {
+        Self::Threads { workers: 200 }
+    }
+}
+
+/// The connections an instance keeps to one database.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PoolSpec {
+    /// The database component.
+    pub db: String,
+    /// Pooled connections, or a fresh connection per request.
+    #[serde(default)]
+    pub mode: PoolMode,
+}
+
+/// Connection management for one database.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub enum PoolMode {
+    /// Up to `size` connections per instance, opened on demand and kept. A query waits
+    /// for a free connection; after `acquire_timeout_ms` the request fails. Reads from
+    /// replicas use a second pool of the same size.
+    Pooled { size: u32, acquire_timeout_ms: f64 },
+    /// Every request opens its own connection at its first query (paying the database's
+    /// connect time and CPU), holds it to the end, then closes it.
+    PerRequest,
+}
+
+impl Default for PoolMode {
+    fn default() -> Self {
+        Self::Pooled {
+            size: 10,
+            acquire_timeout_ms: 1000.0,
+        }
+    }
+}
+
+/// A cache: shared (Redis-like, over the network) or local to each instance.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CacheSpec {
+    pub id: String,
+    /// Shared by all instances, or one independent copy inside each instance.
+    #[serde(default)]
+    pub scope: CacheScope,
+    /// How hits happen: a fixed ratio, or a key space from which the hit ratio emerges.
+    pub model: CacheModel,
+    /// Operations served at once (Redis: 1). Shared caches only.
+    #[serde(default = "defaults::one")]
+    pub servers: u32,
+    /// Time the cache spends on one get or set.
+    #[serde(default = "defaults::cache_op")]
+    pub op_time: Dist,
+    /// Network round trip per operation. Shared caches only.
+    #[serde(default = "defaults::cache_network")]
+    pub network_latency: Dist,
+}
+
+/// Where a cache lives.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum CacheScope {
+    #[default]
+    Shared,
+    Local,
+}
+
+/// How cache hits are decided.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub enum CacheModel {
+    /// Every get hits with probability `ratio`.
+    HitRatio { ratio: f64 },
+    /// Gets ask for keys from `0..keys` with Zipf popularity of exponent `zipf_s`
+    /// (0 is uniform, ~1 is typical web traffic). The cache holds `capacity` keys, evicts
+    /// the least recently used, and an entry expires `ttl_secs` after it was stored.
+    Keys {
+        keys: u64,
+        #[serde(default = "defaults::zipf_s")]
+        zipf_s: f64,
+        capacity: u64,
+        #[serde(default)]
+        ttl_secs: Option<f64>,
+    },
+}
+
+/// A database: a primary and optional read replicas, each with its own cores and
+/// connection limit.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseSpec {
+    pub id: String,
+    /// Cores per node serving queries (a query's cost is CPU/IO time on one core).
+    #[serde(default = "defaults::db_cores")]
+    pub cores: u32,
+    /// Connections a node accepts; opening one more is refused.
+    #[serde(default = "defaults::max_connections")]
+    pub max_connections: u32,
+    /// Network round trip per query.
+    #[serde(default = "defaults::db_network")]
+    pub network_latency: Dist,
+    /// Time to open a connection (TCP, TLS, authentication), paid by the requester.
+    #[serde(default = "defaults::connect_time")]
+    pub connect_time: Dist,
+    /// Database CPU spent setting up a new connection (a backend process, session state).
+    #[serde(default = "defaults::connect_cpu")]
+    pub connect_cpu: Dist,
+    /// The queries the endpoints run, by name.
+    pub queries: BTreeMap<String, QuerySpec>,
+    /// Read replicas, each a node like the primary; reads are spread over them.
+    #[serde(default)]
+    pub replicas: u32,
+}
+
+/// The cost of one named query.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QuerySpec {
+    /// Time on a database core with the right index in place.
+    pub cost: Dist,
+    /// Time on a database core without the index (a scan), if an index matters.
+    #[serde(default)]
+    pub unindexed_cost: Option<Dist>,
+    /// Whether the index exists. Only meaningful with `unindexed_cost`.
+    #[serde(default = "defaults::yes")]
+    pub indexed: bool,
+}
+
+impl QuerySpec {
+    /// The cost that applies given the index flag.
+    pub fn effective_cost(&self) -> &Dist {
+        match (&self.unindexed_cost, self.indexed) {
+            (Some(scan), false) => scan,
+            _ => &self.cost,
+        }
+    }
+}
+
+/// Defaults of omitted fields, documented in one place.
+pub mod defaults {
+    use super::Dist;
+
+    pub fn seed() -> u64 {
+        1
+    }
+    pub fn yes() -> bool {
+        true
+    }
+    pub fn one() -> u32 {
+        1
+    }
+    pub fn sessions() -> u32 {
+        10_000
+    }
+    pub fn app_cores() -> u32 {
+        2
+    }
+    pub fn accept_queue() -> u32 {
+        100
+    }
+    pub fn zipf_s() -> f64 {
+        1.0
+    }
+    pub fn cache_op() -> Dist {
+        Dist::Constant { ms: 0.05 }
+    }
+    pub fn cache_network() -> Dist {
+        Dist::Constant { ms: 0.2 }
+    }
+    pub fn db_cores() -> u32 {
+        4
+    }
+    pub fn max_connections() -> u32 {
+        100
+    }
+    pub fn db_network() -> Dist {
+        Dist::Constant { ms: 0.3 }
+    }
+    pub fn connect_time() -> Dist {
+        Dist::Constant { ms: 3.0 }
+    }
+    pub fn connect_cpu() -> Dist {
+        Dist::Constant { ms: 1.0 }
+    }
+}

