@@ -62,6 +62,7 @@ pub fn csv(summary: &Summary) -> String {
             ("throughput_per_sec", s.throughput_per_sec),
             ("mean_sojourn_ms", s.mean_sojourn_ms),
             ("mean_wait_ms", s.mean_wait_ms),
+            ("p_wait", s.p_wait),
             ("littles_law_gap", s.littles_law_gap),
         ] {
             row("station", &s.name, m, v);
@@ -84,7 +85,11 @@ pub fn table(s: &Summary) -> String {
     let _ = writeln!(
         o,
         "{} — seed {}, {:.0}s simulated, {:.0}s measured after warm-up, {} events",
-        if s.scenario.is_empty() { "scenario" } else { &s.scenario },
+        if s.scenario.is_empty() {
+            "scenario"
+        } else {
+            &s.scenario
+        },
         s.seed,
         s.simulated_secs,
         s.measured_secs,
@@ -94,7 +99,15 @@ pub fn table(s: &Summary) -> String {
     let _ = writeln!(
         o,
         "{:<24} {:>9} {:>9} {:>7} {:>8} {:>8} {:>8} {:>8} {:>9}",
-        "endpoint", "offered/s", "ok/s", "errors", "mean ms", "p50 ms", "p95 ms", "p99 ms", "p99.9 ms"
+        "endpoint",
+        "offered/s",
+        "ok/s",
+        "errors",
+        "mean ms",
+        "p50 ms",
+        "p95 ms",
+        "p99 ms",
+        "p99.9 ms"
     );
     let mut line = |name: &str, e: &Outcomes| {
         let _ = writeln!(

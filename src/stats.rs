@@ -21,7 +21,10 @@ impl Estimate {
     /// samples (one per replication). Needs at least two samples.
     pub fn from_samples(samples: &[f64], confidence: f64) -> Self {
         let n = samples.len();
-        assert!(n >= 2, "a confidence interval needs at least two replications");
+        assert!(
+            n >= 2,
+            "a confidence interval needs at least two replications"
+        );
         let mean = samples.iter().sum::<f64>() / n as f64;
         let var = samples.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1) as f64;
         let t = student_t_quantile(0.5 + confidence / 2.0, (n - 1) as f64);
@@ -139,7 +142,9 @@ mod tests {
     fn interval_covers_the_mean_and_shrinks_with_n() {
         let few = Estimate::from_samples(&[9.0, 11.0, 10.0, 10.5, 9.5], 0.95);
         assert!(few.contains(10.0));
-        let many: Vec<f64> = (0..100).map(|i| 10.0 + if i % 2 == 0 { 1.0 } else { -1.0 }).collect();
+        let many: Vec<f64> = (0..100)
+            .map(|i| 10.0 + if i % 2 == 0 { 1.0 } else { -1.0 })
+            .collect();
         let many = Estimate::from_samples(&many, 0.95);
         assert!(many.half_width < few.half_width);
         assert!((many.mean - 10.0).abs() < 1e-12);

@@ -44,6 +44,8 @@ pub struct Client {
     pub mix: Vec<(u16, f64)>,
     pub timeout: Option<SimDuration>,
     pub sessions: u32,
+    /// Whether requests need a session key (the target balances by hash).
+    pub needs_session: bool,
     /// Outstanding requests' deadlines, in send order (the timeout is the same for all,
     /// so deadlines are ordered too): one armed timer serves them all.
     pub deadlines: VecDeque<(SimTime, ReqRef)>,
@@ -128,6 +130,8 @@ pub struct Station {
     pub sojourn: DurationSum,
     pub wait: DurationSum,
     pub arrivals: Counter,
+    /// Arrivals that found every server busy and had to queue.
+    pub delayed: Counter,
 }
 
 impl Station {
@@ -141,6 +145,7 @@ impl Station {
             sojourn: DurationSum::default(),
             wait: DurationSum::default(),
             arrivals: Counter::default(),
+            delayed: Counter::default(),
         }
     }
 }

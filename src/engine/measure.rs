@@ -25,6 +25,8 @@ struct Agg {
     sojourn_secs: f64,
     wait_secs: f64,
     waits: u64,
+    arrivals: u64,
+    delayed: u64,
 }
 
 impl Agg {
@@ -41,6 +43,13 @@ impl Agg {
         self.sojourn_secs += sojourn.total_secs_since_warmup();
         self.wait_secs += wait.total_secs_since_warmup();
         self.waits += wait.count_since_warmup();
+    }
+
+    fn add_station(&mut self, w: &World, st: &super::components::Station) {
+        self.add_levels(w, st.servers, &st.busy, &st.queue_len, &st.in_system);
+        self.add_times(&st.sojourn, &st.wait);
+        self.arrivals += st.arrivals.since_warmup();
+        self.delayed += st.delayed.since_warmup();
     }
 
     fn utilization(&self) -> f64 {
@@ -79,6 +88,11 @@ impl Agg {
                 self.wait_secs / self.waits as f64 * 1e3
             },
             littles_law_gap: gap,
+            p_wait: if self.arrivals == 0 {
+                0.0
+            } else {
+                self.delayed as f64 / self.arrivals as f64
+            },
         }
     }
 }
@@ -118,12 +132,25 @@ fn outcomes(m: &OutcomeMeter, span_secs: f64) -> Outcomes {
             p95: zero_if_nan(ms_at(h, 0.95)),
             p99: zero_if_nan(ms_at(h, 0.99)),
             p999: zero_if_nan(ms_at(h, 0.999)),
-            max: if h.is_empty() { 0.0 } else { h.max() as f64 / 1e3 },
+            max: if h.is_empty() {
+                0.0
+            } else {
+                h.max() as f64 / 1e3
+            },
         },
     }
 }
 
 impl World {
+    /// All endpoints' outcomes merged.
+    pub fn overall(&self) -> OutcomeMeter {
+        let mut total = OutcomeMeter::default();
+        for m in &self.per_endpoint {
+            total.absorb(m);
+        }
+        total
+    }
+
     /// Start of the measured period: the warm-up end once it has passed, else zero.
     pub fn t0(&self) -> SimTime {
         if self.warm && self.warmup_end <= self.now {
@@ -140,8 +167,7 @@ impl World {
         for &i in &self.tiers[tier].instances {
             let inst = &self.instances[i as usize];
             let st = &self.stations[inst.cores as usize];
-            cpu.add_levels(self, st.servers, &st.busy, &st.queue_len, &st.in_system);
-            cpu.add_times(&st.sojourn, &st.wait);
+            cpu.add_station(self, st);
             workers.add_levels(
                 self,
                 inst.slots,
@@ -188,7 +214,10 @@ impl World {
             match spec {
                 crate::model::ComponentSpec::Client(_) => {
                     if let Some(c) = self.clients.iter().find(|c| c.id == id) {
-                        f.insert("sent_per_sec".into(), c.sent.since_warmup() as f64 / span_nz);
+                        f.insert(
+                            "sent_per_sec".into(),
+                            c.sent.since_warmup() as f64 / span_nz,
+                        );
                     }
                 }
                 crate::model::ComponentSpec::LoadBalancer(_) => {
@@ -240,7 +269,11 @@ impl World {
                     sat(
                         format!(
                             "{id} {}",
-                            if tier.threads { "worker threads" } else { "in-flight slots" }
+                            if tier.threads {
+                                "worker threads"
+                            } else {
+                                "in-flight slots"
+                            }
                         ),
                         "concurrency",
                         workers.utilization(),
@@ -269,7 +302,11 @@ impl World {
                             .map(|p| self.pools[p as usize].timeouts.since_warmup())
                             .sum();
                         f.insert(format!("pool({db_id})_timeouts"), timeouts as f64);
-                        sat(format!("{id} pool({db_id})"), "concurrency", agg.utilization());
+                        sat(
+                            format!("{id} pool({db_id})"),
+                            "concurrency",
+                            agg.utilization(),
+                        );
                         stations.push(agg.report(format!("{id}.pool({db_id})"), span));
                     }
                 }
@@ -290,8 +327,7 @@ impl World {
                     if c.station != NONE {
                         let st = &self.stations[c.station as usize];
                         let mut agg = Agg::default();
-                        agg.add_levels(self, st.servers, &st.busy, &st.queue_len, &st.in_system);
-                        agg.add_times(&st.sojourn, &st.wait);
+                        agg.add_station(self, st);
                         f.insert("util".into(), agg.utilization());
                         sat(format!("{id} server"), "compute", agg.utilization());
                         stations.push(agg.report(format!("{id}.server"), span));
@@ -306,8 +342,7 @@ impl World {
                         let node = &self.db_nodes[n as usize];
                         let st = &self.stations[node.station as usize];
                         let mut agg = Agg::default();
-                        agg.add_levels(self, st.servers, &st.busy, &st.queue_len, &st.in_system);
-                        agg.add_times(&st.sojourn, &st.wait);
+                        agg.add_station(self, st);
                         let conns = node.connections.mean_since_warmup(t0, now);
                         let prefix = if k == 0 {
                             String::new()
@@ -365,7 +400,7 @@ impl World {
             simulated_secs: self.now.as_secs_f64(),
             measured_secs: span,
             events,
-            overall: outcomes(&self.total, span),
+            overall: outcomes(&self.overall(), span),
             endpoints: self
                 .programs
                 .iter()
@@ -440,34 +475,40 @@ impl World {
         self.last_sample = now;
         let mut v = Vec::new();
 
-        let t = &mut self.total;
-        v.push(t.offered.take_sample() as f64 / secs);
-        v.push(t.ok.take_sample() as f64 / secs);
-        let per_cause: Vec<f64> = t
-            .errors
-            .iter_mut()
-            .map(|e| e.take_sample() as f64 / secs)
-            .collect();
-        v.push(per_cause.iter().sum());
-        v.extend(per_cause);
-        v.push(ms_at(&t.interval, 0.5));
-        v.push(ms_at(&t.interval, 0.95));
-        v.push(ms_at(&t.interval, 0.99));
-        t.interval.reset();
-        v.push(self.in_flight.take_sample_mean(prev, now));
-
+        // Endpoints first (their interval counts add up to the system-wide ones).
+        let (mut offered, mut ok) = (0, 0);
+        let mut per_cause = [0u64; ErrorCause::ALL.len()];
+        let mut endpoint_values = Vec::with_capacity(4 * self.per_endpoint.len());
+        let interval = &mut self.interval_scratch;
+        interval.reset();
         for m in &mut self.per_endpoint {
-            v.push(m.ok.take_sample() as f64 / secs);
-            v.push(ms_at(&m.interval, 0.5));
-            v.push(ms_at(&m.interval, 0.95));
-            v.push(ms_at(&m.interval, 0.99));
-            m.interval.reset();
-            // Keep the per-endpoint counters' sample marks in step.
-            m.offered.take_sample();
-            for e in &mut m.errors {
-                e.take_sample();
+            let n_ok = m.ok.take_sample();
+            ok += n_ok;
+            offered += m.offered.take_sample();
+            for (total, e) in per_cause.iter_mut().zip(&mut m.errors) {
+                *total += e.take_sample();
             }
+            endpoint_values.push(n_ok as f64 / secs);
+            endpoint_values.push(ms_at(&m.interval, 0.5));
+            endpoint_values.push(ms_at(&m.interval, 0.95));
+            endpoint_values.push(ms_at(&m.interval, 0.99));
+            let _ = interval.add(&m.interval);
+            m.interval.reset();
         }
+        v.push(offered as f64 / secs);
+        v.push(ok as f64 / secs);
+        v.push(per_cause.iter().sum::<u64>() as f64 / secs);
+        v.extend(per_cause.iter().map(|n| *n as f64 / secs));
+        v.push(ms_at(interval, 0.5));
+        v.push(ms_at(interval, 0.95));
+        v.push(ms_at(interval, 0.99));
+        let in_flight: f64 = self
+            .instances
+            .iter_mut()
+            .map(|i| i.in_system.take_sample_mean(prev, now))
+            .sum();
+        v.push(in_flight);
+        v.extend(endpoint_values);
 
         for ti in 0..self.tiers.len() {
             let (mut cpu_busy, mut cores, mut w_busy, mut slots, mut aq, mut rq) =

@@ -157,7 +157,7 @@ impl Simulation {
 
     /// Requests currently inside the system.
     pub fn in_flight(&self) -> u32 {
-        self.world.in_flight.value()
+        self.world.in_flight
     }
 
     /// The random stream a component id draws from under this run's seed: exposed so

@@ -22,16 +22,33 @@ pub enum Op {
         slot: u8,
     },
     /// Store the key looked up by the `CacheGet` using the same `slot`.
-    CacheSet { cache: u32, slot: u8 },
+    CacheSet {
+        cache: u32,
+        slot: u8,
+    },
     /// A query on a database: `db` indexes the scenario's databases, `query` that
     /// database's queries in name order.
-    Query { db: u32, query: u32, write: bool },
+    Query {
+        db: u32,
+        query: u32,
+        write: bool,
+    },
     /// Loop header: with `times == 0` jump to `end`, else set the counter in `slot`.
-    RepeatStart { times: u32, end: u32, slot: u8 },
+    RepeatStart {
+        times: u32,
+        end: u32,
+        slot: u8,
+    },
     /// Loop footer: decrement the counter in `slot`; jump to `body` while it is non-zero.
-    RepeatEnd { body: u32, slot: u8 },
+    RepeatEnd {
+        body: u32,
+        slot: u8,
+    },
     /// With probability `p` fall through, else jump to `else_target`.
-    Branch { p: f64, else_target: u32 },
+    Branch {
+        p: f64,
+        else_target: u32,
+    },
     Jump(u32),
     /// The script is done: respond.
     End,

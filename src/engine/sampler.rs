@@ -59,14 +59,20 @@ impl Sampler {
     pub fn sample(&self, rng: &mut SimRng) -> SimDuration {
         match self {
             Self::Constant(d) => *d,
-            Self::Exp { mean_ns } => SimDuration((rng.exp1() * mean_ns).round() as u64),
-            Self::Uniform { min_ns, span_ns } => {
-                SimDuration((min_ns + rng.uniform() * span_ns).round() as u64)
-            }
-            Self::LogNormal { dist } => SimDuration(rng.sample(dist).round() as u64),
+            Self::Exp { mean_ns } => nanos(rng.exp1() * mean_ns),
+            Self::Uniform { min_ns, span_ns } => nanos(min_ns + rng.uniform() * span_ns),
+            Self::LogNormal { dist } => nanos(rng.sample(dist)),
             Self::Empirical(values) => values[rng.below(values.len() as u64) as usize],
         }
     }
+}
+
+/// Rounds a non-negative nanosecond count to the nearest integer. (`f64::round` is a
+/// library call on some targets; adding one half and truncating is exact here and
+/// saturates on overflow.)
+#[inline]
+fn nanos(x: f64) -> SimDuration {
+    SimDuration((x + 0.5) as u64)
 }
 
 #[cfg(test)]
@@ -76,7 +82,10 @@ mod tests {
     fn mean_of(d: &Dist, n: usize) -> f64 {
         let s = Sampler::new(d);
         let mut rng = SimRng::stream(7, "sampler-test");
-        (0..n).map(|_| s.sample(&mut rng).as_millis_f64()).sum::<f64>() / n as f64
+        (0..n)
+            .map(|_| s.sample(&mut rng).as_millis_f64())
+            .sum::<f64>()
+            / n as f64
     }
 
     #[test]

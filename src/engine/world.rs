@@ -145,12 +145,15 @@ pub struct World {
 
     pub requests: Vec<Request>,
     free: Vec<u32>,
-    pub in_flight: Level,
+    /// Requests alive in the system (time averages come from the instances' levels).
+    pub in_flight: u32,
 
-    pub total: OutcomeMeter,
+    /// Client-side outcomes per endpoint; system-wide figures merge these.
     pub per_endpoint: Vec<OutcomeMeter>,
     /// Responses that arrived after their client had given up.
     pub late_responses: Counter,
+    /// Reused to merge the endpoints' interval histograms at each sample.
+    pub interval_scratch: hdrhistogram::Histogram<u64>,
 }
 
 impl World {
@@ -175,10 +178,10 @@ impl World {
             programs: Vec::new(),
             requests: Vec::new(),
             free: Vec::new(),
-            in_flight: Level::default(),
-            total: OutcomeMeter::default(),
+            in_flight: 0,
             per_endpoint: Vec::new(),
             late_responses: Counter::default(),
+            interval_scratch: crate::metrics::new_histogram(2),
         };
 
         // Index every referenced kind by id first, in file order.
@@ -261,8 +264,7 @@ impl World {
                 }
                 ComponentSpec::Cache(s) => {
                     let station = if s.scope == CacheScope::Shared {
-                        w.stations
-                            .push(Station::new(s.servers));
+                        w.stations.push(Station::new(s.servers));
                         (w.stations.len() - 1) as u32
                     } else {
                         NONE
@@ -321,8 +323,7 @@ impl World {
                 let inst = w.instances.len() as u32;
                 let name = format!("{}#{k}", s.id);
                 let cores = w.stations.len() as u32;
-                w.stations
-                    .push(Station::new(s.cores));
+                w.stations.push(Station::new(s.cores));
                 let mut db_access = Vec::new();
                 for p in &s.pools {
                     let db = db_idx[&p.db];
@@ -415,7 +416,9 @@ impl World {
         }
 
         for c in &sc.components {
-            let ComponentSpec::Client(s) = c else { continue };
+            let ComponentSpec::Client(s) = c else {
+                continue;
+            };
             let client = w.clients.len() as u32;
             let mut rng = SimRng::stream(seed, &s.id);
             let target = match lb_idx.get(&s.target) {
@@ -452,6 +455,10 @@ impl World {
                 mix,
                 timeout: s.timeout_ms.map(SimDuration::from_millis_f64),
                 sessions: s.sessions,
+                needs_session: match lb_idx.get(&s.target) {
+                    Some(lb) => w.lbs[*lb as usize].policy == crate::model::Policy::Hash,
+                    None => false,
+                },
                 deadlines: VecDeque::new(),
                 deadline_armed: false,
                 sent: Counter::default(),
@@ -475,7 +482,8 @@ impl World {
         if !w.warm {
             w.queue.schedule(w.warmup_end, Event::WarmupEnd);
         }
-        w.queue.schedule(SimTime::ZERO + w.sample_interval, Event::Sample);
+        w.queue
+            .schedule(SimTime::ZERO + w.sample_interval, Event::Sample);
         w
     }
 
@@ -521,10 +529,14 @@ impl World {
         let now = self.now;
         let c = &mut self.clients[client as usize];
         let endpoint = c.pick_endpoint();
+        // Only sticky (hash) routing reads the session; drawing it only then keeps the
+        // hot path lean without changing any other stream.
         let session = if user != NONE {
             user
-        } else {
+        } else if c.needs_session {
             c.rng.below(u64::from(c.sessions)) as u32
+        } else {
+            0
         };
         c.sent.inc();
         let timeout = c.timeout;
@@ -554,8 +566,7 @@ impl World {
         q.conn_node = NONE;
         q.own_conns.clear();
         let r = ReqRef { idx, generation };
-        self.in_flight.inc(now);
-        self.total.offered.inc();
+        self.in_flight += 1;
         self.per_endpoint[endpoint as usize].offered.inc();
 
         if let Some(t) = timeout {
@@ -611,11 +622,9 @@ impl World {
             Ok(()) => {
                 let latency = now.since(sent_at).0;
                 meter.record_ok(latency);
-                self.total.record_ok(latency);
             }
             Err(cause) => {
                 meter.record_error(cause);
-                self.total.record_error(cause);
             }
         }
         if user != NONE {
@@ -855,9 +864,7 @@ impl World {
                                 HitModel::Keys { ttl_ns, .. } => {
                                     let key = Cache::draw_key(&c.model, &mut c.rng);
                                     q.keys[*slot as usize] = key;
-                                    c.shared
-                                        .as_mut()
-                                        .is_some_and(|l| l.get(key, now, *ttl_ns))
+                                    c.shared.as_mut().is_some_and(|l| l.get(key, now, *ttl_ns))
                                 }
                             },
                             CacheScope::Local => {
@@ -935,7 +942,12 @@ impl World {
                         q.phase = phase::CONNECT_CPU_DONE;
                         q.sub_enter = now;
                         let node = &mut self.db_nodes[q.conn_node as usize];
-                        Action::Serve(node.station, database.connect_cpu.sample(&mut node.rng))
+                        let cpu = database.connect_cpu.sample(&mut node.rng);
+                        if cpu.0 == 0 {
+                            Action::Continue
+                        } else {
+                            Action::Serve(node.station, cpu)
+                        }
                     }
                     phase::CONNECT_CPU_DONE => {
                         q.phase = phase::AT_SERVER;
@@ -987,7 +999,7 @@ impl World {
         q.live = false;
         q.generation = q.generation.wrapping_add(1);
         self.free.push(r.idx);
-        self.in_flight.dec(now);
+        self.in_flight -= 1;
         if inst != NONE {
             let i = &mut self.instances[inst as usize];
             i.in_system.dec(now);
@@ -1013,6 +1025,7 @@ impl World {
             self.queue
                 .schedule(now + service, Event::ServiceDone { station: s, req: r });
         } else {
+            st.delayed.inc();
             st.queue.push_back((r, service, now));
             st.queue_len.inc(now);
         }
@@ -1138,7 +1151,8 @@ impl World {
         if pool == NONE {
             q.own_conns.push((db, node));
         }
-        self.queue.schedule(now + handshake, Event::Resume { req: r });
+        self.queue
+            .schedule(now + handshake, Event::Resume { req: r });
         false
     }
 
@@ -1186,12 +1200,10 @@ impl World {
     fn mark_warmup(&mut self) {
         let now = self.now;
         self.warm = true;
-        self.total.mark_warmup();
         for m in &mut self.per_endpoint {
             m.mark_warmup();
         }
         self.late_responses.mark_warmup();
-        self.in_flight.mark_warmup(now);
         for c in &mut self.clients {
             c.sent.mark_warmup();
         }
@@ -1214,6 +1226,7 @@ impl World {
             s.sojourn.mark_warmup();
             s.wait.mark_warmup();
             s.arrivals.mark_warmup();
+            s.delayed.mark_warmup();
         }
         for p in &mut self.pools {
             p.open.mark_warmup(now);

@@ -123,6 +123,13 @@ impl Counter {
     pub fn total(&self) -> u64 {
         self.total
     }
+
+    /// Adds another counter (all its marks) into this one.
+    pub fn absorb(&mut self, other: &Counter) {
+        self.total += other.total;
+        self.at_warmup += other.at_warmup;
+        self.at_sample += other.at_sample;
+    }
 }
 
 /// A sum of durations (nanoseconds) with a warm-up mark: for mean waits and sojourns.
@@ -144,6 +151,14 @@ impl DurationSum {
     pub fn mark_warmup(&mut self) {
         self.at_warmup = self.total_ns;
         self.count_at_warmup = self.count;
+    }
+
+    /// Adds another sum (with its warm-up mark) into this one.
+    pub fn absorb(&mut self, other: &DurationSum) {
+        self.total_ns += other.total_ns;
+        self.at_warmup += other.at_warmup;
+        self.count += other.count;
+        self.count_at_warmup += other.count_at_warmup;
     }
 
     /// Mean since the warm-up, in milliseconds (0 when nothing was recorded).

@@ -68,7 +68,9 @@ pub fn new_histogram(sigfig: u8) -> Histogram<u64> {
         .unwrap_or_else(|e| unreachable!("constant histogram bounds are valid: {e}"))
 }
 
-/// Request outcomes seen by clients, for one endpoint or for all.
+/// Request outcomes seen by clients, for one endpoint (the system-wide figures are the
+/// endpoints' merged, so each response is recorded once).
+#[derive(Clone)]
 pub struct OutcomeMeter {
     pub offered: Counter,
     pub ok: Counter,
@@ -107,6 +109,19 @@ impl OutcomeMeter {
     #[inline]
     pub fn record_error(&mut self, cause: ErrorCause) {
         self.errors[cause as usize].inc();
+    }
+
+    /// Adds another endpoint's outcomes (counts and histograms) into this one.
+    pub fn absorb(&mut self, other: &OutcomeMeter) {
+        self.offered.absorb(&other.offered);
+        self.ok.absorb(&other.ok);
+        for (a, b) in self.errors.iter_mut().zip(&other.errors) {
+            a.absorb(b);
+        }
+        // Both histograms have the same bounds, so adding cannot fail.
+        let _ = self.latency.add(&other.latency);
+        let _ = self.interval.add(&other.interval);
+        self.latency_sum.absorb(&other.latency_sum);
     }
 
     pub fn mark_warmup(&mut self) {

@@ -115,6 +115,11 @@ mod tests {
         assert!(s.len() <= SeriesSet::CAPACITY);
         assert!(s.len() >= SeriesSet::CAPACITY / 4);
         assert!(*s.times.last().unwrap() > 0.95 * n as f64);
-        assert!(s.column("", "x").unwrap().iter().all(|v| (*v - 1.0).abs() < 1e-12));
+        assert!(
+            s.column("", "x")
+                .unwrap()
+                .iter()
+                .all(|v| (*v - 1.0).abs() < 1e-12)
+        );
     }
 }

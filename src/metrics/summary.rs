@@ -91,6 +91,8 @@ pub struct StationReport {
     pub mean_sojourn_ms: f64,
     /// Mean time waiting before service, in milliseconds.
     pub mean_wait_ms: f64,
+    /// Fraction of arrivals that found every server busy and waited.
+    pub p_wait: f64,
     /// |L − λW| ÷ max(L, λW): Little's law holds when this is near zero.
     pub littles_law_gap: f64,
 }

@@ -58,6 +58,7 @@ pub fn parse_str(text: &str) -> Result<Scenario, LoadError> {
     // Check the version first so a file from a newer release gets a version error, not a
     // confusing complaint about a field this build does not know.
     #[derive(serde::Deserialize)]
+    #[serde(rename = "Scenario")]
     struct VersionProbe {
         version: Option<u32>,
     }
@@ -86,9 +87,24 @@ pub fn load_str(text: &str) -> Result<ValidScenario, LoadError> {
 /// them into memory.
 pub fn load_file(path: &Path) -> Result<ValidScenario, LoadError> {
     let file = fs::File::open(path)?;
-    let mut text = String::new();
+    let mut bytes = Vec::new();
     // Read at most one byte past the limit: enough to know the file is too large.
-    file.take(MAX_FILE_BYTES + 1).read_to_string(&mut text)?;
+    file.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(LoadError::TooLarge {
+            limit: MAX_FILE_BYTES,
+        });
+    }
+    let text = String::from_utf8(bytes).map_err(|e| {
+        let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+        let line = valid.iter().filter(|b| **b == b'\n').count() + 1;
+        let column = valid.iter().rev().take_while(|b| **b != b'\n').count() + 1;
+        LoadError::Syntax {
+            line,
+            column,
+            reason: "the file is not UTF-8 text (is it a scenario file?)".to_owned(),
+        }
+    })?;
     load_str(&text)
 }
 
@@ -138,9 +154,24 @@ fn plain_reason(code: &ron::Error) -> String {
     use ron::Error as E;
     match code {
         E::ExceededRecursionLimit => format!(
-            "the file is nested more than {MAX_PARSE_DEPTH} levels deep; scenario files are \
-             never that deep"
+            "brackets are nested more than {MAX_PARSE_DEPTH} levels deep here; no scenario \
+             needs that (steps may nest at most {} blocks)",
+            super::limits::MAX_STEP_NESTING
         ),
+        E::IntegerOutOfBounds => {
+            "this number is too large (or negative) for the field; see the limits in the \
+             scenario format"
+                .to_owned()
+        }
+        E::ExpectedComma => {
+            "unexpected text here: expected a `,` or a closing bracket (a missing comma, or a \
+             fraction where a whole number is needed?)"
+                .to_owned()
+        }
+        E::Eof => "the file ends too early: a bracket is not closed".to_owned(),
+        E::ExpectedIdentifier => {
+            "expected a field name here: is a bracket closed too early or a `(` missing?".to_owned()
+        }
         E::NoSuchStructField {
             expected, found, ..
         } => format!(

@@ -5,7 +5,7 @@
 /// Largest scenario file accepted, in bytes.
 pub const MAX_FILE_BYTES: u64 = 8 * 1024 * 1024;
 /// Deepest nesting of brackets the parser follows.
-pub const MAX_PARSE_DEPTH: usize = 64;
+pub const MAX_PARSE_DEPTH: usize = 128;
 pub const MAX_COMPONENTS: usize = 1_000;
 pub const MAX_ENDPOINTS: usize = 1_000;
 pub const MAX_INSTANCES_PER_TIER: u32 = 10_000;

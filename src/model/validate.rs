@@ -32,7 +32,11 @@ pub struct Problems(pub Vec<Problem>);
 impl fmt::Display for Problems {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let n = self.0.len();
-        write!(f, "{n} problem{} in the scenario:", if n == 1 { "" } else { "s" })?;
+        write!(
+            f,
+            "{n} problem{} in the scenario:",
+            if n == 1 { "" } else { "s" }
+        )?;
         for p in &self.0 {
             write!(f, "\n  - {p}")?;
         }
@@ -126,7 +130,10 @@ impl Validator {
         for (i, c) in s.components.iter().enumerate() {
             let id = c.id();
             if id.trim().is_empty() {
-                self.fail(format!("components[{i}].id"), "a component needs a non-empty id");
+                self.fail(
+                    format!("components[{i}].id"),
+                    "a component needs a non-empty id",
+                );
             } else if kinds.insert(id, c).is_some() {
                 self.fail(
                     format!("components[{i}].id"),
@@ -281,10 +288,22 @@ impl Validator {
 
     fn arrivals(&mut self, a: &Arrivals, p: &str) {
         let rate = |v: &mut Self, field: &str, x: f64| {
-            v.range_f64(&format!("{p}.{field}"), x, 0.0, MAX_RATE_PER_SEC, "requests/s");
+            v.range_f64(
+                &format!("{p}.{field}"),
+                x,
+                0.0,
+                MAX_RATE_PER_SEC,
+                "requests/s",
+            );
         };
         let secs = |v: &mut Self, field: &str, x: f64, min: f64| {
-            v.range_f64(&format!("{p}.{field}"), x, min, MAX_DURATION_SECS, "seconds");
+            v.range_f64(
+                &format!("{p}.{field}"),
+                x,
+                min,
+                MAX_DURATION_SECS,
+                "seconds",
+            );
         };
         match a {
             Arrivals::Poisson { rate_per_sec } | Arrivals::Constant { rate_per_sec } => {
@@ -312,10 +331,7 @@ impl Validator {
                 secs(self, "start_secs", *start_secs, 0.0);
                 secs(self, "end_secs", *end_secs, 0.0);
                 if end_secs < start_secs {
-                    self.fail(
-                        format!("{p}.end_secs"),
-                        "the ramp must end after it starts",
-                    );
+                    self.fail(format!("{p}.end_secs"), "the ramp must end after it starts");
                 }
             }
             Arrivals::Spike {
@@ -341,10 +357,7 @@ impl Validator {
                     secs(self, &format!("points[{i}].0"), *t, 0.0);
                     rate(self, &format!("points[{i}].1"), *r);
                     if *t < last {
-                        self.fail(
-                            format!("{p}.points[{i}]"),
-                            "points must be in time order",
-                        );
+                        self.fail(format!("{p}.points[{i}]"), "points must be in time order");
                     }
                     last = *t;
                 }
@@ -747,7 +760,10 @@ impl Validator {
             if min == f64::MIN_POSITIVE {
                 self.fail(path, format!("{x}{unit} must be greater than zero"));
             } else if x < 0.0 && min >= 0.0 {
-                self.fail(path, format!("{x}{unit} is negative; it must be at least {min}"));
+                self.fail(
+                    path,
+                    format!("{x}{unit} is negative; it must be at least {min}"),
+                );
             } else {
                 self.fail(path, format!("{x}{unit} is below the minimum of {min}"));
             }

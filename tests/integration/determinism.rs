@@ -1,0 +1,136 @@
+//! A scenario plus a seed determines a run exactly, however it is driven.
+
+use bottleneck::engine::{Advance, Simulation};
+use bottleneck::model::{self, ComponentSpec};
+use bottleneck::report;
+use bottleneck::sim::SimTime;
+
+use crate::util::{bundled, run, valid};
+
+#[test]
+fn same_scenario_and_seed_give_byte_identical_json() {
+    let sc = bundled("three_tier");
+    let a = report::json(&run(&sc, 7));
+    let b = report::json(&run(&sc, 7));
+    assert_eq!(a, b);
+}
+
+#[test]
+fn different_seeds_give_different_results() {
+    let sc = bundled("three_tier");
+    assert_ne!(report::json(&run(&sc, 7)), report::json(&run(&sc, 8)));
+}
+
+#[test]
+fn one_run_equals_the_same_run_in_1000_chunks() {
+    let sc = bundled("three_tier");
+    let whole = report::json(&run(&sc, 3));
+
+    let mut sim = Simulation::with_seed(&sc, 3);
+    let end = sim.end().nanos();
+    for k in 1..=1000u64 {
+        sim.advance_until(SimTime(end / 1000 * k), u64::MAX);
+    }
+    sim.run_to_end();
+    assert_eq!(whole, report::json(&sim.summary()), "chunked by time");
+
+    // Chunked by an event budget, as a frame loop with a time budget would.
+    let mut sim = Simulation::with_seed(&sc, 3);
+    let mut calls = 0;
+    while sim.advance_until(sim.end(), 97) != Advance::Finished {
+        calls += 1;
+    }
+    assert!(
+        calls > 1000,
+        "the budget really chunked the run ({calls} calls)"
+    );
+    assert_eq!(
+        whole,
+        report::json(&sim.summary()),
+        "chunked by event budget"
+    );
+
+    // And one event at a time for a while.
+    let mut sim = Simulation::with_seed(&sc, 3);
+    for _ in 0..10_000 {
+        sim.step();
+    }
+    sim.run_to_end();
+    assert_eq!(whole, report::json(&sim.summary()), "stepped");
+}
+
+#[test]
+fn time_series_do_not_depend_on_chunking() {
+    let sc = bundled("three_tier");
+    let mut a = Simulation::with_seed(&sc, 5);
+    a.run_to_end();
+    let mut b = Simulation::with_seed(&sc, 5);
+    while b.advance_until(b.end(), 1234) != Advance::Finished {}
+    assert_eq!(a.series().times, b.series().times);
+    assert_eq!(
+        format!("{:?}", a.series().columns),
+        format!("{:?}", b.series().columns)
+    );
+    assert!(a.series().len() >= 100, "one point per simulated second");
+}
+
+/// Two independent chains (client → app) in one scenario. Adding a third, unrelated
+/// chain must leave the first chain's results bit for bit unchanged: randomness is keyed
+/// by component id, not by position or registration order.
+#[test]
+fn adding_an_unrelated_component_leaves_other_streams_unchanged() {
+    let text = r#"Scenario(
+        version: 1,
+        run: (duration_secs: 60.0, warmup_secs: 5.0),
+        endpoints: {
+            "a": (steps: [Cpu(Exp(mean_ms: 5.0)), External(Exp(mean_ms: 3.0))]),
+            "b": (steps: [Cpu(LogNormal(mean_ms: 4.0, cv: 2.0))]),
+        },
+        components: [
+            Client(id: "ca", target: "app_a", arrivals: Poisson(rate_per_sec: 150.0), mix: [("a", 1.0)]),
+            App(id: "app_a", instances: 2, cores: 1),
+            Client(id: "cb", target: "app_b", arrivals: Poisson(rate_per_sec: 100.0), mix: [("b", 1.0)]),
+            App(id: "app_b", cores: 1),
+        ],
+    )"#;
+    let base = model::load_str(text).expect("valid");
+    let before = run(&base, 11);
+
+    let mut extended = base.into_inner();
+    // Insert the new chain at the front so that positions of everything else shift too.
+    let extra: Vec<ComponentSpec> = model::load_str(
+        r#"Scenario(version: 1, endpoints: {"x": (steps: [Cpu(Exp(mean_ms: 1.0))])},
+           components: [
+               Client(id: "cx", target: "app_x", arrivals: Poisson(rate_per_sec: 500.0), mix: [("x", 1.0)]),
+               App(id: "app_x"),
+           ])"#,
+    )
+    .expect("valid")
+    .into_inner()
+    .components;
+    extended.components.splice(0..0, extra);
+    extended.endpoints.insert(
+        "x".into(),
+        model::Endpoint {
+            steps: vec![model::Step::Cpu(model::Dist::Exp { mean_ms: 1.0 })],
+        },
+    );
+    let after = run(&valid(extended), 11);
+
+    for ep in ["a", "b"] {
+        let (x, y) = (&before.endpoints[ep], &after.endpoints[ep]);
+        assert_eq!(x.ok, y.ok, "{ep}: completions changed");
+        assert_eq!(
+            format!("{:?}", x.latency_ms),
+            format!("{:?}", y.latency_ms),
+            "{ep}: latencies changed"
+        );
+    }
+    for id in ["app_a", "app_b"] {
+        assert_eq!(
+            format!("{:?}", before.component(id).expect("present").figures),
+            format!("{:?}", after.component(id).expect("present").figures),
+            "{id} changed"
+        );
+    }
+}

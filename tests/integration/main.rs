@@ -1,0 +1,18 @@
+//! The one integration-test binary (linking the crate once keeps CI fast on two cores).
+//! One topic per module.
+
+// Every malformed scenario file under `tests/broken/` yields its own specific error.
+mod broken_files;
+// The command line end to end: exit codes, formats, validation output.
+mod cli;
+// Same scenario + seed → same bytes; chunking never changes results; streams by id.
+mod determinism;
+// Simulated figures against exact queueing theory, with tolerances from confidence
+// intervals over independent replications.
+mod queueing_theory;
+// Save → load gives the same scenario, for generated scenarios (proptest).
+mod roundtrip;
+// Every bundled scenario loads, validates and runs; lesson effects hold.
+mod scenarios;
+// Helpers shared by the modules.
+mod util;

@@ -1,0 +1,391 @@
+//! The simulator against exact queueing theory.
+//!
+//! Each test runs independent replications of a bundled textbook scenario (different
+//! seeds, in parallel), builds a 99.9% Student-t confidence interval for every figure,
+//! and asserts that the exact value lies inside it. It also asserts the interval is
+//! narrow (a few percent), so the test has the power to catch a modelling error: a test
+//! with huge error bars would pass anything.
+//!
+//! With about 25 assertions at 99.9%, a correct simulator fails one by chance with
+//! probability ≈ 2.5%; seeds are fixed, so a run is reproducible either way.
+
+use bottleneck::metrics::Summary;
+use bottleneck::model::{Arrivals, ComponentSpec, Step, ValidScenario};
+use bottleneck::stats::Estimate;
+use bottleneck::theory::{self, Mmc, Mmck};
+use rayon::prelude::*;
+
+use crate::util::{bundled, run, valid};
+
+const CONFIDENCE: f64 = 0.999;
+const REPLICATIONS: u64 = 20;
+
+/// Runs `REPLICATIONS` independent replications and returns their summaries.
+fn replicate(sc: &ValidScenario) -> Vec<Summary> {
+    (1..=REPLICATIONS)
+        .into_par_iter()
+        .map(|seed| run(sc, 1_000 + seed))
+        .collect()
+}
+
+/// Builds the confidence interval of `figure` over the replications and checks that it
+/// covers `exact` with a relative half-width below `max_rel_half_width`.
+fn check(
+    label: &str,
+    runs: &[Summary],
+    figure: impl Fn(&Summary) -> f64,
+    exact: f64,
+    max_rel_half_width: f64,
+) {
+    let samples: Vec<f64> = runs.iter().map(&figure).collect();
+    let est = Estimate::from_samples(&samples, CONFIDENCE);
+    assert!(
+        est.contains(exact),
+        "{label}: theory {exact:.6} is outside the simulated {:.6} ± {:.6} (99.9% CI over {} runs)",
+        est.mean,
+        est.half_width,
+        est.n
+    );
+    assert!(
+        est.half_width <= max_rel_half_width * exact.abs(),
+        "{label}: the interval ±{:.6} is too wide to test {exact:.6} (runs too short?)",
+        est.half_width
+    );
+}
+
+/// Arrival rate of the scenario's (single) Poisson client, per second.
+fn poisson_rate(sc: &ValidScenario) -> f64 {
+    sc.components
+        .iter()
+        .find_map(|c| match c {
+            ComponentSpec::Client(c) => match c.arrivals {
+                Arrivals::Poisson { rate_per_sec } => Some(rate_per_sec),
+                _ => None,
+            },
+            _ => None,
+        })
+        .expect("a Poisson client")
+}
+
+/// Mean of the first CPU step of the (single) endpoint, in seconds.
+fn cpu_mean_secs(sc: &ValidScenario) -> f64 {
+    let steps = &sc.endpoints.values().next().expect("an endpoint").steps;
+    steps
+        .iter()
+        .find_map(|s| match s {
+            Step::Cpu(d) => Some(d.mean_ms() / 1e3),
+            _ => None,
+        })
+        .expect("a CPU step")
+}
+
+fn app_cores(sc: &ValidScenario) -> u32 {
+    sc.components
+        .iter()
+        .find_map(|c| match c {
+            ComponentSpec::App(a) => Some(a.cores),
+            _ => None,
+        })
+        .expect("an app tier")
+}
+
+fn db_query_mean_secs(sc: &ValidScenario) -> f64 {
+    sc.components
+        .iter()
+        .find_map(|c| match c {
+            ComponentSpec::Database(d) => d.queries.values().next().map(|q| q.cost.mean_ms() / 1e3),
+            _ => None,
+        })
+        .expect("a database query")
+}
+
+fn mean_latency_secs(s: &Summary) -> f64 {
+    s.overall.latency_ms.mean / 1e3
+}
+
+#[test]
+fn mm1_matches_theory() {
+    let sc = bundled("mm1");
+    let (lambda, mu) = (poisson_rate(&sc), 1.0 / cpu_mean_secs(&sc));
+    let q = Mmc { lambda, mu, c: 1 };
+    let runs = replicate(&sc);
+    let cpu = |s: &Summary| s.station("server.cpu").expect("cpu station").clone();
+    check(
+        "utilization",
+        &runs,
+        |s| cpu(s).utilization,
+        q.utilization(),
+        0.01,
+    );
+    check(
+        "mean response",
+        &runs,
+        mean_latency_secs,
+        q.mean_response(),
+        0.05,
+    );
+    check(
+        "mean wait",
+        &runs,
+        |s| cpu(s).mean_wait_ms / 1e3,
+        q.mean_wait(),
+        0.05,
+    );
+    check(
+        "mean number present (L)",
+        &runs,
+        |s| cpu(s).mean_in_system,
+        q.mean_in_system(),
+        0.05,
+    );
+    check(
+        "95th percentile of response",
+        &runs,
+        |s| s.overall.latency_ms.p95 / 1e3,
+        q.response_quantile(0.95),
+        0.05,
+    );
+}
+
+#[test]
+fn mmc_matches_erlang_c() {
+    let sc = bundled("mmc");
+    let (lambda, mu, c) = (poisson_rate(&sc), 1.0 / cpu_mean_secs(&sc), app_cores(&sc));
+    let q = Mmc { lambda, mu, c };
+    let runs = replicate(&sc);
+    let cpu = |s: &Summary| s.station("server.cpu").expect("cpu station").clone();
+    check(
+        "utilization",
+        &runs,
+        |s| cpu(s).utilization,
+        q.utilization(),
+        0.01,
+    );
+    check(
+        "P(wait) (Erlang C)",
+        &runs,
+        |s| cpu(s).p_wait,
+        q.p_wait(),
+        0.02,
+    );
+    check(
+        "mean wait",
+        &runs,
+        |s| cpu(s).mean_wait_ms / 1e3,
+        q.mean_wait(),
+        0.05,
+    );
+    check(
+        "mean response",
+        &runs,
+        mean_latency_secs,
+        q.mean_response(),
+        0.03,
+    );
+    check(
+        "95th percentile of response",
+        &runs,
+        |s| s.overall.latency_ms.p95 / 1e3,
+        q.response_quantile(0.95),
+        0.03,
+    );
+}
+
+#[test]
+fn md1_matches_pollaczek_khinchine() {
+    let sc = bundled("md1");
+    let (lambda, s) = (poisson_rate(&sc), cpu_mean_secs(&sc));
+    let wait = theory::mg1_mean_wait(lambda, s, 0.0);
+    let runs = replicate(&sc);
+    let cpu = |x: &Summary| x.station("server.cpu").expect("cpu station").clone();
+    check(
+        "mean wait",
+        &runs,
+        |x| cpu(x).mean_wait_ms / 1e3,
+        wait,
+        0.05,
+    );
+    check("mean response", &runs, mean_latency_secs, wait + s, 0.04);
+    // Deterministic service halves the M/M/1 wait at the same load: the lesson of the file.
+    assert!(
+        wait < 0.55
+            * Mmc {
+                lambda,
+                mu: 1.0 / s,
+                c: 1
+            }
+            .mean_wait()
+    );
+}
+
+#[test]
+fn mmck_blocking_matches_theory() {
+    let sc = bundled("mmck");
+    let (lambda, mu, c) = (poisson_rate(&sc), 1.0 / cpu_mean_secs(&sc), app_cores(&sc));
+    let queue = sc
+        .components
+        .iter()
+        .find_map(|x| match x {
+            ComponentSpec::App(a) => Some(a.accept_queue),
+            _ => None,
+        })
+        .expect("an app tier");
+    let q = Mmck {
+        lambda,
+        mu,
+        c,
+        k: c + queue,
+    };
+    let runs = replicate(&sc);
+    let blocked = |s: &Summary| s.overall.errors["rejected"] as f64 / s.overall.offered as f64;
+    check("blocking probability", &runs, blocked, q.blocking(), 0.03);
+    let carried_util = (1.0 - q.blocking()) * lambda / (f64::from(c) * mu);
+    check(
+        "utilization of the carried load",
+        &runs,
+        |s| s.station("server.cpu").expect("cpu").utilization,
+        carried_util,
+        0.01,
+    );
+}
+
+#[test]
+fn tandem_stations_match_jackson_network() {
+    let sc = bundled("tandem");
+    let lambda = poisson_rate(&sc);
+    let (mu1, mu2) = (1.0 / cpu_mean_secs(&sc), 1.0 / db_query_mean_secs(&sc));
+    let runs = replicate(&sc);
+    let w1 = 1.0 / (mu1 - lambda);
+    let w2 = 1.0 / (mu2 - lambda);
+    check(
+        "mean response (sum of two M/M/1)",
+        &runs,
+        mean_latency_secs,
+        w1 + w2,
+        0.04,
+    );
+    check(
+        "app station sojourn",
+        &runs,
+        |s| s.station("app.cpu").expect("app cpu").mean_sojourn_ms / 1e3,
+        w1,
+        0.04,
+    );
+    check(
+        "database station sojourn",
+        &runs,
+        |s| s.station("db.cpu").expect("db cpu").mean_sojourn_ms / 1e3,
+        w2,
+        0.05,
+    );
+    check(
+        "database utilization",
+        &runs,
+        |s| s.station("db.cpu").expect("db cpu").utilization,
+        lambda / mu2,
+        0.01,
+    );
+}
+
+#[test]
+fn closed_loop_matches_exact_mva() {
+    let sc = bundled("closed_loop");
+    let (users, think) = sc
+        .components
+        .iter()
+        .find_map(|c| match c {
+            ComponentSpec::Client(c) => match &c.arrivals {
+                Arrivals::Closed { users, think } => Some((*users, think.mean_ms() / 1e3)),
+                _ => None,
+            },
+            _ => None,
+        })
+        .expect("a closed-loop client");
+    let demands = [cpu_mean_secs(&sc), db_query_mean_secs(&sc)];
+    let (x, r) = theory::mva(users, think, &demands);
+    let runs = replicate(&sc);
+    check(
+        "throughput",
+        &runs,
+        |s| s.overall.throughput_per_sec,
+        x,
+        0.01,
+    );
+    check("mean response", &runs, mean_latency_secs, r, 0.03);
+}
+
+#[test]
+fn random_load_balancing_splits_into_independent_mm1_queues() {
+    let sc = bundled("random_lb");
+    let lambda = poisson_rate(&sc);
+    let mu = 1.0 / cpu_mean_secs(&sc);
+    let instances = sc
+        .components
+        .iter()
+        .find_map(|c| match c {
+            ComponentSpec::App(a) => Some(a.instances),
+            _ => None,
+        })
+        .expect("an app tier");
+    let per = Mmc {
+        lambda: lambda / f64::from(instances),
+        mu,
+        c: 1,
+    };
+    let runs = replicate(&sc);
+    check(
+        "mean response",
+        &runs,
+        mean_latency_secs,
+        per.mean_response(),
+        0.04,
+    );
+    check(
+        "utilization",
+        &runs,
+        |s| s.station("fleet.cpu").expect("fleet cpu").utilization,
+        per.utilization(),
+        0.01,
+    );
+    check(
+        "mean requests per instance",
+        &runs,
+        |s| s.station("fleet.workers").expect("workers").mean_in_system / f64::from(instances),
+        per.mean_in_system(),
+        0.05,
+    );
+}
+
+/// A queue far past saturation must not grow memory without bound: the accept queue is
+/// bounded by configuration, and the excess is rejected, not stored.
+#[test]
+fn overload_is_bounded_by_the_accept_queue() {
+    let mut s = bundled("mm1").into_inner();
+    for c in &mut s.components {
+        match c {
+            ComponentSpec::Client(c) => {
+                c.arrivals = Arrivals::Poisson {
+                    rate_per_sec: 1000.0,
+                }
+            }
+            ComponentSpec::App(a) => {
+                a.concurrency = bottleneck::model::Concurrency::Threads { workers: 10 };
+                a.accept_queue = 50;
+            }
+            _ => {}
+        }
+    }
+    s.run.duration_secs = 60.0;
+    s.run.warmup_secs = 5.0;
+    let sc = valid(s);
+    let mut sim = bottleneck::engine::Simulation::new(&sc);
+    sim.run_to_end();
+    assert!(sim.in_flight() <= 60, "in flight {}", sim.in_flight());
+    let summary = sim.summary();
+    // Capacity is 100/s: about 90% of 1000/s must be rejected.
+    let rejected = summary.overall.errors["rejected"] as f64 / summary.overall.offered as f64;
+    assert!(
+        (rejected - 0.9).abs() < 0.01,
+        "rejected fraction {rejected}"
+    );
+}

@@ -1,0 +1,819 @@
+//! Saving and loading are inverse: a scenario written with `to_ron_string` and read back
+//! with `load_str` equals the one written, for every bundled scenario and for generated
+//! ones covering every kind of distribution, arrival process, component and step.
+//! `save_file` replaces its target atomically and cleans up after a failed save.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use bottleneck::model::limits::*;
+use bottleneck::model::{
+    AppSpec, Arrivals, CacheModel, CacheScope, CacheSpec, ClientSpec, ComponentSpec, Concurrency,
+    DatabaseSpec, Dist, Endpoint, FORMAT_VERSION, LoadBalancerSpec, Policy, PoolMode, PoolSpec,
+    QuerySpec, RunSpec, Scenario, Step, load_file, load_str, save_file, to_ron_string, validate,
+};
+use proptest::collection::{btree_set, vec};
+use proptest::prelude::*;
+use proptest::sample::{select, subsequence};
+use proptest::strategy::Union;
+
+use super::util::{bundled, repo_path};
+
+/// Saves `scenario` as text, loads the text back and checks it is the same scenario and
+/// that saving it again gives the same text.
+fn assert_round_trip(scenario: &Scenario) {
+    let text = to_ron_string(scenario);
+    let loaded = load_str(&text)
+        .unwrap_or_else(|e| panic!("the saved text does not load: {e}\n{text}"))
+        .into_inner();
+    assert_eq!(&loaded, scenario, "changed by save → load:\n{text}");
+    assert_eq!(
+        to_ron_string(&loaded),
+        text,
+        "saving again gives other text"
+    );
+}
+
+/// The `.ron` files of `scenarios/`, sorted.
+fn bundled_files() -> Vec<PathBuf> {
+    let dir = repo_path("scenarios");
+    let mut files: Vec<PathBuf> = fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|entry| entry.expect("a readable directory entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "ron"))
+        .collect();
+    files.sort();
+    files
+}
+
+#[test]
+fn bundled_scenarios_round_trip() {
+    let files = bundled_files();
+    assert!(!files.is_empty(), "no bundled scenarios found");
+    for path in files {
+        let scenario = load_file(&path)
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+            .into_inner();
+        assert_round_trip(&scenario);
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// save_file
+
+/// The names in `dir`, sorted.
+fn dir_entries(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = fs::read_dir(dir)
+        .expect("a readable directory")
+        .map(|e| {
+            e.expect("a readable directory entry")
+                .file_name()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn save_replaces_an_existing_file() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let path = dir.path().join("scenario.ron");
+    fs::write(
+        &path,
+        "not a scenario at all, and longer than nothing\n".repeat(1_000),
+    )
+    .expect("writable temporary file");
+
+    // A long scenario over a longer file, then a short one over the long one: each save
+    // leaves exactly the new text, no tail of the old.
+    for name in ["three_tier", "mm1"] {
+        let scenario = bundled(name).into_inner();
+        save_file(&path, &scenario).unwrap_or_else(|e| panic!("saving {name}: {e}"));
+        assert_eq!(
+            fs::read_to_string(&path).expect("the saved file"),
+            to_ron_string(&scenario)
+        );
+        assert_eq!(
+            load_file(&path)
+                .unwrap_or_else(|e| panic!("{e}"))
+                .into_inner(),
+            scenario
+        );
+        assert_eq!(dir_entries(dir.path()), ["scenario.ron"], "a stray file");
+    }
+}
+
+#[test]
+fn save_into_a_missing_directory_fails_and_leaves_nothing() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let path = dir.path().join("no").join("such").join("scenario.ron");
+    let err = save_file(&path, &bundled("mm1")).expect_err("saving into a missing directory");
+    assert_eq!(err.kind(), std::io::ErrorKind::NotFound, "{err}");
+    assert!(
+        dir_entries(dir.path()).is_empty(),
+        "left behind: {:?}",
+        dir_entries(dir.path())
+    );
+}
+
+#[test]
+fn failed_rename_leaves_no_temp_file() {
+    // The target is a non-empty directory: the temporary file is written, then renaming it
+    // over the target fails.
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let target = dir.path().join("scenario.ron");
+    fs::create_dir(&target).expect("a directory in the way");
+    fs::write(target.join("keep"), "kept").expect("writable temporary file");
+
+    assert!(save_file(&target, &bundled("mm1")).is_err());
+    assert_eq!(dir_entries(dir.path()), ["scenario.ron"], "a stray file");
+    assert_eq!(
+        fs::read_to_string(target.join("keep")).expect("untouched"),
+        "kept"
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// Generated scenarios
+//
+// Floats are `mantissa × 2^exponent` with a 20-bit mantissa (exact in binary, from 1e-9
+// to 1e13), decimals with three places as a person writes them, or steps of 1/1024 across
+// the allowed range. Each is clamped into the range the validator accepts, so both ends
+// of every range turn up. All are finite, and a finite `f64` is written as the shortest
+// text that parses back to it.
+
+/// A float in `lo..=hi` that round-trips through text.
+fn real(lo: f64, hi: f64) -> BoxedStrategy<f64> {
+    let binary = (0u32..=1 << 20, -50i32..=24).prop_map(|(m, e)| f64::from(m) * 2f64.powi(e));
+    let decimal = (0u32..=100_000, 0u32..=999)
+        .prop_map(|(int, frac)| format!("{int}.{frac:03}").parse::<f64>().expect("a float"));
+    let across = (0u32..=1024).prop_map(move |k| lo + (hi - lo) * f64::from(k) / 1024.0);
+    prop_oneof![
+        1 => Just(lo),
+        1 => Just(hi),
+        3 => binary,
+        3 => decimal,
+        3 => across,
+    ]
+    .prop_map(move |x| x.clamp(lo, hi))
+    .boxed()
+}
+
+/// Two floats in `lo..=hi`, the first not above the second.
+fn ordered(lo: f64, hi: f64) -> impl Strategy<Value = (f64, f64)> {
+    (real(lo, hi), real(lo, hi)).prop_map(|(a, b)| (a.min(b), a.max(b)))
+}
+
+/// An integer in `lo..=hi`, its ends more often than chance.
+fn int<T>(lo: T, hi: T) -> BoxedStrategy<T>
+where
+    T: Copy + std::fmt::Debug + 'static,
+    std::ops::RangeInclusive<T>: Strategy<Value = T>,
+{
+    prop_oneof![1 => Just(lo), 1 => Just(hi), 6 => lo..=hi].boxed()
+}
+
+/// Smallest positive value the generators use where zero is not allowed.
+const TINY: f64 = 1.0 / 1_073_741_824.0;
+
+/// A probability or ratio.
+fn unit() -> BoxedStrategy<f64> {
+    real(0.0, 1.0)
+}
+
+fn rate() -> BoxedStrategy<f64> {
+    real(0.0, MAX_RATE_PER_SEC)
+}
+
+fn secs() -> BoxedStrategy<f64> {
+    real(0.0, MAX_DURATION_SECS)
+}
+
+fn dist() -> BoxedStrategy<Dist> {
+    let ms = || real(0.0, MAX_DURATION_MS);
+    let positive_ms = || real(TINY, MAX_DURATION_MS);
+    prop_oneof![
+        ms().prop_map(|ms| Dist::Constant { ms }),
+        positive_ms().prop_map(|mean_ms| Dist::Exp { mean_ms }),
+        ordered(0.0, MAX_DURATION_MS).prop_map(|(min_ms, max_ms)| Dist::Uniform { min_ms, max_ms }),
+        (positive_ms(), real(TINY, 100.0))
+            .prop_map(|(mean_ms, cv)| Dist::LogNormal { mean_ms, cv }),
+        ordered(TINY, MAX_DURATION_MS)
+            .prop_filter("p99 above the median", |(a, b)| a < b)
+            .prop_map(|(median_ms, p99_ms)| Dist::LogNormalP99 { median_ms, p99_ms }),
+        vec(ms(), 1..=5).prop_map(|values_ms| Dist::Empirical { values_ms }),
+    ]
+    .boxed()
+}
+
+fn arrivals() -> BoxedStrategy<Arrivals> {
+    let at_least_1ms = || real(1e-3, MAX_DURATION_SECS);
+    prop_oneof![
+        rate().prop_map(|rate_per_sec| Arrivals::Poisson { rate_per_sec }),
+        rate().prop_map(|rate_per_sec| Arrivals::Constant { rate_per_sec }),
+        (rate(), rate(), at_least_1ms(), at_least_1ms()).prop_map(
+            |(low_per_sec, high_per_sec, mean_low_secs, mean_high_secs)| Arrivals::Bursty {
+                low_per_sec,
+                high_per_sec,
+                mean_low_secs,
+                mean_high_secs,
+            }
+        ),
+        (rate(), rate(), ordered(0.0, MAX_DURATION_SECS)).prop_map(
+            |(from_per_sec, to_per_sec, (start_secs, end_secs))| Arrivals::Ramp {
+                from_per_sec,
+                to_per_sec,
+                start_secs,
+                end_secs,
+            }
+        ),
+        (rate(), rate(), secs(), secs()).prop_map(
+            |(base_per_sec, peak_per_sec, at_secs, duration_secs)| Arrivals::Spike {
+                base_per_sec,
+                peak_per_sec,
+                at_secs,
+                duration_secs,
+            }
+        ),
+        vec((secs(), rate()), 1..=6).prop_map(|mut points| {
+            points.sort_by(|a, b| a.0.total_cmp(&b.0));
+            Arrivals::Profile { points }
+        }),
+        (int(1, MAX_USERS), dist()).prop_map(|(users, think)| Arrivals::Closed { users, think }),
+    ]
+    .boxed()
+}
+
+/// The run: the warm-up strictly shorter than the run.
+fn run_spec() -> impl Strategy<Value = RunSpec> {
+    (
+        ordered(0.0, MAX_DURATION_SECS).prop_filter("warm-up shorter than the run", |(w, d)| w < d),
+        real(MIN_SAMPLE_INTERVAL_SECS, MAX_DURATION_SECS),
+    )
+        .prop_map(
+            |((warmup_secs, duration_secs), sample_interval_secs)| RunSpec {
+                duration_secs,
+                warmup_secs,
+                sample_interval_secs,
+            },
+        )
+}
+
+/// The names of the components and endpoints of one generated scenario. Ids are
+/// `kind` + index + `.` + any text, so they are unique, non-empty and exercise quoting.
+#[derive(Clone, Debug)]
+struct Plan {
+    /// Database ids with the names of their queries (at least one each).
+    databases: Vec<(String, Vec<String>)>,
+    caches: Vec<String>,
+    apps: Vec<String>,
+    load_balancers: Vec<String>,
+    clients: Vec<String>,
+    endpoints: Vec<String>,
+}
+
+fn ids(kind: &'static str, count: std::ops::RangeInclusive<usize>) -> BoxedStrategy<Vec<String>> {
+    vec(any::<String>(), count)
+        .prop_map(move |tails| {
+            tails
+                .into_iter()
+                .enumerate()
+                .map(|(i, tail)| format!("{kind}{i}.{tail}"))
+                .collect()
+        })
+        .boxed()
+}
+
+fn plan() -> impl Strategy<Value = Plan> {
+    let names = |n: std::ops::RangeInclusive<usize>| {
+        btree_set(any::<String>(), n).prop_map(|s| s.into_iter().collect::<Vec<_>>())
+    };
+    (
+        ids("db", 0..=2),
+        vec(names(1..=3), 2),
+        ids("cache", 0..=2),
+        ids("app", 1..=3),
+        ids("lb", 0..=2),
+        ids("client", 0..=3),
+        names(1..=3),
+    )
+        .prop_map(
+            |(db_ids, queries, caches, apps, load_balancers, clients, endpoints)| Plan {
+                databases: db_ids.into_iter().zip(queries).collect(),
+                caches,
+                apps,
+                load_balancers,
+                clients,
+                endpoints,
+            },
+        )
+}
+
+/// A step that contains no steps, referring only to components in `plan`.
+fn leaf_step(plan: &Plan) -> BoxedStrategy<Step> {
+    let mut arms = vec![
+        dist().prop_map(Step::Cpu).boxed(),
+        dist().prop_map(Step::External).boxed(),
+    ];
+    let queries: Vec<(String, String)> = plan
+        .databases
+        .iter()
+        .flat_map(|(db, qs)| qs.iter().map(move |q| (db.clone(), q.clone())))
+        .collect();
+    if !queries.is_empty() {
+        arms.push(
+            (select(queries), any::<bool>())
+                .prop_map(|((db, query), write)| {
+                    if write {
+                        Step::Write { db, query }
+                    } else {
+                        Step::Read { db, query }
+                    }
+                })
+                .boxed(),
+        );
+    }
+    if !plan.caches.is_empty() {
+        arms.push(
+            (select(plan.caches.clone()), any::<bool>())
+                .prop_map(|(cache, set_on_miss)| Step::CacheGet {
+                    cache,
+                    on_miss: Vec::new(),
+                    set_on_miss,
+                })
+                .boxed(),
+        );
+    }
+    Union::new(arms).boxed()
+}
+
+/// Worst-case steps one request executes, counted as the validator counts them.
+fn steps_executed(steps: &[Step]) -> f64 {
+    steps
+        .iter()
+        .map(|s| match s {
+            Step::Repeat { times, steps } => 1.0 + f64::from(*times) * steps_executed(steps),
+            Step::CacheGet { on_miss, .. } => 2.0 + steps_executed(on_miss),
+            Step::Branch {
+                then, otherwise, ..
+            } => 1.0 + steps_executed(then).max(steps_executed(otherwise)),
+            _ => 1.0,
+        })
+        .sum()
+}
+
+/// An endpoint's steps: trees of `Repeat`, `Branch` and `CacheGet` up to the nesting
+/// limit, within the per-request step limit.
+fn endpoint(plan: &Plan) -> BoxedStrategy<Endpoint> {
+    let caches = plan.caches.clone();
+    // The endpoint's list is level 1; each recursion adds a level.
+    let depth = u32::try_from(MAX_STEP_NESTING - 1).expect("a small nesting limit");
+    let step = leaf_step(plan).prop_recursive(depth, 64, 4, move |inner| {
+        let list = vec(inner, 0..=3);
+        let times = prop_oneof![6 => 0u32..=4, 1 => Just(MAX_REPEAT), 1 => 0..=MAX_REPEAT];
+        let mut arms = vec![
+            (times, list.clone())
+                .prop_map(|(times, steps)| Step::Repeat { times, steps })
+                .boxed(),
+            (unit(), list.clone(), list.clone())
+                .prop_map(|(probability, then, otherwise)| Step::Branch {
+                    probability,
+                    then,
+                    otherwise,
+                })
+                .boxed(),
+        ];
+        if !caches.is_empty() {
+            arms.push(
+                (select(caches.clone()), list, any::<bool>())
+                    .prop_map(|(cache, on_miss, set_on_miss)| Step::CacheGet {
+                        cache,
+                        on_miss,
+                        set_on_miss,
+                    })
+                    .boxed(),
+            );
+        }
+        Union::new(arms)
+    });
+    vec(step, 0..=4)
+        .prop_filter("within the per-request step limit", |steps| {
+            steps_executed(steps) <= MAX_STEPS_PER_REQUEST as f64
+        })
+        .prop_map(|steps| Endpoint { steps })
+        .boxed()
+}
+
+fn client(id: String, plan: &Plan) -> BoxedStrategy<ComponentSpec> {
+    let targets: Vec<String> = plan
+        .load_balancers
+        .iter()
+        .chain(&plan.apps)
+        .cloned()
+        .collect();
+    let mix = prop_oneof![
+        Just(Vec::new()),
+        vec((select(plan.endpoints.clone()), real(0.0, 1_000.0)), 1..=4).prop_map(|mut mix| {
+            // The weights must not all be zero.
+            if mix.iter().all(|(_, w)| *w == 0.0) {
+                mix[0].1 = 1.0;
+            }
+            mix
+        }),
+    ];
+    (
+        select(targets),
+        arrivals(),
+        mix,
+        proptest::option::of(real(TINY, MAX_DURATION_MS)),
+        int(1, MAX_SESSIONS),
+    )
+        .prop_map(move |(target, arrivals, mix, timeout_ms, sessions)| {
+            ComponentSpec::Client(ClientSpec {
+                id: id.clone(),
+                target,
+                arrivals,
+                mix,
+                timeout_ms,
+                sessions,
+            })
+        })
+        .boxed()
+}
+
+fn load_balancer(id: String, plan: &Plan) -> BoxedStrategy<ComponentSpec> {
+    let policy = select(vec![
+        Policy::RoundRobin,
+        Policy::Random,
+        Policy::LeastConnections,
+        Policy::PowerOfTwoChoices,
+        Policy::Hash,
+    ]);
+    let apps = plan.apps.len();
+    (policy, subsequence(plan.apps.clone(), 1..=apps))
+        .prop_map(move |(policy, backends)| {
+            ComponentSpec::LoadBalancer(LoadBalancerSpec {
+                id: id.clone(),
+                policy,
+                backends,
+            })
+        })
+        .boxed()
+}
+
+/// An app tier with a pool for every database, so any endpoint may be sent to it.
+fn app(id: String, plan: &Plan) -> BoxedStrategy<ComponentSpec> {
+    let concurrency = prop_oneof![
+        int(1, MAX_WORKERS).prop_map(|workers| Concurrency::Threads { workers }),
+        int(1, MAX_IN_FLIGHT).prop_map(|max_in_flight| Concurrency::Async { max_in_flight }),
+    ];
+    let pools: Vec<BoxedStrategy<PoolSpec>> = plan
+        .databases
+        .iter()
+        .map(|(db, _)| {
+            let db = db.clone();
+            prop_oneof![
+                (int(1, MAX_POOL_SIZE), real(TINY, MAX_DURATION_MS)).prop_map(
+                    |(size, acquire_timeout_ms)| PoolMode::Pooled {
+                        size,
+                        acquire_timeout_ms,
+                    }
+                ),
+                Just(PoolMode::PerRequest),
+            ]
+            .prop_map(move |mode| PoolSpec {
+                db: db.clone(),
+                mode,
+            })
+            .boxed()
+        })
+        .collect();
+    (
+        int(1, MAX_INSTANCES_PER_TIER),
+        int(1, MAX_CORES),
+        concurrency,
+        int(0, MAX_ACCEPT_QUEUE),
+        proptest::option::of(real(TINY, MAX_DURATION_MS)),
+        pools.prop_shuffle(),
+    )
+        .prop_map(
+            move |(instances, cores, concurrency, accept_queue, queue_timeout_ms, pools)| {
+                ComponentSpec::App(AppSpec {
+                    id: id.clone(),
+                    instances,
+                    cores,
+                    concurrency,
+                    accept_queue,
+                    queue_timeout_ms,
+                    pools,
+                })
+            },
+        )
+        .boxed()
+}
+
+fn cache(id: String) -> BoxedStrategy<ComponentSpec> {
+    let model = prop_oneof![
+        unit().prop_map(|ratio| CacheModel::HitRatio { ratio }),
+        (
+            int(1, MAX_CACHE_KEYS),
+            real(0.0, 10.0),
+            int(1, MAX_CACHE_CAPACITY),
+            proptest::option::of(real(TINY, MAX_DURATION_SECS)),
+        )
+            .prop_map(|(keys, zipf_s, capacity, ttl_secs)| CacheModel::Keys {
+                keys,
+                zipf_s,
+                capacity,
+                ttl_secs,
+            }),
+    ];
+    let scope = select(vec![CacheScope::Shared, CacheScope::Local]);
+    (scope, model, int(1, MAX_CORES), dist(), dist())
+        .prop_map(move |(scope, model, servers, op_time, network_latency)| {
+            ComponentSpec::Cache(CacheSpec {
+                id: id.clone(),
+                scope,
+                model,
+                servers,
+                op_time,
+                network_latency,
+            })
+        })
+        .boxed()
+}
+
+fn database(id: String, queries: &[String]) -> BoxedStrategy<ComponentSpec> {
+    let queries: Vec<BoxedStrategy<(String, QuerySpec)>> = queries
+        .iter()
+        .map(|name| {
+            let name = name.clone();
+            (dist(), proptest::option::of(dist()), any::<bool>())
+                .prop_map(move |(cost, unindexed_cost, indexed)| {
+                    (
+                        name.clone(),
+                        QuerySpec {
+                            cost,
+                            unindexed_cost,
+                            indexed,
+                        },
+                    )
+                })
+                .boxed()
+        })
+        .collect();
+    (
+        int(1, MAX_CORES),
+        int(1, MAX_DB_CONNECTIONS),
+        (dist(), dist(), dist()),
+        queries,
+        int(0, MAX_REPLICAS),
+    )
+        .prop_map(
+            move |(
+                cores,
+                max_connections,
+                (network_latency, connect_time, connect_cpu),
+                queries,
+                replicas,
+            )| {
+                ComponentSpec::Database(DatabaseSpec {
+                    id: id.clone(),
+                    cores,
+                    max_connections,
+                    network_latency,
+                    connect_time,
+                    connect_cpu,
+                    queries: queries.into_iter().collect(),
+                    replicas,
+                })
+            },
+        )
+        .boxed()
+}
+
+/// A whole valid scenario following `plan`, its components in random order.
+fn scenario_for(plan: Plan) -> BoxedStrategy<Scenario> {
+    let plan = Arc::new(plan);
+    let mut components: Vec<BoxedStrategy<ComponentSpec>> = Vec::new();
+    for (id, queries) in &plan.databases {
+        components.push(database(id.clone(), queries));
+    }
+    for id in &plan.caches {
+        components.push(cache(id.clone()));
+    }
+    for id in &plan.apps {
+        components.push(app(id.clone(), &plan));
+    }
+    for id in &plan.load_balancers {
+        components.push(load_balancer(id.clone(), &plan));
+    }
+    for id in &plan.clients {
+        components.push(client(id.clone(), &plan));
+    }
+    let endpoints: Vec<BoxedStrategy<(String, Endpoint)>> = plan
+        .endpoints
+        .iter()
+        .map(|name| {
+            let name = name.clone();
+            endpoint(&plan).prop_map(move |e| (name.clone(), e)).boxed()
+        })
+        .collect();
+    (
+        any::<String>(),
+        any::<String>(),
+        any::<u64>(),
+        run_spec(),
+        endpoints,
+        components.prop_shuffle(),
+    )
+        .prop_map(
+            |(name, description, seed, run, endpoints, components)| Scenario {
+                version: FORMAT_VERSION,
+                name,
+                description,
+                seed,
+                run,
+                endpoints: endpoints.into_iter().collect(),
+                components,
+            },
+        )
+        .boxed()
+}
+
+fn scenario() -> impl Strategy<Value = Scenario> {
+    plan().prop_flat_map(scenario_for)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 96, ..ProptestConfig::default() })]
+
+    #[test]
+    fn generated_scenarios_round_trip(scenario in scenario()) {
+        // The generator must make valid scenarios, or a load failure would mean nothing.
+        if let Err(problems) = validate(scenario.clone()) {
+            panic!("the generator made an invalid scenario: {problems}\n{scenario:#?}");
+        }
+        assert_round_trip(&scenario);
+    }
+}
+
+/// Every distribution, arrival process and step kind round-trips on its own, with the
+/// parameters at both ends of their ranges (proptest may not hit each one in a short run).
+#[test]
+fn every_variant_at_its_limits_round_trips() {
+    let dists = [
+        Dist::Constant { ms: 0.0 },
+        Dist::Constant {
+            ms: MAX_DURATION_MS,
+        },
+        Dist::Exp { mean_ms: TINY },
+        Dist::Uniform {
+            min_ms: 0.0,
+            max_ms: 0.0,
+        },
+        Dist::LogNormal {
+            mean_ms: MAX_DURATION_MS,
+            cv: 100.0,
+        },
+        Dist::LogNormalP99 {
+            median_ms: 0.1,
+            p99_ms: 0.30000000000000004,
+        },
+        Dist::Empirical {
+            values_ms: vec![0.0, 1e-9, 123.456, MAX_DURATION_MS],
+        },
+    ];
+    let all_arrivals = [
+        Arrivals::Poisson {
+            rate_per_sec: MAX_RATE_PER_SEC,
+        },
+        Arrivals::Constant { rate_per_sec: 0.0 },
+        Arrivals::Bursty {
+            low_per_sec: 0.1,
+            high_per_sec: 1e6,
+            mean_low_secs: 1e-3,
+            mean_high_secs: MAX_DURATION_SECS,
+        },
+        Arrivals::Ramp {
+            from_per_sec: 0.0,
+            to_per_sec: 5.5,
+            start_secs: 3.0,
+            end_secs: 3.0,
+        },
+        Arrivals::Spike {
+            base_per_sec: 1.0,
+            peak_per_sec: 2.0,
+            at_secs: 0.0,
+            duration_secs: 0.0,
+        },
+        Arrivals::Profile {
+            points: vec![(0.0, 0.0), (0.0, 10.0), (86_400.0, 1e-3)],
+        },
+        Arrivals::Closed {
+            users: MAX_USERS,
+            think: dists[6].clone(),
+        },
+    ];
+    let mut steps: Vec<Step> = dists.iter().cloned().map(Step::Cpu).collect();
+    steps.extend(dists.iter().cloned().map(Step::External));
+    steps.push(Step::Read {
+        db: "db".into(),
+        query: "q".into(),
+    });
+    steps.push(Step::Write {
+        db: "db".into(),
+        query: "q".into(),
+    });
+    // Blocks nested to the limit: the endpoint's list and one inside each block.
+    let mut nested = vec![Step::Read {
+        db: "db".into(),
+        query: "q".into(),
+    }];
+    for level in 1..MAX_STEP_NESTING {
+        nested = vec![match level % 3 {
+            0 => Step::Repeat {
+                times: 0,
+                steps: nested,
+            },
+            1 => Step::Branch {
+                probability: 1.0,
+                then: nested,
+                otherwise: vec![],
+            },
+            _ => Step::CacheGet {
+                cache: "cache".into(),
+                on_miss: nested,
+                set_on_miss: false,
+            },
+        }];
+    }
+    steps.extend(nested);
+
+    for (i, arrivals) in all_arrivals.into_iter().enumerate() {
+        let mut scenario = bundled("three_tier").into_inner();
+        scenario.seed = u64::MAX;
+        scenario.endpoints.insert(
+            "every step".into(),
+            Endpoint {
+                steps: steps.clone(),
+            },
+        );
+        scenario
+            .components
+            .push(ComponentSpec::Database(DatabaseSpec {
+                id: "db".into(),
+                cores: MAX_CORES,
+                max_connections: MAX_DB_CONNECTIONS,
+                network_latency: dists[i].clone(),
+                connect_time: dists[(i + 1) % dists.len()].clone(),
+                connect_cpu: dists[(i + 2) % dists.len()].clone(),
+                queries: [(
+                    "q".to_string(),
+                    QuerySpec {
+                        cost: dists[i].clone(),
+                        unindexed_cost: Some(dists[(i + 3) % dists.len()].clone()),
+                        indexed: false,
+                    },
+                )]
+                .into(),
+                replicas: MAX_REPLICAS,
+            }));
+        scenario.components.push(ComponentSpec::Cache(CacheSpec {
+            id: "cache".into(),
+            scope: CacheScope::Local,
+            model: CacheModel::Keys {
+                keys: MAX_CACHE_KEYS,
+                zipf_s: 0.0,
+                capacity: MAX_CACHE_CAPACITY,
+                ttl_secs: None,
+            },
+            servers: 1,
+            op_time: dists[(i + 4) % dists.len()].clone(),
+            network_latency: dists[(i + 5) % dists.len()].clone(),
+        }));
+        for c in &mut scenario.components {
+            match c {
+                ComponentSpec::Client(client) => client.arrivals = arrivals.clone(),
+                ComponentSpec::App(app) => {
+                    app.concurrency = Concurrency::Async {
+                        max_in_flight: MAX_IN_FLIGHT,
+                    };
+                    app.queue_timeout_ms = Some(0.5);
+                    app.pools.push(PoolSpec {
+                        db: "db".into(),
+                        mode: PoolMode::PerRequest,
+                    });
+                }
+                _ => {}
+            }
+        }
+        let scenario = validate(scenario)
+            .unwrap_or_else(|e| panic!("case {i}: {e}"))
+            .into_inner();
+        assert_round_trip(&scenario);
+    }
+}

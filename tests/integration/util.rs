@@ -1,0 +1,30 @@
+//! Helpers shared by the integration tests.
+
+use std::path::PathBuf;
+
+use bottleneck::engine::Simulation;
+use bottleneck::metrics::Summary;
+use bottleneck::model::{self, Scenario, ValidScenario};
+
+/// Path of a file in the repository.
+pub fn repo_path(rel: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(rel)
+}
+
+/// Loads a bundled scenario by file stem, e.g. `"mm1"`.
+pub fn bundled(name: &str) -> ValidScenario {
+    let path = repo_path(&format!("scenarios/{name}.ron"));
+    model::load_file(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// Validates an edited scenario.
+pub fn valid(s: Scenario) -> ValidScenario {
+    model::validate(s).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// Runs to the end with the given seed.
+pub fn run(sc: &ValidScenario, seed: u64) -> Summary {
+    let mut sim = Simulation::with_seed(sc, seed);
+    sim.run_to_end();
+    sim.summary()
+}
