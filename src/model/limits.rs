@@ -26,6 +26,8 @@ pub const MIN_SAMPLE_INTERVAL_SECS: f64 = 0.001;
 pub const MAX_DURATION_MS: f64 = 24.0 * 3600.0 * 1000.0;
 pub const MAX_EMPIRICAL_VALUES: usize = 100_000;
 pub const MAX_CACHE_CAPACITY: u64 = 10_000_000;
+/// Keys held by all copies of local caches together (each instance has its own copy).
+pub const MAX_LOCAL_CACHE_ENTRIES_TOTAL: u64 = 20_000_000;
 pub const MAX_CACHE_KEYS: u64 = 1_000_000_000_000;
 pub const MAX_REPEAT: u32 = 10_000;
 /// Steps nested inside `Repeat`, `Branch` and `CacheGet` blocks.

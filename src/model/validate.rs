@@ -170,6 +170,31 @@ impl Validator {
                 ComponentSpec::Database(c) => self.database(c),
             }
         }
+        // Every instance keeps its own copy of each local cache: the copies together must
+        // fit, or a long run would fill memory one entry at a time.
+        let local_entries: u64 = s
+            .components
+            .iter()
+            .filter_map(|c| match c {
+                ComponentSpec::Cache(CacheSpec {
+                    scope: CacheScope::Local,
+                    model: CacheModel::Keys { capacity, .. },
+                    ..
+                }) => Some(*capacity),
+                _ => None,
+            })
+            .fold(0u64, u64::saturating_add);
+        let local_total = local_entries.saturating_mul(total_instances);
+        if local_total > MAX_LOCAL_CACHE_ENTRIES_TOTAL {
+            self.fail(
+                "components",
+                format!(
+                    "local caches hold up to {local_entries} keys in each of {total_instances} \
+                     instances ({local_total} in all), more than the limit of \
+                     {MAX_LOCAL_CACHE_ENTRIES_TOTAL}; use a shared cache or a smaller capacity"
+                ),
+            );
+        }
         if total_instances > MAX_INSTANCES_TOTAL {
             self.fail(
                 "components",

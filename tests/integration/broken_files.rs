@@ -188,6 +188,16 @@ fn expectations() -> BTreeMap<&'static str, Expect> {
             )]),
         ),
         (
+            "local_cache_copies_too_large.ron",
+            Invalid(&[(
+                "components",
+                &[
+                    "1000000 keys in each of 2000 instances",
+                    "limit of 20000000",
+                ],
+            )]),
+        ),
+        (
             "missing_pool.ron",
             Invalid(&[(
                 r#"components["web"].pools"#,

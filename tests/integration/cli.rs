@@ -1,1 +1,178 @@
-//! placeholder, filled in this session
+//! The headless command line end to end, as a user or a script runs it: exit codes,
+//! the three report formats, `--out`, overrides, and errors that name the file.
+
+use std::process::{Command, Output};
+
+use crate::util::repo_path;
+
+fn bottleneck(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_bottleneck"))
+        .args(args)
+        .current_dir(repo_path(""))
+        .output()
+        .expect("the binary runs")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8(o.stdout.clone()).expect("UTF-8 output")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8(o.stderr.clone()).expect("UTF-8 output")
+}
+
+#[test]
+fn validate_accepts_a_good_file_and_counts_its_parts() {
+    let o = bottleneck(&["validate", "scenarios/three_tier.ron"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(out.contains("ok"), "{out}");
+    assert!(out.contains("5 components, 3 endpoints"), "{out}");
+}
+
+#[test]
+fn validate_refuses_a_bad_file_naming_file_path_and_reason() {
+    let o = bottleneck(&["validate", "tests/broken/negative_rate.ron"]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    assert!(err.contains("negative_rate.ron"), "names the file: {err}");
+    assert!(
+        err.contains(r#"components["users"].arrivals.rate_per_sec"#),
+        "names the field: {err}"
+    );
+    assert!(err.contains("negative"), "says why: {err}");
+    assert!(stdout(&o).is_empty());
+}
+
+#[test]
+fn a_missing_file_is_an_error_not_a_panic() {
+    let o = bottleneck(&["run", "no/such/file.ron"]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    assert!(err.contains("no/such/file.ron"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+}
+
+#[test]
+fn run_prints_a_readable_table_by_default() {
+    let o = bottleneck(&["run", "scenarios/mm1.ron", "--duration", "120s"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    for heading in [
+        "endpoint",
+        "p99 ms",
+        "saturation (fullest first)",
+        "server cpu",
+        "L≈λW",
+    ] {
+        assert!(out.contains(heading), "missing {heading:?} in:\n{out}");
+    }
+    assert!(out.contains("seed 1,"), "the scenario's own seed: {out}");
+}
+
+#[test]
+fn json_report_honours_seed_duration_and_warmup_overrides() {
+    let o = bottleneck(&[
+        "run",
+        "scenarios/mm1.ron",
+        "--seed",
+        "99",
+        "--duration",
+        "2m",
+        "--warmup",
+        "10s",
+        "--format",
+        "json",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).expect("valid JSON");
+    assert_eq!(v["seed"], 99);
+    assert_eq!(v["simulated_secs"], 120.0);
+    assert_eq!(v["measured_secs"], 110.0);
+    let ok = v["overall"]["ok"].as_u64().expect("a count");
+    // 80 requests/s for 110 measured seconds.
+    assert!((7_000..10_600).contains(&ok), "completed {ok}");
+}
+
+#[test]
+fn the_same_seed_gives_the_same_bytes_across_processes() {
+    let args = [
+        "run",
+        "scenarios/three_tier.ron",
+        "--duration",
+        "30s",
+        "--warmup",
+        "5s",
+        "--format",
+        "json",
+    ];
+    let a = bottleneck(&args);
+    let b = bottleneck(&args);
+    assert!(a.status.success(), "{}", stderr(&a));
+    assert_eq!(a.stdout, b.stdout);
+}
+
+#[test]
+fn csv_report_is_one_figure_per_row() {
+    let o = bottleneck(&[
+        "run",
+        "scenarios/mm1.ron",
+        "--duration",
+        "100s",
+        "--format",
+        "csv",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let mut rows = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .from_reader(o.stdout.as_slice());
+    let mut seen_util = false;
+    for row in rows.records() {
+        let row = row.expect("well-formed CSV");
+        assert_eq!(row.len(), 4, "section,name,metric,value: {row:?}");
+        let value: f64 = row[3].parse().expect("a number");
+        if &row[0] == "station" && &row[1] == "server.cpu" && &row[2] == "utilization" {
+            seen_util = true;
+            assert!((0.7..0.9).contains(&value), "utilisation {value}");
+        }
+    }
+    assert!(seen_util, "the CPU station's utilisation is reported");
+}
+
+#[test]
+fn out_writes_the_report_to_a_file_and_nothing_to_stdout() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("report.json");
+    let o = bottleneck(&[
+        "run",
+        "scenarios/mm1.ron",
+        "--duration",
+        "100s",
+        "--format",
+        "json",
+        "--out",
+        path.to_str().expect("UTF-8 path"),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).is_empty());
+    let text = std::fs::read_to_string(&path).expect("report written");
+    let v: serde_json::Value = serde_json::from_str(&text).expect("valid JSON");
+    assert_eq!(v["scenario"], "M/M/1");
+}
+
+#[test]
+fn an_override_that_breaks_the_scenario_is_explained() {
+    // mm1 warms up for 60 s: a 30 s run would measure nothing.
+    let o = bottleneck(&["run", "scenarios/mm1.ron", "--duration", "30s"]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    assert!(err.contains("command-line overrides"), "{err}");
+    assert!(err.contains("run.warmup_secs"), "{err}");
+}
+
+#[test]
+fn a_malformed_duration_is_refused_with_a_hint() {
+    let o = bottleneck(&["run", "scenarios/mm1.ron", "--duration", "soon"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("try `300s`"), "{}", stderr(&o));
+}

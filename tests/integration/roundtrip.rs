@@ -516,12 +516,22 @@ fn app(id: String, plan: &Plan) -> BoxedStrategy<ComponentSpec> {
 }
 
 fn cache(id: String) -> BoxedStrategy<ComponentSpec> {
+    prop_oneof![
+        cache_in(id.clone(), CacheScope::Shared, MAX_CACHE_CAPACITY),
+        // Every instance holds a copy of a local cache: keep the copies within
+        // MAX_LOCAL_CACHE_ENTRIES_TOTAL however many instances the plan makes.
+        cache_in(id, CacheScope::Local, 20),
+    ]
+    .boxed()
+}
+
+fn cache_in(id: String, scope: CacheScope, max_capacity: u64) -> BoxedStrategy<ComponentSpec> {
     let model = prop_oneof![
         unit().prop_map(|ratio| CacheModel::HitRatio { ratio }),
         (
             int(1, MAX_CACHE_KEYS),
             real(0.0, 10.0),
-            int(1, MAX_CACHE_CAPACITY),
+            int(1, max_capacity),
             proptest::option::of(real(TINY, MAX_DURATION_SECS)),
         )
             .prop_map(|(keys, zipf_s, capacity, ttl_secs)| CacheModel::Keys {
@@ -531,8 +541,7 @@ fn cache(id: String) -> BoxedStrategy<ComponentSpec> {
                 ttl_secs,
             }),
     ];
-    let scope = select(vec![CacheScope::Shared, CacheScope::Local]);
-    (scope, model, int(1, MAX_CORES), dist(), dist())
+    (Just(scope), model, int(1, MAX_CORES), dist(), dist())
         .prop_map(move |(scope, model, servers, op_time, network_latency)| {
             ComponentSpec::Cache(CacheSpec {
                 id: id.clone(),
@@ -788,7 +797,8 @@ fn every_variant_at_its_limits_round_trips() {
             model: CacheModel::Keys {
                 keys: MAX_CACHE_KEYS,
                 zipf_s: 0.0,
-                capacity: MAX_CACHE_CAPACITY,
+                // The largest local cache the default scenario's 4 instances may each hold.
+                capacity: MAX_LOCAL_CACHE_ENTRIES_TOTAL / 4,
                 ttl_secs: None,
             },
             servers: 1,
