@@ -95,14 +95,12 @@ impl Simulation {
         self.world.now >= self.end
     }
 
-    /// Processes the next event, if it is not past the end. Returns its time.
+    /// Processes the next event, if it is not past the end. Returns its time, or `None`
+    /// when no event is left before the end of the run.
     pub fn step(&mut self) -> Option<SimTime> {
-        match self.advance_until(self.end, 1) {
-            Advance::BudgetExhausted | Advance::ReachedTarget if self.events > 0 => {
-                Some(self.world.now)
-            }
-            _ => None,
-        }
+        let next = self.world.queue.peek_time().filter(|t| *t <= self.end)?;
+        self.advance_until(next, 1);
+        Some(next)
     }
 
     /// Processes events up to and including simulated time `target` (capped at the end of

@@ -4,10 +4,12 @@
 pub mod dist;
 pub mod io;
 pub mod limits;
+pub mod params;
 pub mod scenario;
 pub mod validate;
 
 pub use dist::Dist;
 pub use io::{LoadError, load_file, load_str, parse_str, save_file, to_ron_string};
+pub use params::{Meta, ParamList, ParamVisitor, Params, RefKind};
 pub use scenario::*;
 pub use validate::{Problem, Problems, ValidScenario, validate};

@@ -37,6 +37,24 @@ pub struct Scenario {
     pub endpoints: BTreeMap<String, Endpoint>,
     /// The topology: clients, load balancers, app tiers, caches, databases.
     pub components: Vec<ComponentSpec>,
+    /// Changes made while a run was going, replayed at their simulated times so the run
+    /// can be reproduced exactly.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub timeline: Vec<TimedChange>,
+    /// Where each component sits on the canvas, by id (x, y). Components without a
+    /// position are laid out automatically.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub layout: BTreeMap<String, (f32, f32)>,
+}
+
+/// A change to one component at a simulated time: from then on the component is `set`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TimedChange {
+    /// Simulated seconds since the start of the run.
+    pub at_secs: f64,
+    /// The component's whole new spec; its id names the component changed.
+    pub set: ComponentSpec,
 }
 
 /// How long to simulate and what to measure.
@@ -248,6 +266,9 @@ pub struct AppSpec {
     /// A request still waiting for a worker after this long is dropped when it would start.
     #[serde(default)]
     pub queue_timeout_ms: Option<f64>,
+    /// Time a new instance takes before it receives traffic (scale-out during a run).
+    #[serde(default = "defaults::startup_secs")]
+    pub startup_secs: f64,
     /// One connection pool per database the endpoints use, per instance.
     #[serde(default)]
     pub pools: Vec<PoolSpec>,
@@ -425,6 +446,9 @@ pub mod defaults {
     }
     pub fn accept_queue() -> u32 {
         100
+    }
+    pub fn startup_secs() -> f64 {
+        5.0
     }
     pub fn zipf_s() -> f64 {
         1.0

@@ -6,8 +6,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::ops::Deref;
 
-use super::dist::Dist;
 use super::limits::*;
+use super::params::{Meta, ParamList, ParamVisitor, Params, RefKind};
 use super::scenario::*;
 
 /// One problem in a scenario, with where it is.
@@ -66,9 +66,12 @@ impl Deref for ValidScenario {
 }
 
 /// Validates `scenario`, returning every problem found.
-pub fn validate(scenario: Scenario) -> Result<ValidScenario, Problems> {
+pub fn validate(mut scenario: Scenario) -> Result<ValidScenario, Problems> {
     let mut v = Validator::default();
-    v.scenario(&scenario);
+    if v.header(&scenario) {
+        v.ranges(&mut scenario);
+        v.scenario(&scenario);
+    }
     if v.problems.is_empty() {
         Ok(ValidScenario(scenario))
     } else {
@@ -93,7 +96,9 @@ impl Validator {
         });
     }
 
-    fn scenario(&mut self, s: &Scenario) {
+    /// The version and the sizes that must hold before anything else is looked at.
+    /// Returns whether checking may go on.
+    fn header(&mut self, s: &Scenario) -> bool {
         if s.version != FORMAT_VERSION {
             self.fail(
                 "version",
@@ -103,7 +108,6 @@ impl Validator {
                 ),
             );
         }
-        self.run(&s.run);
         if s.components.len() > MAX_COMPONENTS {
             self.fail(
                 "components",
@@ -112,7 +116,7 @@ impl Validator {
                     s.components.len()
                 ),
             );
-            return;
+            return false;
         }
         if s.endpoints.len() > MAX_ENDPOINTS {
             self.fail(
@@ -122,9 +126,30 @@ impl Validator {
                     s.endpoints.len()
                 ),
             );
-            return;
+            return false;
         }
+        true
+    }
 
+    /// Every parameter against its described range and rules (`model::params`).
+    fn ranges(&mut self, s: &mut Scenario) {
+        let mut check = |path: String, target: &mut dyn Params| {
+            target.params(&mut RangeCheck { path, v: self });
+        };
+        check("run".to_owned(), &mut s.run);
+        for (name, ep) in &mut s.endpoints {
+            check(format!("endpoints[{name:?}]"), ep);
+        }
+        for c in &mut s.components {
+            check(comp_path(c.id()), c);
+        }
+        for (i, change) in s.timeline.iter_mut().enumerate() {
+            check(format!("timeline[{i}].set"), &mut change.set);
+        }
+    }
+
+    /// References, uniqueness and totals.
+    fn scenario(&mut self, s: &Scenario) {
         // Ids: unique and non-empty.
         let mut kinds: BTreeMap<&str, &ComponentSpec> = BTreeMap::new();
         for (i, c) in s.components.iter().enumerate() {
@@ -166,8 +191,7 @@ impl Validator {
                     total_instances += u64::from(c.instances);
                     self.app(c, &kinds);
                 }
-                ComponentSpec::Cache(c) => self.cache(c),
-                ComponentSpec::Database(c) => self.database(c),
+                ComponentSpec::Cache(_) | ComponentSpec::Database(_) => {}
             }
         }
         // Every instance keeps its own copy of each local cache: the copies together must
@@ -207,195 +231,25 @@ impl Validator {
 
         if self.problems.is_empty() {
             self.pools_cover_reachable_endpoints(s, &kinds);
+            self.timeline(s, &kinds);
         }
-    }
-
-    fn run(&mut self, r: &RunSpec) {
-        self.range_f64(
-            "run.duration_secs",
-            r.duration_secs,
-            f64::MIN_POSITIVE,
-            MAX_DURATION_SECS,
-            "seconds",
-        );
-        self.range_f64(
-            "run.warmup_secs",
-            r.warmup_secs,
-            0.0,
-            MAX_DURATION_SECS,
-            "seconds",
-        );
-        if r.warmup_secs.is_finite()
-            && r.duration_secs.is_finite()
-            && r.warmup_secs >= r.duration_secs
-        {
-            self.fail(
-                "run.warmup_secs",
-                format!(
-                    "the warm-up ({}s) must be shorter than the run ({}s), or nothing is measured",
-                    r.warmup_secs, r.duration_secs
-                ),
-            );
-        }
-        self.range_f64(
-            "run.sample_interval_secs",
-            r.sample_interval_secs,
-            MIN_SAMPLE_INTERVAL_SECS,
-            MAX_DURATION_SECS,
-            "seconds",
-        );
     }
 
     fn client(&mut self, c: &ClientSpec, s: &Scenario, kinds: &BTreeMap<&str, &ComponentSpec>) {
         let p = comp_path(&c.id);
-        match kinds.get(c.target.as_str()) {
-            None => self.fail(
-                format!("{p}.target"),
-                format!("there is no component with id {:?}", c.target),
-            ),
-            Some(ComponentSpec::LoadBalancer(_) | ComponentSpec::App(_)) => {}
-            Some(other) => self.fail(
-                format!("{p}.target"),
-                format!(
-                    "{:?} is a {}; clients send to a LoadBalancer or an App",
-                    c.target,
-                    other.kind_name()
-                ),
-            ),
-        }
-        self.arrivals(&c.arrivals, &format!("{p}.arrivals"));
+        self.reference(&format!("{p}.target"), &c.target, &RefKind::Entry, kinds);
         if s.endpoints.is_empty() {
             self.fail(
                 format!("{p}.mix"),
                 "the scenario defines no endpoints for this client to call",
             );
         }
-        if c.mix.len() > MAX_ENDPOINTS {
-            self.fail(format!("{p}.mix"), "too many entries");
-        }
-        let mut total = 0.0;
-        for (i, (name, weight)) in c.mix.iter().enumerate() {
+        for (i, (name, _)) in c.mix.iter().enumerate() {
             if !s.endpoints.contains_key(name) {
                 self.fail(
                     format!("{p}.mix[{i}]"),
                     format!("there is no endpoint named {name:?}"),
                 );
-            }
-            if !(weight.is_finite() && *weight >= 0.0) {
-                self.fail(
-                    format!("{p}.mix[{i}]"),
-                    format!("weight {weight} must be a number ≥ 0"),
-                );
-            } else {
-                total += weight;
-            }
-        }
-        if !c.mix.is_empty() && total <= 0.0 {
-            self.fail(format!("{p}.mix"), "the weights add up to zero");
-        }
-        if let Some(t) = c.timeout_ms {
-            self.range_f64(
-                &format!("{p}.timeout_ms"),
-                t,
-                f64::MIN_POSITIVE,
-                MAX_DURATION_MS,
-                "ms",
-            );
-        }
-        self.range_u64(
-            &format!("{p}.sessions"),
-            c.sessions.into(),
-            1,
-            MAX_SESSIONS.into(),
-            "sessions",
-        );
-    }
-
-    fn arrivals(&mut self, a: &Arrivals, p: &str) {
-        let rate = |v: &mut Self, field: &str, x: f64| {
-            v.range_f64(
-                &format!("{p}.{field}"),
-                x,
-                0.0,
-                MAX_RATE_PER_SEC,
-                "requests/s",
-            );
-        };
-        let secs = |v: &mut Self, field: &str, x: f64, min: f64| {
-            v.range_f64(
-                &format!("{p}.{field}"),
-                x,
-                min,
-                MAX_DURATION_SECS,
-                "seconds",
-            );
-        };
-        match a {
-            Arrivals::Poisson { rate_per_sec } | Arrivals::Constant { rate_per_sec } => {
-                rate(self, "rate_per_sec", *rate_per_sec);
-            }
-            Arrivals::Bursty {
-                low_per_sec,
-                high_per_sec,
-                mean_low_secs,
-                mean_high_secs,
-            } => {
-                rate(self, "low_per_sec", *low_per_sec);
-                rate(self, "high_per_sec", *high_per_sec);
-                secs(self, "mean_low_secs", *mean_low_secs, 1e-3);
-                secs(self, "mean_high_secs", *mean_high_secs, 1e-3);
-            }
-            Arrivals::Ramp {
-                from_per_sec,
-                to_per_sec,
-                start_secs,
-                end_secs,
-            } => {
-                rate(self, "from_per_sec", *from_per_sec);
-                rate(self, "to_per_sec", *to_per_sec);
-                secs(self, "start_secs", *start_secs, 0.0);
-                secs(self, "end_secs", *end_secs, 0.0);
-                if end_secs < start_secs {
-                    self.fail(format!("{p}.end_secs"), "the ramp must end after it starts");
-                }
-            }
-            Arrivals::Spike {
-                base_per_sec,
-                peak_per_sec,
-                at_secs,
-                duration_secs,
-            } => {
-                rate(self, "base_per_sec", *base_per_sec);
-                rate(self, "peak_per_sec", *peak_per_sec);
-                secs(self, "at_secs", *at_secs, 0.0);
-                secs(self, "duration_secs", *duration_secs, 0.0);
-            }
-            Arrivals::Profile { points } => {
-                if points.is_empty() || points.len() > MAX_PROFILE_POINTS {
-                    self.fail(
-                        format!("{p}.points"),
-                        format!("a profile needs between 1 and {MAX_PROFILE_POINTS} points"),
-                    );
-                }
-                let mut last = 0.0;
-                for (i, (t, r)) in points.iter().enumerate() {
-                    secs(self, &format!("points[{i}].0"), *t, 0.0);
-                    rate(self, &format!("points[{i}].1"), *r);
-                    if *t < last {
-                        self.fail(format!("{p}.points[{i}]"), "points must be in time order");
-                    }
-                    last = *t;
-                }
-            }
-            Arrivals::Closed { users, think } => {
-                self.range_u64(
-                    &format!("{p}.users"),
-                    (*users).into(),
-                    1,
-                    MAX_USERS.into(),
-                    "users",
-                );
-                self.dist(think, &format!("{p}.think"));
             }
         }
     }
@@ -409,191 +263,53 @@ impl Validator {
             );
         }
         for (i, b) in c.backends.iter().enumerate() {
-            match kinds.get(b.as_str()) {
-                Some(ComponentSpec::App(_)) => {}
-                None => self.fail(
-                    format!("{p}.backends[{i}]"),
-                    format!("there is no component with id {b:?}"),
-                ),
-                Some(other) => self.fail(
-                    format!("{p}.backends[{i}]"),
-                    format!(
-                        "{b:?} is a {}; a load balancer sends to App tiers",
-                        other.kind_name()
-                    ),
-                ),
-            }
+            self.reference(&format!("{p}.backends[{i}]"), b, &RefKind::App, kinds);
         }
     }
 
     fn app(&mut self, c: &AppSpec, kinds: &BTreeMap<&str, &ComponentSpec>) {
         let p = comp_path(&c.id);
-        self.range_u64(
-            &format!("{p}.instances"),
-            c.instances.into(),
-            1,
-            MAX_INSTANCES_PER_TIER.into(),
-            "instances",
-        );
-        self.range_u64(
-            &format!("{p}.cores"),
-            c.cores.into(),
-            1,
-            MAX_CORES.into(),
-            "cores",
-        );
-        match c.concurrency {
-            Concurrency::Threads { workers } => self.range_u64(
-                &format!("{p}.concurrency.workers"),
-                workers.into(),
-                1,
-                MAX_WORKERS.into(),
-                "threads",
-            ),
-            Concurrency::Async { max_in_flight } => self.range_u64(
-                &format!("{p}.concurrency.max_in_flight"),
-                max_in_flight.into(),
-                1,
-                MAX_IN_FLIGHT.into(),
-                "requests",
-            ),
-        }
-        self.range_u64(
-            &format!("{p}.accept_queue"),
-            c.accept_queue.into(),
-            0,
-            MAX_ACCEPT_QUEUE.into(),
-            "requests",
-        );
-        if let Some(t) = c.queue_timeout_ms {
-            self.range_f64(
-                &format!("{p}.queue_timeout_ms"),
-                t,
-                f64::MIN_POSITIVE,
-                MAX_DURATION_MS,
-                "ms",
-            );
-        }
         let mut seen = BTreeSet::new();
         for (i, pool) in c.pools.iter().enumerate() {
-            let pp = format!("{p}.pools[{i}]");
-            match kinds.get(pool.db.as_str()) {
-                Some(ComponentSpec::Database(_)) => {}
-                None => self.fail(
-                    format!("{pp}.db"),
-                    format!("there is no component with id {:?}", pool.db),
-                ),
-                Some(other) => self.fail(
-                    format!("{pp}.db"),
-                    format!("{:?} is a {}, not a Database", pool.db, other.kind_name()),
-                ),
-            }
+            let pp = format!("{p}.pools[{i}].db");
+            self.reference(&pp, &pool.db, &RefKind::Database, kinds);
             if !seen.insert(pool.db.as_str()) {
                 self.fail(
-                    format!("{pp}.db"),
+                    pp,
                     format!("a second pool for {:?}; one pool per database", pool.db),
                 );
             }
-            if let PoolMode::Pooled {
-                size,
-                acquire_timeout_ms,
-            } = pool.mode
-            {
-                self.range_u64(
-                    &format!("{pp}.mode.size"),
-                    size.into(),
-                    1,
-                    MAX_POOL_SIZE.into(),
-                    "connections",
-                );
-                self.range_f64(
-                    &format!("{pp}.mode.acquire_timeout_ms"),
-                    acquire_timeout_ms,
-                    f64::MIN_POSITIVE,
-                    MAX_DURATION_MS,
-                    "ms",
-                );
-            }
         }
     }
 
-    fn cache(&mut self, c: &CacheSpec) {
-        let p = comp_path(&c.id);
-        match &c.model {
-            CacheModel::HitRatio { ratio } => {
-                self.range_f64(&format!("{p}.model.ratio"), *ratio, 0.0, 1.0, "")
-            }
-            CacheModel::Keys {
-                keys,
-                zipf_s,
-                capacity,
-                ttl_secs,
-            } => {
-                self.range_u64(&format!("{p}.model.keys"), *keys, 1, MAX_CACHE_KEYS, "keys");
-                self.range_f64(&format!("{p}.model.zipf_s"), *zipf_s, 0.0, 10.0, "");
-                self.range_u64(
-                    &format!("{p}.model.capacity"),
-                    *capacity,
-                    1,
-                    MAX_CACHE_CAPACITY,
-                    "keys",
+    /// `id` at `path` must name a component that `kind` accepts.
+    fn reference(
+        &mut self,
+        path: &str,
+        id: &str,
+        kind: &RefKind,
+        kinds: &BTreeMap<&str, &ComponentSpec>,
+    ) {
+        match kinds.get(id) {
+            None => self.fail(path, format!("there is no component with id {id:?}")),
+            Some(c) if kind.accepts(c) => {}
+            Some(other) => {
+                let wanted = match kind {
+                    RefKind::Entry => "clients send to a LoadBalancer or an App",
+                    RefKind::App => "a load balancer sends to App tiers",
+                    RefKind::Cache => "not a Cache",
+                    RefKind::Database => "not a Database",
+                    RefKind::Endpoint | RefKind::QueryOf(_) => "not what is needed here",
+                };
+                let sep = if wanted.starts_with("not") {
+                    ", "
+                } else {
+                    "; "
+                };
+                self.fail(
+                    path,
+                    format!("{id:?} is a {}{sep}{wanted}", other.kind_name()),
                 );
-                if let Some(t) = ttl_secs {
-                    self.range_f64(
-                        &format!("{p}.model.ttl_secs"),
-                        *t,
-                        f64::MIN_POSITIVE,
-                        MAX_DURATION_SECS,
-                        "seconds",
-                    );
-                }
-            }
-        }
-        self.range_u64(
-            &format!("{p}.servers"),
-            c.servers.into(),
-            1,
-            MAX_CORES.into(),
-            "servers",
-        );
-        self.dist(&c.op_time, &format!("{p}.op_time"));
-        self.dist(&c.network_latency, &format!("{p}.network_latency"));
-    }
-
-    fn database(&mut self, c: &DatabaseSpec) {
-        let p = comp_path(&c.id);
-        self.range_u64(
-            &format!("{p}.cores"),
-            c.cores.into(),
-            1,
-            MAX_CORES.into(),
-            "cores",
-        );
-        self.range_u64(
-            &format!("{p}.max_connections"),
-            c.max_connections.into(),
-            1,
-            MAX_DB_CONNECTIONS.into(),
-            "connections",
-        );
-        self.range_u64(
-            &format!("{p}.replicas"),
-            c.replicas.into(),
-            0,
-            MAX_REPLICAS.into(),
-            "replicas",
-        );
-        self.dist(&c.network_latency, &format!("{p}.network_latency"));
-        self.dist(&c.connect_time, &format!("{p}.connect_time"));
-        self.dist(&c.connect_cpu, &format!("{p}.connect_cpu"));
-        if c.queries.len() > MAX_ENDPOINTS {
-            self.fail(format!("{p}.queries"), "too many queries");
-        }
-        for (name, q) in &c.queries {
-            let qp = format!("{p}.queries[{name:?}]");
-            self.dist(&q.cost, &format!("{qp}.cost"));
-            if let Some(d) = &q.unindexed_cost {
-                self.dist(d, &format!("{qp}.unindexed_cost"));
             }
         }
     }
@@ -615,57 +331,28 @@ impl Validator {
         for (i, step) in steps.iter().enumerate() {
             let sp = format!("{path}[{i}]");
             match step {
-                Step::Cpu(d) | Step::External(d) => self.dist(d, &sp),
+                Step::Cpu(_) | Step::External(_) => {}
                 Step::CacheGet { cache, on_miss, .. } => {
-                    match kinds.get(cache.as_str()) {
-                        Some(ComponentSpec::Cache(_)) => {}
-                        None => self.fail(
-                            format!("{sp}.cache"),
-                            format!("there is no component with id {cache:?}"),
-                        ),
-                        Some(other) => self.fail(
-                            format!("{sp}.cache"),
-                            format!("{cache:?} is a {}, not a Cache", other.kind_name()),
-                        ),
-                    }
+                    self.reference(&format!("{sp}.cache"), cache, &RefKind::Cache, kinds);
                     self.steps(on_miss, &format!("{sp}.on_miss"), depth + 1, kinds);
                 }
                 Step::Read { db, query } | Step::Write { db, query } => {
-                    match kinds.get(db.as_str()) {
-                        Some(ComponentSpec::Database(d)) => {
-                            if !d.queries.contains_key(query) {
-                                self.fail(
-                                    format!("{sp}.query"),
-                                    format!("database {db:?} defines no query named {query:?}"),
-                                );
-                            }
-                        }
-                        None => self.fail(
-                            format!("{sp}.db"),
-                            format!("there is no component with id {db:?}"),
-                        ),
-                        Some(other) => self.fail(
-                            format!("{sp}.db"),
-                            format!("{db:?} is a {}, not a Database", other.kind_name()),
-                        ),
+                    self.reference(&format!("{sp}.db"), db, &RefKind::Database, kinds);
+                    if let Some(ComponentSpec::Database(d)) = kinds.get(db.as_str())
+                        && !d.queries.contains_key(query)
+                    {
+                        self.fail(
+                            format!("{sp}.query"),
+                            format!("database {db:?} defines no query named {query:?}"),
+                        );
                     }
                 }
-                Step::Repeat { times, steps } => {
-                    self.range_u64(
-                        &format!("{sp}.times"),
-                        (*times).into(),
-                        0,
-                        MAX_REPEAT.into(),
-                        "repetitions",
-                    );
+                Step::Repeat { steps, .. } => {
                     self.steps(steps, &format!("{sp}.steps"), depth + 1, kinds);
                 }
                 Step::Branch {
-                    probability,
-                    then,
-                    otherwise,
+                    then, otherwise, ..
                 } => {
-                    self.range_f64(&format!("{sp}.probability"), *probability, 0.0, 1.0, "");
                     self.steps(then, &format!("{sp}.then"), depth + 1, kinds);
                     self.steps(otherwise, &format!("{sp}.otherwise"), depth + 1, kinds);
                 }
@@ -673,45 +360,64 @@ impl Validator {
         }
     }
 
-    fn dist(&mut self, d: &Dist, p: &str) {
-        let ms = |v: &mut Self, field: &str, x: f64, min: f64| {
-            v.range_f64(&format!("{p}.{field}"), x, min, MAX_DURATION_MS, "ms");
-        };
-        match d {
-            Dist::Constant { ms: x } => ms(self, "ms", *x, 0.0),
-            Dist::Exp { mean_ms } => ms(self, "mean_ms", *mean_ms, f64::MIN_POSITIVE),
-            Dist::Uniform { min_ms, max_ms } => {
-                ms(self, "min_ms", *min_ms, 0.0);
-                ms(self, "max_ms", *max_ms, 0.0);
-                if min_ms > max_ms {
-                    self.fail(format!("{p}.max_ms"), "max_ms must be at least min_ms");
-                }
+    /// Changes recorded during a run: in time order, within the run, each to an existing
+    /// component of the same kind, and only in what can change while running.
+    fn timeline(&mut self, s: &Scenario, kinds: &BTreeMap<&str, &ComponentSpec>) {
+        if s.timeline.len() > MAX_TIMELINE_CHANGES {
+            self.fail(
+                "timeline",
+                format!(
+                    "{} changes is more than the limit of {MAX_TIMELINE_CHANGES}",
+                    s.timeline.len()
+                ),
+            );
+            return;
+        }
+        let mut current: BTreeMap<&str, &ComponentSpec> = kinds.clone();
+        let mut last = 0.0;
+        for (i, change) in s.timeline.iter().enumerate() {
+            let p = format!("timeline[{i}]");
+            let at = change.at_secs;
+            if !(at.is_finite() && (0.0..=s.run.duration_secs).contains(&at)) {
+                self.fail(
+                    format!("{p}.at_secs"),
+                    format!("{at} s is outside the run (0 to {} s)", s.run.duration_secs),
+                );
+            } else if at < last {
+                self.fail(format!("{p}.at_secs"), "changes must be in time order");
             }
-            Dist::LogNormal { mean_ms, cv } => {
-                ms(self, "mean_ms", *mean_ms, f64::MIN_POSITIVE);
-                self.range_f64(&format!("{p}.cv"), *cv, f64::MIN_POSITIVE, 100.0, "");
+            last = at;
+            let id = change.set.id();
+            let Some(before) = current.get(id).copied() else {
+                self.fail(
+                    format!("{p}.set"),
+                    format!("there is no component with id {id:?} to change"),
+                );
+                continue;
+            };
+            if before.kind_name() != change.set.kind_name() {
+                self.fail(
+                    format!("{p}.set"),
+                    format!(
+                        "{id:?} is a {}; a change cannot make it a {}",
+                        before.kind_name(),
+                        change.set.kind_name()
+                    ),
+                );
+                continue;
             }
-            Dist::LogNormalP99 { median_ms, p99_ms } => {
-                ms(self, "median_ms", *median_ms, f64::MIN_POSITIVE);
-                ms(self, "p99_ms", *p99_ms, f64::MIN_POSITIVE);
-                if p99_ms <= median_ms {
-                    self.fail(
-                        format!("{p}.p99_ms"),
-                        "the 99th percentile must be above the median",
-                    );
-                }
+            let fixed = super::params::restart_only_differences(before, &change.set);
+            if !fixed.is_empty() {
+                self.fail(
+                    format!("{p}.set"),
+                    format!(
+                        "{} cannot change while the simulation runs; change the scenario \
+                         itself instead",
+                        fixed.join(", ")
+                    ),
+                );
             }
-            Dist::Empirical { values_ms } => {
-                if values_ms.is_empty() || values_ms.len() > MAX_EMPIRICAL_VALUES {
-                    self.fail(
-                        format!("{p}.values_ms"),
-                        format!("needs between 1 and {MAX_EMPIRICAL_VALUES} values"),
-                    );
-                }
-                for (i, x) in values_ms.iter().enumerate() {
-                    ms(self, &format!("values_ms[{i}]"), *x, 0.0);
-                }
-            }
+            current.insert(id, &change.set);
         }
     }
 
@@ -802,6 +508,98 @@ impl Validator {
             self.fail(path, format!("{x} {unit}: needs at least {min}"));
         } else if x > max {
             self.fail(path, format!("{x} {unit} is above the limit of {max}"));
+        }
+    }
+}
+
+/// Checks each parameter against its [`Meta`] range and each rule, reporting problems at
+/// their path in the file.
+struct RangeCheck<'a> {
+    path: String,
+    v: &'a mut Validator,
+}
+
+impl RangeCheck<'_> {
+    fn at(&self, name: &str) -> String {
+        if self.path.is_empty() {
+            name.to_owned()
+        } else {
+            format!("{}.{name}", self.path)
+        }
+    }
+
+    /// Runs `body` with `segment` appended to the path.
+    fn within(&mut self, segment: &str, body: impl FnOnce(&mut Self)) {
+        let len = self.path.len();
+        self.path = self.at(segment);
+        body(self);
+        self.path.truncate(len);
+    }
+}
+
+impl ParamVisitor for RangeCheck<'_> {
+    fn count(&mut self, meta: &Meta, value: &mut u64) {
+        let path = self.at(meta.name);
+        self.v
+            .range_u64(&path, *value, meta.min as u64, meta.max as u64, meta.unit);
+    }
+
+    fn number(&mut self, meta: &Meta, value: &mut f64) {
+        let path = self.at(meta.name);
+        self.v
+            .range_f64(&path, *value, meta.min, meta.max, meta.unit);
+    }
+
+    fn optional(&mut self, meta: &Meta, value: &mut Option<f64>) {
+        if let Some(x) = value {
+            self.number(meta, x);
+        }
+    }
+
+    fn flag(&mut self, _: &Meta, _: &mut bool) {}
+
+    fn text(&mut self, _: &Meta, _: &mut String) {}
+
+    fn reference(&mut self, _: &Meta, _: &RefKind, _: &mut String) {}
+
+    fn choice(&mut self, _: &Meta, _: &[&'static str], current: usize) -> usize {
+        current
+    }
+
+    fn group(&mut self, meta: &Meta, body: &mut dyn FnMut(&mut dyn ParamVisitor)) {
+        if meta.inline {
+            body(self);
+        } else {
+            self.within(meta.name, |me| body(me));
+        }
+    }
+
+    fn list(&mut self, meta: &Meta, list: &mut dyn ParamList) {
+        if list.len() > list.max_len() {
+            let path = self.at(meta.name);
+            self.v.fail(
+                path,
+                format!(
+                    "{} items is more than the limit of {}",
+                    list.len(),
+                    list.max_len()
+                ),
+            );
+            return;
+        }
+        for i in 0..list.len() {
+            let segment = match list.key(i) {
+                Some(key) => format!("{}[{key:?}]", meta.name),
+                None => format!("{}[{i}]", meta.name),
+            };
+            self.within(&segment, |me| list.item(i, me));
+        }
+    }
+
+    fn rule(&mut self, field: &str, broken: Option<String>) {
+        if let Some(reason) = broken {
+            let path = self.at(field);
+            self.v.fail(path, reason);
         }
     }
 }

@@ -198,6 +198,20 @@ fn expectations() -> BTreeMap<&'static str, Expect> {
             )]),
         ),
         (
+            "timeline_restart_only_change.ron",
+            Invalid(&[
+                (
+                    "timeline[1].set",
+                    &["replicas cannot change while the simulation runs"],
+                ),
+                (
+                    "timeline[2].set",
+                    &[r#"no component with id "api" to change"#],
+                ),
+                ("timeline[3].at_secs", &["90 s is outside the run (0 to 60 s)"]),
+            ]),
+        ),
+        (
             "missing_pool.ron",
             Invalid(&[(
                 r#"components["web"].pools"#,

@@ -7,6 +7,8 @@ mod broken_files;
 mod cli;
 // Same scenario + seed → same bytes; chunking never changes results; streams by id.
 mod determinism;
+// Parameter descriptions: the ranges shown are the ranges enforced; live vs restart.
+mod params;
 // Simulated figures against exact queueing theory, with tolerances from confidence
 // intervals over independent replications.
 mod queueing_theory;

@@ -497,10 +497,19 @@ fn app(id: String, plan: &Plan) -> BoxedStrategy<ComponentSpec> {
         concurrency,
         int(0, MAX_ACCEPT_QUEUE),
         proptest::option::of(real(TINY, MAX_DURATION_MS)),
+        real(0.0, MAX_DURATION_SECS),
         pools.prop_shuffle(),
     )
         .prop_map(
-            move |(instances, cores, concurrency, accept_queue, queue_timeout_ms, pools)| {
+            move |(
+                instances,
+                cores,
+                concurrency,
+                accept_queue,
+                queue_timeout_ms,
+                startup_secs,
+                pools,
+            )| {
                 ComponentSpec::App(AppSpec {
                     id: id.clone(),
                     instances,
@@ -508,6 +517,7 @@ fn app(id: String, plan: &Plan) -> BoxedStrategy<ComponentSpec> {
                     concurrency,
                     accept_queue,
                     queue_timeout_ms,
+                    startup_secs,
                     pools,
                 })
             },
@@ -638,16 +648,26 @@ fn scenario_for(plan: Plan) -> BoxedStrategy<Scenario> {
         run_spec(),
         endpoints,
         components.prop_shuffle(),
+        vec((any::<f32>(), any::<f32>()), 0..4),
     )
         .prop_map(
-            |(name, description, seed, run, endpoints, components)| Scenario {
+            |(name, description, seed, run, endpoints, components, positions)| Scenario {
                 version: FORMAT_VERSION,
                 name,
                 description,
                 seed,
                 run,
                 endpoints: endpoints.into_iter().collect(),
+                // Canvas positions for some components (any f32 bit pattern but NaN, which
+                // is never equal to itself).
+                layout: components
+                    .iter()
+                    .zip(positions)
+                    .filter(|(_, (x, y))| !x.is_nan() && !y.is_nan())
+                    .map(|(c, xy)| (c.id().to_owned(), xy))
+                    .collect(),
                 components,
+                timeline: Vec::new(),
             },
         )
         .boxed()

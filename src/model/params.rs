@@ -1,0 +1,1729 @@
+//! Every parameter of a scenario described once: its name in the file, what it does in
+//! scaling terms, its unit, its valid range and whether it can change while a run is
+//! going. Validation checks ranges from these descriptions and the window's inspector
+//! draws its widgets from them, so the range a user sees is the range that is enforced,
+//! and a new parameter appears in both by being described here.
+//!
+//! A spec exposes its parameters by walking them with a [`ParamVisitor`]; the visitor
+//! decides what to do with each one (check it, draw it, list it).
+
+use super::dist::Dist;
+use super::limits::*;
+use super::scenario::*;
+
+/// How one parameter is presented and checked.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Meta {
+    /// The field name in the file.
+    pub name: &'static str,
+    /// What the parameter does, in scaling terms (tooltips).
+    pub help: &'static str,
+    /// Unit shown after the value: `ms`, `seconds`, `requests/s`, `instances` …
+    pub unit: &'static str,
+    /// Smallest valid value; `f64::MIN_POSITIVE` means "greater than zero".
+    pub min: f64,
+    /// Largest valid value.
+    pub max: f64,
+    /// Whether a change applies to a running simulation at once (otherwise on restart).
+    pub live: bool,
+    /// A group whose parameters sit directly in its parent in the file (the duration of a
+    /// `Cpu(...)` step): it adds no segment to paths.
+    pub inline: bool,
+}
+
+impl Meta {
+    pub const fn new(name: &'static str, help: &'static str) -> Self {
+        Self {
+            name,
+            help,
+            unit: "",
+            min: f64::NEG_INFINITY,
+            max: f64::INFINITY,
+            live: false,
+            inline: false,
+        }
+    }
+
+    pub const fn unit(mut self, unit: &'static str) -> Self {
+        self.unit = unit;
+        self
+    }
+
+    pub const fn range(mut self, min: f64, max: f64) -> Self {
+        self.min = min;
+        self.max = max;
+        self
+    }
+
+    /// Valid when strictly greater than zero, up to `max`.
+    pub const fn positive(self, max: f64) -> Self {
+        self.range(f64::MIN_POSITIVE, max)
+    }
+
+    pub const fn live(mut self) -> Self {
+        self.live = true;
+        self
+    }
+
+    pub const fn inline(mut self) -> Self {
+        self.inline = true;
+        self
+    }
+
+    /// The valid range in words, e.g. `1 to 10000 instances`, `> 0 to 86400000 ms`.
+    pub fn range_text(&self) -> String {
+        let unit = if self.unit.is_empty() {
+            String::new()
+        } else {
+            format!(" {}", self.unit)
+        };
+        let min = if self.min == f64::MIN_POSITIVE {
+            "> 0".to_owned()
+        } else {
+            format_number(self.min)
+        };
+        if self.max.is_finite() {
+            format!("{min} to {}{unit}", format_number(self.max))
+        } else {
+            format!("{min} or more{unit}")
+        }
+    }
+}
+
+fn format_number(x: f64) -> String {
+    if x.fract() == 0.0 && x.abs() < 1e15 {
+        format!("{x:.0}")
+    } else {
+        format!("{x}")
+    }
+}
+
+/// What a reference must name.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RefKind {
+    /// A load balancer or an app tier (where clients send).
+    Entry,
+    App,
+    Cache,
+    Database,
+    /// An endpoint of the scenario.
+    Endpoint,
+    /// A query of the named database.
+    QueryOf(String),
+}
+
+impl RefKind {
+    /// Whether a component of this spec may be named by such a reference.
+    pub fn accepts(&self, spec: &ComponentSpec) -> bool {
+        matches!(
+            (self, spec),
+            (
+                Self::Entry,
+                ComponentSpec::LoadBalancer(_) | ComponentSpec::App(_)
+            ) | (Self::App, ComponentSpec::App(_))
+                | (Self::Cache, ComponentSpec::Cache(_))
+                | (Self::Database, ComponentSpec::Database(_))
+        )
+    }
+}
+
+/// A list of items a visitor may grow, shrink and walk into.
+pub trait ParamList {
+    fn len(&self) -> usize;
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// The most items the list may hold.
+    fn max_len(&self) -> usize;
+    /// A short label for item `i` (its name, or its position).
+    fn label(&self, i: usize) -> String;
+    /// The key of item `i` when the list is a map by name (paths then read `["name"]`).
+    fn key(&self, i: usize) -> Option<String> {
+        let _ = i;
+        None
+    }
+    /// Walks the parameters of item `i`.
+    fn item(&mut self, i: usize, v: &mut dyn ParamVisitor);
+    /// Appends a new item with default values.
+    fn push_default(&mut self);
+    fn remove(&mut self, i: usize);
+}
+
+/// Receives each parameter of a spec in turn, with its description and a handle to
+/// change it.
+pub trait ParamVisitor {
+    /// A whole number (counts and sizes).
+    fn count(&mut self, meta: &Meta, value: &mut u64);
+    /// A real number in the unit of `meta`.
+    fn number(&mut self, meta: &Meta, value: &mut f64);
+    /// A number that may be switched off (`None`: no timeout, no TTL …).
+    fn optional(&mut self, meta: &Meta, value: &mut Option<f64>);
+    fn flag(&mut self, meta: &Meta, value: &mut bool);
+    /// Free text (names, descriptions).
+    fn text(&mut self, meta: &Meta, value: &mut String);
+    /// The name of another component, an endpoint or a query.
+    fn reference(&mut self, meta: &Meta, kind: &RefKind, value: &mut String);
+    /// One of several forms (`Threads` or `Async` …). Returns the form to use: `current`
+    /// to keep it, another index to switch to that form with default values.
+    fn choice(&mut self, meta: &Meta, forms: &[&'static str], current: usize) -> usize;
+    /// A group of parameters under one name (a distribution, a pool's mode …).
+    fn group(&mut self, meta: &Meta, body: &mut dyn FnMut(&mut dyn ParamVisitor));
+    /// A list of items.
+    fn list(&mut self, meta: &Meta, list: &mut dyn ParamList);
+    /// A rule between parameters (a minimum below a maximum …): `broken` says what is
+    /// wrong with `field`, or is `None` when the rule holds.
+    fn rule(&mut self, field: &str, broken: Option<String>) {
+        let _ = (field, broken);
+    }
+}
+
+/// Anything whose parameters can be walked.
+pub trait Params {
+    fn params(&mut self, v: &mut dyn ParamVisitor);
+}
+
+// ----- helpers ------------------------------------------------------------------------
+
+fn count32(v: &mut dyn ParamVisitor, meta: &Meta, value: &mut u32) {
+    let mut x = u64::from(*value);
+    v.count(meta, &mut x);
+    *value = u32::try_from(x).unwrap_or(u32::MAX);
+}
+
+fn group(v: &mut dyn ParamVisitor, meta: &Meta, target: &mut dyn Params) {
+    v.group(meta, &mut |v| target.params(v));
+}
+
+/// Offers the forms of an enum; switches `value` to `make(i)` when another is picked.
+fn choose<T>(
+    v: &mut dyn ParamVisitor,
+    meta: &Meta,
+    forms: &[&'static str],
+    value: &mut T,
+    index: impl Fn(&T) -> usize,
+    make: impl Fn(&T, usize) -> T,
+) {
+    let current = index(value);
+    let picked = v.choice(meta, forms, current);
+    if picked != current && picked < forms.len() {
+        *value = make(value, picked);
+    }
+}
+
+/// A `Vec` of items that are walked with `each` and created with `new`.
+struct VecList<'a, T, L, E, N> {
+    items: &'a mut Vec<T>,
+    max_len: usize,
+    label: L,
+    each: E,
+    new: N,
+}
+
+impl<T, L, E, N> ParamList for VecList<'_, T, L, E, N>
+where
+    L: Fn(usize, &T) -> String,
+    E: FnMut(&mut T, &mut dyn ParamVisitor),
+    N: Fn(&[T]) -> T,
+{
+    fn len(&self) -> usize {
+        self.items.len()
+    }
+    fn max_len(&self) -> usize {
+        self.max_len
+    }
+    fn label(&self, i: usize) -> String {
+        (self.label)(i, &self.items[i])
+    }
+    fn item(&mut self, i: usize, v: &mut dyn ParamVisitor) {
+        (self.each)(&mut self.items[i], v);
+    }
+    fn push_default(&mut self) {
+        if self.items.len() < self.max_len {
+            let item = (self.new)(self.items);
+            self.items.push(item);
+        }
+    }
+    fn remove(&mut self, i: usize) {
+        if i < self.items.len() {
+            self.items.remove(i);
+        }
+    }
+}
+
+fn list<T>(
+    v: &mut dyn ParamVisitor,
+    meta: &Meta,
+    items: &mut Vec<T>,
+    max_len: usize,
+    label: impl Fn(usize, &T) -> String,
+    each: impl FnMut(&mut T, &mut dyn ParamVisitor),
+    new: impl Fn(&[T]) -> T,
+) {
+    v.list(
+        meta,
+        &mut VecList {
+            items,
+            max_len,
+            label,
+            each,
+            new,
+        },
+    );
+}
+
+/// A name not yet used in `taken`, from `base` (`base`, `base2`, `base3` …).
+pub fn fresh_name<'a>(base: &str, taken: impl Iterator<Item = &'a str> + Clone) -> String {
+    (1..)
+        .map(|k| {
+            if k == 1 {
+                base.to_owned()
+            } else {
+                format!("{base}{k}")
+            }
+        })
+        .find(|name| !taken.clone().any(|t| t == name))
+        .unwrap_or_else(|| base.to_owned())
+}
+
+// ----- distributions ------------------------------------------------------------------
+
+const DIST_FORMS: [&str; 6] = [
+    "Constant",
+    "Exp",
+    "Uniform",
+    "LogNormal",
+    "LogNormalP99",
+    "Empirical",
+];
+
+impl Dist {
+    fn form(&self) -> usize {
+        match self {
+            Self::Constant { .. } => 0,
+            Self::Exp { .. } => 1,
+            Self::Uniform { .. } => 2,
+            Self::LogNormal { .. } => 3,
+            Self::LogNormalP99 { .. } => 4,
+            Self::Empirical { .. } => 5,
+        }
+    }
+
+    /// Form `i` with about the same mean, so switching the shape keeps the size.
+    pub fn with_form(&self, i: usize) -> Self {
+        let mean = self.mean_ms().max(0.001);
+        match i {
+            0 => Self::Constant { ms: mean },
+            1 => Self::Exp { mean_ms: mean },
+            2 => Self::Uniform {
+                min_ms: 0.0,
+                max_ms: 2.0 * mean,
+            },
+            3 => Self::LogNormal {
+                mean_ms: mean,
+                cv: 1.0,
+            },
+            4 => Self::LogNormalP99 {
+                median_ms: mean,
+                p99_ms: 10.0 * mean,
+            },
+            _ => Self::Empirical {
+                values_ms: vec![mean],
+            },
+        }
+    }
+}
+
+impl Params for Dist {
+    fn params(&mut self, v: &mut dyn ParamVisitor) {
+        const SHAPE: Meta = Meta::new(
+            "shape",
+            "How durations vary. Constant never varies; Exp is memoryless (cv 1); LogNormal \
+             has the long tail of real latencies; Empirical replays measured values. The more \
+             durations vary, the earlier queues form.",
+        )
+        .live();
+        const MS: Meta = Meta::new("ms", "The duration, always the same.")
+            .unit("ms")
+            .range(0.0, MAX_DURATION_MS)
+            .live();
+        const MEAN_MS: Meta = Meta::new("mean_ms", "The average duration.")
+            .unit("ms")
+            .positive(MAX_DURATION_MS)
+            .live();
+        const MIN_MS: Meta = Meta::new("min_ms", "The shortest duration.")
+            .unit("ms")
+            .range(0.0, MAX_DURATION_MS)
+            .live();
+        const MAX_MS: Meta = Meta::new("max_ms", "The longest duration.")
+            .unit("ms")
+            .range(0.0, MAX_DURATION_MS)
+            .live();
+        const CV: Meta = Meta::new(
+            "cv",
+            "Coefficient of variation (standard deviation ÷ mean): 0.5 is steady, 1 varies \
+             like an exponential, 2 or more has a long tail.",
+        )
+        .positive(100.0)
+        .live();
+        const MEDIAN_MS: Meta = Meta::new("median_ms", "Half of the durations are shorter.")
+            .unit("ms")
+            .positive(MAX_DURATION_MS)
+            .live();
+        const P99_MS: Meta = Meta::new(
+            "p99_ms",
+            "99% of the durations are shorter: the tail slow requests come from.",
+        )
+        .unit("ms")
+        .positive(MAX_DURATION_MS)
+        .live();
+        const VALUES: Meta = Meta::new(
+            "values_ms",
+            "Measured durations; each draw picks one of them with equal chance.",
+        )
+        .live();
+        const VALUE: Meta = Meta::new("value", "One measured duration.")
+            .unit("ms")
+            .range(0.0, MAX_DURATION_MS)
+            .live();
+
+        choose(v, &SHAPE, &DIST_FORMS, self, Dist::form, Dist::with_form);
+        match self {
+            Self::Constant { ms } => v.number(&MS, ms),
+            Self::Exp { mean_ms } => v.number(&MEAN_MS, mean_ms),
+            Self::Uniform { min_ms, max_ms } => {
+                v.number(&MIN_MS, min_ms);
+                v.number(&MAX_MS, max_ms);
+                v.rule(
+                    "max_ms",
+                    (min_ms > max_ms).then(|| "max_ms must be at least min_ms".to_owned()),
+                );
+            }
+            Self::LogNormal { mean_ms, cv } => {
+                v.number(&MEAN_MS, mean_ms);
+                v.number(&CV, cv);
+            }
+            Self::LogNormalP99 { median_ms, p99_ms } => {
+                v.number(&MEDIAN_MS, median_ms);
+                v.number(&P99_MS, p99_ms);
+                v.rule(
+                    "p99_ms",
+                    (p99_ms <= median_ms)
+                        .then(|| "the 99th percentile must be above the median".to_owned()),
+                );
+            }
+            Self::Empirical { values_ms } => {
+                v.rule(
+                    "values_ms",
+                    values_ms
+                        .is_empty()
+                        .then(|| format!("needs between 1 and {MAX_EMPIRICAL_VALUES} values")),
+                );
+                list(
+                    v,
+                    &VALUES,
+                    values_ms,
+                    MAX_EMPIRICAL_VALUES,
+                    |i, _| format!("[{i}]"),
+                    |x, v| v.number(&VALUE, x),
+                    |xs| xs.last().copied().unwrap_or(1.0),
+                );
+            }
+        }
+    }
+}
+
+// ----- the scenario as a whole --------------------------------------------------------
+
+impl Params for RunSpec {
+    fn params(&mut self, v: &mut dyn ParamVisitor) {
+        const DURATION: Meta = Meta::new(
+            "duration_secs",
+            "Simulated seconds to run. Longer runs give tighter error bars.",
+        )
+        .unit("seconds")
+        .positive(MAX_DURATION_SECS);
+        const WARMUP: Meta = Meta::new(
+            "warmup_secs",
+            "Simulated seconds at the start left out of the summary, while queues and caches \
+             fill up from empty.",
+        )
+        .unit("seconds")
+        .range(0.0, MAX_DURATION_SECS);
+        const SAMPLE: Meta = Meta::new(
+            "sample_interval_secs",
+            "Resolution of the charts: one point per this many simulated seconds.",
+        )
+        .unit("seconds")
+        .range(MIN_SAMPLE_INTERVAL_SECS, MAX_DURATION_SECS);
+        v.number(&DURATION, &mut self.duration_secs);
+        v.number(&WARMUP, &mut self.warmup_secs);
+        let (w, d) = (self.warmup_secs, self.duration_secs);
+        v.rule(
+            "warmup_secs",
+            (w.is_finite() && d.is_finite() && w >= d).then(|| {
+                format!(
+                    "the warm-up ({w}s) must be shorter than the run ({d}s), or nothing is measured"
+                )
+            }),
+        );
+        v.number(&SAMPLE, &mut self.sample_interval_secs);
+    }
+}
+
+impl Params for Endpoint {
+    fn params(&mut self, v: &mut dyn ParamVisitor) {
+        const STEPS: Meta = Meta::new(
+            "steps",
+            "What an app instance does for one request, in order. The request holds its \
+             worker thread (or event-loop slot) through all of them.",
+        );
+        steps(v, &STEPS, &mut self.steps);
+    }
+}
+
+// ----- steps --------------------------------------------------------------------------
+
+const STEP_FORMS: [&str; 7] = [
+    "Cpu", "CacheGet", "Read", "Write", "External", "Repeat", "Branch",
+];
+
+impl Step {
+    fn form(&self) -> usize {
+        match self {
+            Self::Cpu(_) => 0,
+            Self::CacheGet { .. } => 1,
+            Self::Read { .. } => 2,
+            Self::Write { .. } => 3,
+            Self::External(_) => 4,
+            Self::Repeat { .. } => 5,
+            Self::Branch { .. } => 6,
+        }
+    }
+
+    /// A default step of form `i` (references left empty for the user to fill in).
+    pub fn with_form(i: usize) -> Self {
+        let ms = |ms| Dist::Exp { mean_ms: ms };
+        match i {
+            0 => Self::Cpu(ms(1.0)),
+            1 => Self::CacheGet {
+                cache: String::new(),
+                on_miss: Vec::new(),
+                set_on_miss: true,
+            },
+            2 => Self::Read {
+                db: String::new(),
+                query: String::new(),
+            },
+            3 => Self::Write {
+                db: String::new(),
+                query: String::new(),
+            },
+            4 => Self::External(ms(20.0)),
+            5 => Self::Repeat {
+                times: 2,
+                steps: Vec::new(),
+            },
+            _ => Self::Branch {
+                probability: 0.5,
+                then: Vec::new(),
+                otherwise: Vec::new(),
+            },
+        }
+    }
+
+    /// A one-line summary, e.g. `Read postgres.select_user`.
+    pub fn label(&self) -> String {
+        match self {
+            Self::Cpu(d) => format!("Cpu {}", d.describe()),
+            Self::CacheGet { cache, .. } => format!("CacheGet {cache}"),
+            Self::Read { db, query } => format!("Read {db}.{query}"),
+            Self::Write { db, query } => format!("Write {db}.{query}"),
+            Self::External(d) => format!("External {}", d.describe()),
+            Self::Repeat { times, steps } => format!("Repeat {times}× ({} steps)", steps.len()),
+            Self::Branch { probability, .. } => format!("Branch p = {probability}"),
+        }
+    }
+}
+
+fn steps(v: &mut dyn ParamVisitor, meta: &Meta, items: &mut Vec<Step>) {
+    list(
+        v,
+        meta,
+        items,
+        MAX_STEPS_PER_REQUEST as usize,
+        |_, s| s.label(),
+        |s, v| s.params(v),
+        |_| Step::with_form(0),
+    );
+}
+
+impl Params for Step {
+    fn params(&mut self, v: &mut dyn ParamVisitor) {
+        const KIND: Meta = Meta::new(
+            "step",
+            "Cpu works on a core; CacheGet asks a cache and runs on_miss when the key is not \
+             there; Read and Write hold a pooled database connection while the query runs; \
+             External waits on a service outside the model; Repeat runs steps N times (N+1 \
+             queries); Branch runs one of two paths at random.",
+        );
+        const CPU: Meta = Meta::new(
+            "cpu",
+            "CPU time on one of the instance's cores. When every core is busy the step \
+             queues: this is what saturates in a compute-bound system.",
+        )
+        .unit("ms")
+        .inline();
+        const EXTERNAL: Meta = Meta::new(
+            "latency",
+            "Time waiting on a service outside the model (payment API, object store). A \
+             thread-per-request instance holds its thread all along; an async one holds \
+             nothing.",
+        )
+        .unit("ms")
+        .inline();
+        const CACHE: Meta = Meta::new("cache", "The cache to ask.");
+        const ON_MISS: Meta = Meta::new(
+            "on_miss",
+            "Steps run when the key is not in the cache (usually the database read the \
+             cache saves).",
+        );
+        const SET_ON_MISS: Meta = Meta::new(
+            "set_on_miss",
+            "Store the key in the cache after a miss, so the next request for it hits.",
+        );
+        const DB: Meta = Meta::new(
+            "db",
+            "The database. The request holds a connection of its instance's pool for this \
+             database while the query runs.",
+        );
+        const QUERY: Meta = Meta::new(
+            "query",
+            "The named query; its cost is set on the database (with or without an index).",
+        );
+        const TIMES: Meta = Meta::new(
+            "times",
+            "How many times the steps run in a row. One query per item of a list is the \
+             N+1 pattern: the cost grows with N, one batched query does not.",
+        )
+        .unit("repetitions")
+        .range(0.0, MAX_REPEAT as f64);
+        const REPEATED: Meta = Meta::new("steps", "The steps to repeat.");
+        const PROBABILITY: Meta = Meta::new(
+            "probability",
+            "Chance of taking the `then` path; otherwise the `otherwise` path runs.",
+        )
+        .range(0.0, 1.0);
+        const THEN: Meta = Meta::new("then", "Steps run with the given probability.");
+        const OTHERWISE: Meta = Meta::new("otherwise", "Steps run the rest of the time.");
+
+        choose(v, &KIND, &STEP_FORMS, self, Step::form, |_, i| {
+            Step::with_form(i)
+        });
+        match self {
+            Self::Cpu(d) => group(v, &CPU, d),
+            Self::External(d) => group(v, &EXTERNAL, d),
+            Self::CacheGet {
+                cache,
+                on_miss,
+                set_on_miss,
+            } => {
+                v.reference(&CACHE, &RefKind::Cache, cache);
+                steps(v, &ON_MISS, on_miss);
+                v.flag(&SET_ON_MISS, set_on_miss);
+            }
+            Self::Read { db, query } | Self::Write { db, query } => {
+                v.reference(&DB, &RefKind::Database, db);
+                v.reference(&QUERY, &RefKind::QueryOf(db.clone()), query);
+            }
+            Self::Repeat { times, steps: body } => {
+                count32(v, &TIMES, times);
+                steps(v, &REPEATED, body);
+            }
+            Self::Branch {
+                probability,
+                then,
+                otherwise,
+            } => {
+                v.number(&PROBABILITY, probability);
+                steps(v, &THEN, then);
+                steps(v, &OTHERWISE, otherwise);
+            }
+        }
+    }
+}
+
+// ----- components ---------------------------------------------------------------------
+
+impl ComponentSpec {
+    /// The names of the component kinds, in palette order.
+    pub const KINDS: [&'static str; 5] = ["Client", "LoadBalancer", "App", "Cache", "Database"];
+
+    /// What a kind is, in one sentence (palette tooltips).
+    pub fn kind_help(kind: &str) -> &'static str {
+        match kind {
+            "Client" => {
+                "Users sending requests: an open stream at a rate, or closed-loop users \
+                         who wait for each answer and think before the next."
+            }
+            "LoadBalancer" => "Spreads requests over the instances of one or more app tiers.",
+            "App" => {
+                "A tier of identical app instances running the endpoints' scripts on \
+                      their cores, with a worker pool and a connection pool per database."
+            }
+            "Cache" => {
+                "A cache in front of the database: shared over the network (Redis) or \
+                        local inside each instance."
+            }
+            "Database" => {
+                "A primary with optional read replicas; each node has cores and a \
+                           connection limit, and each named query a cost."
+            }
+            _ => "",
+        }
+    }
+
+    /// A new component of `kind` with default parameters and the id `id`; references
+    /// are left empty (or pointed at `hint`, the first suitable component, if any).
+    pub fn new_of_kind(kind: &str, id: String) -> Option<Self> {
+        Some(match kind {
+            "Client" => Self::Client(ClientSpec {
+                id,
+                target: String::new(),
+                arrivals: Arrivals::Poisson {
+                    rate_per_sec: 100.0,
+                },
+                mix: Vec::new(),
+                timeout_ms: None,
+                sessions: defaults::sessions(),
+            }),
+            "LoadBalancer" => Self::LoadBalancer(LoadBalancerSpec {
+                id,
+                policy: Policy::RoundRobin,
+                backends: Vec::new(),
+            }),
+            "App" => Self::App(AppSpec {
+                id,
+                instances: 2,
+                cores: defaults::app_cores(),
+                concurrency: Concurrency::default(),
+                accept_queue: defaults::accept_queue(),
+                queue_timeout_ms: None,
+                startup_secs: defaults::startup_secs(),
+                pools: Vec::new(),
+            }),
+            "Cache" => Self::Cache(CacheSpec {
+                id,
+                scope: CacheScope::Shared,
+                model: CacheModel::HitRatio { ratio: 0.8 },
+                servers: 1,
+                op_time: defaults::cache_op(),
+                network_latency: defaults::cache_network(),
+            }),
+            "Database" => Self::Database(DatabaseSpec {
+                id,
+                cores: defaults::db_cores(),
+                max_connections: defaults::max_connections(),
+                network_latency: defaults::db_network(),
+                connect_time: defaults::connect_time(),
+                connect_cpu: defaults::connect_cpu(),
+                queries: [(
+                    "query".to_owned(),
+                    QuerySpec {
+                        cost: Dist::Exp { mean_ms: 1.0 },
+                        unindexed_cost: None,
+                        indexed: true,
+                    },
+                )]
+                .into(),
+                replicas: 0,
+            }),
+            _ => return None,
+        })
+    }
+
+    pub fn id_mut(&mut self) -> &mut String {
+        match self {
+            Self::Client(c) => &mut c.id,
+            Self::LoadBalancer(c) => &mut c.id,
+            Self::App(c) => &mut c.id,
+            Self::Cache(c) => &mut c.id,
+            Self::Database(c) => &mut c.id,
+        }
+    }
+
+    /// The ids this component refers to (its outgoing edges in the topology).
+    pub fn references(&self) -> Vec<&str> {
+        match self {
+            Self::Client(c) => vec![c.target.as_str()],
+            Self::LoadBalancer(c) => c.backends.iter().map(String::as_str).collect(),
+            Self::App(c) => c.pools.iter().map(|p| p.db.as_str()).collect(),
+            Self::Cache(_) | Self::Database(_) => Vec::new(),
+        }
+    }
+}
+
+impl Params for ComponentSpec {
+    fn params(&mut self, v: &mut dyn ParamVisitor) {
+        match self {
+            Self::Client(c) => c.params(v),
+            Self::LoadBalancer(c) => c.params(v),
+            Self::App(c) => c.params(v),
+            Self::Cache(c) => c.params(v),
+            Self::Database(c) => c.params(v),
+        }
+    }
+}
+
+const ARRIVAL_FORMS: [&str; 7] = [
+    "Poisson", "Constant", "Bursty", "Ramp", "Spike", "Profile", "Closed",
+];
+
+impl Arrivals {
+    fn form(&self) -> usize {
+        match self {
+            Self::Poisson { .. } => 0,
+            Self::Constant { .. } => 1,
+            Self::Bursty { .. } => 2,
+            Self::Ramp { .. } => 3,
+            Self::Spike { .. } => 4,
+            Self::Profile { .. } => 5,
+            Self::Closed { .. } => 6,
+        }
+    }
+
+    /// The average rate in requests per second over the long run (`None` for closed
+    /// users, whose rate depends on the system's response time).
+    pub fn mean_rate_per_sec(&self) -> Option<f64> {
+        Some(match self {
+            Self::Poisson { rate_per_sec } | Self::Constant { rate_per_sec } => *rate_per_sec,
+            Self::Bursty {
+                low_per_sec,
+                high_per_sec,
+                mean_low_secs,
+                mean_high_secs,
+            } => {
+                (low_per_sec * mean_low_secs + high_per_sec * mean_high_secs)
+                    / (mean_low_secs + mean_high_secs)
+            }
+            Self::Ramp { to_per_sec, .. } => *to_per_sec,
+            Self::Spike { base_per_sec, .. } => *base_per_sec,
+            Self::Profile { points } => points.last().map_or(0.0, |p| p.1),
+            Self::Closed { .. } => return None,
+        })
+    }
+
+    /// Form `i`, keeping about the same rate.
+    pub fn with_form(&self, i: usize) -> Self {
+        let rate = self.mean_rate_per_sec().unwrap_or(100.0);
+        match i {
+            0 => Self::Poisson { rate_per_sec: rate },
+            1 => Self::Constant { rate_per_sec: rate },
+            2 => Self::Bursty {
+                low_per_sec: rate * 0.5,
+                high_per_sec: rate * 3.0,
+                mean_low_secs: 20.0,
+                mean_high_secs: 5.0,
+            },
+            3 => Self::Ramp {
+                from_per_sec: rate * 0.1,
+                to_per_sec: rate,
+                start_secs: 0.0,
+                end_secs: 60.0,
+            },
+            4 => Self::Spike {
+                base_per_sec: rate,
+                peak_per_sec: rate * 5.0,
+                at_secs: 30.0,
+                duration_secs: 10.0,
+            },
+            5 => Self::Profile {
+                points: vec![(0.0, rate), (60.0, rate * 2.0)],
+            },
+            _ => Self::Closed {
+                users: 100,
+                think: Dist::Exp { mean_ms: 1000.0 },
+            },
+        }
+    }
+}
+
+const RATE: Meta = Meta::new("rate_per_sec", "")
+    .unit("requests/s")
+    .range(0.0, MAX_RATE_PER_SEC)
+    .live();
+const SECS: Meta = Meta::new("", "")
+    .unit("seconds")
+    .range(0.0, MAX_DURATION_SECS)
+    .live();
+
+impl Params for Arrivals {
+    fn params(&mut self, v: &mut dyn ParamVisitor) {
+        const FORM: Meta = Meta::new(
+            "arrivals",
+            "How requests arrive. Open streams (Poisson, Constant, Bursty, Ramp, Spike, \
+             Profile) keep coming whatever the response time, so an overloaded system \
+             builds queues without limit; Closed users wait for each answer, so load \
+             falls as latency rises.",
+        )
+        .live();
+        const POISSON: Meta = Meta {
+            name: "rate_per_sec",
+            help: "Average requests per second, arriving independently at random: the \
+                   usual model of many users.",
+            ..RATE
+        };
+        const CONSTANT: Meta = Meta {
+            name: "rate_per_sec",
+            help: "Requests per second at perfectly regular intervals (a batch job, a \
+                   load generator).",
+            ..RATE
+        };
+        const LOW: Meta = Meta {
+            name: "low_per_sec",
+            help: "Rate during quiet periods.",
+            ..RATE
+        };
+        const HIGH: Meta = Meta {
+            name: "high_per_sec",
+            help: "Rate during bursts.",
+            ..RATE
+        };
+        const MEAN_LOW: Meta = Meta {
+            name: "mean_low_secs",
+            help: "Average length of a quiet period.",
+            min: 1e-3,
+            ..SECS
+        };
+        const MEAN_HIGH: Meta = Meta {
+            name: "mean_high_secs",
+            help: "Average length of a burst.",
+            min: 1e-3,
+            ..SECS
+        };
+        const FROM: Meta = Meta {
+            name: "from_per_sec",
+            help: "Rate at the start of the ramp (and before it).",
+            ..RATE
+        };
+        const TO: Meta = Meta {
+            name: "to_per_sec",
+            help: "Rate at the end of the ramp (and after it).",
+            ..RATE
+        };
+        const START: Meta = Meta {
+            name: "start_secs",
+            help: "Simulated time the ramp starts.",
+            ..SECS
+        };
+        const END: Meta = Meta {
+            name: "end_secs",
+            help: "Simulated time the ramp reaches its final rate.",
+            ..SECS
+        };
+        const BASE: Meta = Meta {
+            name: "base_per_sec",
+            help: "Rate outside the spike.",
+            ..RATE
+        };
+        const PEAK: Meta = Meta {
+            name: "peak_per_sec",
+            help: "Rate during the spike.",
+            ..RATE
+        };
+        const AT: Meta = Meta {
+            name: "at_secs",
+            help: "Simulated time the spike starts.",
+            ..SECS
+        };
+        const LENGTH: Meta = Meta {
+            name: "duration_secs",
+            help: "How long the spike lasts.",
+            ..SECS
+        };
+        const POINTS: Meta = Meta::new(
+            "points",
+            "(time, rate) points; the rate moves in straight lines between them (a daily \
+             curve) and stays at the last one.",
+        )
+        .live();
+        const POINT: Meta = Meta::new("point", "").live().inline();
+        const POINT_SECS: Meta = Meta {
+            name: "secs",
+            help: "Simulated time of the point.",
+            ..SECS
+        };
+        const POINT_RATE: Meta = Meta {
+            name: "rate_per_sec",
+            help: "Rate at that time.",
+            ..RATE
+        };
+        const USERS: Meta = Meta::new(
+            "users",
+            "Users who each send a request, wait for the answer (or the timeout), think, and \
+             send the next. Throughput ≈ users ÷ (response time + think time).",
+        )
+        .unit("users")
+        .range(1.0, MAX_USERS as f64)
+        .live();
+        const THINK: Meta = Meta::new(
+            "think",
+            "Time a user waits between an answer and the next request.",
+        )
+        .unit("ms")
+        .live();
+
+        choose(
+            v,
+            &FORM,
+            &ARRIVAL_FORMS,
+            self,
+            Arrivals::form,
+            Arrivals::with_form,
+        );
+        match self {
+            Self::Poisson { rate_per_sec } => v.number(&POISSON, rate_per_sec),
+            Self::Constant { rate_per_sec } => v.number(&CONSTANT, rate_per_sec),
+            Self::Bursty {
+                low_per_sec,
+                high_per_sec,
+                mean_low_secs,
+                mean_high_secs,
+            } => {
+                v.number(&LOW, low_per_sec);
+                v.number(&HIGH, high_per_sec);
+                v.number(&MEAN_LOW, mean_low_secs);
+                v.number(&MEAN_HIGH, mean_high_secs);
+            }
+            Self::Ramp {
+                from_per_sec,
+                to_per_sec,
+                start_secs,
+                end_secs,
+            } => {
+                v.number(&FROM, from_per_sec);
+                v.number(&TO, to_per_sec);
+                v.number(&START, start_secs);
+                v.number(&END, end_secs);
+                v.rule(
+                    "end_secs",
+                    (end_secs < start_secs).then(|| "the ramp must end after it starts".to_owned()),
+                );
+            }
+            Self::Spike {
+                base_per_sec,
+                peak_per_sec,
+                at_secs,
+                duration_secs,
+            } => {
+                v.number(&BASE, base_per_sec);
+                v.number(&PEAK, peak_per_sec);
+                v.number(&AT, at_secs);
+                v.number(&LENGTH, duration_secs);
+            }
+            Self::Profile { points } => {
+                v.rule(
+                    "points",
+                    points.is_empty().then(|| {
+                        format!("a profile needs between 1 and {MAX_PROFILE_POINTS} points")
+                    }),
+                );
+                for i in 1..points.len() {
+                    v.rule(
+                        &format!("points[{i}]"),
+                        (points[i].0 < points[i - 1].0)
+                            .then(|| "points must be in time order".to_owned()),
+                    );
+                }
+                list(
+                    v,
+                    &POINTS,
+                    points,
+                    MAX_PROFILE_POINTS,
+                    |_, (t, r)| format!("{t} s: {r}/s"),
+                    |(t, r), v| {
+                        v.group(&POINT, &mut |v| {
+                            v.number(&POINT_SECS, t);
+                            v.number(&POINT_RATE, r);
+                        })
+                    },
+                    |ps| ps.last().map_or((0.0, 100.0), |(t, r)| (t + 60.0, *r)),
+                );
+            }
+            Self::Closed { users, think } => {
+                count32(v, &USERS, users);
+                group(v, &THINK, think);
+            }
+        }
+    }
+}
+
+impl Params for ClientSpec {
+    fn params(&mut self, v: &mut dyn ParamVisitor) {
+        const TARGET: Meta = Meta::new(
+            "target",
+            "Where the requests go: a load balancer, or an app tier directly.",
+        );
+        const MIX: Meta = Meta::new(
+            "mix",
+            "Endpoints with relative weights (9 : 1 sends nine times as many of the first). \
+             Empty: every endpoint equally.",
+        )
+        .live();
+        const ENTRY: Meta = Meta::new("entry", "").live().inline();
+        const ENDPOINT: Meta = Meta::new("endpoint", "The endpoint called.").live();
+        const WEIGHT: Meta = Meta::new("weight", "Relative share of the requests.")
+            .range(0.0, f64::INFINITY)
+            .live();
+        const TIMEOUT: Meta = Meta::new(
+            "timeout_ms",
+            "The client gives up after this long and counts a timeout, while the server \
+             goes on working on the request (wasted work under overload). Off: wait forever.",
+        )
+        .unit("ms")
+        .positive(MAX_DURATION_MS)
+        .live();
+        const SESSIONS: Meta = Meta::new(
+            "sessions",
+            "Distinct user sessions; sticky (hash) load balancing keeps each on one instance.",
+        )
+        .unit("sessions")
+        .range(1.0, MAX_SESSIONS as f64)
+        .live();
+        const ARRIVALS: Meta = Meta::new("arrivals", "How requests arrive.").live();
+        v.reference(&TARGET, &RefKind::Entry, &mut self.target);
+        group(v, &ARRIVALS, &mut self.arrivals);
+        list(
+            v,
+            &MIX,
+            &mut self.mix,
+            MAX_ENDPOINTS,
+            |_, (name, w)| format!("{name} × {w}"),
+            |(name, w), v| {
+                v.group(&ENTRY, &mut |v| {
+                    v.reference(&ENDPOINT, &RefKind::Endpoint, name);
+                    v.number(&WEIGHT, w);
+                })
+            },
+            |_| (String::new(), 1.0),
+        );
+        let total: f64 = self.mix.iter().map(|(_, w)| w.max(0.0)).sum();
+        v.rule(
+            "mix",
+            (!self.mix.is_empty() && total <= 0.0).then(|| "the weights add up to zero".to_owned()),
+        );
+        v.optional(&TIMEOUT, &mut self.timeout_ms);
+        count32(v, &SESSIONS, &mut self.sessions);
+    }
+}
+
+const POLICIES: [&str; 5] = [
+    "RoundRobin",
+    "Random",
+    "LeastConnections",
+    "PowerOfTwoChoices",
+    "Hash",
+];
+
+impl Params for LoadBalancerSpec {
+    fn params(&mut self, v: &mut dyn ParamVisitor) {
+        const POLICY: Meta = Meta::new(
+            "policy",
+            "How the next instance is chosen. RoundRobin and Random ignore load; \
+             LeastConnections and PowerOfTwoChoices avoid busy instances (best with a mixed \
+             fleet); Hash keeps each session on one instance (needed for in-memory sessions).",
+        )
+        .live();
+        const BACKENDS: Meta = Meta::new(
+            "backends",
+            "App tiers behind the load balancer; tiers of different sizes make a mixed fleet.",
+        );
+        const BACKEND: Meta = Meta::new("backend", "An app tier.");
+        choose(
+            v,
+            &POLICY,
+            &POLICIES,
+            &mut self.policy,
+            |p| *p as usize,
+            |_, i| match i {
+                0 => Policy::RoundRobin,
+                1 => Policy::Random,
+                2 => Policy::LeastConnections,
+                3 => Policy::PowerOfTwoChoices,
+                _ => Policy::Hash,
+            },
+        );
+        list(
+            v,
+            &BACKENDS,
+            &mut self.backends,
+            MAX_COMPONENTS,
+            |_, b| b.clone(),
+            |b, v| v.reference(&BACKEND, &RefKind::App, b),
+            |_| String::new(),
+        );
+    }
+}
+
+impl Params for AppSpec {
+    fn params(&mut self, v: &mut dyn ParamVisitor) {
+        const INSTANCES: Meta = Meta::new(
+            "instances",
+            "Identical instances behind the load balancer. More instances add cores, \
+             threads and pools, which helps when the app is the bottleneck, but every \
+             instance's pool also opens connections to the database.",
+        )
+        .unit("instances")
+        .range(1.0, MAX_INSTANCES_PER_TIER as f64)
+        .live();
+        const CORES: Meta = Meta::new(
+            "cores",
+            "CPU cores per instance. CPU steps queue for them: when they are all busy the \
+             app is compute-bound (vertical scaling adds cores, horizontal adds instances).",
+        )
+        .unit("cores")
+        .range(1.0, MAX_CORES as f64)
+        .live();
+        const CONCURRENCY: Meta = Meta::new(
+            "concurrency",
+            "Threads: a request holds a worker thread for its whole script, including while \
+             it waits on the database or another service, so slow dependencies exhaust the \
+             threads while the CPU idles. Async: waiting holds nothing at the app but an \
+             admission slot.",
+        );
+        const ACCEPT_QUEUE: Meta = Meta::new(
+            "accept_queue",
+            "Requests that may wait for a worker per instance; beyond it they are rejected \
+             at once. A long queue hides overload as latency, a short one turns it into \
+             errors.",
+        )
+        .unit("requests")
+        .range(0.0, MAX_ACCEPT_QUEUE as f64)
+        .live();
+        const QUEUE_TIMEOUT: Meta = Meta::new(
+            "queue_timeout_ms",
+            "A request that waited this long for a worker is dropped instead of started \
+             (its client has likely given up). Off: never dropped.",
+        )
+        .unit("ms")
+        .positive(MAX_DURATION_MS)
+        .live();
+        const STARTUP: Meta = Meta::new(
+            "startup_secs",
+            "Time a new instance takes to start before it receives traffic (scaling out \
+             during a run, or after a crash).",
+        )
+        .unit("seconds")
+        .range(0.0, MAX_DURATION_SECS)
+        .live();
+        const POOLS: Meta = Meta::new(
+            "pools",
+            "One connection pool per database the endpoints use, in each instance.",
+        );
+        count32(v, &INSTANCES, &mut self.instances);
+        count32(v, &CORES, &mut self.cores);
+        v.group(&CONCURRENCY, &mut |v| concurrency(v, &mut self.concurrency));
+        count32(v, &ACCEPT_QUEUE, &mut self.accept_queue);
+        v.optional(&QUEUE_TIMEOUT, &mut self.queue_timeout_ms);
+        v.number(&STARTUP, &mut self.startup_secs);
+        list(
+            v,
+            &POOLS,
+            &mut self.pools,
+            MAX_COMPONENTS,
+            |_, p| p.db.clone(),
+            |p, v| p.params(v),
+            |_| PoolSpec {
+                db: String::new(),
+                mode: PoolMode::default(),
+            },
+        );
+    }
+}
+
+fn concurrency(v: &mut dyn ParamVisitor, value: &mut Concurrency) {
+    const FORM: Meta = Meta::new("form", "Thread per request, or an async event loop.");
+    const WORKERS: Meta = Meta::new(
+        "workers",
+        "Worker threads per instance: at most this many requests run at once; the rest \
+         wait in the accept queue.",
+    )
+    .unit("threads")
+    .range(1.0, MAX_WORKERS as f64)
+    .live();
+    const MAX_IN_FLIGHT_META: Meta = Meta::new(
+        "max_in_flight",
+        "Requests an event loop admits at once (bounded by memory); the rest wait in \
+         the accept queue.",
+    )
+    .unit("requests")
+    .range(1.0, MAX_IN_FLIGHT as f64)
+    .live();
+    {
+        choose(
+            v,
+            &FORM,
+            &["Threads", "Async"],
+            value,
+            |c| match c {
+                Concurrency::Threads { .. } => 0,
+                Concurrency::Async { .. } => 1,
+            },
+            |c, i| {
+                let n = match c {
+                    Concurrency::Threads { workers } => *workers,
+                    Concurrency::Async { max_in_flight } => *max_in_flight,
+                };
+                if i == 0 {
+                    Concurrency::Threads { workers: n }
+                } else {
+                    Concurrency::Async { max_in_flight: n }
+                }
+            },
+        );
+        match value {
+            Concurrency::Threads { workers } => count32(v, &WORKERS, workers),
+            Concurrency::Async { max_in_flight } => count32(v, &MAX_IN_FLIGHT_META, max_in_flight),
+        }
+    }
+}
+
+impl Params for PoolSpec {
+    fn params(&mut self, v: &mut dyn ParamVisitor) {
+        const DB: Meta = Meta::new("db", "The database this pool connects to.");
+        const MODE: Meta = Meta::new(
+            "mode",
+            "Pooled: connections are opened once and reused, and a query waits for a free \
+             one. PerRequest: every request opens its own connection (paying the connect \
+             time and database CPU) and closes it at the end.",
+        );
+        v.reference(&DB, &RefKind::Database, &mut self.db);
+        v.group(&MODE, &mut |v| pool_mode(v, &mut self.mode));
+    }
+}
+
+fn pool_mode(v: &mut dyn ParamVisitor, mode: &mut PoolMode) {
+    const FORM: Meta = Meta::new("form", "Pooled or per-request connections.");
+    const SIZE: Meta = Meta::new(
+        "size",
+        "Connections per instance. Too few and requests queue for a connection while \
+         the database idles; too many across all instances and the database refuses \
+         them (instances × size > max_connections).",
+    )
+    .unit("connections")
+    .range(1.0, MAX_POOL_SIZE as f64)
+    .live();
+    const ACQUIRE: Meta = Meta::new(
+        "acquire_timeout_ms",
+        "A request that waited this long for a connection fails with a pool timeout.",
+    )
+    .unit("ms")
+    .positive(MAX_DURATION_MS)
+    .live();
+    {
+        choose(
+            v,
+            &FORM,
+            &["Pooled", "PerRequest"],
+            mode,
+            |m| match m {
+                PoolMode::Pooled { .. } => 0,
+                PoolMode::PerRequest => 1,
+            },
+            |_, i| {
+                if i == 0 {
+                    PoolMode::default()
+                } else {
+                    PoolMode::PerRequest
+                }
+            },
+        );
+        if let PoolMode::Pooled {
+            size,
+            acquire_timeout_ms,
+        } = mode
+        {
+            count32(v, &SIZE, size);
+            v.number(&ACQUIRE, acquire_timeout_ms);
+        }
+    }
+}
+
+impl Params for CacheSpec {
+    fn params(&mut self, v: &mut dyn ParamVisitor) {
+        const SCOPE: Meta = Meta::new(
+            "scope",
+            "Shared: one cache over the network for all instances (Redis). Local: a copy \
+             inside each instance, with no network hop, but each copy warms up on its own, \
+             so many instances mean more misses.",
+        );
+        const MODEL: Meta = Meta::new(
+            "model",
+            "HitRatio: a fixed share of gets hit. Keys: requests ask for keys with Zipf \
+             popularity, the cache keeps the most recently used up to its capacity, entries \
+             expire after the TTL, and the hit ratio emerges from all three.",
+        );
+        const SERVERS: Meta = Meta::new(
+            "servers",
+            "Operations a shared cache serves at once (Redis runs commands on one thread).",
+        )
+        .unit("servers")
+        .range(1.0, MAX_CORES as f64)
+        .live();
+        const OP_TIME: Meta = Meta::new("op_time", "Time the cache spends on one get or set.")
+            .unit("ms")
+            .live();
+        const NETWORK: Meta = Meta::new(
+            "network_latency",
+            "Network round trip to a shared cache, per operation.",
+        )
+        .unit("ms")
+        .live();
+        choose(
+            v,
+            &SCOPE,
+            &["Shared", "Local"],
+            &mut self.scope,
+            |s| *s as usize,
+            |_, i| {
+                if i == 0 {
+                    CacheScope::Shared
+                } else {
+                    CacheScope::Local
+                }
+            },
+        );
+        v.group(&MODEL, &mut |v| cache_model(v, &mut self.model));
+        count32(v, &SERVERS, &mut self.servers);
+        group(v, &OP_TIME, &mut self.op_time);
+        group(v, &NETWORK, &mut self.network_latency);
+    }
+}
+
+fn cache_model(v: &mut dyn ParamVisitor, model: &mut CacheModel) {
+    const FORM: Meta = Meta::new("form", "A fixed hit ratio, or a key space.");
+    const RATIO: Meta = Meta::new("ratio", "Share of gets that find their key.")
+        .range(0.0, 1.0)
+        .live();
+    const KEYS: Meta = Meta::new("keys", "Distinct keys requests ask for.")
+        .unit("keys")
+        .range(1.0, MAX_CACHE_KEYS as f64);
+    const ZIPF: Meta = Meta::new(
+        "zipf_s",
+        "Skew of key popularity: 0 is uniform, about 1 is typical web traffic (a few \
+         hot keys take most requests); higher is more skewed.",
+    )
+    .range(0.0, 10.0);
+    const CAPACITY: Meta = Meta::new(
+        "capacity",
+        "Keys the cache holds; the least recently used is evicted to make room.",
+    )
+    .unit("keys")
+    .range(1.0, MAX_CACHE_CAPACITY as f64);
+    const TTL: Meta = Meta::new(
+        "ttl_secs",
+        "An entry expires this long after it was stored: shorter means fresher data \
+         but more misses. Off: entries live until evicted.",
+    )
+    .unit("seconds")
+    .positive(MAX_DURATION_SECS)
+    .live();
+    {
+        choose(
+            v,
+            &FORM,
+            &["HitRatio", "Keys"],
+            model,
+            |m| match m {
+                CacheModel::HitRatio { .. } => 0,
+                CacheModel::Keys { .. } => 1,
+            },
+            |_, i| {
+                if i == 0 {
+                    CacheModel::HitRatio { ratio: 0.8 }
+                } else {
+                    CacheModel::Keys {
+                        keys: 100_000,
+                        zipf_s: defaults::zipf_s(),
+                        capacity: 10_000,
+                        ttl_secs: Some(60.0),
+                    }
+                }
+            },
+        );
+        match model {
+            CacheModel::HitRatio { ratio } => v.number(&RATIO, ratio),
+            CacheModel::Keys {
+                keys,
+                zipf_s,
+                capacity,
+                ttl_secs,
+            } => {
+                v.count(&KEYS, keys);
+                v.number(&ZIPF, zipf_s);
+                v.count(&CAPACITY, capacity);
+                v.optional(&TTL, ttl_secs);
+            }
+        }
+    }
+}
+
+impl Params for DatabaseSpec {
+    fn params(&mut self, v: &mut dyn ParamVisitor) {
+        const CORES: Meta = Meta::new(
+            "cores",
+            "Cores (or I/O channels) per node serving queries. When they are all busy, \
+             queries queue inside the database while holding their connections.",
+        )
+        .unit("cores")
+        .range(1.0, MAX_CORES as f64)
+        .live();
+        const MAX_CONNECTIONS: Meta = Meta::new(
+            "max_connections",
+            "Connections a node accepts; opening one more is refused. Every instance's pool \
+             counts against it, so scaling out the app can exhaust it.",
+        )
+        .unit("connections")
+        .range(1.0, MAX_DB_CONNECTIONS as f64)
+        .live();
+        const REPLICAS: Meta = Meta::new(
+            "replicas",
+            "Read replicas, each a node like the primary. Reads spread over them; writes \
+             still go to the primary.",
+        )
+        .unit("replicas")
+        .range(0.0, MAX_REPLICAS as f64);
+        const NETWORK: Meta = Meta::new("network_latency", "Network round trip per query.")
+            .unit("ms")
+            .live();
+        const CONNECT_TIME: Meta = Meta::new(
+            "connect_time",
+            "Time to open a connection (TCP, TLS, authentication), paid by the request that \
+             opens it: pools pay it once, per-request connections every time.",
+        )
+        .unit("ms")
+        .live();
+        const CONNECT_CPU: Meta = Meta::new(
+            "connect_cpu",
+            "Database CPU spent setting up each new connection.",
+        )
+        .unit("ms")
+        .live();
+        const QUERIES: Meta = Meta::new(
+            "queries",
+            "The named queries endpoints run, each with its cost on a database core.",
+        );
+        count32(v, &CORES, &mut self.cores);
+        count32(v, &MAX_CONNECTIONS, &mut self.max_connections);
+        count32(v, &REPLICAS, &mut self.replicas);
+        group(v, &NETWORK, &mut self.network_latency);
+        group(v, &CONNECT_TIME, &mut self.connect_time);
+        group(v, &CONNECT_CPU, &mut self.connect_cpu);
+        v.list(&QUERIES, &mut QueryList(&mut self.queries));
+    }
+}
+
+/// The queries of a database, keyed by name.
+struct QueryList<'a>(&'a mut std::collections::BTreeMap<String, QuerySpec>);
+
+impl ParamList for QueryList<'_> {
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+    fn max_len(&self) -> usize {
+        MAX_ENDPOINTS
+    }
+    fn label(&self, i: usize) -> String {
+        self.0.keys().nth(i).cloned().unwrap_or_default()
+    }
+    fn key(&self, i: usize) -> Option<String> {
+        self.0.keys().nth(i).cloned()
+    }
+    fn item(&mut self, i: usize, v: &mut dyn ParamVisitor) {
+        const NAME: Meta = Meta::new("name", "The query's name, as steps refer to it.");
+        let Some(old) = self.0.keys().nth(i).cloned() else {
+            return;
+        };
+        let mut name = old.clone();
+        v.text(&NAME, &mut name);
+        if let Some(q) = self.0.get_mut(&old) {
+            q.params(v);
+        }
+        if name != old
+            && !name.is_empty()
+            && !self.0.contains_key(&name)
+            && let Some(q) = self.0.remove(&old)
+        {
+            self.0.insert(name, q);
+        }
+    }
+    fn push_default(&mut self) {
+        if self.0.len() < MAX_ENDPOINTS {
+            let name = fresh_name("query", self.0.keys().map(String::as_str));
+            self.0.insert(
+                name,
+                QuerySpec {
+                    cost: Dist::Exp { mean_ms: 1.0 },
+                    unindexed_cost: None,
+                    indexed: true,
+                },
+            );
+        }
+    }
+    fn remove(&mut self, i: usize) {
+        if let Some(name) = self.0.keys().nth(i).cloned() {
+            self.0.remove(&name);
+        }
+    }
+}
+
+impl Params for QuerySpec {
+    fn params(&mut self, v: &mut dyn ParamVisitor) {
+        const COST: Meta = Meta::new(
+            "cost",
+            "Time on a database core with the right index in place.",
+        )
+        .unit("ms")
+        .live();
+        const UNINDEXED: Meta = Meta::new(
+            "unindexed_cost",
+            "Time without the index (a scan). Switching the index off shows how one slow \
+             query can dominate a database.",
+        )
+        .unit("ms")
+        .live();
+        const HAS_UNINDEXED: Meta = Meta::new(
+            "index_matters",
+            "Whether this query has a different cost without an index.",
+        )
+        .live();
+        const INDEXED: Meta = Meta::new(
+            "indexed",
+            "Whether the index exists: adding a missing index is often the cheapest lever.",
+        )
+        .live();
+        group(v, &COST, &mut self.cost);
+        let mut has = self.unindexed_cost.is_some();
+        v.flag(&HAS_UNINDEXED, &mut has);
+        match (&mut self.unindexed_cost, has) {
+            (None, true) => {
+                self.unindexed_cost = Some(Dist::Exp {
+                    mean_ms: 10.0 * self.cost.mean_ms(),
+                })
+            }
+            (Some(_), false) => self.unindexed_cost = None,
+            _ => {}
+        }
+        if let Some(scan) = &mut self.unindexed_cost {
+            group(v, &UNINDEXED, scan);
+            v.flag(&INDEXED, &mut self.indexed);
+        }
+    }
+}
+
+// ----- comparing specs ----------------------------------------------------------------
+
+/// Every parameter as `(path, value, live)`, in walk order: a flat view for comparing two
+/// versions of a spec.
+#[derive(Default)]
+struct Flatten {
+    path: String,
+    out: Vec<(String, String, bool)>,
+}
+
+impl Flatten {
+    fn at(&self, name: &str) -> String {
+        if self.path.is_empty() {
+            name.to_owned()
+        } else {
+            format!("{}.{name}", self.path)
+        }
+    }
+
+    fn push(&mut self, meta: &Meta, value: String) {
+        let path = self.at(meta.name);
+        self.out.push((path, value, meta.live));
+    }
+
+    fn within(&mut self, segment: &str, body: impl FnOnce(&mut Self)) {
+        let len = self.path.len();
+        self.path = self.at(segment);
+        body(self);
+        self.path.truncate(len);
+    }
+}
+
+impl ParamVisitor for Flatten {
+    fn count(&mut self, meta: &Meta, value: &mut u64) {
+        self.push(meta, value.to_string());
+    }
+    fn number(&mut self, meta: &Meta, value: &mut f64) {
+        self.push(meta, format!("{value:?}"));
+    }
+    fn optional(&mut self, meta: &Meta, value: &mut Option<f64>) {
+        self.push(meta, format!("{value:?}"));
+    }
+    fn flag(&mut self, meta: &Meta, value: &mut bool) {
+        self.push(meta, value.to_string());
+    }
+    fn text(&mut self, meta: &Meta, value: &mut String) {
+        self.push(meta, value.clone());
+    }
+    fn reference(&mut self, meta: &Meta, _: &RefKind, value: &mut String) {
+        self.push(meta, value.clone());
+    }
+    fn choice(&mut self, meta: &Meta, forms: &[&'static str], current: usize) -> usize {
+        self.push(meta, forms.get(current).copied().unwrap_or("").to_owned());
+        current
+    }
+    fn group(&mut self, meta: &Meta, body: &mut dyn FnMut(&mut dyn ParamVisitor)) {
+        if meta.inline {
+            body(self);
+        } else {
+            self.within(meta.name, |me| body(me));
+        }
+    }
+    fn list(&mut self, meta: &Meta, list: &mut dyn ParamList) {
+        let path = self.at(meta.name);
+        self.out
+            .push((format!("{path}.len"), list.len().to_string(), meta.live));
+        for i in 0..list.len() {
+            let segment = match list.key(i) {
+                Some(key) => format!("{}[{key:?}]", meta.name),
+                None => format!("{}[{i}]", meta.name),
+            };
+            self.within(&segment, |me| list.item(i, me));
+        }
+    }
+}
+
+/// Every parameter of `spec` as `(path, value, live)`.
+pub fn flatten(spec: &ComponentSpec) -> Vec<(String, String, bool)> {
+    let mut f = Flatten::default();
+    spec.clone().params(&mut f);
+    f.out
+}
+
+/// The parameters that differ between two versions of a component and cannot change
+/// while a simulation runs (empty: the change can be applied live).
+pub fn restart_only_differences(old: &ComponentSpec, new: &ComponentSpec) -> Vec<String> {
+    if old.kind_name() != new.kind_name() {
+        return vec!["kind".to_owned()];
+    }
+    let (a, b) = (flatten(old), flatten(new));
+    let index =
+        |v: &[(String, String, bool)]| -> std::collections::BTreeMap<String, (String, bool)> {
+            v.iter()
+                .map(|(p, x, live)| (p.clone(), (x.clone(), *live)))
+                .collect()
+        };
+    let (a, b) = (index(&a), index(&b));
+    let mut fixed = Vec::new();
+    for path in a.keys().chain(b.keys().filter(|k| !a.contains_key(*k))) {
+        match (a.get(path), b.get(path)) {
+            (Some((x, lx)), Some((y, ly))) if x != y && !(*lx && *ly) => fixed.push(path.clone()),
+            (Some((_, live)), None) | (None, Some((_, live))) if !live => fixed.push(path.clone()),
+            _ => {}
+        }
+    }
+    fixed
+}
