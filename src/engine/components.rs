@@ -7,7 +7,7 @@ use rand_distr::Zipf;
 
 use crate::metrics::level::{Counter, DurationSum, Level};
 use crate::model::{CacheScope, Policy};
-use crate::sim::{SimDuration, SimRng, SimTime};
+use crate::sim::{EventId, SimDuration, SimRng, SimTime};
 
 use super::arrivals::ArrivalProcess;
 use super::lru::Lru;
@@ -38,8 +38,13 @@ pub struct Client {
     pub target: Target,
     /// Open-loop arrivals; `None` for closed-loop users.
     pub process: Option<ArrivalProcess>,
-    /// Closed-loop think time and user count.
+    /// The scheduled next open-loop arrival, cancelled when the arrival process changes.
+    pub next_arrival: Option<EventId>,
+    /// Closed-loop think time and the number of users who should be sending.
     pub think: Option<(Sampler, u32)>,
+    /// Closed-loop users that are thinking or waiting for an answer (by user number).
+    /// A user numbered at or above the target count stops at its next turn.
+    pub user_running: Vec<bool>,
     /// Endpoints with cumulative weights.
     pub mix: Vec<(u16, f64)>,
     pub timeout: Option<SimDuration>,
@@ -82,10 +87,30 @@ pub struct LoadBalancer {
 /// An app tier: a group of identical instances.
 pub struct Tier {
     pub id: String,
+    /// Every instance the tier has had, in creation order (statistics cover them all).
     pub instances: Vec<u32>,
+    /// The instances that take traffic, in the order they came up.
+    pub active: Vec<u32>,
+    /// Instances asked for: active plus starting.
+    pub wanted: u32,
     pub rr_next: usize,
     /// Thread-per-request (`true`) or async event loop.
     pub threads: bool,
+    /// The tier's spec, for instances created during the run.
+    pub spec: crate::model::AppSpec,
+}
+
+/// Where an instance is in its life.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InstanceState {
+    /// Starting up: takes no traffic until its startup time has passed.
+    Starting,
+    /// Taking traffic.
+    Active,
+    /// Taken out of rotation: finishes the requests it has, takes no new ones.
+    Draining,
+    /// Drained: holds nothing; may be started again.
+    Stopped,
 }
 
 /// The connections one instance uses for one database.
@@ -100,9 +125,14 @@ pub struct DbAccess {
 
 /// One app instance.
 pub struct Instance {
+    pub tier: u32,
+    pub state: InstanceState,
     pub rng: SimRng,
     /// Workers (thread mode) or event-loop admission slots (async mode).
     pub slots: u32,
+    /// `slots` while the instance is up, 0 while it is starting or stopped: the
+    /// denominator of time-averaged worker utilisation.
+    pub slots_capacity: Level,
     pub busy_slots: Level,
     pub accept_queue: VecDeque<(ReqRef, SimTime)>,
     pub queue_cap: u32,
@@ -123,6 +153,9 @@ pub struct Instance {
 /// A FCFS multi-server resource: app cores, database cores, a cache server.
 pub struct Station {
     pub servers: u32,
+    /// `servers` over time (0 while its instance is down): the denominator of
+    /// time-averaged utilisation when servers change during a run.
+    pub capacity: Level,
     pub busy: Level,
     pub queue: VecDeque<(ReqRef, SimDuration, SimTime)>,
     pub queue_len: Level,
@@ -135,9 +168,15 @@ pub struct Station {
 }
 
 impl Station {
-    pub fn new(servers: u32) -> Self {
+    /// A station with `servers` servers, counted in capacity from `now` if `up`.
+    pub fn new(servers: u32, now: SimTime, up: bool) -> Self {
+        let mut capacity = Level::default();
+        if up {
+            capacity.set(now, servers);
+        }
         Self {
             servers,
+            capacity,
             busy: Level::default(),
             queue: VecDeque::new(),
             queue_len: Level::default(),
@@ -155,6 +194,8 @@ pub struct Pool {
     pub db: u32,
     pub reader: bool,
     pub size: u32,
+    /// `size` while the instance is up, for time-averaged utilisation.
+    pub capacity: Level,
     pub acquire_timeout: SimDuration,
     /// Connections open or being opened.
     pub open: Level,

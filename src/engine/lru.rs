@@ -43,6 +43,11 @@ impl Lru {
         self.map.len()
     }
 
+    /// The most keys it holds.
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
+
     /// Whether `key` is present and younger than `ttl_ns`; a hit becomes most recent,
     /// an expired entry counts as a miss (it is replaced by the next `insert`).
     pub fn get(&mut self, key: u64, now: SimTime, ttl_ns: Option<u64>) -> bool {

@@ -17,7 +17,10 @@ use super::world::World;
 /// Accumulates queueing figures of several identical stations (one per instance).
 #[derive(Default)]
 struct Agg {
+    /// Servers now.
     servers: u64,
+    /// Servers, time-averaged (servers change when instances start, stop or resize).
+    capacity: f64,
     busy: f64,
     queue: f64,
     in_system: f64,
@@ -30,9 +33,16 @@ struct Agg {
 }
 
 impl Agg {
-    fn add_levels(&mut self, w: &World, servers: u32, busy: &Level, queue: &Level, sys: &Level) {
+    fn add_levels(
+        &mut self,
+        w: &World,
+        servers: u32,
+        capacity: &Level,
+        [busy, queue, sys]: [&Level; 3],
+    ) {
         let (t0, now) = (w.t0(), w.now);
         self.servers += u64::from(servers);
+        self.capacity += capacity.mean_since_warmup(t0, now);
         self.busy += busy.mean_since_warmup(t0, now);
         self.queue += queue.mean_since_warmup(t0, now);
         self.in_system += sys.mean_since_warmup(t0, now);
@@ -46,17 +56,22 @@ impl Agg {
     }
 
     fn add_station(&mut self, w: &World, st: &super::components::Station) {
-        self.add_levels(w, st.servers, &st.busy, &st.queue_len, &st.in_system);
+        self.add_levels(
+            w,
+            st.servers,
+            &st.capacity,
+            [&st.busy, &st.queue_len, &st.in_system],
+        );
         self.add_times(&st.sojourn, &st.wait);
         self.arrivals += st.arrivals.since_warmup();
         self.delayed += st.delayed.since_warmup();
     }
 
     fn utilization(&self) -> f64 {
-        if self.servers == 0 {
+        if self.capacity <= 0.0 {
             0.0
         } else {
-            self.busy / self.servers as f64
+            self.busy / self.capacity
         }
     }
 
@@ -171,9 +186,8 @@ impl World {
             workers.add_levels(
                 self,
                 inst.slots,
-                &inst.busy_slots,
-                &inst.queue_len,
-                &inst.in_system,
+                &inst.slots_capacity,
+                [&inst.busy_slots, &inst.queue_len, &inst.in_system],
             );
             workers.add_times(&inst.sojourn, &DurationSum::default());
             for a in &inst.db_access {
@@ -183,7 +197,12 @@ impl World {
                     }
                     let pool = &self.pools[p as usize];
                     let agg = pools.entry(pool.db).or_default();
-                    agg.add_levels(self, pool.size, &pool.in_use, &pool.waiting, &pool.waiting);
+                    agg.add_levels(
+                        self,
+                        pool.size,
+                        &pool.capacity,
+                        [&pool.in_use, &pool.waiting, &pool.waiting],
+                    );
                     agg.add_times(&pool.wait, &pool.wait);
                 }
             }
@@ -252,7 +271,8 @@ impl World {
                         rejected += self.instances[i as usize].rejected.since_warmup();
                         qto += self.instances[i as usize].queue_timeouts.since_warmup();
                     }
-                    f.insert("instances".into(), tier.instances.len() as f64);
+                    f.insert("instances".into(), tier.active.len() as f64);
+                    f.insert("instances_wanted".into(), f64::from(tier.wanted));
                     f.insert("cpu_util".into(), cpu.utilization());
                     f.insert("worker_util".into(), workers.utilization());
                     f.insert("busy_workers".into(), workers.busy);
@@ -428,7 +448,13 @@ impl World {
             }
         }
         for t in &self.tiers {
-            for m in ["cpu_util", "worker_util", "accept_queue", "run_queue"] {
+            for m in [
+                "cpu_util",
+                "worker_util",
+                "accept_queue",
+                "run_queue",
+                "instances",
+            ] {
                 names.push((t.id.clone(), m.to_owned()));
             }
             let tier_dbs = self.tier_dbs(t);
@@ -521,11 +547,11 @@ impl World {
                 let i = self.tiers[ti].instances[k] as usize;
                 let st = &mut self.stations[self.instances[i].cores as usize];
                 cpu_busy += st.busy.take_sample_mean(prev, now);
-                cores += f64::from(st.servers);
+                cores += st.capacity.take_sample_mean(prev, now);
                 rq += st.queue_len.take_sample_mean(prev, now);
                 let inst = &mut self.instances[i];
                 w_busy += inst.busy_slots.take_sample_mean(prev, now);
-                slots += f64::from(inst.slots);
+                slots += inst.slots_capacity.take_sample_mean(prev, now);
                 aq += inst.queue_len.take_sample_mean(prev, now);
                 for (j, db) in dbs.iter().enumerate() {
                     let Some(a) = inst.db_access.iter().find(|a| a.db == *db).copied() else {
@@ -537,17 +563,18 @@ impl World {
                         }
                         let pool = &mut self.pools[p as usize];
                         pool_busy[j] += pool.in_use.take_sample_mean(prev, now);
-                        pool_size[j] += f64::from(pool.size);
+                        pool_size[j] += pool.capacity.take_sample_mean(prev, now);
                         pool_wait[j] += pool.waiting.take_sample_mean(prev, now);
                     }
                 }
             }
-            v.push(cpu_busy / cores.max(1.0));
-            v.push(w_busy / slots.max(1.0));
+            v.push(ratio(cpu_busy, cores));
+            v.push(ratio(w_busy, slots));
             v.push(aq);
             v.push(rq);
+            v.push(self.tiers[ti].active.len() as f64);
             for j in 0..dbs.len() {
-                v.push(pool_busy[j] / pool_size[j].max(1.0));
+                v.push(ratio(pool_busy[j], pool_size[j]));
                 v.push(pool_wait[j]);
             }
         }
@@ -557,15 +584,22 @@ impl World {
             v.push(if gets > 0.0 { hits / gets } else { f64::NAN });
             if c.station != NONE {
                 let st = &mut self.stations[c.station as usize];
-                v.push(st.busy.take_sample_mean(prev, now) / f64::from(st.servers));
+                let busy = st.busy.take_sample_mean(prev, now);
+                v.push(ratio(busy, st.capacity.take_sample_mean(prev, now)));
             }
         }
         for n in &mut self.db_nodes {
             let st = &mut self.stations[n.station as usize];
-            v.push(st.busy.take_sample_mean(prev, now) / f64::from(st.servers));
+            let busy = st.busy.take_sample_mean(prev, now);
+            v.push(ratio(busy, st.capacity.take_sample_mean(prev, now)));
             v.push(st.queue_len.take_sample_mean(prev, now));
             v.push(n.connections.take_sample_mean(prev, now));
         }
         v
     }
+}
+
+/// `busy ÷ capacity`, 0 when there was no capacity.
+fn ratio(busy: f64, capacity: f64) -> f64 {
+    if capacity > 0.0 { busy / capacity } else { 0.0 }
 }

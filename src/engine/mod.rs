@@ -18,7 +18,7 @@ mod sampler;
 mod world;
 
 use crate::metrics::{SeriesSet, Summary};
-use crate::model::ValidScenario;
+use crate::model::{self, Problems, Scenario, TimedChange, ValidScenario, params};
 use crate::sim::{SimRng, SimTime};
 
 pub use sampler::Sampler;
@@ -46,6 +46,29 @@ pub struct Simulation {
     end: SimTime,
     events: u64,
     series: SeriesSet,
+    /// The components as they are now: the scenario's, with the changes applied so far.
+    current: Scenario,
+    /// Every change of the run in time order: the scenario's own timeline, with changes
+    /// made during the run inserted as they happen.
+    timeline: Vec<TimedChange>,
+    /// Index in `timeline` of the next change to apply, and its time.
+    next_change: usize,
+    next_change_at: Option<SimTime>,
+}
+
+/// Why a change could not be made to a running simulation.
+#[derive(Debug, thiserror::Error)]
+pub enum ChangeError {
+    #[error("there is no component {0:?}")]
+    NoSuchComponent(String),
+    /// A parameter that cannot change mid-run, or a value that does not parse.
+    #[error("{0}")]
+    NotLive(String),
+    /// The changed scenario would be invalid.
+    #[error(transparent)]
+    Invalid(#[from] Problems),
+    #[error("the run has ended")]
+    Finished,
 }
 
 impl Simulation {
@@ -58,14 +81,111 @@ impl Simulation {
     pub fn with_seed(scenario: &ValidScenario, seed: u64) -> Self {
         let world = World::build(scenario, seed);
         let series = SeriesSet::new(world.series_names());
-        Self {
+        let timeline = scenario.timeline.clone();
+        let mut sim = Self {
             end: SimTime::from_secs_f64(scenario.run.duration_secs),
             scenario: scenario.clone(),
             seed,
             world,
             events: 0,
             series,
+            current: scenario.scenario().clone(),
+            timeline,
+            next_change: 0,
+            next_change_at: None,
+        };
+        sim.update_next_change();
+        sim
+    }
+
+    fn update_next_change(&mut self) {
+        self.next_change_at = self
+            .timeline
+            .get(self.next_change)
+            .map(|c| SimTime::from_secs_f64(c.at_secs));
+    }
+
+    /// The components as they are now, with every change so far applied.
+    pub fn current(&self) -> &Scenario {
+        &self.current
+    }
+
+    /// Every change of this run in time order (the scenario's own and those made during
+    /// the run): saved with the scenario, it replays the run exactly.
+    pub fn timeline(&self) -> &[TimedChange] {
+        &self.timeline
+    }
+
+    /// Changes parameters of `component` now, as a user would on the running system.
+    /// The change is recorded in the timeline; later changes to the same component that
+    /// were waiting to be replayed are dropped (the user took over).
+    pub fn change(
+        &mut self,
+        component: &str,
+        set: Vec<(String, String)>,
+    ) -> Result<(), ChangeError> {
+        if self.is_finished() {
+            return Err(ChangeError::Finished);
         }
+        // Everything due at this instant happens first, exactly as when replayed.
+        let now = self.world.now;
+        self.advance_until(now, u64::MAX);
+        let position = self
+            .current
+            .components
+            .iter()
+            .position(|c| c.id() == component)
+            .ok_or_else(|| ChangeError::NoSuchComponent(component.to_owned()))?;
+        let mut spec = self.current.components[position].clone();
+        for (path, value) in &set {
+            params::apply(&mut spec, path, value, true).map_err(ChangeError::NotLive)?;
+        }
+        let mut changed = self.current.clone();
+        changed.components[position] = spec;
+        changed.timeline.clear();
+        let changed = model::validate(changed)?.into_inner();
+
+        let pending = self.timeline.split_off(self.next_change);
+        self.timeline.push(TimedChange {
+            at_secs: now.as_secs_f64(),
+            component: component.to_owned(),
+            set,
+        });
+        self.timeline
+            .extend(pending.into_iter().filter(|c| c.component != component));
+        let old = std::mem::replace(
+            &mut self.current.components[position],
+            changed.components[position].clone(),
+        );
+        self.world
+            .apply_change(&old, &self.current.components[position]);
+        self.next_change += 1;
+        self.update_next_change();
+        Ok(())
+    }
+
+    /// Applies the next change of the timeline (validated with the scenario).
+    fn apply_next_change(&mut self) {
+        let change = &self.timeline[self.next_change];
+        if let Some(position) = self
+            .current
+            .components
+            .iter()
+            .position(|c| c.id() == change.component)
+        {
+            let old = self.current.components[position].clone();
+            let mut new = old.clone();
+            let applied = change
+                .set
+                .iter()
+                .all(|(path, value)| params::apply(&mut new, path, value, true).is_ok());
+            if applied {
+                self.world.apply_change(&old, &new);
+                self.current.components[position] = new;
+            }
+        }
+        self.next_change += 1;
+        self.update_next_change();
     }
 
     pub fn scenario(&self) -> &ValidScenario {
@@ -109,7 +229,17 @@ impl Simulation {
         let limit = target.min(self.end);
         let mut budget = max_events;
         loop {
-            match self.world.queue.peek_time() {
+            let next = self.world.queue.peek_time();
+            // A recorded change happens after every event at or before its time.
+            if let Some(at) = self.next_change_at
+                && at <= limit
+                && next.is_none_or(|t| t > at)
+            {
+                self.world.now = self.world.now.max(at);
+                self.apply_next_change();
+                continue;
+            }
+            match next {
                 Some(t) if t <= limit => {
                     if budget == 0 {
                         return Advance::BudgetExhausted;

@@ -1620,7 +1620,16 @@ impl Params for QuerySpec {
     }
 }
 
-// ----- comparing specs ----------------------------------------------------------------
+// ----- comparing and changing specs by path ---------------------------------------------
+//
+// A change recorded during a run names parameters by their path (`pools[0].mode.size`)
+// and gives each new value as text: numbers in Rust's shortest round-trip form, `off`
+// for a switched-off optional number, a form's name for a choice, and `len` entries for
+// the length of a list. Changes are applied in walk order, so a form is switched before
+// the fields of the new form are set.
+
+/// The text of a switched-off optional number.
+pub const OFF: &str = "off";
 
 /// Every parameter as `(path, value, live)`, in walk order: a flat view for comparing two
 /// versions of a spec.
@@ -1657,10 +1666,13 @@ impl ParamVisitor for Flatten {
         self.push(meta, value.to_string());
     }
     fn number(&mut self, meta: &Meta, value: &mut f64) {
-        self.push(meta, format!("{value:?}"));
+        self.push(meta, value.to_string());
     }
     fn optional(&mut self, meta: &Meta, value: &mut Option<f64>) {
-        self.push(meta, format!("{value:?}"));
+        self.push(
+            meta,
+            value.map_or_else(|| OFF.to_owned(), |x| x.to_string()),
+        );
     }
     fn flag(&mut self, meta: &Meta, value: &mut bool) {
         self.push(meta, value.to_string());
@@ -1726,4 +1738,204 @@ pub fn restart_only_differences(old: &ComponentSpec, new: &ComponentSpec) -> Vec
         }
     }
     fixed
+}
+
+/// The parameters of `new` that differ from `old`, as `(path, value)` in walk order:
+/// applying them to `old` with [`apply`] gives `new`.
+pub fn diff(old: &ComponentSpec, new: &ComponentSpec) -> Vec<(String, String)> {
+    let before: std::collections::BTreeMap<String, String> =
+        flatten(old).into_iter().map(|(p, v, _)| (p, v)).collect();
+    flatten(new)
+        .into_iter()
+        .filter(|(p, v, _)| before.get(p) != Some(v))
+        .map(|(p, v, _)| (p, v))
+        .collect()
+}
+
+/// Sets the parameter at `path` of `spec` to `value`. Fails, saying why, when no
+/// parameter has that path, when the value does not parse, or when `live_only` is set and
+/// the parameter cannot change while a simulation runs.
+pub fn apply(
+    spec: &mut ComponentSpec,
+    path: &str,
+    value: &str,
+    live_only: bool,
+) -> Result<(), String> {
+    let mut setter = Setter {
+        target: path,
+        value,
+        path: String::new(),
+        outcome: None,
+    };
+    spec.params(&mut setter);
+    let outcome = setter
+        .outcome
+        .unwrap_or_else(|| Err(format!("there is no parameter `{path}`")));
+    match outcome {
+        Ok(live) if live_only && !live => {
+            Err(format!("`{path}` cannot change while the simulation runs"))
+        }
+        Ok(_) => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+/// Finds one parameter by path and sets it; `outcome` is whether it is live, or why the
+/// value could not be set.
+struct Setter<'a> {
+    target: &'a str,
+    value: &'a str,
+    path: String,
+    outcome: Option<Result<bool, String>>,
+}
+
+impl Setter<'_> {
+    fn at(&self, name: &str) -> String {
+        if self.path.is_empty() {
+            name.to_owned()
+        } else {
+            format!("{}.{name}", self.path)
+        }
+    }
+
+    fn hit(&self, meta: &Meta) -> bool {
+        self.outcome.is_none() && self.at(meta.name) == self.target
+    }
+
+    fn parsed<T: std::str::FromStr>(&mut self, meta: &Meta, what: &str) -> Option<T> {
+        match self.value.trim().parse::<T>() {
+            Ok(x) => {
+                self.outcome = Some(Ok(meta.live));
+                Some(x)
+            }
+            Err(_) => {
+                self.outcome = Some(Err(format!(
+                    "`{}` is not {what} (for `{}`)",
+                    self.value, self.target
+                )));
+                None
+            }
+        }
+    }
+
+    /// Whether the target lies under `segment`: only then is it worth walking in.
+    fn leads_into(&self, segment: &str) -> bool {
+        let prefix = self.at(segment);
+        self.outcome.is_none()
+            && self.target.len() > prefix.len()
+            && self.target.starts_with(&prefix)
+            && self.target.as_bytes()[prefix.len()] == b'.'
+    }
+
+    fn within(&mut self, segment: &str, body: impl FnOnce(&mut Self)) {
+        let len = self.path.len();
+        self.path = self.at(segment);
+        body(self);
+        self.path.truncate(len);
+    }
+}
+
+impl ParamVisitor for Setter<'_> {
+    fn count(&mut self, meta: &Meta, value: &mut u64) {
+        if self.hit(meta)
+            && let Some(x) = self.parsed(meta, "a whole number")
+        {
+            *value = x;
+        }
+    }
+    fn number(&mut self, meta: &Meta, value: &mut f64) {
+        if self.hit(meta)
+            && let Some(x) = self.parsed(meta, "a number")
+        {
+            *value = x;
+        }
+    }
+    fn optional(&mut self, meta: &Meta, value: &mut Option<f64>) {
+        if self.hit(meta) {
+            if self.value.trim() == OFF {
+                self.outcome = Some(Ok(meta.live));
+                *value = None;
+            } else if let Some(x) = self.parsed(meta, "a number or `off`") {
+                *value = Some(x);
+            }
+        }
+    }
+    fn flag(&mut self, meta: &Meta, value: &mut bool) {
+        if self.hit(meta)
+            && let Some(x) = self.parsed(meta, "`true` or `false`")
+        {
+            *value = x;
+        }
+    }
+    fn text(&mut self, meta: &Meta, value: &mut String) {
+        if self.hit(meta) {
+            self.outcome = Some(Ok(meta.live));
+            *value = self.value.to_owned();
+        }
+    }
+    fn reference(&mut self, meta: &Meta, _: &RefKind, value: &mut String) {
+        self.text(meta, value);
+    }
+    fn choice(&mut self, meta: &Meta, forms: &[&'static str], current: usize) -> usize {
+        if !self.hit(meta) {
+            return current;
+        }
+        match forms.iter().position(|f| *f == self.value.trim()) {
+            Some(i) => {
+                self.outcome = Some(Ok(meta.live));
+                i
+            }
+            None => {
+                self.outcome = Some(Err(format!(
+                    "`{}` is not one of {} (for `{}`)",
+                    self.value,
+                    forms.join(", "),
+                    self.target
+                )));
+                current
+            }
+        }
+    }
+    fn group(&mut self, meta: &Meta, body: &mut dyn FnMut(&mut dyn ParamVisitor)) {
+        if meta.inline {
+            body(self);
+        } else if self.leads_into(meta.name) {
+            self.within(meta.name, |me| body(me));
+        }
+    }
+    fn list(&mut self, meta: &Meta, list: &mut dyn ParamList) {
+        let len_path = format!("{}.len", self.at(meta.name));
+        if self.outcome.is_none() && self.target == len_path {
+            match self.value.trim().parse::<usize>() {
+                Ok(n) if n <= list.max_len() => {
+                    while list.len() > n {
+                        list.remove(list.len() - 1);
+                    }
+                    while list.len() < n {
+                        list.push_default();
+                    }
+                    self.outcome = Some(Ok(meta.live));
+                }
+                _ => {
+                    self.outcome = Some(Err(format!(
+                        "`{}` is not a list length of at most {} (for `{}`)",
+                        self.value,
+                        list.max_len(),
+                        self.target
+                    )))
+                }
+            }
+            return;
+        }
+        for i in 0..list.len() {
+            let segment = match list.key(i) {
+                Some(key) => format!("{}[{key:?}]", meta.name),
+                None => format!("{}[{i}]", meta.name),
+            };
+            let prefix = self.at(&segment);
+            if self.outcome.is_none() && (self.target == prefix || self.leads_into(&segment)) {
+                self.within(&segment, |me| list.item(i, me));
+            }
+        }
+    }
 }

@@ -47,14 +47,17 @@ pub struct Scenario {
     pub layout: BTreeMap<String, (f32, f32)>,
 }
 
-/// A change to one component at a simulated time: from then on the component is `set`.
+/// A change to parameters of one component at a simulated time, e.g.
+/// `(at_secs: 30.0, component: "app", set: [("instances", "8")])`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TimedChange {
     /// Simulated seconds since the start of the run.
     pub at_secs: f64,
-    /// The component's whole new spec; its id names the component changed.
-    pub set: ComponentSpec,
+    /// The id of the component changed.
+    pub component: String,
+    /// `(parameter path, new value)` pairs, applied in order (see `model::params::apply`).
+    pub set: Vec<(String, String)>,
 }
 
 /// How long to simulate and what to measure.

@@ -143,9 +143,6 @@ impl Validator {
         for c in &mut s.components {
             check(comp_path(c.id()), c);
         }
-        for (i, change) in s.timeline.iter_mut().enumerate() {
-            check(format!("timeline[{i}].set"), &mut change.set);
-        }
     }
 
     /// References, uniqueness and totals.
@@ -373,7 +370,8 @@ impl Validator {
             );
             return;
         }
-        let mut current: BTreeMap<&str, &ComponentSpec> = kinds.clone();
+        let mut current: BTreeMap<&str, ComponentSpec> =
+            kinds.iter().map(|(id, c)| (*id, (*c).clone())).collect();
         let mut last = 0.0;
         for (i, change) in s.timeline.iter().enumerate() {
             let p = format!("timeline[{i}]");
@@ -387,37 +385,52 @@ impl Validator {
                 self.fail(format!("{p}.at_secs"), "changes must be in time order");
             }
             last = at;
-            let id = change.set.id();
-            let Some(before) = current.get(id).copied() else {
+            let Some(spec) = current.get_mut(change.component.as_str()) else {
                 self.fail(
-                    format!("{p}.set"),
-                    format!("there is no component with id {id:?} to change"),
+                    format!("{p}.component"),
+                    format!(
+                        "there is no component with id {:?} to change",
+                        change.component
+                    ),
                 );
                 continue;
             };
-            if before.kind_name() != change.set.kind_name() {
+            let before = spec.clone();
+            let problems_before = self.problems.len();
+            let mut applied = true;
+            for (j, (path, value)) in change.set.iter().enumerate() {
+                if let Err(reason) = super::params::apply(spec, path, value, true) {
+                    self.fail(format!("{p}.set[{j}]"), reason);
+                    applied = false;
+                }
+            }
+            if applied {
+                spec.params(&mut RangeCheck {
+                    path: p.clone(),
+                    v: self,
+                });
+            }
+            if self.problems.len() > problems_before {
+                // Judge later changes against the last good state, so one mistake is
+                // reported once.
+                *spec = before;
+            }
+            let total: u64 = current
+                .values()
+                .filter_map(|c| match c {
+                    ComponentSpec::App(a) => Some(u64::from(a.instances)),
+                    _ => None,
+                })
+                .sum();
+            if total > MAX_INSTANCES_TOTAL {
                 self.fail(
                     format!("{p}.set"),
                     format!(
-                        "{id:?} is a {}; a change cannot make it a {}",
-                        before.kind_name(),
-                        change.set.kind_name()
-                    ),
-                );
-                continue;
-            }
-            let fixed = super::params::restart_only_differences(before, &change.set);
-            if !fixed.is_empty() {
-                self.fail(
-                    format!("{p}.set"),
-                    format!(
-                        "{} cannot change while the simulation runs; change the scenario \
-                         itself instead",
-                        fixed.join(", ")
+                        "this change makes {total} app instances in total, more than the \
+                         limit of {MAX_INSTANCES_TOTAL}"
                     ),
                 );
             }
-            current.insert(id, &change.set);
         }
     }
 

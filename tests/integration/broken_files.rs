@@ -201,14 +201,25 @@ fn expectations() -> BTreeMap<&'static str, Expect> {
             "timeline_restart_only_change.ron",
             Invalid(&[
                 (
-                    "timeline[1].set",
-                    &["replicas cannot change while the simulation runs"],
+                    "timeline[1].set[0]",
+                    &["`replicas` cannot change while the simulation runs"],
                 ),
                 (
-                    "timeline[2].set",
+                    "timeline[1].set[1]",
+                    &["`many` is not a whole number", "`cores`"],
+                ),
+                (
+                    "timeline[2].component",
                     &[r#"no component with id "api" to change"#],
                 ),
-                ("timeline[3].at_secs", &["90 s is outside the run (0 to 60 s)"]),
+                (
+                    "timeline[3].pools[0].mode.size",
+                    &["0 connections", "at least 1"],
+                ),
+                (
+                    "timeline[4].at_secs",
+                    &["90 s is outside the run (0 to 60 s)"],
+                ),
             ]),
         ),
         (

@@ -7,6 +7,8 @@ mod broken_files;
 mod cli;
 // Same scenario + seed → same bytes; chunking never changes results; streams by id.
 mod determinism;
+// Changes to a running simulation: their effect, and exact replay from the file.
+mod live;
 // Parameter descriptions: the ranges shown are the ranges enforced; live vs restart.
 mod params;
 // Simulated figures against exact queueing theory, with tolerances from confidence

@@ -6,23 +6,19 @@
 //! possession is what makes thread pools fill while CPUs idle, so it is modelled
 //! literally here rather than as a network of independent queues.
 
-use std::collections::{BTreeMap, VecDeque};
+mod build;
+mod live;
 
-use rand_distr::Zipf;
+use std::collections::BTreeMap;
 
-use crate::metrics::level::{Counter, Level};
+use crate::metrics::level::Counter;
 use crate::metrics::{ErrorCause, OutcomeMeter};
+use crate::model::CacheScope;
 use crate::model::limits::MAX_STEP_NESTING;
-use crate::model::{
-    Arrivals, CacheModel, CacheScope, ComponentSpec, Concurrency, PoolMode, ValidScenario,
-};
-use crate::sim::{EventQueue, SimDuration, SimRng, SimTime};
+use crate::sim::{EventQueue, SimDuration, SimTime};
 
-use super::arrivals::ArrivalProcess;
 use super::components::*;
-use super::lru::Lru;
-use super::program::{Op, Program, Resolver, compile};
-use super::sampler::Sampler;
+use super::program::{Op, Program};
 
 /// Everything that can happen.
 #[derive(Clone, Copy, Debug)]
@@ -39,6 +35,8 @@ pub enum Event {
     Resume { req: ReqRef },
     /// The oldest waiter of a pool may have timed out.
     PoolDeadline { pool: u32 },
+    /// An instance added during the run has started and takes traffic.
+    InstanceUp { inst: u32 },
     /// End of the warm-up: summaries count from here.
     WarmupEnd,
     /// Take a time-series sample.
@@ -126,6 +124,8 @@ enum Action {
 /// The whole simulated system.
 pub struct World {
     pub now: SimTime,
+    /// The run's seed: instances created mid-run derive their streams from it.
+    pub seed: u64,
     pub queue: EventQueue<Event>,
     pub warmup_end: SimTime,
     pub warm: bool,
@@ -154,352 +154,24 @@ pub struct World {
     pub late_responses: Counter,
     /// Reused to merge the endpoints' interval histograms at each sample.
     pub interval_scratch: hdrhistogram::Histogram<u64>,
+    /// Each component's index among those of its kind, by id.
+    pub index: BTreeMap<String, u32>,
 }
 
 impl World {
-    /// Builds the runtime system from a validated scenario.
-    pub fn build(sc: &ValidScenario, seed: u64) -> Self {
-        let mut w = World {
-            now: SimTime::ZERO,
-            queue: EventQueue::default(),
-            warmup_end: SimTime::from_secs_f64(sc.run.warmup_secs),
-            warm: sc.run.warmup_secs <= 0.0,
-            sample_interval: SimDuration::from_secs_f64(sc.run.sample_interval_secs),
-            last_sample: SimTime::ZERO,
-            clients: Vec::new(),
-            lbs: Vec::new(),
-            tiers: Vec::new(),
-            instances: Vec::new(),
-            stations: Vec::new(),
-            pools: Vec::new(),
-            caches: Vec::new(),
-            dbs: Vec::new(),
-            db_nodes: Vec::new(),
-            programs: Vec::new(),
-            requests: Vec::new(),
-            free: Vec::new(),
-            in_flight: 0,
-            per_endpoint: Vec::new(),
-            late_responses: Counter::default(),
-            interval_scratch: crate::metrics::new_histogram(2),
-        };
-
-        // Index every referenced kind by id first, in file order.
-        let mut cache_idx = BTreeMap::new();
-        let mut db_idx = BTreeMap::new();
-        let mut tier_idx = BTreeMap::new();
-        let mut lb_idx = BTreeMap::new();
-        for c in &sc.components {
-            match c {
-                ComponentSpec::Cache(s) => {
-                    cache_idx.insert(s.id.clone(), cache_idx.len() as u32);
-                }
-                ComponentSpec::Database(s) => {
-                    db_idx.insert(s.id.clone(), db_idx.len() as u32);
-                }
-                ComponentSpec::App(s) => {
-                    tier_idx.insert(s.id.clone(), tier_idx.len() as u32);
-                }
-                ComponentSpec::LoadBalancer(s) => {
-                    lb_idx.insert(s.id.clone(), lb_idx.len() as u32);
-                }
-                ComponentSpec::Client(_) => {}
-            }
-        }
-
-        let resolver = Resolver {
-            caches: &cache_idx,
-            dbs: &db_idx,
-            scenario: sc.scenario(),
-        };
-        let endpoint_names: Vec<&String> = sc.endpoints.keys().collect();
-        for (name, ep) in &sc.endpoints {
-            w.programs.push(compile(name, &ep.steps, &resolver));
-            w.per_endpoint.push(OutcomeMeter::default());
-        }
-
-        // Databases and caches first: instances refer to them.
-        for c in &sc.components {
-            match c {
-                ComponentSpec::Database(s) => {
-                    let db = w.dbs.len() as u32;
-                    let mut nodes = Vec::new();
-                    for n in 0..=s.replicas {
-                        let name = if n == 0 {
-                            s.id.clone()
-                        } else {
-                            format!("{}#replica{n}", s.id)
-                        };
-                        let station = w.stations.len() as u32;
-                        w.stations.push(Station::new(s.cores));
-                        nodes.push(w.db_nodes.len() as u32);
-                        w.db_nodes.push(DbNode {
-                            db,
-                            rng: SimRng::stream(seed, &name),
-                            name,
-                            station,
-                            connections: Level::default(),
-                            refused: Counter::default(),
-                        });
-                    }
-                    w.dbs.push(Database {
-                        id: s.id.clone(),
-                        nodes,
-                        queries: s
-                            .queries
-                            .iter()
-                            .map(|(name, q)| QueryRt {
-                                name: name.clone(),
-                                cost: Sampler::new(q.effective_cost()),
-                                count: Counter::default(),
-                                time: Default::default(),
-                            })
-                            .collect(),
-                        network: Sampler::new(&s.network_latency),
-                        connect_time: Sampler::new(&s.connect_time),
-                        connect_cpu: Sampler::new(&s.connect_cpu),
-                        max_connections: s.max_connections,
-                        rr_replica: 0,
-                    });
-                }
-                ComponentSpec::Cache(s) => {
-                    let station = if s.scope == CacheScope::Shared {
-                        w.stations.push(Station::new(s.servers));
-                        (w.stations.len() - 1) as u32
-                    } else {
-                        NONE
-                    };
-                    let model = match &s.model {
-                        CacheModel::HitRatio { ratio } => HitModel::Ratio(*ratio),
-                        CacheModel::Keys {
-                            keys,
-                            zipf_s,
-                            capacity,
-                            ttl_secs,
-                        } => HitModel::Keys {
-                            zipf: if *zipf_s > 0.0 {
-                                Zipf::new(*keys as f64, *zipf_s).ok()
-                            } else {
-                                None
-                            },
-                            keys: *keys,
-                            capacity: *capacity,
-                            ttl_ns: ttl_secs.map(|t| SimDuration::from_secs_f64(t).0),
-                        },
-                    };
-                    let shared = match (&model, s.scope) {
-                        (HitModel::Keys { capacity, .. }, CacheScope::Shared) => {
-                            Some(Lru::new(*capacity))
-                        }
-                        _ => None,
-                    };
-                    w.caches.push(Cache {
-                        id: s.id.clone(),
-                        scope: s.scope,
-                        model,
-                        station,
-                        op: Sampler::new(&s.op_time),
-                        network: Sampler::new(&s.network_latency),
-                        rng: SimRng::stream(seed, &s.id),
-                        shared,
-                        hits: Counter::default(),
-                        misses: Counter::default(),
-                        sets: Counter::default(),
-                    });
-                }
-                _ => {}
-            }
-        }
-
-        // App tiers and their instances, pools and local caches.
-        for c in &sc.components {
-            let ComponentSpec::App(s) = c else { continue };
-            let (slots, threads) = match s.concurrency {
-                Concurrency::Threads { workers } => (workers, true),
-                Concurrency::Async { max_in_flight } => (max_in_flight, false),
-            };
-            let mut instance_ids = Vec::new();
-            for k in 0..s.instances {
-                let inst = w.instances.len() as u32;
-                let name = format!("{}#{k}", s.id);
-                let cores = w.stations.len() as u32;
-                w.stations.push(Station::new(s.cores));
-                let mut db_access = Vec::new();
-                for p in &s.pools {
-                    let db = db_idx[&p.db];
-                    let has_replicas = w.dbs[db as usize].nodes.len() > 1;
-                    let (writer, reader) = match p.mode {
-                        PoolMode::PerRequest => (NONE, NONE),
-                        PoolMode::Pooled {
-                            size,
-                            acquire_timeout_ms,
-                        } => {
-                            let mut make = |reader: bool| {
-                                w.pools.push(Pool {
-                                    db,
-                                    reader,
-                                    size,
-                                    acquire_timeout: SimDuration::from_millis_f64(
-                                        acquire_timeout_ms,
-                                    ),
-                                    open: Level::default(),
-                                    in_use: Level::default(),
-                                    idle: Vec::new(),
-                                    waiters: VecDeque::new(),
-                                    waiting: Level::default(),
-                                    deadline_armed: false,
-                                    acquires: Counter::default(),
-                                    timeouts: Counter::default(),
-                                    wait: Default::default(),
-                                });
-                                (w.pools.len() - 1) as u32
-                            };
-                            let writer = make(false);
-                            let reader = if has_replicas { make(true) } else { NONE };
-                            (writer, reader)
-                        }
-                    };
-                    db_access.push(DbAccess { db, writer, reader });
-                }
-                let local_caches = w
-                    .caches
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, c)| c.scope == CacheScope::Local)
-                    .map(|(i, c)| {
-                        let capacity = match c.model {
-                            HitModel::Keys { capacity, .. } => capacity,
-                            HitModel::Ratio(_) => 1,
-                        };
-                        (i as u32, Lru::new(capacity))
-                    })
-                    .collect();
-                w.instances.push(Instance {
-                    rng: SimRng::stream(seed, &name),
-                    slots,
-                    busy_slots: Level::default(),
-                    accept_queue: VecDeque::new(),
-                    queue_cap: s.accept_queue,
-                    queue_timeout: s.queue_timeout_ms.map(SimDuration::from_millis_f64),
-                    queue_len: Level::default(),
-                    in_system: Level::default(),
-                    sojourn: Default::default(),
-                    arrivals: Counter::default(),
-                    rejected: Counter::default(),
-                    queue_timeouts: Counter::default(),
-                    cores,
-                    db_access,
-                    local_caches,
-                });
-                instance_ids.push(inst);
-            }
-            w.tiers.push(Tier {
-                id: s.id.clone(),
-                instances: instance_ids,
-                rr_next: 0,
-                threads,
-            });
-        }
-
-        for c in &sc.components {
-            let ComponentSpec::LoadBalancer(s) = c else {
-                continue;
-            };
-            w.lbs.push(LoadBalancer {
-                id: s.id.clone(),
-                policy: s.policy,
-                tiers: s.backends.iter().map(|b| tier_idx[b]).collect(),
-                rng: SimRng::stream(seed, &s.id),
-                rr_next: 0,
-                routed: Counter::default(),
-            });
-        }
-
-        for c in &sc.components {
-            let ComponentSpec::Client(s) = c else {
-                continue;
-            };
-            let client = w.clients.len() as u32;
-            let mut rng = SimRng::stream(seed, &s.id);
-            let target = match lb_idx.get(&s.target) {
-                Some(lb) => Target::LoadBalancer(*lb),
-                None => Target::Tier(tier_idx[&s.target]),
-            };
-            let mut cum = 0.0;
-            let mix: Vec<(u16, f64)> = if s.mix.is_empty() {
-                (0..endpoint_names.len())
-                    .map(|i| (i as u16, (i + 1) as f64))
-                    .collect()
-            } else {
-                s.mix
-                    .iter()
-                    .filter(|(_, weight)| *weight > 0.0)
-                    .map(|(name, weight)| {
-                        cum += weight;
-                        let idx = endpoint_names.iter().position(|n| *n == name).unwrap_or(0);
-                        (idx as u16, cum)
-                    })
-                    .collect()
-            };
-            let process = ArrivalProcess::new(&s.arrivals, &mut rng);
-            let think = match &s.arrivals {
-                Arrivals::Closed { users, think } => Some((Sampler::new(think), *users)),
-                _ => None,
-            };
-            w.clients.push(Client {
-                id: s.id.clone(),
-                rng,
-                target,
-                process,
-                think,
-                mix,
-                timeout: s.timeout_ms.map(SimDuration::from_millis_f64),
-                sessions: s.sessions,
-                needs_session: match lb_idx.get(&s.target) {
-                    Some(lb) => w.lbs[*lb as usize].policy == crate::model::Policy::Hash,
-                    None => false,
-                },
-                deadlines: VecDeque::new(),
-                deadline_armed: false,
-                sent: Counter::default(),
-            });
-            // Prime the arrival streams.
-            let c = &mut w.clients[client as usize];
-            if let Some(p) = c.process.as_mut()
-                && let Some(t) = p.next_after(SimTime::ZERO, &mut c.rng)
-            {
-                w.queue.schedule(t, Event::Arrival { client });
-            }
-            if let Some((think, users)) = &c.think {
-                for user in 0..*users {
-                    // Users start spread over one think time, not all at once.
-                    let t = SimTime::ZERO + think.sample(&mut c.rng);
-                    w.queue.schedule(t, Event::UserReady { client, user });
-                }
-            }
-        }
-
-        if !w.warm {
-            w.queue.schedule(w.warmup_end, Event::WarmupEnd);
-        }
-        w.queue
-            .schedule(SimTime::ZERO + w.sample_interval, Event::Sample);
-        w
-    }
-
     /// Carries out one event.
     pub fn handle(&mut self, event: Event) {
         match event {
             Event::Arrival { client } => {
-                let c = &mut self.clients[client as usize];
-                if let Some(p) = c.process.as_mut()
-                    && let Some(t) = p.next_after(self.now, &mut c.rng)
-                {
-                    self.queue.schedule(t, Event::Arrival { client });
-                }
+                self.schedule_next_arrival(client);
                 self.send(client, NONE);
             }
-            Event::UserReady { client, user } => self.send(client, user),
+            Event::UserReady { client, user } => {
+                if self.user_may_send(client, user) {
+                    self.send(client, user);
+                }
+            }
+            Event::InstanceUp { inst } => self.instance_up(inst),
             Event::ClientDeadline { client } => self.client_deadlines(client),
             Event::ServiceDone { station, req } => self.service_done(station, req),
             Event::Resume { req } => {
@@ -627,12 +299,27 @@ impl World {
                 meter.record_error(cause);
             }
         }
-        if user != NONE {
+        if user != NONE && self.user_may_send(client, user) {
             let c = &mut self.clients[client as usize];
             if let Some((think, _)) = &c.think {
                 let t = now + think.sample(&mut c.rng);
                 self.queue.schedule(t, Event::UserReady { client, user });
             }
+        }
+    }
+
+    /// Whether closed-loop `user` is still among the users that should send; a user
+    /// beyond a lowered count stops here.
+    fn user_may_send(&mut self, client: u32, user: u32) -> bool {
+        let c = &mut self.clients[client as usize];
+        let wanted = c.think.as_ref().map_or(0, |(_, users)| *users);
+        if user < wanted {
+            true
+        } else {
+            if let Some(running) = c.user_running.get_mut(user as usize) {
+                *running = false;
+            }
+            false
         }
     }
 
@@ -642,8 +329,9 @@ impl World {
         match target {
             Target::Tier(t) => {
                 let tier = &mut self.tiers[t as usize];
-                let i = tier.instances[tier.rr_next % tier.instances.len()];
-                tier.rr_next = (tier.rr_next + 1) % tier.instances.len();
+                let n = tier.active.len();
+                let i = tier.active[tier.rr_next % n];
+                tier.rr_next = (tier.rr_next + 1) % n;
                 i
             }
             Target::LoadBalancer(l) => {
@@ -652,12 +340,12 @@ impl World {
                 let n: usize = lb
                     .tiers
                     .iter()
-                    .map(|t| self.tiers[*t as usize].instances.len())
+                    .map(|t| self.tiers[*t as usize].active.len())
                     .sum();
                 let nth = |k: usize| -> u32 {
                     let mut k = k;
                     for t in &lb.tiers {
-                        let insts = &self.tiers[*t as usize].instances;
+                        let insts = &self.tiers[*t as usize].active;
                         if k < insts.len() {
                             return insts[k];
                         }
@@ -733,7 +421,7 @@ impl World {
 
     /// A worker slot of `inst` came free: start the next queued request, dropping those
     /// that waited past the queue timeout.
-    fn start_next_queued(&mut self, inst: u32) {
+    pub(super) fn start_next_queued(&mut self, inst: u32) {
         let now = self.now;
         loop {
             let i = &mut self.instances[inst as usize];
@@ -983,7 +671,7 @@ impl World {
     }
 
     /// Ends a request at its instance (success or failure) and reports to the client.
-    fn finish(&mut self, r: ReqRef, outcome: Result<(), ErrorCause>) {
+    pub(super) fn finish(&mut self, r: ReqRef, outcome: Result<(), ErrorCause>) {
         let now = self.now;
         let q = &mut self.requests[r.idx as usize];
         let inst = q.instance;
@@ -1007,6 +695,10 @@ impl World {
             if admitted {
                 i.busy_slots.dec(now);
                 self.start_next_queued(inst);
+            }
+            let i = &self.instances[inst as usize];
+            if i.state == InstanceState::Draining && i.in_system.value() == 0 {
+                self.stop_instance(inst);
             }
         }
     }
@@ -1037,7 +729,11 @@ impl World {
         st.in_system.dec(now);
         let enter = self.requests[r.idx as usize].sub_enter;
         st.sojourn.record(now.since(enter).0);
-        if let Some((next, service, since)) = st.queue.pop_front() {
+        // With servers removed during the run, a finishing server may have to go idle
+        // even with work waiting.
+        if st.busy.value() > st.servers {
+            st.busy.dec(now);
+        } else if let Some((next, service, since)) = st.queue.pop_front() {
             st.queue_len.dec(now);
             st.wait.record(now.since(since).0);
             self.queue.schedule(
@@ -1102,15 +798,7 @@ impl World {
             pool.open.inc(now);
             pool.in_use.inc(now);
             pool.wait.record(0);
-            let database = &mut self.dbs[db as usize];
-            let node = if pool.reader {
-                let replicas = database.nodes.len() - 1;
-                let k = 1 + database.rr_replica % replicas;
-                database.rr_replica = (database.rr_replica + 1) % replicas;
-                database.nodes[k]
-            } else {
-                database.nodes[0]
-            };
+            let node = self.node_for_new_connection(pool_idx);
             return self.open_connection(r, pool_idx, node);
         }
         // Pool exhausted: wait in line.
@@ -1125,9 +813,24 @@ impl World {
         false
     }
 
+    /// The database node a new connection of `pool` goes to: the primary for writers,
+    /// the replicas in turn for readers.
+    pub(super) fn node_for_new_connection(&mut self, pool_idx: u32) -> u32 {
+        let pool = &self.pools[pool_idx as usize];
+        let database = &mut self.dbs[pool.db as usize];
+        if pool.reader {
+            let replicas = database.nodes.len() - 1;
+            let k = 1 + database.rr_replica % replicas;
+            database.rr_replica = (database.rr_replica + 1) % replicas;
+            database.nodes[k]
+        } else {
+            database.nodes[0]
+        }
+    }
+
     /// Opens a new connection to `node` for the request (for `pool`, or its own when
     /// `pool` is `NONE`). Fails the request if the node is at `max_connections`.
-    fn open_connection(&mut self, r: ReqRef, pool: u32, node: u32) -> bool {
+    pub(super) fn open_connection(&mut self, r: ReqRef, pool: u32, node: u32) -> bool {
         let now = self.now;
         let n = &mut self.db_nodes[node as usize];
         let database = &self.dbs[n.db as usize];
@@ -1160,6 +863,13 @@ impl World {
     fn release(&mut self, pool_idx: u32, node: u32) {
         let now = self.now;
         let pool = &mut self.pools[pool_idx as usize];
+        if pool.open.value() > pool.size {
+            // The pool was made smaller during the run: close this connection.
+            pool.in_use.dec(now);
+            pool.open.dec(now);
+            self.db_nodes[node as usize].connections.dec(now);
+            return;
+        }
         if let Some((w, _, since)) = pool.waiters.pop_front() {
             pool.waiting.dec(now);
             pool.wait.record(now.since(since).0);
@@ -1212,6 +922,7 @@ impl World {
         }
         for i in &mut self.instances {
             i.busy_slots.mark_warmup(now);
+            i.slots_capacity.mark_warmup(now);
             i.queue_len.mark_warmup(now);
             i.in_system.mark_warmup(now);
             i.sojourn.mark_warmup();
@@ -1221,6 +932,7 @@ impl World {
         }
         for s in &mut self.stations {
             s.busy.mark_warmup(now);
+            s.capacity.mark_warmup(now);
             s.queue_len.mark_warmup(now);
             s.in_system.mark_warmup(now);
             s.sojourn.mark_warmup();
@@ -1230,6 +942,7 @@ impl World {
         }
         for p in &mut self.pools {
             p.open.mark_warmup(now);
+            p.capacity.mark_warmup(now);
             p.in_use.mark_warmup(now);
             p.waiting.mark_warmup(now);
             p.acquires.mark_warmup();

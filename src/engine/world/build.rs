@@ -1,0 +1,441 @@
+//! Building the runtime system from a validated scenario: dense arrays of components
+//! indexed by `u32`, compiled endpoint scripts, one random stream per component id.
+//! Instances are created here both at the start and when a tier scales out mid-run.
+
+use std::collections::{BTreeMap, VecDeque};
+
+use rand_distr::Zipf;
+
+use crate::metrics::OutcomeMeter;
+use crate::metrics::level::{Counter, Level};
+use crate::model::{
+    AppSpec, Arrivals, CacheModel, CacheScope, CacheSpec, ClientSpec, ComponentSpec, Concurrency,
+    DatabaseSpec, PoolMode, QuerySpec, ValidScenario,
+};
+use crate::sim::{EventQueue, SimDuration, SimRng, SimTime};
+
+use super::super::arrivals::ArrivalProcess;
+use super::super::components::*;
+use super::super::lru::Lru;
+use super::super::program::{Resolver, compile};
+use super::super::sampler::Sampler;
+use super::{Event, World};
+
+impl World {
+    /// Builds the runtime system from a validated scenario.
+    pub fn build(sc: &ValidScenario, seed: u64) -> Self {
+        let mut w = World {
+            now: SimTime::ZERO,
+            seed,
+            queue: EventQueue::default(),
+            warmup_end: SimTime::from_secs_f64(sc.run.warmup_secs),
+            warm: sc.run.warmup_secs <= 0.0,
+            sample_interval: SimDuration::from_secs_f64(sc.run.sample_interval_secs),
+            last_sample: SimTime::ZERO,
+            clients: Vec::new(),
+            lbs: Vec::new(),
+            tiers: Vec::new(),
+            instances: Vec::new(),
+            stations: Vec::new(),
+            pools: Vec::new(),
+            caches: Vec::new(),
+            dbs: Vec::new(),
+            db_nodes: Vec::new(),
+            programs: Vec::new(),
+            requests: Vec::new(),
+            free: Vec::new(),
+            in_flight: 0,
+            per_endpoint: Vec::new(),
+            late_responses: Counter::default(),
+            interval_scratch: crate::metrics::new_histogram(2),
+            index: BTreeMap::new(),
+        };
+
+        // Index every kind by id first, in file order.
+        let (mut caches, mut dbs, mut tiers, mut lbs, mut clients) = (0, 0, 0, 0, 0);
+        for c in &sc.components {
+            let next = |n: &mut u32| {
+                *n += 1;
+                *n - 1
+            };
+            let at = match c {
+                ComponentSpec::Cache(_) => next(&mut caches),
+                ComponentSpec::Database(_) => next(&mut dbs),
+                ComponentSpec::App(_) => next(&mut tiers),
+                ComponentSpec::LoadBalancer(_) => next(&mut lbs),
+                ComponentSpec::Client(_) => next(&mut clients),
+            };
+            w.index.insert(c.id().to_owned(), at);
+        }
+        let ids = |kind: &str| -> BTreeMap<String, u32> {
+            sc.components
+                .iter()
+                .filter(|c| c.kind_name() == kind)
+                .map(|c| (c.id().to_owned(), w.index[c.id()]))
+                .collect()
+        };
+        let (cache_idx, db_idx) = (ids("Cache"), ids("Database"));
+        let resolver = Resolver {
+            caches: &cache_idx,
+            dbs: &db_idx,
+            scenario: sc.scenario(),
+        };
+        for (name, ep) in &sc.endpoints {
+            w.programs.push(compile(name, &ep.steps, &resolver));
+            w.per_endpoint.push(OutcomeMeter::default());
+        }
+
+        // Databases and caches first: instances refer to them.
+        for c in &sc.components {
+            match c {
+                ComponentSpec::Database(s) => w.build_database(s),
+                ComponentSpec::Cache(s) => w.build_cache(s),
+                _ => {}
+            }
+        }
+        for c in &sc.components {
+            if let ComponentSpec::App(s) = c {
+                w.build_tier(s);
+            }
+        }
+        for c in &sc.components {
+            if let ComponentSpec::LoadBalancer(s) = c {
+                w.lbs.push(LoadBalancer {
+                    id: s.id.clone(),
+                    policy: s.policy,
+                    tiers: s.backends.iter().map(|b| w.index[b]).collect(),
+                    rng: SimRng::stream(seed, &s.id),
+                    rr_next: 0,
+                    routed: Counter::default(),
+                });
+            }
+        }
+        for c in &sc.components {
+            if let ComponentSpec::Client(s) = c {
+                w.build_client(s);
+            }
+        }
+
+        if !w.warm {
+            w.queue.schedule(w.warmup_end, Event::WarmupEnd);
+        }
+        w.queue
+            .schedule(SimTime::ZERO + w.sample_interval, Event::Sample);
+        w
+    }
+
+    fn build_database(&mut self, s: &DatabaseSpec) {
+        let db = self.dbs.len() as u32;
+        let mut nodes = Vec::new();
+        for n in 0..=s.replicas {
+            let name = if n == 0 {
+                s.id.clone()
+            } else {
+                format!("{}#replica{n}", s.id)
+            };
+            let station = self.stations.len() as u32;
+            self.stations
+                .push(Station::new(s.cores, SimTime::ZERO, true));
+            nodes.push(self.db_nodes.len() as u32);
+            self.db_nodes.push(DbNode {
+                db,
+                rng: SimRng::stream(self.seed, &name),
+                name,
+                station,
+                connections: Level::default(),
+                refused: Counter::default(),
+            });
+        }
+        self.dbs.push(Database {
+            id: s.id.clone(),
+            nodes,
+            queries: s
+                .queries
+                .iter()
+                .map(|(name, q)| QueryRt {
+                    name: name.clone(),
+                    cost: query_cost(q),
+                    count: Counter::default(),
+                    time: Default::default(),
+                })
+                .collect(),
+            network: Sampler::new(&s.network_latency),
+            connect_time: Sampler::new(&s.connect_time),
+            connect_cpu: Sampler::new(&s.connect_cpu),
+            max_connections: s.max_connections,
+            rr_replica: 0,
+        });
+    }
+
+    fn build_cache(&mut self, s: &CacheSpec) {
+        let station = if s.scope == CacheScope::Shared {
+            self.stations
+                .push(Station::new(s.servers, SimTime::ZERO, true));
+            (self.stations.len() - 1) as u32
+        } else {
+            NONE
+        };
+        let model = hit_model(&s.model);
+        let shared = match (&model, s.scope) {
+            (HitModel::Keys { capacity, .. }, CacheScope::Shared) => Some(Lru::new(*capacity)),
+            _ => None,
+        };
+        self.caches.push(Cache {
+            id: s.id.clone(),
+            scope: s.scope,
+            model,
+            station,
+            op: Sampler::new(&s.op_time),
+            network: Sampler::new(&s.network_latency),
+            rng: SimRng::stream(self.seed, &s.id),
+            shared,
+            hits: Counter::default(),
+            misses: Counter::default(),
+            sets: Counter::default(),
+        });
+    }
+
+    fn build_tier(&mut self, s: &AppSpec) {
+        let tier = self.tiers.len() as u32;
+        self.tiers.push(Tier {
+            id: s.id.clone(),
+            instances: Vec::new(),
+            active: Vec::new(),
+            wanted: s.instances,
+            rr_next: 0,
+            threads: matches!(s.concurrency, Concurrency::Threads { .. }),
+            spec: s.clone(),
+        });
+        for _ in 0..s.instances {
+            let inst = self.add_instance(tier, true);
+            self.tiers[tier as usize].active.push(inst);
+        }
+    }
+
+    /// Creates instance number `k` of `tier` (its random stream is named `tier#k`, so it
+    /// is the same whenever the instance is created). An instance that is not `up` yet
+    /// holds no capacity until [`World::instance_up`].
+    pub(super) fn add_instance(&mut self, tier: u32, up: bool) -> u32 {
+        let now = self.now;
+        let s = self.tiers[tier as usize].spec.clone();
+        let k = self.tiers[tier as usize].instances.len();
+        let inst = self.instances.len() as u32;
+        let name = format!("{}#{k}", s.id);
+        let slots = match s.concurrency {
+            Concurrency::Threads { workers } => workers,
+            Concurrency::Async { max_in_flight } => max_in_flight,
+        };
+        let cores = self.stations.len() as u32;
+        self.stations.push(Station::new(s.cores, now, up));
+        let mut db_access = Vec::new();
+        for p in &s.pools {
+            let db = self.index[&p.db];
+            let has_replicas = self.dbs[db as usize].nodes.len() > 1;
+            let (writer, reader) = match p.mode {
+                PoolMode::PerRequest => (NONE, NONE),
+                PoolMode::Pooled {
+                    size,
+                    acquire_timeout_ms,
+                } => {
+                    let mut make = |reader: bool| {
+                        let mut capacity = Level::default();
+                        if up {
+                            capacity.set(now, size);
+                        }
+                        self.pools.push(Pool {
+                            db,
+                            reader,
+                            size,
+                            capacity,
+                            acquire_timeout: SimDuration::from_millis_f64(acquire_timeout_ms),
+                            open: Level::default(),
+                            in_use: Level::default(),
+                            idle: Vec::new(),
+                            waiters: VecDeque::new(),
+                            waiting: Level::default(),
+                            deadline_armed: false,
+                            acquires: Counter::default(),
+                            timeouts: Counter::default(),
+                            wait: Default::default(),
+                        });
+                        (self.pools.len() - 1) as u32
+                    };
+                    let writer = make(false);
+                    let reader = if has_replicas { make(true) } else { NONE };
+                    (writer, reader)
+                }
+            };
+            db_access.push(DbAccess { db, writer, reader });
+        }
+        let local_caches = self
+            .caches
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.scope == CacheScope::Local)
+            .map(|(i, c)| {
+                let capacity = match c.model {
+                    HitModel::Keys { capacity, .. } => capacity,
+                    HitModel::Ratio(_) => 1,
+                };
+                (i as u32, Lru::new(capacity))
+            })
+            .collect();
+        let mut slots_capacity = Level::default();
+        if up {
+            slots_capacity.set(now, slots);
+        }
+        self.instances.push(Instance {
+            tier,
+            state: if up {
+                InstanceState::Active
+            } else {
+                InstanceState::Starting
+            },
+            rng: SimRng::stream(self.seed, &name),
+            slots,
+            slots_capacity,
+            busy_slots: Level::default(),
+            accept_queue: VecDeque::new(),
+            queue_cap: s.accept_queue,
+            queue_timeout: s.queue_timeout_ms.map(SimDuration::from_millis_f64),
+            queue_len: Level::default(),
+            in_system: Level::default(),
+            sojourn: Default::default(),
+            arrivals: Counter::default(),
+            rejected: Counter::default(),
+            queue_timeouts: Counter::default(),
+            cores,
+            db_access,
+            local_caches,
+        });
+        // Its meters start empty, so they count from now: nothing before the warm-up
+        // end to discard.
+        self.tiers[tier as usize].instances.push(inst);
+        inst
+    }
+
+    fn build_client(&mut self, s: &ClientSpec) {
+        let client = self.clients.len() as u32;
+        let mut rng = SimRng::stream(self.seed, &s.id);
+        let target = match self.lbs.iter().position(|lb| lb.id == s.target) {
+            Some(lb) => Target::LoadBalancer(lb as u32),
+            None => Target::Tier(self.index[&s.target]),
+        };
+        let process = ArrivalProcess::new(&s.arrivals, &mut rng);
+        let think = match &s.arrivals {
+            Arrivals::Closed { users, think } => Some((Sampler::new(think), *users)),
+            _ => None,
+        };
+        let needs_session = match target {
+            Target::LoadBalancer(lb) => self.lbs[lb as usize].policy == crate::model::Policy::Hash,
+            Target::Tier(_) => false,
+        };
+        self.clients.push(Client {
+            id: s.id.clone(),
+            rng,
+            target,
+            process,
+            next_arrival: None,
+            think,
+            user_running: Vec::new(),
+            mix: self.mix(&s.mix),
+            timeout: s.timeout_ms.map(SimDuration::from_millis_f64),
+            sessions: s.sessions,
+            needs_session,
+            deadlines: VecDeque::new(),
+            deadline_armed: false,
+            sent: Counter::default(),
+        });
+        self.schedule_next_arrival(client);
+        self.start_users(client);
+    }
+
+    /// Endpoint indices with cumulative weights; every endpoint equally when `mix` is
+    /// empty.
+    pub(super) fn mix(&self, mix: &[(String, f64)]) -> Vec<(u16, f64)> {
+        if mix.is_empty() {
+            return (0..self.programs.len())
+                .map(|i| (i as u16, (i + 1) as f64))
+                .collect();
+        }
+        let mut cum = 0.0;
+        mix.iter()
+            .filter(|(_, weight)| *weight > 0.0)
+            .map(|(name, weight)| {
+                cum += weight;
+                let idx = self
+                    .programs
+                    .iter()
+                    .position(|p| p.name == *name)
+                    .unwrap_or(0);
+                (idx as u16, cum)
+            })
+            .collect()
+    }
+
+    /// Schedules the client's next open-loop arrival after now, if its process has one.
+    pub(super) fn schedule_next_arrival(&mut self, client: u32) {
+        let now = self.now;
+        let c = &mut self.clients[client as usize];
+        c.next_arrival = match c.process.as_mut() {
+            Some(p) => p
+                .next_after(now, &mut c.rng)
+                .map(|t| self.queue.schedule(t, Event::Arrival { client })),
+            None => None,
+        };
+    }
+
+    /// Starts every closed-loop user up to the target count that is not already running;
+    /// users start spread over one think time, not all at once.
+    pub(super) fn start_users(&mut self, client: u32) {
+        let now = self.now;
+        let c = &mut self.clients[client as usize];
+        let Some((think, users)) = &c.think else {
+            return;
+        };
+        let users = *users as usize;
+        if c.user_running.len() < users {
+            c.user_running.resize(users, false);
+        }
+        for user in 0..users {
+            if !c.user_running[user] {
+                c.user_running[user] = true;
+                let t = now + think.sample(&mut c.rng);
+                self.queue.schedule(
+                    t,
+                    Event::UserReady {
+                        client,
+                        user: user as u32,
+                    },
+                );
+            }
+        }
+    }
+}
+
+/// The cost sampler of a query given its index flag.
+pub(super) fn query_cost(q: &QuerySpec) -> Sampler {
+    Sampler::new(q.effective_cost())
+}
+
+/// A cache's hit model from its spec.
+pub(super) fn hit_model(model: &CacheModel) -> HitModel {
+    match model {
+        CacheModel::HitRatio { ratio } => HitModel::Ratio(*ratio),
+        CacheModel::Keys {
+            keys,
+            zipf_s,
+            capacity,
+            ttl_secs,
+        } => HitModel::Keys {
+            zipf: if *zipf_s > 0.0 {
+                Zipf::new(*keys as f64, *zipf_s).ok()
+            } else {
+                None
+            },
+            keys: *keys,
+            capacity: *capacity,
+            ttl_ns: ttl_secs.map(|t| SimDuration::from_secs_f64(t).0),
+        },
+    }
+}

@@ -1,0 +1,314 @@
+//! Changes to a running system: a component's parameters change at the current simulated
+//! time and the system reacts as the real one would. New instances start after their
+//! startup time; removed ones drain their requests first; a larger pool opens connections
+//! for its waiters, a smaller one closes connections as they come back; more cores start
+//! queued work at once.
+//!
+//! Only parameters described as live in `model::params` change here; validation refuses
+//! a recorded change to anything else, so the specs given differ only in those.
+
+use crate::model::{ComponentSpec, Concurrency, PoolMode};
+use crate::sim::SimDuration;
+
+use super::super::arrivals::ArrivalProcess;
+use super::super::components::*;
+use super::super::lru::Lru;
+use super::super::sampler::Sampler;
+use super::build::{hit_model, query_cost};
+use super::{Event, World};
+
+impl World {
+    /// Applies the live parameters of `new` to the component that was `old`.
+    pub fn apply_change(&mut self, old: &ComponentSpec, new: &ComponentSpec) {
+        let Some(&at) = self.index.get(new.id()) else {
+            return;
+        };
+        match (old, new) {
+            (ComponentSpec::Client(old), ComponentSpec::Client(new)) => {
+                let mix = self.mix(&new.mix);
+                let c = &mut self.clients[at as usize];
+                c.mix = mix;
+                c.timeout = new.timeout_ms.map(SimDuration::from_millis_f64);
+                c.sessions = new.sessions;
+                if old.arrivals != new.arrivals {
+                    self.change_arrivals(at, &new.arrivals);
+                }
+            }
+            (ComponentSpec::LoadBalancer(_), ComponentSpec::LoadBalancer(new)) => {
+                self.lbs[at as usize].policy = new.policy;
+                let hash = new.policy == crate::model::Policy::Hash;
+                for c in &mut self.clients {
+                    if matches!(c.target, Target::LoadBalancer(lb) if lb == at) {
+                        c.needs_session = hash;
+                    }
+                }
+            }
+            (ComponentSpec::App(_), ComponentSpec::App(new)) => self.change_tier(at, new),
+            (ComponentSpec::Cache(_), ComponentSpec::Cache(new)) => {
+                let c = &mut self.caches[at as usize];
+                c.op = Sampler::new(&new.op_time);
+                c.network = Sampler::new(&new.network_latency);
+                // Only the hit ratio and the TTL are live; the key space keeps its LRU.
+                match (&mut c.model, hit_model(&new.model)) {
+                    (HitModel::Ratio(r), HitModel::Ratio(n)) => *r = n,
+                    (HitModel::Keys { ttl_ns, .. }, HitModel::Keys { ttl_ns: n, .. }) => {
+                        *ttl_ns = n
+                    }
+                    _ => {}
+                }
+                let station = c.station;
+                if station != NONE {
+                    self.set_servers(station, new.servers, true);
+                }
+            }
+            (ComponentSpec::Database(_), ComponentSpec::Database(new)) => {
+                let d = &mut self.dbs[at as usize];
+                d.max_connections = new.max_connections;
+                d.network = Sampler::new(&new.network_latency);
+                d.connect_time = Sampler::new(&new.connect_time);
+                d.connect_cpu = Sampler::new(&new.connect_cpu);
+                for (q, spec) in d.queries.iter_mut().zip(new.queries.values()) {
+                    q.cost = query_cost(spec);
+                }
+                let stations: Vec<u32> = d
+                    .nodes
+                    .iter()
+                    .map(|n| self.db_nodes[*n as usize].station)
+                    .collect();
+                for st in stations {
+                    self.set_servers(st, new.cores, true);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn change_arrivals(&mut self, client: u32, arrivals: &crate::model::Arrivals) {
+        let c = &mut self.clients[client as usize];
+        if let Some(id) = c.next_arrival.take() {
+            self.queue.cancel(id);
+        }
+        c.process = ArrivalProcess::new(arrivals, &mut c.rng);
+        c.think = match arrivals {
+            crate::model::Arrivals::Closed { users, think } => Some((Sampler::new(think), *users)),
+            // Closed-loop users stop at their next turn (`user_may_send`).
+            _ => None,
+        };
+        self.schedule_next_arrival(client);
+        self.start_users(client);
+    }
+
+    fn change_tier(&mut self, tier: u32, new: &crate::model::AppSpec) {
+        self.tiers[tier as usize].spec = new.clone();
+        let slots = match new.concurrency {
+            Concurrency::Threads { workers } => workers,
+            Concurrency::Async { max_in_flight } => max_in_flight,
+        };
+        let instances = self.tiers[tier as usize].instances.clone();
+        for inst in instances {
+            let up = matches!(
+                self.instances[inst as usize].state,
+                InstanceState::Active | InstanceState::Draining
+            );
+            let cores = self.instances[inst as usize].cores;
+            self.set_servers(cores, new.cores, up);
+            let now = self.now;
+            let i = &mut self.instances[inst as usize];
+            i.slots = slots;
+            if up {
+                i.slots_capacity.set(now, slots);
+            }
+            i.queue_cap = new.accept_queue;
+            i.queue_timeout = new.queue_timeout_ms.map(SimDuration::from_millis_f64);
+            if up {
+                self.start_next_queued(inst);
+            }
+            let access = self.instances[inst as usize].db_access.clone();
+            for (a, p) in access.iter().zip(&new.pools) {
+                let PoolMode::Pooled {
+                    size,
+                    acquire_timeout_ms,
+                } = p.mode
+                else {
+                    continue;
+                };
+                for pool in [a.writer, a.reader] {
+                    if pool != NONE {
+                        self.resize_pool(
+                            pool,
+                            size,
+                            SimDuration::from_millis_f64(acquire_timeout_ms),
+                            up,
+                        );
+                    }
+                }
+            }
+        }
+        self.set_instances(
+            tier,
+            new.instances,
+            SimDuration::from_secs_f64(new.startup_secs),
+        );
+    }
+
+    /// Brings the tier to `wanted` instances: stopped or new instances start (taking
+    /// traffic after `startup`); surplus ones stop starting, or drain, newest first.
+    fn set_instances(&mut self, tier: u32, wanted: u32, startup: SimDuration) {
+        let now = self.now;
+        let t = &mut self.tiers[tier as usize];
+        let current = t.wanted;
+        t.wanted = wanted;
+        if wanted > current {
+            let mut missing = wanted - current;
+            // Restart stopped instances first: their random streams continue, and the
+            // number of instances ever created stays at the largest count asked for.
+            let stopped: Vec<u32> = t
+                .instances
+                .iter()
+                .copied()
+                .filter(|i| self.instances[*i as usize].state == InstanceState::Stopped)
+                .take(missing as usize)
+                .collect();
+            for inst in stopped {
+                self.instances[inst as usize].state = InstanceState::Starting;
+                self.queue
+                    .schedule(now + startup, Event::InstanceUp { inst });
+                missing -= 1;
+            }
+            for _ in 0..missing {
+                let inst = self.add_instance(tier, false);
+                self.queue
+                    .schedule(now + startup, Event::InstanceUp { inst });
+            }
+        } else {
+            let mut surplus = current - wanted;
+            let starting: Vec<u32> = t
+                .instances
+                .iter()
+                .rev()
+                .copied()
+                .filter(|i| self.instances[*i as usize].state == InstanceState::Starting)
+                .take(surplus as usize)
+                .collect();
+            for inst in starting {
+                // Its `InstanceUp` event finds it stopped and does nothing.
+                self.instances[inst as usize].state = InstanceState::Stopped;
+                surplus -= 1;
+            }
+            for _ in 0..surplus {
+                let Some(inst) = self.tiers[tier as usize].active.pop() else {
+                    break;
+                };
+                self.instances[inst as usize].state = InstanceState::Draining;
+                if self.instances[inst as usize].in_system.value() == 0 {
+                    self.stop_instance(inst);
+                }
+            }
+        }
+    }
+
+    /// An instance finished starting: it takes traffic from now on.
+    pub(super) fn instance_up(&mut self, inst: u32) {
+        let now = self.now;
+        let i = &mut self.instances[inst as usize];
+        if i.state != InstanceState::Starting {
+            return;
+        }
+        i.state = InstanceState::Active;
+        i.slots_capacity.set(now, i.slots);
+        let (tier, cores) = (i.tier, i.cores);
+        let servers = self.stations[cores as usize].servers;
+        self.stations[cores as usize].capacity.set(now, servers);
+        for a in self.instances[inst as usize].db_access.clone() {
+            for pool in [a.writer, a.reader] {
+                if pool != NONE {
+                    let p = &mut self.pools[pool as usize];
+                    p.capacity.set(now, p.size);
+                }
+            }
+        }
+        self.tiers[tier as usize].active.push(inst);
+    }
+
+    /// A drained instance holds nothing more: its capacity leaves the averages, its idle
+    /// connections close and its local caches are gone (a restart starts them cold).
+    pub(super) fn stop_instance(&mut self, inst: u32) {
+        let now = self.now;
+        let i = &mut self.instances[inst as usize];
+        i.state = InstanceState::Stopped;
+        i.slots_capacity.set(now, 0);
+        for (_, lru) in &mut i.local_caches {
+            *lru = Lru::new(lru.capacity() as u64);
+        }
+        let cores = i.cores;
+        self.stations[cores as usize].capacity.set(now, 0);
+        for a in self.instances[inst as usize].db_access.clone() {
+            for pool in [a.writer, a.reader] {
+                if pool == NONE {
+                    continue;
+                }
+                let p = &mut self.pools[pool as usize];
+                p.capacity.set(now, 0);
+                for node in std::mem::take(&mut p.idle) {
+                    p.open.dec(now);
+                    self.db_nodes[node as usize].connections.dec(now);
+                }
+            }
+        }
+    }
+
+    /// Sets a station's servers; more servers start queued work at once, fewer let the
+    /// busy ones finish first.
+    fn set_servers(&mut self, station: u32, servers: u32, up: bool) {
+        let now = self.now;
+        let st = &mut self.stations[station as usize];
+        st.servers = servers;
+        if up {
+            st.capacity.set(now, servers);
+        }
+        while st.busy.value() < st.servers {
+            let Some((next, service, since)) = st.queue.pop_front() else {
+                break;
+            };
+            st.queue_len.dec(now);
+            st.wait.record(now.since(since).0);
+            st.busy.inc(now);
+            self.queue
+                .schedule(now + service, Event::ServiceDone { station, req: next });
+        }
+    }
+
+    /// Resizes a pool: a larger one opens connections for its waiters at once, a smaller
+    /// one closes idle connections now and busy ones as they are released.
+    fn resize_pool(&mut self, pool_idx: u32, size: u32, timeout: SimDuration, up: bool) {
+        let now = self.now;
+        let p = &mut self.pools[pool_idx as usize];
+        p.size = size;
+        p.acquire_timeout = timeout;
+        if up {
+            p.capacity.set(now, size);
+        }
+        while p.open.value() > p.size {
+            let Some(node) = p.idle.pop() else { break };
+            p.open.dec(now);
+            self.db_nodes[node as usize].connections.dec(now);
+        }
+        loop {
+            let p = &mut self.pools[pool_idx as usize];
+            if p.open.value() >= p.size {
+                break;
+            }
+            let Some((r, _, since)) = p.waiters.pop_front() else {
+                break;
+            };
+            p.waiting.dec(now);
+            p.wait.record(now.since(since).0);
+            p.open.inc(now);
+            p.in_use.inc(now);
+            let node = self.node_for_new_connection(pool_idx);
+            // Opening parks the request for its handshake (it resumes by itself) or
+            // fails it at the database's connection limit.
+            self.open_connection(r, pool_idx, node);
+        }
+    }
+}
