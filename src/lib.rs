@@ -5,6 +5,7 @@
 //! See `ARCHITECTURE.md` for the module map.
 
 pub mod cli;
+pub mod edit;
 pub mod engine;
 pub mod metrics;
 pub mod model;

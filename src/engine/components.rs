@@ -233,6 +233,8 @@ pub struct Cache {
     pub network: Sampler,
     pub rng: SimRng,
     pub shared: Option<Lru>,
+    /// Gets, hits or misses (for the rate of gets per chart interval).
+    pub gets: Counter,
     pub hits: Counter,
     pub misses: Counter,
     pub sets: Counter,

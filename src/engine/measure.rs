@@ -8,7 +8,7 @@ use hdrhistogram::Histogram;
 
 use crate::metrics::level::{DurationSum, Level};
 use crate::metrics::summary::*;
-use crate::metrics::{ErrorCause, OutcomeMeter};
+use crate::metrics::{ErrorCause, Glance, OutcomeMeter, SeriesSet};
 use crate::sim::SimTime;
 
 use super::components::NONE;
@@ -447,6 +447,22 @@ impl World {
                 names.push((p.name.clone(), m.to_owned()));
             }
         }
+        for c in &self.clients {
+            names.push((c.id.clone(), "sent_per_sec".to_owned()));
+        }
+        for lb in &self.lbs {
+            names.push((lb.id.clone(), "routed_per_sec".to_owned()));
+        }
+        for t in &self.tiers {
+            names.push((t.id.clone(), "arrivals_per_sec".to_owned()));
+            names.push((t.id.clone(), "errors_per_sec".to_owned()));
+        }
+        for c in &self.caches {
+            names.push((c.id.clone(), "gets_per_sec".to_owned()));
+        }
+        for d in &self.dbs {
+            names.push((d.id.clone(), "queries_per_sec".to_owned()));
+        }
         for t in &self.tiers {
             for m in [
                 "cpu_util",
@@ -536,6 +552,31 @@ impl World {
         v.push(in_flight);
         v.extend(endpoint_values);
 
+        // Rates per component: the flow along each edge of the topology.
+        for c in &mut self.clients {
+            v.push(c.sent.take_sample() as f64 / secs);
+        }
+        for lb in &mut self.lbs {
+            v.push(lb.routed.take_sample() as f64 / secs);
+        }
+        for t in &self.tiers {
+            let (mut arrivals, mut errors) = (0, 0);
+            for &i in &t.instances {
+                let i = &mut self.instances[i as usize];
+                arrivals += i.arrivals.take_sample();
+                errors += i.rejected.take_sample() + i.queue_timeouts.take_sample();
+            }
+            v.push(arrivals as f64 / secs);
+            v.push(errors as f64 / secs);
+        }
+        for c in &mut self.caches {
+            v.push(c.gets.take_sample() as f64 / secs);
+        }
+        for d in &mut self.dbs {
+            let n: u64 = d.queries.iter_mut().map(|q| q.count.take_sample()).sum();
+            v.push(n as f64 / secs);
+        }
+
         for ti in 0..self.tiers.len() {
             let (mut cpu_busy, mut cores, mut w_busy, mut slots, mut aq, mut rq) =
                 (0.0, 0.0, 0.0, 0.0, 0.0, 0.0);
@@ -602,4 +643,115 @@ impl World {
 /// `busy ÷ capacity`, 0 when there was no capacity.
 fn ratio(busy: f64, capacity: f64) -> f64 {
     if capacity > 0.0 { busy / capacity } else { 0.0 }
+}
+
+impl World {
+    /// Every component at a glance, from the latest chart sample (all zero before it).
+    pub fn glance(&self, scenario: &crate::model::Scenario, set: &SeriesSet) -> Vec<Glance> {
+        let get = |scope: &str, metric: &str| {
+            set.latest(scope, metric)
+                .filter(|x| x.is_finite())
+                .unwrap_or(0.0)
+        };
+        let percent = |x: f64| format!("{:.0}%", 100.0 * x);
+        let offered = get("", "offered_per_sec");
+        let errors = get("", "errors_per_sec");
+        scenario
+            .components
+            .iter()
+            .map(|spec| {
+                let id = spec.id();
+                let mut g = Glance {
+                    id: id.to_owned(),
+                    kind: spec.kind_name().to_owned(),
+                    ..Glance::default()
+                };
+                let fullest = |g: &mut Glance, what: String, u: f64| {
+                    if u > g.saturation || g.fullest.is_empty() {
+                        g.saturation = u;
+                        g.fullest = what;
+                    }
+                };
+                match spec {
+                    crate::model::ComponentSpec::Client(_) => {
+                        g.rate_per_sec = get(id, "sent_per_sec");
+                        g.error_share = if offered > 0.0 { errors / offered } else { 0.0 };
+                        g.headline = format!("{:.0} req/s", g.rate_per_sec);
+                    }
+                    crate::model::ComponentSpec::LoadBalancer(lb) => {
+                        g.rate_per_sec = get(id, "routed_per_sec");
+                        g.headline = format!("{:.0} req/s · {:?}", g.rate_per_sec, lb.policy);
+                    }
+                    crate::model::ComponentSpec::App(_) => {
+                        let cpu = get(id, "cpu_util");
+                        fullest(&mut g, "cpu".into(), cpu);
+                        let threads = self
+                            .tiers
+                            .iter()
+                            .find(|t| t.id == id)
+                            .is_some_and(|t| t.threads);
+                        let slots = if threads {
+                            "worker threads"
+                        } else {
+                            "in-flight slots"
+                        };
+                        fullest(&mut g, slots.into(), get(id, "worker_util"));
+                        for (scope, metric) in &set.names {
+                            if scope == id
+                                && let Some(db) = metric
+                                    .strip_prefix("pool(")
+                                    .and_then(|m| m.strip_suffix(")_util"))
+                            {
+                                fullest(&mut g, format!("pool({db})"), get(id, metric));
+                            }
+                        }
+                        g.rate_per_sec = get(id, "arrivals_per_sec");
+                        g.error_share = if g.rate_per_sec > 0.0 {
+                            get(id, "errors_per_sec") / g.rate_per_sec
+                        } else {
+                            0.0
+                        };
+                        let queue = get(id, "accept_queue");
+                        g.headline = format!(
+                            "CPU {} · {:.0} inst{}",
+                            percent(cpu),
+                            get(id, "instances"),
+                            if queue >= 1.0 {
+                                format!(" · queue {queue:.0}")
+                            } else {
+                                String::new()
+                            }
+                        );
+                    }
+                    crate::model::ComponentSpec::Cache(_) => {
+                        fullest(&mut g, "server".into(), get(id, "util"));
+                        g.rate_per_sec = get(id, "gets_per_sec");
+                        g.headline = format!("hit {}", percent(get(id, "hit_ratio")));
+                    }
+                    crate::model::ComponentSpec::Database(d) => {
+                        let mut conns = 0.0;
+                        let mut cpu_max: f64 = 0.0;
+                        if let Some(db) = self.dbs.iter().find(|x| x.id == id) {
+                            for &n in &db.nodes {
+                                let name = &self.db_nodes[n as usize].name;
+                                let cpu = get(name, "cpu_util");
+                                cpu_max = cpu_max.max(cpu);
+                                fullest(&mut g, format!("{name} cpu"), cpu);
+                                let c = get(name, "connections");
+                                conns += c;
+                                fullest(
+                                    &mut g,
+                                    format!("{name} connections"),
+                                    c / f64::from(d.max_connections),
+                                );
+                            }
+                        }
+                        g.rate_per_sec = get(id, "queries_per_sec");
+                        g.headline = format!("CPU {} · {conns:.0} conn", percent(cpu_max));
+                    }
+                }
+                g
+            })
+            .collect()
+    }
 }

@@ -17,7 +17,7 @@ mod program;
 mod sampler;
 mod world;
 
-use crate::metrics::{SeriesSet, Summary};
+use crate::metrics::{Glance, SeriesSet, Summary};
 use crate::model::{self, Problems, Scenario, TimedChange, ValidScenario, params};
 use crate::sim::{SimRng, SimTime};
 
@@ -281,6 +281,12 @@ impl Simulation {
     /// The time series sampled so far.
     pub fn series(&self) -> &SeriesSet {
         &self.series
+    }
+
+    /// Every component at a glance (saturation, key figures, rate) as of the latest chart
+    /// sample.
+    pub fn glance(&self) -> Vec<Glance> {
+        self.world.glance(&self.current, &self.series)
     }
 
     /// Requests currently inside the system.

@@ -13,6 +13,24 @@ use level::{Counter, DurationSum};
 pub use series::SeriesSet;
 pub use summary::Summary;
 
+/// A component at a glance, for the canvas: how full it is, one line of its key figures,
+/// and the rate of work flowing into it, from the latest chart interval.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct Glance {
+    pub id: String,
+    pub kind: String,
+    /// The fullest of its resources, 0–1 (utilisation of cores, threads, connections …).
+    pub saturation: f64,
+    /// Which resource that is (`cpu`, `worker threads`, `pool(db)`, `connections` …).
+    pub fullest: String,
+    /// Key figures in a few words, e.g. `CPU 34% · 4 inst`.
+    pub headline: String,
+    /// Requests (or gets, or queries) per second arriving.
+    pub rate_per_sec: f64,
+    /// Share of those that failed here.
+    pub error_share: f64,
+}
+
 /// Why a request failed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]

@@ -17,6 +17,8 @@ pub struct SeriesSet {
     pub times: Vec<f64>,
     /// One vector of values per name, aligned with `times`.
     pub columns: Vec<Vec<f64>>,
+    /// The most recent raw sample, one value per column (empty before the first).
+    pub latest: Vec<f64>,
     /// Raw samples merged into each stored point.
     stride: usize,
     /// Raw samples accumulated towards the next stored point.
@@ -34,6 +36,7 @@ impl SeriesSet {
             names,
             times: Vec::new(),
             columns: vec![Vec::new(); n],
+            latest: Vec::new(),
             stride: 1,
             pending: vec![0.0; n],
             pending_count: 0,
@@ -52,6 +55,8 @@ impl SeriesSet {
     /// Appends one raw sample (one value per column) taken at `time_secs`.
     pub fn push(&mut self, time_secs: f64, values: &[f64]) {
         debug_assert_eq!(values.len(), self.columns.len());
+        self.latest.clear();
+        self.latest.extend_from_slice(values);
         for (p, v) in self.pending.iter_mut().zip(values) {
             *p += v;
         }
@@ -90,6 +95,26 @@ impl SeriesSet {
             merge(col, false);
         }
         self.stride *= 2;
+    }
+
+    /// The most recent raw sample of a column.
+    pub fn latest(&self, scope: &str, metric: &str) -> Option<f64> {
+        let i = self
+            .names
+            .iter()
+            .position(|(s, m)| s == scope && m == metric)?;
+        self.latest.get(i).copied()
+    }
+
+    /// The scopes (components, endpoints) that have series, in order, without repeats.
+    pub fn scopes(&self) -> Vec<&str> {
+        let mut out: Vec<&str> = Vec::new();
+        for (s, _) in &self.names {
+            if !s.is_empty() && !out.contains(&s.as_str()) {
+                out.push(s);
+            }
+        }
+        out
     }
 
     pub fn len(&self) -> usize {

@@ -1,56 +1,265 @@
-//! The window's shell: steps the simulation in `logic` within a per-frame time budget,
-//! and draws toolbar, lesson panel and live charts in `ui`.
+//! The window's shell: the document being edited, the simulation running it, and the
+//! panels around them. Panels push [`Command`]s; the shell applies them after the pass,
+//! so every state change goes through one place (and one undo history).
+//!
+//! Time advances in `logic` (eframe) or [`BottleneckApp::advance_frame`] (tests), within a
+//! wall-clock budget per frame so the window never freezes.
 
+use std::collections::BTreeMap;
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use crate::edit;
 use crate::engine::{Advance, Simulation};
 use crate::metrics::Summary;
-use crate::model::ValidScenario;
+use crate::model::{self, ComponentSpec, Endpoint, RunSpec, Scenario, ValidScenario, params};
 
+use super::canvas::{Canvas, CanvasAction, CanvasInput};
 use super::charts;
+use super::document::Document;
+use super::inspector::{self, Buffer, RefChoices};
 use super::playback::{Playback, SPEEDS, speed_label};
+use super::prefs::{Prefs, STORAGE_KEY};
 
 /// Wall-clock time the simulation may use per frame, so the window never freezes.
 pub const FRAME_BUDGET: Duration = Duration::from_millis(8);
 /// Events processed between two looks at the wall clock.
 const EVENTS_PER_SLICE: u64 = 5_000;
 
+/// Texts of the controls, shared with the tests that find them by label.
+pub mod labels {
+    pub const PLAY: &str = "Play";
+    pub const PAUSE: &str = "Pause";
+    pub const STEP: &str = "Step";
+    pub const RESTART: &str = "Restart";
+    pub const NEW: &str = "New";
+    pub const OPEN: &str = "Open…";
+    pub const SAVE: &str = "Save";
+    pub const SAVE_AS: &str = "Save as…";
+    pub const UNDO: &str = "Undo";
+    pub const REDO: &str = "Redo";
+    pub const DELETE: &str = "Delete";
+    pub const DUPLICATE: &str = "Duplicate";
+    pub const RENAME: &str = "Rename";
+    pub const FILE_PATH: &str = "File path";
+    pub const CONFIRM_OPEN: &str = "Open file";
+    pub const CONFIRM_SAVE: &str = "Save file";
+    pub const CANCEL: &str = "Cancel";
+    pub const DISCARD: &str = "Discard changes";
+    pub const BROWSE: &str = "Browse…";
+    pub const CLOSE: &str = "Close";
+    pub const SPEED: &str = "Speed";
+    pub const SEED: &str = "Seed";
+    pub const ADD_ENDPOINT: &str = "Add endpoint";
+    pub const CLEAR_CHANGES: &str = "Clear recorded changes";
+    pub const KEEP_CHANGES: &str = "Make current values the start";
+}
+
+/// What the inspector shows.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Selection {
+    None,
+    Component(String),
+    Endpoint(String),
+    /// The run's settings (duration, warm-up, chart resolution).
+    Run,
+}
+
+/// Everything the user can ask for; applied after the frame's pass.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Command {
+    TogglePlay,
+    Step,
+    Restart,
+    SetSpeed(f64),
+    SetSeed(u64),
+    New,
+    Open(PathBuf),
+    /// Ask for a path to open (after confirming unsaved changes are discarded).
+    OpenDialog,
+    Save,
+    SaveAs(PathBuf),
+    SaveAsDialog,
+    Undo,
+    Redo,
+    Select(Selection),
+    Add(String),
+    Delete(String),
+    Duplicate(String),
+    Rename(String, String),
+    Connect(String, String),
+    Move(String, (f32, f32)),
+    MoveDone,
+    EditComponent(ComponentSpec),
+    EditEndpoint(String, Endpoint),
+    EditRun(RunSpec),
+    AddEndpoint,
+    RenameEndpoint(String, String),
+    DeleteEndpoint(String),
+    ClearTimeline,
+    KeepChanges,
+    FitView,
+    ToggleTheme,
+}
+
+impl Command {
+    /// Whether the command throws away the open document.
+    fn discards(&self) -> bool {
+        matches!(self, Self::New | Self::Open(_) | Self::OpenDialog)
+    }
+}
+
+/// A modal dialog.
+#[derive(Clone, Debug, PartialEq)]
+enum Dialog {
+    /// A file path to open or save to (typed, or picked with the native dialog).
+    Path { save: bool, text: String },
+    /// Unsaved changes would be lost by `then`.
+    Discard { then: Box<Command> },
+    /// Something failed: what, and why.
+    Error { title: String, message: String },
+}
+
+/// One step of the undo history: an edit of the document, or a change made to the
+/// running simulation (undone by changing the values back, now).
+#[derive(Clone, Debug)]
+enum Undo {
+    Document,
+    Live {
+        component: String,
+        back: Vec<(String, String)>,
+        forward: Vec<(String, String)>,
+    },
+}
+
+/// Frame timing, for the status bar and the budget check.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct FrameStats {
+    /// Wall time spent simulating in the last frame.
+    pub work: Duration,
+    /// The longest simulation work of recent frames (decays slowly).
+    pub work_max: Duration,
+    /// Time between the last two frames.
+    pub frame: Duration,
+}
+
 /// The application state.
 pub struct BottleneckApp {
-    scenario: ValidScenario,
+    doc: Document,
     sim: Simulation,
+    /// The scenario `sim` was built from, without its timeline: when the document
+    /// differs from it, the run needs a restart to show the edits.
+    ran: Scenario,
     playback: Playback,
+    pub prefs: Prefs,
+    selection: Selection,
+    canvas: Canvas,
+    component_buffer: Buffer<ComponentSpec>,
+    endpoint_buffer: Buffer<Endpoint>,
+    run_buffer: Buffer<RunSpec>,
+    rename: String,
+    dialog: Option<Dialog>,
+    status: String,
+    commands: Vec<Command>,
+    undo: Vec<Undo>,
+    redo: Vec<Undo>,
+    /// The document before a node drag began, for one undo step per drag.
+    moving: Option<Scenario>,
     last_frame: Option<Instant>,
-    /// Simulated seconds shown in the charts.
-    window_secs: f64,
-    /// Wall time spent simulating in the last frame.
-    last_work: Duration,
+    frame_dt: f64,
+    pub stats: FrameStats,
+    title: String,
+}
+
+fn without_timeline(s: &Scenario) -> Scenario {
+    Scenario {
+        timeline: Vec::new(),
+        layout: BTreeMap::new(),
+        ..s.clone()
+    }
 }
 
 impl BottleneckApp {
-    pub fn new(scenario: ValidScenario) -> Self {
+    /// A window on `scenario` (from `path`, if it came from a file), already playing.
+    pub fn new(scenario: ValidScenario, path: Option<PathBuf>) -> Self {
+        let sim = Simulation::new(&scenario);
+        let ran = without_timeline(&scenario);
         Self {
-            sim: Simulation::new(&scenario),
-            scenario,
+            doc: Document::new(scenario.into_inner(), path),
+            sim,
+            ran,
             playback: Playback::default(),
+            prefs: Prefs::default(),
+            selection: Selection::None,
+            canvas: Canvas::default(),
+            component_buffer: Buffer::default(),
+            endpoint_buffer: Buffer::default(),
+            run_buffer: Buffer::default(),
+            rename: String::new(),
+            dialog: None,
+            status: String::new(),
+            commands: Vec::new(),
+            undo: Vec::new(),
+            redo: Vec::new(),
+            moving: None,
             last_frame: None,
-            window_secs: 120.0,
-            last_work: Duration::ZERO,
+            frame_dt: 0.0,
+            stats: FrameStats::default(),
+            title: String::new(),
         }
+    }
+
+    /// Restores preferences saved by a previous session.
+    pub fn with_storage(mut self, storage: Option<&dyn eframe::Storage>) -> Self {
+        if let Some(prefs) = storage.and_then(|s| eframe::get_value::<Prefs>(s, STORAGE_KEY)) {
+            self.prefs = prefs;
+        }
+        self
     }
 
     pub fn simulation(&self) -> &Simulation {
         &self.sim
     }
 
+    pub fn scenario(&self) -> &Scenario {
+        &self.doc.scenario
+    }
+
+    pub fn document_path(&self) -> Option<&std::path::Path> {
+        self.doc.path.as_deref()
+    }
+
+    pub fn is_dirty(&self) -> bool {
+        self.doc.is_dirty()
+    }
+
     pub fn playback_mut(&mut self) -> &mut Playback {
         &mut self.playback
     }
 
+    /// The message in the status bar.
+    pub fn status(&self) -> &str {
+        &self.status
+    }
+
+    /// The error dialog's message, if one is open.
+    pub fn error_message(&self) -> Option<&str> {
+        match &self.dialog {
+            Some(Dialog::Error { message, .. }) => Some(message),
+            _ => None,
+        }
+    }
+
+    /// Queues a command as if a control had been used (for tests and the shell).
+    pub fn command(&mut self, c: Command) {
+        self.commands.push(c);
+    }
+
     /// Advances the simulation for a frame that came `wall_dt_secs` after the previous
-    /// one, spending at most `budget` of wall time.
+    /// one, spending at most about `budget` of wall time (one slice of events past it).
     pub fn advance_frame(&mut self, wall_dt_secs: f64, budget: Duration) {
         let start = Instant::now();
+        self.frame_dt = wall_dt_secs;
         let before = self.sim.now();
         let target = self.playback.target(before, wall_dt_secs);
         if target > before {
@@ -61,85 +270,319 @@ impl BottleneckApp {
                 }
             }
         }
-        self.last_work = start.elapsed();
+        let work = start.elapsed();
+        self.stats.work = work;
+        self.stats.work_max = work.max(self.stats.work_max.mul_f64(0.995));
+        self.stats.frame = Duration::from_secs_f64(wall_dt_secs.max(0.0));
         if self.playback.playing {
             self.playback
                 .record(self.sim.now().since(before).as_secs_f64(), wall_dt_secs);
         }
+        if self.sim.is_finished() {
+            self.playback.playing = false;
+        }
     }
 
-    fn restart(&mut self) {
-        self.sim = Simulation::with_seed(&self.scenario, self.sim.seed());
-        self.playback.actual_speed = 0.0;
+    /// Whether the run is under way (started and not finished): edits then change the
+    /// running system rather than the starting point.
+    fn running(&self) -> bool {
+        self.sim.now() > crate::sim::SimTime::ZERO && !self.sim.is_finished()
     }
 
-    /// Draws the whole window.
+    /// Draws the whole window and applies what the user asked for.
     pub fn ui(&mut self, ui: &mut egui::Ui) {
+        ui.ctx().set_visuals(if self.prefs.dark {
+            egui::Visuals::dark()
+        } else {
+            egui::Visuals::light()
+        });
+        self.shortcuts(ui.ctx());
+        self.dropped_files(ui.ctx());
         let summary = self.sim.summary();
+
+        egui::Panel::top("menu").show(ui, |ui| self.menu_ui(ui));
         egui::Panel::top("toolbar").show(ui, |ui| self.toolbar_ui(ui));
         egui::Panel::bottom("status").show(ui, |ui| self.status_ui(ui));
-        egui::Panel::left("lesson")
-            .resizable(true)
-            .default_size(330.0)
-            .show(ui, |ui| {
-                egui::ScrollArea::vertical().show(ui, |ui| self.lesson_ui(ui, &summary));
+        if self.prefs.show_charts {
+            egui::Panel::bottom("charts")
+                .resizable(true)
+                .default_size(290.0)
+                .show(ui, |ui| {
+                    charts::panel(ui, self.sim.series(), &mut self.prefs.charts);
+                });
+        }
+        if self.prefs.show_scenario {
+            egui::Panel::left("scenario")
+                .resizable(true)
+                .default_size(290.0)
+                .show(ui, |ui| {
+                    egui::ScrollArea::vertical().show(ui, |ui| self.scenario_ui(ui, &summary));
+                });
+        }
+        if self.prefs.show_inspector {
+            egui::Panel::right("inspector")
+                .resizable(true)
+                .default_size(310.0)
+                .show(ui, |ui| {
+                    egui::ScrollArea::vertical().show(ui, |ui| self.inspector_ui(ui));
+                });
+        }
+        egui::CentralPanel::default().show(ui, |ui| self.canvas_ui(ui));
+        self.dialog_ui(ui.ctx());
+
+        let commands = std::mem::take(&mut self.commands);
+        for c in commands {
+            self.apply(c);
+        }
+        self.update_title(ui.ctx());
+    }
+
+    fn update_title(&mut self, ctx: &egui::Context) {
+        let title = format!(
+            "{}{} — Bottleneck",
+            self.doc.title(),
+            if self.doc.is_dirty() { " •" } else { "" }
+        );
+        if title != self.title {
+            ctx.send_viewport_cmd(egui::ViewportCommand::Title(title.clone()));
+            self.title = title;
+        }
+    }
+
+    // ----- input ------------------------------------------------------------------------
+
+    fn shortcuts(&mut self, ctx: &egui::Context) {
+        if ctx.egui_wants_keyboard_input() || self.dialog.is_some() {
+            return;
+        }
+        use egui::{Key, KeyboardShortcut as K, Modifiers as M};
+        let pressed = |m, k| ctx.input_mut(|i| i.consume_shortcut(&K::new(m, k)));
+        let selected = match &self.selection {
+            Selection::Component(id) => Some(id.clone()),
+            _ => None,
+        };
+        let mut out = Vec::new();
+        if pressed(M::COMMAND | M::SHIFT, Key::Z) || pressed(M::COMMAND, Key::Y) {
+            out.push(Command::Redo);
+        }
+        if pressed(M::COMMAND, Key::Z) {
+            out.push(Command::Undo);
+        }
+        if pressed(M::COMMAND | M::SHIFT, Key::S) {
+            out.push(Command::SaveAsDialog);
+        }
+        if pressed(M::COMMAND, Key::S) {
+            out.push(Command::Save);
+        }
+        if pressed(M::COMMAND, Key::O) {
+            out.push(Command::OpenDialog);
+        }
+        if pressed(M::COMMAND, Key::N) {
+            out.push(Command::New);
+        }
+        if pressed(M::COMMAND, Key::R) {
+            out.push(Command::Restart);
+        }
+        if pressed(M::NONE, Key::Space) {
+            out.push(Command::TogglePlay);
+        }
+        if pressed(M::NONE, Key::Period) {
+            out.push(Command::Step);
+        }
+        if pressed(M::NONE, Key::F) {
+            out.push(Command::FitView);
+        }
+        if let Some(id) = selected {
+            if pressed(M::NONE, Key::Delete) || pressed(M::NONE, Key::Backspace) {
+                out.push(Command::Delete(id.clone()));
+            }
+            if pressed(M::COMMAND, Key::D) {
+                out.push(Command::Duplicate(id));
+            }
+        }
+        self.commands.extend(out);
+    }
+
+    fn dropped_files(&mut self, ctx: &egui::Context) {
+        let dropped: Vec<PathBuf> = ctx.input(|i| {
+            i.raw
+                .dropped_files
+                .iter()
+                .map(|f| f.path().to_owned())
+                .filter(|p| !p.as_os_str().is_empty())
+                .collect()
+        });
+        if let Some(path) = dropped.into_iter().next() {
+            self.commands.push(Command::Open(path));
+        }
+    }
+
+    // ----- panels -----------------------------------------------------------------------
+
+    fn menu_ui(&mut self, ui: &mut egui::Ui) {
+        use labels::*;
+        egui::MenuBar::new().ui(ui, |ui| {
+            ui.menu_button("File", |ui| {
+                if ui
+                    .button(NEW)
+                    .on_hover_text("A new scenario (Ctrl+N)")
+                    .clicked()
+                {
+                    self.commands.push(Command::New);
+                }
+                if ui
+                    .button(OPEN)
+                    .on_hover_text("Open a scenario file (Ctrl+O)")
+                    .clicked()
+                {
+                    self.commands.push(Command::OpenDialog);
+                }
+                ui.menu_button("Open recent", |ui| {
+                    if self.prefs.recent.is_empty() {
+                        ui.weak("no recent files");
+                    }
+                    for p in self.prefs.recent.clone() {
+                        if ui.button(p.display().to_string()).clicked() {
+                            self.commands.push(Command::Open(p));
+                        }
+                    }
+                });
+                ui.separator();
+                if ui.button(SAVE).on_hover_text("Save (Ctrl+S)").clicked() {
+                    self.commands.push(Command::Save);
+                }
+                if ui
+                    .button(SAVE_AS)
+                    .on_hover_text("Save to another file (Ctrl+Shift+S)")
+                    .clicked()
+                {
+                    self.commands.push(Command::SaveAsDialog);
+                }
             });
-        egui::CentralPanel::default().show(ui, |ui| self.charts_ui(ui));
+            ui.menu_button("Edit", |ui| {
+                let undo = match self.undo.last() {
+                    Some(Undo::Live { component, .. }) => format!("{UNDO} change to {component}"),
+                    Some(Undo::Document) => {
+                        format!("{UNDO} {}", self.doc.history.undo_name().unwrap_or(""))
+                    }
+                    None => UNDO.to_owned(),
+                };
+                if ui
+                    .add_enabled(!self.undo.is_empty(), egui::Button::new(undo))
+                    .on_hover_text("Ctrl+Z")
+                    .clicked()
+                {
+                    self.commands.push(Command::Undo);
+                }
+                if ui
+                    .add_enabled(!self.redo.is_empty(), egui::Button::new(REDO))
+                    .on_hover_text("Ctrl+Shift+Z")
+                    .clicked()
+                {
+                    self.commands.push(Command::Redo);
+                }
+            });
+            ui.menu_button("View", |ui| {
+                if ui.button("Fit topology").on_hover_text("F").clicked() {
+                    self.commands.push(Command::FitView);
+                }
+                ui.checkbox(&mut self.prefs.show_scenario, "Scenario panel");
+                ui.checkbox(&mut self.prefs.show_inspector, "Inspector");
+                ui.checkbox(&mut self.prefs.show_charts, "Charts");
+                if ui
+                    .button(if self.prefs.dark {
+                        "Light theme"
+                    } else {
+                        "Dark theme"
+                    })
+                    .clicked()
+                {
+                    self.commands.push(Command::ToggleTheme);
+                }
+            });
+        });
     }
 
     fn toolbar_ui(&mut self, ui: &mut egui::Ui) {
+        use labels::*;
         ui.horizontal(|ui| {
-            let play_label = if self.playback.playing {
-                "Pause"
+            let play = if self.playback.playing { PAUSE } else { PLAY };
+            if ui
+                .button(play)
+                .on_hover_text("Start or stop simulated time (Space)")
+                .clicked()
+            {
+                self.commands.push(Command::TogglePlay);
+            }
+            if ui
+                .button(STEP)
+                .on_hover_text("Process exactly one event (.)")
+                .clicked()
+            {
+                self.commands.push(Command::Step);
+            }
+            let restart_hint = if self.doc.problems.is_some() {
+                "The scenario has problems (see the left panel): fix them to restart".to_owned()
+            } else if without_timeline(&self.doc.scenario) != self.ran {
+                "Start again from time zero with your edits (Ctrl+R)".to_owned()
             } else {
-                "Play"
+                "Start again from time zero with the same seed, replaying recorded changes \
+                 (Ctrl+R)"
+                    .to_owned()
             };
+            let needs = without_timeline(&self.doc.scenario) != self.ran;
+            let restart = egui::Button::new(if needs {
+                egui::RichText::new(RESTART).strong()
+            } else {
+                egui::RichText::new(RESTART)
+            });
             if ui
-                .button(play_label)
-                .on_hover_text("Start or stop simulated time (space)")
+                .add_enabled(self.doc.problems.is_none(), restart)
+                .on_hover_text(restart_hint)
+                .on_disabled_hover_text("The scenario has problems: see the left panel")
                 .clicked()
             {
-                self.playback.playing = !self.playback.playing;
-            }
-            if ui
-                .button("Step")
-                .on_hover_text("Process exactly one event")
-                .clicked()
-            {
-                self.playback.playing = false;
-                self.sim.step();
-            }
-            if ui
-                .button("Restart")
-                .on_hover_text("Start the run again from time zero with the same seed")
-                .clicked()
-            {
-                self.restart();
+                self.commands.push(Command::Restart);
             }
             ui.separator();
-            ui.label("Speed");
+            let label = ui.label(SPEED);
+            let mut speed = self.playback.speed;
             egui::ComboBox::from_id_salt("speed")
-                .selected_text(speed_label(self.playback.speed))
+                .selected_text(speed_label(speed))
                 .show_ui(ui, |ui| {
                     for s in SPEEDS {
-                        ui.selectable_value(&mut self.playback.speed, s, speed_label(s));
+                        ui.selectable_value(&mut speed, s, speed_label(s));
                     }
                 })
                 .response
+                .labelled_by(label.id)
                 .on_hover_text("Simulated seconds per wall-clock second");
+            if speed != self.playback.speed {
+                self.commands.push(Command::SetSpeed(speed));
+            }
             ui.separator();
             ui.label(format!(
                 "t = {:.1} s / {:.0} s",
                 self.sim.now().as_secs_f64(),
                 self.sim.end().as_secs_f64()
-            ));
+            ))
+            .on_hover_text("Simulated time now, and when the run ends");
             ui.separator();
-            ui.label(format!("seed {}", self.sim.seed()))
-                .on_hover_text("A scenario plus a seed determines the run exactly");
+            let label = ui.label(SEED);
+            let mut seed = self.sim.seed();
+            let r = ui
+                .add(egui::DragValue::new(&mut seed).speed(0.2))
+                .labelled_by(label.id)
+                .on_hover_text(
+                    "The seed of every random stream: a scenario plus a seed determines the run \
+                     exactly. Changing it restarts the run.",
+                );
+            if (r.drag_stopped() || r.lost_focus() || (r.changed() && !r.dragged()))
+                && seed != self.sim.seed()
+            {
+                self.commands.push(Command::SetSeed(seed));
+            }
         });
-        if ui.input(|i| i.key_pressed(egui::Key::Space)) {
-            self.playback.playing = !self.playback.playing;
-        }
     }
 
     fn status_ui(&self, ui: &mut egui::Ui) {
@@ -154,7 +597,8 @@ impl BottleneckApp {
                 ui.colored_label(
                     ui.visuals().warn_fg_color,
                     format!(
-                        "Running at {:.1}× of the requested {} (simulation work is capped at {} ms per frame)",
+                        "Running at {:.1}× of the requested {}: simulation work is capped at {} ms \
+                         per frame",
                         self.playback.actual_speed,
                         speed_label(self.playback.speed),
                         FRAME_BUDGET.as_millis()
@@ -163,112 +607,854 @@ impl BottleneckApp {
             }
             ui.separator();
             ui.label(format!(
-                "{} events, {:.1} ms simulating last frame",
+                "{} events · simulating {:.1} ms/frame (max {:.1})",
                 self.sim.events(),
-                self.last_work.as_secs_f64() * 1e3
+                self.stats.work.as_secs_f64() * 1e3,
+                self.stats.work_max.as_secs_f64() * 1e3
+            ))
+            .on_hover_text(format!(
+                "Wall time spent simulating per frame; the budget is {} ms so the window stays \
+                 responsive",
+                FRAME_BUDGET.as_millis()
             ));
+            if !self.status.is_empty() {
+                ui.separator();
+                ui.label(&self.status);
+            }
         });
     }
 
-    fn lesson_ui(&self, ui: &mut egui::Ui, s: &Summary) {
-        ui.heading(&self.scenario.name);
-        ui.label(&self.scenario.description);
+    fn scenario_ui(&mut self, ui: &mut egui::Ui, s: &Summary) {
+        ui.heading(if self.doc.scenario.name.is_empty() {
+            "Untitled scenario"
+        } else {
+            &self.doc.scenario.name
+        });
+        if !self.doc.scenario.description.is_empty() {
+            ui.label(&self.doc.scenario.description);
+        }
+        if ui
+            .small_button("Run settings")
+            .on_hover_text("Duration, warm-up and chart resolution of the run")
+            .clicked()
+        {
+            self.commands.push(Command::Select(Selection::Run));
+        }
+        if let Some(problems) = &self.doc.problems {
+            ui.separator();
+            ui.colored_label(
+                ui.visuals().error_fg_color,
+                format!("{} problem(s): the run cannot restart", problems.0.len()),
+            );
+            for p in problems.0.iter().take(12) {
+                ui.label(format!("• {p}"));
+            }
+        }
         ui.separator();
         let o = &s.overall;
-        egui::Grid::new("overall").num_columns(2).show(ui, |ui| {
-            ui.label("Offered");
-            ui.label(format!("{:.0} req/s", o.offered_per_sec));
-            ui.end_row();
-            ui.label("Served");
-            ui.label(format!("{:.0} req/s", o.throughput_per_sec));
-            ui.end_row();
-            ui.label("Errors");
-            ui.label(format!("{:.2} %", o.error_rate * 100.0));
-            ui.end_row();
-            ui.label("Latency p50 / p99");
-            ui.label(format!(
-                "{:.1} / {:.1} ms",
-                o.latency_ms.p50, o.latency_ms.p99
-            ));
-            ui.end_row();
-        });
+        egui::Grid::new("overall")
+            .num_columns(2)
+            .show(ui, |ui| {
+                ui.label("Offered");
+                ui.label(format!("{:.0} req/s", o.offered_per_sec));
+                ui.end_row();
+                ui.label("Served");
+                ui.label(format!("{:.0} req/s", o.throughput_per_sec));
+                ui.end_row();
+                ui.label("Errors");
+                ui.label(format!("{:.2} %", o.error_rate * 100.0));
+                ui.end_row();
+                ui.label("Latency p50 / p99");
+                ui.label(format!(
+                    "{:.1} / {:.1} ms",
+                    o.latency_ms.p50, o.latency_ms.p99
+                ));
+                ui.end_row();
+            })
+            .response
+            .on_hover_text("Measured since the warm-up ended");
         ui.separator();
         ui.label(egui::RichText::new("Saturation, fullest first").strong())
             .on_hover_text(
                 "compute: CPU busy, add cores or instances; concurrency: a pool of threads or \
                  connections is full while its holders wait",
             );
-        for r in s.saturation.iter().take(8) {
+        for r in s.saturation.iter().take(6) {
             ui.horizontal(|ui| {
                 ui.add(
                     egui::ProgressBar::new(r.utilization.clamp(0.0, 1.0) as f32)
-                        .desired_width(120.0)
+                        .desired_width(90.0)
+                        .fill(super::canvas::saturation_color(r.utilization))
                         .text(format!("{:.0} %", r.utilization * 100.0)),
                 );
                 ui.label(format!("{} ({})", r.resource, r.kind));
             });
         }
-        if !s.queries.is_empty() {
-            ui.separator();
-            ui.label(egui::RichText::new("Top queries by total time").strong());
-            for q in s.queries.iter().take(5) {
-                ui.label(format!(
-                    "{}.{}: {:.1} s total, {:.2} ms mean",
-                    q.db, q.query, q.total_secs, q.mean_ms
-                ));
+
+        ui.separator();
+        ui.label(egui::RichText::new("Add a component").strong());
+        ui.horizontal_wrapped(|ui| {
+            for kind in ComponentSpec::KINDS {
+                if ui
+                    .button(kind)
+                    .on_hover_text(ComponentSpec::kind_help(kind))
+                    .clicked()
+                {
+                    self.commands.push(Command::Add(kind.to_owned()));
+                }
+            }
+        });
+
+        ui.separator();
+        ui.horizontal(|ui| {
+            ui.label(egui::RichText::new("Endpoints").strong())
+                .on_hover_text("Each endpoint is a script of steps an app instance runs");
+            if ui.small_button(labels::ADD_ENDPOINT).clicked() {
+                self.commands.push(Command::AddEndpoint);
+            }
+        });
+        for name in self.doc.scenario.endpoints.keys() {
+            let selected = self.selection == Selection::Endpoint(name.clone());
+            if ui.selectable_label(selected, name).clicked() {
+                self.commands
+                    .push(Command::Select(Selection::Endpoint(name.clone())));
+            }
+        }
+
+        ui.separator();
+        let timeline = &self.doc.scenario.timeline;
+        ui.label(egui::RichText::new(format!("Recorded changes ({})", timeline.len())).strong())
+            .on_hover_text(
+                "Changes made while the run goes on, with their simulated time. They are saved \
+                 with the scenario and replayed on restart, so the run can be reproduced.",
+            );
+        for c in timeline.iter().rev().take(10) {
+            let what: Vec<String> = c.set.iter().map(|(p, v)| format!("{p} = {v}")).collect();
+            ui.label(format!(
+                "{:.1} s  {}: {}",
+                c.at_secs,
+                c.component,
+                what.join(", ")
+            ));
+        }
+        if !self.doc.scenario.timeline.is_empty() {
+            ui.horizontal(|ui| {
+                if ui
+                    .small_button(labels::CLEAR_CHANGES)
+                    .on_hover_text("Forget them: a restart runs the scenario as it starts")
+                    .clicked()
+                {
+                    self.commands.push(Command::ClearTimeline);
+                }
+                if ui
+                    .small_button(labels::KEEP_CHANGES)
+                    .on_hover_text(
+                        "Make the values as they are now the scenario's starting values, and \
+                         forget the recorded changes",
+                    )
+                    .clicked()
+                {
+                    self.commands.push(Command::KeepChanges);
+                }
+            });
+        }
+    }
+
+    /// The component as the inspector shows it: its starting spec with the recorded
+    /// changes made up to now applied.
+    fn effective(&self, id: &str) -> Option<ComponentSpec> {
+        let mut spec = self
+            .doc
+            .scenario
+            .components
+            .iter()
+            .find(|c| c.id() == id)?
+            .clone();
+        let now = self.sim.now().as_secs_f64();
+        for change in self.sim.timeline() {
+            if change.component == id && change.at_secs <= now {
+                for (p, v) in &change.set {
+                    let _ = params::apply(&mut spec, p, v, true);
+                }
+            }
+        }
+        Some(spec)
+    }
+
+    fn inspector_ui(&mut self, ui: &mut egui::Ui) {
+        let choices = RefChoices::of(&self.doc.scenario);
+        let running = self.running();
+        match self.selection.clone() {
+            Selection::None => {
+                ui.heading("Inspector");
+                ui.label(
+                    "Select a component on the canvas to see and change its parameters. \
+                     Hover a parameter for what it does and its valid range.",
+                );
+            }
+            Selection::Run => {
+                ui.heading("Run settings");
+                let current = self.doc.scenario.run.clone();
+                if let Some(new) =
+                    inspector::edit(ui, "run", &current, &mut self.run_buffer, &choices, false)
+                {
+                    self.commands.push(Command::EditRun(new));
+                }
+            }
+            Selection::Endpoint(name) => {
+                let Some(ep) = self.doc.scenario.endpoints.get(&name).cloned() else {
+                    self.commands.push(Command::Select(Selection::None));
+                    return;
+                };
+                ui.heading(&name);
+                self.rename_row(ui, &name, Command::RenameEndpoint);
+                if ui.button(labels::DELETE).clicked() {
+                    self.commands.push(Command::DeleteEndpoint(name.clone()));
+                }
+                if running {
+                    ui.weak("Changes to an endpoint apply when the run restarts.");
+                }
+                ui.separator();
+                if let Some(new) =
+                    inspector::edit(ui, &name, &ep, &mut self.endpoint_buffer, &choices, running)
+                {
+                    self.commands.push(Command::EditEndpoint(name, new));
+                }
+            }
+            Selection::Component(id) => {
+                let Some(spec) = self.effective(&id) else {
+                    self.commands.push(Command::Select(Selection::None));
+                    return;
+                };
+                ui.heading(format!("{id} ({})", spec.kind_name()));
+                ui.label(ComponentSpec::kind_help(spec.kind_name()));
+                self.rename_row(ui, &id, Command::Rename);
+                ui.horizontal(|ui| {
+                    if ui
+                        .button(labels::DUPLICATE)
+                        .on_hover_text("Ctrl+D")
+                        .clicked()
+                    {
+                        self.commands.push(Command::Duplicate(id.clone()));
+                    }
+                    if ui.button(labels::DELETE).on_hover_text("Delete").clicked() {
+                        self.commands.push(Command::Delete(id.clone()));
+                    }
+                });
+                if running {
+                    ui.weak(
+                        "Changes act on the running system now and are recorded; those marked \
+                         (restart) apply when the run restarts.",
+                    );
+                }
+                ui.separator();
+                if let Some(new) = inspector::edit(
+                    ui,
+                    &id,
+                    &spec,
+                    &mut self.component_buffer,
+                    &choices,
+                    running,
+                ) {
+                    self.commands.push(Command::EditComponent(new));
+                }
             }
         }
     }
 
-    fn charts_ui(&mut self, ui: &mut egui::Ui) {
-        let set = self.sim.series();
-        let h = ((ui.available_height() - 90.0) / 3.0).max(120.0);
-        charts::plot(
-            ui,
-            "throughput",
-            "Throughput (requests/s)",
-            set,
-            &[
-                ("", "offered_per_sec", "offered"),
-                ("", "ok_per_sec", "served"),
-                ("", "errors_per_sec", "errors"),
-            ],
-            self.window_secs,
-            h,
-        );
-        charts::plot(
-            ui,
-            "latency",
-            "Latency (ms)",
-            set,
-            &[
-                ("", "p50_ms", "p50"),
-                ("", "p95_ms", "p95"),
-                ("", "p99_ms", "p99"),
-            ],
-            self.window_secs,
-            h,
-        );
-        let util_lines: Vec<(String, String, String)> = set
-            .names
-            .iter()
-            .filter(|(_, m)| m.ends_with("util"))
-            .map(|(s, m)| (s.clone(), m.clone(), format!("{s} {}", m.replace('_', " "))))
-            .collect();
-        let refs: Vec<(&str, &str, &str)> = util_lines
-            .iter()
-            .map(|(a, b, c)| (a.as_str(), b.as_str(), c.as_str()))
-            .collect();
-        charts::plot(
-            ui,
-            "utilization",
-            "Utilisation (0–1)",
-            set,
-            &refs,
-            self.window_secs,
-            h,
-        );
+    fn rename_row(&mut self, ui: &mut egui::Ui, name: &str, make: fn(String, String) -> Command) {
+        ui.horizontal(|ui| {
+            let label = ui.label(labels::RENAME);
+            let r = ui
+                .add(egui::TextEdit::singleline(&mut self.rename).desired_width(150.0))
+                .labelled_by(label.id)
+                .on_hover_text("A new name; references to it follow. Enter to apply.");
+            if r.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter)) {
+                self.commands
+                    .push(make(name.to_owned(), self.rename.trim().to_owned()));
+            } else if !r.has_focus() {
+                self.rename = name.to_owned();
+            }
+        });
     }
+
+    fn canvas_ui(&mut self, ui: &mut egui::Ui) {
+        let positions = edit::layout(&self.doc.scenario);
+        let edges = edit::edges(&self.doc.scenario);
+        let glance = self.sim.glance();
+        // Glance covers what the run has; components added since show as idle.
+        let mut glance_all = Vec::new();
+        for c in &self.doc.scenario.components {
+            glance_all.push(
+                glance
+                    .iter()
+                    .find(|g| g.id == c.id())
+                    .cloned()
+                    .unwrap_or_else(|| crate::metrics::Glance {
+                        id: c.id().to_owned(),
+                        kind: c.kind_name().to_owned(),
+                        headline: "not running yet".to_owned(),
+                        ..Default::default()
+                    }),
+            );
+        }
+        let bottleneck = glance_all
+            .iter()
+            .filter(|g| g.saturation >= 0.8)
+            .max_by(|a, b| a.saturation.total_cmp(&b.saturation))
+            .map(|g| g.id.clone());
+        let selected = match &self.selection {
+            Selection::Component(id) => Some(id.as_str()),
+            _ => None,
+        };
+        let input = CanvasInput {
+            positions: &positions,
+            edges: &edges,
+            glance: &glance_all,
+            series: self.sim.series(),
+            selected,
+            bottleneck: bottleneck.as_deref(),
+            animate: self.playback.playing && !self.sim.is_finished(),
+        };
+        let actions = self.canvas.show(ui, &input, self.frame_dt);
+        for a in actions {
+            self.commands.push(match a {
+                CanvasAction::Select(None) => Command::Select(Selection::None),
+                CanvasAction::Select(Some(id)) => Command::Select(Selection::Component(id)),
+                CanvasAction::Move(id, xy) => Command::Move(id, xy),
+                CanvasAction::MoveDone(_) => Command::MoveDone,
+                CanvasAction::Connect(a, b) => Command::Connect(a, b),
+            });
+        }
+    }
+
+    fn dialog_ui(&mut self, ctx: &egui::Context) {
+        use labels::*;
+        let Some(dialog) = self.dialog.clone() else {
+            return;
+        };
+        let mut close = false;
+        match dialog {
+            Dialog::Path { save, mut text } => {
+                egui::Modal::new(egui::Id::unique("path dialog")).show(ctx, |ui| {
+                    ui.heading(if save {
+                        "Save scenario"
+                    } else {
+                        "Open scenario"
+                    });
+                    let label = ui.label(FILE_PATH);
+                    let r = ui
+                        .add(egui::TextEdit::singleline(&mut text).desired_width(420.0))
+                        .labelled_by(label.id);
+                    let enter = r.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
+                    ui.horizontal(|ui| {
+                        let confirm = if save { CONFIRM_SAVE } else { CONFIRM_OPEN };
+                        if ui.button(confirm).clicked() || enter {
+                            let path = PathBuf::from(text.trim());
+                            self.commands.push(if save {
+                                Command::SaveAs(path)
+                            } else {
+                                Command::Open(path)
+                            });
+                            close = true;
+                        }
+                        if ui
+                            .button(BROWSE)
+                            .on_hover_text("Pick the file with the system's file dialog")
+                            .clicked()
+                        {
+                            let dialog = rfd::FileDialog::new().add_filter("scenario", &["ron"]);
+                            let picked = if save {
+                                dialog.set_file_name(self.doc.title()).save_file()
+                            } else {
+                                dialog.pick_file()
+                            };
+                            match picked {
+                                Some(p) => text = p.display().to_string(),
+                                None => {
+                                    self.status = "No file picked (if no dialog appeared, type \
+                                                   the path instead)"
+                                        .to_owned()
+                                }
+                            }
+                        }
+                        if ui.button(CANCEL).clicked() {
+                            close = true;
+                        }
+                    });
+                });
+                if !close {
+                    self.dialog = Some(Dialog::Path { save, text });
+                }
+            }
+            Dialog::Discard { then } => {
+                egui::Modal::new(egui::Id::unique("discard dialog")).show(ctx, |ui| {
+                    ui.heading("Unsaved changes");
+                    ui.label(format!(
+                        "{} has changes that are not saved. Discard them?",
+                        self.doc.title()
+                    ));
+                    ui.horizontal(|ui| {
+                        if ui.button(SAVE).clicked() {
+                            self.commands.push(Command::Save);
+                            close = true;
+                        }
+                        if ui.button(DISCARD).clicked() {
+                            self.doc =
+                                Document::new(self.doc.scenario.clone(), self.doc.path.clone());
+                            self.commands.push(*then.clone());
+                            close = true;
+                        }
+                        if ui.button(CANCEL).clicked() {
+                            close = true;
+                        }
+                    });
+                });
+            }
+            Dialog::Error { title, message } => {
+                egui::Modal::new(egui::Id::unique("error dialog")).show(ctx, |ui| {
+                    ui.heading(&title);
+                    egui::ScrollArea::vertical()
+                        .max_height(300.0)
+                        .show(ui, |ui| ui.monospace(&message));
+                    ui.weak("The current scenario is unchanged.");
+                    if ui.button(CLOSE).clicked() {
+                        close = true;
+                    }
+                });
+            }
+        }
+        if close
+            && matches!(
+                self.dialog,
+                Some(Dialog::Discard { .. } | Dialog::Error { .. })
+            )
+        {
+            self.dialog = None;
+        }
+        if close && matches!(self.dialog, Some(Dialog::Path { .. })) {
+            self.dialog = None;
+        }
+    }
+
+    // ----- commands ---------------------------------------------------------------------
+
+    fn apply(&mut self, c: Command) {
+        if c.discards() && self.doc.is_dirty() {
+            self.dialog = Some(Dialog::Discard { then: Box::new(c) });
+            return;
+        }
+        match c {
+            Command::TogglePlay => {
+                if self.sim.is_finished() {
+                    self.restart();
+                    self.playback.playing = true;
+                } else {
+                    self.playback.playing = !self.playback.playing;
+                }
+            }
+            Command::Step => {
+                self.playback.playing = false;
+                self.sim.step();
+            }
+            Command::Restart => self.restart(),
+            Command::SetSpeed(s) => self.playback.speed = s,
+            Command::SetSeed(seed) => {
+                self.edit_document("change the seed", |s| {
+                    s.seed = seed;
+                    Ok::<_, edit::EditError>(())
+                });
+                self.restart();
+            }
+            Command::New => self.open_document(Document::new(new_scenario(), None)),
+            Command::OpenDialog => {
+                let text = self
+                    .doc
+                    .path
+                    .as_ref()
+                    .and_then(|p| p.parent())
+                    .map(|d| format!("{}/", d.display()))
+                    .unwrap_or_default();
+                self.dialog = Some(Dialog::Path { save: false, text });
+            }
+            Command::Open(path) => match Document::open(&path) {
+                Ok(doc) => {
+                    self.prefs.remember(&path);
+                    self.open_document(doc);
+                    self.status = format!("Opened {}", path.display());
+                }
+                Err(e) => {
+                    self.dialog = Some(Dialog::Error {
+                        title: format!("Cannot open {}", path.display()),
+                        message: e.to_string(),
+                    })
+                }
+            },
+            Command::Save => match self.doc.path.clone() {
+                Some(path) => self.save_to(path),
+                None => self.apply(Command::SaveAsDialog),
+            },
+            Command::SaveAsDialog => {
+                let text = self
+                    .doc
+                    .path
+                    .as_ref()
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_else(|| "scenario.ron".to_owned());
+                self.dialog = Some(Dialog::Path { save: true, text });
+            }
+            Command::SaveAs(path) => self.save_to(path),
+            Command::Undo => self.undo(),
+            Command::Redo => self.redo(),
+            Command::Select(s) => {
+                if s != self.selection {
+                    self.component_buffer = Buffer::default();
+                    self.endpoint_buffer = Buffer::default();
+                    self.selection = s;
+                }
+            }
+            Command::Add(kind) => {
+                let at = self.free_spot();
+                if let Some(id) = self.edit_document(&format!("add {kind}"), |s| {
+                    edit::add_component(s, &kind, at)
+                }) {
+                    self.selection = Selection::Component(id.clone());
+                    self.status = format!(
+                        "Added {id}: drag from its port to connect it; it joins the run on restart"
+                    );
+                }
+            }
+            Command::Delete(id) => {
+                if self
+                    .edit_document(&format!("delete {id}"), |s| edit::delete_component(s, &id))
+                    .is_some()
+                {
+                    self.selection = Selection::None;
+                    self.status = format!("Deleted {id} (applies on restart; Ctrl+Z to undo)");
+                }
+            }
+            Command::Duplicate(id) => {
+                if let Some(new) = self.edit_document(&format!("duplicate {id}"), |s| {
+                    edit::duplicate_component(s, &id)
+                }) {
+                    self.selection = Selection::Component(new);
+                }
+            }
+            Command::Rename(id, new) => {
+                if self
+                    .edit_document(&format!("rename {id}"), |s| {
+                        edit::rename_component(s, &id, &new)
+                    })
+                    .is_some()
+                {
+                    self.selection = Selection::Component(new.trim().to_owned());
+                    // A rename is a new id for the running system too.
+                    self.sync_timeline_names();
+                }
+            }
+            Command::Connect(a, b) => {
+                if let Some(msg) =
+                    self.edit_document(&format!("connect {a} to {b}"), |s| edit::connect(s, &a, &b))
+                {
+                    self.status = format!("{msg} (applies on restart)");
+                }
+            }
+            Command::Move(id, xy) => {
+                if self.moving.is_none() {
+                    self.moving = Some(self.doc.scenario.clone());
+                }
+                self.doc.scenario.layout.insert(id, xy);
+            }
+            Command::MoveDone => {
+                if let Some(before) = self.moving.take() {
+                    let after = self.doc.scenario.clone();
+                    self.doc.scenario = before;
+                    self.edit_document("move", |s| {
+                        *s = after;
+                        Ok::<_, edit::EditError>(())
+                    });
+                }
+            }
+            Command::EditComponent(new) => self.edit_component(new),
+            Command::EditEndpoint(name, ep) => {
+                self.edit_document(&format!("edit {name}"), |s| {
+                    s.endpoints.insert(name.clone(), ep);
+                    Ok::<_, edit::EditError>(())
+                });
+                self.after_restart_only_edit();
+            }
+            Command::EditRun(run) => {
+                self.edit_document("edit run settings", |s| {
+                    s.run = run;
+                    Ok::<_, edit::EditError>(())
+                });
+                self.after_restart_only_edit();
+            }
+            Command::AddEndpoint => {
+                if let Some(name) = self.edit_document("add an endpoint", |s| {
+                    Ok::<_, edit::EditError>(edit::add_endpoint(s))
+                }) {
+                    self.selection = Selection::Endpoint(name);
+                }
+            }
+            Command::RenameEndpoint(old, new) => {
+                if self
+                    .edit_document(&format!("rename {old}"), |s| {
+                        edit::rename_endpoint(s, &old, &new)
+                    })
+                    .is_some()
+                {
+                    self.selection = Selection::Endpoint(new.trim().to_owned());
+                }
+            }
+            Command::DeleteEndpoint(name) => {
+                if self
+                    .edit_document(&format!("delete {name}"), |s| {
+                        edit::delete_endpoint(s, &name)
+                    })
+                    .is_some()
+                {
+                    self.selection = Selection::None;
+                }
+            }
+            Command::ClearTimeline => {
+                self.edit_document("clear recorded changes", |s| {
+                    s.timeline.clear();
+                    Ok::<_, edit::EditError>(())
+                });
+                self.status = "Recorded changes cleared: restart to run without them".to_owned();
+            }
+            Command::KeepChanges => {
+                let current = self.sim.current().components.clone();
+                self.edit_document("make current values the start", |s| {
+                    for c in &mut s.components {
+                        if let Some(now) = current.iter().find(|x| x.id() == c.id()) {
+                            *c = now.clone();
+                        }
+                    }
+                    s.timeline.clear();
+                    Ok::<_, edit::EditError>(())
+                });
+            }
+            Command::FitView => self.canvas.fit = true,
+            Command::ToggleTheme => self.prefs.dark = !self.prefs.dark,
+        }
+    }
+
+    /// Applies an edit to the document as one undo step; reports a refusal in the
+    /// status bar. Returns the edit's result when it was made.
+    fn edit_document<T, E: std::fmt::Display>(
+        &mut self,
+        what: &str,
+        f: impl FnOnce(&mut Scenario) -> Result<T, E>,
+    ) -> Option<T> {
+        let before = self.doc.scenario.clone();
+        match self.doc.edit(what, f) {
+            Ok(x) => {
+                if self.doc.scenario != before {
+                    self.undo.push(Undo::Document);
+                    self.redo.clear();
+                }
+                Some(x)
+            }
+            Err(e) => {
+                self.status = format!("Cannot {what}: {e}");
+                None
+            }
+        }
+    }
+
+    /// After an edit that the running system cannot take: restart at once if the run has
+    /// not started, otherwise say it applies on restart.
+    fn after_restart_only_edit(&mut self) {
+        if self.sim.now() == crate::sim::SimTime::ZERO {
+            self.restart();
+        } else if self.doc.problems.is_none() {
+            self.status = "This change applies when the run restarts (Ctrl+R)".to_owned();
+        }
+    }
+
+    fn edit_component(&mut self, new: ComponentSpec) {
+        let id = new.id().to_owned();
+        let Some(shown) = self.effective(&id) else {
+            return;
+        };
+        let diffs = params::diff(&shown, &new);
+        if diffs.is_empty() {
+            return;
+        }
+        let live_possible = self.running()
+            && self.sim.current().components.iter().any(|c| c.id() == id)
+            && params::restart_only_differences(&shown, &new).is_empty();
+        if live_possible {
+            let before: BTreeMap<String, String> = params::flatten(&shown)
+                .into_iter()
+                .map(|(p, v, _)| (p, v))
+                .collect();
+            let back: Vec<(String, String)> = diffs
+                .iter()
+                .filter_map(|(p, _)| before.get(p).map(|v| (p.clone(), v.clone())))
+                .collect();
+            match self.sim.change(&id, diffs.clone()) {
+                Ok(()) => {
+                    // The record of the run is part of the document: one undo step.
+                    let timeline = self.sim.timeline().to_vec();
+                    let _ = self.doc.edit(&format!("change {id}"), |s| {
+                        s.timeline = timeline;
+                        Ok::<_, edit::EditError>(())
+                    });
+                    self.undo.push(Undo::Live {
+                        component: id.clone(),
+                        back,
+                        forward: diffs,
+                    });
+                    self.redo.clear();
+                    self.status = format!(
+                        "Changed {id} at t = {:.1} s (recorded)",
+                        self.sim.now().as_secs_f64()
+                    );
+                }
+                Err(e) => self.status = format!("Cannot change {id}: {e}"),
+            }
+        } else {
+            self.edit_document(&format!("edit {id}"), |s| {
+                let Some(spec) = s.components.iter_mut().find(|c| c.id() == id) else {
+                    return Err(format!("there is no component {id:?}"));
+                };
+                for (path, value) in &diffs {
+                    params::apply(spec, path, value, false)?;
+                }
+                Ok(())
+            });
+            self.after_restart_only_edit();
+        }
+    }
+
+    fn undo(&mut self) {
+        let Some(step) = self.undo.pop() else {
+            self.status = "Nothing to undo".to_owned();
+            return;
+        };
+        // The document steps back (for a live change: the change leaves the record, so
+        // a replay runs without it) ...
+        self.doc.undo();
+        match &step {
+            Undo::Document => {
+                if self.sim.now() == crate::sim::SimTime::ZERO {
+                    self.restart_quietly();
+                }
+            }
+            // ... and the running system gets its previous values back, now.
+            Undo::Live {
+                component, back, ..
+            } => match self.sim.change(component, back.clone()) {
+                Ok(()) => self.status = format!("Changed {component} back"),
+                Err(e) => self.status = format!("The running system keeps the change: {e}"),
+            },
+        }
+        self.redo.push(step);
+    }
+
+    fn redo(&mut self) {
+        let Some(step) = self.redo.pop() else {
+            self.status = "Nothing to redo".to_owned();
+            return;
+        };
+        self.doc.redo();
+        if let Undo::Live {
+            component, forward, ..
+        } = &step
+            && let Err(e) = self.sim.change(component, forward.clone())
+        {
+            self.status = format!("The running system cannot take the change again: {e}");
+        }
+        self.undo.push(step);
+    }
+
+    /// Renamed components: the running simulation keeps the old names until restart, so
+    /// the timeline is taken from the document.
+    fn sync_timeline_names(&mut self) {
+        if !self.running() {
+            self.restart_quietly();
+        }
+    }
+
+    fn restart(&mut self) {
+        if self.restart_quietly() {
+            self.status = format!("Restarted with seed {}", self.sim.seed());
+        }
+    }
+
+    /// Rebuilds the simulation from the document; keeps the old run if the document has
+    /// problems. Returns whether it restarted.
+    fn restart_quietly(&mut self) -> bool {
+        match self.doc.valid() {
+            Ok(valid) => {
+                self.sim = Simulation::new(&valid);
+                self.ran = without_timeline(&valid);
+                self.playback.actual_speed = 0.0;
+                true
+            }
+            Err(problems) => {
+                self.status = format!("Cannot restart: {problems}");
+                false
+            }
+        }
+    }
+
+    fn open_document(&mut self, doc: Document) {
+        self.doc = doc;
+        self.undo.clear();
+        self.redo.clear();
+        self.selection = Selection::None;
+        self.canvas.fit = true;
+        self.restart_quietly();
+        self.playback.playing = true;
+    }
+
+    fn save_to(&mut self, path: PathBuf) {
+        match self.doc.save_as(&path) {
+            Ok(()) => {
+                self.prefs.remember(&path);
+                self.status = format!("Saved {}", path.display());
+            }
+            Err(e) => {
+                self.dialog = Some(Dialog::Error {
+                    title: format!("Cannot save {}", path.display()),
+                    message: format!("{e}\n\nThe previous file, if any, is untouched."),
+                })
+            }
+        }
+    }
+
+    /// A place for a new node: below the lowest one.
+    fn free_spot(&self) -> (f32, f32) {
+        let at = edit::layout(&self.doc.scenario);
+        let y = at.values().map(|p| p.1).fold(f32::MIN, f32::max);
+        let x = at.values().map(|p| p.0).fold(f32::MAX, f32::min);
+        if at.is_empty() {
+            (0.0, 0.0)
+        } else {
+            (x, y + edit::ROW_GAP)
+        }
+    }
+}
+
+/// The scenario of File → New: users calling one app tier.
+fn new_scenario() -> Scenario {
+    let text = r#"Scenario(
+        version: 1,
+        name: "New scenario",
+        description: "Users send requests to one app tier. Add components from the left panel and connect them by dragging from a node's port.",
+        endpoints: {"GET /": (steps: [Cpu(Exp(mean_ms: 5.0))])},
+        components: [
+            Client(id: "users", target: "app", arrivals: Poisson(rate_per_sec: 100.0)),
+            App(id: "app", instances: 2, cores: 2),
+        ],
+    )"#;
+    model::load_str(text)
+        .map(ValidScenario::into_inner)
+        .unwrap_or_else(|e| unreachable!("the New template is valid: {e}"))
 }
 
 impl eframe::App for BottleneckApp {
@@ -286,5 +1472,9 @@ impl eframe::App for BottleneckApp {
 
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
         BottleneckApp::ui(self, ui);
+    }
+
+    fn save(&mut self, storage: &mut dyn eframe::Storage) {
+        eframe::set_value(storage, STORAGE_KEY, &self.prefs);
     }
 }

@@ -2,15 +2,20 @@
 //! [`crate::engine::Simulation`] the command line runs.
 
 mod app;
-mod charts;
+mod canvas;
+pub mod charts;
+mod document;
+mod inspector;
 pub mod playback;
+mod prefs;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context as _;
 
-pub use app::BottleneckApp;
+pub use app::{BottleneckApp, Command, FRAME_BUDGET, FrameStats, Selection, labels};
+pub use canvas::dots_for;
 
 /// The scenario opened when no file is given: the three-tier web app, built into the binary.
 pub const DEFAULT_SCENARIO: &str = include_str!("../../scenarios/three_tier.ron");
@@ -21,21 +26,22 @@ pub fn run(file: Option<PathBuf>) -> anyhow::Result<ExitCode> {
         Some(path) => crate::cli::load(path)?,
         None => crate::model::load_str(DEFAULT_SCENARIO).context("the bundled default scenario")?,
     };
-    let title = match &file {
-        Some(p) => format!("Bottleneck — {}", p.display()),
-        None => "Bottleneck".to_owned(),
-    };
     let options = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default()
-            .with_title(title)
+            .with_title("Bottleneck")
             .with_inner_size([1280.0, 800.0])
-            .with_min_inner_size([800.0, 500.0]),
+            .with_min_inner_size([900.0, 560.0])
+            .with_drag_and_drop(true),
         ..Default::default()
     };
     eframe::run_native(
         "Bottleneck",
         options,
-        Box::new(move |_cc| Ok(Box::new(BottleneckApp::new(scenario)))),
+        Box::new(move |cc| {
+            Ok(Box::new(
+                BottleneckApp::new(scenario, file).with_storage(cc.storage),
+            ))
+        }),
     )
     .map_err(|e| anyhow::anyhow!("cannot open the window: {e}"))?;
     Ok(ExitCode::SUCCESS)

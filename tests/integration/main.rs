@@ -18,5 +18,8 @@ mod queueing_theory;
 mod roundtrip;
 // Every bundled scenario loads, validates and runs; lesson effects hold.
 mod scenarios;
+// The window driven through its controls (egui_kittest).
+#[cfg(feature = "gui")]
+mod ui;
 // Helpers shared by the modules.
 mod util;

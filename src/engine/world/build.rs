@@ -189,6 +189,7 @@ impl World {
             network: Sampler::new(&s.network_latency),
             rng: SimRng::stream(self.seed, &s.id),
             shared,
+            gets: Counter::default(),
             hits: Counter::default(),
             misses: Counter::default(),
             sets: Counter::default(),

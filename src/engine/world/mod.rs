@@ -570,6 +570,7 @@ impl World {
                                 }
                             }
                         };
+                        c.gets.inc();
                         if hit {
                             c.hits.inc();
                             q.pc = *hit_target;
@@ -950,6 +951,7 @@ impl World {
             p.wait.mark_warmup();
         }
         for c in &mut self.caches {
+            c.gets.mark_warmup();
             c.hits.mark_warmup();
             c.misses.mark_warmup();
             c.sets.mark_warmup();

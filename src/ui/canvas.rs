@@ -1,0 +1,468 @@
+//! The topology canvas: a node per component (a shape per kind, coloured by how full it
+//! is, with its key figures), edges along which dots flow at the rate of the traffic (red
+//! for the share that fails), pan and zoom, drag to move, drag from a node's port to
+//! another node to connect them. The node that limits the system is outlined.
+//!
+//! What a node shows comes from the engine's [`Glance`]; the canvas only knows how to
+//! draw each kind's shape.
+
+use std::collections::BTreeMap;
+
+use egui::{Color32, Pos2, Rect, Sense, Shape, Stroke, Vec2, epaint::CubicBezierShape};
+
+use crate::metrics::{Glance, SeriesSet};
+
+/// Size of a node on the canvas, in canvas units.
+pub const NODE_SIZE: Vec2 = Vec2::new(136.0, 56.0);
+const PORT_RADIUS: f32 = 7.0;
+
+/// What the user did on the canvas this frame.
+#[derive(Clone, Debug, PartialEq)]
+pub enum CanvasAction {
+    /// Select a component (or clear the selection).
+    Select(Option<String>),
+    /// A node is being dragged to a new position.
+    Move(String, (f32, f32)),
+    /// A drag that moved a node ended (one undo step for the whole drag).
+    MoveDone(String),
+    /// Connect the first component to the second.
+    Connect(String, String),
+}
+
+/// The canvas's own state between frames.
+pub struct Canvas {
+    /// The part of the canvas in view (pan and zoom).
+    pub scene_rect: Rect,
+    /// Fit the view to the nodes on the next frame.
+    pub fit: bool,
+    /// A connection being dragged out of this node's port.
+    connecting: Option<String>,
+    /// Wall seconds, for the flow animation.
+    phase: f64,
+}
+
+impl Default for Canvas {
+    fn default() -> Self {
+        Self {
+            scene_rect: Rect::ZERO,
+            fit: true,
+            connecting: None,
+            phase: 0.0,
+        }
+    }
+}
+
+/// What the canvas draws.
+pub struct CanvasInput<'a> {
+    pub positions: &'a BTreeMap<String, (f32, f32)>,
+    pub edges: &'a [(String, String)],
+    pub glance: &'a [Glance],
+    pub series: &'a SeriesSet,
+    pub selected: Option<&'a str>,
+    /// The component whose resource is fullest, when it is nearly saturated.
+    pub bottleneck: Option<&'a str>,
+    /// Whether traffic animates (the run is playing).
+    pub animate: bool,
+}
+
+/// Fill colour for a saturation from 0 to 1: green, yellow, red.
+pub fn saturation_color(u: f64) -> Color32 {
+    let u = u.clamp(0.0, 1.0) as f32;
+    let (g, y, r) = (
+        Color32::from_rgb(46, 125, 72),
+        Color32::from_rgb(196, 160, 40),
+        Color32::from_rgb(190, 50, 45),
+    );
+    if u < 0.6 {
+        g.lerp_to_gamma(y, u / 0.6)
+    } else {
+        y.lerp_to_gamma(r, ((u - 0.6) / 0.3).min(1.0))
+    }
+}
+
+fn node_rect(at: (f32, f32)) -> Rect {
+    Rect::from_center_size(Pos2::new(at.0, at.1), NODE_SIZE)
+}
+
+impl Canvas {
+    /// Draws the canvas filling `ui` and returns what the user did.
+    pub fn show(
+        &mut self,
+        ui: &mut egui::Ui,
+        input: &CanvasInput<'_>,
+        dt: f64,
+    ) -> Vec<CanvasAction> {
+        if input.animate {
+            self.phase += dt;
+        }
+        if self.fit {
+            self.fit = false;
+            self.scene_rect = bounds(input.positions).expand(60.0);
+        }
+        let mut actions = Vec::new();
+        let glance: BTreeMap<&str, &Glance> =
+            input.glance.iter().map(|g| (g.id.as_str(), g)).collect();
+        let mut scene_rect = self.scene_rect;
+        let response = egui::Scene::new()
+            .zoom_range(0.2..=1.6)
+            .show(ui, &mut scene_rect, |ui| {
+                self.contents(ui, input, &glance, &mut actions);
+            })
+            .response;
+        self.scene_rect = scene_rect;
+        if response.clicked() {
+            actions.push(CanvasAction::Select(None));
+        }
+        actions
+    }
+
+    fn contents(
+        &mut self,
+        ui: &mut egui::Ui,
+        input: &CanvasInput<'_>,
+        glance: &BTreeMap<&str, &Glance>,
+        actions: &mut Vec<CanvasAction>,
+    ) {
+        let painter = ui.painter().clone();
+        let visuals = ui.visuals().clone();
+        let text_color = visuals.strong_text_color();
+
+        // Edges first, under the nodes.
+        for (from, to) in input.edges {
+            let (Some(a), Some(b)) = (input.positions.get(from), input.positions.get(to)) else {
+                continue;
+            };
+            let (ra, rb) = (node_rect(*a), node_rect(*b));
+            let curve = edge_curve(ra.right_center(), rb.left_center());
+            painter.add(Shape::CubicBezier(CubicBezierShape::from_points_stroke(
+                curve,
+                false,
+                Color32::TRANSPARENT,
+                Stroke::new(1.5, visuals.weak_text_color()),
+            )));
+            arrow_head(&painter, curve, visuals.weak_text_color());
+            let rate = match (glance.get(from.as_str()), glance.get(to.as_str())) {
+                (Some(f), Some(t)) => f.rate_per_sec.min(t.rate_per_sec),
+                _ => 0.0,
+            };
+            let errors = glance
+                .get(from.as_str())
+                .map_or(0.0, |g| g.error_share)
+                .max(glance.get(to.as_str()).map_or(0.0, |g| g.error_share));
+            self.flow(&painter, curve, rate, errors, &visuals);
+        }
+
+        // Nodes.
+        for g in input.glance {
+            let Some(at) = input.positions.get(&g.id) else {
+                continue;
+            };
+            let rect = node_rect(*at);
+            let id = ui.scope_id().with(("node", &g.id));
+            let response = ui
+                .interact(rect, id, Sense::click_and_drag())
+                .on_hover_ui(|ui| node_tooltip(ui, g, input.series));
+            if response.clicked() || response.drag_started() {
+                actions.push(CanvasAction::Select(Some(g.id.clone())));
+            }
+            if response.dragged() {
+                let d = response.drag_delta();
+                actions.push(CanvasAction::Move(g.id.clone(), (at.0 + d.x, at.1 + d.y)));
+            }
+            if response.drag_stopped() {
+                actions.push(CanvasAction::MoveDone(g.id.clone()));
+            }
+
+            let fill = if matches!(g.kind.as_str(), "Client" | "LoadBalancer") {
+                visuals.widgets.inactive.bg_fill
+            } else {
+                saturation_color(g.saturation)
+            };
+            let selected = input.selected == Some(g.id.as_str());
+            let stroke = if selected {
+                Stroke::new(2.5, visuals.selection.stroke.color)
+            } else if response.hovered() {
+                Stroke::new(1.5, visuals.strong_text_color())
+            } else {
+                Stroke::new(1.0, visuals.weak_text_color())
+            };
+            draw_shape(&painter, &g.kind, rect, fill, stroke);
+            if input.bottleneck == Some(g.id.as_str()) {
+                painter.rect_stroke(
+                    rect.expand(7.0),
+                    10.0,
+                    Stroke::new(3.0, Color32::from_rgb(230, 60, 50)),
+                    egui::StrokeKind::Outside,
+                );
+                painter.text(
+                    rect.center_top() - Vec2::new(0.0, 12.0),
+                    egui::Align2::CENTER_BOTTOM,
+                    format!("bottleneck: {}", g.fullest),
+                    egui::FontId::proportional(12.0),
+                    Color32::from_rgb(230, 80, 70),
+                );
+            }
+            painter.text(
+                rect.center() - Vec2::new(0.0, 9.0),
+                egui::Align2::CENTER_CENTER,
+                &g.id,
+                egui::FontId::proportional(14.0),
+                text_color,
+            );
+            painter.text(
+                rect.center() + Vec2::new(0.0, 10.0),
+                egui::Align2::CENTER_CENTER,
+                &g.headline,
+                egui::FontId::proportional(11.5),
+                text_color,
+            );
+
+            // The port connections are dragged from.
+            if g.kind != "Cache" && g.kind != "Database" {
+                let port = rect.right_center();
+                let port_rect = Rect::from_center_size(port, Vec2::splat(2.0 * PORT_RADIUS));
+                let port_response = ui
+                    .interact(port_rect, id.with("port"), Sense::drag())
+                    .on_hover_text("Drag to another component to connect");
+                painter.circle(
+                    port,
+                    PORT_RADIUS * 0.7,
+                    visuals.widgets.active.bg_fill,
+                    Stroke::new(1.0, text_color),
+                );
+                if port_response.drag_started() {
+                    self.connecting = Some(g.id.clone());
+                }
+                if self.connecting.as_deref() == Some(g.id.as_str())
+                    && let Some(pointer) = pointer_in_layer(ui)
+                {
+                    painter.line_segment(
+                        [port, pointer],
+                        Stroke::new(2.0, visuals.selection.stroke.color),
+                    );
+                    if port_response.drag_stopped() {
+                        self.connecting = None;
+                        if let Some(target) = input
+                            .positions
+                            .iter()
+                            .find(|(id, xy)| *id != &g.id && node_rect(**xy).contains(pointer))
+                        {
+                            actions.push(CanvasAction::Connect(g.id.clone(), target.0.clone()));
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Dots moving along an edge: more for more traffic, red for the failing share.
+    fn flow(
+        &self,
+        painter: &egui::Painter,
+        curve: [Pos2; 4],
+        rate: f64,
+        error_share: f64,
+        visuals: &egui::Visuals,
+    ) {
+        let n = dots_for(rate);
+        if n == 0 {
+            return;
+        }
+        let ok = visuals.selection.stroke.color;
+        let bad = Color32::from_rgb(235, 70, 60);
+        for k in 0..n {
+            let t = (self.phase * 0.35 + k as f64 / n as f64).fract() as f32;
+            let color = if (k as f64 + 0.5) / (n as f64) < error_share {
+                bad
+            } else {
+                ok
+            };
+            painter.circle_filled(bezier(curve, t), 2.6, color);
+        }
+    }
+}
+
+/// Dots on an edge for a rate: none for no traffic, then growing with the square root of
+/// the rate (1/s: 1 dot, 100/s: 8, 10,000/s: 40).
+pub fn dots_for(rate_per_sec: f64) -> usize {
+    if rate_per_sec <= 0.0 || !rate_per_sec.is_finite() {
+        0
+    } else {
+        (rate_per_sec.sqrt() * 0.8).clamp(1.0, 40.0) as usize
+    }
+}
+
+fn pointer_in_layer(ui: &egui::Ui) -> Option<Pos2> {
+    let pos = ui.ctx().pointer_latest_pos()?;
+    Some(match ui.ctx().layer_transform_from_global(ui.layer_id()) {
+        Some(t) => t * pos,
+        None => pos,
+    })
+}
+
+fn bounds(positions: &BTreeMap<String, (f32, f32)>) -> Rect {
+    let mut r = Rect::NOTHING;
+    for xy in positions.values() {
+        r = r.union(node_rect(*xy));
+    }
+    if r.is_positive() {
+        r
+    } else {
+        Rect::from_min_size(Pos2::ZERO, Vec2::new(800.0, 500.0))
+    }
+}
+
+fn edge_curve(a: Pos2, b: Pos2) -> [Pos2; 4] {
+    let dx = ((b.x - a.x).abs() * 0.5).max(40.0);
+    [a, a + Vec2::new(dx, 0.0), b - Vec2::new(dx, 0.0), b]
+}
+
+fn bezier(p: [Pos2; 4], t: f32) -> Pos2 {
+    let u = 1.0 - t;
+    let v = p[0].to_vec2() * (u * u * u)
+        + p[1].to_vec2() * (3.0 * u * u * t)
+        + p[2].to_vec2() * (3.0 * u * t * t)
+        + p[3].to_vec2() * (t * t * t);
+    v.to_pos2()
+}
+
+fn arrow_head(painter: &egui::Painter, curve: [Pos2; 4], color: Color32) {
+    let tip = curve[3];
+    let dir = (curve[3] - bezier(curve, 0.95)).normalized();
+    let side = Vec2::new(-dir.y, dir.x);
+    painter.add(Shape::convex_polygon(
+        vec![
+            tip,
+            tip - dir * 9.0 + side * 4.5,
+            tip - dir * 9.0 - side * 4.5,
+        ],
+        color,
+        Stroke::NONE,
+    ));
+}
+
+/// A distinct shape per kind: users are a pill, a load balancer a diamond, an app tier a
+/// stack of instances, a cache a hexagon, a database a cylinder.
+fn draw_shape(painter: &egui::Painter, kind: &str, rect: Rect, fill: Color32, stroke: Stroke) {
+    match kind {
+        "Client" => {
+            painter.rect(
+                rect,
+                rect.height() / 2.0,
+                fill,
+                stroke,
+                egui::StrokeKind::Inside,
+            );
+        }
+        "LoadBalancer" => {
+            let c = rect.center();
+            let (w, h) = (rect.width() / 2.0 + 8.0, rect.height() / 2.0 + 6.0);
+            painter.add(Shape::convex_polygon(
+                vec![
+                    c - Vec2::new(w, 0.0),
+                    c - Vec2::new(0.0, h),
+                    c + Vec2::new(w, 0.0),
+                    c + Vec2::new(0.0, h),
+                ],
+                fill,
+                stroke,
+            ));
+        }
+        "App" => {
+            for k in [2.0, 1.0] {
+                let behind = rect.translate(Vec2::splat(4.0 * k));
+                painter.rect(
+                    behind,
+                    6.0,
+                    fill.gamma_multiply(0.6),
+                    stroke,
+                    egui::StrokeKind::Inside,
+                );
+            }
+            painter.rect(rect, 6.0, fill, stroke, egui::StrokeKind::Inside);
+        }
+        "Cache" => {
+            let c = rect.center();
+            let (w, h) = (rect.width() / 2.0, rect.height() / 2.0);
+            let inset = 16.0;
+            painter.add(Shape::convex_polygon(
+                vec![
+                    c + Vec2::new(-w, 0.0),
+                    c + Vec2::new(-w + inset, -h),
+                    c + Vec2::new(w - inset, -h),
+                    c + Vec2::new(w, 0.0),
+                    c + Vec2::new(w - inset, h),
+                    c + Vec2::new(-w + inset, h),
+                ],
+                fill,
+                stroke,
+            ));
+        }
+        "Database" => {
+            let ry = 8.0;
+            let body =
+                Rect::from_min_max(rect.min + Vec2::new(0.0, ry), rect.max - Vec2::new(0.0, ry));
+            painter.rect_filled(body, 0.0, fill);
+            let bottom = egui::epaint::EllipseShape {
+                center: rect.center_bottom() - Vec2::new(0.0, ry),
+                radius: Vec2::new(rect.width() / 2.0, ry),
+                fill,
+                stroke,
+                angle: 0.0,
+            };
+            painter.add(bottom);
+            painter.line_segment([body.left_top(), body.left_bottom()], stroke);
+            painter.line_segment([body.right_top(), body.right_bottom()], stroke);
+            let top = egui::epaint::EllipseShape {
+                center: rect.center_top() + Vec2::new(0.0, ry),
+                radius: Vec2::new(rect.width() / 2.0, ry),
+                fill: fill.gamma_multiply(1.2),
+                stroke,
+                angle: 0.0,
+            };
+            painter.add(top);
+        }
+        _ => {
+            painter.rect(rect, 4.0, fill, stroke, egui::StrokeKind::Inside);
+        }
+    }
+}
+
+/// On hover: what the node is, its fullest resource, and a small chart of its series.
+fn node_tooltip(ui: &mut egui::Ui, g: &Glance, series: &SeriesSet) {
+    ui.strong(format!("{} ({})", g.id, g.kind));
+    ui.label(&g.headline);
+    if !g.fullest.is_empty() {
+        ui.label(format!(
+            "fullest: {} at {:.0}%",
+            g.fullest,
+            100.0 * g.saturation
+        ));
+    }
+    if g.rate_per_sec > 0.0 {
+        ui.label(format!("{:.0} /s arriving", g.rate_per_sec));
+    }
+    super::charts::mini(ui, series, &g.id);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dot_density_follows_the_rate() {
+        assert_eq!(dots_for(0.0), 0);
+        assert_eq!(dots_for(1.0), 1);
+        assert!(dots_for(100.0) < dots_for(1_000.0));
+        assert_eq!(dots_for(1e9), 40);
+        assert_eq!(dots_for(f64::NAN), 0);
+    }
+
+    #[test]
+    fn saturation_goes_from_green_to_red() {
+        let green = saturation_color(0.0);
+        let red = saturation_color(1.0);
+        assert!(green.g() > green.r());
+        assert!(red.r() > red.g());
+    }
+}

@@ -1,0 +1,324 @@
+//! The window driven through its controls, as a user would, with egui_kittest: find a
+//! control by its label, use it, check what changed. Each harness step is one frame of
+//! 1/60 s; the simulation advances in it exactly as in the real window.
+
+use std::path::Path;
+
+use bottleneck::engine::Simulation;
+use bottleneck::model::{self, ComponentSpec, ValidScenario};
+use bottleneck::report;
+use bottleneck::ui::{BottleneckApp, Command, FRAME_BUDGET, Selection, labels};
+use egui::accesskit::Role;
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable as _;
+
+use crate::util::{bundled, repo_path, valid};
+
+const DT: f64 = 1.0 / 60.0;
+
+fn harness(app: BottleneckApp) -> Harness<'static, BottleneckApp> {
+    Harness::builder()
+        .with_size(egui::vec2(1280.0, 800.0))
+        .build_ui_state(
+            |ui, app: &mut BottleneckApp| {
+                app.advance_frame(DT, FRAME_BUDGET);
+                app.ui(ui);
+            },
+            app,
+        )
+}
+
+fn default_app() -> BottleneckApp {
+    BottleneckApp::new(bundled("three_tier"), None)
+}
+
+fn now_secs(h: &Harness<'_, BottleneckApp>) -> f64 {
+    h.state().simulation().now().as_secs_f64()
+}
+
+fn instances(app: &BottleneckApp, id: &str) -> u32 {
+    match app
+        .scenario()
+        .components
+        .iter()
+        .find(|c| c.id() == id)
+        .expect("component")
+    {
+        ComponentSpec::App(a) => a.instances,
+        _ => unreachable!("an app tier"),
+    }
+}
+
+/// Selects a component as a click on its node would.
+fn select(h: &mut Harness<'_, BottleneckApp>, id: &str) {
+    h.state_mut()
+        .command(Command::Select(Selection::Component(id.to_owned())));
+    h.run_steps(2);
+}
+
+/// Types `path` into the file dialog and confirms with `confirm`.
+fn answer_file_dialog(h: &mut Harness<'_, BottleneckApp>, path: &Path, confirm: &str) {
+    // A new window is measured on its first frame and shown on the next.
+    h.run_steps(2);
+    h.get_by_role_and_label(Role::TextInput, labels::FILE_PATH)
+        .set_text_value_accesskit(path.to_str().expect("UTF-8 path"));
+    h.run_steps(1);
+    h.get_by_label(confirm).click();
+    h.run_steps(2);
+}
+
+fn menu(h: &mut Harness<'_, BottleneckApp>, menu: &str, item: &str) {
+    h.get_by_label(menu).click();
+    h.run_steps(2);
+    h.get_by_label(item).click();
+    h.run_steps(1);
+}
+
+#[test]
+fn play_advances_simulated_time_and_fills_the_throughput_chart() {
+    let mut h = harness(default_app());
+    h.run_steps(2);
+    h.get_by_label(labels::PAUSE).click();
+    h.run_steps(2);
+    let paused_at = now_secs(&h);
+    h.run_steps(30);
+    assert_eq!(now_secs(&h), paused_at, "paused: time stands still");
+
+    h.state_mut().command(Command::SetSpeed(100.0));
+    h.get_by_label(labels::PLAY).click();
+    h.run_steps(120);
+    let t = now_secs(&h);
+    assert!(
+        t > paused_at + 20.0,
+        "two wall seconds at 100× move about 200 simulated seconds (capped by the run): {t}"
+    );
+    let points = h
+        .state()
+        .simulation()
+        .series()
+        .column("", "ok_per_sec")
+        .expect("throughput series")
+        .len();
+    assert!(points >= 20, "the throughput chart has {points} points");
+    h.get_by_label("Throughput (requests/s)");
+}
+
+#[test]
+fn the_palette_adds_a_component_and_selects_it() {
+    let mut h = harness(default_app());
+    h.run_steps(2);
+    let before = h.state().scenario().components.len();
+    h.get_by_role_and_label(Role::Button, "App").click();
+    h.run_steps(2);
+    let s = h.state().scenario();
+    assert_eq!(s.components.len(), before + 1);
+    assert!(s.components.iter().any(|c| c.id() == "app2"));
+    h.get_by_label("app2 (App)");
+    assert!(h.state().is_dirty());
+}
+
+#[test]
+fn an_inspector_edit_can_be_undone() {
+    let mut app = default_app();
+    app.playback_mut().playing = false;
+    let mut h = harness(app);
+    h.run_steps(2);
+    select(&mut h, "app");
+    assert_eq!(instances(h.state(), "app"), 4);
+    h.get_by_role_and_label(Role::SpinButton, "instances")
+        .set_value_accesskit(7.0);
+    h.run_steps(3);
+    assert_eq!(
+        instances(h.state(), "app"),
+        7,
+        "at t = 0 the edit changes the scenario"
+    );
+    assert!(h.state().is_dirty());
+
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::Z);
+    h.run_steps(3);
+    assert_eq!(instances(h.state(), "app"), 4, "undone");
+    assert!(!h.state().is_dirty(), "back to the file's contents");
+    h.key_press_modifiers(
+        egui::Modifiers::COMMAND | egui::Modifiers::SHIFT,
+        egui::Key::Z,
+    );
+    h.run_steps(3);
+    assert_eq!(instances(h.state(), "app"), 7, "redone");
+}
+
+/// The default app under more load than its 8 cores can serve.
+fn overloaded() -> ValidScenario {
+    let mut s = bundled("three_tier").into_inner();
+    for c in &mut s.components {
+        if let ComponentSpec::Client(c) = c {
+            c.arrivals = model::Arrivals::Poisson {
+                rate_per_sec: 2_300.0,
+            };
+            c.timeout_ms = None;
+        }
+    }
+    s.run.duration_secs = 80.0;
+    s.run.warmup_secs = 0.0;
+    valid(s)
+}
+
+fn mean_run_queue_after(sim: &Simulation, from: f64) -> f64 {
+    let set = sim.series();
+    let col = set.column("app", "run_queue").expect("series");
+    let v: Vec<f64> = set
+        .times
+        .iter()
+        .zip(col)
+        .filter(|(t, _)| **t > from)
+        .map(|(_, x)| *x)
+        .collect();
+    v.iter().sum::<f64>() / v.len() as f64
+}
+
+/// Plays the window's simulation at 60× (one simulated second per frame) until `secs`.
+fn run_until(h: &mut Harness<'_, BottleneckApp>, secs: f64) {
+    h.state_mut().command(Command::SetSpeed(60.0));
+    h.state_mut().playback_mut().playing = true;
+    while now_secs(h) < secs - 1e-6 && !h.state().simulation().is_finished() {
+        h.run_steps(1);
+    }
+    h.state_mut().playback_mut().playing = false;
+    h.run_steps(1);
+}
+
+#[test]
+fn a_live_edit_changes_the_running_simulation_and_replays_from_the_saved_file() {
+    let sc = overloaded();
+    let mut h = harness(BottleneckApp::new(sc.clone(), None));
+    h.run_steps(1);
+    h.get_by_label(labels::PAUSE).click();
+    h.run_steps(1);
+    run_until(&mut h, 30.0);
+    let at = now_secs(&h);
+    assert!((30.0..31.0).contains(&at), "at {at}");
+    select(&mut h, "app");
+    h.get_by_role_and_label(Role::SpinButton, "instances")
+        .set_value_accesskit(8.0);
+    h.run_steps(3);
+    let timeline = &h.state().scenario().timeline;
+    assert_eq!(timeline.len(), 1, "the change is recorded");
+    assert_eq!(
+        timeline[0].set,
+        vec![("instances".to_owned(), "8".to_owned())]
+    );
+    assert_eq!(
+        instances(h.state(), "app"),
+        4,
+        "the starting value is unchanged"
+    );
+
+    // Run to the end: the queue drains, unlike the same run without the edit.
+    run_until(&mut h, 80.0);
+    assert!(h.state().simulation().is_finished());
+    let mut plain = Simulation::new(&sc);
+    plain.run_to_end();
+    let (edited, unedited) = (
+        mean_run_queue_after(h.state().simulation(), 45.0),
+        mean_run_queue_after(&plain, 45.0),
+    );
+    assert!(
+        edited < 0.2 * unedited,
+        "CPU queue after the edit {edited:.2}, without it {unedited:.2}"
+    );
+
+    // Save, reopen, rerun: the same results.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("scaled.ron");
+    menu(&mut h, "File", labels::SAVE_AS);
+    answer_file_dialog(&mut h, &path, labels::CONFIRM_SAVE);
+    assert!(!h.state().is_dirty(), "saved: {}", h.state().status());
+    let live_report = report::json(&h.state().simulation().summary());
+
+    let reopened = model::load_file(&path).expect("the saved file loads");
+    let mut replay = Simulation::new(&reopened);
+    replay.run_to_end();
+    assert_eq!(live_report, report::json(&replay.summary()));
+}
+
+#[test]
+fn save_then_open_gives_the_identical_scenario() {
+    let mut h = harness(default_app());
+    h.run_steps(2);
+    h.get_by_role_and_label(Role::Button, "Cache").click();
+    h.run_steps(2);
+    let edited = h.state().scenario().clone();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("saved.ron");
+
+    menu(&mut h, "File", labels::SAVE_AS);
+    answer_file_dialog(&mut h, &path, labels::CONFIRM_SAVE);
+    assert_eq!(h.state().document_path(), Some(path.as_path()));
+    assert!(!h.state().is_dirty());
+    assert!(h.state().prefs.recent.contains(&path));
+
+    // Open something else, then the saved file again.
+    let other = repo_path("scenarios/mm1.ron");
+    menu(&mut h, "File", labels::OPEN);
+    answer_file_dialog(&mut h, &other, labels::CONFIRM_OPEN);
+    assert_eq!(h.state().scenario().name, "M/M/1");
+    menu(&mut h, "File", labels::OPEN);
+    answer_file_dialog(&mut h, &path, labels::CONFIRM_OPEN);
+    assert_eq!(h.state().scenario(), &edited);
+}
+
+#[test]
+fn a_broken_file_shows_its_error_and_keeps_the_current_scenario() {
+    let mut h = harness(default_app());
+    h.run_steps(2);
+    let before = h.state().scenario().clone();
+    menu(&mut h, "File", labels::OPEN);
+    answer_file_dialog(
+        &mut h,
+        &repo_path("tests/broken/negative_rate.ron"),
+        labels::CONFIRM_OPEN,
+    );
+    let message = h
+        .state()
+        .error_message()
+        .expect("an error is shown")
+        .to_owned();
+    assert!(message.contains("rate_per_sec"), "{message}");
+    assert!(message.contains("negative"), "{message}");
+    h.run_steps(1);
+    h.get_by_label(labels::CLOSE).click();
+    h.run_steps(2);
+    assert!(h.state().error_message().is_none());
+    assert_eq!(h.state().scenario(), &before);
+
+    // A syntax error names its line and column.
+    menu(&mut h, "File", labels::OPEN);
+    answer_file_dialog(
+        &mut h,
+        &repo_path("tests/broken/syntax_missing_comma.ron"),
+        labels::CONFIRM_OPEN,
+    );
+    let message = h.state().error_message().expect("an error is shown");
+    assert!(message.starts_with("line 4, column 5"), "{message}");
+    assert_eq!(h.state().scenario(), &before);
+}
+
+#[test]
+fn unsaved_changes_are_not_discarded_without_asking() {
+    let mut h = harness(default_app());
+    h.run_steps(2);
+    h.get_by_role_and_label(Role::Button, "Database").click();
+    h.run_steps(2);
+    let edited = h.state().scenario().clone();
+    menu(&mut h, "File", labels::NEW);
+    h.run_steps(2);
+    h.get_by_label("Unsaved changes");
+    h.get_by_label(labels::CANCEL).click();
+    h.run_steps(2);
+    assert_eq!(h.state().scenario(), &edited, "cancel keeps the work");
+    menu(&mut h, "File", labels::NEW);
+    h.run_steps(2);
+    h.get_by_label(labels::DISCARD).click();
+    h.run_steps(2);
+    assert_eq!(h.state().scenario().name, "New scenario");
+}
