@@ -5,7 +5,7 @@
 
 use std::collections::BTreeSet;
 
-use egui_plot::{Legend, Line, Plot, PlotPoints};
+use egui_plot::{GridInput, GridMark, Legend, Line, Plot, PlotPoints};
 
 use crate::metrics::{ErrorCause, SeriesSet};
 
@@ -204,6 +204,53 @@ pub fn panel(ui: &mut egui::Ui, set: &SeriesSet, choice: &mut ChartChoice) {
     });
 }
 
+/// Grid lines at round values (1, 2 or 5 × 10ⁿ) with about four labelled lines per
+/// axis, so a chart always reads its scale (egui_plot's default labels only powers of ten).
+pub fn nice_grid(input: GridInput) -> Vec<GridMark> {
+    let (lo, hi) = input.bounds;
+    let span = hi - lo;
+    if !(span.is_finite() && span > 0.0) {
+        return Vec::new();
+    }
+    let major = nice_step(span / 4.0);
+    let minor = major / 5.0;
+    let first = (lo / minor).ceil() as i64;
+    let last = (hi / minor).floor() as i64;
+    if last - first > 1_000 {
+        return Vec::new();
+    }
+    (first..=last)
+        .map(|k| {
+            let value = k as f64 * minor;
+            let step_size = if k % 5 == 0 { major } else { minor };
+            GridMark { value, step_size }
+        })
+        .collect()
+}
+
+/// A grid label with as many decimals as its step needs (0.05 → two, 200 → none).
+fn grid_label(mark: GridMark) -> String {
+    let decimals = (-mark.step_size.log10() - 1e-9).ceil().max(0.0) as usize;
+    format!("{:.*}", decimals, mark.value)
+}
+
+/// The round step (1, 2 or 5 × 10ⁿ) nearest to `raw`.
+fn nice_step(raw: f64) -> f64 {
+    let exp = raw.log10().floor();
+    let base = 10f64.powf(exp);
+    let m = raw / base;
+    let nice = if m < 1.5 {
+        1.0
+    } else if m < 3.5 {
+        2.0
+    } else if m < 7.5 {
+        5.0
+    } else {
+        10.0
+    };
+    nice * base
+}
+
 fn any_nonzero(set: &SeriesSet, scope: &str, metric: &str, window_secs: f64) -> bool {
     let t_end = set.times.last().copied().unwrap_or(0.0);
     let first = set.times.partition_point(|t| *t < t_end - window_secs);
@@ -239,6 +286,10 @@ pub fn plot(
             .allow_zoom(false)
             .allow_drag(false)
             .x_axis_label("simulated seconds")
+            .x_grid_spacer(nice_grid)
+            .y_grid_spacer(nice_grid)
+            .x_axis_formatter(|m, _| grid_label(m))
+            .y_axis_formatter(|m, _| grid_label(m))
             .show(ui, |plot_ui| {
                 for (scope, metric, label) in lines {
                     let Some(values) = set.column(scope, metric) else {
@@ -279,4 +330,30 @@ pub fn mini(ui: &mut egui::Ui, set: &SeriesSet, scope: &str) {
         120.0,
         [320.0, 120.0],
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grid_lines_fall_on_round_values() {
+        let marks = nice_grid(GridInput {
+            bounds: (0.0, 870.0),
+            base_step_size: 1.0,
+        });
+        let labelled: Vec<f64> = marks
+            .iter()
+            .filter(|m| m.step_size == 200.0)
+            .map(|m| m.value)
+            .collect();
+        assert_eq!(labelled, vec![0.0, 200.0, 400.0, 600.0, 800.0]);
+        assert!(
+            nice_grid(GridInput {
+                bounds: (1.0, 1.0),
+                base_step_size: 1.0
+            })
+            .is_empty()
+        );
+    }
 }
