@@ -20,6 +20,29 @@ pub struct Cli {
     pub command: Option<Command>,
     /// Scenario file to open in the window (the bundled three-tier app if omitted).
     pub file: Option<PathBuf>,
+    #[command(flatten)]
+    pub window: WindowArgs,
+}
+
+/// How the window starts.
+#[derive(Debug, Default, clap::Args)]
+pub struct WindowArgs {
+    /// Playback speed in simulated seconds per wall second (0.1 to 1000, or `max`).
+    #[arg(long, value_parser = parse_speed)]
+    pub speed: Option<f64>,
+    /// Open paused instead of running.
+    #[arg(long)]
+    pub paused: bool,
+}
+
+fn parse_speed(s: &str) -> Result<f64, String> {
+    if s == "max" {
+        return Ok(f64::INFINITY);
+    }
+    match s.trim_end_matches(['x', '×']).parse::<f64>() {
+        Ok(x) if (0.1..=1000.0).contains(&x) => Ok(x),
+        _ => Err(format!("{s} is not a speed from 0.1 to 1000, or `max`")),
+    }
 }
 
 #[derive(Debug, Subcommand)]

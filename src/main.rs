@@ -8,7 +8,7 @@ fn main() -> ExitCode {
     let args = Cli::parse();
     let result = match args.command {
         Some(command) => cli::run(command),
-        None => open_window(args.file),
+        None => open_window(args.file, args.window),
     };
     result.unwrap_or_else(|err| {
         eprintln!("error: {err:#}");
@@ -17,11 +17,17 @@ fn main() -> ExitCode {
 }
 
 #[cfg(feature = "gui")]
-fn open_window(file: Option<std::path::PathBuf>) -> anyhow::Result<ExitCode> {
-    bottleneck::ui::run(file)
+fn open_window(
+    file: Option<std::path::PathBuf>,
+    window: cli::WindowArgs,
+) -> anyhow::Result<ExitCode> {
+    bottleneck::ui::run(file, window)
 }
 
 #[cfg(not(feature = "gui"))]
-fn open_window(_file: Option<std::path::PathBuf>) -> anyhow::Result<ExitCode> {
+fn open_window(
+    _file: Option<std::path::PathBuf>,
+    _window: cli::WindowArgs,
+) -> anyhow::Result<ExitCode> {
     cli::no_gui()
 }

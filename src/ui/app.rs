@@ -100,12 +100,17 @@ pub enum Command {
     KeepChanges,
     FitView,
     ToggleTheme,
+    /// Close the window.
+    Quit,
 }
 
 impl Command {
     /// Whether the command throws away the open document.
     fn discards(&self) -> bool {
-        matches!(self, Self::New | Self::Open(_) | Self::OpenDialog)
+        matches!(
+            self,
+            Self::New | Self::Open(_) | Self::OpenDialog | Self::Quit
+        )
     }
 }
 
@@ -168,7 +173,58 @@ pub struct BottleneckApp {
     last_frame: Option<Instant>,
     frame_dt: f64,
     pub stats: FrameStats,
+    frame_log: FrameLog,
     title: String,
+    /// The user chose to close the window (after saving or discarding).
+    quitting: bool,
+}
+
+/// With `BOTTLENECK_FRAME_STATS` set, prints frame timing percentiles to stderr every
+/// five seconds: how the per-frame simulation budget holds at the current speed.
+#[derive(Default)]
+struct FrameLog {
+    enabled: Option<bool>,
+    since: Option<Instant>,
+    frames_ms: Vec<f64>,
+    work_ms: Vec<f64>,
+}
+
+impl FrameLog {
+    fn record(&mut self, dt: f64, work: Duration, speed: f64) {
+        let enabled = *self
+            .enabled
+            .get_or_insert_with(|| std::env::var_os("BOTTLENECK_FRAME_STATS").is_some());
+        if !enabled || dt <= 0.0 {
+            return;
+        }
+        self.frames_ms.push(dt * 1e3);
+        self.work_ms.push(work.as_secs_f64() * 1e3);
+        let since = *self.since.get_or_insert_with(Instant::now);
+        if since.elapsed() < Duration::from_secs(5) {
+            return;
+        }
+        let pct = |v: &mut Vec<f64>, q: f64| {
+            v.sort_by(f64::total_cmp);
+            v[((v.len() - 1) as f64 * q).round() as usize]
+        };
+        let (f, w) = (&mut self.frames_ms, &mut self.work_ms);
+        eprintln!(
+            "frames {} at {speed:.1}x: frame interval p50 {:.1} ms p99 {:.1} ms max {:.1} ms; \
+             simulation work p50 {:.2} ms p99 {:.2} ms max {:.2} ms (budget {} ms)",
+            f.len(),
+            pct(f, 0.5),
+            pct(f, 0.99),
+            pct(f, 1.0),
+            pct(w, 0.5),
+            pct(w, 0.99),
+            pct(w, 1.0),
+            FRAME_BUDGET.as_millis()
+        );
+        *self = Self {
+            enabled: Some(true),
+            ..Self::default()
+        };
+    }
 }
 
 fn without_timeline(s: &Scenario) -> Scenario {
@@ -205,7 +261,9 @@ impl BottleneckApp {
             last_frame: None,
             frame_dt: 0.0,
             stats: FrameStats::default(),
+            frame_log: FrameLog::default(),
             title: String::new(),
+            quitting: false,
         }
     }
 
@@ -235,6 +293,18 @@ impl BottleneckApp {
 
     pub fn playback_mut(&mut self) -> &mut Playback {
         &mut self.playback
+    }
+
+    /// Where a component's node and its connection port are on screen (for driving the
+    /// canvas from tests and scripts).
+    pub fn node_on_screen(&self, id: &str) -> Option<(egui::Pos2, egui::Pos2)> {
+        let at = *edit::layout(&self.doc.scenario).get(id)?;
+        let centre = self.canvas.to_screen(at);
+        let port = self.canvas.to_screen((
+            at.0 + Canvas::port_offset().x,
+            at.1 + Canvas::port_offset().y,
+        ));
+        Some((centre, port))
     }
 
     /// The message in the status bar.
@@ -298,6 +368,7 @@ impl BottleneckApp {
         });
         self.shortcuts(ui.ctx());
         self.dropped_files(ui.ctx());
+        self.close_requested(ui.ctx());
         let summary = self.sim.summary();
 
         egui::Panel::top("menu").show(ui, |ui| self.menu_ui(ui));
@@ -335,6 +406,9 @@ impl BottleneckApp {
             self.apply(c);
         }
         self.update_title(ui.ctx());
+        if self.quitting {
+            ui.ctx().send_viewport_cmd(egui::ViewportCommand::Close);
+        }
     }
 
     fn update_title(&mut self, ctx: &egui::Context) {
@@ -401,6 +475,14 @@ impl BottleneckApp {
             }
         }
         self.commands.extend(out);
+    }
+
+    /// Closing the window with unsaved changes asks first.
+    fn close_requested(&mut self, ctx: &egui::Context) {
+        if ctx.input(|i| i.viewport().close_requested()) && !self.quitting && self.doc.is_dirty() {
+            ctx.send_viewport_cmd(egui::ViewportCommand::CancelClose);
+            self.commands.push(Command::Quit);
+        }
     }
 
     fn dropped_files(&mut self, ctx: &egui::Context) {
@@ -996,7 +1078,9 @@ impl BottleneckApp {
                     ));
                     ui.horizontal(|ui| {
                         if ui.button(SAVE).clicked() {
+                            // Saved, it goes on (a file without a path asks for one first).
                             self.commands.push(Command::Save);
+                            self.commands.push(*then.clone());
                             close = true;
                         }
                         if ui.button(DISCARD).clicked() {
@@ -1237,6 +1321,7 @@ impl BottleneckApp {
                 });
             }
             Command::FitView => self.canvas.fit = true,
+            Command::Quit => self.quitting = true,
             Command::ToggleTheme => self.prefs.dark = !self.prefs.dark,
         }
     }
@@ -1465,6 +1550,8 @@ impl eframe::App for BottleneckApp {
             .map_or(0.0, |t| now.duration_since(t).as_secs_f64());
         self.last_frame = Some(now);
         self.advance_frame(dt, FRAME_BUDGET);
+        self.frame_log
+            .record(dt, self.stats.work, self.playback.actual_speed);
         if self.playback.playing && !self.sim.is_finished() {
             ctx.request_repaint();
         }

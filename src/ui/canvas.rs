@@ -39,6 +39,8 @@ pub struct Canvas {
     connecting: Option<String>,
     /// Wall seconds, for the flow animation.
     phase: f64,
+    /// Canvas to screen coordinates, as of the last frame.
+    to_screen: egui::emath::TSTransform,
 }
 
 impl Default for Canvas {
@@ -48,6 +50,7 @@ impl Default for Canvas {
             fit: true,
             connecting: None,
             phase: 0.0,
+            to_screen: egui::emath::TSTransform::IDENTITY,
         }
     }
 }
@@ -123,6 +126,9 @@ impl Canvas {
         glance: &BTreeMap<&str, &Glance>,
         actions: &mut Vec<CanvasAction>,
     ) {
+        if let Some(t) = ui.ctx().layer_transform_to_global(ui.layer_id()) {
+            self.to_screen = t;
+        }
         let painter = ui.painter().clone();
         let visuals = ui.visuals().clone();
         let text_color = visuals.strong_text_color();
@@ -162,6 +168,9 @@ impl Canvas {
             let response = ui
                 .interact(rect, id, Sense::click_and_drag())
                 .on_hover_ui(|ui| node_tooltip(ui, g, input.series));
+            response.widget_info(|| {
+                egui::WidgetInfo::labeled(egui::WidgetType::Button, true, format!("node {}", g.id))
+            });
             if response.clicked() || response.drag_started() {
                 actions.push(CanvasAction::Select(Some(g.id.clone())));
             }
@@ -224,6 +233,13 @@ impl Canvas {
                 let port_response = ui
                     .interact(port_rect, id.with("port"), Sense::drag())
                     .on_hover_text("Drag to another component to connect");
+                port_response.widget_info(|| {
+                    egui::WidgetInfo::labeled(
+                        egui::WidgetType::Button,
+                        true,
+                        format!("connect from {}", g.id),
+                    )
+                });
                 painter.circle(
                     port,
                     PORT_RADIUS * 0.7,
@@ -279,6 +295,18 @@ impl Canvas {
             };
             painter.circle_filled(bezier(curve, t), 2.6, color);
         }
+    }
+}
+
+impl Canvas {
+    /// Where a point of the canvas is on screen (as of the last frame drawn).
+    pub fn to_screen(&self, at: (f32, f32)) -> Pos2 {
+        self.to_screen * Pos2::new(at.0, at.1)
+    }
+
+    /// Where a node's connection port is, relative to its centre.
+    pub fn port_offset() -> Vec2 {
+        Vec2::new(NODE_SIZE.x / 2.0, 0.0)
     }
 }
 

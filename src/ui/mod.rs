@@ -21,7 +21,7 @@ pub use canvas::dots_for;
 pub const DEFAULT_SCENARIO: &str = include_str!("../../scenarios/three_tier.ron");
 
 /// Opens the window on `file` (or the bundled default scenario), already running.
-pub fn run(file: Option<PathBuf>) -> anyhow::Result<ExitCode> {
+pub fn run(file: Option<PathBuf>, window: crate::cli::WindowArgs) -> anyhow::Result<ExitCode> {
     let scenario = match &file {
         Some(path) => crate::cli::load(path)?,
         None => crate::model::load_str(DEFAULT_SCENARIO).context("the bundled default scenario")?,
@@ -38,9 +38,13 @@ pub fn run(file: Option<PathBuf>) -> anyhow::Result<ExitCode> {
         "Bottleneck",
         options,
         Box::new(move |cc| {
-            Ok(Box::new(
-                BottleneckApp::new(scenario, file).with_storage(cc.storage),
-            ))
+            let mut app = BottleneckApp::new(scenario, file).with_storage(cc.storage);
+            let playback = app.playback_mut();
+            if let Some(speed) = window.speed {
+                playback.speed = speed;
+            }
+            playback.playing = !window.paused;
+            Ok(Box::new(app))
         }),
     )
     .map_err(|e| anyhow::anyhow!("cannot open the window: {e}"))?;

@@ -67,6 +67,16 @@ fn answer_file_dialog(h: &mut Harness<'_, BottleneckApp>, path: &Path, confirm: 
     h.run_steps(2);
 }
 
+/// A click at a point of the window: press and release, a frame apart.
+fn click_at(h: &mut Harness<'_, BottleneckApp>, pos: egui::Pos2) {
+    h.hover_at(pos);
+    h.run_steps(1);
+    h.drag_at(pos);
+    h.run_steps(1);
+    h.drop_at(pos);
+    h.run_steps(1);
+}
+
 fn menu(h: &mut Harness<'_, BottleneckApp>, menu: &str, item: &str) {
     h.get_by_label(menu).click();
     h.run_steps(2);
@@ -316,9 +326,83 @@ fn unsaved_changes_are_not_discarded_without_asking() {
     h.get_by_label(labels::CANCEL).click();
     h.run_steps(2);
     assert_eq!(h.state().scenario(), &edited, "cancel keeps the work");
+    // Closing the window asks too.
+    h.state_mut().command(Command::Quit);
+    h.run_steps(3);
+    h.get_by_label("Unsaved changes");
+    h.get_by_label(labels::CANCEL).click();
+    h.run_steps(2);
+    assert_eq!(h.state().scenario(), &edited);
+
     menu(&mut h, "File", labels::NEW);
     h.run_steps(2);
     h.get_by_label(labels::DISCARD).click();
     h.run_steps(2);
     assert_eq!(h.state().scenario().name, "New scenario");
+}
+
+#[test]
+fn nodes_select_connect_by_dragging_and_delete_with_the_keyboard() {
+    let mut app = default_app();
+    app.playback_mut().playing = false;
+    let mut h = harness(app);
+    h.run_steps(2);
+    h.get_by_role_and_label(Role::Button, "App").click();
+    h.run_steps(3);
+    // The canvas is panned and zoomed: nodes are found by where the app draws them.
+    let node = |h: &Harness<'_, BottleneckApp>, id: &str| {
+        h.state().node_on_screen(id).expect("a node on the canvas")
+    };
+    let postgres = node(&h, "postgres").0;
+    click_at(&mut h, postgres);
+    h.run_steps(2);
+    h.get_by_label("postgres (Database)");
+
+    // Drag from the new tier's port onto the database.
+    let from = node(&h, "app2").1;
+    let to = node(&h, "postgres").0;
+    h.drag_at(from);
+    h.run_steps(1);
+    for k in 1..=5 {
+        h.hover_at(from + (to - from) * (k as f32 / 5.0));
+        h.run_steps(1);
+    }
+    h.drop_at(to);
+    h.run_steps(2);
+    let pools = match h
+        .state()
+        .scenario()
+        .components
+        .iter()
+        .find(|c| c.id() == "app2")
+        .expect("app2")
+    {
+        ComponentSpec::App(a) => a.pools.iter().map(|p| p.db.clone()).collect::<Vec<_>>(),
+        _ => unreachable!(),
+    };
+    assert_eq!(pools, vec!["postgres"], "{}", h.state().status());
+
+    let app2 = node(&h, "app2").0;
+    click_at(&mut h, app2);
+    h.run_steps(2);
+    h.key_press(egui::Key::Delete);
+    h.run_steps(2);
+    assert!(
+        !h.state()
+            .scenario()
+            .components
+            .iter()
+            .any(|c| c.id() == "app2"),
+        "deleted"
+    );
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::Z);
+    h.run_steps(2);
+    assert!(
+        h.state()
+            .scenario()
+            .components
+            .iter()
+            .any(|c| c.id() == "app2"),
+        "undone"
+    );
 }
