@@ -169,7 +169,7 @@ impl Canvas {
                 .interact(rect, id, Sense::click_and_drag())
                 .on_hover_ui(|ui| node_tooltip(ui, g, input.series));
             response.widget_info(|| {
-                egui::WidgetInfo::labeled(egui::WidgetType::Button, true, format!("node {}", g.id))
+                egui::WidgetInfo::labeled(egui::Role::Button, true, format!("node {}", g.id))
             });
             if response.clicked() || response.drag_started() {
                 actions.push(CanvasAction::Select(Some(g.id.clone())));
@@ -235,7 +235,7 @@ impl Canvas {
                     .on_hover_text("Drag to another component to connect");
                 port_response.widget_info(|| {
                     egui::WidgetInfo::labeled(
-                        egui::WidgetType::Button,
+                        egui::Role::Button,
                         true,
                         format!("connect from {}", g.id),
                     )
