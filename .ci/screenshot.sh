@@ -1,18 +1,33 @@
 #!/usr/bin/env bash
-# Takes a screenshot of the running window under Xvfb.
+# Takes a screenshot of the running window under Xvfb (1280×800).
+#
 # Usage: .ci/screenshot.sh OUT.png [SECONDS] [-- ARGS for bottleneck]
-# Needs: xvfb xauth imagemagick (see .ci/run for the package list).
+#   SECONDS  how long the window runs before the shot (default 6)
+#   CLICK=x,y        click there one second before the shot (e.g. to select a node)
+#   BOTTLENECK_BIN   the binary (default target/release/bottleneck)
+#
+# The README's screenshot: cargo build --release &&
+#   CLICK=755,252 .ci/screenshot.sh assets/screenshot.png 12 -- --speed 2
+#
+# Needs: xvfb xauth imagemagick xdotool (apt-get install -y …).
 set -euo pipefail
 out="${1:?usage: screenshot.sh OUT.png [SECONDS] [-- ARGS]}"
 wait_secs="${2:-6}"
-shift $(( $# >= 2 ? 2 : 1 ))
+shift $(($# >= 2 ? 2 : 1))
 [ "${1:-}" = "--" ] && shift
 bin="${BOTTLENECK_BIN:-target/release/bottleneck}"
 export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-$(mktemp -d)}"
 chmod 700 "$XDG_RUNTIME_DIR"
+export CLICK="${CLICK:-}"
 xvfb-run -a -s "-screen 0 1280x800x24" bash -c '
     "$0" "${@:3}" & pid=$!
-    sleep "$2"
+    if [ -n "$CLICK" ]; then
+        sleep "$(($2 - 1))"
+        xdotool mousemove "${CLICK%,*}" "${CLICK#*,}" click 1
+        sleep 1
+    else
+        sleep "$2"
+    fi
     import -window root "$1"
     kill $pid; wait $pid 2>/dev/null || true
 ' "$bin" "$out" "$wait_secs" "$@"
