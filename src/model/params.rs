@@ -1628,6 +1628,48 @@ impl Params for QuerySpec {
 // the length of a list. Changes are applied in walk order, so a form is switched before
 // the fields of the new form are set.
 
+/// Where a visitor is in a spec, as a path in the file (`pools[0].mode`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ParamPath(String);
+
+impl ParamPath {
+    pub fn new(prefix: impl Into<String>) -> Self {
+        Self(prefix.into())
+    }
+
+    /// The path of the parameter `name` here.
+    pub fn at(&self, name: &str) -> String {
+        if self.0.is_empty() {
+            name.to_owned()
+        } else {
+            format!("{}.{name}", self.0)
+        }
+    }
+
+    /// Walks into `segment`; returns the mark to [`ParamPath::leave`] by.
+    pub fn enter(&mut self, segment: &str) -> usize {
+        let mark = self.0.len();
+        self.0 = self.at(segment);
+        mark
+    }
+
+    pub fn leave(&mut self, mark: usize) {
+        self.0.truncate(mark);
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// The path segment of item `i` of the list `name`: `[\"key\"]` for maps, `[i]` otherwise.
+pub fn item_segment(list: &dyn ParamList, name: &str, i: usize) -> String {
+    match list.key(i) {
+        Some(key) => format!("{name}[{key:?}]"),
+        None => format!("{name}[{i}]"),
+    }
+}
+
 /// The text of a switched-off optional number.
 pub const OFF: &str = "off";
 
@@ -1635,29 +1677,20 @@ pub const OFF: &str = "off";
 /// versions of a spec.
 #[derive(Default)]
 struct Flatten {
-    path: String,
+    path: ParamPath,
     out: Vec<(String, String, bool)>,
 }
 
 impl Flatten {
-    fn at(&self, name: &str) -> String {
-        if self.path.is_empty() {
-            name.to_owned()
-        } else {
-            format!("{}.{name}", self.path)
-        }
-    }
-
     fn push(&mut self, meta: &Meta, value: String) {
-        let path = self.at(meta.name);
+        let path = self.path.at(meta.name);
         self.out.push((path, value, meta.live));
     }
 
     fn within(&mut self, segment: &str, body: impl FnOnce(&mut Self)) {
-        let len = self.path.len();
-        self.path = self.at(segment);
+        let mark = self.path.enter(segment);
         body(self);
-        self.path.truncate(len);
+        self.path.leave(mark);
     }
 }
 
@@ -1695,14 +1728,11 @@ impl ParamVisitor for Flatten {
         }
     }
     fn list(&mut self, meta: &Meta, list: &mut dyn ParamList) {
-        let path = self.at(meta.name);
+        let path = self.path.at(meta.name);
         self.out
             .push((format!("{path}.len"), list.len().to_string(), meta.live));
         for i in 0..list.len() {
-            let segment = match list.key(i) {
-                Some(key) => format!("{}[{key:?}]", meta.name),
-                None => format!("{}[{i}]", meta.name),
-            };
+            let segment = item_segment(list, meta.name, i);
             self.within(&segment, |me| list.item(i, me));
         }
     }
@@ -1764,7 +1794,7 @@ pub fn apply(
     let mut setter = Setter {
         target: path,
         value,
-        path: String::new(),
+        path: ParamPath::default(),
         outcome: None,
     };
     spec.params(&mut setter);
@@ -1785,21 +1815,13 @@ pub fn apply(
 struct Setter<'a> {
     target: &'a str,
     value: &'a str,
-    path: String,
+    path: ParamPath,
     outcome: Option<Result<bool, String>>,
 }
 
 impl Setter<'_> {
-    fn at(&self, name: &str) -> String {
-        if self.path.is_empty() {
-            name.to_owned()
-        } else {
-            format!("{}.{name}", self.path)
-        }
-    }
-
     fn hit(&self, meta: &Meta) -> bool {
-        self.outcome.is_none() && self.at(meta.name) == self.target
+        self.outcome.is_none() && self.path.at(meta.name) == self.target
     }
 
     fn parsed<T: std::str::FromStr>(&mut self, meta: &Meta, what: &str) -> Option<T> {
@@ -1820,7 +1842,7 @@ impl Setter<'_> {
 
     /// Whether the target lies under `segment`: only then is it worth walking in.
     fn leads_into(&self, segment: &str) -> bool {
-        let prefix = self.at(segment);
+        let prefix = self.path.at(segment);
         self.outcome.is_none()
             && self.target.len() > prefix.len()
             && self.target.starts_with(&prefix)
@@ -1828,10 +1850,9 @@ impl Setter<'_> {
     }
 
     fn within(&mut self, segment: &str, body: impl FnOnce(&mut Self)) {
-        let len = self.path.len();
-        self.path = self.at(segment);
+        let mark = self.path.enter(segment);
         body(self);
-        self.path.truncate(len);
+        self.path.leave(mark);
     }
 }
 
@@ -1904,7 +1925,7 @@ impl ParamVisitor for Setter<'_> {
         }
     }
     fn list(&mut self, meta: &Meta, list: &mut dyn ParamList) {
-        let len_path = format!("{}.len", self.at(meta.name));
+        let len_path = format!("{}.len", self.path.at(meta.name));
         if self.outcome.is_none() && self.target == len_path {
             match self.value.trim().parse::<usize>() {
                 Ok(n) if n <= list.max_len() => {
@@ -1928,11 +1949,8 @@ impl ParamVisitor for Setter<'_> {
             return;
         }
         for i in 0..list.len() {
-            let segment = match list.key(i) {
-                Some(key) => format!("{}[{key:?}]", meta.name),
-                None => format!("{}[{i}]", meta.name),
-            };
-            let prefix = self.at(&segment);
+            let segment = item_segment(list, meta.name, i);
+            let prefix = self.path.at(&segment);
             if self.outcome.is_none() && (self.target == prefix || self.leads_into(&segment)) {
                 self.within(&segment, |me| list.item(i, me));
             }

@@ -7,7 +7,7 @@ use std::fmt;
 use std::ops::Deref;
 
 use super::limits::*;
-use super::params::{Meta, ParamList, ParamVisitor, Params, RefKind};
+use super::params::{Meta, ParamList, ParamPath, ParamVisitor, Params, RefKind, item_segment};
 use super::scenario::*;
 
 /// One problem in a scenario, with where it is.
@@ -134,7 +134,10 @@ impl Validator {
     /// Every parameter against its described range and rules (`model::params`).
     fn ranges(&mut self, s: &mut Scenario) {
         let mut check = |path: String, target: &mut dyn Params| {
-            target.params(&mut RangeCheck { path, v: self });
+            target.params(&mut RangeCheck {
+                path: ParamPath::new(path),
+                v: self,
+            });
         };
         check("run".to_owned(), &mut s.run);
         for (name, ep) in &mut s.endpoints {
@@ -406,7 +409,7 @@ impl Validator {
             }
             if applied {
                 spec.params(&mut RangeCheck {
-                    path: p.clone(),
+                    path: ParamPath::new(p.clone()),
                     v: self,
                 });
             }
@@ -528,25 +531,20 @@ impl Validator {
 /// Checks each parameter against its [`Meta`] range and each rule, reporting problems at
 /// their path in the file.
 struct RangeCheck<'a> {
-    path: String,
+    path: ParamPath,
     v: &'a mut Validator,
 }
 
 impl RangeCheck<'_> {
     fn at(&self, name: &str) -> String {
-        if self.path.is_empty() {
-            name.to_owned()
-        } else {
-            format!("{}.{name}", self.path)
-        }
+        self.path.at(name)
     }
 
     /// Runs `body` with `segment` appended to the path.
     fn within(&mut self, segment: &str, body: impl FnOnce(&mut Self)) {
-        let len = self.path.len();
-        self.path = self.at(segment);
+        let mark = self.path.enter(segment);
         body(self);
-        self.path.truncate(len);
+        self.path.leave(mark);
     }
 }
 
@@ -601,10 +599,7 @@ impl ParamVisitor for RangeCheck<'_> {
             return;
         }
         for i in 0..list.len() {
-            let segment = match list.key(i) {
-                Some(key) => format!("{}[{key:?}]", meta.name),
-                None => format!("{}[{i}]", meta.name),
-            };
+            let segment = item_segment(list, meta.name, i);
             self.within(&segment, |me| list.item(i, me));
         }
     }

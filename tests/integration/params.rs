@@ -2,7 +2,7 @@
 //! validation enforces: each range is accepted at both ends and refused just outside, at
 //! the parameter's own path; live and restart-only changes are told apart.
 
-use bottleneck::model::params::{flatten, restart_only_differences};
+use bottleneck::model::params::{ParamPath, flatten, item_segment, restart_only_differences};
 use bottleneck::model::{
     ComponentSpec, Concurrency, Dist, Meta, ParamList, ParamVisitor, Params, RefKind, Scenario,
     validate,
@@ -16,24 +16,16 @@ struct SetNth<F: Fn(&Meta) -> f64> {
     target: usize,
     seen: usize,
     value: F,
-    path: Vec<String>,
+    path: ParamPath,
     hit: Option<(String, Meta)>,
 }
 
 impl<F: Fn(&Meta) -> f64> SetNth<F> {
-    fn here(&self, name: &str) -> String {
-        let mut p = self.path.join(".");
-        if !p.is_empty() {
-            p.push('.');
-        }
-        p + name
-    }
-
     fn take(&mut self, meta: &Meta) -> Option<f64> {
         let mine = self.seen == self.target;
         self.seen += 1;
         if mine {
-            self.hit = Some((self.here(meta.name), *meta));
+            self.hit = Some((self.path.at(meta.name), *meta));
             Some((self.value)(meta))
         } else {
             None
@@ -64,22 +56,19 @@ impl<F: Fn(&Meta) -> f64> ParamVisitor for SetNth<F> {
         current
     }
     fn group(&mut self, meta: &Meta, body: &mut dyn FnMut(&mut dyn ParamVisitor)) {
-        if !meta.inline {
-            self.path.push(meta.name.to_owned());
-        }
-        body(self);
-        if !meta.inline {
-            self.path.pop();
+        if meta.inline {
+            body(self);
+        } else {
+            let mark = self.path.enter(meta.name);
+            body(self);
+            self.path.leave(mark);
         }
     }
     fn list(&mut self, meta: &Meta, list: &mut dyn ParamList) {
         for i in 0..list.len() {
-            self.path.push(match list.key(i) {
-                Some(k) => format!("{}[{k:?}]", meta.name),
-                None => format!("{}[{i}]", meta.name),
-            });
+            let mark = self.path.enter(&item_segment(list, meta.name, i));
             list.item(i, self);
-            self.path.pop();
+            self.path.leave(mark);
         }
     }
 }
@@ -97,7 +86,7 @@ fn with_nth(
         target: k,
         seen: 0,
         value,
-        path: vec![format!("components[{:?}]", s.components[c].id())],
+        path: ParamPath::new(format!("components[{:?}]", s.components[c].id())),
         hit: None,
     };
     s.components[c].params(&mut v);
