@@ -151,10 +151,13 @@ impl Canvas {
                 (Some(f), Some(t)) => f.rate_per_sec.min(t.rate_per_sec),
                 _ => 0.0,
             };
-            let errors = glance
-                .get(from.as_str())
-                .map_or(0.0, |g| g.error_share)
-                .max(glance.get(to.as_str()).map_or(0.0, |g| g.error_share));
+            // Red for what fails where this edge leads; a client's edge carries every
+            // failure its users see.
+            let into = glance.get(to.as_str()).map_or(0.0, |g| g.error_share);
+            let errors = match glance.get(from.as_str()) {
+                Some(f) if f.kind == "Client" => f.error_share.max(into),
+                _ => into,
+            };
             self.flow(&painter, curve, rate, errors, &visuals);
         }
 
