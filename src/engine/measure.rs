@@ -120,6 +120,11 @@ fn ms_at(h: &Histogram<u64>, q: f64) -> f64 {
     }
 }
 
+/// p50, p95 and p99 in milliseconds (NaN when empty).
+fn chart_quantiles(h: &Histogram<u64>) -> [f64; 3] {
+    [ms_at(h, 0.5), ms_at(h, 0.95), ms_at(h, 0.99)]
+}
+
 fn outcomes(m: &OutcomeMeter, span_secs: f64) -> Outcomes {
     let span = span_secs.max(f64::MIN_POSITIVE);
     let ok = m.ok.since_warmup();
@@ -521,8 +526,10 @@ impl World {
         let (mut offered, mut ok) = (0, 0);
         let mut per_cause = [0u64; ErrorCause::ALL.len()];
         let mut endpoint_values = Vec::with_capacity(4 * self.per_endpoint.len());
+        let single = self.per_endpoint.len() == 1;
         let interval = &mut self.interval_scratch;
         interval.reset();
+        let mut overall = [f64::NAN; 3];
         for m in &mut self.per_endpoint {
             let n_ok = m.ok.take_sample();
             ok += n_ok;
@@ -531,19 +538,23 @@ impl World {
                 *total += e.take_sample();
             }
             endpoint_values.push(n_ok as f64 / secs);
-            endpoint_values.push(ms_at(&m.interval, 0.5));
-            endpoint_values.push(ms_at(&m.interval, 0.95));
-            endpoint_values.push(ms_at(&m.interval, 0.99));
-            let _ = interval.add(&m.interval);
+            let q = chart_quantiles(&m.interval);
+            endpoint_values.extend(q);
+            if single {
+                overall = q;
+            } else {
+                let _ = interval.add(&m.interval);
+            }
             m.interval.reset();
+        }
+        if !single {
+            overall = chart_quantiles(interval);
         }
         v.push(offered as f64 / secs);
         v.push(ok as f64 / secs);
         v.push(per_cause.iter().sum::<u64>() as f64 / secs);
         v.extend(per_cause.iter().map(|n| *n as f64 / secs));
-        v.push(ms_at(interval, 0.5));
-        v.push(ms_at(interval, 0.95));
-        v.push(ms_at(interval, 0.99));
+        v.extend(overall);
         let in_flight: f64 = self
             .instances
             .iter_mut()

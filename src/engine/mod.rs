@@ -229,42 +229,35 @@ impl Simulation {
         let limit = target.min(self.end);
         let mut budget = max_events;
         loop {
-            let next = self.world.queue.peek_time();
             // A recorded change happens after every event at or before its time.
-            if let Some(at) = self.next_change_at
-                && at <= limit
-                && next.is_none_or(|t| t > at)
-            {
+            let change = self.next_change_at.filter(|at| *at <= limit);
+            let horizon = change.unwrap_or(limit);
+            if budget == 0 {
+                if self.world.queue.peek_time().is_some_and(|t| t <= horizon) {
+                    return Advance::BudgetExhausted;
+                }
+            } else if let Some((t, event)) = self.world.queue.pop_until(horizon) {
+                budget -= 1;
+                self.world.now = t;
+                self.events += 1;
+                if let Event::Sample = event {
+                    let values = self.world.take_sample();
+                    self.series.push(t.as_secs_f64(), &values);
+                }
+                self.world.handle(event);
+                continue;
+            }
+            if let Some(at) = change {
                 self.world.now = self.world.now.max(at);
                 self.apply_next_change();
                 continue;
             }
-            match next {
-                Some(t) if t <= limit => {
-                    if budget == 0 {
-                        return Advance::BudgetExhausted;
-                    }
-                    budget -= 1;
-                    let Some((t, event)) = self.world.queue.pop() else {
-                        unreachable!("peeked an event")
-                    };
-                    self.world.now = t;
-                    self.events += 1;
-                    if let Event::Sample = event {
-                        let values = self.world.take_sample();
-                        self.series.push(t.as_secs_f64(), &values);
-                    }
-                    self.world.handle(event);
-                }
-                _ => {
-                    self.world.now = self.world.now.max(limit);
-                    return if self.world.now >= self.end {
-                        Advance::Finished
-                    } else {
-                        Advance::ReachedTarget
-                    };
-                }
-            }
+            self.world.now = self.world.now.max(limit);
+            return if self.world.now >= self.end {
+                Advance::Finished
+            } else {
+                Advance::ReachedTarget
+            };
         }
     }
 

@@ -82,6 +82,19 @@ impl<E> EventQueue<E> {
         self.heap.peek().map(|e| SimTime((e.key >> 64) as u64))
     }
 
+    /// Removes and returns the next live event if it is due at or before `limit`.
+    #[inline]
+    pub fn pop_until(&mut self, limit: SimTime) -> Option<(SimTime, E)> {
+        self.drop_cancelled_top();
+        let top = self.heap.peek_mut()?;
+        let at = SimTime((top.key >> 64) as u64);
+        if at > limit {
+            return None;
+        }
+        let entry = std::collections::binary_heap::PeekMut::pop(top);
+        Some((at, entry.event))
+    }
+
     /// Removes and returns the next live event.
     pub fn pop(&mut self) -> Option<(SimTime, E)> {
         self.drop_cancelled_top();
