@@ -26,6 +26,11 @@ pub fn csv(summary: &Summary) -> String {
     row("run", "", "events", summary.events as f64);
     let mut outcome_rows = |section: &str, name: &str, o: &Outcomes| {
         row(section, name, "offered", o.offered as f64);
+        row(section, name, "user_requests", o.user_requests as f64);
+        row(section, name, "retries", o.retries as f64);
+        row(section, name, "amplification", o.amplification);
+        row(section, name, "user_failures", o.user_failures as f64);
+        row(section, name, "user_error_rate", o.user_error_rate);
         row(section, name, "ok", o.ok as f64);
         row(section, name, "offered_per_sec", o.offered_per_sec);
         row(section, name, "throughput_per_sec", o.throughput_per_sec);
@@ -136,7 +141,17 @@ pub fn table(s: &Summary) -> String {
         .map(|(c, n)| format!("{c} {n}"))
         .collect();
     if !errors.is_empty() {
-        let _ = writeln!(o, "errors: {}", errors.join(", "));
+        let _ = writeln!(o, "failed attempts: {}", errors.join(", "));
+    }
+    if s.overall.retries > 0 {
+        let _ = writeln!(
+            o,
+            "retries: {} ({:.2} attempts per user request); {:.2}% of users' requests failed \
+             in the end",
+            s.overall.retries,
+            s.overall.amplification,
+            s.overall.user_error_rate * 100.0
+        );
     }
 
     let _ = writeln!(o);

@@ -56,6 +56,78 @@ pub struct Client {
     pub deadlines: VecDeque<(SimTime, ReqRef)>,
     pub deadline_armed: bool,
     pub sent: Counter,
+    pub retry: crate::model::Retry,
+    pub retry_budget: Option<f64>,
+    /// Retries the budget still allows (grows by `retry_budget` per first attempt).
+    pub retry_tokens: f64,
+    /// Retries waiting for their delay, by slot (the `Retry` event carries the slot).
+    pub pending_retries: Vec<PendingRetry>,
+    pub free_retry_slots: Vec<u32>,
+}
+
+/// A retry waiting to be sent.
+#[derive(Clone, Copy, Debug)]
+pub struct PendingRetry {
+    pub user: u32,
+    pub session: u32,
+    pub endpoint: u16,
+    /// The number of this attempt (1 for the first retry).
+    pub attempt: u8,
+    /// When the user's first attempt was sent: latency counts from there.
+    pub first_sent: SimTime,
+}
+
+/// Retries the budget keeps in reserve (and starts with).
+pub const RETRY_RESERVE: f64 = 10.0;
+
+impl Client {
+    /// The wait before retry number `attempt` (1-based), or `None` if the policy or the
+    /// budget allows no more. Takes a token from the budget when it allows one.
+    pub fn retry_delay(&mut self, attempt: u8) -> Option<SimDuration> {
+        use crate::model::Retry;
+        let (max, delay_ms) = match self.retry {
+            Retry::None => return None,
+            Retry::Immediate { max_retries } => (max_retries, 0.0),
+            Retry::Fixed {
+                max_retries,
+                delay_ms,
+            } => (max_retries, delay_ms),
+            Retry::Backoff {
+                max_retries,
+                base_ms,
+                max_ms,
+                jitter,
+            } => {
+                let exp = base_ms * 2f64.powi(i32::from(attempt.saturating_sub(1)));
+                let wait = exp.min(max_ms);
+                (
+                    max_retries,
+                    if jitter {
+                        self.rng.uniform() * wait
+                    } else {
+                        wait
+                    },
+                )
+            }
+        };
+        if u32::from(attempt) > max {
+            return None;
+        }
+        if self.retry_budget.is_some() {
+            if self.retry_tokens < 1.0 {
+                return None;
+            }
+            self.retry_tokens -= 1.0;
+        }
+        Some(SimDuration::from_millis_f64(delay_ms))
+    }
+
+    /// A first attempt earns the budget its share of a retry.
+    pub fn earn_retry_tokens(&mut self) {
+        if let Some(share) = self.retry_budget {
+            self.retry_tokens = (self.retry_tokens + share).min(RETRY_RESERVE.max(100.0 * share));
+        }
+    }
 }
 
 impl Client {

@@ -135,8 +135,23 @@ fn outcomes(m: &OutcomeMeter, span_secs: f64) -> Outcomes {
     let failed: u64 = errors.values().sum();
     let h = &m.latency;
     let zero_if_nan = |x: f64| if x.is_nan() { 0.0 } else { x };
+    let user_requests = m.user_requests.since_warmup();
+    let user_failures = m.user_failures.since_warmup();
     Outcomes {
         offered: m.offered.since_warmup(),
+        user_requests,
+        retries: m.retries.since_warmup(),
+        amplification: if user_requests == 0 {
+            1.0
+        } else {
+            m.offered.since_warmup() as f64 / user_requests as f64
+        },
+        user_failures,
+        user_error_rate: if ok + user_failures == 0 {
+            0.0
+        } else {
+            user_failures as f64 / (ok + user_failures) as f64
+        },
         ok,
         errors,
         offered_per_sec: m.offered.since_warmup() as f64 / span,
@@ -442,7 +457,13 @@ impl World {
     /// Names of the chart series, in the order [`World::take_sample`] fills them.
     pub fn series_names(&self) -> Vec<(String, String)> {
         let g = |m: &str| (String::new(), m.to_owned());
-        let mut names = vec![g("offered_per_sec"), g("ok_per_sec"), g("errors_per_sec")];
+        let mut names = vec![
+            g("offered_per_sec"),
+            g("user_requests_per_sec"),
+            g("retries_per_sec"),
+            g("ok_per_sec"),
+            g("errors_per_sec"),
+        ];
         for c in ErrorCause::ALL {
             names.push(g(&format!("{}_per_sec", c.name())));
         }
@@ -523,7 +544,7 @@ impl World {
         let mut v = Vec::new();
 
         // Endpoints first (their interval counts add up to the system-wide ones).
-        let (mut offered, mut ok) = (0, 0);
+        let (mut offered, mut ok, mut users, mut retries) = (0, 0, 0, 0);
         let mut per_cause = [0u64; ErrorCause::ALL.len()];
         let mut endpoint_values = Vec::with_capacity(4 * self.per_endpoint.len());
         let single = self.per_endpoint.len() == 1;
@@ -534,6 +555,8 @@ impl World {
             let n_ok = m.ok.take_sample();
             ok += n_ok;
             offered += m.offered.take_sample();
+            users += m.user_requests.take_sample();
+            retries += m.retries.take_sample();
             for (total, e) in per_cause.iter_mut().zip(&mut m.errors) {
                 *total += e.take_sample();
             }
@@ -551,6 +574,8 @@ impl World {
             overall = chart_quantiles(interval);
         }
         v.push(offered as f64 / secs);
+        v.push(users as f64 / secs);
+        v.push(retries as f64 / secs);
         v.push(ok as f64 / secs);
         v.push(per_cause.iter().sum::<u64>() as f64 / secs);
         v.extend(per_cause.iter().map(|n| *n as f64 / secs));

@@ -90,7 +90,14 @@ pub fn new_histogram(sigfig: u8) -> Histogram<u64> {
 /// endpoints' merged, so each response is recorded once).
 #[derive(Clone)]
 pub struct OutcomeMeter {
+    /// Attempts sent (first attempts and retries): the load offered to the system.
     pub offered: Counter,
+    /// Users' requests (first attempts only).
+    pub user_requests: Counter,
+    /// Failed attempts that the client tried again.
+    pub retries: Counter,
+    /// Users' requests that failed in the end (after any retries).
+    pub user_failures: Counter,
     pub ok: Counter,
     pub errors: [Counter; ErrorCause::ALL.len()],
     /// Latency of successful responses since the warm-up.
@@ -104,6 +111,9 @@ impl Default for OutcomeMeter {
     fn default() -> Self {
         Self {
             offered: Counter::default(),
+            user_requests: Counter::default(),
+            retries: Counter::default(),
+            user_failures: Counter::default(),
             ok: Counter::default(),
             errors: [Counter::default(); ErrorCause::ALL.len()],
             latency: new_histogram(3),
@@ -132,6 +142,9 @@ impl OutcomeMeter {
     /// Adds another endpoint's outcomes (counts and histograms) into this one.
     pub fn absorb(&mut self, other: &OutcomeMeter) {
         self.offered.absorb(&other.offered);
+        self.user_requests.absorb(&other.user_requests);
+        self.retries.absorb(&other.retries);
+        self.user_failures.absorb(&other.user_failures);
         self.ok.absorb(&other.ok);
         for (a, b) in self.errors.iter_mut().zip(&other.errors) {
             a.absorb(b);
@@ -144,6 +157,9 @@ impl OutcomeMeter {
 
     pub fn mark_warmup(&mut self) {
         self.offered.mark_warmup();
+        self.user_requests.mark_warmup();
+        self.retries.mark_warmup();
+        self.user_failures.mark_warmup();
         self.ok.mark_warmup();
         for e in &mut self.errors {
             e.mark_warmup();

@@ -33,15 +33,25 @@ pub struct Summary {
 /// What clients experienced.
 #[derive(Clone, Debug, Serialize)]
 pub struct Outcomes {
-    /// Requests sent.
+    /// Attempts sent (first attempts and retries): the load on the system.
     pub offered: u64,
+    /// Users' requests (first attempts).
+    pub user_requests: u64,
+    /// Failed attempts the client tried again.
+    pub retries: u64,
+    /// Attempts per user request: above 1 when retries multiply the load.
+    pub amplification: f64,
+    /// Users' requests that failed in the end, after any retries.
+    pub user_failures: u64,
+    /// `user_failures` ÷ users' requests answered (ok or failed in the end).
+    pub user_error_rate: f64,
     /// Successful responses.
     pub ok: u64,
-    /// Failed requests by cause.
+    /// Failed attempts by cause.
     pub errors: BTreeMap<String, u64>,
     pub offered_per_sec: f64,
     pub throughput_per_sec: f64,
-    /// Failed ÷ (ok + failed).
+    /// Failed attempts ÷ (ok + failed attempts).
     pub error_rate: f64,
     /// Latency of successful responses.
     pub latency_ms: Latency,

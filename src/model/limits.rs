@@ -37,3 +37,5 @@ pub const MAX_STEPS_PER_REQUEST: u64 = 100_000;
 pub const MAX_PROFILE_POINTS: usize = 10_000;
 /// Changes recorded in a scenario's timeline.
 pub const MAX_TIMELINE_CHANGES: usize = 10_000;
+/// Retries a client may make of one request.
+pub const MAX_RETRIES: u32 = 20;

@@ -695,6 +695,8 @@ impl ComponentSpec {
                 mix: Vec::new(),
                 timeout_ms: None,
                 sessions: defaults::sessions(),
+                retry: Retry::None,
+                retry_budget: None,
             }),
             "LoadBalancer" => Self::LoadBalancer(LoadBalancerSpec {
                 id,
@@ -1113,6 +1115,110 @@ impl Params for ClientSpec {
         );
         v.optional(&TIMEOUT, &mut self.timeout_ms);
         count32(v, &SESSIONS, &mut self.sessions);
+        const RETRY: Meta = Meta::new(
+            "retry",
+            "What the client does after an error or its own timeout. Retrying at once \
+             multiplies the load exactly when the system is overloaded (a retry storm); \
+             exponential backoff with jitter spreads retries out; a retry budget caps them.",
+        )
+        .live();
+        const BUDGET: Meta = Meta::new(
+            "retry_budget",
+            "Retries allowed as a share of first attempts (0.1: one retry per ten requests, \
+             plus a reserve of 10), so retries cannot multiply an overload. Off: no cap.",
+        )
+        .positive(100.0)
+        .live();
+        v.group(&RETRY, &mut |v| retry(v, &mut self.retry));
+        v.optional(&BUDGET, &mut self.retry_budget);
+    }
+}
+
+fn retry(v: &mut dyn ParamVisitor, value: &mut Retry) {
+    const FORM: Meta = Meta::new(
+        "form",
+        "No retries, at once, after a fixed delay, or with backoff.",
+    )
+    .live();
+    const MAX: Meta = Meta::new(
+        "max_retries",
+        "Retries after the first attempt; a request is tried at most this many times more.",
+    )
+    .unit("retries")
+    .range(0.0, MAX_RETRIES as f64)
+    .live();
+    const DELAY: Meta = Meta::new("delay_ms", "Wait before each retry.")
+        .unit("ms")
+        .range(0.0, MAX_DURATION_MS)
+        .live();
+    const BASE: Meta = Meta::new(
+        "base_ms",
+        "Wait before the first retry; it doubles for each next one.",
+    )
+    .unit("ms")
+    .positive(MAX_DURATION_MS)
+    .live();
+    const CAP: Meta = Meta::new("max_ms", "The longest wait between retries.")
+        .unit("ms")
+        .positive(MAX_DURATION_MS)
+        .live();
+    const JITTER: Meta = Meta::new(
+        "jitter",
+        "Wait a random part of the backoff, so clients that failed together do not retry \
+         together.",
+    )
+    .live();
+    choose(
+        v,
+        &FORM,
+        &["None", "Immediate", "Fixed", "Backoff"],
+        value,
+        |r| match r {
+            Retry::None => 0,
+            Retry::Immediate { .. } => 1,
+            Retry::Fixed { .. } => 2,
+            Retry::Backoff { .. } => 3,
+        },
+        |_, i| match i {
+            0 => Retry::None,
+            1 => Retry::Immediate { max_retries: 3 },
+            2 => Retry::Fixed {
+                max_retries: 3,
+                delay_ms: 100.0,
+            },
+            _ => Retry::Backoff {
+                max_retries: 3,
+                base_ms: 50.0,
+                max_ms: 2000.0,
+                jitter: true,
+            },
+        },
+    );
+    match value {
+        Retry::None => {}
+        Retry::Immediate { max_retries } => count32(v, &MAX, max_retries),
+        Retry::Fixed {
+            max_retries,
+            delay_ms,
+        } => {
+            count32(v, &MAX, max_retries);
+            v.number(&DELAY, delay_ms);
+        }
+        Retry::Backoff {
+            max_retries,
+            base_ms,
+            max_ms,
+            jitter,
+        } => {
+            count32(v, &MAX, max_retries);
+            v.number(&BASE, base_ms);
+            v.number(&CAP, max_ms);
+            v.flag(&JITTER, jitter);
+            v.rule(
+                "max_ms",
+                (max_ms < base_ms).then(|| "max_ms must be at least base_ms".to_owned()),
+            );
+        }
     }
 }
 

@@ -178,6 +178,35 @@ pub struct ClientSpec {
     /// users are their own sessions.
     #[serde(default = "defaults::sessions")]
     pub sessions: u32,
+    /// What the client does after a failed attempt (an error or its own timeout).
+    #[serde(default)]
+    pub retry: Retry,
+    /// Retries allowed as a share of first attempts (0.1: at most one retry per ten
+    /// requests, with a reserve of 10); `None`: no budget.
+    #[serde(default)]
+    pub retry_budget: Option<f64>,
+}
+
+/// A client's retry policy.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub enum Retry {
+    /// A failed request fails.
+    #[default]
+    None,
+    /// Try again at once, up to `max_retries` more times.
+    Immediate { max_retries: u32 },
+    /// Wait `delay_ms` before each retry.
+    Fixed { max_retries: u32, delay_ms: f64 },
+    /// Wait `base_ms` × 2^(retry − 1), at most `max_ms`; with `jitter`, a uniformly
+    /// random part of that ("full jitter"), so retries of many clients spread out.
+    Backoff {
+        max_retries: u32,
+        base_ms: f64,
+        max_ms: f64,
+        #[serde(default = "defaults::yes")]
+        jitter: bool,
+    },
 }
 
 /// The arrival process of a client.

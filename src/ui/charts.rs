@@ -125,6 +125,12 @@ pub fn panel(ui: &mut egui::Ui, set: &SeriesSet, choice: &mut ChartChoice) {
     let shown = |scope: &str| choice.components.as_ref().is_none_or(|c| c.contains(scope));
     let mut throughput: Vec<(String, String, String)> = vec![
         ("".into(), "offered_per_sec".into(), "offered".into()),
+        (
+            "".into(),
+            "user_requests_per_sec".into(),
+            "users' requests".into(),
+        ),
+        ("".into(), "retries_per_sec".into(), "retries".into()),
         ("".into(), "ok_per_sec".into(), "served".into()),
         ("".into(), "errors_per_sec".into(), "errors".into()),
     ];
@@ -156,8 +162,11 @@ pub fn panel(ui: &mut egui::Ui, set: &SeriesSet, choice: &mut ChartChoice) {
     // happened only clutters the legend.
     let throughput: Vec<_> = throughput
         .into_iter()
-        .filter(|(s, m, _)| {
-            m == "offered_per_sec" || m == "ok_per_sec" || any_nonzero(set, s, m, window)
+        .filter(|(s, m, _)| match m.as_str() {
+            "offered_per_sec" | "ok_per_sec" => true,
+            // Users' requests differ from the offered load only when clients retry.
+            "user_requests_per_sec" => any_nonzero(set, s, "retries_per_sec", window),
+            _ => any_nonzero(set, s, m, window),
         })
         .collect();
     /// Height of the plots (the panel is resizable; its content sets its height).

@@ -14,6 +14,8 @@ mod params;
 // Simulated figures against exact queueing theory, with tolerances from confidence
 // intervals over independent replications.
 mod queueing_theory;
+// Retries, budgets and the other resilience levers contain overloads.
+mod resilience;
 // Save → load gives the same scenario, for generated scenarios (proptest).
 mod roundtrip;
 // Every bundled scenario loads, validates and runs; lesson effects hold.

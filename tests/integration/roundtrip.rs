@@ -11,7 +11,8 @@ use bottleneck::model::limits::*;
 use bottleneck::model::{
     AppSpec, Arrivals, CacheModel, CacheScope, CacheSpec, ClientSpec, ComponentSpec, Concurrency,
     DatabaseSpec, Dist, Endpoint, FORMAT_VERSION, LoadBalancerSpec, Policy, PoolMode, PoolSpec,
-    QuerySpec, RunSpec, Scenario, Step, load_file, load_str, save_file, to_ron_string, validate,
+    QuerySpec, Retry, RunSpec, Scenario, Step, load_file, load_str, save_file, to_ron_string,
+    validate,
 };
 use proptest::collection::{btree_set, vec};
 use proptest::prelude::*;
@@ -430,18 +431,50 @@ fn client(id: String, plan: &Plan) -> BoxedStrategy<ComponentSpec> {
         mix,
         proptest::option::of(real(TINY, MAX_DURATION_MS)),
         int(1, MAX_SESSIONS),
+        retry(),
+        proptest::option::of(real(TINY, 100.0)),
     )
-        .prop_map(move |(target, arrivals, mix, timeout_ms, sessions)| {
-            ComponentSpec::Client(ClientSpec {
-                id: id.clone(),
-                target,
-                arrivals,
-                mix,
-                timeout_ms,
-                sessions,
-            })
-        })
+        .prop_map(
+            move |(target, arrivals, mix, timeout_ms, sessions, retry, retry_budget)| {
+                ComponentSpec::Client(ClientSpec {
+                    id: id.clone(),
+                    target,
+                    arrivals,
+                    mix,
+                    timeout_ms,
+                    sessions,
+                    retry,
+                    retry_budget,
+                })
+            },
+        )
         .boxed()
+}
+
+fn retry() -> BoxedStrategy<Retry> {
+    prop_oneof![
+        Just(Retry::None),
+        int(0, MAX_RETRIES).prop_map(|max_retries| Retry::Immediate { max_retries }),
+        (int(0, MAX_RETRIES), real(0.0, MAX_DURATION_MS)).prop_map(|(max_retries, delay_ms)| {
+            Retry::Fixed {
+                max_retries,
+                delay_ms,
+            }
+        }),
+        (
+            int(0, MAX_RETRIES),
+            real(TINY, 1_000.0),
+            real(1_000.0, MAX_DURATION_MS),
+            any::<bool>()
+        )
+            .prop_map(|(max_retries, base_ms, max_ms, jitter)| Retry::Backoff {
+                max_retries,
+                base_ms,
+                max_ms,
+                jitter,
+            }),
+    ]
+    .boxed()
 }
 
 fn load_balancer(id: String, plan: &Plan) -> BoxedStrategy<ComponentSpec> {

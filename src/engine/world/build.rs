@@ -346,6 +346,11 @@ impl World {
             deadlines: VecDeque::new(),
             deadline_armed: false,
             sent: Counter::default(),
+            retry: s.retry,
+            retry_budget: s.retry_budget,
+            retry_tokens: RETRY_RESERVE,
+            pending_retries: Vec::new(),
+            free_retry_slots: Vec::new(),
         });
         self.schedule_next_arrival(client);
         self.start_users(client);

@@ -30,6 +30,8 @@ impl World {
                 c.mix = mix;
                 c.timeout = new.timeout_ms.map(SimDuration::from_millis_f64);
                 c.sessions = new.sessions;
+                c.retry = new.retry;
+                c.retry_budget = new.retry_budget;
                 if old.arrivals != new.arrivals {
                     self.change_arrivals(at, &new.arrivals);
                 }

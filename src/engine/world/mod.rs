@@ -37,6 +37,8 @@ pub enum Event {
     PoolDeadline { pool: u32 },
     /// An instance added during the run has started and takes traffic.
     InstanceUp { inst: u32 },
+    /// A client's retry is due: `slot` in its pending retries.
+    Retry { client: u32, slot: u32 },
     /// End of the warm-up: summaries count from here.
     WarmupEnd,
     /// Take a time-series sample.
@@ -61,7 +63,11 @@ pub struct Request {
     pub user: u32,
     pub session: u32,
     pub endpoint: u16,
+    /// The attempt: 0 for the first, then one per retry.
+    pub attempt: u8,
     pub sent_at: SimTime,
+    /// When the user's first attempt was sent (latency is what the user waited).
+    pub first_sent: SimTime,
     /// The client has its answer (or gave up): later outcomes are not reported to it.
     pub client_done: bool,
     pub instance: u32,
@@ -89,7 +95,9 @@ impl Request {
             user: NONE,
             session: 0,
             endpoint: 0,
+            attempt: 0,
             sent_at: SimTime::ZERO,
+            first_sent: SimTime::ZERO,
             client_done: false,
             instance: NONE,
             inst_enter: SimTime::ZERO,
@@ -172,6 +180,19 @@ impl World {
                 }
             }
             Event::InstanceUp { inst } => self.instance_up(inst),
+            Event::Retry { client, slot } => {
+                let c = &mut self.clients[client as usize];
+                let p = c.pending_retries[slot as usize];
+                c.free_retry_slots.push(slot);
+                self.send_attempt(
+                    client,
+                    p.user,
+                    p.endpoint,
+                    p.session,
+                    p.attempt,
+                    p.first_sent,
+                );
+            }
             Event::ClientDeadline { client } => self.client_deadlines(client),
             Event::ServiceDone { station, req } => self.service_done(station, req),
             Event::Resume { req } => {
@@ -197,6 +218,7 @@ impl World {
 
     // ----- clients -------------------------------------------------------------------
 
+    /// A user's new request: its first attempt.
     fn send(&mut self, client: u32, user: u32) {
         let now = self.now;
         let c = &mut self.clients[client as usize];
@@ -210,6 +232,23 @@ impl World {
         } else {
             0
         };
+        c.earn_retry_tokens();
+        self.per_endpoint[endpoint as usize].user_requests.inc();
+        self.send_attempt(client, user, endpoint, session, 0, now);
+    }
+
+    /// Sends one attempt of a user's request into the system.
+    fn send_attempt(
+        &mut self,
+        client: u32,
+        user: u32,
+        endpoint: u16,
+        session: u32,
+        attempt: u8,
+        first_sent: SimTime,
+    ) {
+        let now = self.now;
+        let c = &mut self.clients[client as usize];
         c.sent.inc();
         let timeout = c.timeout;
         let target = c.target;
@@ -228,7 +267,9 @@ impl World {
         q.user = user;
         q.session = session;
         q.endpoint = endpoint;
+        q.attempt = attempt;
         q.sent_at = now;
+        q.first_sent = first_sent;
         q.client_done = false;
         q.instance = NONE;
         q.admitted = false;
@@ -288,15 +329,49 @@ impl World {
             return;
         }
         q.client_done = true;
-        let (client, user, endpoint, sent_at) = (q.client, q.user, q.endpoint, q.sent_at);
+        let (client, user, endpoint, session, attempt, first_sent) = (
+            q.client,
+            q.user,
+            q.endpoint,
+            q.session,
+            q.attempt,
+            q.first_sent,
+        );
         let meter = &mut self.per_endpoint[endpoint as usize];
         match outcome {
             Ok(()) => {
-                let latency = now.since(sent_at).0;
+                let latency = now.since(first_sent).0;
                 meter.record_ok(latency);
             }
             Err(cause) => {
                 meter.record_error(cause);
+                let next = attempt.saturating_add(1);
+                let c = &mut self.clients[client as usize];
+                if let Some(delay) = c.retry_delay(next) {
+                    meter.retries.inc();
+                    let retry = PendingRetry {
+                        user,
+                        session,
+                        endpoint,
+                        attempt: next,
+                        first_sent,
+                    };
+                    let slot = match c.free_retry_slots.pop() {
+                        Some(slot) => {
+                            c.pending_retries[slot as usize] = retry;
+                            slot
+                        }
+                        None => {
+                            c.pending_retries.push(retry);
+                            (c.pending_retries.len() - 1) as u32
+                        }
+                    };
+                    self.queue
+                        .schedule(now + delay, Event::Retry { client, slot });
+                    // The user waits for the retry.
+                    return;
+                }
+                meter.user_failures.inc();
             }
         }
         if user != NONE && self.user_may_send(client, user) {
