@@ -107,6 +107,7 @@ pub fn delete_component(s: &mut Scenario, id: &str) -> Result<(), EditError> {
     for c in &mut s.components {
         match c {
             ComponentSpec::Client(c) if c.target == id => c.target.clear(),
+            ComponentSpec::RateLimiter(r) if r.target == id => r.target.clear(),
             ComponentSpec::LoadBalancer(lb) => lb.backends.retain(|b| b != id),
             ComponentSpec::App(a) => a.pools.retain(|p| p.db != id),
             _ => {}
@@ -164,6 +165,7 @@ pub fn rename_component(s: &mut Scenario, id: &str, new_id: &str) -> Result<(), 
     for c in &mut s.components {
         match c {
             ComponentSpec::Client(c) => rename(&mut c.target),
+            ComponentSpec::RateLimiter(r) => rename(&mut r.target),
             ComponentSpec::LoadBalancer(lb) => lb.backends.iter_mut().for_each(rename),
             ComponentSpec::App(a) => a.pools.iter_mut().for_each(|p| rename(&mut p.db)),
             _ => {}
@@ -224,9 +226,13 @@ pub fn connect(s: &mut Scenario, from: &str, to: &str) -> Result<String, EditErr
     let to_kind = s.components[position(s, to)?].kind_name();
     let at = position(s, from)?;
     match (&mut s.components[at], to_kind) {
-        (ComponentSpec::Client(c), "LoadBalancer" | "App") => {
+        (ComponentSpec::Client(c), "RateLimiter" | "LoadBalancer" | "App") => {
             c.target = to.to_owned();
             Ok(format!("{from} now sends its requests to {to}"))
+        }
+        (ComponentSpec::RateLimiter(r), "LoadBalancer" | "App") => {
+            r.target = to.to_owned();
+            Ok(format!("{from} now protects {to}"))
         }
         (ComponentSpec::LoadBalancer(lb), "App") => {
             if lb.backends.iter().any(|b| b == to) {
@@ -257,6 +263,7 @@ pub fn disconnect(s: &mut Scenario, from: &str, to: &str) -> Result<(), EditErro
     let at = position(s, from)?;
     match &mut s.components[at] {
         ComponentSpec::Client(c) if c.target == to => c.target.clear(),
+        ComponentSpec::RateLimiter(r) if r.target == to => r.target.clear(),
         ComponentSpec::LoadBalancer(lb) => lb.backends.retain(|b| b != to),
         ComponentSpec::App(a) => a.pools.retain(|p| p.db != to),
         _ => return refuse(format!("{from} does not connect to {to}")),

@@ -27,8 +27,44 @@ pub struct ReqRef {
 /// Where a client (or a service call) sends requests.
 #[derive(Clone, Copy, Debug)]
 pub enum Target {
+    Limiter(u32),
     LoadBalancer(u32),
     Tier(u32),
+}
+
+/// A token bucket in front of a load balancer or a tier.
+pub struct RateLimiter {
+    pub id: String,
+    pub target: Target,
+    pub rate_per_sec: f64,
+    pub burst: f64,
+    pub per_client: bool,
+    /// Tokens of the shared bucket, or of each client's (by client index), and when
+    /// each was last refilled.
+    pub buckets: Vec<(f64, SimTime)>,
+    pub arrivals: Counter,
+    pub limited: Counter,
+}
+
+impl RateLimiter {
+    /// Takes a token for a request from `client`, if the bucket has one.
+    pub fn admit(&mut self, client: u32, now: SimTime) -> bool {
+        let k = if self.per_client { client as usize } else { 0 };
+        if self.buckets.len() <= k {
+            self.buckets.resize(k + 1, (self.burst, now));
+        }
+        let (tokens, last) = &mut self.buckets[k];
+        *tokens = (*tokens + now.since(*last).as_secs_f64() * self.rate_per_sec).min(self.burst);
+        *last = now;
+        self.arrivals.inc();
+        if *tokens >= 1.0 {
+            *tokens -= 1.0;
+            true
+        } else {
+            self.limited.inc();
+            false
+        }
+    }
 }
 
 /// A population of users.
@@ -154,6 +190,11 @@ pub struct LoadBalancer {
     pub rng: SimRng,
     pub rr_next: usize,
     pub routed: Counter,
+    /// Requests routed through it and not finished yet.
+    pub in_flight: u32,
+    /// Load shedding: at this many in flight, new requests are rejected.
+    pub max_in_flight: Option<u32>,
+    pub shed: Counter,
 }
 
 /// An app tier: a group of identical instances.

@@ -259,12 +259,28 @@ impl World {
                         );
                     }
                 }
+                crate::model::ComponentSpec::RateLimiter(spec) => {
+                    if let Some(l) = self.limiters.iter().find(|l| l.id == id) {
+                        let arrivals = l.arrivals.since_warmup() as f64;
+                        let limited = l.limited.since_warmup() as f64;
+                        let admitted = (arrivals - limited) / span_nz;
+                        f.insert("arrivals_per_sec".into(), arrivals / span_nz);
+                        f.insert("admitted_per_sec".into(), admitted);
+                        f.insert("limited".into(), limited);
+                        f.insert("limited_per_sec".into(), limited / span_nz);
+                        sat(format!("{id} rate"), "limit", admitted / spec.rate_per_sec);
+                    }
+                }
                 crate::model::ComponentSpec::LoadBalancer(_) => {
                     if let Some(lb) = self.lbs.iter().find(|l| l.id == id) {
                         f.insert(
                             "routed_per_sec".into(),
                             lb.routed.since_warmup() as f64 / span_nz,
                         );
+                        f.insert("shed".into(), lb.shed.since_warmup() as f64);
+                        if let Some(max) = lb.max_in_flight {
+                            f.insert("max_in_flight".into(), f64::from(max));
+                        }
                         let counts: Vec<f64> = lb
                             .tiers
                             .iter()
@@ -478,6 +494,11 @@ impl World {
         }
         for lb in &self.lbs {
             names.push((lb.id.clone(), "routed_per_sec".to_owned()));
+            names.push((lb.id.clone(), "shed_per_sec".to_owned()));
+        }
+        for l in &self.limiters {
+            names.push((l.id.clone(), "arrivals_per_sec".to_owned()));
+            names.push((l.id.clone(), "limited_per_sec".to_owned()));
         }
         for t in &self.tiers {
             names.push((t.id.clone(), "arrivals_per_sec".to_owned()));
@@ -594,6 +615,11 @@ impl World {
         }
         for lb in &mut self.lbs {
             v.push(lb.routed.take_sample() as f64 / secs);
+            v.push(lb.shed.take_sample() as f64 / secs);
+        }
+        for l in &mut self.limiters {
+            v.push(l.arrivals.take_sample() as f64 / secs);
+            v.push(l.limited.take_sample() as f64 / secs);
         }
         for t in &self.tiers {
             let (mut arrivals, mut errors) = (0, 0);
@@ -714,9 +740,29 @@ impl World {
                         g.error_share = if offered > 0.0 { errors / offered } else { 0.0 };
                         g.headline = format!("{:.0} req/s", g.rate_per_sec);
                     }
+                    crate::model::ComponentSpec::RateLimiter(l) => {
+                        let arrivals = get(id, "arrivals_per_sec");
+                        let limited = get(id, "limited_per_sec");
+                        g.rate_per_sec = arrivals;
+                        g.error_share = if arrivals > 0.0 {
+                            limited / arrivals
+                        } else {
+                            0.0
+                        };
+                        fullest(&mut g, "rate".into(), (arrivals - limited) / l.rate_per_sec);
+                        g.headline =
+                            format!("{:.0} of {:.0} req/s", arrivals - limited, l.rate_per_sec);
+                    }
                     crate::model::ComponentSpec::LoadBalancer(lb) => {
-                        g.rate_per_sec = get(id, "routed_per_sec");
-                        g.headline = format!("{:.0} req/s · {:?}", g.rate_per_sec, lb.policy);
+                        let routed = get(id, "routed_per_sec");
+                        let shed = get(id, "shed_per_sec");
+                        g.rate_per_sec = routed + shed;
+                        g.error_share = if routed + shed > 0.0 {
+                            shed / (routed + shed)
+                        } else {
+                            0.0
+                        };
+                        g.headline = format!("{routed:.0} req/s · {:?}", lb.policy);
                     }
                     crate::model::ComponentSpec::App(_) => {
                         let cpu = get(id, "cpu_util");

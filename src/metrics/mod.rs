@@ -45,15 +45,21 @@ pub enum ErrorCause {
     DbRefused,
     /// The client gave up waiting (the server may still be working on it).
     ClientTimeout,
+    /// A rate limiter had no token for it.
+    RateLimited,
+    /// The load balancer shed it: too many requests were in flight.
+    Shed,
 }
 
 impl ErrorCause {
-    pub const ALL: [ErrorCause; 5] = [
+    pub const ALL: [ErrorCause; 7] = [
         Self::Rejected,
         Self::QueueTimeout,
         Self::PoolTimeout,
         Self::DbRefused,
         Self::ClientTimeout,
+        Self::RateLimited,
+        Self::Shed,
     ];
 
     pub fn name(self) -> &'static str {
@@ -63,6 +69,8 @@ impl ErrorCause {
             Self::PoolTimeout => "pool_timeout",
             Self::DbRefused => "db_refused",
             Self::ClientTimeout => "client_timeout",
+            Self::RateLimited => "rate_limited",
+            Self::Shed => "shed",
         }
     }
 
@@ -74,6 +82,8 @@ impl ErrorCause {
             Self::PoolTimeout => "waited too long for a database connection from the pool",
             Self::DbRefused => "the database was at max_connections and refused a new one",
             Self::ClientTimeout => "the client stopped waiting for the answer",
+            Self::RateLimited => "a rate limiter had no token for it",
+            Self::Shed => "the load balancer shed it: too many requests were in flight",
         }
     }
 }

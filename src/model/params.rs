@@ -101,8 +101,10 @@ fn format_number(x: f64) -> String {
 /// What a reference must name.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum RefKind {
-    /// A load balancer or an app tier (where clients send).
+    /// Where clients send: a rate limiter, a load balancer or an app tier.
     Entry,
+    /// A load balancer or an app tier.
+    Balanced,
     App,
     Cache,
     Database,
@@ -119,6 +121,11 @@ impl RefKind {
             (self, spec),
             (
                 Self::Entry,
+                ComponentSpec::RateLimiter(_)
+                    | ComponentSpec::LoadBalancer(_)
+                    | ComponentSpec::App(_)
+            ) | (
+                Self::Balanced,
                 ComponentSpec::LoadBalancer(_) | ComponentSpec::App(_)
             ) | (Self::App, ComponentSpec::App(_))
                 | (Self::Cache, ComponentSpec::Cache(_))
@@ -656,7 +663,14 @@ impl Params for Step {
 
 impl ComponentSpec {
     /// The names of the component kinds, in palette order.
-    pub const KINDS: [&'static str; 5] = ["Client", "LoadBalancer", "App", "Cache", "Database"];
+    pub const KINDS: [&'static str; 6] = [
+        "Client",
+        "RateLimiter",
+        "LoadBalancer",
+        "App",
+        "Cache",
+        "Database",
+    ];
 
     /// What a kind is, in one sentence (palette tooltips).
     pub fn kind_help(kind: &str) -> &'static str {
@@ -665,7 +679,15 @@ impl ComponentSpec {
                 "Users sending requests: an open stream at a rate, or closed-loop users \
                          who wait for each answer and think before the next."
             }
-            "LoadBalancer" => "Spreads requests over the instances of one or more app tiers.",
+            "RateLimiter" => {
+                "A token bucket in front of a load balancer or an app tier: requests beyond \
+                 its rate are rejected at once instead of queueing, so an overload fails fast \
+                 and the rest is served in time."
+            }
+            "LoadBalancer" => {
+                "Spreads requests over the instances of one or more app tiers, and can shed \
+                 load beyond a number of requests in flight."
+            }
             "App" => {
                 "A tier of identical app instances running the endpoints' scripts on \
                       their cores, with a worker pool and a connection pool per database."
@@ -698,10 +720,18 @@ impl ComponentSpec {
                 retry: Retry::None,
                 retry_budget: None,
             }),
+            "RateLimiter" => Self::RateLimiter(RateLimiterSpec {
+                id,
+                target: String::new(),
+                rate_per_sec: 100.0,
+                burst: defaults::burst(),
+                per_client: false,
+            }),
             "LoadBalancer" => Self::LoadBalancer(LoadBalancerSpec {
                 id,
                 policy: Policy::RoundRobin,
                 backends: Vec::new(),
+                max_in_flight: None,
             }),
             "App" => Self::App(AppSpec {
                 id,
@@ -746,6 +776,7 @@ impl ComponentSpec {
     pub fn id_mut(&mut self) -> &mut String {
         match self {
             Self::Client(c) => &mut c.id,
+            Self::RateLimiter(c) => &mut c.id,
             Self::LoadBalancer(c) => &mut c.id,
             Self::App(c) => &mut c.id,
             Self::Cache(c) => &mut c.id,
@@ -757,6 +788,7 @@ impl ComponentSpec {
     pub fn references(&self) -> Vec<&str> {
         match self {
             Self::Client(c) => vec![c.target.as_str()],
+            Self::RateLimiter(c) => vec![c.target.as_str()],
             Self::LoadBalancer(c) => c.backends.iter().map(String::as_str).collect(),
             Self::App(c) => c.pools.iter().map(|p| p.db.as_str()).collect(),
             Self::Cache(_) | Self::Database(_) => Vec::new(),
@@ -768,6 +800,7 @@ impl Params for ComponentSpec {
     fn params(&mut self, v: &mut dyn ParamVisitor) {
         match self {
             Self::Client(c) => c.params(v),
+            Self::RateLimiter(c) => c.params(v),
             Self::LoadBalancer(c) => c.params(v),
             Self::App(c) => c.params(v),
             Self::Cache(c) => c.params(v),
@@ -1230,6 +1263,38 @@ const POLICIES: [&str; 5] = [
     "Hash",
 ];
 
+impl Params for RateLimiterSpec {
+    fn params(&mut self, v: &mut dyn ParamVisitor) {
+        const TARGET: Meta = Meta::new("target", "The load balancer or app tier it protects.");
+        const RATE: Meta = Meta::new(
+            "rate_per_sec",
+            "Requests admitted per second on average. Set just below what the system behind \
+             can serve, the excess is rejected in microseconds instead of waiting in queues \
+             until it times out.",
+        )
+        .unit("requests/s")
+        .positive(MAX_RATE_PER_SEC)
+        .live();
+        const BURST: Meta = Meta::new(
+            "burst",
+            "Requests admitted at once after a quiet period: the bucket's size. Larger lets \
+             short bursts through, smaller smooths the load.",
+        )
+        .unit("requests")
+        .range(1.0, MAX_RATE_PER_SEC)
+        .live();
+        const PER_CLIENT: Meta = Meta::new(
+            "per_client",
+            "One bucket per client, each with the full rate (fair to each caller), instead \
+             of one shared bucket (a global cap).",
+        );
+        v.reference(&TARGET, &RefKind::Balanced, &mut self.target);
+        v.number(&RATE, &mut self.rate_per_sec);
+        v.number(&BURST, &mut self.burst);
+        v.flag(&PER_CLIENT, &mut self.per_client);
+    }
+}
+
 impl Params for LoadBalancerSpec {
     fn params(&mut self, v: &mut dyn ParamVisitor) {
         const POLICY: Meta = Meta::new(
@@ -1267,6 +1332,18 @@ impl Params for LoadBalancerSpec {
             |b, v| v.reference(&BACKEND, &RefKind::App, b),
             |_| String::new(),
         );
+        const SHED: Meta = Meta::new(
+            "max_in_flight",
+            "Load shedding: with this many requests in flight behind the load balancer, new \
+             ones are rejected at once, so the backends serve in time what they can instead \
+             of queueing everything. Off: never shed.",
+        )
+        .unit("requests")
+        .range(1.0, MAX_IN_FLIGHT as f64)
+        .live();
+        let mut shed = self.max_in_flight.map(f64::from);
+        v.optional(&SHED, &mut shed);
+        self.max_in_flight = shed.map(|x| x.clamp(1.0, f64::from(u32::MAX)) as u32);
     }
 }
 

@@ -127,6 +127,7 @@ pub enum Step {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum ComponentSpec {
     Client(ClientSpec),
+    RateLimiter(RateLimiterSpec),
     LoadBalancer(LoadBalancerSpec),
     App(AppSpec),
     Cache(CacheSpec),
@@ -138,6 +139,7 @@ impl ComponentSpec {
     pub fn id(&self) -> &str {
         match self {
             Self::Client(c) => &c.id,
+            Self::RateLimiter(c) => &c.id,
             Self::LoadBalancer(c) => &c.id,
             Self::App(c) => &c.id,
             Self::Cache(c) => &c.id,
@@ -149,6 +151,7 @@ impl ComponentSpec {
     pub fn kind_name(&self) -> &'static str {
         match self {
             Self::Client(_) => "Client",
+            Self::RateLimiter(_) => "RateLimiter",
             Self::LoadBalancer(_) => "LoadBalancer",
             Self::App(_) => "App",
             Self::Cache(_) => "Cache",
@@ -250,6 +253,24 @@ pub enum Arrivals {
     Closed { users: u32, think: Dist },
 }
 
+/// A token bucket in front of a load balancer or an app tier: requests beyond the rate
+/// (after a burst) are rejected at once instead of queueing.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimiterSpec {
+    pub id: String,
+    /// The load balancer or app tier it protects.
+    pub target: String,
+    /// Requests admitted per second, on average.
+    pub rate_per_sec: f64,
+    /// Requests admitted at once after a quiet period (the bucket's size).
+    #[serde(default = "defaults::burst")]
+    pub burst: f64,
+    /// One bucket per client (each gets the rate) instead of one shared by all.
+    #[serde(default)]
+    pub per_client: bool,
+}
+
 /// Spreads requests over the instances of one or more app tiers.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -260,6 +281,10 @@ pub struct LoadBalancerSpec {
     pub policy: Policy,
     /// App tiers behind it; tiers with different instance sizes make a mixed fleet.
     pub backends: Vec<String>,
+    /// Load shedding: with this many requests in flight behind it, new ones are
+    /// rejected at once. `None`: never shed.
+    #[serde(default)]
+    pub max_in_flight: Option<u32>,
 }
 
 /// Load-balancing policy.
@@ -481,6 +506,9 @@ pub mod defaults {
     }
     pub fn startup_secs() -> f64 {
         5.0
+    }
+    pub fn burst() -> f64 {
+        50.0
     }
     pub fn zipf_s() -> f64 {
         1.0

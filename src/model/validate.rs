@@ -186,6 +186,12 @@ impl Validator {
         for c in &s.components {
             match c {
                 ComponentSpec::Client(c) => self.client(c, s, &kinds),
+                ComponentSpec::RateLimiter(c) => self.reference(
+                    &format!("{}.target", comp_path(&c.id)),
+                    &c.target,
+                    &RefKind::Balanced,
+                    &kinds,
+                ),
                 ComponentSpec::LoadBalancer(c) => self.load_balancer(c, &kinds),
                 ComponentSpec::App(c) => {
                     total_instances += u64::from(c.instances);
@@ -295,7 +301,8 @@ impl Validator {
             Some(c) if kind.accepts(c) => {}
             Some(other) => {
                 let wanted = match kind {
-                    RefKind::Entry => "clients send to a LoadBalancer or an App",
+                    RefKind::Entry => "clients send to a RateLimiter, a LoadBalancer or an App",
+                    RefKind::Balanced => "it protects a LoadBalancer or an App",
                     RefKind::App => "a load balancer sends to App tiers",
                     RefKind::Cache => "not a Cache",
                     RefKind::Database => "not a Database",
@@ -448,18 +455,7 @@ impl Validator {
             let ComponentSpec::Client(client) = c else {
                 continue;
             };
-            let tiers: Vec<&AppSpec> = match kinds.get(client.target.as_str()) {
-                Some(ComponentSpec::App(a)) => vec![a],
-                Some(ComponentSpec::LoadBalancer(lb)) => lb
-                    .backends
-                    .iter()
-                    .filter_map(|b| match kinds.get(b.as_str()) {
-                        Some(ComponentSpec::App(a)) => Some(a),
-                        _ => None,
-                    })
-                    .collect(),
-                _ => continue,
-            };
+            let tiers = tiers_behind(&client.target, kinds);
             let endpoints: Vec<&String> = if client.mix.is_empty() {
                 s.endpoints.keys().collect()
             } else {
@@ -609,6 +605,24 @@ impl ParamVisitor for RangeCheck<'_> {
             let path = self.at(field);
             self.v.fail(path, reason);
         }
+    }
+}
+
+/// The app tiers requests sent to `id` end up on (through a rate limiter and a load
+/// balancer).
+fn tiers_behind<'a>(id: &str, kinds: &BTreeMap<&str, &'a ComponentSpec>) -> Vec<&'a AppSpec> {
+    match kinds.get(id).copied() {
+        Some(ComponentSpec::App(a)) => vec![a],
+        Some(ComponentSpec::LoadBalancer(lb)) => lb
+            .backends
+            .iter()
+            .filter_map(|b| match kinds.get(b.as_str()).copied() {
+                Some(ComponentSpec::App(a)) => Some(a),
+                _ => None,
+            })
+            .collect(),
+        Some(ComponentSpec::RateLimiter(r)) if r.target != id => tiers_behind(&r.target, kinds),
+        _ => Vec::new(),
     }
 }
 

@@ -733,6 +733,19 @@ impl BottleneckApp {
             }
         }
         ui.separator();
+        ui.label(egui::RichText::new("Add a component").strong());
+        ui.horizontal_wrapped(|ui| {
+            for kind in ComponentSpec::KINDS {
+                if ui
+                    .button(kind)
+                    .on_hover_text(ComponentSpec::kind_help(kind))
+                    .clicked()
+                {
+                    self.commands.push(Command::Add(kind.to_owned()));
+                }
+            }
+        });
+        ui.separator();
         let o = &s.overall;
         egui::Grid::new("overall")
             .num_columns(2)
@@ -772,20 +785,6 @@ impl BottleneckApp {
                 ui.label(format!("{} ({})", r.resource, r.kind));
             });
         }
-
-        ui.separator();
-        ui.label(egui::RichText::new("Add a component").strong());
-        ui.horizontal_wrapped(|ui| {
-            for kind in ComponentSpec::KINDS {
-                if ui
-                    .button(kind)
-                    .on_hover_text(ComponentSpec::kind_help(kind))
-                    .clicked()
-                {
-                    self.commands.push(Command::Add(kind.to_owned()));
-                }
-            }
-        });
 
         ui.separator();
         ui.horizontal(|ui| {

@@ -185,7 +185,7 @@ impl Canvas {
                 actions.push(CanvasAction::MoveDone(g.id.clone()));
             }
 
-            let fill = if matches!(g.kind.as_str(), "Client" | "LoadBalancer") {
+            let fill = if g.kind == "Client" || (g.kind == "LoadBalancer" && g.error_share == 0.0) {
                 visuals.widgets.inactive.bg_fill
             } else {
                 saturation_color(g.saturation)
@@ -384,6 +384,19 @@ fn draw_shape(painter: &egui::Painter, kind: &str, rect: Rect, fill: Color32, st
                 stroke,
                 egui::StrokeKind::Inside,
             );
+        }
+        "RateLimiter" => {
+            // A funnel: wide where requests come in, narrow where the admitted go on.
+            painter.add(Shape::convex_polygon(
+                vec![
+                    rect.left_top(),
+                    rect.right_top() + Vec2::new(0.0, 12.0),
+                    rect.right_bottom() - Vec2::new(0.0, 12.0),
+                    rect.left_bottom(),
+                ],
+                fill,
+                stroke,
+            ));
         }
         "LoadBalancer" => {
             let c = rect.center();

@@ -9,6 +9,7 @@ use crate::model::{Meta, ParamList, ParamVisitor, Params, RefKind, Scenario};
 /// Names a reference may take, by what it refers to.
 pub struct RefChoices {
     entries: Vec<String>,
+    balanced: Vec<String>,
     apps: Vec<String>,
     caches: Vec<String>,
     databases: Vec<String>,
@@ -27,7 +28,8 @@ impl RefChoices {
                 .collect()
         };
         Self {
-            entries: ids(|c| matches!(c, C::LoadBalancer(_) | C::App(_))),
+            entries: ids(|c| matches!(c, C::RateLimiter(_) | C::LoadBalancer(_) | C::App(_))),
+            balanced: ids(|c| matches!(c, C::LoadBalancer(_) | C::App(_))),
             apps: ids(|c| matches!(c, C::App(_))),
             caches: ids(|c| matches!(c, C::Cache(_))),
             databases: ids(|c| matches!(c, C::Database(_))),
@@ -46,6 +48,7 @@ impl RefChoices {
     fn for_kind(&self, kind: &RefKind) -> &[String] {
         match kind {
             RefKind::Entry => &self.entries,
+            RefKind::Balanced => &self.balanced,
             RefKind::App => &self.apps,
             RefKind::Cache => &self.caches,
             RefKind::Database => &self.databases,

@@ -95,3 +95,68 @@ fn retries_amplify_a_spike_backoff_lowers_the_peak_and_a_budget_ends_the_storm()
         served_late(&none)
     );
 }
+
+#[test]
+fn a_rate_limiter_keeps_the_app_serving_in_time_through_the_spike() {
+    let limited = run(&bundled("rate_limiting"));
+    let storm = run(&bundled("retry_storm"));
+    let served = |s: &Simulation, from, to| mean(s, "ok_per_sec", from, to);
+    // During the spike the app serves about its capacity, not the storm's nothing.
+    assert!(
+        served(&limited, 31.0, 40.0) > 330.0,
+        "{}",
+        served(&limited, 31.0, 40.0)
+    );
+    // Right after the spike everything is served again.
+    assert!(served(&limited, 45.0, 120.0) > 0.95 * 300.0);
+    assert!(served(&storm, 45.0, 120.0) < 30.0);
+    let s = limited.summary();
+    assert!(
+        s.overall.errors["rate_limited"] > 1_000,
+        "{:?}",
+        s.overall.errors
+    );
+    assert_eq!(
+        s.overall.errors["client_timeout"], 0,
+        "nothing waits until it times out"
+    );
+    let admitted = s
+        .component("limiter")
+        .expect("limiter")
+        .figure("admitted_per_sec");
+    assert!(admitted <= 370.0 + 40.0 / 120.0, "admitted {admitted}/s");
+}
+
+#[test]
+fn load_shedding_bounds_what_is_in_flight_and_keeps_latency_short() {
+    let mut s = bundled("three_tier").into_inner();
+    for c in &mut s.components {
+        match c {
+            ComponentSpec::Client(c) => {
+                c.arrivals = bottleneck::model::Arrivals::Poisson {
+                    rate_per_sec: 3_000.0,
+                };
+                c.timeout_ms = None;
+            }
+            ComponentSpec::LoadBalancer(lb) => lb.max_in_flight = Some(40),
+            _ => {}
+        }
+    }
+    s.run.duration_secs = 60.0;
+    let shed = run(&valid(s.clone()));
+    for c in &mut s.components {
+        if let ComponentSpec::LoadBalancer(lb) = c {
+            lb.max_in_flight = None;
+        }
+    }
+    let queued = run(&valid(s));
+    let (a, b) = (shed.summary(), queued.summary());
+    assert!(a.overall.errors["shed"] > 10_000, "{:?}", a.overall.errors);
+    assert!(mean(&shed, "in_flight", 20.0, 60.0) <= 40.0);
+    assert!(
+        a.overall.latency_ms.p99 < 0.5 * b.overall.latency_ms.p99,
+        "p99 with shedding {} ms, without {} ms",
+        a.overall.latency_ms.p99,
+        b.overall.latency_ms.p99
+    );
+}

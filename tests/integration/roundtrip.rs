@@ -11,8 +11,8 @@ use bottleneck::model::limits::*;
 use bottleneck::model::{
     AppSpec, Arrivals, CacheModel, CacheScope, CacheSpec, ClientSpec, ComponentSpec, Concurrency,
     DatabaseSpec, Dist, Endpoint, FORMAT_VERSION, LoadBalancerSpec, Policy, PoolMode, PoolSpec,
-    QuerySpec, Retry, RunSpec, Scenario, Step, load_file, load_str, save_file, to_ron_string,
-    validate,
+    QuerySpec, RateLimiterSpec, Retry, RunSpec, Scenario, Step, load_file, load_str, save_file,
+    to_ron_string, validate,
 };
 use proptest::collection::{btree_set, vec};
 use proptest::prelude::*;
@@ -272,6 +272,7 @@ struct Plan {
     caches: Vec<String>,
     apps: Vec<String>,
     load_balancers: Vec<String>,
+    limiters: Vec<String>,
     clients: Vec<String>,
     endpoints: Vec<String>,
 }
@@ -298,15 +299,17 @@ fn plan() -> impl Strategy<Value = Plan> {
         ids("cache", 0..=2),
         ids("app", 1..=3),
         ids("lb", 0..=2),
+        ids("limiter", 0..=2),
         ids("client", 0..=3),
         names(1..=3),
     )
         .prop_map(
-            |(db_ids, queries, caches, apps, load_balancers, clients, endpoints)| Plan {
+            |(db_ids, queries, caches, apps, load_balancers, limiters, clients, endpoints)| Plan {
                 databases: db_ids.into_iter().zip(queries).collect(),
                 caches,
                 apps,
                 load_balancers,
+                limiters,
                 clients,
                 endpoints,
             },
@@ -413,6 +416,7 @@ fn client(id: String, plan: &Plan) -> BoxedStrategy<ComponentSpec> {
         .load_balancers
         .iter()
         .chain(&plan.apps)
+        .chain(&plan.limiters)
         .cloned()
         .collect();
     let mix = prop_oneof![
@@ -486,12 +490,42 @@ fn load_balancer(id: String, plan: &Plan) -> BoxedStrategy<ComponentSpec> {
         Policy::Hash,
     ]);
     let apps = plan.apps.len();
-    (policy, subsequence(plan.apps.clone(), 1..=apps))
-        .prop_map(move |(policy, backends)| {
+    (
+        policy,
+        subsequence(plan.apps.clone(), 1..=apps),
+        proptest::option::of(int(1, MAX_IN_FLIGHT)),
+    )
+        .prop_map(move |(policy, backends, max_in_flight)| {
             ComponentSpec::LoadBalancer(LoadBalancerSpec {
                 id: id.clone(),
                 policy,
                 backends,
+                max_in_flight,
+            })
+        })
+        .boxed()
+}
+
+fn rate_limiter(id: String, plan: &Plan) -> BoxedStrategy<ComponentSpec> {
+    let targets: Vec<String> = plan
+        .load_balancers
+        .iter()
+        .chain(&plan.apps)
+        .cloned()
+        .collect();
+    (
+        select(targets),
+        real(TINY, MAX_RATE_PER_SEC),
+        real(1.0, MAX_RATE_PER_SEC),
+        any::<bool>(),
+    )
+        .prop_map(move |(target, rate_per_sec, burst, per_client)| {
+            ComponentSpec::RateLimiter(RateLimiterSpec {
+                id: id.clone(),
+                target,
+                rate_per_sec,
+                burst,
+                per_client,
             })
         })
         .boxed()
@@ -662,6 +696,9 @@ fn scenario_for(plan: Plan) -> BoxedStrategy<Scenario> {
     }
     for id in &plan.load_balancers {
         components.push(load_balancer(id.clone(), &plan));
+    }
+    for id in &plan.limiters {
+        components.push(rate_limiter(id.clone(), &plan));
     }
     for id in &plan.clients {
         components.push(client(id.clone(), &plan));

@@ -34,6 +34,7 @@ impl World {
             last_sample: SimTime::ZERO,
             clients: Vec::new(),
             lbs: Vec::new(),
+            limiters: Vec::new(),
             tiers: Vec::new(),
             instances: Vec::new(),
             stations: Vec::new(),
@@ -52,7 +53,8 @@ impl World {
         };
 
         // Index every kind by id first, in file order.
-        let (mut caches, mut dbs, mut tiers, mut lbs, mut clients) = (0, 0, 0, 0, 0);
+        let (mut caches, mut dbs, mut tiers, mut lbs, mut clients, mut limiters) =
+            (0, 0, 0, 0, 0, 0);
         for c in &sc.components {
             let next = |n: &mut u32| {
                 *n += 1;
@@ -64,6 +66,7 @@ impl World {
                 ComponentSpec::App(_) => next(&mut tiers),
                 ComponentSpec::LoadBalancer(_) => next(&mut lbs),
                 ComponentSpec::Client(_) => next(&mut clients),
+                ComponentSpec::RateLimiter(_) => next(&mut limiters),
             };
             w.index.insert(c.id().to_owned(), at);
         }
@@ -107,6 +110,24 @@ impl World {
                     rng: SimRng::stream(seed, &s.id),
                     rr_next: 0,
                     routed: Counter::default(),
+                    in_flight: 0,
+                    max_in_flight: s.max_in_flight,
+                    shed: Counter::default(),
+                });
+            }
+        }
+        for c in &sc.components {
+            if let ComponentSpec::RateLimiter(s) = c {
+                let target = w.target_of(&s.target);
+                w.limiters.push(RateLimiter {
+                    id: s.id.clone(),
+                    target,
+                    rate_per_sec: s.rate_per_sec,
+                    burst: s.burst,
+                    per_client: s.per_client,
+                    buckets: Vec::new(),
+                    arrivals: Counter::default(),
+                    limited: Counter::default(),
                 });
             }
         }
@@ -318,19 +339,13 @@ impl World {
     fn build_client(&mut self, s: &ClientSpec) {
         let client = self.clients.len() as u32;
         let mut rng = SimRng::stream(self.seed, &s.id);
-        let target = match self.lbs.iter().position(|lb| lb.id == s.target) {
-            Some(lb) => Target::LoadBalancer(lb as u32),
-            None => Target::Tier(self.index[&s.target]),
-        };
+        let target = self.target_of(&s.target);
         let process = ArrivalProcess::new(&s.arrivals, &mut rng);
         let think = match &s.arrivals {
             Arrivals::Closed { users, think } => Some((Sampler::new(think), *users)),
             _ => None,
         };
-        let needs_session = match target {
-            Target::LoadBalancer(lb) => self.lbs[lb as usize].policy == crate::model::Policy::Hash,
-            Target::Tier(_) => false,
-        };
+        let needs_session = self.hashes_sessions(target);
         self.clients.push(Client {
             id: s.id.clone(),
             rng,
@@ -354,6 +369,27 @@ impl World {
         });
         self.schedule_next_arrival(client);
         self.start_users(client);
+    }
+
+    /// Where requests sent to component `id` go (a limiter, a load balancer or a tier;
+    /// validation guarantees it is one of them). Limiters are built before clients.
+    fn target_of(&self, id: &str) -> Target {
+        if let Some(l) = self.limiters.iter().position(|l| l.id == id) {
+            Target::Limiter(l as u32)
+        } else if let Some(lb) = self.lbs.iter().position(|lb| lb.id == id) {
+            Target::LoadBalancer(lb as u32)
+        } else {
+            Target::Tier(self.index[id])
+        }
+    }
+
+    /// Whether requests sent to `target` are routed by session (sticky hashing).
+    pub(super) fn hashes_sessions(&self, target: Target) -> bool {
+        match target {
+            Target::Limiter(l) => self.hashes_sessions(self.limiters[l as usize].target),
+            Target::LoadBalancer(lb) => self.lbs[lb as usize].policy == crate::model::Policy::Hash,
+            Target::Tier(_) => false,
+        }
     }
 
     /// Endpoint indices with cumulative weights; every endpoint equally when `mix` is

@@ -36,13 +36,16 @@ impl World {
                     self.change_arrivals(at, &new.arrivals);
                 }
             }
+            (ComponentSpec::RateLimiter(_), ComponentSpec::RateLimiter(new)) => {
+                let l = &mut self.limiters[at as usize];
+                l.rate_per_sec = new.rate_per_sec;
+                l.burst = new.burst;
+            }
             (ComponentSpec::LoadBalancer(_), ComponentSpec::LoadBalancer(new)) => {
                 self.lbs[at as usize].policy = new.policy;
-                let hash = new.policy == crate::model::Policy::Hash;
-                for c in &mut self.clients {
-                    if matches!(c.target, Target::LoadBalancer(lb) if lb == at) {
-                        c.needs_session = hash;
-                    }
+                self.lbs[at as usize].max_in_flight = new.max_in_flight;
+                for k in 0..self.clients.len() {
+                    self.clients[k].needs_session = self.hashes_sessions(self.clients[k].target);
                 }
             }
             (ComponentSpec::App(_), ComponentSpec::App(new)) => self.change_tier(at, new),

@@ -63,6 +63,8 @@ pub struct Request {
     pub user: u32,
     pub session: u32,
     pub endpoint: u16,
+    /// The load balancer it went through (`NONE`: none), for load shedding's count.
+    pub lb: u32,
     /// The attempt: 0 for the first, then one per retry.
     pub attempt: u8,
     pub sent_at: SimTime,
@@ -95,6 +97,7 @@ impl Request {
             user: NONE,
             session: 0,
             endpoint: 0,
+            lb: NONE,
             attempt: 0,
             sent_at: SimTime::ZERO,
             first_sent: SimTime::ZERO,
@@ -142,6 +145,7 @@ pub struct World {
 
     pub clients: Vec<Client>,
     pub lbs: Vec<LoadBalancer>,
+    pub limiters: Vec<RateLimiter>,
     pub tiers: Vec<Tier>,
     pub instances: Vec<Instance>,
     pub stations: Vec<Station>,
@@ -267,6 +271,7 @@ impl World {
         q.user = user;
         q.session = session;
         q.endpoint = endpoint;
+        q.lb = NONE;
         q.attempt = attempt;
         q.sent_at = now;
         q.first_sent = first_sent;
@@ -292,8 +297,10 @@ impl World {
             }
         }
 
-        let inst = self.route(target, session);
-        self.arrive_at_instance(inst, r);
+        match self.route(target, session, r) {
+            Ok(inst) => self.arrive_at_instance(inst, r),
+            Err(cause) => self.finish(r, Err(cause)),
+        }
     }
 
     fn client_deadlines(&mut self, client: u32) {
@@ -400,17 +407,34 @@ impl World {
 
     // ----- routing -------------------------------------------------------------------
 
-    fn route(&mut self, target: Target, session: u32) -> u32 {
+    /// The instance that takes request `r`, or why it was turned away on the way.
+    fn route(&mut self, target: Target, session: u32, r: ReqRef) -> Result<u32, ErrorCause> {
         match target {
+            Target::Limiter(l) => {
+                let client = self.requests[r.idx as usize].client;
+                let limiter = &mut self.limiters[l as usize];
+                if limiter.admit(client, self.now) {
+                    let next = limiter.target;
+                    self.route(next, session, r)
+                } else {
+                    Err(ErrorCause::RateLimited)
+                }
+            }
             Target::Tier(t) => {
                 let tier = &mut self.tiers[t as usize];
                 let n = tier.active.len();
                 let i = tier.active[tier.rr_next % n];
                 tier.rr_next = (tier.rr_next + 1) % n;
-                i
+                Ok(i)
             }
             Target::LoadBalancer(l) => {
                 let lb = &mut self.lbs[l as usize];
+                if lb.max_in_flight.is_some_and(|max| lb.in_flight >= max) {
+                    lb.shed.inc();
+                    return Err(ErrorCause::Shed);
+                }
+                lb.in_flight += 1;
+                self.requests[r.idx as usize].lb = l;
                 lb.routed.inc();
                 let n: usize = lb
                     .tiers
@@ -430,7 +454,7 @@ impl World {
                 };
                 let load = |i: u32| self.instances[i as usize].in_system.value();
                 use crate::model::Policy::*;
-                match lb.policy {
+                Ok(match lb.policy {
                     RoundRobin => {
                         let k = lb.rr_next % n;
                         lb.rr_next = (k + 1) % n;
@@ -462,7 +486,7 @@ impl World {
                         }
                         best
                     }
-                }
+                })
             }
         }
     }
@@ -752,6 +776,10 @@ impl World {
         let q = &mut self.requests[r.idx as usize];
         let inst = q.instance;
         let admitted = q.admitted;
+        if q.lb != NONE {
+            let lb = &mut self.lbs[q.lb as usize];
+            lb.in_flight = lb.in_flight.saturating_sub(1);
+        }
         let inst_enter = q.inst_enter;
         let own = std::mem::take(&mut q.own_conns);
         for (_, node) in &own {
@@ -995,6 +1023,11 @@ impl World {
         }
         for lb in &mut self.lbs {
             lb.routed.mark_warmup();
+            lb.shed.mark_warmup();
+        }
+        for l in &mut self.limiters {
+            l.arrivals.mark_warmup();
+            l.limited.mark_warmup();
         }
         for i in &mut self.instances {
             i.busy_slots.mark_warmup(now);
