@@ -24,6 +24,13 @@ pub fn csv(summary: &Summary) -> String {
     row("run", "", "simulated_secs", summary.simulated_secs);
     row("run", "", "measured_secs", summary.measured_secs);
     row("run", "", "events", summary.events as f64);
+    row("cost", "", "per_hour", summary.cost.per_hour);
+    row(
+        "cost",
+        "",
+        "per_million_requests",
+        summary.cost.per_million_requests,
+    );
     let mut outcome_rows = |section: &str, name: &str, o: &Outcomes| {
         row(section, name, "offered", o.offered as f64);
         row(section, name, "user_requests", o.user_requests as f64);
@@ -154,6 +161,11 @@ pub fn table(s: &Summary) -> String {
         );
     }
 
+    let _ = writeln!(
+        o,
+        "cost: ${:.2} per hour, ${:.2} per million requests served",
+        s.cost.per_hour, s.cost.per_million_requests
+    );
     let _ = writeln!(o);
     let _ = writeln!(o, "saturation (fullest first)");
     for r in s.saturation.iter().take(6) {

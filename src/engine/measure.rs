@@ -237,6 +237,7 @@ impl World {
         let span_nz = span.max(f64::MIN_POSITIVE);
         let (t0, now) = (self.t0(), self.now);
         let mut components = Vec::new();
+        let mut total_cost = 0.0;
         let mut stations = Vec::new();
         let mut saturation = Vec::new();
         let mut sat = |resource: String, kind: &str, u: f64| {
@@ -427,12 +428,26 @@ impl World {
                     f.insert("queries_per_sec".into(), total as f64 / span_nz);
                 }
             }
+            let cost = self.cost_per_hour(spec);
+            if cost > 0.0 {
+                f.insert("cost_per_hour".into(), cost);
+            }
+            total_cost += cost;
             components.push(ComponentReport {
                 id: id.to_owned(),
                 kind: spec.kind_name().to_owned(),
                 figures: f,
             });
         }
+        let served_per_hour = self.overall().ok.since_warmup() as f64 / span_nz * 3600.0;
+        let cost = Cost {
+            per_hour: total_cost,
+            per_million_requests: if served_per_hour > 0.0 {
+                total_cost / served_per_hour * 1e6
+            } else {
+                0.0
+            },
+        };
 
         let mut queries: Vec<QueryReport> = self
             .dbs
@@ -467,6 +482,47 @@ impl World {
             stations,
             queries,
             saturation,
+            cost,
+        }
+    }
+
+    /// What a component costs per hour, averaged over the measured time (instances that
+    /// were stopped or still starting cost nothing).
+    fn cost_per_hour(&self, spec: &crate::model::ComponentSpec) -> f64 {
+        use crate::model::ComponentSpec as C;
+        use crate::model::defaults::*;
+        let (t0, now) = (self.t0(), self.now);
+        match spec {
+            C::App(a) => {
+                let Some(tier) = self.tiers.iter().find(|t| t.id == a.id) else {
+                    return 0.0;
+                };
+                // Cores up, time-averaged, and instances up (cores up ÷ cores each).
+                let (mut cores, mut instances) = (0.0, 0.0);
+                for &i in &tier.instances {
+                    let st = &self.stations[self.instances[i as usize].cores as usize];
+                    let c = st.capacity.mean_since_warmup(t0, now);
+                    cores += c;
+                    if st.servers > 0 {
+                        instances += c / f64::from(st.servers);
+                    }
+                }
+                match a.price_per_hour {
+                    Some(p) => instances * p,
+                    None => cores * APP_PRICE_PER_CORE_HOUR,
+                }
+            }
+            C::Database(d) => {
+                let nodes = f64::from(d.replicas + 1);
+                nodes
+                    * d.price_per_hour
+                        .unwrap_or(f64::from(d.cores) * DB_PRICE_PER_CORE_HOUR)
+            }
+            C::Cache(c) if c.scope == crate::model::CacheScope::Shared => c
+                .price_per_hour
+                .unwrap_or(f64::from(c.servers) * CACHE_PRICE_PER_SERVER_HOUR),
+            C::LoadBalancer(lb) => lb.price_per_hour,
+            C::Cache(_) | C::Client(_) | C::RateLimiter(_) => 0.0,
         }
     }
 

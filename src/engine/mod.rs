@@ -268,7 +268,7 @@ impl Simulation {
 
     /// Everything measured since the warm-up (since the start while still warming up).
     pub fn summary(&self) -> Summary {
-        self.world.summary(&self.scenario, self.seed, self.events)
+        self.world.summary(&self.current, self.seed, self.events)
     }
 
     /// The time series sampled so far.

@@ -28,6 +28,17 @@ pub struct Summary {
     pub queries: Vec<QueryReport>,
     /// Resources ranked by saturation, fullest first.
     pub saturation: Vec<Saturation>,
+    /// What the topology costs.
+    pub cost: Cost,
+}
+
+/// The price of the topology, averaged over the measured time.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Cost {
+    /// Dollars per hour.
+    pub per_hour: f64,
+    /// Dollars per million requests served.
+    pub per_million_requests: f64,
 }
 
 /// What clients experienced.

@@ -39,3 +39,5 @@ pub const MAX_PROFILE_POINTS: usize = 10_000;
 pub const MAX_TIMELINE_CHANGES: usize = 10_000;
 /// Retries a client may make of one request.
 pub const MAX_RETRIES: u32 = 20;
+/// Highest price per hour of one component, in dollars.
+pub const MAX_PRICE_PER_HOUR: f64 = 1_000_000.0;

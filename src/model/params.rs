@@ -732,6 +732,7 @@ impl ComponentSpec {
                 policy: Policy::RoundRobin,
                 backends: Vec::new(),
                 max_in_flight: None,
+                price_per_hour: defaults::lb_price(),
             }),
             "App" => Self::App(AppSpec {
                 id,
@@ -742,6 +743,7 @@ impl ComponentSpec {
                 queue_timeout_ms: None,
                 startup_secs: defaults::startup_secs(),
                 pools: Vec::new(),
+                price_per_hour: None,
             }),
             "Cache" => Self::Cache(CacheSpec {
                 id,
@@ -750,6 +752,7 @@ impl ComponentSpec {
                 servers: 1,
                 op_time: defaults::cache_op(),
                 network_latency: defaults::cache_network(),
+                price_per_hour: None,
             }),
             "Database" => Self::Database(DatabaseSpec {
                 id,
@@ -768,6 +771,7 @@ impl ComponentSpec {
                 )]
                 .into(),
                 replicas: 0,
+                price_per_hour: None,
             }),
             _ => return None,
         })
@@ -1344,6 +1348,11 @@ impl Params for LoadBalancerSpec {
         let mut shed = self.max_in_flight.map(f64::from);
         v.optional(&SHED, &mut shed);
         self.max_in_flight = shed.map(|x| x.clamp(1.0, f64::from(u32::MAX)) as u32);
+        const PRICE: Meta = Meta::new("price_per_hour", "What the load balancer costs per hour.")
+            .unit("$/hour")
+            .range(0.0, MAX_PRICE_PER_HOUR)
+            .live();
+        v.number(&PRICE, &mut self.price_per_hour);
     }
 }
 
@@ -1420,6 +1429,16 @@ impl Params for AppSpec {
                 mode: PoolMode::default(),
             },
         );
+        const PRICE: Meta = Meta::new(
+            "price_per_hour",
+            "What one instance of this size costs per hour, in dollars. Off: estimated from \
+             its cores at $0.048 per core-hour. Compare one big instance with several small \
+             ones: the cost per million requests tells which is cheaper for the load.",
+        )
+        .unit("$/hour")
+        .range(0.0, MAX_PRICE_PER_HOUR)
+        .live();
+        v.optional(&PRICE, &mut self.price_per_hour);
     }
 }
 
@@ -1579,6 +1598,16 @@ impl Params for CacheSpec {
         count32(v, &SERVERS, &mut self.servers);
         group(v, &OP_TIME, &mut self.op_time);
         group(v, &NETWORK, &mut self.network_latency);
+        const PRICE: Meta = Meta::new(
+            "price_per_hour",
+            "What a shared cache costs per hour, in dollars. Off: estimated from its servers \
+             at $0.07 per server-hour. Local caches use the instances' memory and cost \
+             nothing extra.",
+        )
+        .unit("$/hour")
+        .range(0.0, MAX_PRICE_PER_HOUR)
+        .live();
+        v.optional(&PRICE, &mut self.price_per_hour);
     }
 }
 
@@ -1702,6 +1731,15 @@ impl Params for DatabaseSpec {
         group(v, &CONNECT_TIME, &mut self.connect_time);
         group(v, &CONNECT_CPU, &mut self.connect_cpu);
         v.list(&QUERIES, &mut QueryList(&mut self.queries));
+        const PRICE: Meta = Meta::new(
+            "price_per_hour",
+            "What one node (the primary, or a replica) costs per hour, in dollars. Off: \
+             estimated from its cores at $0.10 per core-hour.",
+        )
+        .unit("$/hour")
+        .range(0.0, MAX_PRICE_PER_HOUR)
+        .live();
+        v.optional(&PRICE, &mut self.price_per_hour);
     }
 }
 

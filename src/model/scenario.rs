@@ -285,6 +285,9 @@ pub struct LoadBalancerSpec {
     /// rejected at once. `None`: never shed.
     #[serde(default)]
     pub max_in_flight: Option<u32>,
+    /// Price per hour.
+    #[serde(default = "defaults::lb_price")]
+    pub price_per_hour: f64,
 }
 
 /// Load-balancing policy.
@@ -329,6 +332,10 @@ pub struct AppSpec {
     /// One connection pool per database the endpoints use, per instance.
     #[serde(default)]
     pub pools: Vec<PoolSpec>,
+    /// Price of one instance per hour (its size's price); `None`: estimated from its
+    /// cores at [`defaults::APP_PRICE_PER_CORE_HOUR`].
+    #[serde(default)]
+    pub price_per_hour: Option<f64>,
 }
 
 /// How an app instance runs concurrent requests.
@@ -401,6 +408,10 @@ pub struct CacheSpec {
     /// Network round trip per operation. Shared caches only.
     #[serde(default = "defaults::cache_network")]
     pub network_latency: Dist,
+    /// Price of a shared cache per hour; `None`: estimated from its servers at
+    /// [`defaults::CACHE_PRICE_PER_SERVER_HOUR`]. Local caches cost nothing extra.
+    #[serde(default)]
+    pub price_per_hour: Option<f64>,
 }
 
 /// Where a cache lives.
@@ -456,6 +467,10 @@ pub struct DatabaseSpec {
     /// Read replicas, each a node like the primary; reads are spread over them.
     #[serde(default)]
     pub replicas: u32,
+    /// Price of one node (the primary or a replica) per hour; `None`: estimated from its
+    /// cores at [`defaults::DB_PRICE_PER_CORE_HOUR`].
+    #[serde(default)]
+    pub price_per_hour: Option<f64>,
 }
 
 /// The cost of one named query.
@@ -509,6 +524,15 @@ pub mod defaults {
     }
     pub fn burst() -> f64 {
         50.0
+    }
+    /// Estimated price of an app core-hour in dollars (general-purpose cloud VMs).
+    pub const APP_PRICE_PER_CORE_HOUR: f64 = 0.048;
+    /// Estimated price of a database core-hour (managed databases cost about twice).
+    pub const DB_PRICE_PER_CORE_HOUR: f64 = 0.10;
+    /// Estimated price of a shared cache server-hour.
+    pub const CACHE_PRICE_PER_SERVER_HOUR: f64 = 0.07;
+    pub fn lb_price() -> f64 {
+        0.025
     }
     pub fn zipf_s() -> f64 {
         1.0

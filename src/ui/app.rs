@@ -765,6 +765,12 @@ impl BottleneckApp {
                     o.latency_ms.p50, o.latency_ms.p99
                 ));
                 ui.end_row();
+                ui.label("Cost");
+                ui.label(format!(
+                    "${:.2}/hour · ${:.2} per million",
+                    s.cost.per_hour, s.cost.per_million_requests
+                ));
+                ui.end_row();
             })
             .response
             .on_hover_text("Measured since the warm-up ended");

@@ -5,6 +5,8 @@
 mod broken_files;
 // The command line end to end: exit codes, formats, validation output.
 mod cli;
+// What a topology costs, per hour and per million requests.
+mod cost;
 // Same scenario + seed → same bytes; chunking never changes results; streams by id.
 mod determinism;
 // Changes to a running simulation: their effect, and exact replay from the file.

@@ -500,6 +500,8 @@ fn load_balancer(id: String, plan: &Plan) -> BoxedStrategy<ComponentSpec> {
                 id: id.clone(),
                 policy,
                 backends,
+                // Prices are covered by a value derived from another generated one.
+                price_per_hour: max_in_flight.map_or(0.0, |m| f64::from(m) * 1e-3),
                 max_in_flight,
             })
         })
@@ -586,6 +588,7 @@ fn app(id: String, plan: &Plan) -> BoxedStrategy<ComponentSpec> {
                     queue_timeout_ms,
                     startup_secs,
                     pools,
+                    price_per_hour: (cores % 2 == 0).then_some(f64::from(cores) * 0.07),
                 })
             },
         )
@@ -624,6 +627,7 @@ fn cache_in(id: String, scope: CacheScope, max_capacity: u64) -> BoxedStrategy<C
                 id: id.clone(),
                 scope,
                 model,
+                price_per_hour: (servers % 2 == 0).then_some(f64::from(servers) * 0.5),
                 servers,
                 op_time,
                 network_latency,
@@ -675,6 +679,7 @@ fn database(id: String, queries: &[String]) -> BoxedStrategy<ComponentSpec> {
                     connect_cpu,
                     queries: queries.into_iter().collect(),
                     replicas,
+                    price_per_hour: (cores % 2 == 1).then_some(f64::from(cores) * 0.3),
                 })
             },
         )
@@ -880,6 +885,7 @@ fn every_variant_at_its_limits_round_trips() {
                 )]
                 .into(),
                 replicas: MAX_REPLICAS,
+                price_per_hour: Some(MAX_PRICE_PER_HOUR),
             }));
         scenario.components.push(ComponentSpec::Cache(CacheSpec {
             id: "cache".into(),
@@ -892,6 +898,7 @@ fn every_variant_at_its_limits_round_trips() {
                 ttl_secs: None,
             },
             servers: 1,
+            price_per_hour: Some(0.0),
             op_time: dists[(i + 4) % dists.len()].clone(),
             network_latency: dists[(i + 5) % dists.len()].clone(),
         }));
