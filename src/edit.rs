@@ -108,6 +108,7 @@ pub fn delete_component(s: &mut Scenario, id: &str) -> Result<(), EditError> {
         match c {
             ComponentSpec::Client(c) if c.target == id => c.target.clear(),
             ComponentSpec::RateLimiter(r) if r.target == id => r.target.clear(),
+            ComponentSpec::Autoscaler(a) if a.tier == id => a.tier.clear(),
             ComponentSpec::LoadBalancer(lb) => lb.backends.retain(|b| b != id),
             ComponentSpec::App(a) => a.pools.retain(|p| p.db != id),
             _ => {}
@@ -166,6 +167,7 @@ pub fn rename_component(s: &mut Scenario, id: &str, new_id: &str) -> Result<(), 
         match c {
             ComponentSpec::Client(c) => rename(&mut c.target),
             ComponentSpec::RateLimiter(r) => rename(&mut r.target),
+            ComponentSpec::Autoscaler(a) => rename(&mut a.tier),
             ComponentSpec::LoadBalancer(lb) => lb.backends.iter_mut().for_each(rename),
             ComponentSpec::App(a) => a.pools.iter_mut().for_each(|p| rename(&mut p.db)),
             _ => {}
@@ -234,6 +236,10 @@ pub fn connect(s: &mut Scenario, from: &str, to: &str) -> Result<String, EditErr
             r.target = to.to_owned();
             Ok(format!("{from} now protects {to}"))
         }
+        (ComponentSpec::Autoscaler(a), "App") => {
+            a.tier = to.to_owned();
+            Ok(format!("{from} now scales {to}"))
+        }
         (ComponentSpec::LoadBalancer(lb), "App") => {
             if lb.backends.iter().any(|b| b == to) {
                 return refuse(format!("{from} already sends to {to}"));
@@ -264,6 +270,7 @@ pub fn disconnect(s: &mut Scenario, from: &str, to: &str) -> Result<(), EditErro
     match &mut s.components[at] {
         ComponentSpec::Client(c) if c.target == to => c.target.clear(),
         ComponentSpec::RateLimiter(r) if r.target == to => r.target.clear(),
+        ComponentSpec::Autoscaler(a) if a.tier == to => a.tier.clear(),
         ComponentSpec::LoadBalancer(lb) => lb.backends.retain(|b| b != to),
         ComponentSpec::App(a) => a.pools.retain(|p| p.db != to),
         _ => return refuse(format!("{from} does not connect to {to}")),

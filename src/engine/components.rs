@@ -32,6 +32,24 @@ pub enum Target {
     Tier(u32),
 }
 
+/// Scales an app tier toward a target metric.
+pub struct Autoscaler {
+    pub id: String,
+    pub tier: u32,
+    pub spec: crate::model::AutoscalerSpec,
+    /// Totals at the previous evaluation: busy core·ns, capacity core·ns, arrivals, queue
+    /// requests·ns; the metric is their growth over the interval.
+    pub prev: (u128, u128, u64, u128),
+    /// When it last evaluated.
+    pub last_tick: SimTime,
+    pub last_change: Option<SimTime>,
+    /// The instance count it asked for last.
+    pub desired: u32,
+    /// The metric at the last evaluation.
+    pub measured: f64,
+    pub changes: Counter,
+}
+
 /// A token bucket in front of a load balancer or a tier.
 pub struct RateLimiter {
     pub id: String,

@@ -260,6 +260,13 @@ impl World {
                         );
                     }
                 }
+                crate::model::ComponentSpec::Autoscaler(_) => {
+                    if let Some(a) = self.autoscalers.iter().find(|a| a.id == id) {
+                        f.insert("desired".into(), f64::from(a.desired));
+                        f.insert("measured".into(), a.measured);
+                        f.insert("changes".into(), a.changes.since_warmup() as f64);
+                    }
+                }
                 crate::model::ComponentSpec::RateLimiter(spec) => {
                     if let Some(l) = self.limiters.iter().find(|l| l.id == id) {
                         let arrivals = l.arrivals.since_warmup() as f64;
@@ -522,7 +529,7 @@ impl World {
                 .price_per_hour
                 .unwrap_or(f64::from(c.servers) * CACHE_PRICE_PER_SERVER_HOUR),
             C::LoadBalancer(lb) => lb.price_per_hour,
-            C::Cache(_) | C::Client(_) | C::RateLimiter(_) => 0.0,
+            C::Cache(_) | C::Client(_) | C::RateLimiter(_) | C::Autoscaler(_) => 0.0,
         }
     }
 
@@ -555,6 +562,10 @@ impl World {
         for l in &self.limiters {
             names.push((l.id.clone(), "arrivals_per_sec".to_owned()));
             names.push((l.id.clone(), "limited_per_sec".to_owned()));
+        }
+        for a in &self.autoscalers {
+            names.push((a.id.clone(), "desired".to_owned()));
+            names.push((a.id.clone(), "measured".to_owned()));
         }
         for t in &self.tiers {
             names.push((t.id.clone(), "arrivals_per_sec".to_owned()));
@@ -677,6 +688,10 @@ impl World {
             v.push(l.arrivals.take_sample() as f64 / secs);
             v.push(l.limited.take_sample() as f64 / secs);
         }
+        for a in &self.autoscalers {
+            v.push(f64::from(a.desired));
+            v.push(a.measured);
+        }
         for t in &self.tiers {
             let (mut arrivals, mut errors) = (0, 0);
             for &i in &t.instances {
@@ -795,6 +810,22 @@ impl World {
                         g.rate_per_sec = get(id, "sent_per_sec");
                         g.error_share = if offered > 0.0 { errors / offered } else { 0.0 };
                         g.headline = format!("{:.0} req/s", g.rate_per_sec);
+                    }
+                    crate::model::ComponentSpec::Autoscaler(a) => {
+                        let target = match a.metric {
+                            crate::model::ScaleMetric::Cpu { target } => target,
+                            crate::model::ScaleMetric::RequestRate { per_instance }
+                            | crate::model::ScaleMetric::QueueDepth { per_instance } => {
+                                per_instance
+                            }
+                        };
+                        let measured = get(id, "measured");
+                        g.headline = format!(
+                            "{:.0} to {:.0} inst ({:.0}% of target)",
+                            get(&a.tier, "instances"),
+                            get(id, "desired"),
+                            100.0 * measured / target
+                        );
                     }
                     crate::model::ComponentSpec::RateLimiter(l) => {
                         let arrivals = get(id, "arrivals_per_sec");

@@ -47,7 +47,8 @@ impl Level {
         self.set(now, self.value.saturating_sub(1));
     }
 
-    fn area_until(&self, now: SimTime) -> u128 {
+    /// ∫ value dt from the start of the run to `now`, in value·ns.
+    pub fn area_until(&self, now: SimTime) -> u128 {
         self.area + u128::from(self.value) * u128::from(now.0.saturating_sub(self.last_ns))
     }
 

@@ -663,13 +663,14 @@ impl Params for Step {
 
 impl ComponentSpec {
     /// The names of the component kinds, in palette order.
-    pub const KINDS: [&'static str; 6] = [
+    pub const KINDS: &[&'static str] = &[
         "Client",
         "RateLimiter",
         "LoadBalancer",
         "App",
         "Cache",
         "Database",
+        "Autoscaler",
     ];
 
     /// What a kind is, in one sentence (palette tooltips).
@@ -691,6 +692,11 @@ impl ComponentSpec {
             "App" => {
                 "A tier of identical app instances running the endpoints' scripts on \
                       their cores, with a worker pool and a connection pool per database."
+            }
+            "Autoscaler" => {
+                "Adds and removes instances of an app tier to keep CPU, request rate or queue \
+                 depth per instance near a target; new instances help only after their \
+                 startup time."
             }
             "Cache" => {
                 "A cache in front of the database: shared over the network (Redis) or \
@@ -754,6 +760,15 @@ impl ComponentSpec {
                 network_latency: defaults::cache_network(),
                 price_per_hour: None,
             }),
+            "Autoscaler" => Self::Autoscaler(AutoscalerSpec {
+                id,
+                tier: String::new(),
+                metric: ScaleMetric::Cpu { target: 0.6 },
+                min_instances: 2,
+                max_instances: 10,
+                interval_secs: defaults::scale_interval(),
+                cooldown_secs: defaults::scale_cooldown(),
+            }),
             "Database" => Self::Database(DatabaseSpec {
                 id,
                 cores: defaults::db_cores(),
@@ -785,6 +800,7 @@ impl ComponentSpec {
             Self::App(c) => &mut c.id,
             Self::Cache(c) => &mut c.id,
             Self::Database(c) => &mut c.id,
+            Self::Autoscaler(c) => &mut c.id,
         }
     }
 
@@ -795,6 +811,7 @@ impl ComponentSpec {
             Self::RateLimiter(c) => vec![c.target.as_str()],
             Self::LoadBalancer(c) => c.backends.iter().map(String::as_str).collect(),
             Self::App(c) => c.pools.iter().map(|p| p.db.as_str()).collect(),
+            Self::Autoscaler(c) => vec![c.tier.as_str()],
             Self::Cache(_) | Self::Database(_) => Vec::new(),
         }
     }
@@ -809,6 +826,7 @@ impl Params for ComponentSpec {
             Self::App(c) => c.params(v),
             Self::Cache(c) => c.params(v),
             Self::Database(c) => c.params(v),
+            Self::Autoscaler(c) => c.params(v),
         }
     }
 }
@@ -1266,6 +1284,91 @@ const POLICIES: [&str; 5] = [
     "PowerOfTwoChoices",
     "Hash",
 ];
+
+impl Params for AutoscalerSpec {
+    fn params(&mut self, v: &mut dyn ParamVisitor) {
+        const TIER: Meta = Meta::new("tier", "The app tier it scales.");
+        const METRIC: Meta = Meta::new(
+            "metric",
+            "What it keeps near the target: CPU utilisation, requests per second per instance, \
+             or requests waiting per instance. It asks for instances × measured ÷ target.",
+        )
+        .live();
+        const MIN: Meta = Meta::new("min_instances", "It never goes below this many instances.")
+            .unit("instances")
+            .range(1.0, MAX_INSTANCES_PER_TIER as f64)
+            .live();
+        const MAX: Meta = Meta::new(
+            "max_instances",
+            "It never goes above this many: the ceiling on cost (and on connections to the \
+             database).",
+        )
+        .unit("instances")
+        .range(1.0, MAX_INSTANCES_PER_TIER as f64)
+        .live();
+        const INTERVAL: Meta = Meta::new(
+            "interval_secs",
+            "How often it looks at the metric, averaged over that time. Shorter reacts sooner \
+             but follows noise.",
+        )
+        .unit("seconds")
+        .range(0.1, MAX_DURATION_SECS)
+        .live();
+        const COOLDOWN: Meta = Meta::new(
+            "cooldown_secs",
+            "After a change it waits this long before the next, so it does not flap while new \
+             instances warm up.",
+        )
+        .unit("seconds")
+        .range(0.0, MAX_DURATION_SECS)
+        .live();
+        v.reference(&TIER, &RefKind::App, &mut self.tier);
+        v.group(&METRIC, &mut |v| scale_metric(v, &mut self.metric));
+        count32(v, &MIN, &mut self.min_instances);
+        count32(v, &MAX, &mut self.max_instances);
+        v.rule(
+            "max_instances",
+            (self.max_instances < self.min_instances)
+                .then(|| "max_instances must be at least min_instances".to_owned()),
+        );
+        v.number(&INTERVAL, &mut self.interval_secs);
+        v.number(&COOLDOWN, &mut self.cooldown_secs);
+    }
+}
+
+fn scale_metric(v: &mut dyn ParamVisitor, metric: &mut ScaleMetric) {
+    const FORM: Meta = Meta::new("form", "CPU, request rate or queue depth.").live();
+    const CPU: Meta = Meta::new("target", "The CPU utilisation to keep (0.6: 60%).")
+        .range(0.01, 1.0)
+        .live();
+    const PER_INSTANCE: Meta = Meta::new("per_instance", "The value to keep per instance.")
+        .positive(MAX_RATE_PER_SEC)
+        .live();
+    choose(
+        v,
+        &FORM,
+        &["Cpu", "RequestRate", "QueueDepth"],
+        metric,
+        |m| match m {
+            ScaleMetric::Cpu { .. } => 0,
+            ScaleMetric::RequestRate { .. } => 1,
+            ScaleMetric::QueueDepth { .. } => 2,
+        },
+        |_, i| match i {
+            0 => ScaleMetric::Cpu { target: 0.6 },
+            1 => ScaleMetric::RequestRate {
+                per_instance: 100.0,
+            },
+            _ => ScaleMetric::QueueDepth { per_instance: 5.0 },
+        },
+    );
+    match metric {
+        ScaleMetric::Cpu { target } => v.number(&CPU, target),
+        ScaleMetric::RequestRate { per_instance } | ScaleMetric::QueueDepth { per_instance } => {
+            v.number(&PER_INSTANCE, per_instance)
+        }
+    }
+}
 
 impl Params for RateLimiterSpec {
     fn params(&mut self, v: &mut dyn ParamVisitor) {

@@ -132,6 +132,7 @@ pub enum ComponentSpec {
     App(AppSpec),
     Cache(CacheSpec),
     Database(DatabaseSpec),
+    Autoscaler(AutoscalerSpec),
 }
 
 impl ComponentSpec {
@@ -144,6 +145,7 @@ impl ComponentSpec {
             Self::App(c) => &c.id,
             Self::Cache(c) => &c.id,
             Self::Database(c) => &c.id,
+            Self::Autoscaler(c) => &c.id,
         }
     }
 
@@ -156,6 +158,7 @@ impl ComponentSpec {
             Self::App(_) => "App",
             Self::Cache(_) => "Cache",
             Self::Database(_) => "Database",
+            Self::Autoscaler(_) => "Autoscaler",
         }
     }
 }
@@ -389,6 +392,39 @@ impl Default for PoolMode {
     }
 }
 
+/// Adds and removes instances of an app tier to keep a metric near its target. New
+/// instances take traffic after the tier's `startup_secs` (the warm-up).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AutoscalerSpec {
+    pub id: String,
+    /// The app tier it scales.
+    pub tier: String,
+    /// What it keeps near a target.
+    pub metric: ScaleMetric,
+    #[serde(default = "defaults::one")]
+    pub min_instances: u32,
+    pub max_instances: u32,
+    /// How often it looks at the metric (averaged over that interval).
+    #[serde(default = "defaults::scale_interval")]
+    pub interval_secs: f64,
+    /// After a change, how long it waits before changing again.
+    #[serde(default = "defaults::scale_cooldown")]
+    pub cooldown_secs: f64,
+}
+
+/// The metric an autoscaler tracks, with its target per instance.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub enum ScaleMetric {
+    /// CPU utilisation of the tier (0–1).
+    Cpu { target: f64 },
+    /// Requests per second arriving per instance.
+    RequestRate { per_instance: f64 },
+    /// Requests waiting in accept queues per instance (time-averaged).
+    QueueDepth { per_instance: f64 },
+}
+
 /// A cache: shared (Redis-like, over the network) or local to each instance.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -524,6 +560,12 @@ pub mod defaults {
     }
     pub fn burst() -> f64 {
         50.0
+    }
+    pub fn scale_interval() -> f64 {
+        15.0
+    }
+    pub fn scale_cooldown() -> f64 {
+        60.0
     }
     /// Estimated price of an app core-hour in dollars (general-purpose cloud VMs).
     pub const APP_PRICE_PER_CORE_HOUR: f64 = 0.048;

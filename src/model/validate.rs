@@ -186,6 +186,12 @@ impl Validator {
         for c in &s.components {
             match c {
                 ComponentSpec::Client(c) => self.client(c, s, &kinds),
+                ComponentSpec::Autoscaler(c) => self.reference(
+                    &format!("{}.tier", comp_path(&c.id)),
+                    &c.tier,
+                    &RefKind::App,
+                    &kinds,
+                ),
                 ComponentSpec::RateLimiter(c) => self.reference(
                     &format!("{}.target", comp_path(&c.id)),
                     &c.target,
@@ -194,7 +200,17 @@ impl Validator {
                 ),
                 ComponentSpec::LoadBalancer(c) => self.load_balancer(c, &kinds),
                 ComponentSpec::App(c) => {
-                    total_instances += u64::from(c.instances);
+                    // An autoscaler may take the tier up to its maximum.
+                    let scaled = s
+                        .components
+                        .iter()
+                        .filter_map(|x| match x {
+                            ComponentSpec::Autoscaler(a) if a.tier == c.id => Some(a.max_instances),
+                            _ => None,
+                        })
+                        .max()
+                        .unwrap_or(0);
+                    total_instances += u64::from(c.instances.max(scaled));
                     self.app(c, &kinds);
                 }
                 ComponentSpec::Cache(_) | ComponentSpec::Database(_) => {}

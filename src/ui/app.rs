@@ -735,7 +735,7 @@ impl BottleneckApp {
         ui.separator();
         ui.label(egui::RichText::new("Add a component").strong());
         ui.horizontal_wrapped(|ui| {
-            for kind in ComponentSpec::KINDS {
+            for &kind in ComponentSpec::KINDS {
                 if ui
                     .button(kind)
                     .on_hover_text(ComponentSpec::kind_help(kind))

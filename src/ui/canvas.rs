@@ -185,7 +185,9 @@ impl Canvas {
                 actions.push(CanvasAction::MoveDone(g.id.clone()));
             }
 
-            let fill = if g.kind == "Client" || (g.kind == "LoadBalancer" && g.error_share == 0.0) {
+            // Components without a resource of their own (users, a load balancer, an
+            // autoscaler) stay neutral unless requests fail there.
+            let fill = if g.fullest.is_empty() && g.error_share == 0.0 {
                 visuals.widgets.inactive.bg_fill
             } else {
                 saturation_color(g.saturation)
@@ -384,6 +386,10 @@ fn draw_shape(painter: &egui::Painter, kind: &str, rect: Rect, fill: Color32, st
                 stroke,
                 egui::StrokeKind::Inside,
             );
+        }
+        "Autoscaler" => {
+            // A dial: it turns the tier's instance count up and down.
+            painter.circle(rect.center(), rect.height() / 2.0 + 4.0, fill, stroke);
         }
         "RateLimiter" => {
             // A funnel: wide where requests come in, narrow where the admitted go on.

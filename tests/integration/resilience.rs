@@ -160,3 +160,59 @@ fn load_shedding_bounds_what_is_in_flight_and_keeps_latency_short() {
         b.overall.latency_ms.p99
     );
 }
+
+fn series(sim: &Simulation, scope: &str, metric: &str) -> Vec<(f64, f64)> {
+    let set = sim.series();
+    set.times
+        .iter()
+        .copied()
+        .zip(set.column(scope, metric).expect("series").iter().copied())
+        .collect()
+}
+
+#[test]
+fn the_autoscaler_stays_within_bounds_and_helps_only_after_interval_and_warm_up() {
+    let sc = bundled("autoscaling");
+    let sim = run(&sc);
+    let instances = series(&sim, "app", "instances");
+    assert!(
+        instances.iter().all(|(_, n)| (2.0..=8.0).contains(n)),
+        "{instances:?}"
+    );
+    // The spike starts at 60 s; the autoscaler looks every 10 s; instances need 30 s.
+    let first_up = instances
+        .iter()
+        .find(|(_, n)| *n > 2.0)
+        .map(|(t, _)| *t)
+        .expect("it scaled out");
+    assert!(
+        (60.0 + 30.0..=60.0 + 10.0 + 30.0 + 1.0).contains(&first_up),
+        "first new instance took traffic at {first_up} s"
+    );
+    let peak = instances.iter().map(|(_, n)| *n).fold(0.0, f64::max);
+    assert!(peak >= 5.0, "it scaled to {peak}");
+    let last = instances.last().expect("samples").1;
+    assert!(last < peak, "it scaled back in after the spike: {last}");
+
+    // The same spike with a 2 s warm-up: latency during the spike stays far lower.
+    let mut fast = sc.scenario().clone();
+    for c in &mut fast.components {
+        if let ComponentSpec::App(a) = c {
+            a.startup_secs = 2.0;
+        }
+    }
+    let quick = run(&valid(fast));
+    let p99 = |s: &Simulation| {
+        series(s, "", "p99_ms")
+            .iter()
+            .filter(|(t, _)| (60.0..120.0).contains(t))
+            .map(|(_, v)| *v)
+            .fold(0.0, f64::max)
+    };
+    assert!(
+        p99(&quick) < 0.5 * p99(&sim),
+        "worst p99 in the spike: warm-up 2 s {} ms, 30 s {} ms",
+        p99(&quick),
+        p99(&sim)
+    );
+}

@@ -9,10 +9,10 @@ use std::sync::Arc;
 
 use bottleneck::model::limits::*;
 use bottleneck::model::{
-    AppSpec, Arrivals, CacheModel, CacheScope, CacheSpec, ClientSpec, ComponentSpec, Concurrency,
-    DatabaseSpec, Dist, Endpoint, FORMAT_VERSION, LoadBalancerSpec, Policy, PoolMode, PoolSpec,
-    QuerySpec, RateLimiterSpec, Retry, RunSpec, Scenario, Step, load_file, load_str, save_file,
-    to_ron_string, validate,
+    AppSpec, Arrivals, AutoscalerSpec, CacheModel, CacheScope, CacheSpec, ClientSpec,
+    ComponentSpec, Concurrency, DatabaseSpec, Dist, Endpoint, FORMAT_VERSION, LoadBalancerSpec,
+    Policy, PoolMode, PoolSpec, QuerySpec, RateLimiterSpec, Retry, RunSpec, ScaleMetric, Scenario,
+    Step, load_file, load_str, save_file, to_ron_string, validate,
 };
 use proptest::collection::{btree_set, vec};
 use proptest::prelude::*;
@@ -508,6 +508,36 @@ fn load_balancer(id: String, plan: &Plan) -> BoxedStrategy<ComponentSpec> {
         .boxed()
 }
 
+fn autoscaler(id: String, plan: &Plan) -> BoxedStrategy<ComponentSpec> {
+    let metric = prop_oneof![
+        real(0.01, 1.0).prop_map(|target| ScaleMetric::Cpu { target }),
+        real(TINY, MAX_RATE_PER_SEC)
+            .prop_map(|per_instance| ScaleMetric::RequestRate { per_instance }),
+        real(TINY, MAX_RATE_PER_SEC)
+            .prop_map(|per_instance| ScaleMetric::QueueDepth { per_instance }),
+    ];
+    (
+        select(plan.apps.clone()),
+        metric,
+        int(1, MAX_INSTANCES_PER_TIER),
+        int(1, MAX_INSTANCES_PER_TIER),
+        real(0.1, MAX_DURATION_SECS),
+        real(0.0, MAX_DURATION_SECS),
+    )
+        .prop_map(move |(tier, metric, a, b, interval_secs, cooldown_secs)| {
+            ComponentSpec::Autoscaler(AutoscalerSpec {
+                id: id.clone(),
+                tier,
+                metric,
+                min_instances: a.min(b),
+                max_instances: a.max(b),
+                interval_secs,
+                cooldown_secs,
+            })
+        })
+        .boxed()
+}
+
 fn rate_limiter(id: String, plan: &Plan) -> BoxedStrategy<ComponentSpec> {
     let targets: Vec<String> = plan
         .load_balancers
@@ -704,6 +734,10 @@ fn scenario_for(plan: Plan) -> BoxedStrategy<Scenario> {
     }
     for id in &plan.limiters {
         components.push(rate_limiter(id.clone(), &plan));
+    }
+    // An autoscaler, on the first app tier's id with a suffix, for some plans.
+    if plan.limiters.len() == 1 {
+        components.push(autoscaler(format!("{}.scaler", plan.apps[0]), &plan));
     }
     for id in &plan.clients {
         components.push(client(id.clone(), &plan));

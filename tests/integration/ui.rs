@@ -406,3 +406,43 @@ fn nodes_select_connect_by_dragging_and_delete_with_the_keyboard() {
         "undone"
     );
 }
+
+/// Every character in the text the window draws exists in its fonts: a missing glyph
+/// shows as a box (and makes egui_kittest fail where it is drawn). The texts are the
+/// string literals of the sources the window takes its words from.
+#[test]
+fn every_character_the_window_draws_is_in_its_fonts() {
+    let sources = [
+        include_str!("../../src/model/params.rs"),
+        include_str!("../../src/engine/measure.rs"),
+        include_str!("../../src/metrics/mod.rs"),
+        include_str!("../../src/ui/app.rs"),
+        include_str!("../../src/ui/canvas.rs"),
+        include_str!("../../src/ui/charts.rs"),
+        include_str!("../../src/ui/inspector.rs"),
+    ];
+    let ctx = egui::Context::default();
+    let mut output = ctx.run_ui(egui::RawInput::default(), |_| {});
+    output.textures_delta.clear();
+    let mut missing = Vec::new();
+    for source in sources {
+        for line in source.lines() {
+            let code = line.split("//").next().unwrap_or("");
+            // The parts between double quotes: string literals.
+            for (k, text) in code.split('"').enumerate() {
+                if k % 2 == 1 {
+                    for c in text.chars().filter(|c| !c.is_ascii()) {
+                        let font = egui::FontId::proportional(14.0);
+                        if !ctx.fonts_mut(|f| f.has_glyph(&font, c)) && !missing.contains(&c) {
+                            missing.push(c);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "characters without a glyph: {missing:?}"
+    );
+}

@@ -35,6 +35,7 @@ impl World {
             clients: Vec::new(),
             lbs: Vec::new(),
             limiters: Vec::new(),
+            autoscalers: Vec::new(),
             tiers: Vec::new(),
             instances: Vec::new(),
             stations: Vec::new(),
@@ -53,8 +54,8 @@ impl World {
         };
 
         // Index every kind by id first, in file order.
-        let (mut caches, mut dbs, mut tiers, mut lbs, mut clients, mut limiters) =
-            (0, 0, 0, 0, 0, 0);
+        let (mut caches, mut dbs, mut tiers, mut lbs, mut clients, mut limiters, mut scalers) =
+            (0, 0, 0, 0, 0, 0, 0);
         for c in &sc.components {
             let next = |n: &mut u32| {
                 *n += 1;
@@ -67,6 +68,7 @@ impl World {
                 ComponentSpec::LoadBalancer(_) => next(&mut lbs),
                 ComponentSpec::Client(_) => next(&mut clients),
                 ComponentSpec::RateLimiter(_) => next(&mut limiters),
+                ComponentSpec::Autoscaler(_) => next(&mut scalers),
             };
             w.index.insert(c.id().to_owned(), at);
         }
@@ -134,6 +136,27 @@ impl World {
         for c in &sc.components {
             if let ComponentSpec::Client(s) = c {
                 w.build_client(s);
+            }
+        }
+        for c in &sc.components {
+            if let ComponentSpec::Autoscaler(s) = c {
+                let scaler = w.autoscalers.len() as u32;
+                let tier = w.index[&s.tier];
+                w.autoscalers.push(Autoscaler {
+                    id: s.id.clone(),
+                    tier,
+                    spec: s.clone(),
+                    prev: (0, 0, 0, 0),
+                    last_tick: SimTime::ZERO,
+                    last_change: None,
+                    desired: w.tiers[tier as usize].wanted,
+                    measured: 0.0,
+                    changes: Counter::default(),
+                });
+                w.queue.schedule(
+                    SimTime::from_secs_f64(s.interval_secs),
+                    Event::AutoscaleTick { scaler },
+                );
             }
         }
 

@@ -37,6 +37,8 @@ pub enum Event {
     PoolDeadline { pool: u32 },
     /// An instance added during the run has started and takes traffic.
     InstanceUp { inst: u32 },
+    /// An autoscaler evaluates its metric.
+    AutoscaleTick { scaler: u32 },
     /// A client's retry is due: `slot` in its pending retries.
     Retry { client: u32, slot: u32 },
     /// End of the warm-up: summaries count from here.
@@ -146,6 +148,7 @@ pub struct World {
     pub clients: Vec<Client>,
     pub lbs: Vec<LoadBalancer>,
     pub limiters: Vec<RateLimiter>,
+    pub autoscalers: Vec<Autoscaler>,
     pub tiers: Vec<Tier>,
     pub instances: Vec<Instance>,
     pub stations: Vec<Station>,
@@ -184,6 +187,7 @@ impl World {
                 }
             }
             Event::InstanceUp { inst } => self.instance_up(inst),
+            Event::AutoscaleTick { scaler } => self.autoscale(scaler),
             Event::Retry { client, slot } => {
                 let c = &mut self.clients[client as usize];
                 let p = c.pending_retries[slot as usize];
@@ -1028,6 +1032,9 @@ impl World {
         for l in &mut self.limiters {
             l.arrivals.mark_warmup();
             l.limited.mark_warmup();
+        }
+        for a in &mut self.autoscalers {
+            a.changes.mark_warmup();
         }
         for i in &mut self.instances {
             i.busy_slots.mark_warmup(now);
