@@ -108,6 +108,7 @@ pub fn delete_component(s: &mut Scenario, id: &str) -> Result<(), EditError> {
         match c {
             ComponentSpec::Client(c) if c.target == id => c.target.clear(),
             ComponentSpec::RateLimiter(r) if r.target == id => r.target.clear(),
+            ComponentSpec::Cdn(c) if c.target == id => c.target.clear(),
             ComponentSpec::Autoscaler(a) if a.tier == id => a.tier.clear(),
             ComponentSpec::LoadBalancer(lb) => lb.backends.retain(|b| b != id),
             ComponentSpec::App(a) => a.pools.retain(|p| p.db != id),
@@ -167,6 +168,7 @@ pub fn rename_component(s: &mut Scenario, id: &str, new_id: &str) -> Result<(), 
         match c {
             ComponentSpec::Client(c) => rename(&mut c.target),
             ComponentSpec::RateLimiter(r) => rename(&mut r.target),
+            ComponentSpec::Cdn(c) => rename(&mut c.target),
             ComponentSpec::Autoscaler(a) => rename(&mut a.tier),
             ComponentSpec::LoadBalancer(lb) => lb.backends.iter_mut().for_each(rename),
             ComponentSpec::App(a) => a.pools.iter_mut().for_each(|p| rename(&mut p.db)),
@@ -228,7 +230,11 @@ pub fn connect(s: &mut Scenario, from: &str, to: &str) -> Result<String, EditErr
     let to_kind = s.components[position(s, to)?].kind_name();
     let at = position(s, from)?;
     match (&mut s.components[at], to_kind) {
-        (ComponentSpec::Client(c), "RateLimiter" | "LoadBalancer" | "App") => {
+        (ComponentSpec::Cdn(c), "RateLimiter" | "LoadBalancer" | "App") => {
+            c.target = to.to_owned();
+            Ok(format!("{to} is now the origin behind {from}"))
+        }
+        (ComponentSpec::Client(c), "Cdn" | "RateLimiter" | "LoadBalancer" | "App") => {
             c.target = to.to_owned();
             Ok(format!("{from} now sends its requests to {to}"))
         }
@@ -270,6 +276,7 @@ pub fn disconnect(s: &mut Scenario, from: &str, to: &str) -> Result<(), EditErro
     match &mut s.components[at] {
         ComponentSpec::Client(c) if c.target == to => c.target.clear(),
         ComponentSpec::RateLimiter(r) if r.target == to => r.target.clear(),
+        ComponentSpec::Cdn(c) if c.target == to => c.target.clear(),
         ComponentSpec::Autoscaler(a) if a.tier == to => a.tier.clear(),
         ComponentSpec::LoadBalancer(lb) => lb.backends.retain(|b| b != to),
         ComponentSpec::App(a) => a.pools.retain(|p| p.db != to),

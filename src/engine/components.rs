@@ -27,9 +27,21 @@ pub struct ReqRef {
 /// Where a client (or a service call) sends requests.
 #[derive(Clone, Copy, Debug)]
 pub enum Target {
+    Cdn(u32),
     Limiter(u32),
     LoadBalancer(u32),
     Tier(u32),
+}
+
+/// A CDN: answers a share of requests at the edge.
+pub struct Cdn {
+    pub id: String,
+    pub target: Target,
+    pub edge_share: f64,
+    pub latency: Sampler,
+    pub rng: SimRng,
+    pub arrivals: Counter,
+    pub edge: Counter,
 }
 
 /// Scales an app tier toward a target metric.

@@ -260,6 +260,15 @@ impl World {
                         );
                     }
                 }
+                crate::model::ComponentSpec::Cdn(_) => {
+                    if let Some(c) = self.cdns.iter().find(|c| c.id == id) {
+                        let arrivals = c.arrivals.since_warmup() as f64;
+                        let edge = c.edge.since_warmup() as f64;
+                        f.insert("arrivals_per_sec".into(), arrivals / span_nz);
+                        f.insert("edge_per_sec".into(), edge / span_nz);
+                        f.insert("origin_per_sec".into(), (arrivals - edge) / span_nz);
+                    }
+                }
                 crate::model::ComponentSpec::Autoscaler(_) => {
                     if let Some(a) = self.autoscalers.iter().find(|a| a.id == id) {
                         f.insert("desired".into(), f64::from(a.desired));
@@ -529,6 +538,10 @@ impl World {
                 .price_per_hour
                 .unwrap_or(f64::from(c.servers) * CACHE_PRICE_PER_SERVER_HOUR),
             C::LoadBalancer(lb) => lb.price_per_hour,
+            C::Cdn(spec) => self.cdns.iter().find(|c| c.id == spec.id).map_or(0.0, |c| {
+                let span = now.since(t0).as_secs_f64().max(f64::MIN_POSITIVE);
+                c.edge.since_warmup() as f64 / span * 3600.0 / 1e6 * spec.price_per_million
+            }),
             C::Cache(_) | C::Client(_) | C::RateLimiter(_) | C::Autoscaler(_) => 0.0,
         }
     }
@@ -562,6 +575,10 @@ impl World {
         for l in &self.limiters {
             names.push((l.id.clone(), "arrivals_per_sec".to_owned()));
             names.push((l.id.clone(), "limited_per_sec".to_owned()));
+        }
+        for c in &self.cdns {
+            names.push((c.id.clone(), "arrivals_per_sec".to_owned()));
+            names.push((c.id.clone(), "edge_per_sec".to_owned()));
         }
         for a in &self.autoscalers {
             names.push((a.id.clone(), "desired".to_owned()));
@@ -688,6 +705,10 @@ impl World {
             v.push(l.arrivals.take_sample() as f64 / secs);
             v.push(l.limited.take_sample() as f64 / secs);
         }
+        for c in &mut self.cdns {
+            v.push(c.arrivals.take_sample() as f64 / secs);
+            v.push(c.edge.take_sample() as f64 / secs);
+        }
         for a in &self.autoscalers {
             v.push(f64::from(a.desired));
             v.push(a.measured);
@@ -810,6 +831,19 @@ impl World {
                         g.rate_per_sec = get(id, "sent_per_sec");
                         g.error_share = if offered > 0.0 { errors / offered } else { 0.0 };
                         g.headline = format!("{:.0} req/s", g.rate_per_sec);
+                    }
+                    crate::model::ComponentSpec::Cdn(_) => {
+                        let arrivals = get(id, "arrivals_per_sec");
+                        let edge = get(id, "edge_per_sec");
+                        g.rate_per_sec = arrivals;
+                        g.headline = format!(
+                            "{:.0}% at the edge",
+                            if arrivals > 0.0 {
+                                100.0 * edge / arrivals
+                            } else {
+                                0.0
+                            }
+                        );
                     }
                     crate::model::ComponentSpec::Autoscaler(a) => {
                         let target = match a.metric {

@@ -101,8 +101,10 @@ fn format_number(x: f64) -> String {
 /// What a reference must name.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum RefKind {
-    /// Where clients send: a rate limiter, a load balancer or an app tier.
+    /// Where clients send: a CDN, a rate limiter, a load balancer or an app tier.
     Entry,
+    /// Behind a CDN: a rate limiter, a load balancer or an app tier.
+    Origin,
     /// A load balancer or an app tier.
     Balanced,
     App,
@@ -121,6 +123,12 @@ impl RefKind {
             (self, spec),
             (
                 Self::Entry,
+                ComponentSpec::Cdn(_)
+                    | ComponentSpec::RateLimiter(_)
+                    | ComponentSpec::LoadBalancer(_)
+                    | ComponentSpec::App(_)
+            ) | (
+                Self::Origin,
                 ComponentSpec::RateLimiter(_)
                     | ComponentSpec::LoadBalancer(_)
                     | ComponentSpec::App(_)
@@ -665,6 +673,7 @@ impl ComponentSpec {
     /// The names of the component kinds, in palette order.
     pub const KINDS: &[&'static str] = &[
         "Client",
+        "Cdn",
         "RateLimiter",
         "LoadBalancer",
         "App",
@@ -679,6 +688,10 @@ impl ComponentSpec {
             "Client" => {
                 "Users sending requests: an open stream at a rate, or closed-loop users \
                          who wait for each answer and think before the next."
+            }
+            "Cdn" => {
+                "A CDN or static-file offload: a share of the requests is answered at the edge \
+                 and never reaches the origin, which then has that much less load."
             }
             "RateLimiter" => {
                 "A token bucket in front of a load balancer or an app tier: requests beyond \
@@ -725,6 +738,13 @@ impl ComponentSpec {
                 sessions: defaults::sessions(),
                 retry: Retry::None,
                 retry_budget: None,
+            }),
+            "Cdn" => Self::Cdn(CdnSpec {
+                id,
+                target: String::new(),
+                edge_share: 0.5,
+                edge_latency: defaults::edge_latency(),
+                price_per_million: defaults::cdn_price(),
             }),
             "RateLimiter" => Self::RateLimiter(RateLimiterSpec {
                 id,
@@ -795,6 +815,7 @@ impl ComponentSpec {
     pub fn id_mut(&mut self) -> &mut String {
         match self {
             Self::Client(c) => &mut c.id,
+            Self::Cdn(c) => &mut c.id,
             Self::RateLimiter(c) => &mut c.id,
             Self::LoadBalancer(c) => &mut c.id,
             Self::App(c) => &mut c.id,
@@ -808,6 +829,7 @@ impl ComponentSpec {
     pub fn references(&self) -> Vec<&str> {
         match self {
             Self::Client(c) => vec![c.target.as_str()],
+            Self::Cdn(c) => vec![c.target.as_str()],
             Self::RateLimiter(c) => vec![c.target.as_str()],
             Self::LoadBalancer(c) => c.backends.iter().map(String::as_str).collect(),
             Self::App(c) => c.pools.iter().map(|p| p.db.as_str()).collect(),
@@ -821,6 +843,7 @@ impl Params for ComponentSpec {
     fn params(&mut self, v: &mut dyn ParamVisitor) {
         match self {
             Self::Client(c) => c.params(v),
+            Self::Cdn(c) => c.params(v),
             Self::RateLimiter(c) => c.params(v),
             Self::LoadBalancer(c) => c.params(v),
             Self::App(c) => c.params(v),
@@ -1367,6 +1390,36 @@ fn scale_metric(v: &mut dyn ParamVisitor, metric: &mut ScaleMetric) {
         ScaleMetric::RequestRate { per_instance } | ScaleMetric::QueueDepth { per_instance } => {
             v.number(&PER_INSTANCE, per_instance)
         }
+    }
+}
+
+impl Params for CdnSpec {
+    fn params(&mut self, v: &mut dyn ParamVisitor) {
+        const TARGET: Meta = Meta::new(
+            "target",
+            "The origin: where requests the edge does not answer go.",
+        );
+        const SHARE: Meta = Meta::new(
+            "edge_share",
+            "Share of requests answered at the edge (images, scripts, cached pages): load \
+             the origin never sees. Raising it is often cheaper than scaling the origin.",
+        )
+        .range(0.0, 1.0)
+        .live();
+        const LATENCY: Meta = Meta::new("edge_latency", "Time to answer from the edge.")
+            .unit("ms")
+            .live();
+        const PRICE: Meta = Meta::new(
+            "price_per_million",
+            "What a million requests answered at the edge cost, in dollars.",
+        )
+        .unit("$")
+        .range(0.0, MAX_PRICE_PER_HOUR)
+        .live();
+        v.reference(&TARGET, &RefKind::Origin, &mut self.target);
+        v.number(&SHARE, &mut self.edge_share);
+        group(v, &LATENCY, &mut self.edge_latency);
+        v.number(&PRICE, &mut self.price_per_million);
     }
 }
 

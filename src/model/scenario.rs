@@ -127,6 +127,7 @@ pub enum Step {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum ComponentSpec {
     Client(ClientSpec),
+    Cdn(CdnSpec),
     RateLimiter(RateLimiterSpec),
     LoadBalancer(LoadBalancerSpec),
     App(AppSpec),
@@ -140,6 +141,7 @@ impl ComponentSpec {
     pub fn id(&self) -> &str {
         match self {
             Self::Client(c) => &c.id,
+            Self::Cdn(c) => &c.id,
             Self::RateLimiter(c) => &c.id,
             Self::LoadBalancer(c) => &c.id,
             Self::App(c) => &c.id,
@@ -153,6 +155,7 @@ impl ComponentSpec {
     pub fn kind_name(&self) -> &'static str {
         match self {
             Self::Client(_) => "Client",
+            Self::Cdn(_) => "Cdn",
             Self::RateLimiter(_) => "RateLimiter",
             Self::LoadBalancer(_) => "LoadBalancer",
             Self::App(_) => "App",
@@ -254,6 +257,25 @@ pub enum Arrivals {
     /// A fixed number of users, each sending one request, waiting for the answer (or
     /// its timeout), then thinking for `think` before the next.
     Closed { users: u32, think: Dist },
+}
+
+/// A CDN or static-file offload: a share of requests is answered at the edge, the rest
+/// goes on to the origin.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CdnSpec {
+    pub id: String,
+    /// Where the requests the edge does not answer go: a rate limiter, a load balancer or
+    /// an app tier.
+    pub target: String,
+    /// Share of requests answered at the edge (static files, cached pages), 0–1.
+    pub edge_share: f64,
+    /// Time to answer from the edge.
+    #[serde(default = "defaults::edge_latency")]
+    pub edge_latency: Dist,
+    /// Price per million requests answered at the edge, in dollars.
+    #[serde(default = "defaults::cdn_price")]
+    pub price_per_million: f64,
 }
 
 /// A token bucket in front of a load balancer or an app tier: requests beyond the rate
@@ -560,6 +582,15 @@ pub mod defaults {
     }
     pub fn burst() -> f64 {
         50.0
+    }
+    pub fn edge_latency() -> Dist {
+        Dist::LogNormal {
+            mean_ms: 15.0,
+            cv: 0.5,
+        }
+    }
+    pub fn cdn_price() -> f64 {
+        0.75
     }
     pub fn scale_interval() -> f64 {
         15.0

@@ -186,6 +186,12 @@ impl Validator {
         for c in &s.components {
             match c {
                 ComponentSpec::Client(c) => self.client(c, s, &kinds),
+                ComponentSpec::Cdn(c) => self.reference(
+                    &format!("{}.target", comp_path(&c.id)),
+                    &c.target,
+                    &RefKind::Origin,
+                    &kinds,
+                ),
                 ComponentSpec::Autoscaler(c) => self.reference(
                     &format!("{}.tier", comp_path(&c.id)),
                     &c.tier,
@@ -317,7 +323,10 @@ impl Validator {
             Some(c) if kind.accepts(c) => {}
             Some(other) => {
                 let wanted = match kind {
-                    RefKind::Entry => "clients send to a RateLimiter, a LoadBalancer or an App",
+                    RefKind::Entry => {
+                        "clients send to a Cdn, a RateLimiter, a LoadBalancer or an App"
+                    }
+                    RefKind::Origin => "a CDN sends to a RateLimiter, a LoadBalancer or an App",
                     RefKind::Balanced => "it protects a LoadBalancer or an App",
                     RefKind::App => "a load balancer sends to App tiers",
                     RefKind::Cache => "not a Cache",
@@ -638,6 +647,7 @@ fn tiers_behind<'a>(id: &str, kinds: &BTreeMap<&str, &'a ComponentSpec>) -> Vec<
             })
             .collect(),
         Some(ComponentSpec::RateLimiter(r)) if r.target != id => tiers_behind(&r.target, kinds),
+        Some(ComponentSpec::Cdn(c)) if c.target != id => tiers_behind(&c.target, kinds),
         _ => Vec::new(),
     }
 }

@@ -387,6 +387,16 @@ fn draw_shape(painter: &egui::Painter, kind: &str, rect: Rect, fill: Color32, st
                 egui::StrokeKind::Inside,
             );
         }
+        "Cdn" => {
+            // A cloud-ish ellipse at the edge of the network.
+            painter.add(egui::epaint::EllipseShape {
+                center: rect.center(),
+                radius: rect.size() / 2.0 + Vec2::new(6.0, 4.0),
+                fill,
+                stroke,
+                angle: 0.0,
+            });
+        }
         "Autoscaler" => {
             // A dial: it turns the tier's instance count up and down.
             painter.circle(rect.center(), rect.height() / 2.0 + 4.0, fill, stroke);

@@ -9,6 +9,7 @@ use crate::model::{Meta, ParamList, ParamVisitor, Params, RefKind, Scenario};
 /// Names a reference may take, by what it refers to.
 pub struct RefChoices {
     entries: Vec<String>,
+    origins: Vec<String>,
     balanced: Vec<String>,
     apps: Vec<String>,
     caches: Vec<String>,
@@ -28,7 +29,13 @@ impl RefChoices {
                 .collect()
         };
         Self {
-            entries: ids(|c| matches!(c, C::RateLimiter(_) | C::LoadBalancer(_) | C::App(_))),
+            entries: ids(|c| {
+                matches!(
+                    c,
+                    C::Cdn(_) | C::RateLimiter(_) | C::LoadBalancer(_) | C::App(_)
+                )
+            }),
+            origins: ids(|c| matches!(c, C::RateLimiter(_) | C::LoadBalancer(_) | C::App(_))),
             balanced: ids(|c| matches!(c, C::LoadBalancer(_) | C::App(_))),
             apps: ids(|c| matches!(c, C::App(_))),
             caches: ids(|c| matches!(c, C::Cache(_))),
@@ -48,6 +55,7 @@ impl RefChoices {
     fn for_kind(&self, kind: &RefKind) -> &[String] {
         match kind {
             RefKind::Entry => &self.entries,
+            RefKind::Origin => &self.origins,
             RefKind::Balanced => &self.balanced,
             RefKind::App => &self.apps,
             RefKind::Cache => &self.caches,

@@ -216,3 +216,30 @@ fn the_autoscaler_stays_within_bounds_and_helps_only_after_interval_and_warm_up(
         p99(&sim)
     );
 }
+
+#[test]
+fn a_cdn_removes_its_share_of_the_load_from_the_origin() {
+    let sc = bundled("cdn_offload");
+    let s = run(&sc).summary();
+    let cdn = s.component("cdn").expect("cdn");
+    let (arrivals, origin) = (cdn.figure("arrivals_per_sec"), cdn.figure("origin_per_sec"));
+    // The origin's share is binomial: 0.4 of ~132,000 requests, well within 1%.
+    assert!(
+        (origin / arrivals - 0.4).abs() < 0.01,
+        "origin gets {origin:.0} of {arrivals:.0} req/s"
+    );
+    let app = s.component("app").expect("app");
+    assert!((app.figure("throughput_per_sec") / origin - 1.0).abs() < 0.02);
+    assert!(app.figure("cpu_util") < 0.75, "the origin keeps up");
+    assert!(s.cost.per_hour > 0.0);
+
+    // Without the edge, the origin saturates.
+    let mut none = sc.scenario().clone();
+    for c in &mut none.components {
+        if let ComponentSpec::Cdn(c) = c {
+            c.edge_share = 0.0;
+        }
+    }
+    let s = run(&valid(none)).summary();
+    assert!(s.component("app").expect("app").figure("cpu_util") > 0.95);
+}

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use bottleneck::model::limits::*;
 use bottleneck::model::{
-    AppSpec, Arrivals, AutoscalerSpec, CacheModel, CacheScope, CacheSpec, ClientSpec,
+    AppSpec, Arrivals, AutoscalerSpec, CacheModel, CacheScope, CacheSpec, CdnSpec, ClientSpec,
     ComponentSpec, Concurrency, DatabaseSpec, Dist, Endpoint, FORMAT_VERSION, LoadBalancerSpec,
     Policy, PoolMode, PoolSpec, QuerySpec, RateLimiterSpec, Retry, RunSpec, ScaleMetric, Scenario,
     Step, load_file, load_str, save_file, to_ron_string, validate,
@@ -508,6 +508,34 @@ fn load_balancer(id: String, plan: &Plan) -> BoxedStrategy<ComponentSpec> {
         .boxed()
 }
 
+fn cdn(id: String, plan: &Plan) -> BoxedStrategy<ComponentSpec> {
+    let origins: Vec<String> = plan
+        .load_balancers
+        .iter()
+        .chain(&plan.apps)
+        .chain(&plan.limiters)
+        .cloned()
+        .collect();
+    (
+        select(origins),
+        unit(),
+        dist(),
+        real(0.0, MAX_PRICE_PER_HOUR),
+    )
+        .prop_map(
+            move |(target, edge_share, edge_latency, price_per_million)| {
+                ComponentSpec::Cdn(CdnSpec {
+                    id: id.clone(),
+                    target,
+                    edge_share,
+                    edge_latency,
+                    price_per_million,
+                })
+            },
+        )
+        .boxed()
+}
+
 fn autoscaler(id: String, plan: &Plan) -> BoxedStrategy<ComponentSpec> {
     let metric = prop_oneof![
         real(0.01, 1.0).prop_map(|target| ScaleMetric::Cpu { target }),
@@ -735,9 +763,12 @@ fn scenario_for(plan: Plan) -> BoxedStrategy<Scenario> {
     for id in &plan.limiters {
         components.push(rate_limiter(id.clone(), &plan));
     }
-    // An autoscaler, on the first app tier's id with a suffix, for some plans.
+    // An autoscaler and a CDN, named after the first app tier, for some plans.
     if plan.limiters.len() == 1 {
         components.push(autoscaler(format!("{}.scaler", plan.apps[0]), &plan));
+    }
+    if plan.load_balancers.len() == 1 {
+        components.push(cdn(format!("{}.cdn", plan.apps[0]), &plan));
     }
     for id in &plan.clients {
         components.push(client(id.clone(), &plan));

@@ -35,6 +35,7 @@ impl World {
             clients: Vec::new(),
             lbs: Vec::new(),
             limiters: Vec::new(),
+            cdns: Vec::new(),
             autoscalers: Vec::new(),
             tiers: Vec::new(),
             instances: Vec::new(),
@@ -54,23 +55,15 @@ impl World {
         };
 
         // Index every kind by id first, in file order.
-        let (mut caches, mut dbs, mut tiers, mut lbs, mut clients, mut limiters, mut scalers) =
-            (0, 0, 0, 0, 0, 0, 0);
+        let mut counts = vec![0u32; ComponentSpec::KINDS.len()];
         for c in &sc.components {
-            let next = |n: &mut u32| {
-                *n += 1;
-                *n - 1
-            };
-            let at = match c {
-                ComponentSpec::Cache(_) => next(&mut caches),
-                ComponentSpec::Database(_) => next(&mut dbs),
-                ComponentSpec::App(_) => next(&mut tiers),
-                ComponentSpec::LoadBalancer(_) => next(&mut lbs),
-                ComponentSpec::Client(_) => next(&mut clients),
-                ComponentSpec::RateLimiter(_) => next(&mut limiters),
-                ComponentSpec::Autoscaler(_) => next(&mut scalers),
-            };
-            w.index.insert(c.id().to_owned(), at);
+            // Each kind is numbered on its own, in file order.
+            let kind = ComponentSpec::KINDS
+                .iter()
+                .position(|k| *k == c.kind_name())
+                .unwrap_or(0);
+            w.index.insert(c.id().to_owned(), counts[kind]);
+            counts[kind] += 1;
         }
         let ids = |kind: &str| -> BTreeMap<String, u32> {
             sc.components
@@ -130,6 +123,20 @@ impl World {
                     buckets: Vec::new(),
                     arrivals: Counter::default(),
                     limited: Counter::default(),
+                });
+            }
+        }
+        for c in &sc.components {
+            if let ComponentSpec::Cdn(s) = c {
+                let target = w.target_of(&s.target);
+                w.cdns.push(Cdn {
+                    id: s.id.clone(),
+                    target,
+                    edge_share: s.edge_share,
+                    latency: Sampler::new(&s.edge_latency),
+                    rng: SimRng::stream(seed, &s.id),
+                    arrivals: Counter::default(),
+                    edge: Counter::default(),
                 });
             }
         }
@@ -397,7 +404,9 @@ impl World {
     /// Where requests sent to component `id` go (a limiter, a load balancer or a tier;
     /// validation guarantees it is one of them). Limiters are built before clients.
     fn target_of(&self, id: &str) -> Target {
-        if let Some(l) = self.limiters.iter().position(|l| l.id == id) {
+        if let Some(c) = self.cdns.iter().position(|c| c.id == id) {
+            Target::Cdn(c as u32)
+        } else if let Some(l) = self.limiters.iter().position(|l| l.id == id) {
             Target::Limiter(l as u32)
         } else if let Some(lb) = self.lbs.iter().position(|lb| lb.id == id) {
             Target::LoadBalancer(lb as u32)
@@ -409,6 +418,7 @@ impl World {
     /// Whether requests sent to `target` are routed by session (sticky hashing).
     pub(super) fn hashes_sessions(&self, target: Target) -> bool {
         match target {
+            Target::Cdn(c) => self.hashes_sessions(self.cdns[c as usize].target),
             Target::Limiter(l) => self.hashes_sessions(self.limiters[l as usize].target),
             Target::LoadBalancer(lb) => self.lbs[lb as usize].policy == crate::model::Policy::Hash,
             Target::Tier(_) => false,

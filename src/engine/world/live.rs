@@ -36,6 +36,11 @@ impl World {
                     self.change_arrivals(at, &new.arrivals);
                 }
             }
+            (ComponentSpec::Cdn(_), ComponentSpec::Cdn(new)) => {
+                let c = &mut self.cdns[at as usize];
+                c.edge_share = new.edge_share;
+                c.latency = Sampler::new(&new.edge_latency);
+            }
             (ComponentSpec::Autoscaler(_), ComponentSpec::Autoscaler(new)) => {
                 // Takes effect at its next evaluation.
                 self.autoscalers[at as usize].spec = new.clone();

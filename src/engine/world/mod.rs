@@ -37,6 +37,8 @@ pub enum Event {
     PoolDeadline { pool: u32 },
     /// An instance added during the run has started and takes traffic.
     InstanceUp { inst: u32 },
+    /// A CDN's edge answered a request.
+    EdgeDone { req: ReqRef },
     /// An autoscaler evaluates its metric.
     AutoscaleTick { scaler: u32 },
     /// A client's retry is due: `slot` in its pending retries.
@@ -119,6 +121,14 @@ impl Request {
     }
 }
 
+/// Where a request went when it was routed.
+enum Routed {
+    Instance(u32),
+    /// A CDN answered it at the edge, after this long.
+    Edge(SimDuration),
+    Refused(ErrorCause),
+}
+
 /// What an operation step decided, computed while the program is borrowed and carried
 /// out after.
 enum Action {
@@ -148,6 +158,7 @@ pub struct World {
     pub clients: Vec<Client>,
     pub lbs: Vec<LoadBalancer>,
     pub limiters: Vec<RateLimiter>,
+    pub cdns: Vec<Cdn>,
     pub autoscalers: Vec<Autoscaler>,
     pub tiers: Vec<Tier>,
     pub instances: Vec<Instance>,
@@ -188,6 +199,11 @@ impl World {
             }
             Event::InstanceUp { inst } => self.instance_up(inst),
             Event::AutoscaleTick { scaler } => self.autoscale(scaler),
+            Event::EdgeDone { req } => {
+                if self.is_live(req) {
+                    self.finish(req, Ok(()));
+                }
+            }
             Event::Retry { client, slot } => {
                 let c = &mut self.clients[client as usize];
                 let p = c.pending_retries[slot as usize];
@@ -302,8 +318,12 @@ impl World {
         }
 
         match self.route(target, session, r) {
-            Ok(inst) => self.arrive_at_instance(inst, r),
-            Err(cause) => self.finish(r, Err(cause)),
+            Routed::Instance(inst) => self.arrive_at_instance(inst, r),
+            Routed::Edge(latency) => {
+                self.queue
+                    .schedule(now + latency, Event::EdgeDone { req: r });
+            }
+            Routed::Refused(cause) => self.finish(r, Err(cause)),
         }
     }
 
@@ -411,9 +431,21 @@ impl World {
 
     // ----- routing -------------------------------------------------------------------
 
-    /// The instance that takes request `r`, or why it was turned away on the way.
-    fn route(&mut self, target: Target, session: u32, r: ReqRef) -> Result<u32, ErrorCause> {
+    /// Where request `r` goes: an instance, an answer from a CDN's edge, or a refusal on
+    /// the way.
+    fn route(&mut self, target: Target, session: u32, r: ReqRef) -> Routed {
         match target {
+            Target::Cdn(c) => {
+                let cdn = &mut self.cdns[c as usize];
+                cdn.arrivals.inc();
+                if cdn.rng.chance(cdn.edge_share) {
+                    cdn.edge.inc();
+                    Routed::Edge(cdn.latency.sample(&mut cdn.rng))
+                } else {
+                    let next = cdn.target;
+                    self.route(next, session, r)
+                }
+            }
             Target::Limiter(l) => {
                 let client = self.requests[r.idx as usize].client;
                 let limiter = &mut self.limiters[l as usize];
@@ -421,7 +453,7 @@ impl World {
                     let next = limiter.target;
                     self.route(next, session, r)
                 } else {
-                    Err(ErrorCause::RateLimited)
+                    Routed::Refused(ErrorCause::RateLimited)
                 }
             }
             Target::Tier(t) => {
@@ -429,13 +461,13 @@ impl World {
                 let n = tier.active.len();
                 let i = tier.active[tier.rr_next % n];
                 tier.rr_next = (tier.rr_next + 1) % n;
-                Ok(i)
+                Routed::Instance(i)
             }
             Target::LoadBalancer(l) => {
                 let lb = &mut self.lbs[l as usize];
                 if lb.max_in_flight.is_some_and(|max| lb.in_flight >= max) {
                     lb.shed.inc();
-                    return Err(ErrorCause::Shed);
+                    return Routed::Refused(ErrorCause::Shed);
                 }
                 lb.in_flight += 1;
                 self.requests[r.idx as usize].lb = l;
@@ -458,7 +490,7 @@ impl World {
                 };
                 let load = |i: u32| self.instances[i as usize].in_system.value();
                 use crate::model::Policy::*;
-                Ok(match lb.policy {
+                Routed::Instance(match lb.policy {
                     RoundRobin => {
                         let k = lb.rr_next % n;
                         lb.rr_next = (k + 1) % n;
@@ -1032,6 +1064,10 @@ impl World {
         for l in &mut self.limiters {
             l.arrivals.mark_warmup();
             l.limited.mark_warmup();
+        }
+        for c in &mut self.cdns {
+            c.arrivals.mark_warmup();
+            c.edge.mark_warmup();
         }
         for a in &mut self.autoscalers {
             a.changes.mark_warmup();
