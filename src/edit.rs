@@ -119,6 +119,7 @@ pub fn delete_component(s: &mut Scenario, id: &str) -> Result<(), EditError> {
         remove_steps_using(&mut ep.steps, id);
     }
     s.timeline.retain(|c| c.component != id);
+    s.faults.retain(|f| f.fault.component() != id);
     s.layout.remove(id);
     Ok(())
 }
@@ -180,6 +181,14 @@ pub fn rename_component(s: &mut Scenario, id: &str, new_id: &str) -> Result<(), 
     }
     for change in &mut s.timeline {
         rename(&mut change.component);
+    }
+    for f in &mut s.faults {
+        use crate::model::Fault;
+        match &mut f.fault {
+            Fault::KillInstances { tier: c, .. }
+            | Fault::FlushCache { cache: c }
+            | Fault::LatencySpike { target: c, .. } => rename(c),
+        }
     }
     if let Some(xy) = s.layout.remove(id) {
         s.layout.insert(new_id.to_owned(), xy);

@@ -291,6 +291,8 @@ pub struct Instance {
     pub db_access: Vec<DbAccess>,
     /// Local caches, by cache index.
     pub local_caches: Vec<(u32, Lru)>,
+    /// Times it crashed.
+    pub crashes: Counter,
 }
 
 /// A FCFS multi-server resource: app cores, database cores, a cache server.
@@ -376,6 +378,8 @@ pub struct Cache {
     pub network: Sampler,
     pub rng: SimRng,
     pub shared: Option<Lru>,
+    /// A latency spike: extra network time per operation until the given time.
+    pub spike: Option<(SimTime, SimDuration)>,
     /// Gets, hits or misses (for the rate of gets per chart interval).
     pub gets: Counter,
     pub hits: Counter,
@@ -415,6 +419,16 @@ pub struct Database {
     pub connect_cpu: Sampler,
     pub max_connections: u32,
     pub rr_replica: usize,
+    /// A latency spike: extra network time per query until the given time.
+    pub spike: Option<(SimTime, SimDuration)>,
+}
+
+/// The extra network time of a latency spike still going on at `now`.
+pub fn spike_extra(spike: Option<(SimTime, SimDuration)>, now: SimTime) -> SimDuration {
+    match spike {
+        Some((until, extra)) if now < until => extra,
+        _ => SimDuration::ZERO,
+    }
 }
 
 /// One database server (primary or replica).

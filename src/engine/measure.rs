@@ -326,6 +326,12 @@ impl World {
                     }
                     f.insert("instances".into(), tier.active.len() as f64);
                     f.insert("instances_wanted".into(), f64::from(tier.wanted));
+                    let crashes: u64 = tier
+                        .instances
+                        .iter()
+                        .map(|i| self.instances[*i as usize].crashes.since_warmup())
+                        .sum();
+                    f.insert("crashes".into(), crashes as f64);
                     f.insert("cpu_util".into(), cpu.utilization());
                     f.insert("worker_util".into(), workers.utilization());
                     f.insert("busy_workers".into(), workers.busy);

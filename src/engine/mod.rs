@@ -18,7 +18,9 @@ mod sampler;
 mod world;
 
 use crate::metrics::{Glance, SeriesSet, Summary};
-use crate::model::{self, Problems, Scenario, TimedChange, ValidScenario, params};
+use crate::model::{
+    self, Fault, Problems, Scenario, TimedChange, TimedFault, ValidScenario, params,
+};
 use crate::sim::{SimRng, SimTime};
 
 pub use sampler::Sampler;
@@ -54,6 +56,11 @@ pub struct Simulation {
     /// Index in `timeline` of the next change to apply, and its time.
     next_change: usize,
     next_change_at: Option<SimTime>,
+    /// Every fault of the run in time order (the scenario's and those injected), the
+    /// index of the next to apply and its time.
+    faults: Vec<TimedFault>,
+    next_fault: usize,
+    next_fault_at: Option<SimTime>,
 }
 
 /// Why a change could not be made to a running simulation.
@@ -93,9 +100,53 @@ impl Simulation {
             timeline,
             next_change: 0,
             next_change_at: None,
+            faults: scenario.faults.clone(),
+            next_fault: 0,
+            next_fault_at: None,
         };
         sim.update_next_change();
+        sim.update_next_fault();
         sim
+    }
+
+    fn update_next_fault(&mut self) {
+        self.next_fault_at = self
+            .faults
+            .get(self.next_fault)
+            .map(|f| SimTime::from_secs_f64(f.at_secs));
+    }
+
+    /// Every fault of this run in time order: saved with the scenario, it replays.
+    pub fn faults(&self) -> &[TimedFault] {
+        &self.faults
+    }
+
+    /// Makes something break now, as the window's fault buttons do; recorded in the
+    /// faults so the run replays.
+    pub fn inject(&mut self, fault: Fault) -> Result<(), ChangeError> {
+        if self.is_finished() {
+            return Err(ChangeError::Finished);
+        }
+        let now = self.world.now;
+        self.advance_until(now, u64::MAX);
+        let mut check = self.current.clone();
+        check.timeline.clear();
+        check.faults = vec![TimedFault {
+            at_secs: now.as_secs_f64(),
+            fault: fault.clone(),
+        }];
+        model::validate(check)?;
+        self.world.apply_fault(&fault);
+        self.faults.insert(
+            self.next_fault,
+            TimedFault {
+                at_secs: now.as_secs_f64(),
+                fault,
+            },
+        );
+        self.next_fault += 1;
+        self.update_next_fault();
+        Ok(())
     }
 
     fn update_next_change(&mut self) {
@@ -230,7 +281,13 @@ impl Simulation {
         let mut budget = max_events;
         loop {
             // A recorded change happens after every event at or before its time.
-            let change = self.next_change_at.filter(|at| *at <= limit);
+            // Recorded changes and faults happen after every event at or before their
+            // time; a change before a fault due at the same instant.
+            let change = match (self.next_change_at, self.next_fault_at) {
+                (Some(c), Some(f)) => Some(c.min(f)),
+                (c, f) => c.or(f),
+            }
+            .filter(|at| *at <= limit);
             let horizon = change.unwrap_or(limit);
             if budget == 0 {
                 if self.world.queue.peek_time().is_some_and(|t| t <= horizon) {
@@ -249,7 +306,14 @@ impl Simulation {
             }
             if let Some(at) = change {
                 self.world.now = self.world.now.max(at);
-                self.apply_next_change();
+                if self.next_change_at == Some(at) {
+                    self.apply_next_change();
+                } else {
+                    let fault = self.faults[self.next_fault].fault.clone();
+                    self.world.apply_fault(&fault);
+                    self.next_fault += 1;
+                    self.update_next_fault();
+                }
                 continue;
             }
             self.world.now = self.world.now.max(limit);

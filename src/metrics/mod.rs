@@ -49,10 +49,14 @@ pub enum ErrorCause {
     RateLimited,
     /// The load balancer shed it: too many requests were in flight.
     Shed,
+    /// The instance holding it crashed.
+    Crashed,
+    /// Every instance of the tier was down.
+    NoInstance,
 }
 
 impl ErrorCause {
-    pub const ALL: [ErrorCause; 7] = [
+    pub const ALL: [ErrorCause; 9] = [
         Self::Rejected,
         Self::QueueTimeout,
         Self::PoolTimeout,
@@ -60,6 +64,8 @@ impl ErrorCause {
         Self::ClientTimeout,
         Self::RateLimited,
         Self::Shed,
+        Self::Crashed,
+        Self::NoInstance,
     ];
 
     pub fn name(self) -> &'static str {
@@ -71,6 +77,8 @@ impl ErrorCause {
             Self::ClientTimeout => "client_timeout",
             Self::RateLimited => "rate_limited",
             Self::Shed => "shed",
+            Self::Crashed => "crashed",
+            Self::NoInstance => "no_instance",
         }
     }
 
@@ -84,6 +92,8 @@ impl ErrorCause {
             Self::ClientTimeout => "the client stopped waiting for the answer",
             Self::RateLimited => "a rate limiter had no token for it",
             Self::Shed => "the load balancer shed it: too many requests were in flight",
+            Self::Crashed => "the instance holding it crashed",
+            Self::NoInstance => "every instance of the tier was down",
         }
     }
 }

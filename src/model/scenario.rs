@@ -41,10 +41,65 @@ pub struct Scenario {
     /// can be reproduced exactly.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub timeline: Vec<TimedChange>,
+    /// Things that break at a simulated time: planned in the file, or made with the
+    /// window's fault buttons during a run (recorded so the run replays).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub faults: Vec<TimedFault>,
     /// Where each component sits on the canvas, by id (x, y). Components without a
     /// position are laid out automatically.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub layout: BTreeMap<String, (f32, f32)>,
+}
+
+/// A fault at a simulated time, e.g. `(at_secs: 60.0, fault: FlushCache(cache: "redis"))`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TimedFault {
+    pub at_secs: f64,
+    pub fault: Fault,
+}
+
+/// Something that breaks.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub enum Fault {
+    /// `count` instances of an app tier crash: the requests they hold fail at once and
+    /// they start again after the tier's startup time (with cold local caches).
+    KillInstances { tier: String, count: u32 },
+    /// A cache loses every entry (shared, or every instance's local copy): the misses
+    /// that follow all go to the database at once (a stampede).
+    FlushCache { cache: String },
+    /// Every network round trip to a database or a shared cache takes `extra_ms` longer
+    /// for `duration_secs`.
+    LatencySpike {
+        target: String,
+        extra_ms: f64,
+        duration_secs: f64,
+    },
+}
+
+impl Fault {
+    /// The component the fault hits.
+    pub fn component(&self) -> &str {
+        match self {
+            Self::KillInstances { tier, .. } => tier,
+            Self::FlushCache { cache } => cache,
+            Self::LatencySpike { target, .. } => target,
+        }
+    }
+
+    /// In a few words, for the timeline and the status bar.
+    pub fn describe(&self) -> String {
+        match self {
+            Self::KillInstances { tier, count } => format!("kill {count} instance(s) of {tier}"),
+            Self::FlushCache { cache } => format!("flush {cache}"),
+            Self::LatencySpike {
+                target,
+                extra_ms,
+                duration_secs,
+            } => format!("{target} +{extra_ms} ms for {duration_secs} s"),
+        }
+    }
 }
 
 /// A change to parameters of one component at a simulated time, e.g.

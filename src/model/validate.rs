@@ -260,6 +260,7 @@ impl Validator {
         if self.problems.is_empty() {
             self.pools_cover_reachable_endpoints(s, &kinds);
             self.timeline(s, &kinds);
+            self.faults(s, &kinds);
         }
     }
 
@@ -328,7 +329,7 @@ impl Validator {
                     }
                     RefKind::Origin => "a CDN sends to a RateLimiter, a LoadBalancer or an App",
                     RefKind::Balanced => "it protects a LoadBalancer or an App",
-                    RefKind::App => "a load balancer sends to App tiers",
+                    RefKind::App => "this needs an App tier",
                     RefKind::Cache => "not a Cache",
                     RefKind::Database => "not a Database",
                     RefKind::Endpoint | RefKind::QueryOf(_) => "not what is needed here",
@@ -387,6 +388,85 @@ impl Validator {
                 } => {
                     self.steps(then, &format!("{sp}.then"), depth + 1, kinds);
                     self.steps(otherwise, &format!("{sp}.otherwise"), depth + 1, kinds);
+                }
+            }
+        }
+    }
+
+    /// Faults: in time order, within the run, each hitting a component of the right kind.
+    fn faults(&mut self, s: &Scenario, kinds: &BTreeMap<&str, &ComponentSpec>) {
+        if s.faults.len() > MAX_TIMELINE_CHANGES {
+            self.fail(
+                "faults",
+                format!(
+                    "{} faults is more than the limit of {MAX_TIMELINE_CHANGES}",
+                    s.faults.len()
+                ),
+            );
+            return;
+        }
+        let mut last = 0.0;
+        for (i, f) in s.faults.iter().enumerate() {
+            let p = format!("faults[{i}]");
+            let at = f.at_secs;
+            if !(at.is_finite() && (0.0..=s.run.duration_secs).contains(&at)) {
+                self.fail(
+                    format!("{p}.at_secs"),
+                    format!("{at} s is outside the run (0 to {} s)", s.run.duration_secs),
+                );
+            } else if at < last {
+                self.fail(format!("{p}.at_secs"), "faults must be in time order");
+            }
+            last = at;
+            match &f.fault {
+                Fault::KillInstances { tier, count } => {
+                    self.reference(&format!("{p}.fault.tier"), tier, &RefKind::App, kinds);
+                    self.range_u64(
+                        &format!("{p}.fault.count"),
+                        u64::from(*count),
+                        1,
+                        u64::from(MAX_INSTANCES_PER_TIER),
+                        "instances",
+                    );
+                }
+                Fault::FlushCache { cache } => {
+                    self.reference(&format!("{p}.fault.cache"), cache, &RefKind::Cache, kinds);
+                }
+                Fault::LatencySpike {
+                    target,
+                    extra_ms,
+                    duration_secs,
+                } => {
+                    match kinds.get(target.as_str()) {
+                        Some(ComponentSpec::Database(_)) => {}
+                        Some(ComponentSpec::Cache(c)) if c.scope == CacheScope::Shared => {}
+                        Some(other) => self.fail(
+                            format!("{p}.fault.target"),
+                            format!(
+                                "{target:?} is a {}; a latency spike hits a Database or a \
+                                 shared Cache",
+                                other.kind_name()
+                            ),
+                        ),
+                        None => self.fail(
+                            format!("{p}.fault.target"),
+                            format!("there is no component with id {target:?}"),
+                        ),
+                    }
+                    self.range_f64(
+                        &format!("{p}.fault.extra_ms"),
+                        *extra_ms,
+                        0.0,
+                        MAX_DURATION_MS,
+                        "ms",
+                    );
+                    self.range_f64(
+                        &format!("{p}.fault.duration_secs"),
+                        *duration_secs,
+                        0.0,
+                        MAX_DURATION_SECS,
+                        "seconds",
+                    );
                 }
             }
         }

@@ -102,6 +102,10 @@ pub enum Command {
     ToggleTheme,
     /// Close the window.
     Quit,
+    /// Break something in the running system now (recorded).
+    Inject(crate::model::Fault),
+    /// Forget the recorded faults.
+    ClearFaults,
 }
 
 impl Command {
@@ -824,6 +828,24 @@ impl BottleneckApp {
                 what.join(", ")
             ));
         }
+        let faults = &self.doc.scenario.faults;
+        if !faults.is_empty() {
+            ui.label(egui::RichText::new(format!("Faults ({})", faults.len())).strong())
+                .on_hover_text(
+                    "What was broken at what simulated time: planned in the file or made with \
+                     the fault buttons. Replayed on restart.",
+                );
+            for f in faults.iter().rev().take(10) {
+                ui.label(format!("{:.1} s  {}", f.at_secs, f.fault.describe()));
+            }
+            if ui
+                .small_button("Clear faults")
+                .on_hover_text("Forget them: a restart runs without them")
+                .clicked()
+            {
+                self.commands.push(Command::ClearFaults);
+            }
+        }
         if !self.doc.scenario.timeline.is_empty() {
             ui.horizontal(|ui| {
                 if ui
@@ -934,6 +956,7 @@ impl BottleneckApp {
                          (restart) apply when the run restarts.",
                     );
                 }
+                self.fault_buttons(ui, &spec, running);
                 ui.separator();
                 if let Some(new) = inspector::edit(
                     ui,
@@ -947,6 +970,69 @@ impl BottleneckApp {
                 }
             }
         }
+    }
+
+    /// Buttons that break the selected component now (while the run goes on).
+    fn fault_buttons(&mut self, ui: &mut egui::Ui, spec: &ComponentSpec, running: bool) {
+        use crate::model::{CacheScope, Fault};
+        let id = spec.id().to_owned();
+        let faults: Vec<(&str, &str, Fault)> = match spec {
+            ComponentSpec::App(_) => vec![(
+                "Kill an instance",
+                "One instance crashes: the requests it holds fail, and it starts again after \
+                 the tier's startup time with cold local caches.",
+                Fault::KillInstances {
+                    tier: id.clone(),
+                    count: 1,
+                },
+            )],
+            ComponentSpec::Cache(c) => {
+                let mut v = vec![(
+                    "Flush the cache",
+                    "Every entry is gone: the misses that follow all hit the database at once \
+                     (a stampede).",
+                    Fault::FlushCache { cache: id.clone() },
+                )];
+                if c.scope == CacheScope::Shared {
+                    v.push((
+                        "Latency spike",
+                        "Every operation takes 50 ms longer for 30 s.",
+                        Fault::LatencySpike {
+                            target: id.clone(),
+                            extra_ms: 50.0,
+                            duration_secs: 30.0,
+                        },
+                    ));
+                }
+                v
+            }
+            ComponentSpec::Database(_) => vec![(
+                "Latency spike",
+                "Every query takes 200 ms longer for 30 s: watch connections pile up.",
+                Fault::LatencySpike {
+                    target: id.clone(),
+                    extra_ms: 200.0,
+                    duration_secs: 30.0,
+                },
+            )],
+            _ => Vec::new(),
+        };
+        if faults.is_empty() {
+            return;
+        }
+        ui.horizontal_wrapped(|ui| {
+            ui.label("Faults:");
+            for (label, help, fault) in faults {
+                if ui
+                    .add_enabled(running, egui::Button::new(label))
+                    .on_hover_text(help)
+                    .on_disabled_hover_text("Faults act on a run that is going on: press Play")
+                    .clicked()
+                {
+                    self.commands.push(Command::Inject(fault));
+                }
+            }
+        });
     }
 
     fn rename_row(&mut self, ui: &mut egui::Ui, name: &str, make: fn(String, String) -> Command) {
@@ -1327,6 +1413,28 @@ impl BottleneckApp {
             }
             Command::FitView => self.canvas.fit = true,
             Command::Quit => self.quitting = true,
+            Command::Inject(fault) => match self.sim.inject(fault.clone()) {
+                Ok(()) => {
+                    let faults = self.sim.faults().to_vec();
+                    self.edit_document(&fault.describe(), |s| {
+                        s.faults = faults;
+                        Ok::<_, edit::EditError>(())
+                    });
+                    self.status = format!(
+                        "{} at t = {:.1} s (recorded)",
+                        fault.describe(),
+                        self.sim.now().as_secs_f64()
+                    );
+                }
+                Err(e) => self.status = format!("Cannot {}: {e}", fault.describe()),
+            },
+            Command::ClearFaults => {
+                self.edit_document("clear faults", |s| {
+                    s.faults.clear();
+                    Ok::<_, edit::EditError>(())
+                });
+                self.status = "Faults cleared: restart to run without them".to_owned();
+            }
             Command::ToggleTheme => self.prefs.dark = !self.prefs.dark,
         }
     }

@@ -177,7 +177,7 @@ fn expectations() -> BTreeMap<&'static str, Expect> {
             "wrong_kind_reference.ron",
             Invalid(&[(
                 r#"components["lb"].backends[0]"#,
-                &[r#""postgres" is a Database"#, "App tiers"],
+                &[r#""postgres" is a Database"#, "needs an App tier"],
             )]),
         ),
         (
@@ -219,6 +219,23 @@ fn expectations() -> BTreeMap<&'static str, Expect> {
                 (
                     "timeline[4].at_secs",
                     &["90 s is outside the run (0 to 60 s)"],
+                ),
+            ]),
+        ),
+        (
+            "fault_wrong_targets.ron",
+            Invalid(&[
+                (
+                    "faults[0].fault.tier",
+                    &[r#""db" is a Database"#, "needs an App tier"],
+                ),
+                (
+                    "faults[1].fault.target",
+                    &[r#""memo" is a Cache"#, "shared Cache"],
+                ),
+                (
+                    "faults[2].fault.cache",
+                    &[r#"no component with id "redis""#],
                 ),
             ]),
         ),

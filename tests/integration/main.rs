@@ -11,6 +11,8 @@ mod cost;
 mod determinism;
 // Changes to a running simulation: their effect, and exact replay from the file.
 mod live;
+// Faults: what breaks, what is lost, exact replay.
+mod faults;
 // Parameter descriptions: the ranges shown are the ranges enforced; live vs restart.
 mod params;
 // Simulated figures against exact queueing theory, with tolerances from confidence

@@ -808,6 +808,7 @@ fn scenario_for(plan: Plan) -> BoxedStrategy<Scenario> {
                     .collect(),
                 components,
                 timeline: Vec::new(),
+                faults: Vec::new(),
             },
         )
         .boxed()

@@ -446,3 +446,29 @@ fn every_character_the_window_draws_is_in_its_fonts() {
         "characters without a glyph: {missing:?}"
     );
 }
+
+#[test]
+fn a_fault_button_breaks_the_running_system_and_is_recorded() {
+    let mut h = harness(default_app());
+    h.run_steps(2);
+    select(&mut h, "app");
+    // Disabled until the run has started; one frame of play starts it.
+    h.run_steps(2);
+    h.get_by_label("Kill an instance").click();
+    h.run_steps(3);
+    let faults = &h.state().scenario().faults;
+    assert_eq!(faults.len(), 1, "{}", h.state().status());
+    assert_eq!(
+        faults[0].fault,
+        bottleneck::model::Fault::KillInstances {
+            tier: "app".into(),
+            count: 1
+        }
+    );
+    assert!(
+        h.state().status().contains("kill 1 instance"),
+        "{}",
+        h.state().status()
+    );
+    h.get_by_label("Faults (1)");
+}

@@ -215,6 +215,7 @@ impl World {
             connect_cpu: Sampler::new(&s.connect_cpu),
             max_connections: s.max_connections,
             rr_replica: 0,
+            spike: None,
         });
     }
 
@@ -240,6 +241,7 @@ impl World {
             network: Sampler::new(&s.network_latency),
             rng: SimRng::stream(self.seed, &s.id),
             shared,
+            spike: None,
             gets: Counter::default(),
             hits: Counter::default(),
             misses: Counter::default(),
@@ -359,6 +361,7 @@ impl World {
             cores,
             db_access,
             local_caches,
+            crashes: Counter::default(),
         });
         // Its meters start empty, so they count from now: nothing before the warm-up
         // end to discard.

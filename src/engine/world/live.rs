@@ -97,6 +97,92 @@ impl World {
         }
     }
 
+    /// Makes something break now.
+    pub fn apply_fault(&mut self, fault: &crate::model::Fault) {
+        use crate::model::Fault;
+        let Some(&at) = self.index.get(fault.component()) else {
+            return;
+        };
+        let now = self.now;
+        match fault {
+            Fault::KillInstances { count, .. } => {
+                for _ in 0..*count {
+                    let Some(inst) = self.tiers[at as usize].active.pop() else {
+                        break;
+                    };
+                    self.crash(inst);
+                }
+            }
+            Fault::FlushCache { .. } => {
+                let c = &mut self.caches[at as usize];
+                if let Some(lru) = c.shared.as_mut() {
+                    *lru = Lru::new(lru.capacity() as u64);
+                }
+                for i in &mut self.instances {
+                    for (cache, lru) in &mut i.local_caches {
+                        if *cache == at {
+                            *lru = Lru::new(lru.capacity() as u64);
+                        }
+                    }
+                }
+            }
+            Fault::LatencySpike {
+                target,
+                extra_ms,
+                duration_secs,
+            } => {
+                let spike = Some((
+                    now + SimDuration::from_secs_f64(*duration_secs),
+                    SimDuration::from_millis_f64(*extra_ms),
+                ));
+                if let Some(d) = self.dbs.iter_mut().find(|d| d.id == *target) {
+                    d.spike = spike;
+                } else if let Some(c) = self.caches.iter_mut().find(|c| c.id == *target) {
+                    c.spike = spike;
+                }
+            }
+        }
+    }
+
+    /// An instance crashes: its queued requests fail, the running ones fail now and end
+    /// at their next step, its local caches are lost, and it starts again after the
+    /// tier's startup time.
+    fn crash(&mut self, inst: u32) {
+        let now = self.now;
+        let i = &mut self.instances[inst as usize];
+        i.crashes.inc();
+        i.state = InstanceState::Starting;
+        i.slots_capacity.set(now, 0);
+        for (_, lru) in &mut i.local_caches {
+            *lru = Lru::new(lru.capacity() as u64);
+        }
+        let queued: Vec<ReqRef> = i.accept_queue.drain(..).map(|(r, _)| r).collect();
+        i.queue_len.set(now, 0);
+        let cores = i.cores;
+        let tier = i.tier;
+        self.stations[cores as usize].capacity.set(now, 0);
+        for r in queued {
+            self.finish(r, Err(crate::metrics::ErrorCause::Crashed));
+        }
+        let running: Vec<ReqRef> = self
+            .requests
+            .iter()
+            .enumerate()
+            .filter(|(_, q)| q.live && q.instance == inst && q.admitted)
+            .map(|(idx, q)| ReqRef {
+                idx: idx as u32,
+                generation: q.generation,
+            })
+            .collect();
+        for r in running {
+            self.requests[r.idx as usize].doomed = true;
+            self.respond(r, Err(crate::metrics::ErrorCause::Crashed));
+        }
+        let startup = SimDuration::from_secs_f64(self.tiers[tier as usize].spec.startup_secs);
+        self.queue
+            .schedule(now + startup, Event::InstanceUp { inst });
+    }
+
     fn change_arrivals(&mut self, client: u32, arrivals: &crate::model::Arrivals) {
         let c = &mut self.clients[client as usize];
         if let Some(id) = c.next_arrival.take() {

@@ -76,6 +76,8 @@ pub struct Request {
     pub first_sent: SimTime,
     /// The client has its answer (or gave up): later outcomes are not reported to it.
     pub client_done: bool,
+    /// Its instance crashed: it has failed, and it ends at its next step.
+    pub doomed: bool,
     pub instance: u32,
     pub inst_enter: SimTime,
     pub admitted: bool,
@@ -106,6 +108,7 @@ impl Request {
             sent_at: SimTime::ZERO,
             first_sent: SimTime::ZERO,
             client_done: false,
+            doomed: false,
             instance: NONE,
             inst_enter: SimTime::ZERO,
             admitted: false,
@@ -296,6 +299,7 @@ impl World {
         q.sent_at = now;
         q.first_sent = first_sent;
         q.client_done = false;
+        q.doomed = false;
         q.instance = NONE;
         q.admitted = false;
         q.pc = 0;
@@ -352,11 +356,13 @@ impl World {
     }
 
     /// Reports an outcome to the client (once per request).
-    fn respond(&mut self, r: ReqRef, outcome: Result<(), ErrorCause>) {
+    pub(super) fn respond(&mut self, r: ReqRef, outcome: Result<(), ErrorCause>) {
         let now = self.now;
         let q = &mut self.requests[r.idx as usize];
         if q.client_done {
-            self.late_responses.inc();
+            if !q.doomed {
+                self.late_responses.inc();
+            }
             return;
         }
         q.client_done = true;
@@ -459,6 +465,9 @@ impl World {
             Target::Tier(t) => {
                 let tier = &mut self.tiers[t as usize];
                 let n = tier.active.len();
+                if n == 0 {
+                    return Routed::Refused(ErrorCause::NoInstance);
+                }
                 let i = tier.active[tier.rr_next % n];
                 tier.rr_next = (tier.rr_next + 1) % n;
                 Routed::Instance(i)
@@ -477,6 +486,11 @@ impl World {
                     .iter()
                     .map(|t| self.tiers[*t as usize].active.len())
                     .sum();
+                if n == 0 {
+                    lb.in_flight -= 1;
+                    self.requests[r.idx as usize].lb = NONE;
+                    return Routed::Refused(ErrorCause::NoInstance);
+                }
                 let nth = |k: usize| -> u32 {
                     let mut k = k;
                     for t in &lb.tiers {
@@ -585,6 +599,13 @@ impl World {
     /// Runs the request's script from its program counter until it has to wait.
     fn advance(&mut self, r: ReqRef) {
         loop {
+            // A request of a crashed instance ends between operations, once what the
+            // current one holds (a connection, a core) has been given back.
+            let q = &self.requests[r.idx as usize];
+            if q.doomed && q.phase == phase::START {
+                self.finish(r, Err(ErrorCause::Crashed));
+                return;
+            }
             let action = self.step(r);
             match action {
                 Action::Continue => {}
@@ -667,7 +688,8 @@ impl World {
                 match (c.scope, q.phase) {
                     (CacheScope::Shared, phase::START) => {
                         q.phase = phase::AT_SERVER;
-                        Action::Delay(c.network.sample(&mut c.rng))
+                        let extra = spike_extra(c.spike, now);
+                        Action::Delay(SimDuration(c.network.sample(&mut c.rng).0 + extra.0))
                     }
                     (CacheScope::Shared, phase::AT_SERVER) => {
                         q.phase = phase::SERVED;
@@ -722,7 +744,8 @@ impl World {
                 match (c.scope, q.phase) {
                     (CacheScope::Shared, phase::START) => {
                         q.phase = phase::AT_SERVER;
-                        Action::Delay(c.network.sample(&mut c.rng))
+                        let extra = spike_extra(c.spike, now);
+                        Action::Delay(SimDuration(c.network.sample(&mut c.rng).0 + extra.0))
                     }
                     (CacheScope::Shared, phase::AT_SERVER) => {
                         q.phase = phase::SERVED;
@@ -776,7 +799,10 @@ impl World {
                     phase::CONNECT_CPU_DONE => {
                         q.phase = phase::AT_SERVER;
                         let node = &mut self.db_nodes[q.conn_node as usize];
-                        Action::Delay(database.network.sample(&mut node.rng))
+                        let extra = spike_extra(database.spike, now);
+                        Action::Delay(SimDuration(
+                            database.network.sample(&mut node.rng).0 + extra.0,
+                        ))
                     }
                     phase::AT_SERVER => {
                         q.phase = phase::SERVED;
@@ -1080,6 +1106,7 @@ impl World {
             i.sojourn.mark_warmup();
             i.arrivals.mark_warmup();
             i.rejected.mark_warmup();
+            i.crashes.mark_warmup();
             i.queue_timeouts.mark_warmup();
         }
         for s in &mut self.stations {

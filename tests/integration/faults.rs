@@ -1,0 +1,140 @@
+//! Faults: what breaks, what is lost, and that a run with faults replays exactly.
+
+use bottleneck::engine::Simulation;
+use bottleneck::model::{self, ComponentSpec, Fault, TimedFault, ValidScenario};
+use bottleneck::report;
+use bottleneck::sim::SimTime;
+
+use crate::util::{bundled, valid};
+
+fn three_tier(secs: f64) -> ValidScenario {
+    let mut s = bundled("three_tier").into_inner();
+    s.run.duration_secs = secs;
+    s.run.warmup_secs = 0.0;
+    for c in &mut s.components {
+        if let ComponentSpec::App(a) = c {
+            a.startup_secs = 10.0;
+        }
+    }
+    valid(s)
+}
+
+fn column(sim: &Simulation, scope: &str, metric: &str, from: f64, to: f64) -> Vec<f64> {
+    let set = sim.series();
+    set.times
+        .iter()
+        .zip(set.column(scope, metric).expect("series"))
+        .filter(|(t, _)| **t > from && **t <= to)
+        .map(|(_, v)| *v)
+        .collect()
+}
+
+fn mean(v: &[f64]) -> f64 {
+    v.iter().sum::<f64>() / v.len() as f64
+}
+
+#[test]
+fn a_killed_instance_fails_what_it_held_and_comes_back_after_its_startup() {
+    let sc = three_tier(60.0);
+    let mut sim = Simulation::new(&sc);
+    sim.advance_until(SimTime::from_secs_f64(20.0), u64::MAX);
+    sim.inject(Fault::KillInstances {
+        tier: "app".into(),
+        count: 2,
+    })
+    .expect("inject");
+    sim.run_to_end();
+    let s = sim.summary();
+    assert!(s.overall.errors["crashed"] > 0, "{:?}", s.overall.errors);
+    assert_eq!(s.component("app").expect("app").figure("crashes"), 2.0);
+    let instances = column(&sim, "app", "instances", 0.0, 60.0);
+    let at = |t: usize| instances[t - 1];
+    assert_eq!((at(19), at(25), at(35)), (4.0, 2.0, 4.0), "{instances:?}");
+}
+
+#[test]
+fn faults_in_the_file_replay_exactly_like_injected_ones() {
+    let sc = three_tier(60.0);
+    let mut live = Simulation::new(&sc);
+    live.advance_until(SimTime::from_secs_f64(15.5), u64::MAX);
+    live.inject(Fault::FlushCache {
+        cache: "redis".into(),
+    })
+    .expect("inject");
+    live.advance_until(SimTime::from_secs_f64(30.0), 777);
+    live.inject(Fault::KillInstances {
+        tier: "app".into(),
+        count: 1,
+    })
+    .expect("inject");
+    live.inject(Fault::LatencySpike {
+        target: "postgres".into(),
+        extra_ms: 100.0,
+        duration_secs: 5.0,
+    })
+    .expect("inject");
+    live.run_to_end();
+
+    let mut saved = sc.scenario().clone();
+    saved.faults = live.faults().to_vec();
+    let text = model::to_ron_string(&saved);
+    let reloaded = model::load_str(&text).expect("the saved faults validate");
+    let mut replay = Simulation::new(&reloaded);
+    replay.run_to_end();
+    assert_eq!(
+        report::json(&live.summary()),
+        report::json(&replay.summary())
+    );
+}
+
+#[test]
+fn flushing_the_cache_sends_a_stampede_to_the_database() {
+    let mut s = three_tier(60.0).into_inner();
+    s.faults = vec![TimedFault {
+        at_secs: 30.0,
+        fault: Fault::FlushCache {
+            cache: "redis".into(),
+        },
+    }];
+    let sim = {
+        let mut sim = Simulation::new(&valid(s));
+        sim.run_to_end();
+        sim
+    };
+    let before = mean(&column(&sim, "postgres", "queries_per_sec", 20.0, 30.0));
+    let after = column(&sim, "postgres", "queries_per_sec", 30.0, 31.0)[0];
+    let hit_before = mean(&column(&sim, "redis", "hit_ratio", 20.0, 30.0));
+    let hit_after = column(&sim, "redis", "hit_ratio", 30.0, 31.0)[0];
+    let gets = column(&sim, "redis", "gets_per_sec", 30.0, 31.0)[0];
+    // Hot keys come back within the second, but the hit ratio falls far.
+    assert!(
+        hit_after < hit_before - 0.25,
+        "hit ratio {hit_before:.2} before, {hit_after:.2} in the second after the flush"
+    );
+    // Every get that hit before and misses now is one more query. Over one second of
+    // ~560 gets, 80% of the expected rise leaves about three standard deviations of room.
+    let expected = gets * (hit_before - hit_after);
+    assert!(
+        after - before > 0.8 * expected,
+        "queries/s {before:.0} before, {after:.0} after; expected +{expected:.0}"
+    );
+}
+
+#[test]
+fn a_latency_spike_slows_queries_only_while_it_lasts() {
+    let mut s = three_tier(60.0).into_inner();
+    s.faults = vec![TimedFault {
+        at_secs: 20.0,
+        fault: Fault::LatencySpike {
+            target: "postgres".into(),
+            extra_ms: 100.0,
+            duration_secs: 10.0,
+        },
+    }];
+    let mut sim = Simulation::new(&valid(s));
+    sim.run_to_end();
+    let p50 = |from, to| mean(&column(&sim, "GET /search", "p50_ms", from, to));
+    let (before, during, after) = (p50(5.0, 20.0), p50(21.0, 30.0), p50(40.0, 60.0));
+    assert!(during > before + 90.0, "search p50 {before} → {during}");
+    assert!(after < before + 5.0, "back to {after} after the spike");
+}
