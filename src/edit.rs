@@ -279,21 +279,6 @@ pub fn connect(s: &mut Scenario, from: &str, to: &str) -> Result<String, EditErr
     }
 }
 
-/// Removes the connection from `from` to `to`, if there is one.
-pub fn disconnect(s: &mut Scenario, from: &str, to: &str) -> Result<(), EditError> {
-    let at = position(s, from)?;
-    match &mut s.components[at] {
-        ComponentSpec::Client(c) if c.target == to => c.target.clear(),
-        ComponentSpec::RateLimiter(r) if r.target == to => r.target.clear(),
-        ComponentSpec::Cdn(c) if c.target == to => c.target.clear(),
-        ComponentSpec::Autoscaler(a) if a.tier == to => a.tier.clear(),
-        ComponentSpec::LoadBalancer(lb) => lb.backends.retain(|b| b != to),
-        ComponentSpec::App(a) => a.pools.retain(|p| p.db != to),
-        _ => return refuse(format!("{from} does not connect to {to}")),
-    }
-    Ok(())
-}
-
 /// Adds an endpoint with one CPU step; returns its name.
 pub fn add_endpoint(s: &mut Scenario) -> String {
     let name = fresh_name("GET /new", s.endpoints.keys().map(String::as_str));

@@ -2033,10 +2033,6 @@ impl ParamPath {
     pub fn leave(&mut self, mark: usize) {
         self.0.truncate(mark);
     }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
 }
 
 /// The path segment of item `i` of the list `name`: `[\"key\"]` for maps, `[i]` otherwise.

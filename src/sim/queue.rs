@@ -95,13 +95,6 @@ impl<E> EventQueue<E> {
         Some((at, entry.event))
     }
 
-    /// Removes and returns the next live event.
-    pub fn pop(&mut self) -> Option<(SimTime, E)> {
-        self.drop_cancelled_top();
-        let entry = self.heap.pop()?;
-        Some((SimTime((entry.key >> 64) as u64), entry.event))
-    }
-
     fn drop_cancelled_top(&mut self) {
         if self.cancelled.is_empty() {
             return;
@@ -137,7 +130,7 @@ mod tests {
         q.schedule(SimTime(10), "a");
         q.schedule(SimTime(10), "b");
         q.schedule(SimTime(5), "first");
-        let order: Vec<_> = std::iter::from_fn(|| q.pop()).collect();
+        let order: Vec<_> = std::iter::from_fn(|| q.pop_until(SimTime::MAX)).collect();
         assert_eq!(
             order,
             vec![
@@ -158,8 +151,8 @@ mod tests {
         q.cancel(a);
         q.cancel(c);
         assert_eq!(q.peek_time(), Some(SimTime(2)));
-        assert_eq!(q.pop(), Some((SimTime(2), 'b')));
-        assert_eq!(q.pop(), None);
+        assert_eq!(q.pop_until(SimTime::MAX), Some((SimTime(2), 'b')));
+        assert_eq!(q.pop_until(SimTime::MAX), None);
         assert!(q.is_empty());
     }
 }

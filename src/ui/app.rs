@@ -231,9 +231,13 @@ impl FrameLog {
     }
 }
 
-fn without_timeline(s: &Scenario) -> Scenario {
+/// What a run starts from: the scenario without what a run records (its changes and
+/// faults) and without where its nodes sit. When the document's differs from the running
+/// simulation's, edits are waiting for a restart.
+fn starting_point(s: &Scenario) -> Scenario {
     Scenario {
         timeline: Vec::new(),
+        faults: Vec::new(),
         layout: BTreeMap::new(),
         ..s.clone()
     }
@@ -243,7 +247,7 @@ impl BottleneckApp {
     /// A window on `scenario` (from `path`, if it came from a file), already playing.
     pub fn new(scenario: ValidScenario, path: Option<PathBuf>) -> Self {
         let sim = Simulation::new(&scenario);
-        let ran = without_timeline(&scenario);
+        let ran = starting_point(&scenario);
         Self {
             doc: Document::new(scenario.into_inner(), path),
             sim,
@@ -609,14 +613,14 @@ impl BottleneckApp {
             }
             let restart_hint = if self.doc.problems.is_some() {
                 "The scenario has problems (see the left panel): fix them to restart".to_owned()
-            } else if without_timeline(&self.doc.scenario) != self.ran {
+            } else if starting_point(&self.doc.scenario) != self.ran {
                 "Start again from time zero with your edits (Ctrl+R)".to_owned()
             } else {
                 "Start again from time zero with the same seed, replaying recorded changes \
                  (Ctrl+R)"
                     .to_owned()
             };
-            let needs = without_timeline(&self.doc.scenario) != self.ran;
+            let needs = starting_point(&self.doc.scenario) != self.ran;
             let restart = egui::Button::new(if needs {
                 egui::RichText::new(RESTART).strong()
             } else {
@@ -1199,15 +1203,7 @@ impl BottleneckApp {
                 });
             }
         }
-        if close
-            && matches!(
-                self.dialog,
-                Some(Dialog::Discard { .. } | Dialog::Error { .. })
-            )
-        {
-            self.dialog = None;
-        }
-        if close && matches!(self.dialog, Some(Dialog::Path { .. })) {
+        if close {
             self.dialog = None;
         }
     }
@@ -1323,8 +1319,8 @@ impl BottleneckApp {
                     .is_some()
                 {
                     self.selection = Selection::Component(new.trim().to_owned());
-                    // A rename is a new id for the running system too.
-                    self.sync_timeline_names();
+                    // The running system keeps the old name until it restarts.
+                    self.after_restart_only_edit();
                 }
             }
             Command::Connect(a, b) => {
@@ -1569,14 +1565,6 @@ impl BottleneckApp {
         self.undo.push(step);
     }
 
-    /// Renamed components: the running simulation keeps the old names until restart, so
-    /// the timeline is taken from the document.
-    fn sync_timeline_names(&mut self) {
-        if !self.running() {
-            self.restart_quietly();
-        }
-    }
-
     fn restart(&mut self) {
         if self.restart_quietly() {
             self.status = format!("Restarted with seed {}", self.sim.seed());
@@ -1589,7 +1577,7 @@ impl BottleneckApp {
         match self.doc.valid() {
             Ok(valid) => {
                 self.sim = Simulation::new(&valid);
-                self.ran = without_timeline(&valid);
+                self.ran = starting_point(&valid);
                 self.playback.actual_speed = 0.0;
                 true
             }
