@@ -110,6 +110,8 @@ pub fn delete_component(s: &mut Scenario, id: &str) -> Result<(), EditError> {
             ComponentSpec::RateLimiter(r) if r.target == id => r.target.clear(),
             ComponentSpec::Cdn(c) if c.target == id => c.target.clear(),
             ComponentSpec::Autoscaler(a) if a.tier == id => a.tier.clear(),
+            ComponentSpec::CircuitBreaker(b) if b.target == id => b.target.clear(),
+            ComponentSpec::Queue(q) if q.workers == id => q.workers.clear(),
             ComponentSpec::LoadBalancer(lb) => lb.backends.retain(|b| b != id),
             ComponentSpec::App(a) => a.pools.retain(|p| p.db != id),
             _ => {}
@@ -129,6 +131,8 @@ fn remove_steps_using(steps: &mut Vec<Step>, id: &str) {
     steps.retain(|step| match step {
         Step::CacheGet { cache, .. } => cache != id,
         Step::Read { db, .. } | Step::Write { db, .. } => db != id,
+        Step::Call { service, .. } => service != id,
+        Step::Enqueue { queue, .. } => queue != id,
         _ => true,
     });
     for step in steps {
@@ -140,6 +144,48 @@ fn remove_steps_using(steps: &mut Vec<Step>, id: &str) {
             } => {
                 remove_steps_using(then, id);
                 remove_steps_using(otherwise, id);
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Drops the `Call` and `Enqueue` steps that run endpoint `name`.
+fn remove_steps_running(steps: &mut Vec<Step>, name: &str) {
+    steps.retain(|step| match step {
+        Step::Call { endpoint, .. } => endpoint != name,
+        Step::Enqueue { job, .. } => job != name,
+        _ => true,
+    });
+    for step in steps {
+        match step {
+            Step::CacheGet { on_miss: inner, .. } | Step::Repeat { steps: inner, .. } => {
+                remove_steps_running(inner, name)
+            }
+            Step::Branch {
+                then, otherwise, ..
+            } => {
+                remove_steps_running(then, name);
+                remove_steps_running(otherwise, name);
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Calls `f` on every step, nested ones included (the parent before its children).
+fn for_each_step(steps: &mut [Step], f: &mut dyn FnMut(&mut Step)) {
+    for step in steps {
+        f(step);
+        match step {
+            Step::CacheGet { on_miss: inner, .. } | Step::Repeat { steps: inner, .. } => {
+                for_each_step(inner, f)
+            }
+            Step::Branch {
+                then, otherwise, ..
+            } => {
+                for_each_step(then, f);
+                for_each_step(otherwise, f);
             }
             _ => {}
         }
@@ -171,6 +217,8 @@ pub fn rename_component(s: &mut Scenario, id: &str, new_id: &str) -> Result<(), 
             ComponentSpec::RateLimiter(r) => rename(&mut r.target),
             ComponentSpec::Cdn(c) => rename(&mut c.target),
             ComponentSpec::Autoscaler(a) => rename(&mut a.tier),
+            ComponentSpec::CircuitBreaker(b) => rename(&mut b.target),
+            ComponentSpec::Queue(q) => rename(&mut q.workers),
             ComponentSpec::LoadBalancer(lb) => lb.backends.iter_mut().for_each(rename),
             ComponentSpec::App(a) => a.pools.iter_mut().for_each(|p| rename(&mut p.db)),
             _ => {}
@@ -206,6 +254,8 @@ fn rename_in_steps(steps: &mut [Step], id: &str, new_id: &str) {
                 rename_in_steps(on_miss, id, new_id);
             }
             Step::Read { db, .. } | Step::Write { db, .. } if db == id => *db = new_id.to_owned(),
+            Step::Call { service, .. } if service == id => *service = new_id.to_owned(),
+            Step::Enqueue { queue, .. } if queue == id => *queue = new_id.to_owned(),
             Step::Repeat { steps, .. } => rename_in_steps(steps, id, new_id),
             Step::Branch {
                 then, otherwise, ..
@@ -254,6 +304,14 @@ pub fn connect(s: &mut Scenario, from: &str, to: &str) -> Result<String, EditErr
         (ComponentSpec::Autoscaler(a), "App") => {
             a.tier = to.to_owned();
             Ok(format!("{from} now scales {to}"))
+        }
+        (ComponentSpec::CircuitBreaker(b), "RateLimiter" | "LoadBalancer" | "App") => {
+            b.target = to.to_owned();
+            Ok(format!("{from} now guards calls to {to}"))
+        }
+        (ComponentSpec::Queue(q), "App") => {
+            q.workers = to.to_owned();
+            Ok(format!("{to} now runs the jobs of {from}"))
         }
         (ComponentSpec::LoadBalancer(lb), "App") => {
             if lb.backends.iter().any(|b| b == to) {
@@ -316,6 +374,14 @@ pub fn rename_endpoint(s: &mut Scenario, name: &str, new_name: &str) -> Result<(
             }
         }
     }
+    for ep in s.endpoints.values_mut() {
+        for_each_step(&mut ep.steps, &mut |step| match step {
+            Step::Call { endpoint: n, .. } | Step::Enqueue { job: n, .. } if n == name => {
+                *n = new_name.to_owned();
+            }
+            _ => {}
+        });
+    }
     Ok(())
 }
 
@@ -323,6 +389,9 @@ pub fn rename_endpoint(s: &mut Scenario, name: &str, new_name: &str) -> Result<(
 pub fn delete_endpoint(s: &mut Scenario, name: &str) -> Result<(), EditError> {
     if s.endpoints.remove(name).is_none() {
         return refuse(format!("there is no endpoint {name:?}"));
+    }
+    for ep in s.endpoints.values_mut() {
+        remove_steps_running(&mut ep.steps, name);
     }
     for c in &mut s.components {
         if let ComponentSpec::Client(c) = c {
@@ -354,6 +423,22 @@ pub fn edges(s: &Scenario) -> Vec<(String, String)> {
             }
         }
     }
+    // A tier calls the services and fills the queues of the endpoints it runs.
+    let mut calls = std::collections::BTreeSet::new();
+    for (tier, ep) in crate::model::tier_endpoints(s) {
+        let Some(endpoint) = s.endpoints.get(&ep) else {
+            continue;
+        };
+        crate::model::walk_steps(&endpoint.steps, &mut |step| match step {
+            Step::Call { service: to, .. } | Step::Enqueue { queue: to, .. }
+                if ids(s).any(|i| i == to) =>
+            {
+                calls.insert((tier.clone(), to.clone()));
+            }
+            _ => {}
+        });
+    }
+    out.extend(calls);
     out
 }
 

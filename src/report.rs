@@ -137,7 +137,10 @@ pub fn table(s: &Summary) -> String {
         );
     };
     for (name, e) in &s.endpoints {
-        line(name, e);
+        // Endpoints only run by calls and queues have no users of their own.
+        if e.offered_per_sec > 0.0 || e.ok > 0 {
+            line(name, e);
+        }
     }
     line("ALL", &s.overall);
     let errors: Vec<String> = s
@@ -200,6 +203,17 @@ pub fn table(s: &Summary) -> String {
         );
     }
 
+    let _ = writeln!(o);
+    let _ = writeln!(o, "components");
+    for c in s.components.iter().filter(|c| !c.figures.is_empty()) {
+        let figures: Vec<String> = c
+            .figures
+            .iter()
+            .map(|(k, v)| format!("{k} {}", short(*v)))
+            .collect();
+        let _ = writeln!(o, "  {} ({}): {}", c.id, c.kind, figures.join(", "));
+    }
+
     if !s.queries.is_empty() {
         let _ = writeln!(o);
         let _ = writeln!(o, "top queries by total time");
@@ -215,6 +229,17 @@ pub fn table(s: &Summary) -> String {
         }
     }
     out
+}
+
+/// A figure with as many decimals as its size needs.
+fn short(x: f64) -> String {
+    if (x.fract() == 0.0 && x.abs() < 1e15) || x.abs() >= 100.0 {
+        format!("{x:.0}")
+    } else if x.abs() >= 1.0 {
+        format!("{x:.2}")
+    } else {
+        format!("{x:.3}")
+    }
 }
 
 fn bar(u: f64) -> String {

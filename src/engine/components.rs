@@ -28,9 +28,202 @@ pub struct ReqRef {
 #[derive(Clone, Copy, Debug)]
 pub enum Target {
     Cdn(u32),
+    Breaker(u32),
     Limiter(u32),
     LoadBalancer(u32),
     Tier(u32),
+}
+
+/// Who is waiting for a request's outcome.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Origin {
+    /// A user of a client (the client's meters and retries apply).
+    Client,
+    /// A request running a `Call` step: it resumes with the outcome.
+    Call { parent: ReqRef },
+    /// A queue's worker ran it as a job: the queue retries or dead-letters it.
+    Job { queue: u32 },
+}
+
+/// The state of a circuit breaker.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BreakerState {
+    Closed,
+    /// Failing calls at once until the given time.
+    Open {
+        until: SimTime,
+    },
+    /// Letting probes through: `sent` so far, `ok` of them answered without error.
+    HalfOpen {
+        sent: u32,
+        ok: u32,
+    },
+}
+
+impl BreakerState {
+    /// For charts: 0 closed, 1 half-open, 2 open.
+    pub fn level(self) -> f64 {
+        match self {
+            Self::Closed => 0.0,
+            Self::HalfOpen { .. } => 1.0,
+            Self::Open { .. } => 2.0,
+        }
+    }
+}
+
+/// A circuit breaker in front of a service.
+pub struct Breaker {
+    pub id: String,
+    pub target: Target,
+    pub spec: crate::model::CircuitBreakerSpec,
+    pub state: BreakerState,
+    /// Sliding window: `(calls, errors)` per tenth of the window, a ring indexed by
+    /// the bucket number (time ÷ bucket length) modulo its length.
+    pub buckets: [(u32, u32); BREAKER_BUCKETS],
+    /// The bucket number of the latest outcome recorded.
+    pub bucket_at: u64,
+    pub calls: Counter,
+    pub failures: Counter,
+    pub short_circuited: Counter,
+    pub opened: Counter,
+    /// 1 while open, for the share of time it was open.
+    pub open_level: Level,
+}
+
+/// Buckets of a circuit breaker's sliding window.
+pub const BREAKER_BUCKETS: usize = 10;
+
+impl Breaker {
+    /// Whether a call may go through now (a half-open breaker counts it as a probe).
+    pub fn admit(&mut self, now: SimTime) -> bool {
+        if let BreakerState::Open { until } = self.state {
+            if now < until {
+                self.short_circuited.inc();
+                return false;
+            }
+            self.state = BreakerState::HalfOpen { sent: 0, ok: 0 };
+            self.open_level.set(now, 0);
+        }
+        if let BreakerState::HalfOpen { sent, ok } = self.state {
+            if sent >= self.spec.half_open_probes {
+                self.short_circuited.inc();
+                return false;
+            }
+            self.state = BreakerState::HalfOpen { sent: sent + 1, ok };
+        }
+        self.calls.inc();
+        true
+    }
+
+    /// The outcome of a call it let through.
+    pub fn record(&mut self, ok: bool, now: SimTime) {
+        if !ok {
+            self.failures.inc();
+        }
+        match self.state {
+            BreakerState::Closed => {
+                let (calls, errors) = self.slide(now, !ok);
+                if calls >= self.spec.min_calls
+                    && f64::from(errors) >= self.spec.error_threshold * f64::from(calls)
+                {
+                    self.open(now);
+                }
+            }
+            BreakerState::HalfOpen { sent, ok: good } => {
+                if !ok {
+                    self.open(now);
+                } else if good + 1 >= self.spec.half_open_probes {
+                    self.state = BreakerState::Closed;
+                    self.buckets = [(0, 0); BREAKER_BUCKETS];
+                } else {
+                    self.state = BreakerState::HalfOpen { sent, ok: good + 1 };
+                }
+            }
+            // Answers to calls sent before it opened change nothing.
+            BreakerState::Open { .. } => {}
+        }
+    }
+
+    /// Records one outcome in the sliding window; returns the window's calls and errors.
+    fn slide(&mut self, now: SimTime, error: bool) -> (u32, u32) {
+        let len =
+            (SimDuration::from_secs_f64(self.spec.window_secs).0 / BREAKER_BUCKETS as u64).max(1);
+        let at = now.0 / len;
+        // Clear the buckets that slid out since the last outcome (all of them after a
+        // quiet window).
+        let stale = at
+            .saturating_sub(self.bucket_at)
+            .min(BREAKER_BUCKETS as u64);
+        for k in 1..=stale {
+            self.buckets[((self.bucket_at + k) % BREAKER_BUCKETS as u64) as usize] = (0, 0);
+        }
+        self.bucket_at = self.bucket_at.max(at);
+        let b = &mut self.buckets[(at % BREAKER_BUCKETS as u64) as usize];
+        b.0 += 1;
+        b.1 += u32::from(error);
+        self.buckets
+            .iter()
+            .fold((0, 0), |(c, e), (bc, be)| (c + bc, e + be))
+    }
+
+    fn open(&mut self, now: SimTime) {
+        self.opened.inc();
+        self.open_level.set(now, 1);
+        self.state = BreakerState::Open {
+            until: now + SimDuration::from_secs_f64(self.spec.open_secs),
+        };
+    }
+}
+
+/// A job waiting in a queue (or for its retry).
+#[derive(Clone, Copy, Debug)]
+pub struct Job {
+    pub endpoint: u16,
+    /// 0 for the first run, then one per retry.
+    pub attempt: u8,
+    pub enqueued_at: SimTime,
+    pub session: u32,
+}
+
+/// A broker queue and its consumers.
+pub struct JobQueue {
+    pub id: String,
+    /// The tier whose instances run the jobs.
+    pub tier: u32,
+    pub spec: crate::model::QueueSpec,
+    pub latency: Sampler,
+    pub rng: SimRng,
+    pub waiting: VecDeque<Job>,
+    /// Jobs waiting for a retry, by slot (the `JobRetry` event carries the slot).
+    pub retrying: Vec<Job>,
+    pub free_retry_slots: Vec<u32>,
+    /// Jobs waiting for a retry now (they count against the capacity).
+    pub retry_pending: u32,
+    pub depth: Level,
+    pub running: Level,
+    pub dispatch_armed: bool,
+    pub enqueued: Counter,
+    pub refused: Counter,
+    pub completed: Counter,
+    pub failed_runs: Counter,
+    pub dead_letters: Counter,
+    /// Enqueue to completion of jobs that succeeded.
+    pub latency_sum: DurationSum,
+}
+
+impl JobQueue {
+    /// Jobs the broker holds: waiting to run and waiting to be retried.
+    pub fn held(&self) -> u32 {
+        self.waiting.len() as u32 + self.retry_pending
+    }
+
+    /// The wait before retry number `attempt` (1-based): exponential with full jitter.
+    pub fn backoff(&mut self, attempt: u8) -> SimDuration {
+        let exp = self.spec.backoff_ms * 2f64.powi(i32::from(attempt.saturating_sub(1)).min(30));
+        SimDuration::from_millis_f64(
+            self.rng.uniform() * exp.min(crate::model::limits::MAX_DURATION_MS),
+        )
+    }
 }
 
 /// A CDN: answers a share of requests at the edge.

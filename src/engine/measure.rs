@@ -276,6 +276,52 @@ impl World {
                         f.insert("changes".into(), a.changes.since_warmup() as f64);
                     }
                 }
+                crate::model::ComponentSpec::CircuitBreaker(_) => {
+                    if let Some(b) = self.breakers.iter().find(|b| b.id == id) {
+                        f.insert("calls".into(), b.calls.since_warmup() as f64);
+                        f.insert("failures".into(), b.failures.since_warmup() as f64);
+                        f.insert(
+                            "short_circuited".into(),
+                            b.short_circuited.since_warmup() as f64,
+                        );
+                        f.insert("opened".into(), b.opened.since_warmup() as f64);
+                        f.insert(
+                            "open_share".into(),
+                            b.open_level.mean_since_warmup(self.t0(), self.now),
+                        );
+                    }
+                }
+                crate::model::ComponentSpec::Queue(_) => {
+                    if let Some(q) = self.queues.iter().find(|q| q.id == id) {
+                        let (t0, now) = (self.t0(), self.now);
+                        f.insert(
+                            "enqueued_per_sec".into(),
+                            q.enqueued.since_warmup() as f64 / span_nz,
+                        );
+                        f.insert(
+                            "completed_per_sec".into(),
+                            q.completed.since_warmup() as f64 / span_nz,
+                        );
+                        f.insert("refused".into(), q.refused.since_warmup() as f64);
+                        f.insert("failed_runs".into(), q.failed_runs.since_warmup() as f64);
+                        f.insert("dead_letters".into(), q.dead_letters.since_warmup() as f64);
+                        f.insert("mean_depth".into(), q.depth.mean_since_warmup(t0, now));
+                        f.insert("depth".into(), f64::from(q.depth.value()));
+                        f.insert(
+                            "consumers_busy".into(),
+                            q.running.mean_since_warmup(t0, now),
+                        );
+                        f.insert(
+                            "job_latency_ms".into(),
+                            q.latency_sum.mean_ms_since_warmup(),
+                        );
+                        sat(
+                            format!("{id} consumers"),
+                            "queue",
+                            q.running.mean_since_warmup(t0, now) / f64::from(q.spec.consumers),
+                        );
+                    }
+                }
                 crate::model::ComponentSpec::RateLimiter(spec) => {
                     if let Some(l) = self.limiters.iter().find(|l| l.id == id) {
                         let arrivals = l.arrivals.since_warmup() as f64;
@@ -548,7 +594,12 @@ impl World {
                 let span = now.since(t0).as_secs_f64().max(f64::MIN_POSITIVE);
                 c.edge.since_warmup() as f64 / span * 3600.0 / 1e6 * spec.price_per_million
             }),
-            C::Cache(_) | C::Client(_) | C::RateLimiter(_) | C::Autoscaler(_) => 0.0,
+            C::Queue(q) => q.price_per_hour,
+            C::Cache(_)
+            | C::Client(_)
+            | C::RateLimiter(_)
+            | C::Autoscaler(_)
+            | C::CircuitBreaker(_) => 0.0,
         }
     }
 
@@ -589,6 +640,22 @@ impl World {
         for a in &self.autoscalers {
             names.push((a.id.clone(), "desired".to_owned()));
             names.push((a.id.clone(), "measured".to_owned()));
+        }
+        for b in &self.breakers {
+            names.push((b.id.clone(), "state".to_owned()));
+            names.push((b.id.clone(), "calls_per_sec".to_owned()));
+            names.push((b.id.clone(), "short_circuited_per_sec".to_owned()));
+        }
+        for q in &self.queues {
+            for m in [
+                "depth",
+                "running",
+                "enqueued_per_sec",
+                "completed_per_sec",
+                "dead_letters",
+            ] {
+                names.push((q.id.clone(), m.to_owned()));
+            }
         }
         for t in &self.tiers {
             names.push((t.id.clone(), "arrivals_per_sec".to_owned()));
@@ -718,6 +785,18 @@ impl World {
         for a in &self.autoscalers {
             v.push(f64::from(a.desired));
             v.push(a.measured);
+        }
+        for b in &mut self.breakers {
+            v.push(b.state.level());
+            v.push(b.calls.take_sample() as f64 / secs);
+            v.push(b.short_circuited.take_sample() as f64 / secs);
+        }
+        for q in &mut self.queues {
+            v.push(q.depth.take_sample_mean(prev, now));
+            v.push(q.running.take_sample_mean(prev, now));
+            v.push(q.enqueued.take_sample() as f64 / secs);
+            v.push(q.completed.take_sample() as f64 / secs);
+            v.push(q.dead_letters.total() as f64);
         }
         for t in &self.tiers {
             let (mut arrivals, mut errors) = (0, 0);
@@ -865,6 +944,41 @@ impl World {
                             get(&a.tier, "instances"),
                             get(id, "desired"),
                             100.0 * measured / target
+                        );
+                    }
+                    crate::model::ComponentSpec::CircuitBreaker(_) => {
+                        let calls = get(id, "calls_per_sec");
+                        let short = get(id, "short_circuited_per_sec");
+                        g.rate_per_sec = calls + short;
+                        g.error_share = if calls + short > 0.0 {
+                            short / (calls + short)
+                        } else {
+                            0.0
+                        };
+                        let state = match get(id, "state") {
+                            x if x >= 2.0 => "open",
+                            x if x >= 1.0 => "half-open",
+                            _ => "closed",
+                        };
+                        g.headline = format!("{state} · {short:.0} cut/s");
+                    }
+                    crate::model::ComponentSpec::Queue(q) => {
+                        let running = get(id, "running");
+                        fullest(
+                            &mut g,
+                            "consumers".into(),
+                            running / f64::from(q.consumers.max(1)),
+                        );
+                        g.rate_per_sec = get(id, "enqueued_per_sec");
+                        let dead = get(id, "dead_letters");
+                        g.headline = format!(
+                            "depth {:.0}{}",
+                            get(id, "depth"),
+                            if dead > 0.0 {
+                                format!(" · {dead:.0} dead")
+                            } else {
+                                String::new()
+                            }
                         );
                     }
                     crate::model::ComponentSpec::RateLimiter(l) => {

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use crate::model::{Scenario, Step};
 
+use super::components::Target;
 use super::sampler::Sampler;
 
 /// One operation of a compiled endpoint.
@@ -50,6 +51,16 @@ pub enum Op {
         else_target: u32,
     },
     Jump(u32),
+    /// Send `endpoint` to a service and wait for its answer.
+    Call {
+        target: Target,
+        endpoint: u16,
+    },
+    /// Hand a job (`job` endpoint) to a queue.
+    Enqueue {
+        queue: u32,
+        job: u16,
+    },
     /// The script is done: respond.
     End,
 }
@@ -65,10 +76,34 @@ pub struct Program {
 pub struct Resolver<'a> {
     pub caches: &'a BTreeMap<String, u32>,
     pub dbs: &'a BTreeMap<String, u32>,
+    /// Every component's index among those of its kind.
+    pub index: &'a BTreeMap<String, u32>,
     pub scenario: &'a Scenario,
 }
 
 impl Resolver<'_> {
+    fn endpoint(&self, name: &str) -> u16 {
+        self.scenario
+            .endpoints
+            .keys()
+            .position(|e| e == name)
+            .unwrap_or(0) as u16
+    }
+
+    /// Where a call to component `id` goes. Each kind's runtime array is built in file
+    /// order, so its position is the component's index among its kind.
+    fn target(&self, id: &str) -> Target {
+        use crate::model::ComponentSpec as C;
+        let at = self.index.get(id).copied().unwrap_or(0);
+        match self.scenario.components.iter().find(|c| c.id() == id) {
+            Some(C::Cdn(_)) => Target::Cdn(at),
+            Some(C::CircuitBreaker(_)) => Target::Breaker(at),
+            Some(C::RateLimiter(_)) => Target::Limiter(at),
+            Some(C::LoadBalancer(_)) => Target::LoadBalancer(at),
+            _ => Target::Tier(at),
+        }
+    }
+
     fn query_index(&self, db: &str, query: &str) -> u32 {
         self.scenario
             .components
@@ -125,6 +160,14 @@ fn emit(steps: &[Step], depth: u8, ops: &mut Vec<Op>, r: &Resolver<'_>) {
                     *hit_target = after;
                 }
             }
+            Step::Call { service, endpoint } => ops.push(Op::Call {
+                target: r.target(service),
+                endpoint: r.endpoint(endpoint),
+            }),
+            Step::Enqueue { queue, job } => ops.push(Op::Enqueue {
+                queue: r.index.get(queue).copied().unwrap_or(0),
+                job: r.endpoint(job),
+            }),
             Step::Repeat { times, steps } => {
                 let start_at = ops.len();
                 ops.push(Op::RepeatStart {

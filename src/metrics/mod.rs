@@ -53,10 +53,22 @@ pub enum ErrorCause {
     Crashed,
     /// Every instance of the tier was down.
     NoInstance,
+    /// A circuit breaker was open: the call failed at once without being sent.
+    CircuitOpen,
+    /// A service it called answered with an error.
+    Downstream,
+    /// The job queue was full when it tried to enqueue a job.
+    QueueFull,
+    /// Its instance ran out of memory and crashed.
+    OutOfMemory,
+    /// The database node it needed was down (a primary before failover completed).
+    DbDown,
+    /// A network partition cut the instance off from what it called.
+    Partitioned,
 }
 
 impl ErrorCause {
-    pub const ALL: [ErrorCause; 9] = [
+    pub const ALL: [ErrorCause; 15] = [
         Self::Rejected,
         Self::QueueTimeout,
         Self::PoolTimeout,
@@ -66,6 +78,12 @@ impl ErrorCause {
         Self::Shed,
         Self::Crashed,
         Self::NoInstance,
+        Self::CircuitOpen,
+        Self::Downstream,
+        Self::QueueFull,
+        Self::OutOfMemory,
+        Self::DbDown,
+        Self::Partitioned,
     ];
 
     pub fn name(self) -> &'static str {
@@ -79,6 +97,12 @@ impl ErrorCause {
             Self::Shed => "shed",
             Self::Crashed => "crashed",
             Self::NoInstance => "no_instance",
+            Self::CircuitOpen => "circuit_open",
+            Self::Downstream => "downstream",
+            Self::QueueFull => "queue_full",
+            Self::OutOfMemory => "out_of_memory",
+            Self::DbDown => "db_down",
+            Self::Partitioned => "partitioned",
         }
     }
 
@@ -94,6 +118,12 @@ impl ErrorCause {
             Self::Shed => "the load balancer shed it: too many requests were in flight",
             Self::Crashed => "the instance holding it crashed",
             Self::NoInstance => "every instance of the tier was down",
+            Self::CircuitOpen => "a circuit breaker was open and failed the call at once",
+            Self::Downstream => "a service it called answered with an error",
+            Self::QueueFull => "the job queue was full, so the job could not be enqueued",
+            Self::OutOfMemory => "its instance ran out of memory and crashed",
+            Self::DbDown => "the database primary was down, before failover completed",
+            Self::Partitioned => "a network partition cut its instance off from a dependency",
         }
     }
 }

@@ -41,3 +41,5 @@ pub const MAX_TIMELINE_CHANGES: usize = 10_000;
 pub const MAX_RETRIES: u32 = 20;
 /// Highest price per hour of one component, in dollars.
 pub const MAX_PRICE_PER_HOUR: f64 = 1_000_000.0;
+/// Jobs a queue's broker may hold waiting.
+pub const MAX_QUEUE_CAPACITY: u32 = 10_000_000;

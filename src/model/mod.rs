@@ -12,4 +12,6 @@ pub use dist::Dist;
 pub use io::{LoadError, load_file, load_str, parse_str, save_file, to_ron_string};
 pub use params::{Meta, ParamList, ParamVisitor, Params, RefKind};
 pub use scenario::*;
-pub use validate::{Problem, Problems, ValidScenario, validate};
+pub use validate::{
+    Problem, Problems, ValidScenario, tier_endpoints, validate, walk as walk_steps,
+};

@@ -110,6 +110,10 @@ pub enum RefKind {
     App,
     Cache,
     Database,
+    /// What a `Call` step calls: a circuit breaker, a rate limiter, a load balancer or
+    /// an app tier.
+    Service,
+    Queue,
     /// An endpoint of the scenario.
     Endpoint,
     /// A query of the named database.
@@ -128,6 +132,12 @@ impl RefKind {
                     | ComponentSpec::LoadBalancer(_)
                     | ComponentSpec::App(_)
             ) | (
+                Self::Service,
+                ComponentSpec::CircuitBreaker(_)
+                    | ComponentSpec::RateLimiter(_)
+                    | ComponentSpec::LoadBalancer(_)
+                    | ComponentSpec::App(_)
+            ) | (
                 Self::Origin,
                 ComponentSpec::RateLimiter(_)
                     | ComponentSpec::LoadBalancer(_)
@@ -138,6 +148,7 @@ impl RefKind {
             ) | (Self::App, ComponentSpec::App(_))
                 | (Self::Cache, ComponentSpec::Cache(_))
                 | (Self::Database, ComponentSpec::Database(_))
+                | (Self::Queue, ComponentSpec::Queue(_))
         )
     }
 }
@@ -498,8 +509,8 @@ impl Params for Endpoint {
 
 // ----- steps --------------------------------------------------------------------------
 
-const STEP_FORMS: [&str; 7] = [
-    "Cpu", "CacheGet", "Read", "Write", "External", "Repeat", "Branch",
+const STEP_FORMS: [&str; 9] = [
+    "Cpu", "CacheGet", "Read", "Write", "External", "Repeat", "Branch", "Call", "Enqueue",
 ];
 
 impl Step {
@@ -512,6 +523,8 @@ impl Step {
             Self::External(_) => 4,
             Self::Repeat { .. } => 5,
             Self::Branch { .. } => 6,
+            Self::Call { .. } => 7,
+            Self::Enqueue { .. } => 8,
         }
     }
 
@@ -538,10 +551,18 @@ impl Step {
                 times: 2,
                 steps: Vec::new(),
             },
-            _ => Self::Branch {
+            6 => Self::Branch {
                 probability: 0.5,
                 then: Vec::new(),
                 otherwise: Vec::new(),
+            },
+            7 => Self::Call {
+                service: String::new(),
+                endpoint: String::new(),
+            },
+            _ => Self::Enqueue {
+                queue: String::new(),
+                job: String::new(),
             },
         }
     }
@@ -556,6 +577,8 @@ impl Step {
             Self::External(d) => format!("External {}", d.describe()),
             Self::Repeat { times, steps } => format!("Repeat {times}× ({} steps)", steps.len()),
             Self::Branch { probability, .. } => format!("Branch p = {probability}"),
+            Self::Call { service, endpoint } => format!("Call {service} {endpoint}"),
+            Self::Enqueue { queue, job } => format!("Enqueue {job} on {queue}"),
         }
     }
 }
@@ -579,7 +602,23 @@ impl Params for Step {
             "Cpu works on a core; CacheGet asks a cache and runs on_miss when the key is not \
              there; Read and Write hold a pooled database connection while the query runs; \
              External waits on a service outside the model; Repeat runs steps N times (N+1 \
-             queries); Branch runs one of two paths at random.",
+             queries); Branch runs one of two paths at random; Call waits for another \
+             service's endpoint; Enqueue hands a job to a queue's workers and goes on.",
+        );
+        const SERVICE: Meta = Meta::new(
+            "service",
+            "The service called: its load balancer, app tier, rate limiter or a circuit \
+             breaker in front of it. A thread-per-request caller holds its thread while it \
+             waits, so a slow service fills the caller's thread pool.",
+        );
+        const CALLED: Meta = Meta::new("endpoint", "The endpoint the called service runs.");
+        const QUEUE: Meta = Meta::new(
+            "queue",
+            "The queue the job goes to. The request only waits for the enqueue itself.",
+        );
+        const JOB: Meta = Meta::new(
+            "job",
+            "The endpoint the queue's workers run for this job (sending an email, a PDF).",
         );
         const CPU: Meta = Meta::new(
             "cpu",
@@ -663,6 +702,14 @@ impl Params for Step {
                 steps(v, &THEN, then);
                 steps(v, &OTHERWISE, otherwise);
             }
+            Self::Call { service, endpoint } => {
+                v.reference(&SERVICE, &RefKind::Service, service);
+                v.reference(&CALLED, &RefKind::Endpoint, endpoint);
+            }
+            Self::Enqueue { queue, job } => {
+                v.reference(&QUEUE, &RefKind::Queue, queue);
+                v.reference(&JOB, &RefKind::Endpoint, job);
+            }
         }
     }
 }
@@ -680,6 +727,8 @@ impl ComponentSpec {
         "Cache",
         "Database",
         "Autoscaler",
+        "CircuitBreaker",
+        "Queue",
     ];
 
     /// What a kind is, in one sentence (palette tooltips).
@@ -710,6 +759,16 @@ impl ComponentSpec {
                 "Adds and removes instances of an app tier to keep CPU, request rate or queue \
                  depth per instance near a target; new instances help only after their \
                  startup time."
+            }
+            "CircuitBreaker" => {
+                "Sits in front of a service that is called: when too many calls fail it opens \
+                 and fails calls at once for a while, so callers stop piling threads onto a \
+                 broken dependency; then it probes and closes if the service recovered."
+            }
+            "Queue" => {
+                "A broker queue with consumers: requests enqueue jobs (emails, PDFs) and answer \
+                 at once; the jobs run later on a worker tier, with retries and a dead-letter \
+                 queue for jobs that keep failing."
             }
             "Cache" => {
                 "A cache in front of the database: shared over the network (Redis) or \
@@ -789,6 +848,26 @@ impl ComponentSpec {
                 interval_secs: defaults::scale_interval(),
                 cooldown_secs: defaults::scale_cooldown(),
             }),
+            "CircuitBreaker" => Self::CircuitBreaker(CircuitBreakerSpec {
+                id,
+                target: String::new(),
+                error_threshold: defaults::breaker_threshold(),
+                window_secs: defaults::breaker_window(),
+                min_calls: defaults::breaker_min_calls(),
+                open_secs: defaults::breaker_open(),
+                half_open_probes: defaults::breaker_probes(),
+            }),
+            "Queue" => Self::Queue(QueueSpec {
+                id,
+                workers: String::new(),
+                consumers: defaults::consumers(),
+                capacity: defaults::queue_capacity(),
+                enqueue_latency: defaults::enqueue_latency(),
+                failure_probability: 0.0,
+                max_retries: defaults::job_retries(),
+                backoff_ms: defaults::job_backoff(),
+                price_per_hour: defaults::queue_price(),
+            }),
             "Database" => Self::Database(DatabaseSpec {
                 id,
                 cores: defaults::db_cores(),
@@ -822,6 +901,8 @@ impl ComponentSpec {
             Self::Cache(c) => &mut c.id,
             Self::Database(c) => &mut c.id,
             Self::Autoscaler(c) => &mut c.id,
+            Self::CircuitBreaker(c) => &mut c.id,
+            Self::Queue(c) => &mut c.id,
         }
     }
 
@@ -834,6 +915,8 @@ impl ComponentSpec {
             Self::LoadBalancer(c) => c.backends.iter().map(String::as_str).collect(),
             Self::App(c) => c.pools.iter().map(|p| p.db.as_str()).collect(),
             Self::Autoscaler(c) => vec![c.tier.as_str()],
+            Self::CircuitBreaker(c) => vec![c.target.as_str()],
+            Self::Queue(c) => vec![c.workers.as_str()],
             Self::Cache(_) | Self::Database(_) => Vec::new(),
         }
     }
@@ -850,6 +933,8 @@ impl Params for ComponentSpec {
             Self::Cache(c) => c.params(v),
             Self::Database(c) => c.params(v),
             Self::Autoscaler(c) => c.params(v),
+            Self::CircuitBreaker(c) => c.params(v),
+            Self::Queue(c) => c.params(v),
         }
     }
 }
@@ -1420,6 +1505,126 @@ impl Params for CdnSpec {
         v.number(&SHARE, &mut self.edge_share);
         group(v, &LATENCY, &mut self.edge_latency);
         v.number(&PRICE, &mut self.price_per_million);
+    }
+}
+
+impl Params for CircuitBreakerSpec {
+    fn params(&mut self, v: &mut dyn ParamVisitor) {
+        const TARGET: Meta = Meta::new(
+            "target",
+            "The service it protects: a rate limiter, load balancer or app tier that Call \
+             steps reach through this breaker.",
+        );
+        const THRESHOLD: Meta = Meta::new(
+            "error_threshold",
+            "Share of calls failing over the window that opens the breaker. Lower trips \
+             sooner; too low trips on ordinary noise.",
+        )
+        .range(0.0, 1.0)
+        .live();
+        const WINDOW: Meta = Meta::new(
+            "window_secs",
+            "The error share is counted over windows this long.",
+        )
+        .unit("s")
+        .positive(MAX_DURATION_SECS)
+        .live();
+        const MIN_CALLS: Meta = Meta::new(
+            "min_calls",
+            "Calls needed in a window before it may open, so a few failures at low traffic \
+             do not trip it.",
+        )
+        .unit("calls")
+        .range(1.0, MAX_RATE_PER_SEC)
+        .live();
+        const OPEN: Meta = Meta::new(
+            "open_secs",
+            "How long it stays open, failing calls at once, before it lets probes through. \
+             This is the time the broken service gets to recover without load.",
+        )
+        .unit("s")
+        .positive(MAX_DURATION_SECS)
+        .live();
+        const PROBES: Meta = Meta::new(
+            "half_open_probes",
+            "Calls let through when half-open: all succeed and it closes, one failure and it \
+             opens again.",
+        )
+        .unit("calls")
+        .range(1.0, 10_000.0)
+        .live();
+        v.reference(&TARGET, &RefKind::Origin, &mut self.target);
+        v.number(&THRESHOLD, &mut self.error_threshold);
+        v.number(&WINDOW, &mut self.window_secs);
+        count32(v, &MIN_CALLS, &mut self.min_calls);
+        v.number(&OPEN, &mut self.open_secs);
+        count32(v, &PROBES, &mut self.half_open_probes);
+    }
+}
+
+impl Params for QueueSpec {
+    fn params(&mut self, v: &mut dyn ParamVisitor) {
+        const WORKERS: Meta = Meta::new(
+            "workers",
+            "The app tier that runs the jobs, with its own cores, threads and database pools.",
+        );
+        const CONSUMERS: Meta = Meta::new(
+            "consumers",
+            "Jobs taken from the queue at once. More consumers drain a backlog faster, \
+             until the workers' cores or the database run out.",
+        )
+        .unit("jobs")
+        .range(1.0, MAX_WORKERS as f64)
+        .live();
+        const CAPACITY: Meta = Meta::new(
+            "capacity",
+            "Jobs the broker holds waiting. When it is full, enqueueing fails and so does \
+             the request that tried.",
+        )
+        .unit("jobs")
+        .range(1.0, MAX_QUEUE_CAPACITY as f64)
+        .live();
+        const LATENCY: Meta = Meta::new(
+            "enqueue_latency",
+            "Time the request spends handing the job to the broker.",
+        )
+        .unit("ms")
+        .live();
+        const FAILURE: Meta = Meta::new(
+            "failure_probability",
+            "Chance that a job fails even though it ran (a flaky mail server, a bad input). \
+             Failed jobs are retried.",
+        )
+        .range(0.0, 1.0)
+        .live();
+        const RETRIES: Meta = Meta::new(
+            "max_retries",
+            "Retries of a failed job; after the last one it lands in the dead-letter queue \
+             for a person to look at.",
+        )
+        .unit("retries")
+        .range(0.0, MAX_RETRIES as f64)
+        .live();
+        const BACKOFF: Meta = Meta::new(
+            "backoff_ms",
+            "Wait before the first retry; it doubles for each next one, with random jitter \
+             so failed jobs do not all come back at once.",
+        )
+        .unit("ms")
+        .range(0.0, MAX_DURATION_MS)
+        .live();
+        const PRICE: Meta = Meta::new("price_per_hour", "What the broker costs per hour.")
+            .unit("$/h")
+            .range(0.0, MAX_PRICE_PER_HOUR)
+            .live();
+        v.reference(&WORKERS, &RefKind::App, &mut self.workers);
+        count32(v, &CONSUMERS, &mut self.consumers);
+        count32(v, &CAPACITY, &mut self.capacity);
+        group(v, &LATENCY, &mut self.enqueue_latency);
+        v.number(&FAILURE, &mut self.failure_probability);
+        count32(v, &RETRIES, &mut self.max_retries);
+        v.number(&BACKOFF, &mut self.backoff_ms);
+        v.number(&PRICE, &mut self.price_per_hour);
     }
 }
 

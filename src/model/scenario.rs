@@ -176,6 +176,13 @@ pub enum Step {
         #[serde(default)]
         otherwise: Vec<Step>,
     },
+    /// Call another service: `endpoint` runs on an instance of the tier behind `service`
+    /// (its load balancer, an app tier, a rate limiter or a circuit breaker) while this
+    /// request waits for the answer. An error there fails this request too.
+    Call { service: String, endpoint: String },
+    /// Put a job on a queue and go on at once: `job` (an endpoint) runs later on the
+    /// queue's workers. A full queue fails the request.
+    Enqueue { queue: String, job: String },
 }
 
 /// A component of the topology. Each kind carries its own parameters.
@@ -189,6 +196,8 @@ pub enum ComponentSpec {
     Cache(CacheSpec),
     Database(DatabaseSpec),
     Autoscaler(AutoscalerSpec),
+    CircuitBreaker(CircuitBreakerSpec),
+    Queue(QueueSpec),
 }
 
 impl ComponentSpec {
@@ -203,6 +212,8 @@ impl ComponentSpec {
             Self::Cache(c) => &c.id,
             Self::Database(c) => &c.id,
             Self::Autoscaler(c) => &c.id,
+            Self::CircuitBreaker(c) => &c.id,
+            Self::Queue(c) => &c.id,
         }
     }
 
@@ -217,6 +228,8 @@ impl ComponentSpec {
             Self::Cache(_) => "Cache",
             Self::Database(_) => "Database",
             Self::Autoscaler(_) => "Autoscaler",
+            Self::CircuitBreaker(_) => "CircuitBreaker",
+            Self::Queue(_) => "Queue",
         }
     }
 }
@@ -331,6 +344,64 @@ pub struct CdnSpec {
     /// Price per million requests answered at the edge, in dollars.
     #[serde(default = "defaults::cdn_price")]
     pub price_per_million: f64,
+}
+
+/// A circuit breaker on a dependency: when too many calls through it fail, it opens and
+/// fails calls at once (without sending them) for `open_secs`, then lets a few probes
+/// through (half-open) and closes again if they succeed.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CircuitBreakerSpec {
+    pub id: String,
+    /// The service it protects: a rate limiter, a load balancer or an app tier.
+    pub target: String,
+    /// Share of failed calls (0–1) over the window that opens it.
+    #[serde(default = "defaults::breaker_threshold")]
+    pub error_threshold: f64,
+    /// Length of the window the error share is measured over, in seconds.
+    #[serde(default = "defaults::breaker_window")]
+    pub window_secs: f64,
+    /// Calls needed in the window before it may open (so two failures of three do not).
+    #[serde(default = "defaults::breaker_min_calls")]
+    pub min_calls: u32,
+    /// How long it stays open before probing.
+    #[serde(default = "defaults::breaker_open")]
+    pub open_secs: f64,
+    /// Calls let through while half-open; if all succeed it closes, one failure reopens it.
+    #[serde(default = "defaults::breaker_probes")]
+    pub half_open_probes: u32,
+}
+
+/// A message broker queue with a pool of consumers: jobs enqueued by requests wait here
+/// and run on the `workers` tier, `consumers` at a time. A failed job is retried with
+/// exponential backoff; past `max_retries` it goes to the dead-letter queue.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QueueSpec {
+    pub id: String,
+    /// The app tier whose instances run the jobs (their cores, threads and pools).
+    pub workers: String,
+    /// Jobs running at once (consumer threads pulling from the queue).
+    #[serde(default = "defaults::consumers")]
+    pub consumers: u32,
+    /// Jobs the broker holds waiting; an enqueue beyond it fails.
+    #[serde(default = "defaults::queue_capacity")]
+    pub capacity: u32,
+    /// Time an enqueue takes (network round trip to the broker).
+    #[serde(default = "defaults::enqueue_latency")]
+    pub enqueue_latency: Dist,
+    /// Chance that a job that ran fails anyway (a flaky mail server, a bad input).
+    #[serde(default)]
+    pub failure_probability: f64,
+    /// Retries of a failed job before it goes to the dead-letter queue.
+    #[serde(default = "defaults::job_retries")]
+    pub max_retries: u32,
+    /// Wait before retry n: `backoff_ms` × 2^(n − 1), with full jitter.
+    #[serde(default = "defaults::job_backoff")]
+    pub backoff_ms: f64,
+    /// Price of the broker per hour.
+    #[serde(default = "defaults::queue_price")]
+    pub price_per_hour: f64,
 }
 
 /// A token bucket in front of a load balancer or an app tier: requests beyond the rate
@@ -646,6 +717,39 @@ pub mod defaults {
     }
     pub fn cdn_price() -> f64 {
         0.75
+    }
+    pub fn breaker_threshold() -> f64 {
+        0.5
+    }
+    pub fn breaker_window() -> f64 {
+        10.0
+    }
+    pub fn breaker_min_calls() -> u32 {
+        20
+    }
+    pub fn breaker_open() -> f64 {
+        5.0
+    }
+    pub fn breaker_probes() -> u32 {
+        5
+    }
+    pub fn consumers() -> u32 {
+        10
+    }
+    pub fn queue_capacity() -> u32 {
+        10_000
+    }
+    pub fn enqueue_latency() -> Dist {
+        Dist::Constant { ms: 1.0 }
+    }
+    pub fn job_retries() -> u32 {
+        3
+    }
+    pub fn job_backoff() -> f64 {
+        1000.0
+    }
+    pub fn queue_price() -> f64 {
+        0.05
     }
     pub fn scale_interval() -> f64 {
         15.0

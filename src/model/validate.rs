@@ -82,6 +82,8 @@ pub fn validate(mut scenario: Scenario) -> Result<ValidScenario, Problems> {
 #[derive(Default)]
 struct Validator {
     problems: Vec<Problem>,
+    /// The scenario's endpoint names, for references to them from steps.
+    endpoints: BTreeSet<String>,
 }
 
 fn comp_path(id: &str) -> String {
@@ -150,6 +152,7 @@ impl Validator {
 
     /// References, uniqueness and totals.
     fn scenario(&mut self, s: &Scenario) {
+        self.endpoints = s.endpoints.keys().cloned().collect();
         // Ids: unique and non-empty.
         let mut kinds: BTreeMap<&str, &ComponentSpec> = BTreeMap::new();
         for (i, c) in s.components.iter().enumerate() {
@@ -202,6 +205,18 @@ impl Validator {
                     &format!("{}.target", comp_path(&c.id)),
                     &c.target,
                     &RefKind::Balanced,
+                    &kinds,
+                ),
+                ComponentSpec::CircuitBreaker(c) => self.reference(
+                    &format!("{}.target", comp_path(&c.id)),
+                    &c.target,
+                    &RefKind::Origin,
+                    &kinds,
+                ),
+                ComponentSpec::Queue(c) => self.reference(
+                    &format!("{}.workers", comp_path(&c.id)),
+                    &c.workers,
+                    &RefKind::App,
                     &kinds,
                 ),
                 ComponentSpec::LoadBalancer(c) => self.load_balancer(c, &kinds),
@@ -257,6 +272,7 @@ impl Validator {
             );
         }
 
+        self.no_call_cycles(s);
         if self.problems.is_empty() {
             self.pools_cover_reachable_endpoints(s, &kinds);
             self.timeline(s, &kinds);
@@ -332,6 +348,10 @@ impl Validator {
                     RefKind::App => "this needs an App tier",
                     RefKind::Cache => "not a Cache",
                     RefKind::Database => "not a Database",
+                    RefKind::Queue => "not a Queue",
+                    RefKind::Service => {
+                        "a call goes to a CircuitBreaker, a RateLimiter, a LoadBalancer or an App"
+                    }
                     RefKind::Endpoint | RefKind::QueryOf(_) => "not what is needed here",
                 };
                 let sep = if wanted.starts_with("not") {
@@ -388,6 +408,63 @@ impl Validator {
                 } => {
                     self.steps(then, &format!("{sp}.then"), depth + 1, kinds);
                     self.steps(otherwise, &format!("{sp}.otherwise"), depth + 1, kinds);
+                }
+                Step::Call { service, endpoint } => {
+                    self.reference(&format!("{sp}.service"), service, &RefKind::Service, kinds);
+                    self.endpoint_exists(&format!("{sp}.endpoint"), endpoint);
+                }
+                Step::Enqueue { queue, job } => {
+                    self.reference(&format!("{sp}.queue"), queue, &RefKind::Queue, kinds);
+                    self.endpoint_exists(&format!("{sp}.job"), job);
+                }
+            }
+        }
+    }
+
+    fn endpoint_exists(&mut self, path: &str, name: &str) {
+        if !self.endpoints.contains(name) {
+            self.fail(path, format!("there is no endpoint named {name:?}"));
+        }
+    }
+
+    /// An endpoint that (through other endpoints) calls itself would make every request
+    /// an endless chain of calls.
+    fn no_call_cycles(&mut self, s: &Scenario) {
+        let calls: BTreeMap<&str, Vec<&str>> = s
+            .endpoints
+            .iter()
+            .map(|(name, ep)| {
+                let mut called = Vec::new();
+                walk(&ep.steps, &mut |step| {
+                    if let Step::Call { endpoint, .. } = step {
+                        called.push(endpoint.as_str());
+                    }
+                });
+                (name.as_str(), called)
+            })
+            .collect();
+        for start in calls.keys() {
+            // Depth-first from `start`, looking for a way back to it.
+            let mut stack: Vec<(&str, Vec<&str>)> = vec![(start, vec![start])];
+            let mut seen = BTreeSet::new();
+            while let Some((at, trail)) = stack.pop() {
+                for next in calls.get(at).into_iter().flatten() {
+                    if next == start {
+                        let chain = trail.join(" → ");
+                        self.fail(
+                            format!("endpoints[{start:?}].steps"),
+                            format!(
+                                "calls go round in a cycle ({chain} → {start}): each request \
+                                 would call itself without end"
+                            ),
+                        );
+                        return;
+                    }
+                    if seen.insert(*next) {
+                        let mut t = trail.clone();
+                        t.push(next);
+                        stack.push((next, t));
+                    }
                 }
             }
         }
@@ -556,41 +633,25 @@ impl Validator {
         s: &Scenario,
         kinds: &BTreeMap<&str, &ComponentSpec>,
     ) {
-        for c in &s.components {
-            let ComponentSpec::Client(client) = c else {
+        for (tier, ep, why) in reachable(s, kinds) {
+            let Some(endpoint) = s.endpoints.get(ep) else {
                 continue;
             };
-            let tiers = tiers_behind(&client.target, kinds);
-            let endpoints: Vec<&String> = if client.mix.is_empty() {
-                s.endpoints.keys().collect()
-            } else {
-                client
-                    .mix
-                    .iter()
-                    .filter(|(_, w)| *w > 0.0)
-                    .map(|(n, _)| n)
-                    .collect()
-            };
-            for ep in endpoints {
-                let Some(endpoint) = s.endpoints.get(ep) else {
-                    continue;
-                };
-                let mut dbs = BTreeSet::new();
-                collect_dbs(&endpoint.steps, &mut dbs);
-                for tier in &tiers {
-                    for db in &dbs {
-                        if !tier.pools.iter().any(|p| &p.db == *db) {
-                            self.fail(
-                                format!("{}.pools", comp_path(&tier.id)),
-                                format!(
-                                    "endpoint {ep:?} (sent here by client {:?}) queries database \
-                                     {db:?}, but this tier has no pool for it; add \
-                                     `(db: {db:?})` to its pools",
-                                    client.id
-                                ),
-                            );
-                        }
-                    }
+            let mut dbs = BTreeSet::new();
+            walk(&endpoint.steps, &mut |step| {
+                if let Step::Read { db, .. } | Step::Write { db, .. } = step {
+                    dbs.insert(db.as_str());
+                }
+            });
+            for db in dbs {
+                if !tier.pools.iter().any(|p| p.db == db) {
+                    self.fail(
+                        format!("{}.pools", comp_path(&tier.id)),
+                        format!(
+                            "endpoint {ep:?} ({why}) queries database {db:?}, but this tier \
+                             has no pool for it; add `(db: {db:?})` to its pools"
+                        ),
+                    );
                 }
             }
         }
@@ -728,25 +789,94 @@ fn tiers_behind<'a>(id: &str, kinds: &BTreeMap<&str, &'a ComponentSpec>) -> Vec<
             .collect(),
         Some(ComponentSpec::RateLimiter(r)) if r.target != id => tiers_behind(&r.target, kinds),
         Some(ComponentSpec::Cdn(c)) if c.target != id => tiers_behind(&c.target, kinds),
+        Some(ComponentSpec::CircuitBreaker(b)) if b.target != id => tiers_behind(&b.target, kinds),
         _ => Vec::new(),
     }
 }
 
-fn collect_dbs<'a>(steps: &'a [Step], out: &mut BTreeSet<&'a String>) {
-    for s in steps {
-        match s {
-            Step::Read { db, .. } | Step::Write { db, .. } => {
-                out.insert(db);
+/// Which endpoints run on which app tiers: `(tier id, endpoint)` pairs, sent there by
+/// clients, by `Call` steps or as jobs of a queue.
+pub fn tier_endpoints(s: &Scenario) -> Vec<(String, String)> {
+    let kinds: BTreeMap<&str, &ComponentSpec> = s.components.iter().map(|c| (c.id(), c)).collect();
+    reachable(s, &kinds)
+        .into_iter()
+        .map(|(tier, ep, _)| (tier.id.clone(), ep.to_owned()))
+        .collect()
+}
+
+/// Every (tier, endpoint) that can run, each once, with who sends it there.
+fn reachable<'a>(
+    s: &'a Scenario,
+    kinds: &BTreeMap<&str, &'a ComponentSpec>,
+) -> Vec<(&'a AppSpec, &'a str, String)> {
+    let mut todo: Vec<(&AppSpec, &str, String)> = Vec::new();
+    for c in &s.components {
+        let ComponentSpec::Client(client) = c else {
+            continue;
+        };
+        let endpoints: Vec<&str> = if client.mix.is_empty() {
+            s.endpoints.keys().map(String::as_str).collect()
+        } else {
+            client
+                .mix
+                .iter()
+                .filter(|(_, w)| *w > 0.0)
+                .map(|(n, _)| n.as_str())
+                .collect()
+        };
+        for tier in tiers_behind(&client.target, kinds) {
+            for ep in &endpoints {
+                todo.push((tier, ep, format!("sent here by client {:?}", client.id)));
             }
-            Step::CacheGet { on_miss, .. } => collect_dbs(on_miss, out),
-            Step::Repeat { steps, .. } => collect_dbs(steps, out),
+        }
+    }
+    let mut seen = BTreeSet::new();
+    let mut out = Vec::new();
+    while let Some((tier, ep, why)) = todo.pop() {
+        if !seen.insert((tier.id.as_str(), ep)) {
+            continue;
+        }
+        if let Some(endpoint) = s.endpoints.get(ep) {
+            walk(&endpoint.steps, &mut |step| match step {
+                Step::Call { service, endpoint } => {
+                    for t in tiers_behind(service, kinds) {
+                        todo.push((t, endpoint, format!("called by endpoint {ep:?}")));
+                    }
+                }
+                Step::Enqueue { queue, job } => {
+                    if let Some(ComponentSpec::Queue(q)) = kinds.get(queue.as_str()) {
+                        for t in tiers_behind(&q.workers, kinds) {
+                            todo.push((t, job, format!("a job of queue {queue:?}")));
+                        }
+                    }
+                }
+                _ => {}
+            });
+        }
+        out.push((tier, ep, why));
+    }
+    out
+}
+
+/// Calls `f` on every step, nested ones included.
+pub fn walk<'a>(steps: &'a [Step], f: &mut dyn FnMut(&'a Step)) {
+    for step in steps {
+        f(step);
+        match step {
+            Step::CacheGet { on_miss, .. } => walk(on_miss, f),
+            Step::Repeat { steps, .. } => walk(steps, f),
             Step::Branch {
                 then, otherwise, ..
             } => {
-                collect_dbs(then, out);
-                collect_dbs(otherwise, out);
+                walk(then, f);
+                walk(otherwise, f);
             }
-            Step::Cpu(_) | Step::External(_) => {}
+            Step::Cpu(_)
+            | Step::External(_)
+            | Step::Read { .. }
+            | Step::Write { .. }
+            | Step::Call { .. }
+            | Step::Enqueue { .. } => {}
         }
     }
 }

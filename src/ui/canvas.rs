@@ -375,7 +375,8 @@ fn arrow_head(painter: &egui::Painter, curve: [Pos2; 4], color: Color32) {
 }
 
 /// A distinct shape per kind: users are a pill, a load balancer a diamond, an app tier a
-/// stack of instances, a cache a hexagon, a database a cylinder.
+/// stack of instances, a cache a hexagon, a database a cylinder, a circuit breaker an
+/// octagon, a queue a row of slots.
 fn draw_shape(painter: &egui::Painter, kind: &str, rect: Rect, fill: Color32, stroke: Stroke) {
     match kind {
         "Client" => {
@@ -481,6 +482,41 @@ fn draw_shape(painter: &egui::Painter, kind: &str, rect: Rect, fill: Color32, st
                 angle: 0.0,
             };
             painter.add(top);
+        }
+        "CircuitBreaker" => {
+            // An octagon, like a stop sign: it stops calls while open.
+            let c = rect.center();
+            let (w, h) = (rect.width() / 2.0, rect.height() / 2.0);
+            let cut = h * 0.6;
+            painter.add(Shape::convex_polygon(
+                vec![
+                    c + Vec2::new(-w + cut, -h),
+                    c + Vec2::new(w - cut, -h),
+                    c + Vec2::new(w, -h + cut),
+                    c + Vec2::new(w, h - cut),
+                    c + Vec2::new(w - cut, h),
+                    c + Vec2::new(-w + cut, h),
+                    c + Vec2::new(-w, h - cut),
+                    c + Vec2::new(-w, -h + cut),
+                ],
+                fill,
+                stroke,
+            ));
+        }
+        "Queue" => {
+            // A pipe of slots: jobs wait in line.
+            painter.rect(rect, 2.0, fill, stroke, egui::StrokeKind::Inside);
+            let slots = 6;
+            for k in 1..slots {
+                let x = rect.left() + rect.width() * k as f32 / slots as f32;
+                painter.line_segment(
+                    [
+                        egui::pos2(x, rect.bottom() - 6.0),
+                        egui::pos2(x, rect.bottom() - 1.0),
+                    ],
+                    stroke,
+                );
+            }
         }
         _ => {
             painter.rect(rect, 4.0, fill, stroke, egui::StrokeKind::Inside);

@@ -8,12 +8,8 @@ use crate::model::{Meta, ParamList, ParamVisitor, Params, RefKind, Scenario};
 
 /// Names a reference may take, by what it refers to.
 pub struct RefChoices {
-    entries: Vec<String>,
-    origins: Vec<String>,
-    balanced: Vec<String>,
-    apps: Vec<String>,
-    caches: Vec<String>,
-    databases: Vec<String>,
+    /// Component ids each kind of component reference accepts (`RefKind::accepts`).
+    components: Vec<(RefKind, Vec<String>)>,
     endpoints: Vec<String>,
     queries: Vec<(String, Vec<String>)>,
 }
@@ -21,25 +17,29 @@ pub struct RefChoices {
 impl RefChoices {
     pub fn of(s: &Scenario) -> Self {
         use crate::model::ComponentSpec as C;
-        let ids = |f: fn(&C) -> bool| -> Vec<String> {
-            s.components
+        let components = [
+            RefKind::Entry,
+            RefKind::Origin,
+            RefKind::Balanced,
+            RefKind::Service,
+            RefKind::App,
+            RefKind::Cache,
+            RefKind::Database,
+            RefKind::Queue,
+        ]
+        .into_iter()
+        .map(|kind| {
+            let ids = s
+                .components
                 .iter()
-                .filter(|c| f(c))
+                .filter(|c| kind.accepts(c))
                 .map(|c| c.id().to_owned())
-                .collect()
-        };
+                .collect();
+            (kind, ids)
+        })
+        .collect();
         Self {
-            entries: ids(|c| {
-                matches!(
-                    c,
-                    C::Cdn(_) | C::RateLimiter(_) | C::LoadBalancer(_) | C::App(_)
-                )
-            }),
-            origins: ids(|c| matches!(c, C::RateLimiter(_) | C::LoadBalancer(_) | C::App(_))),
-            balanced: ids(|c| matches!(c, C::LoadBalancer(_) | C::App(_))),
-            apps: ids(|c| matches!(c, C::App(_))),
-            caches: ids(|c| matches!(c, C::Cache(_))),
-            databases: ids(|c| matches!(c, C::Database(_))),
+            components,
             endpoints: s.endpoints.keys().cloned().collect(),
             queries: s
                 .components
@@ -54,18 +54,17 @@ impl RefChoices {
 
     fn for_kind(&self, kind: &RefKind) -> &[String] {
         match kind {
-            RefKind::Entry => &self.entries,
-            RefKind::Origin => &self.origins,
-            RefKind::Balanced => &self.balanced,
-            RefKind::App => &self.apps,
-            RefKind::Cache => &self.caches,
-            RefKind::Database => &self.databases,
             RefKind::Endpoint => &self.endpoints,
             RefKind::QueryOf(db) => self
                 .queries
                 .iter()
                 .find(|(d, _)| d == db)
                 .map_or(&[], |(_, q)| q.as_slice()),
+            other => self
+                .components
+                .iter()
+                .find(|(k, _)| k == other)
+                .map_or(&[], |(_, ids)| ids.as_slice()),
         }
     }
 }

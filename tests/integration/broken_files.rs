@@ -223,6 +223,34 @@ fn expectations() -> BTreeMap<&'static str, Expect> {
             ]),
         ),
         (
+            "call_cycle.ron",
+            Invalid(&[(
+                r#"endpoints["GET /a"].steps"#,
+                &["cycle", "GET /a → GET /b → GET /a"],
+            )]),
+        ),
+        (
+            "wrong_call_and_queue_references.ron",
+            Invalid(&[
+                (
+                    r#"endpoints["GET /"].steps[0].service"#,
+                    &[r#""db" is a Database"#, "a call goes to"],
+                ),
+                (
+                    r#"endpoints["GET /"].steps[1].queue"#,
+                    &[r#""app" is a App"#, "not a Queue"],
+                ),
+                (
+                    r#"endpoints["GET /"].steps[1].job"#,
+                    &[r#"no endpoint named "mail""#],
+                ),
+                (
+                    r#"components["jobs"].workers"#,
+                    &[r#""db" is a Database"#, "needs an App tier"],
+                ),
+            ]),
+        ),
+        (
             "fault_wrong_targets.ron",
             Invalid(&[
                 (

@@ -22,6 +22,8 @@ mod queueing_theory;
 mod resilience;
 // Save → load gives the same scenario, for generated scenarios (proptest).
 mod roundtrip;
+// Calls between services, circuit breakers, job queues and dead letters.
+mod services;
 // Every bundled scenario loads, validates and runs; lesson effects hold.
 mod scenarios;
 // The window driven through its controls (egui_kittest).

@@ -9,10 +9,11 @@ use std::sync::Arc;
 
 use bottleneck::model::limits::*;
 use bottleneck::model::{
-    AppSpec, Arrivals, AutoscalerSpec, CacheModel, CacheScope, CacheSpec, CdnSpec, ClientSpec,
-    ComponentSpec, Concurrency, DatabaseSpec, Dist, Endpoint, FORMAT_VERSION, LoadBalancerSpec,
-    Policy, PoolMode, PoolSpec, QuerySpec, RateLimiterSpec, Retry, RunSpec, ScaleMetric, Scenario,
-    Step, load_file, load_str, save_file, to_ron_string, validate,
+    AppSpec, Arrivals, AutoscalerSpec, CacheModel, CacheScope, CacheSpec, CdnSpec,
+    CircuitBreakerSpec, ClientSpec, ComponentSpec, Concurrency, DatabaseSpec, Dist, Endpoint,
+    FORMAT_VERSION, LoadBalancerSpec, Policy, PoolMode, PoolSpec, QuerySpec, QueueSpec,
+    RateLimiterSpec, Retry, RunSpec, ScaleMetric, Scenario, Step, load_file, load_str, save_file,
+    to_ron_string, validate,
 };
 use proptest::collection::{btree_set, vec};
 use proptest::prelude::*;
@@ -316,12 +317,35 @@ fn plan() -> impl Strategy<Value = Plan> {
         )
 }
 
-/// A step that contains no steps, referring only to components in `plan`.
-fn leaf_step(plan: &Plan) -> BoxedStrategy<Step> {
+/// A step that contains no steps, referring only to components in `plan`. Calls go
+/// to the plan's first endpoint only (which makes none), so calls never form a cycle.
+fn leaf_step(plan: &Plan, calls: bool) -> BoxedStrategy<Step> {
     let mut arms = vec![
         dist().prop_map(Step::Cpu).boxed(),
         dist().prop_map(Step::External).boxed(),
+        select(plan.endpoints.clone())
+            .prop_map(|job| Step::Enqueue {
+                queue: QUEUE.into(),
+                job,
+            })
+            .boxed(),
     ];
+    if calls {
+        let services: Vec<String> = std::iter::once(BREAKER.to_owned())
+            .chain(plan.apps.iter().cloned())
+            .chain(plan.load_balancers.iter().cloned())
+            .chain(plan.limiters.iter().cloned())
+            .collect();
+        let callee = plan.endpoints[0].clone();
+        arms.push(
+            select(services)
+                .prop_map(move |service| Step::Call {
+                    service,
+                    endpoint: callee.clone(),
+                })
+                .boxed(),
+        );
+    }
     let queries: Vec<(String, String)> = plan
         .databases
         .iter()
@@ -371,11 +395,11 @@ fn steps_executed(steps: &[Step]) -> f64 {
 
 /// An endpoint's steps: trees of `Repeat`, `Branch` and `CacheGet` up to the nesting
 /// limit, within the per-request step limit.
-fn endpoint(plan: &Plan) -> BoxedStrategy<Endpoint> {
+fn endpoint(plan: &Plan, calls: bool) -> BoxedStrategy<Endpoint> {
     let caches = plan.caches.clone();
     // The endpoint's list is level 1; each recursion adds a level.
     let depth = u32::try_from(MAX_STEP_NESTING - 1).expect("a small nesting limit");
-    let step = leaf_step(plan).prop_recursive(depth, 64, 4, move |inner| {
+    let step = leaf_step(plan, calls).prop_recursive(depth, 64, 4, move |inner| {
         let list = vec(inner, 0..=3);
         let times = prop_oneof![6 => 0u32..=4, 1 => Just(MAX_REPEAT), 1 => 0..=MAX_REPEAT];
         let mut arms = vec![
@@ -591,6 +615,80 @@ fn rate_limiter(id: String, plan: &Plan) -> BoxedStrategy<ComponentSpec> {
         .boxed()
 }
 
+/// Ids of the circuit breaker and the queue every generated scenario has.
+const BREAKER: &str = "breaker.\"quoted\"";
+const QUEUE: &str = "queue.ü";
+
+fn breaker(plan: &Plan) -> BoxedStrategy<ComponentSpec> {
+    let targets: Vec<String> = plan
+        .load_balancers
+        .iter()
+        .chain(&plan.apps)
+        .chain(&plan.limiters)
+        .cloned()
+        .collect();
+    (
+        select(targets),
+        unit(),
+        real(TINY, MAX_DURATION_SECS),
+        int(1, 10_000),
+        real(TINY, MAX_DURATION_SECS),
+        int(1, 10_000),
+    )
+        .prop_map(
+            |(target, error_threshold, window_secs, min_calls, open_secs, half_open_probes)| {
+                ComponentSpec::CircuitBreaker(CircuitBreakerSpec {
+                    id: BREAKER.into(),
+                    target,
+                    error_threshold,
+                    window_secs,
+                    min_calls,
+                    open_secs,
+                    half_open_probes,
+                })
+            },
+        )
+        .boxed()
+}
+
+fn queue(plan: &Plan) -> BoxedStrategy<ComponentSpec> {
+    (
+        select(plan.apps.clone()),
+        int(1, MAX_WORKERS),
+        int(1, MAX_QUEUE_CAPACITY),
+        dist(),
+        unit(),
+        int(0, MAX_RETRIES),
+        real(0.0, MAX_DURATION_MS),
+        real(0.0, MAX_PRICE_PER_HOUR),
+    )
+        .prop_map(
+            |(
+                workers,
+                consumers,
+                capacity,
+                enqueue_latency,
+                failure_probability,
+                max_retries,
+                backoff_ms,
+                price_per_hour,
+            )| {
+                ComponentSpec::Queue(QueueSpec {
+                    id: QUEUE.into(),
+                    workers,
+                    consumers,
+                    capacity,
+                    enqueue_latency,
+                    failure_probability,
+                    max_retries,
+                    backoff_ms,
+                    price_per_hour,
+                })
+            },
+        )
+        .boxed()
+}
+
 /// An app tier with a pool for every database, so any endpoint may be sent to it.
 fn app(id: String, plan: &Plan) -> BoxedStrategy<ComponentSpec> {
     let concurrency = prop_oneof![
@@ -770,15 +868,20 @@ fn scenario_for(plan: Plan) -> BoxedStrategy<Scenario> {
     if plan.load_balancers.len() == 1 {
         components.push(cdn(format!("{}.cdn", plan.apps[0]), &plan));
     }
+    components.push(breaker(&plan));
+    components.push(queue(&plan));
     for id in &plan.clients {
         components.push(client(id.clone(), &plan));
     }
     let endpoints: Vec<BoxedStrategy<(String, Endpoint)>> = plan
         .endpoints
         .iter()
-        .map(|name| {
+        .enumerate()
+        .map(|(i, name)| {
             let name = name.clone();
-            endpoint(&plan).prop_map(move |e| (name.clone(), e)).boxed()
+            endpoint(&plan, i > 0)
+                .prop_map(move |e| (name.clone(), e))
+                .boxed()
         })
         .collect();
     (

@@ -37,6 +37,8 @@ impl World {
             limiters: Vec::new(),
             cdns: Vec::new(),
             autoscalers: Vec::new(),
+            breakers: Vec::new(),
+            queues: Vec::new(),
             tiers: Vec::new(),
             instances: Vec::new(),
             stations: Vec::new(),
@@ -73,9 +75,11 @@ impl World {
                 .collect()
         };
         let (cache_idx, db_idx) = (ids("Cache"), ids("Database"));
+        let index = w.index.clone();
         let resolver = Resolver {
             caches: &cache_idx,
             dbs: &db_idx,
+            index: &index,
             scenario: sc.scenario(),
         };
         for (name, ep) in &sc.endpoints {
@@ -123,6 +127,48 @@ impl World {
                     buckets: Vec::new(),
                     arrivals: Counter::default(),
                     limited: Counter::default(),
+                });
+            }
+        }
+        for c in &sc.components {
+            if let ComponentSpec::CircuitBreaker(s) = c {
+                let target = w.target_of(&s.target);
+                w.breakers.push(Breaker {
+                    id: s.id.clone(),
+                    target,
+                    spec: s.clone(),
+                    state: BreakerState::Closed,
+                    buckets: [(0, 0); BREAKER_BUCKETS],
+                    bucket_at: 0,
+                    calls: Counter::default(),
+                    failures: Counter::default(),
+                    short_circuited: Counter::default(),
+                    opened: Counter::default(),
+                    open_level: Level::default(),
+                });
+            }
+        }
+        for c in &sc.components {
+            if let ComponentSpec::Queue(s) = c {
+                w.queues.push(JobQueue {
+                    id: s.id.clone(),
+                    tier: w.index[&s.workers],
+                    spec: s.clone(),
+                    latency: Sampler::new(&s.enqueue_latency),
+                    rng: SimRng::stream(seed, &s.id),
+                    waiting: VecDeque::new(),
+                    retrying: Vec::new(),
+                    free_retry_slots: Vec::new(),
+                    retry_pending: 0,
+                    depth: Level::default(),
+                    running: Level::default(),
+                    dispatch_armed: false,
+                    enqueued: Counter::default(),
+                    refused: Counter::default(),
+                    completed: Counter::default(),
+                    failed_runs: Counter::default(),
+                    dead_letters: Counter::default(),
+                    latency_sum: Default::default(),
                 });
             }
         }
@@ -409,6 +455,8 @@ impl World {
     fn target_of(&self, id: &str) -> Target {
         if let Some(c) = self.cdns.iter().position(|c| c.id == id) {
             Target::Cdn(c as u32)
+        } else if let Some(b) = self.breakers.iter().position(|b| b.id == id) {
+            Target::Breaker(b as u32)
         } else if let Some(l) = self.limiters.iter().position(|l| l.id == id) {
             Target::Limiter(l as u32)
         } else if let Some(lb) = self.lbs.iter().position(|lb| lb.id == id) {
@@ -422,6 +470,7 @@ impl World {
     pub(super) fn hashes_sessions(&self, target: Target) -> bool {
         match target {
             Target::Cdn(c) => self.hashes_sessions(self.cdns[c as usize].target),
+            Target::Breaker(b) => self.hashes_sessions(self.breakers[b as usize].target),
             Target::Limiter(l) => self.hashes_sessions(self.limiters[l as usize].target),
             Target::LoadBalancer(lb) => self.lbs[lb as usize].policy == crate::model::Policy::Hash,
             Target::Tier(_) => false,

@@ -58,6 +58,17 @@ impl World {
                 }
             }
             (ComponentSpec::App(_), ComponentSpec::App(new)) => self.change_tier(at, new),
+            (ComponentSpec::CircuitBreaker(_), ComponentSpec::CircuitBreaker(new)) => {
+                // The state carries on; the new thresholds apply from the next call.
+                self.breakers[at as usize].spec = new.clone();
+            }
+            (ComponentSpec::Queue(_), ComponentSpec::Queue(new)) => {
+                let q = &mut self.queues[at as usize];
+                q.latency = Sampler::new(&new.enqueue_latency);
+                q.spec = new.clone();
+                // More consumers start on waiting jobs now; fewer finish what they run.
+                self.arm_dispatch(at);
+            }
             (ComponentSpec::Cache(_), ComponentSpec::Cache(new)) => {
                 let c = &mut self.caches[at as usize];
                 c.op = Sampler::new(&new.op_time);

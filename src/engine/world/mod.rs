@@ -43,6 +43,10 @@ pub enum Event {
     AutoscaleTick { scaler: u32 },
     /// A client's retry is due: `slot` in its pending retries.
     Retry { client: u32, slot: u32 },
+    /// A queue may start jobs (consumers free, jobs waiting).
+    JobDispatch { queue: u32 },
+    /// A failed job's retry is due: `slot` in the queue's retrying jobs.
+    JobRetry { queue: u32, slot: u32 },
     /// End of the warm-up: summaries count from here.
     WarmupEnd,
     /// Take a time-series sample.
@@ -63,6 +67,12 @@ mod phase {
 pub struct Request {
     pub generation: u32,
     pub live: bool,
+    /// Who waits for its outcome: a client's user, a calling request or a queue.
+    pub origin: Origin,
+    /// The circuit breaker it passed (`NONE`: none), told of its outcome.
+    pub breaker: u32,
+    /// The error of the service it called, reported when it resumes.
+    pub call_error: Option<ErrorCause>,
     pub client: u32,
     pub user: u32,
     pub session: u32,
@@ -99,6 +109,9 @@ impl Request {
         Self {
             generation: 0,
             live: false,
+            origin: Origin::Client,
+            breaker: NONE,
+            call_error: None,
             client: NONE,
             user: NONE,
             session: 0,
@@ -143,6 +156,12 @@ enum Action {
     Delay(SimDuration),
     /// Acquire a connection for a query.
     Acquire { db: u32, write: bool },
+    /// Send a call to a service and wait for it.
+    Call { target: Target, endpoint: u16 },
+    /// Put a job on a queue (and go on if it fits).
+    Enqueue { queue: u32, job: u16 },
+    /// The request failed.
+    Fail(ErrorCause),
     /// The request ended.
     Done,
 }
@@ -163,6 +182,8 @@ pub struct World {
     pub limiters: Vec<RateLimiter>,
     pub cdns: Vec<Cdn>,
     pub autoscalers: Vec<Autoscaler>,
+    pub breakers: Vec<Breaker>,
+    pub queues: Vec<JobQueue>,
     pub tiers: Vec<Tier>,
     pub instances: Vec<Instance>,
     pub stations: Vec<Station>,
@@ -228,6 +249,16 @@ impl World {
                 }
             }
             Event::PoolDeadline { pool } => self.pool_deadlines(pool),
+            Event::JobDispatch { queue } => self.dispatch_jobs(queue),
+            Event::JobRetry { queue, slot } => {
+                let q = &mut self.queues[queue as usize];
+                let job = q.retrying[slot as usize];
+                q.free_retry_slots.push(slot);
+                q.retry_pending -= 1;
+                q.waiting.push_back(job);
+                q.depth.inc(self.now);
+                self.arm_dispatch(queue);
+            }
             Event::WarmupEnd => self.mark_warmup(),
             Event::Sample => {
                 // The engine takes the sample (it owns the series); here we only re-arm.
@@ -280,35 +311,11 @@ impl World {
         let timeout = c.timeout;
         let target = c.target;
 
-        let idx = match self.free.pop() {
-            Some(i) => i,
-            None => {
-                self.requests.push(Request::blank());
-                (self.requests.len() - 1) as u32
-            }
-        };
-        let q = &mut self.requests[idx as usize];
-        let generation = q.generation;
-        q.live = true;
-        q.client = client;
+        let r = self.new_request(Origin::Client, client, endpoint, session);
+        let q = &mut self.requests[r.idx as usize];
         q.user = user;
-        q.session = session;
-        q.endpoint = endpoint;
-        q.lb = NONE;
         q.attempt = attempt;
-        q.sent_at = now;
         q.first_sent = first_sent;
-        q.client_done = false;
-        q.doomed = false;
-        q.instance = NONE;
-        q.admitted = false;
-        q.pc = 0;
-        q.phase = phase::START;
-        q.conn_pool = NONE;
-        q.conn_node = NONE;
-        q.own_conns.clear();
-        let r = ReqRef { idx, generation };
-        self.in_flight += 1;
         self.per_endpoint[endpoint as usize].offered.inc();
 
         if let Some(t) = timeout {
@@ -321,14 +328,179 @@ impl World {
             }
         }
 
+        self.dispatch(target, session, r);
+    }
+
+    /// A fresh request in the slab, sent now.
+    fn new_request(&mut self, origin: Origin, client: u32, endpoint: u16, session: u32) -> ReqRef {
+        let now = self.now;
+        let idx = match self.free.pop() {
+            Some(i) => i,
+            None => {
+                self.requests.push(Request::blank());
+                (self.requests.len() - 1) as u32
+            }
+        };
+        let q = &mut self.requests[idx as usize];
+        let generation = q.generation;
+        q.live = true;
+        q.origin = origin;
+        q.breaker = NONE;
+        q.call_error = None;
+        q.client = client;
+        q.user = NONE;
+        q.session = session;
+        q.endpoint = endpoint;
+        q.lb = NONE;
+        q.attempt = 0;
+        q.sent_at = now;
+        q.first_sent = now;
+        q.client_done = false;
+        q.doomed = false;
+        q.instance = NONE;
+        q.admitted = false;
+        q.pc = 0;
+        q.phase = phase::START;
+        q.conn_pool = NONE;
+        q.conn_node = NONE;
+        q.own_conns.clear();
+        self.in_flight += 1;
+        ReqRef { idx, generation }
+    }
+
+    /// Sends request `r` to `target`: into an instance, or answered on the way.
+    fn dispatch(&mut self, target: Target, session: u32, r: ReqRef) {
         match self.route(target, session, r) {
             Routed::Instance(inst) => self.arrive_at_instance(inst, r),
             Routed::Edge(latency) => {
                 self.queue
-                    .schedule(now + latency, Event::EdgeDone { req: r });
+                    .schedule(self.now + latency, Event::EdgeDone { req: r });
             }
             Routed::Refused(cause) => self.finish(r, Err(cause)),
         }
+    }
+
+    /// Starts a call from request `parent` to a service; the parent resumes when it
+    /// is answered.
+    fn call(&mut self, parent: ReqRef, target: Target, endpoint: u16) {
+        let p = &self.requests[parent.idx as usize];
+        let (client, session) = (p.client, p.session);
+        let child = self.new_request(Origin::Call { parent }, client, endpoint, session);
+        self.dispatch(target, session, child);
+    }
+
+    /// The service called by `parent` answered.
+    fn call_answered(&mut self, parent: ReqRef, outcome: Result<(), ErrorCause>) {
+        if !self.is_live(parent) {
+            return;
+        }
+        let p = &mut self.requests[parent.idx as usize];
+        // A call cut by a circuit breaker says so; any other failure of the service is
+        // the caller's downstream error.
+        p.call_error = outcome.err().map(|cause| match cause {
+            ErrorCause::CircuitOpen => ErrorCause::CircuitOpen,
+            _ => ErrorCause::Downstream,
+        });
+        // Resume through the queue: a chain of calls failing at once must not recurse.
+        self.queue.schedule(self.now, Event::Resume { req: parent });
+    }
+
+    // ----- queues and jobs ----------------------------------------------------------
+
+    /// A request puts a job on `queue`; `false` if the broker is full.
+    fn enqueue(&mut self, queue: u32, job: u16, session: u32) -> bool {
+        let now = self.now;
+        let q = &mut self.queues[queue as usize];
+        if q.held() >= q.spec.capacity {
+            q.refused.inc();
+            return false;
+        }
+        q.enqueued.inc();
+        q.waiting.push_back(Job {
+            endpoint: job,
+            attempt: 0,
+            enqueued_at: now,
+            session,
+        });
+        q.depth.inc(now);
+        self.arm_dispatch(queue);
+        true
+    }
+
+    pub(super) fn arm_dispatch(&mut self, queue: u32) {
+        let q = &mut self.queues[queue as usize];
+        if !q.dispatch_armed {
+            q.dispatch_armed = true;
+            self.queue.schedule(self.now, Event::JobDispatch { queue });
+        }
+    }
+
+    /// Consumers take waiting jobs while some are free.
+    fn dispatch_jobs(&mut self, queue: u32) {
+        let now = self.now;
+        self.queues[queue as usize].dispatch_armed = false;
+        loop {
+            let q = &mut self.queues[queue as usize];
+            if q.running.value() >= q.spec.consumers {
+                return;
+            }
+            let Some(job) = q.waiting.pop_front() else {
+                return;
+            };
+            q.depth.dec(now);
+            q.running.inc(now);
+            let tier = q.tier;
+            let r = self.new_request(Origin::Job { queue }, NONE, job.endpoint, job.session);
+            let rq = &mut self.requests[r.idx as usize];
+            rq.attempt = job.attempt;
+            rq.first_sent = job.enqueued_at;
+            self.dispatch(Target::Tier(tier), job.session, r);
+        }
+    }
+
+    /// A job's run ended: done, retried after a backoff, or dead-lettered.
+    fn job_ended(&mut self, queue: u32, r: ReqRef, outcome: Result<(), ErrorCause>) {
+        let now = self.now;
+        let rq = &self.requests[r.idx as usize];
+        let job = Job {
+            endpoint: rq.endpoint,
+            attempt: rq.attempt,
+            enqueued_at: rq.first_sent,
+            session: rq.session,
+        };
+        let q = &mut self.queues[queue as usize];
+        q.running.dec(now);
+        let p = q.spec.failure_probability;
+        let ok = outcome.is_ok() && !(p > 0.0 && q.rng.chance(p));
+        if ok {
+            q.completed.inc();
+            q.latency_sum.record(now.since(job.enqueued_at).0);
+        } else {
+            q.failed_runs.inc();
+            if u32::from(job.attempt) < q.spec.max_retries {
+                let next = Job {
+                    attempt: job.attempt + 1,
+                    ..job
+                };
+                let delay = q.backoff(next.attempt);
+                let slot = match q.free_retry_slots.pop() {
+                    Some(slot) => {
+                        q.retrying[slot as usize] = next;
+                        slot
+                    }
+                    None => {
+                        q.retrying.push(next);
+                        (q.retrying.len() - 1) as u32
+                    }
+                };
+                q.retry_pending += 1;
+                self.queue
+                    .schedule(now + delay, Event::JobRetry { queue, slot });
+            } else {
+                q.dead_letters.inc();
+            }
+        }
+        self.arm_dispatch(queue);
     }
 
     fn client_deadlines(&mut self, client: u32) {
@@ -359,6 +531,23 @@ impl World {
     pub(super) fn respond(&mut self, r: ReqRef, outcome: Result<(), ErrorCause>) {
         let now = self.now;
         let q = &mut self.requests[r.idx as usize];
+        match q.origin {
+            Origin::Client => {}
+            Origin::Call { parent } => {
+                if !q.client_done {
+                    q.client_done = true;
+                    self.call_answered(parent, outcome);
+                }
+                return;
+            }
+            Origin::Job { queue } => {
+                if !q.client_done {
+                    q.client_done = true;
+                    self.job_ended(queue, r, outcome);
+                }
+                return;
+            }
+        }
         if q.client_done {
             if !q.doomed {
                 self.late_responses.inc();
@@ -450,6 +639,16 @@ impl World {
                 } else {
                     let next = cdn.target;
                     self.route(next, session, r)
+                }
+            }
+            Target::Breaker(b) => {
+                let breaker = &mut self.breakers[b as usize];
+                if breaker.admit(self.now) {
+                    self.requests[r.idx as usize].breaker = b;
+                    let next = breaker.target;
+                    self.route(next, session, r)
+                } else {
+                    Routed::Refused(ErrorCause::CircuitOpen)
                 }
             }
             Target::Limiter(l) => {
@@ -626,6 +825,21 @@ impl World {
                     self.finish(r, Ok(()));
                     return;
                 }
+                Action::Fail(cause) => {
+                    self.finish(r, Err(cause));
+                    return;
+                }
+                Action::Call { target, endpoint } => {
+                    self.call(r, target, endpoint);
+                    return;
+                }
+                Action::Enqueue { queue, job } => {
+                    let session = self.requests[r.idx as usize].session;
+                    if !self.enqueue(queue, job, session) {
+                        self.finish(r, Err(ErrorCause::QueueFull));
+                        return;
+                    }
+                }
             }
         }
     }
@@ -679,6 +893,36 @@ impl World {
                 Action::Continue
             }
             Op::End => Action::Done,
+            Op::Call { target, endpoint } => {
+                if q.phase == phase::START {
+                    q.phase = phase::SERVED;
+                    Action::Call {
+                        target: *target,
+                        endpoint: *endpoint,
+                    }
+                } else {
+                    q.phase = phase::START;
+                    q.pc += 1;
+                    match q.call_error.take() {
+                        Some(cause) => Action::Fail(cause),
+                        None => Action::Continue,
+                    }
+                }
+            }
+            Op::Enqueue { queue, job } => {
+                if q.phase == phase::START {
+                    q.phase = phase::SERVED;
+                    let jq = &mut self.queues[*queue as usize];
+                    Action::Delay(jq.latency.sample(&mut jq.rng))
+                } else {
+                    q.phase = phase::START;
+                    q.pc += 1;
+                    Action::Enqueue {
+                        queue: *queue,
+                        job: *job,
+                    }
+                }
+            }
             Op::CacheGet {
                 cache,
                 hit_target,
@@ -843,6 +1087,11 @@ impl World {
             lb.in_flight = lb.in_flight.saturating_sub(1);
         }
         let inst_enter = q.inst_enter;
+        if q.breaker != NONE {
+            let b = q.breaker;
+            self.breakers[b as usize].record(outcome.is_ok(), now);
+        }
+        let q = &mut self.requests[r.idx as usize];
         let own = std::mem::take(&mut q.own_conns);
         for (_, node) in &own {
             self.db_nodes[*node as usize].connections.dec(now);
@@ -1097,6 +1346,23 @@ impl World {
         }
         for a in &mut self.autoscalers {
             a.changes.mark_warmup();
+        }
+        for b in &mut self.breakers {
+            b.calls.mark_warmup();
+            b.failures.mark_warmup();
+            b.short_circuited.mark_warmup();
+            b.opened.mark_warmup();
+            b.open_level.mark_warmup(now);
+        }
+        for q in &mut self.queues {
+            q.depth.mark_warmup(now);
+            q.running.mark_warmup(now);
+            q.enqueued.mark_warmup();
+            q.refused.mark_warmup();
+            q.completed.mark_warmup();
+            q.failed_runs.mark_warmup();
+            q.dead_letters.mark_warmup();
+            q.latency_sum.mark_warmup();
         }
         for i in &mut self.instances {
             i.busy_slots.mark_warmup(now);

@@ -1,0 +1,226 @@
+//! Services calling services, circuit breakers in front of them, and work moved to
+//! queues: the behaviours a user relies on when building multi-tier topologies.
+
+use bottleneck::engine::Simulation;
+use bottleneck::model::{ComponentSpec, Concurrency, RateLimiterSpec, ValidScenario};
+
+use crate::util::{bundled, valid};
+
+fn run(sc: &ValidScenario) -> Simulation {
+    let mut sim = Simulation::new(sc);
+    sim.run_to_end();
+    sim
+}
+
+/// `(time, value)` of one series.
+fn series(sim: &Simulation, scope: &str, metric: &str) -> Vec<(f64, f64)> {
+    let set = sim.series();
+    let col = set.column(scope, metric).expect("series exists");
+    set.times.iter().copied().zip(col.iter().copied()).collect()
+}
+
+fn figure(sim: &Simulation, id: &str, name: &str) -> f64 {
+    let s = sim.summary();
+    let c = s.components.iter().find(|c| c.id == id).expect("component");
+    c.figure(name)
+}
+
+const CLOSED: f64 = 0.0;
+const OPEN: f64 = 2.0;
+
+#[test]
+fn a_call_waits_for_the_service_and_fails_with_it() {
+    let sim = run(&bundled("circuit_breaker"));
+    let s = sim.summary();
+    let checkout = &s.endpoints["POST /checkout"];
+    // The checkout waits for the charge (3 ms CPU + 40 ms external on the payments tier).
+    assert!(
+        checkout.latency_ms.mean > 40.0,
+        "checkout mean {} ms",
+        checkout.latency_ms.mean
+    );
+    // While payments is down, checkouts fail — as a failed call, or cut by the breaker.
+    let downstream = checkout.errors["downstream"];
+    assert!(downstream > 0, "{:?}", checkout.errors);
+    // Browsing does not call payments and never fails.
+    assert_eq!(s.endpoints["GET /product"].error_rate, 0.0);
+}
+
+#[test]
+fn the_breaker_opens_on_failures_stays_open_for_its_open_time_then_closes() {
+    let sim = run(&bundled("circuit_breaker"));
+    let state = series(&sim, "payments_breaker", "state");
+    // Payments dies at 30 s and is back at 50 s (startup 20 s); open_secs is 5.
+    assert!(
+        state
+            .iter()
+            .filter(|(t, _)| *t <= 30.0)
+            .all(|(_, s)| *s == CLOSED),
+        "closed while payments works"
+    );
+    // The window is 10 s of ~50 calls/s that all succeeded: it opens once the failures
+    // since 30 s are half of the window, after about 0.5 × 10 s (less up to one of its
+    // ten buckets, plus one chart sample).
+    let first_open = state
+        .iter()
+        .find(|(_, s)| *s == OPEN)
+        .map(|(t, _)| *t)
+        .expect("it opens");
+    assert!(
+        first_open > 33.5 && first_open <= 35.5,
+        "opened at {first_open}"
+    );
+    // Every half-open probe fails while payments is down, so it is open throughout.
+    assert!(
+        state
+            .iter()
+            .filter(|(t, _)| *t >= first_open && *t <= 50.0)
+            .all(|(_, s)| *s == OPEN),
+        "open during the outage"
+    );
+    // It reopens once per open time: a probe after each 5 s, about 20 s / 5 s times.
+    let opened = figure(&sim, "payments_breaker", "opened");
+    assert!((3.0..=4.0).contains(&opened), "opened {opened} times");
+    // Probes after the recovery succeed and it closes for good within an open time.
+    assert!(
+        state
+            .iter()
+            .filter(|(t, _)| *t >= 56.0)
+            .all(|(_, s)| *s == CLOSED),
+        "closed after payments came back"
+    );
+    // While open, calls are cut without reaching payments.
+    let cut = figure(&sim, "payments_breaker", "short_circuited");
+    assert!(cut > 500.0, "short-circuited {cut}");
+    let s = sim.summary();
+    assert!(s.endpoints["POST /checkout"].errors["circuit_open"] > 500);
+}
+
+/// The breaker scenario without the outage, with payments behind a rate limiter that
+/// admits `rate` of the 50 calls per second (the rest fail at once).
+fn partly_failing(rate: f64, threshold: f64) -> ValidScenario {
+    let mut s = bundled("circuit_breaker").into_inner();
+    s.faults.clear();
+    for c in &mut s.components {
+        if let ComponentSpec::CircuitBreaker(b) = c {
+            b.target = "payments_limit".into();
+            b.error_threshold = threshold;
+            // Judge on most of the window's ~500 calls, not on the first few: with 20
+            // calls a 30% failure rate exceeds 50% by chance quite often.
+            b.min_calls = 400;
+        }
+    }
+    s.components
+        .push(ComponentSpec::RateLimiter(RateLimiterSpec {
+            id: "payments_limit".into(),
+            target: "payments".into(),
+            rate_per_sec: rate,
+            burst: 1.0,
+            per_client: false,
+        }));
+    valid(s)
+}
+
+#[test]
+fn the_breaker_opens_only_above_its_error_threshold() {
+    // A bucket of one token refilled at 120/s admits 1 / (1/120 + 1/50) ≈ 35 of the 50
+    // Poisson calls per second: about 29% fail. Judged on at least 400 calls the share's standard error is
+    // about 2.4%: a threshold of 0.5 is six of them above, 0.2 six below.
+    let below = run(&partly_failing(120.0, 0.5));
+    let calls = figure(&below, "payments_breaker", "calls");
+    let failures = figure(&below, "payments_breaker", "failures");
+    let share = failures / calls;
+    assert!((0.25..0.33).contains(&share), "failure share {share}");
+    assert_eq!(
+        figure(&below, "payments_breaker", "opened"),
+        0.0,
+        "share {share}"
+    );
+    assert_eq!(figure(&below, "payments_breaker", "short_circuited"), 0.0);
+
+    let above = run(&partly_failing(120.0, 0.2));
+    assert!(figure(&above, "payments_breaker", "opened") >= 1.0);
+    assert!(figure(&above, "payments_breaker", "short_circuited") > 0.0);
+}
+
+#[test]
+fn a_job_that_keeps_failing_lands_in_the_dead_letter_queue_after_its_retries() {
+    let mut s = bundled("job_queue").into_inner();
+    for c in &mut s.components {
+        if let ComponentSpec::Queue(q) = c {
+            q.failure_probability = 1.0;
+            q.max_retries = 2;
+            q.backoff_ms = 100.0;
+            // Enough consumers and threads for every job to run three times.
+            q.consumers = 40;
+        }
+        if let ComponentSpec::App(a) = c
+            && a.id == "mailer"
+        {
+            a.concurrency = Concurrency::Threads { workers: 64 };
+        }
+    }
+    s.run.warmup_secs = 0.0;
+    let sim = run(&valid(s));
+    let enqueued = figure(&sim, "mail", "enqueued_per_sec") * 120.0;
+    let dead = figure(&sim, "mail", "dead_letters");
+    let failed = figure(&sim, "mail", "failed_runs");
+    assert_eq!(figure(&sim, "mail", "completed_per_sec"), 0.0);
+    // Each job runs three times (the first run and two retries) before it is dead; only
+    // the jobs still running or waiting for a retry at the end are not dead yet.
+    assert!(
+        dead > 0.9 * enqueued,
+        "dead {dead} of {enqueued}, failed {failed}"
+    );
+    assert!(
+        (failed - 3.0 * dead).abs() <= 3.0 * (enqueued - dead) + 1e-9,
+        "failed runs {failed}, dead {dead}"
+    );
+    // The requests that enqueued them were answered at once all the same.
+    assert_eq!(sim.summary().endpoints["POST /order"].error_rate, 0.0);
+}
+
+#[test]
+fn the_share_of_dead_letters_is_the_chance_of_failing_every_try() {
+    // failure p = 0.5 with 2 retries: a job is dead with probability 0.5³ = 1/8.
+    let mut s = bundled("job_queue").into_inner();
+    for c in &mut s.components {
+        if let ComponentSpec::Queue(q) = c {
+            q.failure_probability = 0.5;
+            q.max_retries = 2;
+            q.backoff_ms = 10.0;
+            q.consumers = 16;
+        }
+    }
+    s.run.duration_secs = 600.0;
+    let sim = run(&valid(s));
+    let done = figure(&sim, "mail", "completed_per_sec") * 590.0;
+    let dead = figure(&sim, "mail", "dead_letters");
+    let n = done + dead;
+    let share = dead / n;
+    // Binomial standard error; 5 of them.
+    let se = (0.125 * 0.875 / n).sqrt();
+    assert!(
+        (share - 0.125).abs() < 5.0 * se,
+        "dead share {share} of {n} (±{se})"
+    );
+}
+
+#[test]
+fn a_full_queue_fails_the_request_that_enqueues() {
+    let mut s = bundled("job_queue").into_inner();
+    for c in &mut s.components {
+        if let ComponentSpec::Queue(q) = c {
+            // Two consumers for ~6 jobs/s of work: the backlog fills 50 places.
+            q.consumers = 2;
+            q.capacity = 50;
+        }
+    }
+    let sim = run(&valid(s));
+    let order = &sim.summary().endpoints["POST /order"];
+    assert!(order.errors["queue_full"] > 0, "{:?}", order.errors);
+    assert!(figure(&sim, "mail", "refused") > 0.0);
+    // The broker never holds more than its capacity.
+    let depth = series(&sim, "mail", "depth");
+    assert!(depth.iter().all(|(_, d)| *d <= 50.0));
+}
