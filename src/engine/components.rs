@@ -449,14 +449,49 @@ pub enum InstanceState {
     Stopped,
 }
 
-/// The connections one instance uses for one database.
+/// The connections one instance uses for one database: per shard, a pool for writes
+/// (and reads without replicas) and, with replicas, one for reads, numbered from `base`.
 #[derive(Clone, Copy, Debug)]
 pub struct DbAccess {
     pub db: u32,
-    /// Pool for writes (and reads without replicas); `NONE` in per-request mode.
-    pub writer: u32,
-    /// Pool for reads served by replicas; `NONE` when the database has no replicas.
-    pub reader: u32,
+    /// The first pool; `NONE` in per-request mode.
+    pub base: u32,
+    pub shards: u32,
+    /// Whether each shard has a reader pool (the database has replicas).
+    pub readers: bool,
+}
+
+impl DbAccess {
+    fn stride(&self) -> u32 {
+        if self.readers { 2 } else { 1 }
+    }
+
+    /// The writer pool of `shard` (`NONE` in per-request mode).
+    pub fn writer(&self, shard: u32) -> u32 {
+        if self.base == NONE {
+            NONE
+        } else {
+            self.base + shard * self.stride()
+        }
+    }
+
+    /// The reader pool of `shard` (`NONE` without replicas or pools).
+    pub fn reader(&self, shard: u32) -> u32 {
+        if self.base == NONE || !self.readers {
+            NONE
+        } else {
+            self.base + shard * self.stride() + 1
+        }
+    }
+
+    /// Every pool, writers and readers of all shards.
+    pub fn pools(&self) -> std::ops::Range<u32> {
+        if self.base == NONE {
+            0..0
+        } else {
+            self.base..self.base + self.shards * self.stride()
+        }
+    }
 }
 
 /// One app instance.
@@ -530,6 +565,7 @@ impl Station {
 /// A per-instance connection pool to one database (writer or reader side).
 pub struct Pool {
     pub db: u32,
+    pub shard: u32,
     pub reader: bool,
     pub size: u32,
     /// `size` while the instance is up, for time-averaged utilisation.
@@ -585,11 +621,16 @@ impl Cache {
     pub fn draw_key(model: &HitModel, rng: &mut SimRng) -> u64 {
         match model {
             HitModel::Ratio(_) => 0,
-            HitModel::Keys { zipf, keys, .. } => match zipf {
-                Some(z) => (rng.sample(z) as u64).saturating_sub(1),
-                None => rng.below(*keys),
-            },
+            HitModel::Keys { zipf, keys, .. } => draw_key(zipf.as_ref(), *keys, rng),
         }
+    }
+}
+
+/// A key from `0..keys`: Zipf-distributed by rank when `zipf` is given, else uniform.
+pub fn draw_key(zipf: Option<&Zipf<f64>>, keys: u64, rng: &mut SimRng) -> u64 {
+    match zipf {
+        Some(z) => (rng.sample(z) as u64).saturating_sub(1),
+        None => rng.below(keys),
     }
 }
 
@@ -601,11 +642,35 @@ pub struct QueryRt {
     pub time: DurationSum,
 }
 
-/// A database: primary and replicas.
+/// A database: per shard, a primary and its replicas.
 pub struct Database {
     pub id: String,
-    /// Node indices; the primary first.
+    /// Node indices, shard by shard: each shard's primary, then its replicas.
     pub nodes: Vec<u32>,
+    pub shards: u32,
+    /// Nodes per shard: the primary and the replicas.
+    pub per_shard: u32,
+    /// The key space queries draw from.
+    pub zipf: Option<Zipf<f64>>,
+    pub keys: u64,
+    /// Whether queries draw a key (shards, or stale reads to track).
+    pub needs_key: bool,
+    pub lag: Sampler,
+    /// Whether replica reads can be stale (replicas and a lag that is not zero).
+    pub track_stale: bool,
+    pub read_your_writes: bool,
+    /// When the last write to a key reaches the replicas (entries in the past are pruned).
+    pub visible_at: rustc_hash::FxHashMap<u64, SimTime>,
+    /// When each session's last write reaches the replicas (read-your-writes).
+    pub session_visible: rustc_hash::FxHashMap<u32, SimTime>,
+    /// Prune the two maps when they grow past this.
+    pub prune_at: usize,
+    pub replica_reads: Counter,
+    pub stale_reads: Counter,
+    /// Reads sent to the primary because their session wrote within the lag.
+    pub own_write_reads: Counter,
+    /// Server connections per node of a transaction-mode pooler; `None`: no pooler.
+    pub pooler: Option<u32>,
     pub queries: Vec<QueryRt>,
     pub network: Sampler,
     pub connect_time: Sampler,
@@ -624,12 +689,53 @@ pub fn spike_extra(spike: Option<(SimTime, SimDuration)>, now: SimTime) -> SimDu
     }
 }
 
+impl Database {
+    /// The shard holding `key`.
+    pub fn shard_of(&self, key: u64) -> u32 {
+        if self.shards <= 1 {
+            0
+        } else {
+            (crate::sim::rng::fnv1a(&key.to_le_bytes()) % u64::from(self.shards)) as u32
+        }
+    }
+
+    /// Records that a write of `key` by `session` reaches the replicas at `visible`.
+    pub fn written(&mut self, key: u64, session: u32, visible: SimTime, now: SimTime) {
+        if self.track_stale {
+            let e = self.visible_at.entry(key).or_insert(visible);
+            *e = (*e).max(visible);
+        }
+        if self.read_your_writes {
+            let e = self.session_visible.entry(session).or_insert(visible);
+            *e = (*e).max(visible);
+        }
+        if self.visible_at.len() + self.session_visible.len() > self.prune_at {
+            // Writes already visible everywhere no longer matter.
+            self.visible_at.retain(|_, t| *t > now);
+            self.session_visible.retain(|_, t| *t > now);
+            self.prune_at = (2 * (self.visible_at.len() + self.session_visible.len())).max(1024);
+        }
+    }
+}
+
 /// One database server (primary or replica).
 pub struct DbNode {
     pub db: u32,
+    pub shard: u32,
+    /// Whether it is a replica (not its shard's primary).
+    pub replica: bool,
     pub name: String,
+    /// How its figures are prefixed in the summary: empty for the only primary,
+    /// `replica1`, `s2`, `s2_replica1` …
+    pub label: String,
     pub rng: SimRng,
     pub station: u32,
     pub connections: Level,
     pub refused: Counter,
+    /// Free server connections of the pooler in front of it (with a pooler).
+    pub gate_free: u32,
+    /// Queries waiting in the pooler for a server connection, and since when.
+    pub gate_waiters: VecDeque<(ReqRef, SimTime)>,
+    pub gate_waiting: Level,
+    pub gate_wait: DurationSum,
 }

@@ -211,10 +211,7 @@ impl World {
             );
             workers.add_times(&inst.sojourn, &DurationSum::default());
             for a in &inst.db_access {
-                for p in [a.writer, a.reader] {
-                    if p == NONE {
-                        continue;
-                    }
+                for p in a.pools() {
                     let pool = &self.pools[p as usize];
                     let agg = pools.entry(pool.db).or_default();
                     agg.add_levels(
@@ -422,8 +419,7 @@ impl World {
                             .iter()
                             .flat_map(|i| self.instances[*i as usize].db_access.iter())
                             .filter(|a| a.db == *db)
-                            .flat_map(|a| [a.writer, a.reader])
-                            .filter(|p| *p != NONE)
+                            .flat_map(|a| a.pools())
                             .map(|p| self.pools[p as usize].timeouts.since_warmup())
                             .sum();
                         f.insert(format!("pool({db_id})_timeouts"), timeouts as f64);
@@ -463,16 +459,18 @@ impl World {
                         continue;
                     };
                     let mut refused = 0;
-                    for (k, &n) in d.nodes.iter().enumerate() {
+                    let mut primary_util = vec![0.0; d.shards as usize];
+                    let (mut gate_waiting, mut gate_wait_secs, mut gate_waits) = (0.0, 0.0, 0);
+                    for &n in &d.nodes {
                         let node = &self.db_nodes[n as usize];
                         let st = &self.stations[node.station as usize];
                         let mut agg = Agg::default();
                         agg.add_station(self, st);
                         let conns = node.connections.mean_since_warmup(t0, now);
-                        let prefix = if k == 0 {
+                        let prefix = if node.label.is_empty() {
                             String::new()
                         } else {
-                            format!("replica{k}_")
+                            format!("{}_", node.label)
                         };
                         f.insert(format!("{prefix}cpu_util"), agg.utilization());
                         f.insert(format!("{prefix}queue"), agg.queue);
@@ -481,6 +479,14 @@ impl World {
                             format!("{prefix}connections_peak"),
                             f64::from(node.connections.peak()),
                         );
+                        if !node.replica {
+                            primary_util[node.shard as usize] = agg.utilization();
+                        }
+                        if d.pooler.is_some() {
+                            gate_waiting += node.gate_waiting.mean_since_warmup(t0, now);
+                            gate_wait_secs += node.gate_wait.total_secs_since_warmup();
+                            gate_waits += node.gate_wait.count_since_warmup();
+                        }
                         refused += node.refused.since_warmup();
                         sat(format!("{} cpu", node.name), "compute", agg.utilization());
                         sat(
@@ -489,6 +495,42 @@ impl World {
                             conns / f64::from(d.max_connections),
                         );
                         stations.push(agg.report(format!("{}.cpu", node.name), span));
+                    }
+                    if d.shards > 1 {
+                        // How much busier the busiest shard's primary is than the average.
+                        let mean = primary_util.iter().sum::<f64>() / f64::from(d.shards);
+                        let max = primary_util.iter().copied().fold(0.0, f64::max);
+                        f.insert(
+                            "hot_shard_ratio".into(),
+                            if mean > 0.0 { max / mean } else { 1.0 },
+                        );
+                    }
+                    if d.pooler.is_some() {
+                        f.insert("pooler_waiting".into(), gate_waiting);
+                        f.insert(
+                            "pooler_wait_ms".into(),
+                            if gate_waits > 0 {
+                                gate_wait_secs / gate_waits as f64 * 1e3
+                            } else {
+                                0.0
+                            },
+                        );
+                    }
+                    if d.track_stale {
+                        let reads = d.replica_reads.since_warmup() as f64;
+                        let stale = d.stale_reads.since_warmup() as f64;
+                        f.insert("replica_reads".into(), reads);
+                        f.insert("stale_reads".into(), stale);
+                        f.insert(
+                            "stale_share".into(),
+                            if reads > 0.0 { stale / reads } else { 0.0 },
+                        );
+                    }
+                    if d.read_your_writes {
+                        f.insert(
+                            "own_write_reads".into(),
+                            d.own_write_reads.since_warmup() as f64,
+                        );
                     }
                     f.insert("max_connections".into(), f64::from(d.max_connections));
                     f.insert("refused".into(), refused as f64);
@@ -581,7 +623,7 @@ impl World {
                 }
             }
             C::Database(d) => {
-                let nodes = f64::from(d.replicas + 1);
+                let nodes = f64::from(d.replicas + 1) * f64::from(d.shards);
                 nodes
                     * d.price_per_hour
                         .unwrap_or(f64::from(d.cores) * DB_PRICE_PER_CORE_HOUR)
@@ -666,6 +708,7 @@ impl World {
         }
         for d in &self.dbs {
             names.push((d.id.clone(), "queries_per_sec".to_owned()));
+            names.push((d.id.clone(), "stale_reads_per_sec".to_owned()));
         }
         for t in &self.tiers {
             for m in [
@@ -705,7 +748,7 @@ impl World {
                 self.instances[*i as usize]
                     .db_access
                     .iter()
-                    .filter(|a| a.writer != NONE)
+                    .filter(|a| a.base != NONE)
                     .map(|a| a.db)
                     .collect()
             })
@@ -814,6 +857,7 @@ impl World {
         for d in &mut self.dbs {
             let n: u64 = d.queries.iter_mut().map(|q| q.count.take_sample()).sum();
             v.push(n as f64 / secs);
+            v.push(d.stale_reads.take_sample() as f64 / secs);
         }
 
         for ti in 0..self.tiers.len() {
@@ -837,10 +881,7 @@ impl World {
                     let Some(a) = inst.db_access.iter().find(|a| a.db == *db).copied() else {
                         continue;
                     };
-                    for p in [a.writer, a.reader] {
-                        if p == NONE {
-                            continue;
-                        }
+                    for p in a.pools() {
                         let pool = &mut self.pools[p as usize];
                         pool_busy[j] += pool.in_use.take_sample_mean(prev, now);
                         pool_size[j] += pool.capacity.take_sample_mean(prev, now);
@@ -1070,7 +1111,16 @@ impl World {
                             }
                         }
                         g.rate_per_sec = get(id, "queries_per_sec");
-                        g.headline = format!("CPU {} · {conns:.0} conn", percent(cpu_max));
+                        let stale = get(id, "stale_reads_per_sec");
+                        g.headline = format!(
+                            "CPU {} · {conns:.0} conn{}",
+                            percent(cpu_max),
+                            if stale > 0.0 {
+                                format!(" · {stale:.0} stale/s")
+                            } else {
+                                String::new()
+                            }
+                        );
                     }
                 }
                 g

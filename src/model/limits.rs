@@ -43,3 +43,10 @@ pub const MAX_RETRIES: u32 = 20;
 pub const MAX_PRICE_PER_HOUR: f64 = 1_000_000.0;
 /// Jobs a queue's broker may hold waiting.
 pub const MAX_QUEUE_CAPACITY: u32 = 10_000_000;
+/// Shards of one database.
+pub const MAX_SHARDS: u32 = 64;
+/// Connection pools of all instances together (instances × databases × shards, twice
+/// with replicas): each is a small structure the engine allocates.
+pub const MAX_POOLS_TOTAL: u64 = 2_000_000;
+/// Database nodes (primaries and replicas of every shard) of all databases together.
+pub const MAX_DB_NODES_TOTAL: u64 = 10_000;

@@ -885,6 +885,11 @@ impl ComponentSpec {
                 )]
                 .into(),
                 replicas: 0,
+                replication_lag: defaults::no_lag(),
+                read_your_writes: false,
+                shards: 1,
+                keys: KeySpace::default(),
+                pooler: Pooler::None,
                 price_per_hour: None,
             }),
             _ => return None,
@@ -2088,6 +2093,43 @@ impl Params for DatabaseSpec {
         count32(v, &CORES, &mut self.cores);
         count32(v, &MAX_CONNECTIONS, &mut self.max_connections);
         count32(v, &REPLICAS, &mut self.replicas);
+        const LAG: Meta = Meta::new(
+            "replication_lag",
+            "Time for a write to reach the replicas. A replica read of a key written less \
+             than this long ago returns the old row: a stale read. More lag or more writes, \
+             more stale reads.",
+        )
+        .unit("ms")
+        .live();
+        const RYW: Meta = Meta::new(
+            "read_your_writes",
+            "Send the reads of a user who wrote within the lag to the primary, so users \
+             always see their own writes (at the cost of primary load).",
+        )
+        .live();
+        const SHARDS: Meta = Meta::new(
+            "shards",
+            "Primaries the keys are split over, each with its own replicas and connections. \
+             Skewed keys make one shard hotter than the rest.",
+        )
+        .unit("shards")
+        .range(1.0, MAX_SHARDS as f64);
+        const KEYS: Meta = Meta::new(
+            "keys",
+            "The rows queries touch: a key is drawn per query. It picks the shard and \
+             decides whether a replica read is stale.",
+        );
+        const POOLER: Meta = Meta::new(
+            "pooler",
+            "An external pooler (PgBouncer) in transaction mode: instances hold cheap client \
+             connections to it, and each query borrows one of a few server connections per \
+             node while it runs, so many instances no longer exhaust max_connections.",
+        );
+        group(v, &LAG, &mut self.replication_lag);
+        v.flag(&RYW, &mut self.read_your_writes);
+        count32(v, &SHARDS, &mut self.shards);
+        group(v, &KEYS, &mut self.keys);
+        v.group(&POOLER, &mut |v| pooler(v, &mut self.pooler));
         group(v, &NETWORK, &mut self.network_latency);
         group(v, &CONNECT_TIME, &mut self.connect_time);
         group(v, &CONNECT_CPU, &mut self.connect_cpu);
@@ -2101,6 +2143,55 @@ impl Params for DatabaseSpec {
         .range(0.0, MAX_PRICE_PER_HOUR)
         .live();
         v.optional(&PRICE, &mut self.price_per_hour);
+    }
+}
+
+impl Params for KeySpace {
+    fn params(&mut self, v: &mut dyn ParamVisitor) {
+        const KEYS: Meta = Meta::new("keys", "Distinct keys (rows) queries touch.")
+            .unit("keys")
+            .range(1.0, MAX_CACHE_KEYS as f64);
+        const ZIPF: Meta = Meta::new(
+            "zipf_s",
+            "Skew of key popularity: 0 is uniform, about 1 is typical (a few keys get most \
+             queries, and their shard gets most load).",
+        )
+        .range(0.0, 10.0);
+        v.count(&KEYS, &mut self.keys);
+        v.number(&ZIPF, &mut self.zipf_s);
+    }
+}
+
+fn pooler(v: &mut dyn ParamVisitor, value: &mut Pooler) {
+    const FORM: Meta = Meta::new("form", "No pooler, or a transaction-mode pooler.");
+    const SERVER: Meta = Meta::new(
+        "server_connections",
+        "Database connections the pooler keeps per node; queries beyond them wait in the \
+         pooler. Usually a few per database core.",
+    )
+    .unit("connections")
+    .range(1.0, MAX_POOL_SIZE as f64);
+    choose(
+        v,
+        &FORM,
+        &["None", "Transaction"],
+        value,
+        |p| match p {
+            Pooler::None => 0,
+            Pooler::Transaction { .. } => 1,
+        },
+        |_, i| {
+            if i == 0 {
+                Pooler::None
+            } else {
+                Pooler::Transaction {
+                    server_connections: 20,
+                }
+            }
+        },
+    );
+    if let Pooler::Transaction { server_connections } = value {
+        count32(v, &SERVER, server_connections);
     }
 }
 

@@ -651,10 +651,60 @@ pub struct DatabaseSpec {
     /// Read replicas, each a node like the primary; reads are spread over them.
     #[serde(default)]
     pub replicas: u32,
+    /// Time for a write to reach the replicas. A replica read of a key written less than
+    /// this long ago returns the old row (a stale read).
+    #[serde(default = "defaults::no_lag")]
+    pub replication_lag: Dist,
+    /// Reads of a user session that wrote within the last replication lag go to the
+    /// primary, so users always see their own writes.
+    #[serde(default)]
+    pub read_your_writes: bool,
+    /// Primaries the key space is split over (each with its own replicas); a query goes
+    /// to the shard of its key.
+    #[serde(default = "defaults::one")]
+    pub shards: u32,
+    /// The rows queries touch: which key each query reads or writes decides its shard
+    /// and whether a replica read is stale.
+    #[serde(default)]
+    pub keys: KeySpace,
+    /// An external connection pooler (PgBouncer) in front of every node.
+    #[serde(default)]
+    pub pooler: Pooler,
     /// Price of one node (the primary or a replica) per hour; `None`: estimated from its
     /// cores at [`defaults::DB_PRICE_PER_CORE_HOUR`].
     #[serde(default)]
     pub price_per_hour: Option<f64>,
+}
+
+/// Keys drawn from `0..keys` with Zipf popularity of exponent `zipf_s` (0: uniform).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeySpace {
+    pub keys: u64,
+    #[serde(default)]
+    pub zipf_s: f64,
+}
+
+impl Default for KeySpace {
+    fn default() -> Self {
+        Self {
+            keys: 1_000_000,
+            zipf_s: 0.0,
+        }
+    }
+}
+
+/// How app connections reach a database node.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub enum Pooler {
+    /// Straight to the database: each pooled connection is a database connection.
+    #[default]
+    None,
+    /// Through a pooler in transaction mode: apps hold cheap client connections to it,
+    /// and each query borrows one of its `server_connections` per node for as long as
+    /// it runs. The database sees only those.
+    Transaction { server_connections: u32 },
 }
 
 /// The cost of one named query.
@@ -774,6 +824,9 @@ pub mod defaults {
     }
     pub fn cache_network() -> Dist {
         Dist::Constant { ms: 0.2 }
+    }
+    pub fn no_lag() -> Dist {
+        Dist::Constant { ms: 0.0 }
     }
     pub fn db_cores() -> u32 {
         4

@@ -186,6 +186,7 @@ impl Validator {
         }
 
         let mut total_instances = 0u64;
+        let mut total_pools = 0u64;
         for c in &s.components {
             match c {
                 ComponentSpec::Client(c) => self.client(c, s, &kinds),
@@ -231,7 +232,21 @@ impl Validator {
                         })
                         .max()
                         .unwrap_or(0);
-                    total_instances += u64::from(c.instances.max(scaled));
+                    let instances = u64::from(c.instances.max(scaled));
+                    total_instances += instances;
+                    // Each instance keeps a pool per shard of each database it uses, a
+                    // second one for reads when there are replicas.
+                    let pools: u64 = c
+                        .pools
+                        .iter()
+                        .filter_map(|p| match kinds.get(p.db.as_str()) {
+                            Some(ComponentSpec::Database(d)) => {
+                                Some(u64::from(d.shards) * if d.replicas > 0 { 2 } else { 1 })
+                            }
+                            _ => None,
+                        })
+                        .sum();
+                    total_pools = total_pools.saturating_add(instances.saturating_mul(pools));
                     self.app(c, &kinds);
                 }
                 ComponentSpec::Cache(_) | ComponentSpec::Database(_) => {}
@@ -259,6 +274,34 @@ impl Validator {
                     "local caches hold up to {local_entries} keys in each of {total_instances} \
                      instances ({local_total} in all), more than the limit of \
                      {MAX_LOCAL_CACHE_ENTRIES_TOTAL}; use a shared cache or a smaller capacity"
+                ),
+            );
+        }
+        let db_nodes: u64 = s
+            .components
+            .iter()
+            .filter_map(|c| match c {
+                ComponentSpec::Database(d) => {
+                    Some(u64::from(d.shards) * (u64::from(d.replicas) + 1))
+                }
+                _ => None,
+            })
+            .sum();
+        if db_nodes > MAX_DB_NODES_TOTAL {
+            self.fail(
+                "components",
+                format!(
+                    "{db_nodes} database nodes in all (shards × (replicas + 1)) is more than \
+                     the limit of {MAX_DB_NODES_TOTAL}"
+                ),
+            );
+        }
+        if total_pools > MAX_POOLS_TOTAL {
+            self.fail(
+                "components",
+                format!(
+                    "{total_pools} connection pools in all (instances × databases × shards) is \
+                     more than the limit of {MAX_POOLS_TOTAL}"
                 ),
             );
         }

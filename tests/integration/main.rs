@@ -9,6 +9,8 @@ mod cli;
 mod cost;
 // Same scenario + seed → same bytes; chunking never changes results; streams by id.
 mod determinism;
+// Replicas and stale reads, read-your-writes, hot shards, the external pooler.
+mod data_tier;
 // Changes to a running simulation: their effect, and exact replay from the file.
 mod live;
 // Faults: what breaks, what is lost, exact replay.

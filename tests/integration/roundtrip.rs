@@ -11,9 +11,9 @@ use bottleneck::model::limits::*;
 use bottleneck::model::{
     AppSpec, Arrivals, AutoscalerSpec, CacheModel, CacheScope, CacheSpec, CdnSpec,
     CircuitBreakerSpec, ClientSpec, ComponentSpec, Concurrency, DatabaseSpec, Dist, Endpoint,
-    FORMAT_VERSION, LoadBalancerSpec, Policy, PoolMode, PoolSpec, QuerySpec, QueueSpec,
-    RateLimiterSpec, Retry, RunSpec, ScaleMetric, Scenario, Step, load_file, load_str, save_file,
-    to_ron_string, validate,
+    FORMAT_VERSION, KeySpace, LoadBalancerSpec, Policy, PoolMode, PoolSpec, Pooler, QuerySpec,
+    QueueSpec, RateLimiterSpec, Retry, RunSpec, ScaleMetric, Scenario, Step, load_file, load_str,
+    save_file, to_ron_string, validate,
 };
 use proptest::collection::{btree_set, vec};
 use proptest::prelude::*;
@@ -817,6 +817,14 @@ fn database(id: String, queries: &[String]) -> BoxedStrategy<ComponentSpec> {
         (dist(), dist(), dist()),
         queries,
         int(0, MAX_REPLICAS),
+        (
+            dist(),
+            any::<bool>(),
+            // Few shards: every instance keeps pools per shard, within the pool limit.
+            1u32..=4,
+            (int(1, MAX_CACHE_KEYS), real(0.0, 10.0)),
+            proptest::option::of(int(1, MAX_POOL_SIZE)),
+        ),
     )
         .prop_map(
             move |(
@@ -825,6 +833,7 @@ fn database(id: String, queries: &[String]) -> BoxedStrategy<ComponentSpec> {
                 (network_latency, connect_time, connect_cpu),
                 queries,
                 replicas,
+                (replication_lag, read_your_writes, shards, (keys, zipf_s), pooler),
             )| {
                 ComponentSpec::Database(DatabaseSpec {
                     id: id.clone(),
@@ -835,6 +844,14 @@ fn database(id: String, queries: &[String]) -> BoxedStrategy<ComponentSpec> {
                     connect_cpu,
                     queries: queries.into_iter().collect(),
                     replicas,
+                    replication_lag,
+                    read_your_writes,
+                    shards,
+                    keys: KeySpace { keys, zipf_s },
+                    pooler: match pooler {
+                        None => Pooler::None,
+                        Some(server_connections) => Pooler::Transaction { server_connections },
+                    },
                     price_per_hour: (cores % 2 == 1).then_some(f64::from(cores) * 0.3),
                 })
             },
@@ -1054,6 +1071,16 @@ fn every_variant_at_its_limits_round_trips() {
                 )]
                 .into(),
                 replicas: MAX_REPLICAS,
+                replication_lag: dists[(i + 6) % dists.len()].clone(),
+                read_your_writes: true,
+                shards: 1,
+                keys: KeySpace {
+                    keys: MAX_CACHE_KEYS,
+                    zipf_s: 10.0,
+                },
+                pooler: Pooler::Transaction {
+                    server_connections: MAX_POOL_SIZE,
+                },
                 price_per_hour: Some(MAX_PRICE_PER_HOUR),
             }));
         scenario.components.push(ComponentSpec::Cache(CacheSpec {

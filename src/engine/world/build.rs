@@ -10,7 +10,7 @@ use crate::metrics::OutcomeMeter;
 use crate::metrics::level::{Counter, Level};
 use crate::model::{
     AppSpec, Arrivals, CacheModel, CacheScope, CacheSpec, ClientSpec, ComponentSpec, Concurrency,
-    DatabaseSpec, PoolMode, QuerySpec, ValidScenario,
+    DatabaseSpec, PoolMode, Pooler, QuerySpec, ValidScenario,
 };
 use crate::sim::{EventQueue, SimDuration, SimRng, SimTime};
 
@@ -50,6 +50,7 @@ impl World {
             requests: Vec::new(),
             free: Vec::new(),
             in_flight: 0,
+            sessions_needed: false,
             per_endpoint: Vec::new(),
             late_responses: Counter::default(),
             interval_scratch: crate::metrics::new_histogram(2),
@@ -95,6 +96,7 @@ impl World {
                 _ => {}
             }
         }
+        w.sessions_needed = w.dbs.iter().any(|d| d.read_your_writes);
         for c in &sc.components {
             if let ComponentSpec::App(s) = c {
                 w.build_tier(s);
@@ -224,28 +226,74 @@ impl World {
     fn build_database(&mut self, s: &DatabaseSpec) {
         let db = self.dbs.len() as u32;
         let mut nodes = Vec::new();
-        for n in 0..=s.replicas {
-            let name = if n == 0 {
-                s.id.clone()
-            } else {
-                format!("{}#replica{n}", s.id)
-            };
-            let station = self.stations.len() as u32;
-            self.stations
-                .push(Station::new(s.cores, SimTime::ZERO, true));
-            nodes.push(self.db_nodes.len() as u32);
-            self.db_nodes.push(DbNode {
-                db,
-                rng: SimRng::stream(self.seed, &name),
-                name,
-                station,
-                connections: Level::default(),
-                refused: Counter::default(),
-            });
+        let pooler = match s.pooler {
+            Pooler::None => None,
+            Pooler::Transaction { server_connections } => Some(server_connections),
+        };
+        for shard in 0..s.shards {
+            for n in 0..=s.replicas {
+                // Names stay as they were without shards: `db`, `db#replica1`.
+                let label = match (s.shards > 1, n) {
+                    (false, 0) => String::new(),
+                    (false, n) => format!("replica{n}"),
+                    (true, 0) => format!("s{shard}"),
+                    (true, n) => format!("s{shard}_replica{n}"),
+                };
+                let name = if label.is_empty() {
+                    s.id.clone()
+                } else {
+                    format!("{}#{label}", s.id)
+                };
+                let station = self.stations.len() as u32;
+                self.stations
+                    .push(Station::new(s.cores, SimTime::ZERO, true));
+                nodes.push(self.db_nodes.len() as u32);
+                let mut connections = Level::default();
+                if let Some(server) = pooler {
+                    // The pooler keeps its server connections open.
+                    connections.set(SimTime::ZERO, server);
+                }
+                self.db_nodes.push(DbNode {
+                    db,
+                    shard,
+                    replica: n > 0,
+                    rng: SimRng::stream(self.seed, &name),
+                    name,
+                    label,
+                    station,
+                    connections,
+                    refused: Counter::default(),
+                    gate_free: pooler.unwrap_or(0),
+                    gate_waiters: VecDeque::new(),
+                    gate_waiting: Level::default(),
+                    gate_wait: Default::default(),
+                });
+            }
         }
+        let zipf = if s.keys.zipf_s > 0.0 {
+            Zipf::new(s.keys.keys as f64, s.keys.zipf_s).ok()
+        } else {
+            None
+        };
+        let track_stale = s.replicas > 0 && !lag_is_zero(&s.replication_lag);
         self.dbs.push(Database {
             id: s.id.clone(),
             nodes,
+            shards: s.shards,
+            per_shard: s.replicas + 1,
+            zipf,
+            keys: s.keys.keys,
+            needs_key: s.shards > 1 || track_stale,
+            lag: Sampler::new(&s.replication_lag),
+            track_stale,
+            read_your_writes: s.read_your_writes && s.replicas > 0,
+            visible_at: Default::default(),
+            session_visible: Default::default(),
+            prune_at: 1024,
+            replica_reads: Counter::default(),
+            stale_reads: Counter::default(),
+            own_write_reads: Counter::default(),
+            pooler,
             queries: s
                 .queries
                 .iter()
@@ -330,42 +378,54 @@ impl World {
         let mut db_access = Vec::new();
         for p in &s.pools {
             let db = self.index[&p.db];
-            let has_replicas = self.dbs[db as usize].nodes.len() > 1;
-            let (writer, reader) = match p.mode {
-                PoolMode::PerRequest => (NONE, NONE),
+            let (shards, readers) = {
+                let d = &self.dbs[db as usize];
+                (d.shards, d.per_shard > 1)
+            };
+            let base = match p.mode {
+                PoolMode::PerRequest => NONE,
                 PoolMode::Pooled {
                     size,
                     acquire_timeout_ms,
                 } => {
-                    let mut make = |reader: bool| {
-                        let mut capacity = Level::default();
-                        if up {
-                            capacity.set(now, size);
+                    let base = self.pools.len() as u32;
+                    for shard in 0..shards {
+                        for reader in [false, true] {
+                            if reader && !readers {
+                                continue;
+                            }
+                            let mut capacity = Level::default();
+                            if up {
+                                capacity.set(now, size);
+                            }
+                            self.pools.push(Pool {
+                                db,
+                                shard,
+                                reader,
+                                size,
+                                capacity,
+                                acquire_timeout: SimDuration::from_millis_f64(acquire_timeout_ms),
+                                open: Level::default(),
+                                in_use: Level::default(),
+                                idle: Vec::new(),
+                                waiters: VecDeque::new(),
+                                waiting: Level::default(),
+                                deadline_armed: false,
+                                acquires: Counter::default(),
+                                timeouts: Counter::default(),
+                                wait: Default::default(),
+                            });
                         }
-                        self.pools.push(Pool {
-                            db,
-                            reader,
-                            size,
-                            capacity,
-                            acquire_timeout: SimDuration::from_millis_f64(acquire_timeout_ms),
-                            open: Level::default(),
-                            in_use: Level::default(),
-                            idle: Vec::new(),
-                            waiters: VecDeque::new(),
-                            waiting: Level::default(),
-                            deadline_armed: false,
-                            acquires: Counter::default(),
-                            timeouts: Counter::default(),
-                            wait: Default::default(),
-                        });
-                        (self.pools.len() - 1) as u32
-                    };
-                    let writer = make(false);
-                    let reader = if has_replicas { make(true) } else { NONE };
-                    (writer, reader)
+                    }
+                    base
                 }
             };
-            db_access.push(DbAccess { db, writer, reader });
+            db_access.push(DbAccess {
+                db,
+                base,
+                shards,
+                readers,
+            });
         }
         let local_caches = self
             .caches
@@ -424,7 +484,7 @@ impl World {
             Arrivals::Closed { users, think } => Some((Sampler::new(think), *users)),
             _ => None,
         };
-        let needs_session = self.hashes_sessions(target);
+        let needs_session = self.needs_session(target);
         self.clients.push(Client {
             id: s.id.clone(),
             rng,
@@ -464,6 +524,12 @@ impl World {
         } else {
             Target::Tier(self.index[id])
         }
+    }
+
+    /// Whether requests sent to `target` carry a user session: for sticky routing, or
+    /// because a database sends a session's reads after its writes to the primary.
+    pub(super) fn needs_session(&self, target: Target) -> bool {
+        self.sessions_needed || self.hashes_sessions(target)
     }
 
     /// Whether requests sent to `target` are routed by session (sticky hashing).
@@ -538,6 +604,11 @@ impl World {
             }
         }
     }
+}
+
+/// Whether a replication lag is always zero (then replica reads are never stale).
+pub(super) fn lag_is_zero(lag: &crate::model::Dist) -> bool {
+    matches!(lag, crate::model::Dist::Constant { ms } if *ms == 0.0)
 }
 
 /// The cost sampler of a query given its index flag.

@@ -14,7 +14,7 @@ use super::super::arrivals::ArrivalProcess;
 use super::super::components::*;
 use super::super::lru::Lru;
 use super::super::sampler::Sampler;
-use super::build::{hit_model, query_cost};
+use super::build::{hit_model, lag_is_zero, query_cost};
 use super::{Event, World};
 
 impl World {
@@ -54,7 +54,7 @@ impl World {
                 self.lbs[at as usize].policy = new.policy;
                 self.lbs[at as usize].max_in_flight = new.max_in_flight;
                 for k in 0..self.clients.len() {
-                    self.clients[k].needs_session = self.hashes_sessions(self.clients[k].target);
+                    self.clients[k].needs_session = self.needs_session(self.clients[k].target);
                 }
             }
             (ComponentSpec::App(_), ComponentSpec::App(new)) => self.change_tier(at, new),
@@ -92,6 +92,10 @@ impl World {
                 d.network = Sampler::new(&new.network_latency);
                 d.connect_time = Sampler::new(&new.connect_time);
                 d.connect_cpu = Sampler::new(&new.connect_cpu);
+                d.lag = Sampler::new(&new.replication_lag);
+                d.track_stale = d.per_shard > 1 && !lag_is_zero(&new.replication_lag);
+                d.needs_key = d.shards > 1 || d.track_stale;
+                d.read_your_writes = new.read_your_writes && d.per_shard > 1;
                 for (q, spec) in d.queries.iter_mut().zip(new.queries.values()) {
                     q.cost = query_cost(spec);
                 }
@@ -102,6 +106,10 @@ impl World {
                     .collect();
                 for st in stations {
                     self.set_servers(st, new.cores, true);
+                }
+                self.sessions_needed = self.dbs.iter().any(|d| d.read_your_writes);
+                for k in 0..self.clients.len() {
+                    self.clients[k].needs_session = self.needs_session(self.clients[k].target);
                 }
             }
             _ => {}
@@ -307,15 +315,13 @@ impl World {
                 else {
                     continue;
                 };
-                for pool in [a.writer, a.reader] {
-                    if pool != NONE {
-                        self.resize_pool(
-                            pool,
-                            size,
-                            SimDuration::from_millis_f64(acquire_timeout_ms),
-                            up,
-                        );
-                    }
+                for pool in a.pools() {
+                    self.resize_pool(
+                        pool,
+                        size,
+                        SimDuration::from_millis_f64(acquire_timeout_ms),
+                        up,
+                    );
                 }
             }
         }
@@ -395,11 +401,9 @@ impl World {
         let servers = self.stations[cores as usize].servers;
         self.stations[cores as usize].capacity.set(now, servers);
         for a in self.instances[inst as usize].db_access.clone() {
-            for pool in [a.writer, a.reader] {
-                if pool != NONE {
-                    let p = &mut self.pools[pool as usize];
-                    p.capacity.set(now, p.size);
-                }
+            for pool in a.pools() {
+                let p = &mut self.pools[pool as usize];
+                p.capacity.set(now, p.size);
             }
         }
         self.tiers[tier as usize].active.push(inst);
@@ -418,15 +422,13 @@ impl World {
         let cores = i.cores;
         self.stations[cores as usize].capacity.set(now, 0);
         for a in self.instances[inst as usize].db_access.clone() {
-            for pool in [a.writer, a.reader] {
-                if pool == NONE {
-                    continue;
-                }
+            for pool in a.pools() {
                 let p = &mut self.pools[pool as usize];
                 p.capacity.set(now, 0);
-                for node in std::mem::take(&mut p.idle) {
-                    p.open.dec(now);
-                    self.db_nodes[node as usize].connections.dec(now);
+                let idle = std::mem::take(&mut p.idle);
+                p.open.add(now, -(idle.len() as i32));
+                for node in idle {
+                    self.close_db_connection(node);
                 }
             }
         }
@@ -457,7 +459,7 @@ impl World {
     /// one closes idle connections now and busy ones as they are released.
     fn resize_pool(&mut self, pool_idx: u32, size: u32, timeout: SimDuration, up: bool) {
         let now = self.now;
-        let p = &mut self.pools[pool_idx as usize];
+        let mut p = &mut self.pools[pool_idx as usize];
         p.size = size;
         p.acquire_timeout = timeout;
         if up {
@@ -466,7 +468,8 @@ impl World {
         while p.open.value() > p.size {
             let Some(node) = p.idle.pop() else { break };
             p.open.dec(now);
-            self.db_nodes[node as usize].connections.dec(now);
+            self.close_db_connection(node);
+            p = &mut self.pools[pool_idx as usize];
         }
         loop {
             let p = &mut self.pools[pool_idx as usize];

@@ -60,6 +60,10 @@ mod phase {
     pub const CONNECT_CPU_DONE: u8 = 2;
     pub const AT_SERVER: u8 = 3;
     pub const SERVED: u8 = 4;
+    /// Waiting in a pooler for a server connection.
+    pub const GATE_WAIT: u8 = 5;
+    /// Given a pooler's server connection: on to the database.
+    pub const GATE_GRANTED: u8 = 6;
 }
 
 /// A request in flight.
@@ -95,6 +99,8 @@ pub struct Request {
     pub phase: u8,
     pub sub_enter: SimTime,
     pub counters: [u32; MAX_STEP_NESTING + 1],
+    /// The key of the current query (its shard; whether a replica read is stale).
+    pub db_key: u64,
     pub keys: [u64; MAX_STEP_NESTING + 1],
     /// The connection used by the current query: pool (or `NONE` for an own connection)
     /// and database node.
@@ -129,6 +135,7 @@ impl Request {
             phase: 0,
             sub_enter: SimTime::ZERO,
             counters: [0; MAX_STEP_NESTING + 1],
+            db_key: 0,
             keys: [0; MAX_STEP_NESTING + 1],
             conn_pool: NONE,
             conn_node: NONE,
@@ -162,6 +169,8 @@ enum Action {
     Enqueue { queue: u32, job: u16 },
     /// The request failed.
     Fail(ErrorCause),
+    /// It waits to be woken (in a pooler's line).
+    Park,
     /// The request ended.
     Done,
 }
@@ -197,6 +206,9 @@ pub struct World {
     free: Vec<u32>,
     /// Requests alive in the system (time averages come from the instances' levels).
     pub in_flight: u32,
+    /// Every request carries a user session (a database reads a session's own writes
+    /// from the primary).
+    pub sessions_needed: bool,
 
     /// Client-side outcomes per endpoint; system-wide figures merge these.
     pub per_endpoint: Vec<OutcomeMeter>,
@@ -829,6 +841,7 @@ impl World {
                     self.finish(r, Err(cause));
                     return;
                 }
+                Action::Park => return,
                 Action::Call { target, endpoint } => {
                     self.call(r, target, endpoint);
                     return;
@@ -1024,25 +1037,43 @@ impl World {
             Op::Query { db, query, write } => {
                 let database = &mut self.dbs[*db as usize];
                 match q.phase {
-                    phase::START => Action::Acquire {
-                        db: *db,
-                        write: *write,
-                    },
+                    phase::START => {
+                        if database.needs_key {
+                            let rng = &mut self.instances[inst].rng;
+                            q.db_key = draw_key(database.zipf.as_ref(), database.keys, rng);
+                        }
+                        Action::Acquire {
+                            db: *db,
+                            write: *write,
+                        }
+                    }
                     phase::CONNECTED => {
-                        // Handshake done; the database spends CPU setting the session up.
+                        // Handshake done; the database spends CPU setting the session up
+                        // (a pooler's client connection costs the database nothing).
                         q.phase = phase::CONNECT_CPU_DONE;
                         q.sub_enter = now;
                         let node = &mut self.db_nodes[q.conn_node as usize];
                         let cpu = database.connect_cpu.sample(&mut node.rng);
-                        if cpu.0 == 0 {
+                        if cpu.0 == 0 || database.pooler.is_some() {
                             Action::Continue
                         } else {
                             Action::Serve(node.station, cpu)
                         }
                     }
-                    phase::CONNECT_CPU_DONE => {
-                        q.phase = phase::AT_SERVER;
+                    phase::CONNECT_CPU_DONE | phase::GATE_GRANTED => {
                         let node = &mut self.db_nodes[q.conn_node as usize];
+                        if database.pooler.is_some() && q.phase == phase::CONNECT_CPU_DONE {
+                            // Transaction pooling: a server connection for this query.
+                            if node.gate_free == 0 {
+                                q.phase = phase::GATE_WAIT;
+                                node.gate_waiters.push_back((r, now));
+                                node.gate_waiting.inc(now);
+                                return Action::Park;
+                            }
+                            node.gate_free -= 1;
+                            node.gate_wait.record(0);
+                        }
+                        q.phase = phase::AT_SERVER;
                         let extra = spike_extra(database.spike, now);
                         Action::Delay(SimDuration(
                             database.network.sample(&mut node.rng).0 + extra.0,
@@ -1052,6 +1083,12 @@ impl World {
                         q.phase = phase::SERVED;
                         q.sub_enter = now;
                         let node = &mut self.db_nodes[q.conn_node as usize];
+                        if !*write && node.replica && database.track_stale {
+                            database.replica_reads.inc();
+                            if database.visible_at.get(&q.db_key).is_some_and(|t| *t > now) {
+                                database.stale_reads.inc();
+                            }
+                        }
                         let qr = &mut database.queries[*query as usize];
                         let cost = qr.cost.sample(&mut node.rng);
                         qr.count.inc();
@@ -1066,6 +1103,14 @@ impl World {
                         let node = q.conn_node;
                         q.conn_pool = NONE;
                         q.conn_node = NONE;
+                        if *write && (database.track_stale || database.read_your_writes) {
+                            let n = &mut self.db_nodes[node as usize];
+                            let visible = now + database.lag.sample(&mut n.rng);
+                            database.written(q.db_key, q.session, visible, now);
+                        }
+                        if database.pooler.is_some() {
+                            self.release_gate(node);
+                        }
                         if pool != NONE {
                             self.release(pool, node);
                         }
@@ -1073,6 +1118,21 @@ impl World {
                     }
                 }
             }
+        }
+    }
+
+    /// A query behind a pooler is done with its server connection: the next query
+    /// waiting in the pooler gets it.
+    fn release_gate(&mut self, node: u32) {
+        let now = self.now;
+        let n = &mut self.db_nodes[node as usize];
+        if let Some((w, since)) = n.gate_waiters.pop_front() {
+            n.gate_waiting.dec(now);
+            n.gate_wait.record(now.since(since).0);
+            self.requests[w.idx as usize].phase = phase::GATE_GRANTED;
+            self.queue.schedule(now, Event::Resume { req: w });
+        } else {
+            n.gate_free += 1;
         }
     }
 
@@ -1094,7 +1154,7 @@ impl World {
         let q = &mut self.requests[r.idx as usize];
         let own = std::mem::take(&mut q.own_conns);
         for (_, node) in &own {
-            self.db_nodes[*node as usize].connections.dec(now);
+            self.close_db_connection(*node);
         }
         self.requests[r.idx as usize].own_conns = own;
         self.respond(r, outcome);
@@ -1170,7 +1230,8 @@ impl World {
     /// now; otherwise it was parked (waiting, connecting) or failed.
     fn acquire(&mut self, r: ReqRef, db: u32, write: bool) -> bool {
         let now = self.now;
-        let inst = self.requests[r.idx as usize].instance as usize;
+        let q = &self.requests[r.idx as usize];
+        let (inst, key, session) = (q.instance as usize, q.db_key, q.session);
         let Some(access) = self.instances[inst]
             .db_access
             .iter()
@@ -1179,24 +1240,38 @@ impl World {
         else {
             unreachable!("validation guarantees a pool for every database a tier queries")
         };
+        let database = &mut self.dbs[db as usize];
+        let shard = database.shard_of(key);
+        // Read-your-writes: a session whose write has not reached the replicas yet reads
+        // from the primary.
+        let own_write = !write
+            && database.read_your_writes
+            && database
+                .session_visible
+                .get(&session)
+                .is_some_and(|t| *t > now);
+        if own_write {
+            database.own_write_reads.inc();
+        }
 
-        if access.writer == NONE {
-            // Per-request connection: reuse this request's own, or open one to the primary.
+        if access.base == NONE {
+            // Per-request connection: reuse this request's own to the shard, or open one
+            // to its primary.
+            let node = database.nodes[(shard * database.per_shard) as usize];
             let q = &mut self.requests[r.idx as usize];
-            if let Some(&(_, node)) = q.own_conns.iter().find(|(d, _)| *d == db) {
+            if q.own_conns.iter().any(|&(_, n)| n == node) {
                 q.conn_pool = NONE;
                 q.conn_node = node;
                 q.phase = phase::CONNECT_CPU_DONE;
                 return true;
             }
-            let node = self.dbs[db as usize].nodes[0];
             return self.open_connection(r, NONE, node);
         }
 
-        let pool_idx = if !write && access.reader != NONE {
-            access.reader
+        let pool_idx = if !write && !own_write && access.readers {
+            access.reader(shard)
         } else {
-            access.writer
+            access.writer(shard)
         };
         let pool = &mut self.pools[pool_idx as usize];
         pool.acquires.inc();
@@ -1233,13 +1308,14 @@ impl World {
     pub(super) fn node_for_new_connection(&mut self, pool_idx: u32) -> u32 {
         let pool = &self.pools[pool_idx as usize];
         let database = &mut self.dbs[pool.db as usize];
+        let first = (pool.shard * database.per_shard) as usize;
         if pool.reader {
-            let replicas = database.nodes.len() - 1;
+            let replicas = (database.per_shard - 1) as usize;
             let k = 1 + database.rr_replica % replicas;
             database.rr_replica = (database.rr_replica + 1) % replicas;
-            database.nodes[k]
+            database.nodes[first + k]
         } else {
-            database.nodes[0]
+            database.nodes[first]
         }
     }
 
@@ -1249,7 +1325,8 @@ impl World {
         let now = self.now;
         let n = &mut self.db_nodes[node as usize];
         let database = &self.dbs[n.db as usize];
-        if n.connections.value() >= database.max_connections {
+        let pooled = database.pooler.is_some();
+        if !pooled && n.connections.value() >= database.max_connections {
             n.refused.inc();
             if pool != NONE {
                 let p = &mut self.pools[pool as usize];
@@ -1259,7 +1336,9 @@ impl World {
             self.finish(r, Err(ErrorCause::DbRefused));
             return false;
         }
-        n.connections.inc(now);
+        if !pooled {
+            n.connections.inc(now);
+        }
         let handshake = database.connect_time.sample(&mut n.rng);
         let db = n.db;
         let q = &mut self.requests[r.idx as usize];
@@ -1274,6 +1353,15 @@ impl World {
         false
     }
 
+    /// A connection to `node` closes. Behind a pooler it was a client connection to the
+    /// pooler, which keeps its server connections to the database open.
+    pub(super) fn close_db_connection(&mut self, node: u32) {
+        let n = &mut self.db_nodes[node as usize];
+        if self.dbs[n.db as usize].pooler.is_none() {
+            n.connections.dec(self.now);
+        }
+    }
+
     /// Returns a pooled connection: straight to the next waiter, else to the idle set.
     fn release(&mut self, pool_idx: u32, node: u32) {
         let now = self.now;
@@ -1282,7 +1370,7 @@ impl World {
             // The pool was made smaller during the run: close this connection.
             pool.in_use.dec(now);
             pool.open.dec(now);
-            self.db_nodes[node as usize].connections.dec(now);
+            self.close_db_connection(node);
             return;
         }
         if let Some((w, _, since)) = pool.waiters.pop_front() {
@@ -1406,9 +1494,16 @@ impl World {
                 q.time.mark_warmup();
             }
         }
+        for d in &mut self.dbs {
+            d.replica_reads.mark_warmup();
+            d.stale_reads.mark_warmup();
+            d.own_write_reads.mark_warmup();
+        }
         for n in &mut self.db_nodes {
             n.connections.mark_warmup(now);
             n.refused.mark_warmup();
+            n.gate_waiting.mark_warmup(now);
+            n.gate_wait.mark_warmup();
         }
     }
 }
