@@ -344,6 +344,7 @@ pub fn add_endpoint(s: &mut Scenario) -> String {
         name.clone(),
         Endpoint {
             steps: vec![Step::with_form(0)],
+            memory_mb: 0.0,
         },
     );
     name

@@ -90,6 +90,10 @@ pub struct Breaker {
     pub open_level: Level,
 }
 
+/// Sessions remembered per tier at most (beyond, new sessions are not tracked), so a
+/// changed session count can never grow memory without bound.
+pub const MAX_TRACKED_SESSIONS: usize = crate::model::limits::MAX_IN_MEMORY_SESSIONS as usize;
+
 /// Buckets of a circuit breaker's sliding window.
 pub const BREAKER_BUCKETS: usize = 10;
 
@@ -432,6 +436,17 @@ pub struct Tier {
     pub rr_next: usize,
     /// Thread-per-request (`true`) or async event loop.
     pub threads: bool,
+    /// Memory an instance has for requests (its memory less the process's own), in KB;
+    /// `None`: not modelled.
+    pub memory_kb: Option<u64>,
+    /// Sessions live in instance memory: which instance holds each session.
+    pub in_memory_sessions: bool,
+    pub session_owner: rustc_hash::FxHashMap<u32, u32>,
+    /// Users logged out: their session was on an instance that died or stopped, or their
+    /// request landed on another instance (routing that is not sticky).
+    pub sessions_lost: Counter,
+    /// Time to fetch the session from an external store before each request.
+    pub session_lookup: Option<Sampler>,
     /// The tier's spec, for instances created during the run.
     pub spec: crate::model::AppSpec,
 }
@@ -521,6 +536,11 @@ pub struct Instance {
     pub local_caches: Vec<(u32, Lru)>,
     /// Times it crashed.
     pub crashes: Counter,
+    /// Times it ran out of memory (counted in `crashes` too).
+    pub ooms: Counter,
+    /// Memory held by the requests it runs, in KB, and the most it held.
+    pub memory_kb: u64,
+    pub memory_peak_kb: u64,
 }
 
 /// A FCFS multi-server resource: app cores, database cores, a cache server.

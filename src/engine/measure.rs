@@ -375,6 +375,32 @@ impl World {
                         .map(|i| self.instances[*i as usize].crashes.since_warmup())
                         .sum();
                     f.insert("crashes".into(), crashes as f64);
+                    if let Some(limit) = tier.memory_kb {
+                        let ooms: u64 = tier
+                            .instances
+                            .iter()
+                            .map(|i| self.instances[*i as usize].ooms.since_warmup())
+                            .sum();
+                        let peak = tier
+                            .instances
+                            .iter()
+                            .map(|i| self.instances[*i as usize].memory_peak_kb)
+                            .max()
+                            .unwrap_or(0);
+                        f.insert("out_of_memory_crashes".into(), ooms as f64);
+                        f.insert(
+                            "memory_peak_mb".into(),
+                            tier.spec.base_memory_mb + peak as f64 / 1024.0,
+                        );
+                        f.insert("memory_for_requests_mb".into(), limit as f64 / 1024.0);
+                    }
+                    if tier.in_memory_sessions {
+                        f.insert(
+                            "sessions_lost".into(),
+                            tier.sessions_lost.since_warmup() as f64,
+                        );
+                        f.insert("sessions_held".into(), tier.session_owner.len() as f64);
+                    }
                     f.insert("cpu_util".into(), cpu.utilization());
                     f.insert("worker_util".into(), workers.utilization());
                     f.insert("busy_workers".into(), workers.busy);
@@ -717,6 +743,8 @@ impl World {
                 "accept_queue",
                 "run_queue",
                 "instances",
+                "memory_util",
+                "sessions_lost",
             ] {
                 names.push((t.id.clone(), m.to_owned()));
             }
@@ -893,7 +921,20 @@ impl World {
             v.push(ratio(w_busy, slots));
             v.push(aq);
             v.push(rq);
-            v.push(self.tiers[ti].active.len() as f64);
+            let t = &self.tiers[ti];
+            v.push(t.active.len() as f64);
+            // The fullest instance's memory, now: the one that would crash first.
+            let memory = t.memory_kb.map_or(0.0, |limit| {
+                let used = t
+                    .active
+                    .iter()
+                    .map(|i| self.instances[*i as usize].memory_kb)
+                    .max()
+                    .unwrap_or(0);
+                used as f64 / limit.max(1) as f64
+            });
+            v.push(memory);
+            v.push(t.sessions_lost.total() as f64);
             for j in 0..dbs.len() {
                 v.push(ratio(pool_busy[j], pool_size[j]));
                 v.push(pool_wait[j]);
@@ -1060,6 +1101,7 @@ impl World {
                             "in-flight slots"
                         };
                         fullest(&mut g, slots.into(), get(id, "worker_util"));
+                        fullest(&mut g, "memory".into(), get(id, "memory_util"));
                         for (scope, metric) in &set.names {
                             if scope == id
                                 && let Some(db) = metric

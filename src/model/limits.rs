@@ -50,3 +50,8 @@ pub const MAX_SHARDS: u32 = 64;
 pub const MAX_POOLS_TOTAL: u64 = 2_000_000;
 /// Database nodes (primaries and replicas of every shard) of all databases together.
 pub const MAX_DB_NODES_TOTAL: u64 = 10_000;
+/// Memory of one instance, or held by one request, in MB (a terabyte).
+pub const MAX_MEMORY_MB: f64 = 1_048_576.0;
+/// Sessions a client may have when they are kept in instances' memory (each held
+/// session is remembered).
+pub const MAX_IN_MEMORY_SESSIONS: u32 = 10_000_000;

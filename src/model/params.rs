@@ -503,7 +503,16 @@ impl Params for Endpoint {
             "What an app instance does for one request, in order. The request holds its \
              worker thread (or event-loop slot) through all of them.",
         );
+        const MEMORY: Meta = Meta::new(
+            "memory_mb",
+            "Memory one request of this endpoint holds on its instance while it runs \
+             (buffers, the decoded body, the result set). With an instance memory limit, \
+             many such requests at once crash the instance.",
+        )
+        .unit("MB")
+        .range(0.0, MAX_MEMORY_MB);
         steps(v, &STEPS, &mut self.steps);
+        v.number(&MEMORY, &mut self.memory_mb);
     }
 }
 
@@ -828,6 +837,9 @@ impl ComponentSpec {
                 queue_timeout_ms: None,
                 startup_secs: defaults::startup_secs(),
                 pools: Vec::new(),
+                memory_mb: None,
+                base_memory_mb: defaults::base_memory(),
+                sessions: SessionStore::Stateless,
                 price_per_hour: None,
             }),
             "Cache" => Self::Cache(CacheSpec {
@@ -1795,6 +1807,40 @@ impl Params for AppSpec {
                 mode: PoolMode::default(),
             },
         );
+        const MEMORY: Meta = Meta::new(
+            "memory_mb",
+            "Memory of one instance. The process uses base_memory_mb, and each request its \
+             endpoint's memory_mb while it runs; going over crashes the instance (every \
+             request on it fails) and it restarts after its startup time. Off: not modelled.",
+        )
+        .unit("MB")
+        .range(1.0, MAX_MEMORY_MB);
+        const BASE_MEMORY: Meta = Meta::new(
+            "base_memory_mb",
+            "Memory the process uses at rest: runtime, code, in-process caches.",
+        )
+        .unit("MB")
+        .range(0.0, MAX_MEMORY_MB);
+        const SESSIONS: Meta = Meta::new(
+            "sessions",
+            "Where user sessions live. InMemory needs sticky (Hash) load balancing and logs \
+             users out when their instance dies; External looks the session up in a store \
+             on every request and loses nothing.",
+        );
+        v.optional(&MEMORY, &mut self.memory_mb);
+        v.number(&BASE_MEMORY, &mut self.base_memory_mb);
+        if let Some(limit) = self.memory_mb {
+            v.rule(
+                "base_memory_mb",
+                (self.base_memory_mb >= limit).then(|| {
+                    format!(
+                        "the process alone ({} MB) fills the instance's memory ({limit} MB)",
+                        self.base_memory_mb
+                    )
+                }),
+            );
+        }
+        v.group(&SESSIONS, &mut |v| session_store(v, &mut self.sessions));
         const PRICE: Meta = Meta::new(
             "price_per_hour",
             "What one instance of this size costs per hour, in dollars. Off: estimated from \
@@ -1805,6 +1851,39 @@ impl Params for AppSpec {
         .range(0.0, MAX_PRICE_PER_HOUR)
         .live();
         v.optional(&PRICE, &mut self.price_per_hour);
+    }
+}
+
+fn session_store(v: &mut dyn ParamVisitor, value: &mut SessionStore) {
+    const FORM: Meta = Meta::new(
+        "form",
+        "Stateless, sessions in the instance's memory, or in an external store.",
+    );
+    const LOOKUP: Meta = Meta::new(
+        "lookup",
+        "Time each request spends fetching its session from the store.",
+    )
+    .unit("ms");
+    choose(
+        v,
+        &FORM,
+        &["Stateless", "InMemory", "External"],
+        value,
+        |s| match s {
+            SessionStore::Stateless => 0,
+            SessionStore::InMemory => 1,
+            SessionStore::External { .. } => 2,
+        },
+        |_, i| match i {
+            0 => SessionStore::Stateless,
+            1 => SessionStore::InMemory,
+            _ => SessionStore::External {
+                lookup: Dist::Constant { ms: 0.5 },
+            },
+        },
+    );
+    if let SessionStore::External { lookup } = value {
+        group(v, &LOOKUP, lookup);
     }
 }
 

@@ -143,6 +143,14 @@ impl Default for RunSpec {
 pub struct Endpoint {
     /// What the app instance does, in order.
     pub steps: Vec<Step>,
+    /// Memory one request of this endpoint holds on its instance while it runs, in MB
+    /// (buffers, the decoded body, the result set).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub memory_mb: f64,
+}
+
+fn is_zero(x: &f64) -> bool {
+    *x == 0.0
 }
 
 /// One step of an endpoint's script.
@@ -483,10 +491,35 @@ pub struct AppSpec {
     /// One connection pool per database the endpoints use, per instance.
     #[serde(default)]
     pub pools: Vec<PoolSpec>,
+    /// Memory of one instance in MB; requests beyond it crash the instance (out of
+    /// memory). `None`: memory is not modelled.
+    #[serde(default)]
+    pub memory_mb: Option<f64>,
+    /// Memory the process uses at rest (runtime, code, caches), in MB.
+    #[serde(default = "defaults::base_memory")]
+    pub base_memory_mb: f64,
+    /// Where user sessions live.
+    #[serde(default)]
+    pub sessions: SessionStore,
     /// Price of one instance per hour (its size's price); `None`: estimated from its
     /// cores at [`defaults::APP_PRICE_PER_CORE_HOUR`].
     #[serde(default)]
     pub price_per_hour: Option<f64>,
+}
+
+/// Where an app tier keeps user sessions (logins, carts).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub enum SessionStore {
+    /// No session state (or it travels in a token).
+    #[default]
+    Stateless,
+    /// In the instance's memory: needs sticky (hash) routing, and an instance that
+    /// crashes or is stopped logs out every user whose session it held.
+    InMemory,
+    /// In an external store (Redis): every request looks its session up first, and no
+    /// instance holds anything to lose.
+    External { lookup: Dist },
 }
 
 /// How an app instance runs concurrent requests.
@@ -752,6 +785,9 @@ pub mod defaults {
     }
     pub fn accept_queue() -> u32 {
         100
+    }
+    pub fn base_memory() -> f64 {
+        256.0
     }
     pub fn startup_secs() -> f64 {
         5.0

@@ -332,6 +332,20 @@ impl Validator {
                 "the scenario defines no endpoints for this client to call",
             );
         }
+        if c.sessions > MAX_IN_MEMORY_SESSIONS
+            && let Some(tier) = tiers_behind(&c.target, kinds)
+                .into_iter()
+                .find(|t| t.sessions == SessionStore::InMemory)
+        {
+            self.fail(
+                format!("{p}.sessions"),
+                format!(
+                    "{} sessions is more than the {MAX_IN_MEMORY_SESSIONS} that tier {:?} can \
+                     keep in memory",
+                    c.sessions, tier.id
+                ),
+            );
+        }
         for (i, (name, _)) in c.mix.iter().enumerate() {
             if !s.endpoints.contains_key(name) {
                 self.fail(

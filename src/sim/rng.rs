@@ -76,6 +76,13 @@ pub fn fnv1a(bytes: &[u8]) -> u64 {
 }
 
 /// SplitMix64 step: spreads a 64-bit state into well-mixed seed material.
+/// A well-mixed 64-bit hash of one 64-bit value (the SplitMix64 finaliser), for
+/// placing keys and sessions.
+pub fn mix64(x: u64) -> u64 {
+    let mut state = x;
+    splitmix64(&mut state)
+}
+
 fn splitmix64(state: &mut u64) -> u64 {
     *state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
     let mut z = *state;

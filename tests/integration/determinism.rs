@@ -113,6 +113,7 @@ fn adding_an_unrelated_component_leaves_other_streams_unchanged() {
         "x".into(),
         model::Endpoint {
             steps: vec![model::Step::Cpu(model::Dist::Exp { mean_ms: 1.0 })],
+            memory_mb: 0.0,
         },
     );
     let after = run(&valid(extended), 11);

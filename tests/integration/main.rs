@@ -11,6 +11,8 @@ mod cost;
 mod determinism;
 // Replicas and stale reads, read-your-writes, hot shards, the external pooler.
 mod data_tier;
+// Instances: memory per request and out-of-memory crashes, sessions lost or kept.
+mod instances;
 // Changes to a running simulation: their effect, and exact replay from the file.
 mod live;
 // Faults: what breaks, what is lost, exact replay.

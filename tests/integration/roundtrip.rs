@@ -12,8 +12,8 @@ use bottleneck::model::{
     AppSpec, Arrivals, AutoscalerSpec, CacheModel, CacheScope, CacheSpec, CdnSpec,
     CircuitBreakerSpec, ClientSpec, ComponentSpec, Concurrency, DatabaseSpec, Dist, Endpoint,
     FORMAT_VERSION, KeySpace, LoadBalancerSpec, Policy, PoolMode, PoolSpec, Pooler, QuerySpec,
-    QueueSpec, RateLimiterSpec, Retry, RunSpec, ScaleMetric, Scenario, Step, load_file, load_str,
-    save_file, to_ron_string, validate,
+    QueueSpec, RateLimiterSpec, Retry, RunSpec, ScaleMetric, Scenario, SessionStore, Step,
+    load_file, load_str, save_file, to_ron_string, validate,
 };
 use proptest::collection::{btree_set, vec};
 use proptest::prelude::*;
@@ -427,11 +427,11 @@ fn endpoint(plan: &Plan, calls: bool) -> BoxedStrategy<Endpoint> {
         }
         Union::new(arms)
     });
-    vec(step, 0..=4)
-        .prop_filter("within the per-request step limit", |steps| {
+    (vec(step, 0..=4), real(0.0, MAX_MEMORY_MB))
+        .prop_filter("within the per-request step limit", |(steps, _)| {
             steps_executed(steps) <= MAX_STEPS_PER_REQUEST as f64
         })
-        .prop_map(|steps| Endpoint { steps })
+        .prop_map(|(steps, memory_mb)| Endpoint { steps, memory_mb })
         .boxed()
 }
 
@@ -458,7 +458,8 @@ fn client(id: String, plan: &Plan) -> BoxedStrategy<ComponentSpec> {
         arrivals(),
         mix,
         proptest::option::of(real(TINY, MAX_DURATION_MS)),
-        int(1, MAX_SESSIONS),
+        // Within what an in-memory session tier may keep.
+        int(1, MAX_IN_MEMORY_SESSIONS),
         retry(),
         proptest::option::of(real(TINY, 100.0)),
     )
@@ -724,6 +725,17 @@ fn app(id: String, plan: &Plan) -> BoxedStrategy<ComponentSpec> {
         proptest::option::of(real(TINY, MAX_DURATION_MS)),
         real(0.0, MAX_DURATION_SECS),
         pools.prop_shuffle(),
+        (
+            proptest::option::of(
+                ordered(0.0, MAX_MEMORY_MB)
+                    .prop_filter("room for requests", |(b, m)| b < m && *m >= 1.0),
+            ),
+            prop_oneof![
+                Just(SessionStore::Stateless),
+                Just(SessionStore::InMemory),
+                dist().prop_map(|lookup| SessionStore::External { lookup }),
+            ],
+        ),
     )
         .prop_map(
             move |(
@@ -734,6 +746,7 @@ fn app(id: String, plan: &Plan) -> BoxedStrategy<ComponentSpec> {
                 queue_timeout_ms,
                 startup_secs,
                 pools,
+                (memory, sessions),
             )| {
                 ComponentSpec::App(AppSpec {
                     id: id.clone(),
@@ -744,6 +757,9 @@ fn app(id: String, plan: &Plan) -> BoxedStrategy<ComponentSpec> {
                     queue_timeout_ms,
                     startup_secs,
                     pools,
+                    memory_mb: memory.map(|(_, limit)| limit),
+                    base_memory_mb: memory.map_or(256.0, |(base, _)| base),
+                    sessions,
                     price_per_hour: (cores % 2 == 0).then_some(f64::from(cores) * 0.07),
                 })
             },
@@ -1050,6 +1066,7 @@ fn every_variant_at_its_limits_round_trips() {
             "every step".into(),
             Endpoint {
                 steps: steps.clone(),
+                memory_mb: MAX_MEMORY_MB,
             },
         );
         scenario

@@ -10,7 +10,7 @@ use crate::metrics::OutcomeMeter;
 use crate::metrics::level::{Counter, Level};
 use crate::model::{
     AppSpec, Arrivals, CacheModel, CacheScope, CacheSpec, ClientSpec, ComponentSpec, Concurrency,
-    DatabaseSpec, PoolMode, Pooler, QuerySpec, ValidScenario,
+    DatabaseSpec, PoolMode, Pooler, QuerySpec, SessionStore, ValidScenario,
 };
 use crate::sim::{EventQueue, SimDuration, SimRng, SimTime};
 
@@ -51,6 +51,7 @@ impl World {
             free: Vec::new(),
             in_flight: 0,
             sessions_needed: false,
+            endpoint_memory_kb: Vec::new(),
             per_endpoint: Vec::new(),
             late_responses: Counter::default(),
             interval_scratch: crate::metrics::new_histogram(2),
@@ -86,6 +87,7 @@ impl World {
         for (name, ep) in &sc.endpoints {
             w.programs.push(compile(name, &ep.steps, &resolver));
             w.per_endpoint.push(OutcomeMeter::default());
+            w.endpoint_memory_kb.push((ep.memory_mb * 1024.0) as u64);
         }
 
         // Databases and caches first: instances refer to them.
@@ -96,12 +98,12 @@ impl World {
                 _ => {}
             }
         }
-        w.sessions_needed = w.dbs.iter().any(|d| d.read_your_writes);
         for c in &sc.components {
             if let ComponentSpec::App(s) = c {
                 w.build_tier(s);
             }
         }
+        w.sessions_needed = w.any_session_state();
         for c in &sc.components {
             if let ComponentSpec::LoadBalancer(s) = c {
                 w.lbs.push(LoadBalancer {
@@ -352,6 +354,16 @@ impl World {
             wanted: s.instances,
             rr_next: 0,
             threads: matches!(s.concurrency, Concurrency::Threads { .. }),
+            memory_kb: s
+                .memory_mb
+                .map(|m| ((m - s.base_memory_mb).max(0.0) * 1024.0) as u64),
+            in_memory_sessions: s.sessions == SessionStore::InMemory,
+            session_owner: Default::default(),
+            sessions_lost: Counter::default(),
+            session_lookup: match &s.sessions {
+                SessionStore::External { lookup } => Some(Sampler::new(lookup)),
+                _ => None,
+            },
             spec: s.clone(),
         });
         for _ in 0..s.instances {
@@ -468,6 +480,9 @@ impl World {
             db_access,
             local_caches,
             crashes: Counter::default(),
+            ooms: Counter::default(),
+            memory_kb: 0,
+            memory_peak_kb: 0,
         });
         // Its meters start empty, so they count from now: nothing before the warm-up
         // end to discard.
@@ -524,6 +539,13 @@ impl World {
         } else {
             Target::Tier(self.index[id])
         }
+    }
+
+    /// Whether any component keeps state per user session (in-memory sessions,
+    /// read-your-writes), so every request must carry its session.
+    pub(super) fn any_session_state(&self) -> bool {
+        self.dbs.iter().any(|d| d.read_your_writes)
+            || self.tiers.iter().any(|t| t.in_memory_sessions)
     }
 
     /// Whether requests sent to `target` carry a user session: for sticky routing, or

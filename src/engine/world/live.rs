@@ -107,7 +107,7 @@ impl World {
                 for st in stations {
                     self.set_servers(st, new.cores, true);
                 }
-                self.sessions_needed = self.dbs.iter().any(|d| d.read_your_writes);
+                self.sessions_needed = self.any_session_state();
                 for k in 0..self.clients.len() {
                     self.clients[k].needs_session = self.needs_session(self.clients[k].target);
                 }
@@ -126,10 +126,10 @@ impl World {
         match fault {
             Fault::KillInstances { count, .. } => {
                 for _ in 0..*count {
-                    let Some(inst) = self.tiers[at as usize].active.pop() else {
+                    let Some(&inst) = self.tiers[at as usize].active.last() else {
                         break;
                     };
-                    self.crash(inst);
+                    self.crash(inst, crate::metrics::ErrorCause::Crashed);
                 }
             }
             Fault::FlushCache { .. } => {
@@ -166,12 +166,16 @@ impl World {
     /// An instance crashes: its queued requests fail, the running ones fail now and end
     /// at their next step, its local caches are lost, and it starts again after the
     /// tier's startup time.
-    fn crash(&mut self, inst: u32) {
+    /// Crashes `inst`: out of rotation, its queued requests fail, its running ones fail
+    /// now for their clients (with `cause`) and end at their next step, its memory,
+    /// local caches and in-memory sessions are gone; it restarts after its startup time.
+    pub(super) fn crash(&mut self, inst: u32, cause: crate::metrics::ErrorCause) {
         let now = self.now;
         let i = &mut self.instances[inst as usize];
         i.crashes.inc();
         i.state = InstanceState::Starting;
         i.slots_capacity.set(now, 0);
+        i.memory_kb = 0;
         for (_, lru) in &mut i.local_caches {
             *lru = Lru::new(lru.capacity() as u64);
         }
@@ -179,9 +183,11 @@ impl World {
         i.queue_len.set(now, 0);
         let cores = i.cores;
         let tier = i.tier;
+        self.tiers[tier as usize].active.retain(|&x| x != inst);
+        self.lose_sessions(inst);
         self.stations[cores as usize].capacity.set(now, 0);
         for r in queued {
-            self.finish(r, Err(crate::metrics::ErrorCause::Crashed));
+            self.finish(r, Err(cause));
         }
         let running: Vec<ReqRef> = self
             .requests
@@ -195,11 +201,23 @@ impl World {
             .collect();
         for r in running {
             self.requests[r.idx as usize].doomed = true;
-            self.respond(r, Err(crate::metrics::ErrorCause::Crashed));
+            self.respond(r, Err(cause));
         }
         let startup = SimDuration::from_secs_f64(self.tiers[tier as usize].spec.startup_secs);
         self.queue
             .schedule(now + startup, Event::InstanceUp { inst });
+    }
+
+    /// The sessions `inst` held in memory are gone: their users are logged out.
+    pub(super) fn lose_sessions(&mut self, inst: u32) {
+        let tier = &mut self.tiers[self.instances[inst as usize].tier as usize];
+        if !tier.in_memory_sessions {
+            return;
+        }
+        let before = tier.session_owner.len();
+        tier.session_owner.retain(|_, owner| *owner != inst);
+        let lost = (before - tier.session_owner.len()) as u64;
+        tier.sessions_lost.add(lost);
     }
 
     fn change_arrivals(&mut self, client: u32, arrivals: &crate::model::Arrivals) {
@@ -413,6 +431,7 @@ impl World {
     /// connections close and its local caches are gone (a restart starts them cold).
     pub(super) fn stop_instance(&mut self, inst: u32) {
         let now = self.now;
+        self.lose_sessions(inst);
         let i = &mut self.instances[inst as usize];
         i.state = InstanceState::Stopped;
         i.slots_capacity.set(now, 0);

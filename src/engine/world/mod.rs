@@ -207,8 +207,10 @@ pub struct World {
     /// Requests alive in the system (time averages come from the instances' levels).
     pub in_flight: u32,
     /// Every request carries a user session (a database reads a session's own writes
-    /// from the primary).
+    /// from the primary, or a tier keeps sessions in memory).
     pub sessions_needed: bool,
+    /// Memory one request of each endpoint holds on its instance, in KB.
+    pub endpoint_memory_kb: Vec<u64>,
 
     /// Client-side outcomes per endpoint; system-wide figures merge these.
     pub per_endpoint: Vec<OutcomeMeter>,
@@ -723,8 +725,23 @@ impl World {
                     }
                     Random => nth(lb.rng.below(n as u64) as usize),
                     Hash => {
-                        let h = crate::sim::rng::fnv1a(&session.to_le_bytes());
-                        nth((h % n as u64) as usize)
+                        // Rendezvous hashing: a session goes to the instance that scores
+                        // highest for it, so when an instance leaves or joins only the
+                        // sessions it held (or wins) move; the rest stay where they are.
+                        let score = |i: u32| {
+                            crate::sim::rng::mix64((u64::from(session) << 32) | u64::from(i))
+                        };
+                        let mut best = nth(0);
+                        let mut best_score = score(best);
+                        for k in 1..n {
+                            let i = nth(k);
+                            let s = score(i);
+                            if s > best_score {
+                                best = i;
+                                best_score = s;
+                            }
+                        }
+                        best
                     }
                     PowerOfTwoChoices => {
                         let a = nth(lb.rng.below(n as u64) as usize);
@@ -765,7 +782,16 @@ impl World {
             q.instance = inst;
             q.inst_enter = now;
             q.admitted = true;
-            self.advance(r);
+            match self.admit(inst, r) {
+                Some(SimDuration::ZERO) => self.advance(r),
+                Some(delay) => {
+                    self.queue.schedule(now + delay, Event::Resume { req: r });
+                }
+                // The instance crashed under it: it ends (as a failure) from the queue.
+                None => {
+                    self.queue.schedule(now, Event::Resume { req: r });
+                }
+            }
         } else if (i.accept_queue.len() as u32) < i.queue_cap {
             i.in_system.inc(now);
             i.accept_queue.push_back((r, now));
@@ -803,8 +829,48 @@ impl World {
             self.requests[r.idx as usize].admitted = true;
             // Start it through the queue rather than recursing: a chain of requests that
             // fail at once must not grow the call stack.
-            self.queue.schedule(now, Event::Resume { req: r });
+            let delay = self.admit(inst, r).unwrap_or(SimDuration::ZERO);
+            self.queue.schedule(now + delay, Event::Resume { req: r });
         }
+    }
+
+    /// A request starts on `inst`: it takes its memory (crashing the instance when that
+    /// runs out) and its session. Returns the wait before its script starts (an external
+    /// session lookup), or `None` if the instance crashed.
+    fn admit(&mut self, inst: u32, r: ReqRef) -> Option<SimDuration> {
+        let q = &self.requests[r.idx as usize];
+        let (endpoint, session) = (q.endpoint as usize, q.session);
+        let i = &mut self.instances[inst as usize];
+        let tier = &mut self.tiers[i.tier as usize];
+        let memory = self.endpoint_memory_kb[endpoint];
+        if memory > 0 {
+            i.memory_kb += memory;
+            i.memory_peak_kb = i.memory_peak_kb.max(i.memory_kb);
+            if tier.memory_kb.is_some_and(|limit| i.memory_kb > limit) {
+                i.ooms.inc();
+                self.crash(inst, ErrorCause::OutOfMemory);
+                return None;
+            }
+        }
+        if tier.in_memory_sessions {
+            match tier.session_owner.get(&session) {
+                Some(&owner) if owner == inst => {}
+                Some(_) => {
+                    // Its session is on another instance: the user must log in again.
+                    tier.sessions_lost.inc();
+                    tier.session_owner.insert(session, inst);
+                }
+                None if tier.session_owner.len() < MAX_TRACKED_SESSIONS => {
+                    tier.session_owner.insert(session, inst);
+                }
+                None => {}
+            }
+        }
+        let lookup = match tier.session_lookup.as_ref() {
+            Some(s) => s.sample(&mut i.rng),
+            None => SimDuration::ZERO,
+        };
+        Some(lookup)
     }
 
     /// Runs the request's script from its program counter until it has to wait.
@@ -1142,6 +1208,13 @@ impl World {
         let q = &mut self.requests[r.idx as usize];
         let inst = q.instance;
         let admitted = q.admitted;
+        // A crashed instance's memory is gone already.
+        if admitted && !q.doomed {
+            let memory = self.endpoint_memory_kb[q.endpoint as usize];
+            let i = &mut self.instances[inst as usize];
+            i.memory_kb = i.memory_kb.saturating_sub(memory);
+        }
+        let q = &mut self.requests[r.idx as usize];
         if q.lb != NONE {
             let lb = &mut self.lbs[q.lb as usize];
             lb.in_flight = lb.in_flight.saturating_sub(1);
@@ -1435,6 +1508,9 @@ impl World {
         for a in &mut self.autoscalers {
             a.changes.mark_warmup();
         }
+        for t in &mut self.tiers {
+            t.sessions_lost.mark_warmup();
+        }
         for b in &mut self.breakers {
             b.calls.mark_warmup();
             b.failures.mark_warmup();
@@ -1461,6 +1537,7 @@ impl World {
             i.arrivals.mark_warmup();
             i.rejected.mark_warmup();
             i.crashes.mark_warmup();
+            i.ooms.mark_warmup();
             i.queue_timeouts.mark_warmup();
         }
         for s in &mut self.stations {

@@ -1,0 +1,133 @@
+//! App instances as a user relies on them: memory per request can crash an instance
+//! (and it comes back after its startup time), and where sessions live decides what a
+//! crash costs the users.
+
+use bottleneck::engine::Simulation;
+use bottleneck::model::{ComponentSpec, Concurrency, Dist, Policy, SessionStore, ValidScenario};
+
+use crate::util::{bundled, valid};
+
+fn run(sc: &ValidScenario) -> Simulation {
+    let mut sim = Simulation::new(sc);
+    sim.run_to_end();
+    sim
+}
+
+fn figure(sim: &Simulation, id: &str, name: &str) -> f64 {
+    let s = sim.summary();
+    s.components
+        .iter()
+        .find(|c| c.id == id)
+        .expect("component")
+        .figure(name)
+}
+
+/// A bundled scenario with its app tier(s) changed by `f`.
+fn with_app(name: &str, f: impl Fn(&mut bottleneck::model::AppSpec)) -> ValidScenario {
+    let mut s = bundled(name).into_inner();
+    for c in &mut s.components {
+        if let ComponentSpec::App(a) = c {
+            f(a);
+        }
+    }
+    valid(s)
+}
+
+/// The value of a tier series at the last sample at or before `t` seconds.
+fn at(sim: &Simulation, scope: &str, metric: &str, t: f64) -> f64 {
+    let set = sim.series();
+    let col = set.column(scope, metric).expect("series");
+    set.times
+        .iter()
+        .zip(col)
+        .filter(|(time, _)| **time <= t + 1e-9)
+        .map(|(_, v)| *v)
+        .last()
+        .unwrap_or(0.0)
+}
+
+#[test]
+fn killing_an_instance_logs_out_the_users_whose_sessions_it_held() {
+    let sim = run(&bundled("sessions"));
+    // Sticky routing: nobody is logged out before the crash at 40 s.
+    assert_eq!(at(&sim, "app", "sessions_lost", 39.0), 0.0);
+    // The crash loses the sessions its instance held: 2,000 users, each seen by 40 s with
+    // probability 1 − exp(−8000/2000) (8,000 requests so far), one in four on it.
+    let lost = at(&sim, "app", "sessions_lost", 41.0);
+    let n = 2000.0 * (1.0 - (-4.0f64).exp());
+    let (mean, sd) = (n * 0.25, (n * 0.25 * 0.75).sqrt());
+    assert!(
+        (lost - mean).abs() < 5.0 * sd,
+        "lost {lost}, expected {mean} ± {sd}"
+    );
+    // The crash failed the requests it was running, not more.
+    let s = sim.summary();
+    assert!(s.overall.errors["crashed"] < 10);
+}
+
+#[test]
+fn an_external_session_store_loses_no_session_when_an_instance_dies() {
+    let sim = run(&with_app("sessions", |a| {
+        a.sessions = SessionStore::External {
+            lookup: Dist::Constant { ms: 0.5 },
+        };
+    }));
+    // Nothing is kept in the instances, so nothing is counted or lost.
+    assert!(figure(&sim, "app", "sessions_lost").is_nan());
+    assert_eq!(at(&sim, "app", "sessions_lost", 90.0), 0.0);
+    assert_eq!(figure(&sim, "app", "crashes"), 1.0);
+    // Every request pays the lookup: the mean latency grows by its 0.5 ms.
+    let with_store = sim.summary().overall.latency_ms.mean;
+    let in_memory = run(&bundled("sessions")).summary().overall.latency_ms.mean;
+    let extra = with_store - in_memory;
+    assert!((extra - 0.5).abs() < 0.1, "lookup adds {extra} ms");
+}
+
+#[test]
+fn in_memory_sessions_without_sticky_routing_log_users_out_all_the_time() {
+    let mut s = bundled("sessions").into_inner();
+    s.faults.clear();
+    for c in &mut s.components {
+        if let ComponentSpec::LoadBalancer(lb) = c {
+            lb.policy = Policy::RoundRobin;
+        }
+    }
+    let sim = run(&valid(s));
+    // Round robin over four instances: a user's next request lands on the instance that
+    // holds its session one time in four (roughly: round robin is not random).
+    let lost = figure(&sim, "app", "sessions_lost");
+    let requests = sim.summary().overall.ok as f64;
+    assert!(
+        lost > 0.5 * requests,
+        "{lost} of {requests} requests logged out"
+    );
+}
+
+#[test]
+fn requests_beyond_an_instances_memory_crash_it_and_it_restarts_after_its_startup_time() {
+    let sim = run(&bundled("memory"));
+    let s = sim.summary();
+    assert!(figure(&sim, "app", "out_of_memory_crashes") >= 1.0);
+    assert!(s.overall.errors["out_of_memory"] > 0);
+    // No crash before the spike: 80 requests of 4 MB per instance fit in 768 MB.
+    let instances = |t: f64| at(&sim, "app", "instances", t);
+    assert_eq!(instances(29.0), 2.0);
+    // Crashed instances come back: the tier is whole again after the spike.
+    assert_eq!(instances(90.0), 2.0);
+    // It never holds more than its memory: a request going over crashes it instead.
+    let peak = figure(&sim, "app", "memory_peak_mb");
+    assert!(peak <= 1024.0 + 4.0, "peak {peak} MB");
+}
+
+#[test]
+fn capping_in_flight_requests_to_what_memory_holds_prevents_the_crash() {
+    let sim = run(&with_app("memory", |a| {
+        a.concurrency = Concurrency::Async { max_in_flight: 150 };
+    }));
+    assert_eq!(figure(&sim, "app", "out_of_memory_crashes"), 0.0);
+    assert_eq!(figure(&sim, "app", "crashes"), 0.0);
+    // 256 MB + 150 × 4 MB.
+    assert!(figure(&sim, "app", "memory_peak_mb") <= 856.0);
+    // The overload is refused at the door instead.
+    assert!(sim.summary().overall.errors["rejected"] > 0);
+}
