@@ -40,10 +40,8 @@ fn at(sim: &Simulation, scope: &str, metric: &str, t: f64) -> f64 {
     set.times
         .iter()
         .zip(col)
-        .filter(|(time, _)| **time <= t + 1e-9)
-        .map(|(_, v)| *v)
-        .last()
-        .unwrap_or(0.0)
+        .rfind(|(time, _)| **time <= t + 1e-9)
+        .map_or(0.0, |(_, v)| *v)
 }
 
 #[test]
