@@ -121,7 +121,8 @@ pub fn delete_component(s: &mut Scenario, id: &str) -> Result<(), EditError> {
         remove_steps_using(&mut ep.steps, id);
     }
     s.timeline.retain(|c| c.component != id);
-    s.faults.retain(|f| f.fault.component() != id);
+    s.faults
+        .retain(|f| !f.fault.clone().components_mut().iter().any(|c| *c == id));
     s.layout.remove(id);
     Ok(())
 }
@@ -231,11 +232,8 @@ pub fn rename_component(s: &mut Scenario, id: &str, new_id: &str) -> Result<(), 
         rename(&mut change.component);
     }
     for f in &mut s.faults {
-        use crate::model::Fault;
-        match &mut f.fault {
-            Fault::KillInstances { tier: c, .. }
-            | Fault::FlushCache { cache: c }
-            | Fault::LatencySpike { target: c, .. } => rename(c),
+        for c in f.fault.components_mut() {
+            rename(c);
         }
     }
     if let Some(xy) = s.layout.remove(id) {
@@ -460,6 +458,111 @@ fn collect_caches(steps: &[Step], out: &mut std::collections::BTreeSet<String>) 
             _ => {}
         }
     }
+}
+
+/// The faults the window offers for a component of `scenario`, each with a label and
+/// what it does: one list for every kind, so the buttons follow the model.
+pub fn faults_offered(
+    scenario: &Scenario,
+    spec: &ComponentSpec,
+) -> Vec<(String, &'static str, crate::model::Fault)> {
+    let id = spec.id().to_owned();
+    let mut v: Vec<(String, &'static str, crate::model::Fault)> = Vec::new();
+    match spec {
+        ComponentSpec::App(_) => {
+            v.push((
+                "Kill an instance".into(),
+                "One instance crashes: the requests it holds fail, its in-memory sessions \
+                 are lost, and it starts again after the tier's startup time with cold \
+                 local caches.",
+                crate::model::Fault::KillInstances {
+                    tier: id.clone(),
+                    count: 1,
+                },
+            ));
+            for to in dependencies_of(scenario, &id) {
+                v.push((
+                    format!("Partition from {to}"),
+                    "The network to this dependency is cut for 30 s: every call to it \
+                     fails at once.",
+                    crate::model::Fault::Partition {
+                        from: id.clone(),
+                        to,
+                        duration_secs: 30.0,
+                    },
+                ));
+            }
+        }
+        ComponentSpec::Cache(c) => {
+            v.push((
+                "Flush the cache".into(),
+                "Every entry is gone: the misses that follow all hit the database at \
+                 once (a stampede).",
+                crate::model::Fault::FlushCache { cache: id.clone() },
+            ));
+            if c.scope == crate::model::CacheScope::Shared {
+                v.push((
+                    "Latency spike".into(),
+                    "Every operation takes 50 ms longer for 30 s.",
+                    crate::model::Fault::LatencySpike {
+                        target: id,
+                        extra_ms: 50.0,
+                        duration_secs: 30.0,
+                    },
+                ));
+            }
+        }
+        ComponentSpec::Database(_) => {
+            v.push((
+                "Latency spike".into(),
+                "Every query takes 200 ms longer for 30 s: watch connections pile up.",
+                crate::model::Fault::LatencySpike {
+                    target: id.clone(),
+                    extra_ms: 200.0,
+                    duration_secs: 30.0,
+                },
+            ));
+            v.push((
+                "Kill the primary".into(),
+                "The primary dies: writes (and reads on it) fail until a replica is \
+                 promoted 10 s later.",
+                crate::model::Fault::KillPrimary {
+                    db: id,
+                    failover_secs: 10.0,
+                },
+            ));
+        }
+        _ => {}
+    }
+    v
+}
+
+/// What app tier `tier` depends on and a partition could cut it from: the databases
+/// it has pools for, the shared caches, queues and services its endpoints use.
+pub fn dependencies_of(s: &Scenario, tier: &str) -> Vec<String> {
+    let mut out: Vec<String> = edges(s)
+        .into_iter()
+        .filter(|(from, _)| from == tier)
+        .map(|(_, to)| to)
+        .filter(|to| {
+            s.components.iter().any(|c| {
+                c.id() == to
+                    && match c {
+                        ComponentSpec::Cache(c) => c.scope == crate::model::CacheScope::Shared,
+                        ComponentSpec::Database(_)
+                        | ComponentSpec::Queue(_)
+                        | ComponentSpec::CircuitBreaker(_)
+                        | ComponentSpec::RateLimiter(_)
+                        | ComponentSpec::LoadBalancer(_)
+                        | ComponentSpec::App(_) => true,
+                        _ => false,
+                    }
+            })
+        })
+        .collect();
+    out.sort();
+    out.dedup();
+    out
 }
 
 /// Canvas positions for every component: the saved ones, and for the others a layered

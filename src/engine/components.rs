@@ -25,7 +25,7 @@ pub struct ReqRef {
 }
 
 /// Where a client (or a service call) sends requests.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Target {
     Cdn(u32),
     Breaker(u32),
@@ -758,4 +758,39 @@ pub struct DbNode {
     pub gate_waiters: VecDeque<(ReqRef, SimTime)>,
     pub gate_waiting: Level,
     pub gate_wait: DurationSum,
+    /// Down (killed, failing over) until this time.
+    pub down_until: SimTime,
+    /// When it was last killed: queries it was running then fail.
+    pub killed_at: Option<SimTime>,
+}
+
+impl DbNode {
+    pub fn is_down(&self, now: SimTime) -> bool {
+        now < self.down_until
+    }
+}
+
+/// What a network partition cuts an app tier from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Cut {
+    Db(u32),
+    Cache(u32),
+    Queue(u32),
+    Service(Target),
+}
+
+/// A network partition going on: `tier` cannot reach `to` until `until`.
+#[derive(Clone, Copy, Debug)]
+pub struct Partition {
+    pub tier: u32,
+    pub to: Cut,
+    pub until: SimTime,
+}
+
+/// Whether `tier` is cut from `to` at `now`.
+#[inline]
+pub fn is_cut(partitions: &[Partition], now: SimTime, tier: u32, to: Cut) -> bool {
+    partitions
+        .iter()
+        .any(|p| p.tier == tier && p.to == to && now < p.until)
 }

@@ -76,6 +76,19 @@ pub enum Fault {
         extra_ms: f64,
         duration_secs: f64,
     },
+    /// A database's primary (of its first shard) dies: queries on it fail, and so do
+    /// those it was running, until a replica has been promoted `failover_secs` later
+    /// (without replicas: until it has restarted). The node count stays the same: the
+    /// old primary comes back as a replica.
+    KillPrimary { db: String, failover_secs: f64 },
+    /// The network between an app tier and one of its dependencies (a database, a shared
+    /// cache, a queue or a called service) is cut for `duration_secs`: every attempt to
+    /// reach it fails at once (connection reset).
+    Partition {
+        from: String,
+        to: String,
+        duration_secs: f64,
+    },
 }
 
 impl Fault {
@@ -85,6 +98,19 @@ impl Fault {
             Self::KillInstances { tier, .. } => tier,
             Self::FlushCache { cache } => cache,
             Self::LatencySpike { target, .. } => target,
+            Self::KillPrimary { db, .. } => db,
+            Self::Partition { from, .. } => from,
+        }
+    }
+
+    /// Every component the fault names.
+    pub fn components_mut(&mut self) -> Vec<&mut String> {
+        match self {
+            Self::KillInstances { tier: c, .. }
+            | Self::FlushCache { cache: c }
+            | Self::LatencySpike { target: c, .. }
+            | Self::KillPrimary { db: c, .. } => vec![c],
+            Self::Partition { from, to, .. } => vec![from, to],
         }
     }
 
@@ -98,6 +124,14 @@ impl Fault {
                 extra_ms,
                 duration_secs,
             } => format!("{target} +{extra_ms} ms for {duration_secs} s"),
+            Self::KillPrimary { db, failover_secs } => {
+                format!("kill the primary of {db} (failover {failover_secs} s)")
+            }
+            Self::Partition {
+                from,
+                to,
+                duration_secs,
+            } => format!("partition {from} from {to} for {duration_secs} s"),
         }
     }
 }

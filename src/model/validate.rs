@@ -602,6 +602,63 @@ impl Validator {
                         "seconds",
                     );
                 }
+                Fault::KillPrimary { db, failover_secs } => {
+                    self.reference(&format!("{p}.fault.db"), db, &RefKind::Database, kinds);
+                    self.range_f64(
+                        &format!("{p}.fault.failover_secs"),
+                        *failover_secs,
+                        0.0,
+                        MAX_DURATION_SECS,
+                        "seconds",
+                    );
+                }
+                Fault::Partition {
+                    from,
+                    to,
+                    duration_secs,
+                } => {
+                    self.reference(&format!("{p}.fault.from"), from, &RefKind::App, kinds);
+                    match kinds.get(to.as_str()) {
+                        None => self.fail(
+                            format!("{p}.fault.to"),
+                            format!("there is no component with id {to:?}"),
+                        ),
+                        Some(ComponentSpec::Cache(c)) if c.scope == CacheScope::Local => self.fail(
+                            format!("{p}.fault.to"),
+                            format!(
+                                "{to:?} is a local cache, inside each instance: no network \
+                                     to cut"
+                            ),
+                        ),
+                        Some(
+                            ComponentSpec::Database(_)
+                            | ComponentSpec::Cache(_)
+                            | ComponentSpec::Queue(_),
+                        ) => {}
+                        Some(c) if RefKind::Service.accepts(c) => {}
+                        Some(other) => self.fail(
+                            format!("{p}.fault.to"),
+                            format!(
+                                "{to:?} is a {}; a partition cuts an app tier from a \
+                                 Database, a shared Cache, a Queue or a service it calls",
+                                other.kind_name()
+                            ),
+                        ),
+                    }
+                    if from == to {
+                        self.fail(
+                            format!("{p}.fault.to"),
+                            "a tier cannot be partitioned from itself",
+                        );
+                    }
+                    self.range_f64(
+                        &format!("{p}.fault.duration_secs"),
+                        *duration_secs,
+                        0.0,
+                        MAX_DURATION_SECS,
+                        "seconds",
+                    );
+                }
             }
         }
     }

@@ -978,49 +978,7 @@ impl BottleneckApp {
 
     /// Buttons that break the selected component now (while the run goes on).
     fn fault_buttons(&mut self, ui: &mut egui::Ui, spec: &ComponentSpec, running: bool) {
-        use crate::model::{CacheScope, Fault};
-        let id = spec.id().to_owned();
-        let faults: Vec<(&str, &str, Fault)> = match spec {
-            ComponentSpec::App(_) => vec![(
-                "Kill an instance",
-                "One instance crashes: the requests it holds fail, and it starts again after \
-                 the tier's startup time with cold local caches.",
-                Fault::KillInstances {
-                    tier: id.clone(),
-                    count: 1,
-                },
-            )],
-            ComponentSpec::Cache(c) => {
-                let mut v = vec![(
-                    "Flush the cache",
-                    "Every entry is gone: the misses that follow all hit the database at once \
-                     (a stampede).",
-                    Fault::FlushCache { cache: id.clone() },
-                )];
-                if c.scope == CacheScope::Shared {
-                    v.push((
-                        "Latency spike",
-                        "Every operation takes 50 ms longer for 30 s.",
-                        Fault::LatencySpike {
-                            target: id.clone(),
-                            extra_ms: 50.0,
-                            duration_secs: 30.0,
-                        },
-                    ));
-                }
-                v
-            }
-            ComponentSpec::Database(_) => vec![(
-                "Latency spike",
-                "Every query takes 200 ms longer for 30 s: watch connections pile up.",
-                Fault::LatencySpike {
-                    target: id.clone(),
-                    extra_ms: 200.0,
-                    duration_secs: 30.0,
-                },
-            )],
-            _ => Vec::new(),
-        };
+        let faults = crate::edit::faults_offered(&self.doc.scenario, spec);
         if faults.is_empty() {
             return;
         }

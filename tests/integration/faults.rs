@@ -73,6 +73,18 @@ fn faults_in_the_file_replay_exactly_like_injected_ones() {
         duration_secs: 5.0,
     })
     .expect("inject");
+    live.advance_until(SimTime::from_secs_f64(40.0), 1234);
+    live.inject(Fault::KillPrimary {
+        db: "postgres".into(),
+        failover_secs: 3.0,
+    })
+    .expect("inject");
+    live.inject(Fault::Partition {
+        from: "app".into(),
+        to: "redis".into(),
+        duration_secs: 4.0,
+    })
+    .expect("inject");
     live.run_to_end();
 
     let mut saved = sc.scenario().clone();
@@ -137,4 +149,90 @@ fn a_latency_spike_slows_queries_only_while_it_lasts() {
     let (before, during, after) = (p50(5.0, 20.0), p50(21.0, 30.0), p50(40.0, 60.0));
     assert!(during > before + 90.0, "search p50 {before} → {during}");
     assert!(after < before + 5.0, "back to {after} after the spike");
+}
+
+/// Failures of one cause per second, from the chart series.
+fn per_sec(sim: &Simulation, cause: &str, from: f64, to: f64) -> f64 {
+    mean(&column(sim, "", &format!("{cause}_per_sec"), from, to))
+}
+
+#[test]
+fn killing_the_primary_fails_writes_until_failover_and_spares_replica_reads() {
+    let sc = three_tier(60.0);
+    let mut sim = Simulation::new(&sc);
+    sim.advance_until(SimTime::from_secs_f64(20.0), u64::MAX);
+    sim.inject(Fault::KillPrimary {
+        db: "postgres".into(),
+        failover_secs: 10.0,
+    })
+    .expect("inject");
+    sim.run_to_end();
+    // Every order writes to the primary: about 80 orders/s fail while it is down.
+    let down = per_sec(&sim, "db_down", 21.0, 29.0);
+    let orders = mean(&column(&sim, "POST /order", "ok_per_sec", 1.0, 19.0));
+    assert!(
+        (down - orders).abs() < 0.2 * orders,
+        "{down} failures/s while down, {orders} orders/s before"
+    );
+    // Once a replica is promoted, writes succeed again.
+    assert_eq!(per_sec(&sim, "db_down", 31.0, 60.0), 0.0);
+    let after = mean(&column(&sim, "POST /order", "ok_per_sec", 31.0, 60.0));
+    assert!((after - orders).abs() < 0.2 * orders);
+    // Searches read from the replica and never noticed.
+    let s = sim.summary();
+    assert_eq!(s.endpoints["GET /search"].errors["db_down"], 0);
+}
+
+#[test]
+fn a_partition_fails_calls_across_it_only_while_it_lasts() {
+    let sc = three_tier(60.0);
+    let mut sim = Simulation::new(&sc);
+    sim.advance_until(SimTime::from_secs_f64(20.0), u64::MAX);
+    sim.inject(Fault::Partition {
+        from: "app".into(),
+        to: "redis".into(),
+        duration_secs: 10.0,
+    })
+    .expect("inject");
+    sim.run_to_end();
+    // Every product page asks the cache first: all of them fail while cut off.
+    let cut = per_sec(&sim, "partitioned", 21.0, 29.0);
+    let pages = mean(&column(&sim, "GET /product", "ok_per_sec", 1.0, 19.0));
+    assert!(
+        (cut - pages).abs() < 0.2 * pages,
+        "{cut} failures/s while cut, {pages} pages/s before"
+    );
+    assert_eq!(per_sec(&sim, "partitioned", 31.0, 60.0), 0.0);
+    // Orders do not use the cache and go on.
+    let s = sim.summary();
+    assert_eq!(s.endpoints["POST /order"].errors["partitioned"], 0);
+}
+
+#[test]
+fn partitions_and_failovers_in_a_file_are_checked() {
+    let mut s = bundled("three_tier").into_inner();
+    s.faults = vec![
+        TimedFault {
+            at_secs: 1.0,
+            fault: Fault::Partition {
+                from: "redis".into(),
+                to: "postgres".into(),
+                duration_secs: 1.0,
+            },
+        },
+        TimedFault {
+            at_secs: 2.0,
+            fault: Fault::KillPrimary {
+                db: "app".into(),
+                failover_secs: -1.0,
+            },
+        },
+    ];
+    let problems = model::validate(s).expect_err("invalid faults").to_string();
+    assert!(problems.contains("faults[0].fault.from"), "{problems}");
+    assert!(problems.contains("faults[1].fault.db"), "{problems}");
+    assert!(
+        problems.contains("faults[1].fault.failover_secs"),
+        "{problems}"
+    );
 }

@@ -39,6 +39,7 @@ impl World {
             autoscalers: Vec::new(),
             breakers: Vec::new(),
             queues: Vec::new(),
+            partitions: Vec::new(),
             tiers: Vec::new(),
             instances: Vec::new(),
             stations: Vec::new(),
@@ -269,6 +270,8 @@ impl World {
                     gate_waiters: VecDeque::new(),
                     gate_waiting: Level::default(),
                     gate_wait: Default::default(),
+                    down_until: SimTime::ZERO,
+                    killed_at: None,
                 });
             }
         }
@@ -527,7 +530,7 @@ impl World {
 
     /// Where requests sent to component `id` go (a limiter, a load balancer or a tier;
     /// validation guarantees it is one of them). Limiters are built before clients.
-    fn target_of(&self, id: &str) -> Target {
+    pub(super) fn target_of(&self, id: &str) -> Target {
         if let Some(c) = self.cdns.iter().position(|c| c.id == id) {
             Target::Cdn(c as u32)
         } else if let Some(b) = self.breakers.iter().position(|b| b.id == id) {

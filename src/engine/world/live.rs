@@ -160,6 +160,25 @@ impl World {
                     c.spike = spike;
                 }
             }
+            Fault::KillPrimary { failover_secs, .. } => {
+                let node = self.dbs[at as usize].nodes[0];
+                let n = &mut self.db_nodes[node as usize];
+                n.killed_at = Some(now);
+                n.down_until = now + SimDuration::from_secs_f64(*failover_secs);
+            }
+            Fault::Partition {
+                to, duration_secs, ..
+            } => {
+                let Some(to) = self.cut_of(to) else {
+                    return;
+                };
+                self.partitions.retain(|p| now < p.until);
+                self.partitions.push(Partition {
+                    tier: at,
+                    to,
+                    until: now + SimDuration::from_secs_f64(*duration_secs),
+                });
+            }
         }
     }
 
@@ -206,6 +225,20 @@ impl World {
         let startup = SimDuration::from_secs_f64(self.tiers[tier as usize].spec.startup_secs);
         self.queue
             .schedule(now + startup, Event::InstanceUp { inst });
+    }
+
+    /// What cutting the network to component `id` cuts.
+    fn cut_of(&self, id: &str) -> Option<Cut> {
+        let at = *self.index.get(id)?;
+        if self.dbs.iter().any(|d| d.id == id) {
+            Some(Cut::Db(at))
+        } else if self.caches.iter().any(|c| c.id == id) {
+            Some(Cut::Cache(at))
+        } else if self.queues.iter().any(|q| q.id == id) {
+            Some(Cut::Queue(at))
+        } else {
+            Some(Cut::Service(self.target_of(id)))
+        }
     }
 
     /// The sessions `inst` held in memory are gone: their users are logged out.

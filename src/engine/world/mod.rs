@@ -193,6 +193,9 @@ pub struct World {
     pub autoscalers: Vec<Autoscaler>,
     pub breakers: Vec<Breaker>,
     pub queues: Vec<JobQueue>,
+    /// Network partitions injected as faults (expired ones are dropped when the next
+    /// one comes).
+    pub partitions: Vec<Partition>,
     pub tiers: Vec<Tier>,
     pub instances: Vec<Instance>,
     pub stations: Vec<Station>,
@@ -973,7 +976,18 @@ impl World {
             }
             Op::End => Action::Done,
             Op::Call { target, endpoint } => {
-                if q.phase == phase::START {
+                if q.phase == phase::START
+                    && !self.partitions.is_empty()
+                    && is_cut(
+                        &self.partitions,
+                        now,
+                        self.instances[inst].tier,
+                        Cut::Service(*target),
+                    )
+                {
+                    q.pc += 1;
+                    Action::Fail(ErrorCause::Partitioned)
+                } else if q.phase == phase::START {
                     q.phase = phase::SERVED;
                     Action::Call {
                         target: *target,
@@ -989,7 +1003,18 @@ impl World {
                 }
             }
             Op::Enqueue { queue, job } => {
-                if q.phase == phase::START {
+                if q.phase == phase::START
+                    && !self.partitions.is_empty()
+                    && is_cut(
+                        &self.partitions,
+                        now,
+                        self.instances[inst].tier,
+                        Cut::Queue(*queue),
+                    )
+                {
+                    q.pc += 1;
+                    Action::Fail(ErrorCause::Partitioned)
+                } else if q.phase == phase::START {
                     q.phase = phase::SERVED;
                     let jq = &mut self.queues[*queue as usize];
                     Action::Delay(jq.latency.sample(&mut jq.rng))
@@ -1009,6 +1034,18 @@ impl World {
             } => {
                 let c = &mut self.caches[*cache as usize];
                 match (c.scope, q.phase) {
+                    (CacheScope::Shared, phase::START)
+                        if !self.partitions.is_empty()
+                            && is_cut(
+                                &self.partitions,
+                                now,
+                                self.instances[inst].tier,
+                                Cut::Cache(*cache),
+                            ) =>
+                    {
+                        q.pc += 1;
+                        Action::Fail(ErrorCause::Partitioned)
+                    }
                     (CacheScope::Shared, phase::START) => {
                         q.phase = phase::AT_SERVER;
                         let extra = spike_extra(c.spike, now);
@@ -1065,6 +1102,18 @@ impl World {
             Op::CacheSet { cache, slot } => {
                 let c = &mut self.caches[*cache as usize];
                 match (c.scope, q.phase) {
+                    (CacheScope::Shared, phase::START)
+                        if !self.partitions.is_empty()
+                            && is_cut(
+                                &self.partitions,
+                                now,
+                                self.instances[inst].tier,
+                                Cut::Cache(*cache),
+                            ) =>
+                    {
+                        q.pc += 1;
+                        Action::Fail(ErrorCause::Partitioned)
+                    }
                     (CacheScope::Shared, phase::START) => {
                         q.phase = phase::AT_SERVER;
                         let extra = spike_extra(c.spike, now);
@@ -1104,6 +1153,17 @@ impl World {
                 let database = &mut self.dbs[*db as usize];
                 match q.phase {
                     phase::START => {
+                        if !self.partitions.is_empty()
+                            && is_cut(
+                                &self.partitions,
+                                now,
+                                self.instances[inst].tier,
+                                Cut::Db(*db),
+                            )
+                        {
+                            q.pc += 1;
+                            return Action::Fail(ErrorCause::Partitioned);
+                        }
                         if database.needs_key {
                             let rng = &mut self.instances[inst].rng;
                             q.db_key = draw_key(database.zipf.as_ref(), database.keys, rng);
@@ -1149,6 +1209,11 @@ impl World {
                         q.phase = phase::SERVED;
                         q.sub_enter = now;
                         let node = &mut self.db_nodes[q.conn_node as usize];
+                        if node.is_down(now) {
+                            // Nobody answers: give the connection back and fail.
+                            q.call_error = Some(ErrorCause::DbDown);
+                            return Action::Continue;
+                        }
                         if !*write && node.replica && database.track_stale {
                             database.replica_reads.inc();
                             if database.visible_at.get(&q.db_key).is_some_and(|t| *t > now) {
@@ -1162,14 +1227,24 @@ impl World {
                         Action::Serve(node.station, cost)
                     }
                     _ => {
-                        // Query answered: give the connection back.
+                        // Query answered (or its node died): give the connection back.
                         q.phase = phase::START;
                         q.pc += 1;
                         let pool = q.conn_pool;
                         let node = q.conn_node;
                         q.conn_pool = NONE;
                         q.conn_node = NONE;
-                        if *write && (database.track_stale || database.read_your_writes) {
+                        if self.db_nodes[node as usize]
+                            .killed_at
+                            .is_some_and(|t| t >= q.sub_enter)
+                        {
+                            q.call_error = Some(ErrorCause::DbDown);
+                        }
+                        let failed = q.call_error.take();
+                        if failed.is_none()
+                            && *write
+                            && (database.track_stale || database.read_your_writes)
+                        {
                             let n = &mut self.db_nodes[node as usize];
                             let visible = now + database.lag.sample(&mut n.rng);
                             database.written(q.db_key, q.session, visible, now);
@@ -1180,7 +1255,10 @@ impl World {
                         if pool != NONE {
                             self.release(pool, node);
                         }
-                        Action::Continue
+                        match failed {
+                            Some(cause) => Action::Fail(cause),
+                            None => Action::Continue,
+                        }
                     }
                 }
             }
@@ -1399,6 +1477,15 @@ impl World {
         let n = &mut self.db_nodes[node as usize];
         let database = &self.dbs[n.db as usize];
         let pooled = database.pooler.is_some();
+        if n.is_down(now) {
+            if pool != NONE {
+                let p = &mut self.pools[pool as usize];
+                p.open.dec(now);
+                p.in_use.dec(now);
+            }
+            self.finish(r, Err(ErrorCause::DbDown));
+            return false;
+        }
         if !pooled && n.connections.value() >= database.max_connections {
             n.refused.inc();
             if pool != NONE {
