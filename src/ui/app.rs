@@ -28,6 +28,7 @@ const EVENTS_PER_SLICE: u64 = 5_000;
 
 /// Texts of the controls, shared with the tests that find them by label.
 pub mod labels {
+    pub const TOP_QUERIES: &str = "Top queries by total time";
     pub const PLAY: &str = "Play";
     pub const PAUSE: &str = "Pause";
     pub const STEP: &str = "Step";
@@ -798,6 +799,37 @@ impl BottleneckApp {
                 );
                 ui.label(format!("{} ({})", r.resource, r.kind));
             });
+        }
+        if !s.queries.is_empty() {
+            ui.separator();
+            ui.label(egui::RichText::new(labels::TOP_QUERIES).strong())
+                .on_hover_text(
+                    "The slow-query log: database time spent per query since the warm-up. \
+                     The top one is where an index, a cache or batching pays most.",
+                );
+            let total: f64 = s.queries.iter().map(|q| q.total_secs).sum();
+            egui::Grid::new("top queries")
+                .num_columns(3)
+                .striped(true)
+                .show(ui, |ui| {
+                    for q in s.queries.iter().take(5) {
+                        let share = if total > 0.0 {
+                            q.total_secs / total
+                        } else {
+                            0.0
+                        };
+                        ui.add(
+                            egui::ProgressBar::new(share as f32)
+                                .desired_width(60.0)
+                                .text(format!("{:.0} %", share * 100.0)),
+                        )
+                        .on_hover_text("Share of all database time");
+                        ui.label(format!("{}.{}", q.db, q.query));
+                        ui.label(format!("{} × {:.2} ms", q.count, q.mean_ms))
+                            .on_hover_text("Calls × mean time on a database core");
+                        ui.end_row();
+                    }
+                });
         }
 
         ui.separator();

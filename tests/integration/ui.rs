@@ -472,3 +472,65 @@ fn a_fault_button_breaks_the_running_system_and_is_recorded() {
     );
     h.get_by_label("Faults (1)");
 }
+
+#[test]
+fn a_partition_button_is_offered_for_each_dependency_of_a_tier() {
+    let mut h = harness(default_app());
+    h.run_steps(2);
+    select(&mut h, "app");
+    h.run_steps(2);
+    // The default app tier uses the shared cache and the database.
+    h.get_by_label("Partition from postgres");
+    h.get_by_label("Partition from redis").click();
+    h.run_steps(3);
+    let faults = &h.state().scenario().faults;
+    assert_eq!(faults.len(), 1, "{}", h.state().status());
+    assert_eq!(
+        faults[0].fault,
+        bottleneck::model::Fault::Partition {
+            from: "app".into(),
+            to: "redis".into(),
+            duration_secs: 30.0,
+        }
+    );
+}
+
+#[test]
+fn every_component_kind_can_be_added_from_the_palette_and_inspected() {
+    let mut app = default_app();
+    app.playback_mut().playing = false;
+    let mut h = harness(app);
+    h.run_steps(2);
+    for kind in bottleneck::model::ComponentSpec::KINDS {
+        let before = h.state().scenario().components.len();
+        h.get_by_role_and_label(Role::Button, kind).click();
+        h.run_steps(2);
+        let s = h.state().scenario();
+        assert_eq!(s.components.len(), before + 1, "{kind}");
+        let added = s.components.last().expect("added");
+        assert_eq!(added.kind_name(), *kind);
+        // It is selected and the inspector shows it, with its parameters.
+        let heading = format!("{} ({kind})", added.id());
+        h.get_by_label(&heading);
+    }
+}
+
+#[test]
+fn the_slow_query_view_ranks_queries_by_total_time() {
+    let mut s = bundled("three_tier").into_inner();
+    s.run.warmup_secs = 0.0;
+    let mut h = harness(BottleneckApp::new(valid(s), None));
+    h.state_mut().command(Command::SetSpeed(100.0));
+    h.run_steps(30);
+    h.get_by_label(labels::TOP_QUERIES);
+    // The query with the most database time is listed first, by its name.
+    let summary = h.state().simulation().summary();
+    let top = &summary.queries[0];
+    assert!(
+        summary
+            .queries
+            .windows(2)
+            .all(|w| w[0].total_secs >= w[1].total_secs)
+    );
+    h.get_by_label(&format!("{}.{}", top.db, top.query));
+}
