@@ -743,10 +743,14 @@ impl World {
                 "accept_queue",
                 "run_queue",
                 "instances",
-                "memory_util",
-                "sessions_lost",
             ] {
                 names.push((t.id.clone(), m.to_owned()));
+            }
+            if t.memory_kb.is_some() {
+                names.push((t.id.clone(), "memory_util".to_owned()));
+            }
+            if t.in_memory_sessions {
+                names.push((t.id.clone(), "sessions_lost".to_owned()));
             }
             let tier_dbs = self.tier_dbs(t);
             for db in tier_dbs {
@@ -924,17 +928,18 @@ impl World {
             let t = &self.tiers[ti];
             v.push(t.active.len() as f64);
             // The fullest instance's memory, now: the one that would crash first.
-            let memory = t.memory_kb.map_or(0.0, |limit| {
+            if let Some(limit) = t.memory_kb {
                 let used = t
                     .active
                     .iter()
                     .map(|i| self.instances[*i as usize].memory_kb)
                     .max()
                     .unwrap_or(0);
-                used as f64 / limit.max(1) as f64
-            });
-            v.push(memory);
-            v.push(t.sessions_lost.total() as f64);
+                v.push(used as f64 / limit.max(1) as f64);
+            }
+            if t.in_memory_sessions {
+                v.push(t.sessions_lost.total() as f64);
+            }
             for j in 0..dbs.len() {
                 v.push(ratio(pool_busy[j], pool_size[j]));
                 v.push(pool_wait[j]);
