@@ -762,7 +762,8 @@ impl ComponentSpec {
             }
             "App" => {
                 "A tier of identical app instances running the endpoints' scripts on \
-                      their cores, with a worker pool and a connection pool per database."
+                 their cores, with a worker pool, a connection pool per database, optional \
+                 memory limits and user sessions in memory or in a store."
             }
             "Autoscaler" => {
                 "Adds and removes instances of an app tier to keep CPU, request rate or queue \
@@ -784,8 +785,9 @@ impl ComponentSpec {
                         local inside each instance."
             }
             "Database" => {
-                "A primary with optional read replicas; each node has cores and a \
-                           connection limit, and each named query a cost."
+                "A primary with optional read replicas (and replication lag), optionally \
+                 split into shards by key; each node has cores and a connection limit, each \
+                 named query a cost, and a connection pooler may sit in front."
             }
             _ => "",
         }
