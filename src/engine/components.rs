@@ -536,6 +536,9 @@ pub struct Instance {
     pub local_caches: Vec<(u32, Lru)>,
     /// Times it crashed.
     pub crashes: Counter,
+    /// Whether admitting a request does more than take a slot (memory to count, a
+    /// session to keep or look up): the common case skips all of it.
+    pub admission_work: bool,
     /// Times it ran out of memory (counted in `crashes` too).
     pub ooms: Counter,
     /// Memory held by the requests it runs, in KB, and the most it held.

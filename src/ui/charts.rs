@@ -46,7 +46,8 @@ fn is_utilisation(metric: &str) -> bool {
 }
 
 fn is_queue(metric: &str) -> bool {
-    matches!(metric, "accept_queue" | "run_queue" | "queue" | "depth") || metric.ends_with("_waiting")
+    matches!(metric, "accept_queue" | "run_queue" | "queue" | "depth")
+        || metric.ends_with("_waiting")
 }
 
 /// The charts panel.

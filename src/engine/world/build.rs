@@ -483,6 +483,7 @@ impl World {
             db_access,
             local_caches,
             crashes: Counter::default(),
+            admission_work: s.memory_mb.is_some() || s.sessions != SessionStore::Stateless,
             ooms: Counter::default(),
             memory_kb: 0,
             memory_peak_kb: 0,

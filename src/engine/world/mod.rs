@@ -53,6 +53,10 @@ pub enum Event {
     Sample,
 }
 
+/// The slot of `Request::keys` holding the current query's key (cache lookups use the
+/// slots below, one per nesting depth).
+const DB_KEY: usize = MAX_STEP_NESTING;
+
 /// Phases of a multi-stage operation (a query, a cache access).
 mod phase {
     pub const START: u8 = 0;
@@ -99,8 +103,7 @@ pub struct Request {
     pub phase: u8,
     pub sub_enter: SimTime,
     pub counters: [u32; MAX_STEP_NESTING + 1],
-    /// The key of the current query (its shard; whether a replica read is stale).
-    pub db_key: u64,
+    /// Cache keys by nesting depth, and the current query's key at [`DB_KEY`].
     pub keys: [u64; MAX_STEP_NESTING + 1],
     /// The connection used by the current query: pool (or `NONE` for an own connection)
     /// and database node.
@@ -135,7 +138,6 @@ impl Request {
             phase: 0,
             sub_enter: SimTime::ZERO,
             counters: [0; MAX_STEP_NESTING + 1],
-            db_key: 0,
             keys: [0; MAX_STEP_NESTING + 1],
             conn_pool: NONE,
             conn_node: NONE,
@@ -349,6 +351,7 @@ impl World {
     }
 
     /// A fresh request in the slab, sent now.
+    #[inline(always)]
     fn new_request(&mut self, origin: Origin, client: u32, endpoint: u16, session: u32) -> ReqRef {
         let now = self.now;
         let idx = match self.free.pop() {
@@ -386,8 +389,14 @@ impl World {
     }
 
     /// Sends request `r` to `target`: into an instance, or answered on the way.
+    #[inline(always)]
     fn dispatch(&mut self, target: Target, session: u32, r: ReqRef) {
-        match self.route(target, session, r) {
+        // Straight to a tier is the common case: route it without the general router.
+        let routed = match target {
+            Target::Tier(t) => self.route_to_tier(t),
+            _ => self.route(target, session, r),
+        };
+        match routed {
             Routed::Instance(inst) => self.arrive_at_instance(inst, r),
             Routed::Edge(latency) => {
                 self.queue
@@ -643,6 +652,19 @@ impl World {
 
     // ----- routing -------------------------------------------------------------------
 
+    /// An app tier without a load balancer takes requests on its instances in turn.
+    #[inline]
+    fn route_to_tier(&mut self, t: u32) -> Routed {
+        let tier = &mut self.tiers[t as usize];
+        let n = tier.active.len();
+        if n == 0 {
+            return Routed::Refused(ErrorCause::NoInstance);
+        }
+        let i = tier.active[tier.rr_next % n];
+        tier.rr_next = (tier.rr_next + 1) % n;
+        Routed::Instance(i)
+    }
+
     /// Where request `r` goes: an instance, an answer from a CDN's edge, or a refusal on
     /// the way.
     fn route(&mut self, target: Target, session: u32, r: ReqRef) -> Routed {
@@ -678,16 +700,7 @@ impl World {
                     Routed::Refused(ErrorCause::RateLimited)
                 }
             }
-            Target::Tier(t) => {
-                let tier = &mut self.tiers[t as usize];
-                let n = tier.active.len();
-                if n == 0 {
-                    return Routed::Refused(ErrorCause::NoInstance);
-                }
-                let i = tier.active[tier.rr_next % n];
-                tier.rr_next = (tier.rr_next + 1) % n;
-                Routed::Instance(i)
-            }
+            Target::Tier(t) => self.route_to_tier(t),
             Target::LoadBalancer(l) => {
                 let lb = &mut self.lbs[l as usize];
                 if lb.max_in_flight.is_some_and(|max| lb.in_flight >= max) {
@@ -774,6 +787,7 @@ impl World {
 
     // ----- app instances -------------------------------------------------------------
 
+    #[inline(always)]
     fn arrive_at_instance(&mut self, inst: u32, r: ReqRef) {
         let now = self.now;
         let i = &mut self.instances[inst as usize];
@@ -785,6 +799,10 @@ impl World {
             q.instance = inst;
             q.inst_enter = now;
             q.admitted = true;
+            if !i.admission_work {
+                self.advance(r);
+                return;
+            }
             match self.admit(inst, r) {
                 Some(SimDuration::ZERO) => self.advance(r),
                 Some(delay) => {
@@ -832,7 +850,11 @@ impl World {
             self.requests[r.idx as usize].admitted = true;
             // Start it through the queue rather than recursing: a chain of requests that
             // fail at once must not grow the call stack.
-            let delay = self.admit(inst, r).unwrap_or(SimDuration::ZERO);
+            let delay = if i.admission_work {
+                self.admit(inst, r).unwrap_or(SimDuration::ZERO)
+            } else {
+                SimDuration::ZERO
+            };
             self.queue.schedule(now + delay, Event::Resume { req: r });
         }
     }
@@ -1166,7 +1188,7 @@ impl World {
                         }
                         if database.needs_key {
                             let rng = &mut self.instances[inst].rng;
-                            q.db_key = draw_key(database.zipf.as_ref(), database.keys, rng);
+                            q.keys[DB_KEY] = draw_key(database.zipf.as_ref(), database.keys, rng);
                         }
                         Action::Acquire {
                             db: *db,
@@ -1216,7 +1238,11 @@ impl World {
                         }
                         if !*write && node.replica && database.track_stale {
                             database.replica_reads.inc();
-                            if database.visible_at.get(&q.db_key).is_some_and(|t| *t > now) {
+                            if database
+                                .visible_at
+                                .get(&q.keys[DB_KEY])
+                                .is_some_and(|t| *t > now)
+                            {
                                 database.stale_reads.inc();
                             }
                         }
@@ -1247,7 +1273,7 @@ impl World {
                         {
                             let n = &mut self.db_nodes[node as usize];
                             let visible = now + database.lag.sample(&mut n.rng);
-                            database.written(q.db_key, q.session, visible, now);
+                            database.written(q.keys[DB_KEY], q.session, visible, now);
                         }
                         if database.pooler.is_some() {
                             self.release_gate(node);
@@ -1284,30 +1310,30 @@ impl World {
     pub(super) fn finish(&mut self, r: ReqRef, outcome: Result<(), ErrorCause>) {
         let now = self.now;
         let q = &mut self.requests[r.idx as usize];
-        let inst = q.instance;
-        let admitted = q.admitted;
-        // A crashed instance's memory is gone already.
-        if admitted && !q.doomed {
-            let memory = self.endpoint_memory_kb[q.endpoint as usize];
-            let i = &mut self.instances[inst as usize];
-            i.memory_kb = i.memory_kb.saturating_sub(memory);
-        }
-        let q = &mut self.requests[r.idx as usize];
-        if q.lb != NONE {
-            let lb = &mut self.lbs[q.lb as usize];
+        let (inst, admitted, doomed, endpoint, lb, breaker, inst_enter) = (
+            q.instance,
+            q.admitted,
+            q.doomed,
+            q.endpoint,
+            q.lb,
+            q.breaker,
+            q.inst_enter,
+        );
+        if lb != NONE {
+            let lb = &mut self.lbs[lb as usize];
             lb.in_flight = lb.in_flight.saturating_sub(1);
         }
-        let inst_enter = q.inst_enter;
-        if q.breaker != NONE {
-            let b = q.breaker;
-            self.breakers[b as usize].record(outcome.is_ok(), now);
+        if breaker != NONE {
+            self.breakers[breaker as usize].record(outcome.is_ok(), now);
         }
         let q = &mut self.requests[r.idx as usize];
-        let own = std::mem::take(&mut q.own_conns);
-        for (_, node) in &own {
-            self.close_db_connection(*node);
+        if !q.own_conns.is_empty() {
+            let own = std::mem::take(&mut q.own_conns);
+            for (_, node) in &own {
+                self.close_db_connection(*node);
+            }
+            self.requests[r.idx as usize].own_conns = own;
         }
-        self.requests[r.idx as usize].own_conns = own;
         self.respond(r, outcome);
         let q = &mut self.requests[r.idx as usize];
         q.live = false;
@@ -1319,6 +1345,11 @@ impl World {
             i.in_system.dec(now);
             i.sojourn.record(now.since(inst_enter).0);
             if admitted {
+                // A crashed instance's memory is gone already.
+                if i.admission_work && !doomed {
+                    let memory = self.endpoint_memory_kb[endpoint as usize];
+                    i.memory_kb = i.memory_kb.saturating_sub(memory);
+                }
                 i.busy_slots.dec(now);
                 self.start_next_queued(inst);
             }
@@ -1382,7 +1413,7 @@ impl World {
     fn acquire(&mut self, r: ReqRef, db: u32, write: bool) -> bool {
         let now = self.now;
         let q = &self.requests[r.idx as usize];
-        let (inst, key, session) = (q.instance as usize, q.db_key, q.session);
+        let (inst, key, session) = (q.instance as usize, q.keys[DB_KEY], q.session);
         let Some(access) = self.instances[inst]
             .db_access
             .iter()
@@ -1669,5 +1700,18 @@ impl World {
             n.gate_waiting.mark_warmup(now);
             n.gate_wait.mark_warmup();
         }
+    }
+}
+#[cfg(test)]
+mod size_probe {
+    #[test]
+    fn sizes() {
+        eprintln!(
+            "Request {} Instance {} Event {} Op {}",
+            std::mem::size_of::<super::Request>(),
+            std::mem::size_of::<super::Instance>(),
+            std::mem::size_of::<super::Event>(),
+            std::mem::size_of::<super::super::program::Op>()
+        );
     }
 }
