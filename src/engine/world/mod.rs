@@ -1702,16 +1702,3 @@ impl World {
         }
     }
 }
-#[cfg(test)]
-mod size_probe {
-    #[test]
-    fn sizes() {
-        eprintln!(
-            "Request {} Instance {} Event {} Op {}",
-            std::mem::size_of::<super::Request>(),
-            std::mem::size_of::<super::Instance>(),
-            std::mem::size_of::<super::Event>(),
-            std::mem::size_of::<super::super::program::Op>()
-        );
-    }
-}
