@@ -6,22 +6,7 @@
 use bottleneck::engine::Simulation;
 use bottleneck::model::{ComponentSpec, DatabaseSpec, Dist, Pooler, ValidScenario};
 
-use crate::util::{bundled, valid};
-
-fn run(sc: &ValidScenario) -> Simulation {
-    let mut sim = Simulation::new(sc);
-    sim.run_to_end();
-    sim
-}
-
-fn figure(sim: &Simulation, id: &str, name: &str) -> f64 {
-    let s = sim.summary();
-    s.components
-        .iter()
-        .find(|c| c.id == id)
-        .expect("component")
-        .figure(name)
-}
+use crate::util::{bundled, figure, run_sim as run, valid};
 
 /// A bundled scenario with its one database changed by `f`.
 fn with_db(name: &str, f: impl Fn(&mut DatabaseSpec)) -> ValidScenario {

@@ -5,22 +5,7 @@
 use bottleneck::engine::Simulation;
 use bottleneck::model::{ComponentSpec, Concurrency, Dist, Policy, SessionStore, ValidScenario};
 
-use crate::util::{bundled, valid};
-
-fn run(sc: &ValidScenario) -> Simulation {
-    let mut sim = Simulation::new(sc);
-    sim.run_to_end();
-    sim
-}
-
-fn figure(sim: &Simulation, id: &str, name: &str) -> f64 {
-    let s = sim.summary();
-    s.components
-        .iter()
-        .find(|c| c.id == id)
-        .expect("component")
-        .figure(name)
-}
+use crate::util::{bundled, figure, run_sim as run, valid};
 
 /// A bundled scenario with its app tier(s) changed by `f`.
 fn with_app(name: &str, f: impl Fn(&mut bottleneck::model::AppSpec)) -> ValidScenario {

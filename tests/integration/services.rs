@@ -4,25 +4,13 @@
 use bottleneck::engine::Simulation;
 use bottleneck::model::{ComponentSpec, Concurrency, RateLimiterSpec, ValidScenario};
 
-use crate::util::{bundled, valid};
-
-fn run(sc: &ValidScenario) -> Simulation {
-    let mut sim = Simulation::new(sc);
-    sim.run_to_end();
-    sim
-}
+use crate::util::{bundled, figure, run_sim as run, valid};
 
 /// `(time, value)` of one series.
 fn series(sim: &Simulation, scope: &str, metric: &str) -> Vec<(f64, f64)> {
     let set = sim.series();
     let col = set.column(scope, metric).expect("series exists");
     set.times.iter().copied().zip(col.iter().copied()).collect()
-}
-
-fn figure(sim: &Simulation, id: &str, name: &str) -> f64 {
-    let s = sim.summary();
-    let c = s.components.iter().find(|c| c.id == id).expect("component");
-    c.figure(name)
 }
 
 const CLOSED: f64 = 0.0;

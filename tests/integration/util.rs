@@ -28,3 +28,20 @@ pub fn run(sc: &ValidScenario, seed: u64) -> Summary {
     sim.run_to_end();
     sim.summary()
 }
+
+/// Runs to the end with the scenario's own seed, keeping the simulation (for its series).
+pub fn run_sim(sc: &ValidScenario) -> Simulation {
+    let mut sim = Simulation::new(sc);
+    sim.run_to_end();
+    sim
+}
+
+/// One figure of one component in the summary (NaN when the component does not have it).
+pub fn figure(sim: &Simulation, id: &str, name: &str) -> f64 {
+    let s = sim.summary();
+    s.components
+        .iter()
+        .find(|c| c.id == id)
+        .unwrap_or_else(|| panic!("no component {id:?}"))
+        .figure(name)
+}

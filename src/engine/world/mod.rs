@@ -955,6 +955,26 @@ impl World {
         let inst = q.instance as usize;
         let program = &self.programs[q.endpoint as usize];
         let op = &program.ops[q.pc as usize];
+        if q.phase == phase::START && !self.partitions.is_empty() {
+            // An operation that crosses the network to a dependency fails at once while
+            // a partition cuts the instance's tier from it.
+            let to = match op {
+                Op::Query { db, .. } => Some(Cut::Db(*db)),
+                Op::CacheGet { cache, .. } | Op::CacheSet { cache, .. }
+                    if self.caches[*cache as usize].scope == CacheScope::Shared =>
+                {
+                    Some(Cut::Cache(*cache))
+                }
+                Op::Call { target, .. } => Some(Cut::Service(*target)),
+                Op::Enqueue { queue, .. } => Some(Cut::Queue(*queue)),
+                _ => None,
+            };
+            if let Some(to) = to
+                && is_cut(&self.partitions, now, self.instances[inst].tier, to)
+            {
+                return Action::Fail(ErrorCause::Partitioned);
+            }
+        }
         match op {
             Op::Cpu(s) => {
                 q.pc += 1;
@@ -998,18 +1018,7 @@ impl World {
             }
             Op::End => Action::Done,
             Op::Call { target, endpoint } => {
-                if q.phase == phase::START
-                    && !self.partitions.is_empty()
-                    && is_cut(
-                        &self.partitions,
-                        now,
-                        self.instances[inst].tier,
-                        Cut::Service(*target),
-                    )
-                {
-                    q.pc += 1;
-                    Action::Fail(ErrorCause::Partitioned)
-                } else if q.phase == phase::START {
+                if q.phase == phase::START {
                     q.phase = phase::SERVED;
                     Action::Call {
                         target: *target,
@@ -1025,18 +1034,7 @@ impl World {
                 }
             }
             Op::Enqueue { queue, job } => {
-                if q.phase == phase::START
-                    && !self.partitions.is_empty()
-                    && is_cut(
-                        &self.partitions,
-                        now,
-                        self.instances[inst].tier,
-                        Cut::Queue(*queue),
-                    )
-                {
-                    q.pc += 1;
-                    Action::Fail(ErrorCause::Partitioned)
-                } else if q.phase == phase::START {
+                if q.phase == phase::START {
                     q.phase = phase::SERVED;
                     let jq = &mut self.queues[*queue as usize];
                     Action::Delay(jq.latency.sample(&mut jq.rng))
@@ -1056,18 +1054,6 @@ impl World {
             } => {
                 let c = &mut self.caches[*cache as usize];
                 match (c.scope, q.phase) {
-                    (CacheScope::Shared, phase::START)
-                        if !self.partitions.is_empty()
-                            && is_cut(
-                                &self.partitions,
-                                now,
-                                self.instances[inst].tier,
-                                Cut::Cache(*cache),
-                            ) =>
-                    {
-                        q.pc += 1;
-                        Action::Fail(ErrorCause::Partitioned)
-                    }
                     (CacheScope::Shared, phase::START) => {
                         q.phase = phase::AT_SERVER;
                         let extra = spike_extra(c.spike, now);
@@ -1124,18 +1110,6 @@ impl World {
             Op::CacheSet { cache, slot } => {
                 let c = &mut self.caches[*cache as usize];
                 match (c.scope, q.phase) {
-                    (CacheScope::Shared, phase::START)
-                        if !self.partitions.is_empty()
-                            && is_cut(
-                                &self.partitions,
-                                now,
-                                self.instances[inst].tier,
-                                Cut::Cache(*cache),
-                            ) =>
-                    {
-                        q.pc += 1;
-                        Action::Fail(ErrorCause::Partitioned)
-                    }
                     (CacheScope::Shared, phase::START) => {
                         q.phase = phase::AT_SERVER;
                         let extra = spike_extra(c.spike, now);
@@ -1175,17 +1149,6 @@ impl World {
                 let database = &mut self.dbs[*db as usize];
                 match q.phase {
                     phase::START => {
-                        if !self.partitions.is_empty()
-                            && is_cut(
-                                &self.partitions,
-                                now,
-                                self.instances[inst].tier,
-                                Cut::Db(*db),
-                            )
-                        {
-                            q.pc += 1;
-                            return Action::Fail(ErrorCause::Partitioned);
-                        }
                         if database.needs_key {
                             let rng = &mut self.instances[inst].rng;
                             q.keys[DB_KEY] = draw_key(database.zipf.as_ref(), database.keys, rng);
