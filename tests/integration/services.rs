@@ -212,3 +212,27 @@ fn a_full_queue_fails_the_request_that_enqueues() {
     let depth = series(&sim, "mail", "depth");
     assert!(depth.iter().all(|(_, d)| *d <= 50.0));
 }
+
+#[test]
+fn more_consumers_added_while_running_drain_a_backlog() {
+    let mut s = bundled("job_queue").into_inner();
+    for c in &mut s.components {
+        if let ComponentSpec::Queue(q) = c {
+            // ~7.5 consumer-seconds of work arrive per second: six fall behind.
+            q.consumers = 6;
+        }
+    }
+    let sc = valid(s);
+    let mut sim = Simulation::new(&sc);
+    sim.advance_until(bottleneck::sim::SimTime::from_secs_f64(60.0), u64::MAX);
+    let depth = series(&sim, "mail", "depth");
+    let backlog = depth.last().expect("samples").1;
+    assert!(backlog > 50.0, "a backlog builds up: {backlog}");
+    sim.change("mail", vec![("consumers".into(), "16".into())])
+        .expect("consumers change live");
+    sim.run_to_end();
+    let depth = series(&sim, "mail", "depth");
+    let end = depth.last().expect("samples").1;
+    assert!(end < 5.0, "drained to {end} after more consumers");
+    assert_eq!(sim.timeline().len(), 1, "the change is recorded");
+}
