@@ -266,8 +266,8 @@ pub struct RateLimiter {
     pub rate_per_sec: f64,
     pub burst: f64,
     pub per_client: bool,
-    /// Tokens of the shared bucket, or of each client's (by client index), and when
-    /// each was last refilled.
+    /// Tokens of the shared bucket (index 0) and of each client's (client index + 1),
+    /// and when each was last refilled.
     pub buckets: Vec<(f64, SimTime)>,
     pub arrivals: Counter,
     pub limited: Counter,
@@ -276,7 +276,12 @@ pub struct RateLimiter {
 impl RateLimiter {
     /// Takes a token for a request from `client`, if the bucket has one.
     pub fn admit(&mut self, client: u32, now: SimTime) -> bool {
-        let k = if self.per_client { client as usize } else { 0 };
+        // Bucket 0 is the shared one, and serves calls and jobs that no client sent.
+        let k = if self.per_client && client != NONE {
+            client as usize + 1
+        } else {
+            0
+        };
         if self.buckets.len() <= k {
             self.buckets.resize(k + 1, (self.burst, now));
         }

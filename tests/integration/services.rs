@@ -236,3 +236,33 @@ fn more_consumers_added_while_running_drain_a_backlog() {
     assert!(end < 5.0, "drained to {end} after more consumers");
     assert_eq!(sim.timeline().len(), 1, "the change is recorded");
 }
+
+#[test]
+fn calls_made_by_jobs_pass_a_per_client_rate_limiter_like_any_caller() {
+    // A job has no client; the limiter puts its calls in the shared bucket.
+    let sc = bottleneck::model::load_str(
+        r#"Scenario(
+            version: 1,
+            run: (duration_secs: 20.0, warmup_secs: 0.0),
+            endpoints: {
+                "POST /": (steps: [Enqueue(queue: "jobs", job: "work")]),
+                "work": (steps: [Call(service: "limit", endpoint: "render")]),
+                "render": (steps: [Cpu(Exp(mean_ms: 1.0))]),
+            },
+            components: [
+                Client(id: "users", target: "web", arrivals: Poisson(rate_per_sec: 50.0),
+                       mix: [("POST /", 1.0)]),
+                App(id: "web"),
+                Queue(id: "jobs", workers: "workers"),
+                App(id: "workers"),
+                RateLimiter(id: "limit", target: "renderer", rate_per_sec: 1000.0, per_client: true),
+                App(id: "renderer"),
+            ],
+        )"#,
+    )
+    .expect("valid");
+    let sim = run(&sc);
+    let done = figure(&sim, "jobs", "completed_per_sec");
+    assert!((done - 50.0).abs() < 10.0, "{done} jobs/s");
+    assert_eq!(figure(&sim, "limit", "limited"), 0.0);
+}
