@@ -955,7 +955,7 @@ impl World {
         let inst = q.instance as usize;
         let program = &self.programs[q.endpoint as usize];
         let op = &program.ops[q.pc as usize];
-        if q.phase == phase::START && !self.partitions.is_empty() {
+        if !self.partitions.is_empty() && q.phase == phase::START {
             // An operation that crosses the network to a dependency fails at once while
             // a partition cuts the instance's tier from it.
             let to = match op {
