@@ -5,6 +5,8 @@ use std::collections::BTreeMap;
 
 use crate::model::{Scenario, Step};
 
+use crate::sim::SimDuration;
+
 use super::components::Target;
 use super::sampler::Sampler;
 
@@ -51,10 +53,11 @@ pub enum Op {
         else_target: u32,
     },
     Jump(u32),
-    /// Send `endpoint` to a service and wait for its answer.
+    /// Send `endpoint` to a service and wait for its answer (at most `timeout`).
     Call {
         target: Target,
         endpoint: u16,
+        timeout: Option<SimDuration>,
     },
     /// Hand a job (`job` endpoint) to a queue.
     Enqueue {
@@ -160,9 +163,14 @@ fn emit(steps: &[Step], depth: u8, ops: &mut Vec<Op>, r: &Resolver<'_>) {
                     *hit_target = after;
                 }
             }
-            Step::Call { service, endpoint } => ops.push(Op::Call {
+            Step::Call {
+                service,
+                endpoint,
+                timeout_ms,
+            } => ops.push(Op::Call {
                 target: r.target(service),
                 endpoint: r.endpoint(endpoint),
+                timeout: timeout_ms.map(SimDuration::from_millis_f64),
             }),
             Step::Enqueue { queue, job } => ops.push(Op::Enqueue {
                 queue: r.index.get(queue).copied().unwrap_or(0),

@@ -65,10 +65,12 @@ pub enum ErrorCause {
     DbDown,
     /// A network partition cut the instance off from what it called.
     Partitioned,
+    /// A service it called did not answer within the call's timeout.
+    CallTimeout,
 }
 
 impl ErrorCause {
-    pub const ALL: [ErrorCause; 15] = [
+    pub const ALL: [ErrorCause; 16] = [
         Self::Rejected,
         Self::QueueTimeout,
         Self::PoolTimeout,
@@ -84,6 +86,7 @@ impl ErrorCause {
         Self::OutOfMemory,
         Self::DbDown,
         Self::Partitioned,
+        Self::CallTimeout,
     ];
 
     pub fn name(self) -> &'static str {
@@ -103,6 +106,7 @@ impl ErrorCause {
             Self::OutOfMemory => "out_of_memory",
             Self::DbDown => "db_down",
             Self::Partitioned => "partitioned",
+            Self::CallTimeout => "call_timeout",
         }
     }
 
@@ -124,6 +128,7 @@ impl ErrorCause {
             Self::OutOfMemory => "its instance ran out of memory and crashed",
             Self::DbDown => "the database primary was down, before failover completed",
             Self::Partitioned => "a network partition cut its instance off from a dependency",
+            Self::CallTimeout => "a service it called did not answer within the call's timeout",
         }
     }
 }

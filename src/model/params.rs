@@ -568,6 +568,7 @@ impl Step {
             7 => Self::Call {
                 service: String::new(),
                 endpoint: String::new(),
+                timeout_ms: None,
             },
             _ => Self::Enqueue {
                 queue: String::new(),
@@ -586,7 +587,9 @@ impl Step {
             Self::External(d) => format!("External {}", d.describe()),
             Self::Repeat { times, steps } => format!("Repeat {times}× ({} steps)", steps.len()),
             Self::Branch { probability, .. } => format!("Branch p = {probability}"),
-            Self::Call { service, endpoint } => format!("Call {service} {endpoint}"),
+            Self::Call {
+                service, endpoint, ..
+            } => format!("Call {service} {endpoint}"),
             Self::Enqueue { queue, job } => format!("Enqueue {job} on {queue}"),
         }
     }
@@ -621,6 +624,14 @@ impl Params for Step {
              waits, so a slow service fills the caller's thread pool.",
         );
         const CALLED: Meta = Meta::new("endpoint", "The endpoint the called service runs.");
+        const CALL_TIMEOUT: Meta = Meta::new(
+            "timeout_ms",
+            "The caller gives up after this long and fails with call_timeout (the service \
+             goes on working). A circuit breaker counts it as a failure, so a slow service \
+             trips it too. Off: wait for the answer however long it takes.",
+        )
+        .unit("ms")
+        .positive(MAX_DURATION_MS);
         const QUEUE: Meta = Meta::new(
             "queue",
             "The queue the job goes to. The request only waits for the enqueue itself.",
@@ -711,9 +722,14 @@ impl Params for Step {
                 steps(v, &THEN, then);
                 steps(v, &OTHERWISE, otherwise);
             }
-            Self::Call { service, endpoint } => {
+            Self::Call {
+                service,
+                endpoint,
+                timeout_ms,
+            } => {
                 v.reference(&SERVICE, &RefKind::Service, service);
                 v.reference(&CALLED, &RefKind::Endpoint, endpoint);
+                v.optional(&CALL_TIMEOUT, timeout_ms);
             }
             Self::Enqueue { queue, job } => {
                 v.reference(&QUEUE, &RefKind::Queue, queue);

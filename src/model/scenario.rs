@@ -220,8 +220,14 @@ pub enum Step {
     },
     /// Call another service: `endpoint` runs on an instance of the tier behind `service`
     /// (its load balancer, an app tier, a rate limiter or a circuit breaker) while this
-    /// request waits for the answer. An error there fails this request too.
-    Call { service: String, endpoint: String },
+    /// request waits for the answer. An error there fails this request too, and so does
+    /// no answer within `timeout_ms` (the service goes on working on it).
+    Call {
+        service: String,
+        endpoint: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        timeout_ms: Option<f64>,
+    },
     /// Put a job on a queue and go on at once: `job` (an endpoint) runs later on the
     /// queue's workers. A full queue fails the request.
     Enqueue { queue: String, job: String },

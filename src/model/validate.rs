@@ -466,7 +466,9 @@ impl Validator {
                     self.steps(then, &format!("{sp}.then"), depth + 1, kinds);
                     self.steps(otherwise, &format!("{sp}.otherwise"), depth + 1, kinds);
                 }
-                Step::Call { service, endpoint } => {
+                Step::Call {
+                    service, endpoint, ..
+                } => {
                     self.reference(&format!("{sp}.service"), service, &RefKind::Service, kinds);
                     self.endpoint_exists(&format!("{sp}.endpoint"), endpoint);
                 }
@@ -952,7 +954,9 @@ fn reachable<'a>(
         }
         if let Some(endpoint) = s.endpoints.get(ep) {
             walk(&endpoint.steps, &mut |step| match step {
-                Step::Call { service, endpoint } => {
+                Step::Call {
+                    service, endpoint, ..
+                } => {
                     for t in tiers_behind(service, kinds) {
                         todo.push((t, endpoint, format!("called by endpoint {ep:?}")));
                     }

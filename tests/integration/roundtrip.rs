@@ -338,10 +338,14 @@ fn leaf_step(plan: &Plan, calls: bool) -> BoxedStrategy<Step> {
             .collect();
         let callee = plan.endpoints[0].clone();
         arms.push(
-            select(services)
-                .prop_map(move |service| Step::Call {
+            (
+                select(services),
+                proptest::option::of(real(TINY, MAX_DURATION_MS)),
+            )
+                .prop_map(move |(service, timeout_ms)| Step::Call {
                     service,
                     endpoint: callee.clone(),
+                    timeout_ms,
                 })
                 .boxed(),
         );

@@ -266,3 +266,50 @@ fn calls_made_by_jobs_pass_a_per_client_rate_limiter_like_any_caller() {
     assert!((done - 50.0).abs() < 10.0, "{done} jobs/s");
     assert_eq!(figure(&sim, "limit", "limited"), 0.0);
 }
+
+/// A shop whose checkout calls a payment service that takes `payment_ms` to answer,
+/// with a call timeout of 200 ms, through a breaker.
+fn slow_payments(payment_ms: f64) -> ValidScenario {
+    bottleneck::model::load_str(&format!(
+        r#"Scenario(
+            version: 1,
+            run: (duration_secs: 60.0, warmup_secs: 0.0, sample_interval_secs: 0.5),
+            endpoints: {{
+                "POST /checkout": (steps: [
+                    Cpu(Exp(mean_ms: 1.0)),
+                    Call(service: "breaker", endpoint: "charge", timeout_ms: 200.0),
+                ]),
+                "charge": (steps: [External(Constant(ms: {payment_ms}))]),
+            }},
+            components: [
+                Client(id: "users", target: "shop", arrivals: Poisson(rate_per_sec: 50.0)),
+                App(id: "shop", instances: 2),
+                CircuitBreaker(id: "breaker", target: "payments", min_calls: 20, open_secs: 5.0),
+                App(id: "payments", instances: 2, concurrency: Async(max_in_flight: 10000)),
+            ],
+        )"#
+    ))
+    .expect("valid")
+}
+
+#[test]
+fn a_call_that_outlasts_its_timeout_fails_the_caller_at_the_timeout() {
+    let fast = run(&slow_payments(50.0));
+    assert_eq!(fast.summary().overall.error_rate, 0.0);
+    assert_eq!(figure(&fast, "breaker", "opened"), 0.0);
+
+    let slow = run(&slow_payments(1000.0));
+    let s = slow.summary();
+    let checkout = &s.endpoints["POST /checkout"];
+    // Every call times out at 200 ms, long before the 1 s answer; none succeeds.
+    assert_eq!(checkout.ok, 0);
+    assert!(checkout.errors["call_timeout"] > 0);
+    // A slow service trips the breaker like a failing one: it opens, and while open
+    // the calls are cut at once instead of waiting out their timeout.
+    assert!(figure(&slow, "breaker", "opened") >= 1.0);
+    assert!(checkout.errors["circuit_open"] > checkout.errors["call_timeout"]);
+    // The answers that come after the timeout are ignored: the payments tier still
+    // served the calls it was sent.
+    let payments = figure(&slow, "payments", "throughput_per_sec");
+    assert!(payments > 0.0);
+}

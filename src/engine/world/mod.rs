@@ -33,6 +33,8 @@ pub enum Event {
     ServiceDone { station: u32, req: ReqRef },
     /// A pure delay (network, external call, connection setup) finished.
     Resume { req: ReqRef },
+    /// A request's call may have run past its timeout.
+    CallDeadline { req: ReqRef },
     /// The oldest waiter of a pool may have timed out.
     PoolDeadline { pool: u32 },
     /// An instance added during the run has started and takes traffic.
@@ -81,6 +83,9 @@ pub struct Request {
     pub breaker: u32,
     /// The error of the service it called, reported when it resumes.
     pub call_error: Option<ErrorCause>,
+    /// The request its `Call` step waits for, and when it stops waiting.
+    pub call_child: Option<ReqRef>,
+    pub call_deadline: SimTime,
     pub client: u32,
     pub user: u32,
     pub session: u32,
@@ -121,6 +126,8 @@ impl Request {
             origin: Origin::Client,
             breaker: NONE,
             call_error: None,
+            call_child: None,
+            call_deadline: SimTime::ZERO,
             client: NONE,
             user: NONE,
             session: 0,
@@ -165,8 +172,12 @@ enum Action {
     Delay(SimDuration),
     /// Acquire a connection for a query.
     Acquire { db: u32, write: bool },
-    /// Send a call to a service and wait for it.
-    Call { target: Target, endpoint: u16 },
+    /// Send a call to a service and wait for it (at most `timeout`).
+    Call {
+        target: Target,
+        endpoint: u16,
+        timeout: Option<SimDuration>,
+    },
     /// Put a job on a queue (and go on if it fits).
     Enqueue { queue: u32, job: u16 },
     /// The request failed.
@@ -267,6 +278,7 @@ impl World {
                     self.advance(req);
                 }
             }
+            Event::CallDeadline { req } => self.call_deadline(req),
             Event::PoolDeadline { pool } => self.pool_deadlines(pool),
             Event::JobDispatch { queue } => self.dispatch_jobs(queue),
             Event::JobRetry { queue, slot } => {
@@ -367,6 +379,7 @@ impl World {
         q.origin = origin;
         q.breaker = NONE;
         q.call_error = None;
+        q.call_child = None;
         q.client = client;
         q.user = NONE;
         q.session = session;
@@ -408,19 +421,66 @@ impl World {
 
     /// Starts a call from request `parent` to a service; the parent resumes when it
     /// is answered.
-    fn call(&mut self, parent: ReqRef, target: Target, endpoint: u16) {
+    fn call(
+        &mut self,
+        parent: ReqRef,
+        target: Target,
+        endpoint: u16,
+        timeout: Option<SimDuration>,
+    ) {
+        let now = self.now;
         let p = &self.requests[parent.idx as usize];
         let (client, session) = (p.client, p.session);
         let child = self.new_request(Origin::Call { parent }, client, endpoint, session);
+        let p = &mut self.requests[parent.idx as usize];
+        p.call_child = Some(child);
+        if let Some(t) = timeout {
+            p.call_deadline = now + t;
+            self.queue
+                .schedule(now + t, Event::CallDeadline { req: parent });
+        }
         self.dispatch(target, session, child);
     }
 
-    /// The service called by `parent` answered.
-    fn call_answered(&mut self, parent: ReqRef, outcome: Result<(), ErrorCause>) {
+    /// A call's timeout is up: the caller stops waiting and fails (the service goes on
+    /// working, and its answer is ignored). A circuit breaker the call passed counts it
+    /// as failed now. A deadline of an earlier call that already ended finds the caller
+    /// before its current deadline, or not waiting, and does nothing.
+    fn call_deadline(&mut self, parent: ReqRef) {
+        let now = self.now;
         if !self.is_live(parent) {
             return;
         }
         let p = &mut self.requests[parent.idx as usize];
+        let Some(child) = p.call_child else {
+            return;
+        };
+        if now < p.call_deadline {
+            return;
+        }
+        p.call_child = None;
+        p.call_error = Some(ErrorCause::CallTimeout);
+        if self.is_live(child) {
+            let c = &mut self.requests[child.idx as usize];
+            let breaker = std::mem::replace(&mut c.breaker, NONE);
+            if breaker != NONE {
+                self.breakers[breaker as usize].record(false, now);
+            }
+        }
+        self.advance(parent);
+    }
+
+    /// The service called by `parent` answered `child`.
+    fn call_answered(&mut self, parent: ReqRef, child: ReqRef, outcome: Result<(), ErrorCause>) {
+        if !self.is_live(parent) {
+            return;
+        }
+        let p = &mut self.requests[parent.idx as usize];
+        if p.call_child != Some(child) {
+            // It answered after the caller's timeout.
+            return;
+        }
+        p.call_child = None;
         // A call cut by a circuit breaker says so; any other failure of the service is
         // the caller's downstream error.
         p.call_error = outcome.err().map(|cause| match cause {
@@ -562,7 +622,7 @@ impl World {
             Origin::Call { parent } => {
                 if !q.client_done {
                     q.client_done = true;
-                    self.call_answered(parent, outcome);
+                    self.call_answered(parent, r, outcome);
                 }
                 return;
             }
@@ -933,8 +993,12 @@ impl World {
                     return;
                 }
                 Action::Park => return,
-                Action::Call { target, endpoint } => {
-                    self.call(r, target, endpoint);
+                Action::Call {
+                    target,
+                    endpoint,
+                    timeout,
+                } => {
+                    self.call(r, target, endpoint, timeout);
                     return;
                 }
                 Action::Enqueue { queue, job } => {
@@ -1017,12 +1081,17 @@ impl World {
                 Action::Continue
             }
             Op::End => Action::Done,
-            Op::Call { target, endpoint } => {
+            Op::Call {
+                target,
+                endpoint,
+                timeout,
+            } => {
                 if q.phase == phase::START {
                     q.phase = phase::SERVED;
                     Action::Call {
                         target: *target,
                         endpoint: *endpoint,
+                        timeout: *timeout,
                     }
                 } else {
                     q.phase = phase::START;
