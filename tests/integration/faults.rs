@@ -5,7 +5,7 @@ use bottleneck::model::{self, ComponentSpec, Fault, TimedFault, ValidScenario};
 use bottleneck::report;
 use bottleneck::sim::SimTime;
 
-use crate::util::{bundled, valid};
+use crate::util::{bundled, series_mean, series_window, valid};
 
 fn three_tier(secs: f64) -> ValidScenario {
     let mut s = bundled("three_tier").into_inner();
@@ -17,20 +17,6 @@ fn three_tier(secs: f64) -> ValidScenario {
         }
     }
     valid(s)
-}
-
-fn column(sim: &Simulation, scope: &str, metric: &str, from: f64, to: f64) -> Vec<f64> {
-    let set = sim.series();
-    set.times
-        .iter()
-        .zip(set.column(scope, metric).expect("series"))
-        .filter(|(t, _)| **t > from && **t <= to)
-        .map(|(_, v)| *v)
-        .collect()
-}
-
-fn mean(v: &[f64]) -> f64 {
-    v.iter().sum::<f64>() / v.len() as f64
 }
 
 #[test]
@@ -47,7 +33,7 @@ fn a_killed_instance_fails_what_it_held_and_comes_back_after_its_startup() {
     let s = sim.summary();
     assert!(s.overall.errors["crashed"] > 0, "{:?}", s.overall.errors);
     assert_eq!(s.component("app").expect("app").figure("crashes"), 2.0);
-    let instances = column(&sim, "app", "instances", 0.0, 60.0);
+    let instances = series_window(&sim, "app", "instances", 0.0, 60.0);
     let at = |t: usize| instances[t - 1];
     assert_eq!((at(19), at(25), at(35)), (4.0, 2.0, 4.0), "{instances:?}");
 }
@@ -113,11 +99,11 @@ fn flushing_the_cache_sends_a_stampede_to_the_database() {
         sim.run_to_end();
         sim
     };
-    let before = mean(&column(&sim, "postgres", "queries_per_sec", 20.0, 30.0));
-    let after = column(&sim, "postgres", "queries_per_sec", 30.0, 31.0)[0];
-    let hit_before = mean(&column(&sim, "redis", "hit_ratio", 20.0, 30.0));
-    let hit_after = column(&sim, "redis", "hit_ratio", 30.0, 31.0)[0];
-    let gets = column(&sim, "redis", "gets_per_sec", 30.0, 31.0)[0];
+    let before = series_mean(&sim, "postgres", "queries_per_sec", 20.0, 30.0);
+    let after = series_window(&sim, "postgres", "queries_per_sec", 30.0, 31.0)[0];
+    let hit_before = series_mean(&sim, "redis", "hit_ratio", 20.0, 30.0);
+    let hit_after = series_window(&sim, "redis", "hit_ratio", 30.0, 31.0)[0];
+    let gets = series_window(&sim, "redis", "gets_per_sec", 30.0, 31.0)[0];
     // Hot keys come back within the second, but the hit ratio falls far.
     assert!(
         hit_after < hit_before - 0.25,
@@ -145,7 +131,7 @@ fn a_latency_spike_slows_queries_only_while_it_lasts() {
     }];
     let mut sim = Simulation::new(&valid(s));
     sim.run_to_end();
-    let p50 = |from, to| mean(&column(&sim, "GET /search", "p50_ms", from, to));
+    let p50 = |from, to| series_mean(&sim, "GET /search", "p50_ms", from, to);
     let (before, during, after) = (p50(5.0, 20.0), p50(21.0, 30.0), p50(40.0, 60.0));
     assert!(during > before + 90.0, "search p50 {before} → {during}");
     assert!(after < before + 5.0, "back to {after} after the spike");
@@ -153,7 +139,7 @@ fn a_latency_spike_slows_queries_only_while_it_lasts() {
 
 /// Failures of one cause per second, from the chart series.
 fn per_sec(sim: &Simulation, cause: &str, from: f64, to: f64) -> f64 {
-    mean(&column(sim, "", &format!("{cause}_per_sec"), from, to))
+    series_mean(sim, "", &format!("{cause}_per_sec"), from, to)
 }
 
 #[test]
@@ -169,14 +155,14 @@ fn killing_the_primary_fails_writes_until_failover_and_spares_replica_reads() {
     sim.run_to_end();
     // Every order writes to the primary: about 80 orders/s fail while it is down.
     let down = per_sec(&sim, "db_down", 21.0, 29.0);
-    let orders = mean(&column(&sim, "POST /order", "ok_per_sec", 1.0, 19.0));
+    let orders = series_mean(&sim, "POST /order", "ok_per_sec", 1.0, 19.0);
     assert!(
         (down - orders).abs() < 0.2 * orders,
         "{down} failures/s while down, {orders} orders/s before"
     );
     // Once a replica is promoted, writes succeed again.
     assert_eq!(per_sec(&sim, "db_down", 31.0, 60.0), 0.0);
-    let after = mean(&column(&sim, "POST /order", "ok_per_sec", 31.0, 60.0));
+    let after = series_mean(&sim, "POST /order", "ok_per_sec", 31.0, 60.0);
     assert!((after - orders).abs() < 0.2 * orders);
     // Searches read from the replica and never noticed.
     let s = sim.summary();
@@ -197,7 +183,7 @@ fn a_partition_fails_calls_across_it_only_while_it_lasts() {
     sim.run_to_end();
     // Every product page asks the cache first: all of them fail while cut off.
     let cut = per_sec(&sim, "partitioned", 21.0, 29.0);
-    let pages = mean(&column(&sim, "GET /product", "ok_per_sec", 1.0, 19.0));
+    let pages = series_mean(&sim, "GET /product", "ok_per_sec", 1.0, 19.0);
     assert!(
         (cut - pages).abs() < 0.2 * pages,
         "{cut} failures/s while cut, {pages} pages/s before"

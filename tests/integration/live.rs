@@ -7,7 +7,7 @@ use bottleneck::model::{self, ComponentSpec, Scenario, ValidScenario};
 use bottleneck::report;
 use bottleneck::sim::SimTime;
 
-use crate::util::{bundled, valid};
+use crate::util::{bundled, series_mean, valid};
 
 /// The default three-tier app at `rate` requests/s for `secs` seconds.
 fn three_tier_at(rate: f64, secs: f64) -> ValidScenario {
@@ -25,21 +25,6 @@ fn three_tier_at(rate: f64, secs: f64) -> ValidScenario {
 
 fn set(path: &str, value: &str) -> Vec<(String, String)> {
     vec![(path.to_owned(), value.to_owned())]
-}
-
-/// Mean of a chart series over simulated seconds `[from, to)`.
-fn mean_between(sim: &Simulation, scope: &str, metric: &str, from: f64, to: f64) -> f64 {
-    let set = sim.series();
-    let col = set.column(scope, metric).expect("series exists");
-    let picked: Vec<f64> = set
-        .times
-        .iter()
-        .zip(col)
-        .filter(|(t, _)| **t > from && **t <= to)
-        .map(|(_, v)| *v)
-        .collect();
-    assert!(!picked.is_empty(), "no samples between {from} and {to}");
-    picked.iter().sum::<f64>() / picked.len() as f64
 }
 
 fn run_to(sim: &mut Simulation, secs: f64) {
@@ -62,8 +47,8 @@ fn adding_instances_drains_the_queue_after_their_startup() {
     scaled.run_to_end();
 
     // Identical until the change (same seed, same events).
-    let before_plain = mean_between(&plain, "app", "run_queue", 5.0, 40.0);
-    let before_scaled = mean_between(&scaled, "app", "run_queue", 5.0, 40.0);
+    let before_plain = series_mean(&plain, "app", "run_queue", 5.0, 40.0);
+    let before_scaled = series_mean(&scaled, "app", "run_queue", 5.0, 40.0);
     assert_eq!(before_plain, before_scaled);
     assert!(
         before_plain > 5.0,
@@ -71,16 +56,16 @@ fn adding_instances_drains_the_queue_after_their_startup() {
     );
 
     // While the new instances start (5 s), nothing changes yet.
-    assert_eq!(mean_between(&scaled, "app", "instances", 40.0, 44.0), 4.0);
-    assert_eq!(mean_between(&scaled, "app", "instances", 50.0, 120.0), 8.0);
+    assert_eq!(series_mean(&scaled, "app", "instances", 40.0, 44.0), 4.0);
+    assert_eq!(series_mean(&scaled, "app", "instances", 50.0, 120.0), 8.0);
 
-    let after_plain = mean_between(&plain, "app", "run_queue", 60.0, 120.0);
-    let after_scaled = mean_between(&scaled, "app", "run_queue", 60.0, 120.0);
+    let after_plain = series_mean(&plain, "app", "run_queue", 60.0, 120.0);
+    let after_scaled = series_mean(&scaled, "app", "run_queue", 60.0, 120.0);
     assert!(
         after_scaled < 0.2 * after_plain,
         "queue with 8 instances {after_scaled:.2} vs 4 instances {after_plain:.2}"
     );
-    let cpu = mean_between(&scaled, "app", "cpu_util", 60.0, 120.0);
+    let cpu = series_mean(&scaled, "app", "cpu_util", 60.0, 120.0);
     assert!(
         (0.4..0.6).contains(&cpu),
         "twice the cores, half the utilisation: {cpu}"
@@ -139,13 +124,13 @@ fn a_smaller_pool_makes_requests_wait_for_connections() {
     sim.change("app", set("pools[0].mode.size", "1"))
         .expect("live");
     sim.run_to_end();
-    let before = mean_between(&sim, "app", "pool(postgres)_waiting", 2.0, 20.0);
-    let after = mean_between(&sim, "app", "pool(postgres)_waiting", 25.0, 60.0);
+    let before = series_mean(&sim, "app", "pool(postgres)_waiting", 2.0, 20.0);
+    let after = series_mean(&sim, "app", "pool(postgres)_waiting", 25.0, 60.0);
     assert!(before < 0.1, "a pool of 10 rarely queues: {before}");
     assert!(after > 1.0, "a pool of 1 does: {after}");
     // The same work on a tenth of the connections keeps each one far busier.
-    let util_before = mean_between(&sim, "app", "pool(postgres)_util", 2.0, 20.0);
-    let util_after = mean_between(&sim, "app", "pool(postgres)_util", 25.0, 60.0);
+    let util_before = series_mean(&sim, "app", "pool(postgres)_util", 2.0, 20.0);
+    let util_after = series_mean(&sim, "app", "pool(postgres)_util", 25.0, 60.0);
     assert!(
         util_after > 5.0 * util_before,
         "pool utilisation {util_before} → {util_after}"
@@ -161,9 +146,9 @@ fn removing_instances_drains_them_without_losing_requests() {
     sim.run_to_end();
     let s: Summary = sim.summary();
     assert_eq!(s.overall.error_rate, 0.0, "{:?}", s.overall.errors);
-    assert_eq!(mean_between(&sim, "app", "instances", 21.0, 60.0), 2.0);
-    let cpu_before = mean_between(&sim, "app", "cpu_util", 2.0, 20.0);
-    let cpu_after = mean_between(&sim, "app", "cpu_util", 25.0, 60.0);
+    assert_eq!(series_mean(&sim, "app", "instances", 21.0, 60.0), 2.0);
+    let cpu_before = series_mean(&sim, "app", "cpu_util", 2.0, 20.0);
+    let cpu_after = series_mean(&sim, "app", "cpu_util", 25.0, 60.0);
     assert!(
         (cpu_after / cpu_before - 2.0).abs() < 0.2,
         "half the cores, twice the utilisation: {cpu_before} → {cpu_after}"
@@ -200,8 +185,8 @@ fn more_database_cores_cut_query_queueing_at_once() {
     sim.change("db", set("cores", &(cores * 4).to_string()))
         .expect("live");
     sim.run_to_end();
-    let before = mean_between(&sim, "db", "queue", 5.0, 20.0);
-    let after = mean_between(&sim, "db", "queue", 30.0, 60.0);
+    let before = series_mean(&sim, "db", "queue", 5.0, 20.0);
+    let after = series_mean(&sim, "db", "queue", 30.0, 60.0);
     assert!(
         before > 1.0 && after < 0.1 * before,
         "db queue {before} → {after}"
@@ -227,8 +212,8 @@ fn fewer_closed_loop_users_send_less() {
     sim.change(&client, set("arrivals.users", &(users / 2).to_string()))
         .expect("live");
     sim.run_to_end();
-    let before = mean_between(&sim, "", "offered_per_sec", 50.0, 300.0);
-    let after = mean_between(&sim, "", "offered_per_sec", 350.0, 600.0);
+    let before = series_mean(&sim, "", "offered_per_sec", 50.0, 300.0);
+    let after = series_mean(&sim, "", "offered_per_sec", 350.0, 600.0);
     assert!(after < 0.65 * before, "offered {before} → {after}");
 }
 

@@ -4,7 +4,7 @@
 use bottleneck::engine::Simulation;
 use bottleneck::model::{ComponentSpec, Retry, ValidScenario};
 
-use crate::util::{bundled, valid};
+use crate::util::{bundled, run_sim as run, series_mean, series_window, valid};
 
 /// The retry-storm lesson with another retry policy and budget.
 fn storm(retry: Retry, budget: Option<f64>) -> ValidScenario {
@@ -20,31 +20,13 @@ fn storm(retry: Retry, budget: Option<f64>) -> ValidScenario {
 
 /// The largest per-second value of a global series between `from` and `to` seconds.
 fn peak(sim: &Simulation, metric: &str, from: f64, to: f64) -> f64 {
-    let set = sim.series();
-    set.times
-        .iter()
-        .zip(set.column("", metric).expect("series"))
-        .filter(|(t, _)| **t > from && **t <= to)
-        .map(|(_, v)| *v)
+    series_window(sim, "", metric, from, to)
+        .into_iter()
         .fold(0.0, f64::max)
 }
 
 fn mean(sim: &Simulation, metric: &str, from: f64, to: f64) -> f64 {
-    let set = sim.series();
-    let v: Vec<f64> = set
-        .times
-        .iter()
-        .zip(set.column("", metric).expect("series"))
-        .filter(|(t, _)| **t > from && **t <= to)
-        .map(|(_, v)| *v)
-        .collect();
-    v.iter().sum::<f64>() / v.len() as f64
-}
-
-fn run(sc: &ValidScenario) -> Simulation {
-    let mut sim = Simulation::new(sc);
-    sim.run_to_end();
-    sim
+    series_mean(sim, "", metric, from, to)
 }
 
 #[test]

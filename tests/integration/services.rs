@@ -2,9 +2,9 @@
 //! queues: the behaviours a user relies on when building multi-tier topologies.
 
 use bottleneck::engine::Simulation;
-use bottleneck::model::{ComponentSpec, Concurrency, RateLimiterSpec, ValidScenario};
+use bottleneck::model::{ComponentSpec, Concurrency, RateLimiterSpec, Step, ValidScenario};
 
-use crate::util::{bundled, figure, run_sim as run, valid};
+use crate::util::{bundled, figure, run_sim as run, series_mean, valid};
 
 /// `(time, value)` of one series.
 fn series(sim: &Simulation, scope: &str, metric: &str) -> Vec<(f64, f64)> {
@@ -312,4 +312,68 @@ fn a_call_that_outlasts_its_timeout_fails_the_caller_at_the_timeout() {
     // served the calls it was sent.
     let payments = figure(&slow, "payments", "throughput_per_sec");
     assert!(payments > 0.0);
+}
+
+/// The microservices lesson with a timeout (or none) on the product page's call.
+fn product_call_timeout(timeout_ms: Option<f64>) -> ValidScenario {
+    let mut s = bundled("microservices").into_inner();
+    let steps = &mut s.endpoints.get_mut("GET /product").expect("endpoint").steps;
+    match &mut steps[1] {
+        Step::Call { timeout_ms: t, .. } => *t = timeout_ms,
+        other => panic!("step 2 of GET /product is {other:?}, not the call"),
+    }
+    valid(s)
+}
+
+/// Lesson 9b: a slow dependency without a call timeout holds the caller's threads until
+/// the caller cannot serve even the pages that never touch that dependency; a timeout
+/// bounds the damage to the calls themselves.
+#[test]
+fn a_call_timeout_keeps_a_slow_dependency_from_taking_the_caller_down() {
+    // The bundled file: no timeout. The spike on recs_db runs from 30 s to 50 s.
+    let open = run(&bundled("microservices"));
+    let bounded = run(&product_call_timeout(Some(200.0)));
+
+    // About 200 home pages a second before the spike (Poisson: ±4% over 25 s).
+    let home = |sim: &Simulation, from, to| series_mean(sim, "GET /home", "ok_per_sec", from, to);
+    let before = home(&open, 5.0, 30.0);
+    assert!(
+        (before - 200.0).abs() < 20.0,
+        "home pages before: {before}/s"
+    );
+
+    // Without a timeout the shop's threads all wait on recommendations: once the
+    // accept queue is full the home page fails too, for most of the spike.
+    let during_open = home(&open, 35.0, 50.0);
+    assert!(
+        during_open < 0.5 * before,
+        "home pages during the spike without a timeout: {during_open}/s"
+    );
+    let shop_threads = series_mean(&open, "shop", "worker_util", 35.0, 50.0);
+    assert!(shop_threads > 0.95, "shop threads busy: {shop_threads}");
+
+    // With a 200 ms timeout a product page holds a thread for at most ~200 ms:
+    // 100 pages/s per instance need ~20 of its 40 threads, so none is ever refused.
+    let s = bounded.summary();
+    assert_eq!(
+        s.endpoints["GET /home"].error_rate, 0.0,
+        "{:?}",
+        s.endpoints["GET /home"].errors
+    );
+    assert!(
+        s.endpoints["GET /home"].latency_ms.p99 < 50.0,
+        "home p99 {} ms",
+        s.endpoints["GET /home"].latency_ms.p99
+    );
+    // The product page is what degrades, and it fails fast.
+    let product = &s.endpoints["GET /product"];
+    assert!(product.errors["call_timeout"] > 0, "{:?}", product.errors);
+    assert!(
+        product.latency_ms.max < 1000.0,
+        "product max {} ms",
+        product.latency_ms.max
+    );
+    // After the spike both runs serve every home page again.
+    let after = home(&open, 60.0, 80.0);
+    assert!((after - 200.0).abs() < 20.0, "home pages after: {after}/s");
 }

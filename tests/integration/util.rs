@@ -45,3 +45,24 @@ pub fn figure(sim: &Simulation, id: &str, name: &str) -> f64 {
         .unwrap_or_else(|| panic!("no component {id:?}"))
         .figure(name)
 }
+
+/// The chart samples of one series taken in simulated seconds `(from, to]`.
+pub fn series_window(sim: &Simulation, scope: &str, metric: &str, from: f64, to: f64) -> Vec<f64> {
+    let set = sim.series();
+    let col = set
+        .column(scope, metric)
+        .unwrap_or_else(|| panic!("no series {scope:?} {metric:?}"));
+    set.times
+        .iter()
+        .zip(col)
+        .filter(|(t, _)| **t > from && **t <= to)
+        .map(|(_, v)| *v)
+        .collect()
+}
+
+/// Mean of one series over simulated seconds `(from, to]`.
+pub fn series_mean(sim: &Simulation, scope: &str, metric: &str, from: f64, to: f64) -> f64 {
+    let v = series_window(sim, scope, metric, from, to);
+    assert!(!v.is_empty(), "no samples of {metric:?} in ({from}, {to}]");
+    v.iter().sum::<f64>() / v.len() as f64
+}
