@@ -5,7 +5,7 @@ use bottleneck::model::{self, ComponentSpec, Fault, TimedFault, ValidScenario};
 use bottleneck::report;
 use bottleneck::sim::SimTime;
 
-use crate::util::{bundled, series_mean, series_window, valid};
+use crate::util::{bundled, run_sim, series_mean, series_window, valid};
 
 fn three_tier(secs: f64) -> ValidScenario {
     let mut s = bundled("three_tier").into_inner();
@@ -221,4 +221,43 @@ fn partitions_and_failovers_in_a_file_are_checked() {
         problems.contains("faults[1].fault.failover_secs"),
         "{problems}"
     );
+}
+
+/// Lesson 6b: with a replica, a dead primary costs the writes until the failover and
+/// nothing else; without one, the reads go down with it.
+#[test]
+fn a_replica_keeps_reads_up_while_the_primary_fails_over() {
+    let with_replica = bundled("failover");
+    let mut s = with_replica.scenario().clone();
+    for c in &mut s.components {
+        if let ComponentSpec::Database(d) = c {
+            d.replicas = 0;
+        }
+    }
+    let without = valid(s);
+    let (a, b) = (run_sim(&with_replica), run_sim(&without));
+
+    // The primary dies at 30 s and is replaced 15 s later: orders fail in between
+    // (about 50 a second, all of them) and only then.
+    for sim in [&a, &b] {
+        let orders_before = series_mean(sim, "POST /order", "ok_per_sec", 1.0, 29.0);
+        assert_eq!(
+            series_mean(sim, "POST /order", "ok_per_sec", 31.0, 44.0),
+            0.0
+        );
+        let after = series_mean(sim, "POST /order", "ok_per_sec", 47.0, 90.0);
+        assert!(
+            (after - orders_before).abs() < 0.2 * orders_before,
+            "orders {orders_before}/s before, {after}/s after the failover"
+        );
+    }
+    // With a replica the catalog never fails; without one it fails as long as the orders.
+    let catalog = |sim: &Simulation| sim.summary().endpoints["GET /catalog"].errors.clone();
+    assert_eq!(catalog(&a)["db_down"], 0, "{:?}", catalog(&a));
+    let down = series_mean(&b, "GET /catalog", "ok_per_sec", 31.0, 44.0);
+    assert_eq!(
+        down, 0.0,
+        "catalog pages served without a replica while the primary is down"
+    );
+    assert!(catalog(&b)["db_down"] > 0);
 }
