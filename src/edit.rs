@@ -460,6 +460,9 @@ fn collect_caches(steps: &[Step], out: &mut std::collections::BTreeSet<String>) 
     }
 }
 
+/// Shards of a database that get their own "kill the primary" button.
+const MAX_SHARD_BUTTONS: u32 = 4;
+
 /// The faults the window offers for a component of `scenario`, each with a label and
 /// what it does: one list for every kind, so the buttons follow the model.
 pub fn faults_offered(
@@ -512,7 +515,7 @@ pub fn faults_offered(
                 ));
             }
         }
-        ComponentSpec::Database(_) => {
+        ComponentSpec::Database(d) => {
             v.push((
                 "Latency spike".into(),
                 "Every query takes 200 ms longer for 30 s: watch connections pile up.",
@@ -522,15 +525,26 @@ pub fn faults_offered(
                     duration_secs: 30.0,
                 },
             ));
-            v.push((
-                "Kill the primary".into(),
-                "The primary dies: writes (and reads on it) fail until a replica is \
-                 promoted 10 s later.",
-                crate::model::Fault::KillPrimary {
-                    db: id,
-                    failover_secs: 10.0,
-                },
-            ));
+            // A button per shard, for the first few: enough to kill a hot shard (and
+            // see the others go on) without filling the inspector.
+            for shard in 0..d.shards.min(MAX_SHARD_BUTTONS) {
+                let label = if d.shards == 1 {
+                    "Kill the primary".to_owned()
+                } else {
+                    format!("Kill shard {shard}'s primary")
+                };
+                v.push((
+                    label,
+                    "The primary dies: writes (and reads on it) fail until a replica is \
+                     promoted 10 s later. On a sharded database only the keys of that \
+                     shard are affected.",
+                    crate::model::Fault::KillPrimary {
+                        db: id.clone(),
+                        shard,
+                        failover_secs: 10.0,
+                    },
+                ));
+            }
         }
         _ => {}
     }
@@ -702,5 +716,39 @@ mod tests {
         model::validate(s.clone()).expect("mix follows");
         delete_endpoint(&mut s, "GET /item").expect("delete");
         model::validate(s).expect("mix entry gone");
+    }
+
+    #[test]
+    fn a_sharded_database_offers_to_kill_each_shards_primary_and_each_offer_validates() {
+        let s = load_str(include_str!("../scenarios/sharding.ron"))
+            .expect("bundled")
+            .into_inner();
+        let db = s
+            .components
+            .iter()
+            .find(|c| c.id() == "orders")
+            .expect("orders");
+        let kills: Vec<(String, model::Fault)> = faults_offered(&s, db)
+            .into_iter()
+            .filter(|(_, _, f)| matches!(f, model::Fault::KillPrimary { .. }))
+            .map(|(label, _, f)| (label, f))
+            .collect();
+        let shards: Vec<u32> = kills
+            .iter()
+            .map(|(_, f)| match f {
+                model::Fault::KillPrimary { shard, .. } => *shard,
+                _ => unreachable!(),
+            })
+            .collect();
+        assert_eq!(shards, [0, 1, 2, 3]);
+        assert_eq!(kills[1].0, "Kill shard 1's primary");
+        for (_, fault) in kills {
+            let mut with = s.clone();
+            with.faults = vec![model::TimedFault {
+                at_secs: 1.0,
+                fault,
+            }];
+            model::validate(with).expect("an offered fault is valid");
+        }
     }
 }

@@ -76,11 +76,17 @@ pub enum Fault {
         extra_ms: f64,
         duration_secs: f64,
     },
-    /// A database's primary (of its first shard) dies: queries on it fail, and so do
-    /// those it was running, until a replica has been promoted `failover_secs` later
-    /// (without replicas: until it has restarted). The node count stays the same: the
-    /// old primary comes back as a replica.
-    KillPrimary { db: String, failover_secs: f64 },
+    /// The primary of a database's shard `shard` (counted from 0; the only one when the
+    /// database is not sharded) dies: queries on it fail, and so do those it was
+    /// running, until a replica has been promoted `failover_secs` later (without
+    /// replicas: until it has restarted). The node count stays the same: the old
+    /// primary comes back as a replica.
+    KillPrimary {
+        db: String,
+        #[serde(default, skip_serializing_if = "is_zero_u32")]
+        shard: u32,
+        failover_secs: f64,
+    },
     /// The network between an app tier and one of its dependencies (a database, a shared
     /// cache, a queue or a called service) is cut for `duration_secs`: every attempt to
     /// reach it fails at once (connection reset).
@@ -124,9 +130,16 @@ impl Fault {
                 extra_ms,
                 duration_secs,
             } => format!("{target} +{extra_ms} ms for {duration_secs} s"),
-            Self::KillPrimary { db, failover_secs } => {
-                format!("kill the primary of {db} (failover {failover_secs} s)")
-            }
+            Self::KillPrimary {
+                db,
+                shard: 0,
+                failover_secs,
+            } => format!("kill the primary of {db} (failover {failover_secs} s)"),
+            Self::KillPrimary {
+                db,
+                shard,
+                failover_secs,
+            } => format!("kill the primary of {db} shard {shard} (failover {failover_secs} s)"),
             Self::Partition {
                 from,
                 to,
@@ -185,6 +198,10 @@ pub struct Endpoint {
 
 fn is_zero(x: &f64) -> bool {
     *x == 0.0
+}
+
+fn is_zero_u32(x: &u32) -> bool {
+    *x == 0
 }
 
 /// One step of an endpoint's script.

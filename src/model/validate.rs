@@ -604,8 +604,24 @@ impl Validator {
                         "seconds",
                     );
                 }
-                Fault::KillPrimary { db, failover_secs } => {
+                Fault::KillPrimary {
+                    db,
+                    shard,
+                    failover_secs,
+                } => {
                     self.reference(&format!("{p}.fault.db"), db, &RefKind::Database, kinds);
+                    if let Some(ComponentSpec::Database(d)) = kinds.get(db.as_str())
+                        && *shard >= d.shards
+                    {
+                        self.fail(
+                            format!("{p}.fault.shard"),
+                            format!(
+                                "{db:?} has {} shard(s), numbered from 0; there is no \
+                                 shard {shard}",
+                                d.shards
+                            ),
+                        );
+                    }
                     self.range_f64(
                         &format!("{p}.fault.failover_secs"),
                         *failover_secs,

@@ -160,8 +160,13 @@ impl World {
                     c.spike = spike;
                 }
             }
-            Fault::KillPrimary { failover_secs, .. } => {
-                let node = self.dbs[at as usize].nodes[0];
+            Fault::KillPrimary {
+                shard,
+                failover_secs,
+                ..
+            } => {
+                let d = &self.dbs[at as usize];
+                let node = d.nodes[(*shard * d.per_shard) as usize];
                 let n = &mut self.db_nodes[node as usize];
                 n.killed_at = Some(now);
                 n.down_until = now + SimDuration::from_secs_f64(*failover_secs);
