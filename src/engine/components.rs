@@ -787,11 +787,12 @@ pub enum Cut {
     Service(Target),
 }
 
-/// A network partition going on: `tier` cannot reach `to` until `until`.
-#[derive(Clone, Copy, Debug)]
+/// A network partition going on: `tier` cannot reach `to` (named `to_id`) until `until`.
+#[derive(Clone, Debug)]
 pub struct Partition {
     pub tier: u32,
     pub to: Cut,
+    pub to_id: String,
     pub until: SimTime,
 }
 

@@ -9,9 +9,9 @@ use hdrhistogram::Histogram;
 use crate::metrics::level::{DurationSum, Level};
 use crate::metrics::summary::*;
 use crate::metrics::{ErrorCause, Glance, OutcomeMeter, SeriesSet};
-use crate::sim::SimTime;
+use crate::sim::{SimDuration, SimTime};
 
-use super::components::NONE;
+use super::components::{Database, NONE};
 use super::world::World;
 
 /// Accumulates queueing figures of several identical stations (one per instance).
@@ -966,6 +966,66 @@ impl World {
     }
 }
 
+/// Whole seconds from `now` until `until`, rounded up, for "back in 4 s".
+fn secs_left(now: SimTime, until: SimTime) -> f64 {
+    until.since(now).as_secs_f64().ceil()
+}
+
+impl World {
+    /// A latency spike going on, for a node's broken line.
+    fn spike_note(&self, spike: Option<(SimTime, SimDuration)>) -> String {
+        match spike {
+            Some((until, extra)) if self.now < until => format!(
+                "+{:.0} ms spike · {:.0} s left",
+                extra.as_secs_f64() * 1e3,
+                secs_left(self.now, until)
+            ),
+            _ => String::new(),
+        }
+    }
+
+    /// Dead primaries (and a latency spike) of a database, for its broken line.
+    fn database_note(&self, db: &Database) -> String {
+        let mut notes = Vec::new();
+        for shard in 0..db.shards {
+            let node = &self.db_nodes[db.nodes[(shard * db.per_shard) as usize] as usize];
+            if node.is_down(self.now) {
+                let which = if db.shards > 1 {
+                    format!("shard {shard} primary")
+                } else {
+                    "primary".to_owned()
+                };
+                notes.push(format!(
+                    "{which} down · back in {:.0} s",
+                    secs_left(self.now, node.down_until)
+                ));
+            }
+        }
+        notes.push(self.spike_note(db.spike));
+        notes.retain(|n| !n.is_empty());
+        notes.join(" · ")
+    }
+
+    /// The partitions cutting app tier `id` off, for its broken line.
+    fn partition_note(&self, id: &str) -> String {
+        let Some(tier) = self.tiers.iter().position(|t| t.id == id) else {
+            return String::new();
+        };
+        self.partitions
+            .iter()
+            .filter(|p| p.tier as usize == tier && self.now < p.until)
+            .map(|p| {
+                format!(
+                    "cut from {} · {:.0} s left",
+                    p.to_id,
+                    secs_left(self.now, p.until)
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(" · ")
+    }
+}
+
 /// `busy ÷ capacity`, 0 when there was no capacity.
 fn ratio(busy: f64, capacity: f64) -> f64 {
     if capacity > 0.0 { busy / capacity } else { 0.0 }
@@ -1122,6 +1182,7 @@ impl World {
                         } else {
                             0.0
                         };
+                        g.broken = self.partition_note(id);
                         let queue = get(id, "accept_queue");
                         g.headline = format!(
                             "CPU {} · {:.0} inst{}",
@@ -1138,6 +1199,9 @@ impl World {
                         fullest(&mut g, "server".into(), get(id, "util"));
                         g.rate_per_sec = get(id, "gets_per_sec");
                         g.headline = format!("hit {}", percent(get(id, "hit_ratio")));
+                        if let Some(c) = self.caches.iter().find(|c| c.id == id) {
+                            g.broken = self.spike_note(c.spike);
+                        }
                     }
                     crate::model::ComponentSpec::Database(d) => {
                         let mut conns = 0.0;
@@ -1156,6 +1220,9 @@ impl World {
                                     c / f64::from(d.max_connections),
                                 );
                             }
+                        }
+                        if let Some(db) = self.dbs.iter().find(|x| x.id == id) {
+                            g.broken = self.database_note(db);
                         }
                         g.rate_per_sec = get(id, "queries_per_sec");
                         let stale = get(id, "stale_reads_per_sec");

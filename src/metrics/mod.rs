@@ -29,6 +29,9 @@ pub struct Glance {
     pub rate_per_sec: f64,
     /// Share of those that failed here.
     pub error_share: f64,
+    /// What a fault has broken here right now, in a few words (e.g. `primary down ·
+    /// back in 4 s`); empty when nothing is.
+    pub broken: String,
 }
 
 /// Why a request failed.

@@ -187,7 +187,9 @@ impl Canvas {
 
             // Components without a resource of their own (users, a load balancer, an
             // autoscaler) stay neutral unless requests fail there.
-            let fill = if g.fullest.is_empty() && g.error_share == 0.0 {
+            let fill = if !g.broken.is_empty() {
+                saturation_color(1.0)
+            } else if g.fullest.is_empty() && g.error_share == 0.0 {
                 visuals.widgets.inactive.bg_fill
             } else {
                 saturation_color(g.saturation)
@@ -230,6 +232,16 @@ impl Canvas {
                 egui::FontId::proportional(11.5),
                 text_color,
             );
+            if !g.broken.is_empty() {
+                // What a fault broke here, under the node, while it lasts.
+                painter.text(
+                    rect.center_bottom() + Vec2::new(0.0, 6.0),
+                    egui::Align2::CENTER_TOP,
+                    &g.broken,
+                    egui::FontId::proportional(12.0),
+                    Color32::from_rgb(230, 80, 70),
+                );
+            }
 
             // The port connections are dragged from.
             if g.kind != "Cache" && g.kind != "Database" {
@@ -528,6 +540,9 @@ fn draw_shape(painter: &egui::Painter, kind: &str, rect: Rect, fill: Color32, st
 fn node_tooltip(ui: &mut egui::Ui, g: &Glance, series: &SeriesSet) {
     ui.strong(format!("{} ({})", g.id, g.kind));
     ui.label(&g.headline);
+    if !g.broken.is_empty() {
+        ui.colored_label(Color32::from_rgb(230, 80, 70), &g.broken);
+    }
     if !g.fullest.is_empty() {
         ui.label(format!(
             "fullest: {} at {:.0}%",

@@ -316,3 +316,51 @@ fn killing_one_shards_primary_fails_only_that_shards_share() {
         assert_eq!(series_mean(&sim, "", "db_down_per_sec", 31.0, 40.0), 0.0);
     }
 }
+
+/// What a fault broke shows on the component while it lasts, and goes with it.
+#[test]
+fn a_component_says_what_is_broken_while_a_fault_lasts() {
+    let sc = three_tier(60.0);
+    let mut sim = Simulation::new(&sc);
+    let broken = |sim: &Simulation, id: &str| {
+        sim.glance()
+            .into_iter()
+            .find(|g| g.id == id)
+            .expect("component")
+            .broken
+    };
+    sim.advance_until(SimTime::from_secs_f64(20.0), u64::MAX);
+    assert!(
+        ["app", "redis", "postgres"]
+            .iter()
+            .all(|id| broken(&sim, id).is_empty())
+    );
+    for fault in [
+        Fault::KillPrimary {
+            db: "postgres".into(),
+            shard: 0,
+            failover_secs: 10.0,
+        },
+        Fault::Partition {
+            from: "app".into(),
+            to: "redis".into(),
+            duration_secs: 5.0,
+        },
+        Fault::LatencySpike {
+            target: "redis".into(),
+            extra_ms: 50.0,
+            duration_secs: 5.0,
+        },
+    ] {
+        sim.inject(fault).expect("inject");
+    }
+    sim.advance_until(SimTime::from_secs_f64(22.5), u64::MAX);
+    assert_eq!(broken(&sim, "postgres"), "primary down · back in 8 s");
+    assert_eq!(broken(&sim, "app"), "cut from redis · 3 s left");
+    assert_eq!(broken(&sim, "redis"), "+50 ms spike · 3 s left");
+    sim.advance_until(SimTime::from_secs_f64(26.0), u64::MAX);
+    assert!(broken(&sim, "app").is_empty() && broken(&sim, "redis").is_empty());
+    assert!(!broken(&sim, "postgres").is_empty());
+    sim.advance_until(SimTime::from_secs_f64(31.0), u64::MAX);
+    assert!(broken(&sim, "postgres").is_empty());
+}

@@ -172,24 +172,24 @@ impl World {
                 n.down_until = now + SimDuration::from_secs_f64(*failover_secs);
             }
             Fault::Partition {
-                to, duration_secs, ..
+                to: to_id,
+                duration_secs,
+                ..
             } => {
-                let Some(to) = self.cut_of(to) else {
+                let Some(to) = self.cut_of(to_id) else {
                     return;
                 };
                 self.partitions.retain(|p| now < p.until);
                 self.partitions.push(Partition {
                     tier: at,
                     to,
+                    to_id: to_id.clone(),
                     until: now + SimDuration::from_secs_f64(*duration_secs),
                 });
             }
         }
     }
 
-    /// An instance crashes: its queued requests fail, the running ones fail now and end
-    /// at their next step, its local caches are lost, and it starts again after the
-    /// tier's startup time.
     /// Crashes `inst`: out of rotation, its queued requests fail, its running ones fail
     /// now for their clients (with `cause`) and end at their next step, its memory,
     /// local caches and in-memory sessions are gone; it restarts after its startup time.
