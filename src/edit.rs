@@ -486,12 +486,25 @@ pub fn faults_offered(
             for to in dependencies_of(scenario, &id) {
                 v.push((
                     format!("Partition from {to}"),
-                    "The network to this dependency is cut for 30 s: every call to it \
-                     fails at once.",
+                    "The network to this dependency is cut for 30 s and connections are \
+                     refused: every call to it fails at once.",
+                    crate::model::Fault::Partition {
+                        from: id.clone(),
+                        to: to.clone(),
+                        duration_secs: 30.0,
+                        mode: crate::model::PartitionMode::Reset,
+                    },
+                ));
+                v.push((
+                    format!("Drop packets to {to}"),
+                    "The network to this dependency silently drops packets for 30 s: every \
+                     call to it hangs, holding its thread and connections, until the \
+                     network heals or the call's own timeout gives up.",
                     crate::model::Fault::Partition {
                         from: id.clone(),
                         to,
                         duration_secs: 30.0,
+                        mode: crate::model::PartitionMode::Drop,
                     },
                 ));
             }

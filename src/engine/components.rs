@@ -787,19 +787,43 @@ pub enum Cut {
     Service(Target),
 }
 
-/// A network partition going on: `tier` cannot reach `to` (named `to_id`) until `until`.
+/// A network partition going on: `tier` cannot reach `to` (named `to_id`) until `until`;
+/// with `drop` attempts hang instead of failing.
 #[derive(Clone, Debug)]
 pub struct Partition {
     pub tier: u32,
     pub to: Cut,
     pub to_id: String,
     pub until: SimTime,
+    pub drop: bool,
 }
 
-/// Whether `tier` is cut from `to` at `now`.
+/// What an attempt from `tier` to reach `to` at `now` meets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Crossing {
+    /// The network is up.
+    Open,
+    /// Refused: it fails at once.
+    Refused,
+    /// Dropped: nothing comes back until the given time.
+    DroppedUntil(SimTime),
+}
+
+/// What crossing from `tier` to `to` meets at `now`: a refusing partition wins over
+/// dropping ones, which hold the attempt until the last of them heals.
 #[inline]
-pub fn is_cut(partitions: &[Partition], now: SimTime, tier: u32, to: Cut) -> bool {
-    partitions
-        .iter()
-        .any(|p| p.tier == tier && p.to == to && now < p.until)
+pub fn crossing(partitions: &[Partition], now: SimTime, tier: u32, to: Cut) -> Crossing {
+    let mut out = Crossing::Open;
+    for p in partitions {
+        if p.tier == tier && p.to == to && now < p.until {
+            if !p.drop {
+                return Crossing::Refused;
+            }
+            out = match out {
+                Crossing::DroppedUntil(t) if t >= p.until => out,
+                _ => Crossing::DroppedUntil(p.until),
+            };
+        }
+    }
+    out
 }

@@ -1016,7 +1016,12 @@ impl World {
             .filter(|p| p.tier as usize == tier && self.now < p.until)
             .map(|p| {
                 format!(
-                    "cut from {} · {:.0} s left",
+                    "{} {} · {:.0} s left",
+                    if p.drop {
+                        "dropping packets to"
+                    } else {
+                        "cut from"
+                    },
                     p.to_id,
                     secs_left(self.now, p.until)
                 )

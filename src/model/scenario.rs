@@ -88,13 +88,33 @@ pub enum Fault {
         failover_secs: f64,
     },
     /// The network between an app tier and one of its dependencies (a database, a shared
-    /// cache, a queue or a called service) is cut for `duration_secs`: every attempt to
-    /// reach it fails at once (connection reset).
+    /// cache, a queue or a called service) is cut for `duration_secs`; `mode` says how
+    /// the tier finds out.
     Partition {
         from: String,
         to: String,
         duration_secs: f64,
+        #[serde(default, skip_serializing_if = "PartitionMode::is_reset")]
+        mode: PartitionMode,
     },
+}
+
+/// How a network partition shows to the side that tries to cross it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PartitionMode {
+    /// Connections are refused or reset: every attempt fails at once (`partitioned`).
+    #[default]
+    Reset,
+    /// Packets are silently dropped: every attempt hangs, holding what the request
+    /// holds, until the partition heals (then it goes through) or a call's own timeout
+    /// ends the wait first (`call_timeout`).
+    Drop,
+}
+
+impl PartitionMode {
+    fn is_reset(&self) -> bool {
+        *self == Self::Reset
+    }
 }
 
 impl Fault {
@@ -144,7 +164,14 @@ impl Fault {
                 from,
                 to,
                 duration_secs,
+                mode: PartitionMode::Reset,
             } => format!("partition {from} from {to} for {duration_secs} s"),
+            Self::Partition {
+                from,
+                to,
+                duration_secs,
+                mode: PartitionMode::Drop,
+            } => format!("drop packets from {from} to {to} for {duration_secs} s"),
         }
     }
 }

@@ -634,6 +634,7 @@ impl Validator {
                     from,
                     to,
                     duration_secs,
+                    ..
                 } => {
                     self.reference(&format!("{p}.fault.from"), from, &RefKind::App, kinds);
                     match kinds.get(to.as_str()) {

@@ -1,7 +1,7 @@
 //! Faults: what breaks, what is lost, and that a run with faults replays exactly.
 
 use bottleneck::engine::Simulation;
-use bottleneck::model::{self, ComponentSpec, Fault, TimedFault, ValidScenario};
+use bottleneck::model::{self, ComponentSpec, Fault, PartitionMode, TimedFault, ValidScenario};
 use bottleneck::report;
 use bottleneck::sim::SimTime;
 
@@ -70,6 +70,15 @@ fn faults_in_the_file_replay_exactly_like_injected_ones() {
         from: "app".into(),
         to: "redis".into(),
         duration_secs: 4.0,
+        mode: PartitionMode::Reset,
+    })
+    .expect("inject");
+    live.advance_until(SimTime::from_secs_f64(50.0), 99);
+    live.inject(Fault::Partition {
+        from: "app".into(),
+        to: "postgres".into(),
+        duration_secs: 2.0,
+        mode: PartitionMode::Drop,
     })
     .expect("inject");
     live.run_to_end();
@@ -180,6 +189,7 @@ fn a_partition_fails_calls_across_it_only_while_it_lasts() {
         from: "app".into(),
         to: "redis".into(),
         duration_secs: 10.0,
+        mode: PartitionMode::Reset,
     })
     .expect("inject");
     sim.run_to_end();
@@ -206,6 +216,7 @@ fn partitions_and_failovers_in_a_file_are_checked() {
                 from: "redis".into(),
                 to: "postgres".into(),
                 duration_secs: 1.0,
+                mode: PartitionMode::Reset,
             },
         },
         TimedFault {
@@ -345,6 +356,7 @@ fn a_component_says_what_is_broken_while_a_fault_lasts() {
             from: "app".into(),
             to: "redis".into(),
             duration_secs: 5.0,
+            mode: PartitionMode::Reset,
         },
         Fault::LatencySpike {
             target: "redis".into(),
@@ -363,4 +375,77 @@ fn a_component_says_what_is_broken_while_a_fault_lasts() {
     assert!(!broken(&sim, "postgres").is_empty());
     sim.advance_until(SimTime::from_secs_f64(31.0), u64::MAX);
     assert!(broken(&sim, "postgres").is_empty());
+}
+
+/// The microservices lesson with its call timeout set (or not) and, instead of the
+/// database spike, a partition between the shop and recommendations from 20 s to 30 s.
+fn shop_cut_off(mode: PartitionMode, timeout_ms: Option<f64>) -> ValidScenario {
+    let mut s = bundled("microservices").into_inner();
+    match &mut s.endpoints.get_mut("GET /product").expect("endpoint").steps[1] {
+        model::Step::Call { timeout_ms: t, .. } => *t = timeout_ms,
+        other => panic!("step 2 of GET /product is {other:?}, not the call"),
+    }
+    s.faults = vec![TimedFault {
+        at_secs: 20.0,
+        fault: Fault::Partition {
+            from: "shop".into(),
+            to: "recommendations".into(),
+            duration_secs: 10.0,
+            mode,
+        },
+    }];
+    valid(s)
+}
+
+/// A partition that drops packets does not fail anything by itself: calls hang until it
+/// heals, so a caller without a timeout runs out of threads (and fails pages that never
+/// cross it), while one with a timeout fails only those calls, at the timeout.
+#[test]
+fn a_partition_that_drops_packets_hangs_calls_until_it_heals_or_they_time_out() {
+    let home_before = |sim: &Simulation| series_mean(sim, "GET /home", "ok_per_sec", 5.0, 20.0);
+
+    // Refused: product pages fail at once, nothing piles up, the home page is fine.
+    let reset = run_sim(&shop_cut_off(PartitionMode::Reset, None));
+    let s = reset.summary();
+    assert!(s.endpoints["GET /product"].errors["partitioned"] > 1000);
+    assert_eq!(s.endpoints["GET /home"].error_rate, 0.0);
+
+    // Dropped, no timeout: nothing says "partitioned"; the shop's threads fill with
+    // hanging calls and the home page fails too, until the network heals.
+    let hang = run_sim(&shop_cut_off(PartitionMode::Drop, None));
+    let s = hang.summary();
+    assert_eq!(s.overall.errors["partitioned"], 0, "{:?}", s.overall.errors);
+    let threads = series_mean(&hang, "shop", "worker_util", 22.0, 30.0);
+    assert!(threads > 0.95, "shop threads busy while cut off: {threads}");
+    let home = series_mean(&hang, "GET /home", "ok_per_sec", 22.0, 30.0);
+    assert!(
+        home < 0.5 * home_before(&hang),
+        "home pages while cut off: {home}/s"
+    );
+    // The calls held during the cut go through once it heals: the ~80 held by the
+    // shop's 2 × 40 threads reach recommendations at once (a 1 s count of ~200
+    // Poisson arrivals has a standard deviation of ~14; 50 leaves two of them).
+    let burst = series_mean(&hang, "recommendations", "arrivals_per_sec", 30.0, 31.0);
+    let steady = series_mean(&hang, "recommendations", "arrivals_per_sec", 5.0, 20.0);
+    assert!(
+        burst > steady + 50.0,
+        "{burst}/s after healing vs {steady}/s before"
+    );
+    let after = series_mean(&hang, "GET /home", "ok_per_sec", 40.0, 80.0);
+    assert!((after - home_before(&hang)).abs() < 0.1 * home_before(&hang));
+
+    // Dropped, 200 ms timeout: the calls time out, the shop keeps threads free.
+    let bounded = run_sim(&shop_cut_off(PartitionMode::Drop, Some(200.0)));
+    let s = bounded.summary();
+    let product = &s.endpoints["GET /product"];
+    // Every product page that reaches the call more than 200 ms before the network
+    // heals times out: Poisson arrivals over 9.8 s, within 5 standard deviations.
+    let expected = product.offered_per_sec * 9.8;
+    let timed_out = product.errors["call_timeout"] as f64;
+    assert!(
+        (timed_out - expected).abs() < 5.0 * expected.sqrt(),
+        "{timed_out} call timeouts, {expected} expected"
+    );
+    assert_eq!(product.errors["partitioned"], 0);
+    assert_eq!(s.endpoints["GET /home"].error_rate, 0.0);
 }

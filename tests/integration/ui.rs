@@ -481,6 +481,8 @@ fn a_partition_button_is_offered_for_each_dependency_of_a_tier() {
     h.run_steps(2);
     // The default app tier uses the shared cache and the database.
     h.get_by_label("Partition from postgres");
+    h.get_by_label("Drop packets to postgres");
+    h.get_by_label("Drop packets to redis");
     h.get_by_label("Partition from redis").click();
     h.run_steps(3);
     let faults = &h.state().scenario().faults;
@@ -491,6 +493,7 @@ fn a_partition_button_is_offered_for_each_dependency_of_a_tier() {
             from: "app".into(),
             to: "redis".into(),
             duration_secs: 30.0,
+            mode: bottleneck::model::PartitionMode::Reset,
         }
     );
 }

@@ -174,6 +174,7 @@ impl World {
             Fault::Partition {
                 to: to_id,
                 duration_secs,
+                mode,
                 ..
             } => {
                 let Some(to) = self.cut_of(to_id) else {
@@ -185,6 +186,7 @@ impl World {
                     to,
                     to_id: to_id.clone(),
                     until: now + SimDuration::from_secs_f64(*duration_secs),
+                    drop: *mode == crate::model::PartitionMode::Drop,
                 });
             }
         }

@@ -1021,7 +1021,8 @@ impl World {
         let op = &program.ops[q.pc as usize];
         if !self.partitions.is_empty() && q.phase == phase::START {
             // An operation that crosses the network to a dependency fails at once while
-            // a partition cuts the instance's tier from it.
+            // a partition refuses connections, and hangs where it drops packets: it
+            // tries again when the partition heals, unless a call's timeout comes first.
             let to = match op {
                 Op::Query { db, .. } => Some(Cut::Db(*db)),
                 Op::CacheGet { cache, .. } | Op::CacheSet { cache, .. }
@@ -1033,10 +1034,27 @@ impl World {
                 Op::Enqueue { queue, .. } => Some(Cut::Queue(*queue)),
                 _ => None,
             };
-            if let Some(to) = to
-                && is_cut(&self.partitions, now, self.instances[inst].tier, to)
-            {
-                return Action::Fail(ErrorCause::Partitioned);
+            if let Some(to) = to {
+                match crossing(&self.partitions, now, self.instances[inst].tier, to) {
+                    Crossing::Open => {}
+                    Crossing::Refused => return Action::Fail(ErrorCause::Partitioned),
+                    Crossing::DroppedUntil(heals) => {
+                        let wait = heals.since(now);
+                        if let Op::Call {
+                            timeout: Some(timeout),
+                            ..
+                        } = op
+                            && *timeout < wait
+                        {
+                            // Ends like a call that timed out (the Call op's answer
+                            // phase reads the error).
+                            q.phase = phase::SERVED;
+                            q.call_error = Some(ErrorCause::CallTimeout);
+                            return Action::Delay(*timeout);
+                        }
+                        return Action::Delay(wait);
+                    }
+                }
             }
         }
         match op {
