@@ -498,8 +498,8 @@ pub fn faults_offered(
                 v.push((
                     format!("Drop packets to {to}"),
                     "The network to this dependency silently drops packets for 30 s: every \
-                     call to it hangs, holding its thread and connections, until the \
-                     network heals or the call's own timeout gives up.",
+                     attempt to reach it hangs, holding its thread, until the network heals \
+                     (a service call with a timeout gives up at its timeout).",
                     crate::model::Fault::Partition {
                         from: id.clone(),
                         to,

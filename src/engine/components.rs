@@ -119,6 +119,15 @@ impl Breaker {
         true
     }
 
+    /// Whether [`Breaker::admit`] would let a call through now (without counting it).
+    pub fn would_admit(&self, now: SimTime) -> bool {
+        match self.state {
+            BreakerState::Open { until } => now >= until,
+            BreakerState::HalfOpen { sent, .. } => sent < self.spec.half_open_probes,
+            BreakerState::Closed => true,
+        }
+    }
+
     /// The outcome of a call it let through.
     pub fn record(&mut self, ok: bool, now: SimTime) {
         if !ok {

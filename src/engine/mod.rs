@@ -340,8 +340,8 @@ impl Simulation {
         &self.series
     }
 
-    /// Every component at a glance (saturation, key figures, rate) as of the latest chart
-    /// sample.
+    /// Every component at a glance: saturation, key figures and rate as of the latest
+    /// chart sample, and what a fault has broken there as of now.
     pub fn glance(&self) -> Vec<Glance> {
         self.world.glance(&self.current, &self.series)
     }

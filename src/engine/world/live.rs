@@ -226,8 +226,14 @@ impl World {
             })
             .collect();
         for r in running {
-            self.requests[r.idx as usize].doomed = true;
+            let q = &mut self.requests[r.idx as usize];
+            q.doomed = true;
+            // One held by a partition would only notice when the partition heals.
+            let held = q.phase == super::phase::PARTITION_WAIT;
             self.respond(r, Err(cause));
+            if held {
+                self.advance(r);
+            }
         }
         let startup = SimDuration::from_secs_f64(self.tiers[tier as usize].spec.startup_secs);
         self.queue

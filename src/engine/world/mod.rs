@@ -70,6 +70,8 @@ mod phase {
     pub const GATE_WAIT: u8 = 5;
     /// Given a pooler's server connection: on to the database.
     pub const GATE_GRANTED: u8 = 6;
+    /// Held by a partition that drops packets (since `sub_enter`), before the operation.
+    pub const PARTITION_WAIT: u8 = 7;
 }
 
 /// A request in flight.
@@ -964,7 +966,7 @@ impl World {
             // A request of a crashed instance ends between operations, once what the
             // current one holds (a connection, a core) has been given back.
             let q = &self.requests[r.idx as usize];
-            if q.doomed && q.phase == phase::START {
+            if q.doomed && matches!(q.phase, phase::START | phase::PARTITION_WAIT) {
                 self.finish(r, Err(ErrorCause::Crashed));
                 return;
             }
@@ -1019,10 +1021,14 @@ impl World {
         let inst = q.instance as usize;
         let program = &self.programs[q.endpoint as usize];
         let op = &program.ops[q.pc as usize];
-        if !self.partitions.is_empty() && q.phase == phase::START {
+        // Time this operation spent held by a partition that drops packets, taken off a
+        // call's timeout once it goes through.
+        let mut held = SimDuration::ZERO;
+        let held_before = q.phase == phase::PARTITION_WAIT;
+        if held_before || (!self.partitions.is_empty() && q.phase == phase::START) {
             // An operation that crosses the network to a dependency fails at once while
-            // a partition refuses connections, and hangs where it drops packets: it
-            // tries again when the partition heals, unless a call's timeout comes first.
+            // a partition refuses connections, and hangs where it drops packets until
+            // the partition heals, or until a call's timeout if that comes first.
             let to = match op {
                 Op::Query { db, .. } => Some(Cut::Db(*db)),
                 Op::CacheGet { cache, .. } | Op::CacheSet { cache, .. }
@@ -1034,25 +1040,51 @@ impl World {
                 Op::Enqueue { queue, .. } => Some(Cut::Queue(*queue)),
                 _ => None,
             };
-            if let Some(to) = to {
+            // A circuit breaker sits on the caller's side: an open one answers at once
+            // without touching the network, and it counts the calls a partition fails.
+            let breaker = match op {
+                Op::Call {
+                    target: Target::Breaker(b),
+                    ..
+                } => Some(*b as usize),
+                _ => None,
+            };
+            let short_circuits = breaker.is_some_and(|b| !self.breakers[b].would_admit(now));
+            if let Some(to) = to
+                && !short_circuits
+            {
+                let since = if held_before { q.sub_enter } else { now };
+                let fail = |q: &mut Request, breakers: &mut Vec<Breaker>, cause| {
+                    q.phase = phase::START;
+                    if let Some(b) = breaker
+                        && breakers[b].admit(now)
+                    {
+                        breakers[b].record(false, now);
+                    }
+                    Action::Fail(cause)
+                };
                 match crossing(&self.partitions, now, self.instances[inst].tier, to) {
-                    Crossing::Open => {}
-                    Crossing::Refused => return Action::Fail(ErrorCause::Partitioned),
+                    Crossing::Open => {
+                        q.phase = phase::START;
+                        held = now.since(since);
+                    }
+                    Crossing::Refused => {
+                        return fail(q, &mut self.breakers, ErrorCause::Partitioned);
+                    }
                     Crossing::DroppedUntil(heals) => {
-                        let wait = heals.since(now);
-                        if let Op::Call {
-                            timeout: Some(timeout),
-                            ..
-                        } = op
-                            && *timeout < wait
-                        {
-                            // Ends like a call that timed out (the Call op's answer
-                            // phase reads the error).
-                            q.phase = phase::SERVED;
-                            q.call_error = Some(ErrorCause::CallTimeout);
-                            return Action::Delay(*timeout);
+                        let deadline = match op {
+                            Op::Call {
+                                timeout: Some(t), ..
+                            } => Some(since + *t),
+                            _ => None,
+                        };
+                        if deadline.is_some_and(|d| d <= now) {
+                            return fail(q, &mut self.breakers, ErrorCause::CallTimeout);
                         }
-                        return Action::Delay(wait);
+                        q.phase = phase::PARTITION_WAIT;
+                        q.sub_enter = since;
+                        let wake = deadline.map_or(heals, |d| d.min(heals));
+                        return Action::Delay(wake.since(now));
                     }
                 }
             }
@@ -1109,7 +1141,7 @@ impl World {
                     Action::Call {
                         target: *target,
                         endpoint: *endpoint,
-                        timeout: *timeout,
+                        timeout: timeout.map(|t| SimDuration(t.0.saturating_sub(held.0))),
                     }
                 } else {
                     q.phase = phase::START;
