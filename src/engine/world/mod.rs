@@ -1021,72 +1021,22 @@ impl World {
         let inst = q.instance as usize;
         let program = &self.programs[q.endpoint as usize];
         let op = &program.ops[q.pc as usize];
-        // Time this operation spent held by a partition that drops packets, taken off a
-        // call's timeout once it goes through.
-        let mut held = SimDuration::ZERO;
-        let held_before = q.phase == phase::PARTITION_WAIT;
-        if held_before || (!self.partitions.is_empty() && q.phase == phase::START) {
-            // An operation that crosses the network to a dependency fails at once while
-            // a partition refuses connections, and hangs where it drops packets until
-            // the partition heals, or until a call's timeout if that comes first.
-            let to = match op {
-                Op::Query { db, .. } => Some(Cut::Db(*db)),
-                Op::CacheGet { cache, .. } | Op::CacheSet { cache, .. }
-                    if self.caches[*cache as usize].scope == CacheScope::Shared =>
-                {
-                    Some(Cut::Cache(*cache))
-                }
-                Op::Call { target, .. } => Some(Cut::Service(*target)),
-                Op::Enqueue { queue, .. } => Some(Cut::Queue(*queue)),
-                _ => None,
-            };
-            // A circuit breaker sits on the caller's side: an open one answers at once
-            // without touching the network, and it counts the calls a partition fails.
-            let breaker = match op {
-                Op::Call {
-                    target: Target::Breaker(b),
-                    ..
-                } => Some(*b as usize),
-                _ => None,
-            };
-            let short_circuits = breaker.is_some_and(|b| !self.breakers[b].would_admit(now));
-            if let Some(to) = to
-                && !short_circuits
-            {
-                let since = if held_before { q.sub_enter } else { now };
-                let fail = |q: &mut Request, breakers: &mut Vec<Breaker>, cause| {
-                    q.phase = phase::START;
-                    if let Some(b) = breaker
-                        && breakers[b].admit(now)
-                    {
-                        breakers[b].record(false, now);
-                    }
-                    Action::Fail(cause)
-                };
-                match crossing(&self.partitions, now, self.instances[inst].tier, to) {
-                    Crossing::Open => {
-                        q.phase = phase::START;
-                        held = now.since(since);
-                    }
-                    Crossing::Refused => {
-                        return fail(q, &mut self.breakers, ErrorCause::Partitioned);
-                    }
-                    Crossing::DroppedUntil(heals) => {
-                        let deadline = match op {
-                            Op::Call {
-                                timeout: Some(t), ..
-                            } => Some(since + *t),
-                            _ => None,
-                        };
-                        if deadline.is_some_and(|d| d <= now) {
-                            return fail(q, &mut self.breakers, ErrorCause::CallTimeout);
-                        }
-                        q.phase = phase::PARTITION_WAIT;
-                        q.sub_enter = since;
-                        let wake = deadline.map_or(heals, |d| d.min(heals));
-                        return Action::Delay(wake.since(now));
-                    }
-                }
+        // (A request held by a partition implies a partition in the list: it only
+        // loses expired entries when a new one is added.)
+        if !self.partitions.is_empty()
+            && (q.phase == phase::START || q.phase == phase::PARTITION_WAIT)
+        {
+            let tier = self.instances[inst].tier;
+            if let Some(action) = network_gate(
+                q,
+                op,
+                tier,
+                now,
+                &self.partitions,
+                &self.caches,
+                &mut self.breakers,
+            ) {
+                return action;
             }
         }
         match op {
@@ -1141,7 +1091,7 @@ impl World {
                     Action::Call {
                         target: *target,
                         endpoint: *endpoint,
-                        timeout: timeout.map(|t| SimDuration(t.0.saturating_sub(held.0))),
+                        timeout: *timeout,
                     }
                 } else {
                     q.phase = phase::START;
@@ -1781,6 +1731,92 @@ impl World {
             n.refused.mark_warmup();
             n.gate_waiting.mark_warmup(now);
             n.gate_wait.mark_warmup();
+        }
+    }
+}
+
+/// An operation that crosses the network to a dependency fails at once while a
+/// partition refuses connections, and hangs where one drops packets until it heals, or
+/// until a call's timeout if that comes first; the time held is taken off the call's
+/// timeout. `None`: the operation goes on as usual. Kept out of [`World::step`]: it only
+/// runs while partitions exist.
+#[cold]
+#[inline(never)]
+fn network_gate(
+    q: &mut Request,
+    op: &Op,
+    tier: u32,
+    now: SimTime,
+    partitions: &[Partition],
+    caches: &[Cache],
+    breakers: &mut [Breaker],
+) -> Option<Action> {
+    let held_before = q.phase == phase::PARTITION_WAIT;
+    let to = match op {
+        Op::Query { db, .. } => Cut::Db(*db),
+        Op::CacheGet { cache, .. } | Op::CacheSet { cache, .. }
+            if caches[*cache as usize].scope == CacheScope::Shared =>
+        {
+            Cut::Cache(*cache)
+        }
+        Op::Call { target, .. } => Cut::Service(*target),
+        Op::Enqueue { queue, .. } => Cut::Queue(*queue),
+        _ => return None,
+    };
+    // A circuit breaker sits on the caller's side: an open one answers at once without
+    // touching the network, and it counts the calls a partition fails.
+    let breaker = match op {
+        Op::Call {
+            target: Target::Breaker(b),
+            ..
+        } => Some(*b as usize),
+        _ => None,
+    };
+    q.phase = phase::START;
+    if breaker.is_some_and(|b| !breakers[b].would_admit(now)) {
+        return None;
+    }
+    let since = if held_before { q.sub_enter } else { now };
+    let mut fail = |cause| {
+        if let Some(b) = breaker
+            && breakers[b].admit(now)
+        {
+            breakers[b].record(false, now);
+        }
+        Some(Action::Fail(cause))
+    };
+    match crossing(partitions, now, tier, to) {
+        Crossing::Open => match op {
+            Op::Call {
+                target,
+                endpoint,
+                timeout,
+            } if held_before => {
+                // The call goes out now, with what is left of its timeout.
+                q.phase = phase::SERVED;
+                Some(Action::Call {
+                    target: *target,
+                    endpoint: *endpoint,
+                    timeout: timeout.map(|t| SimDuration(t.0.saturating_sub(now.since(since).0))),
+                })
+            }
+            _ => None,
+        },
+        Crossing::Refused => fail(ErrorCause::Partitioned),
+        Crossing::DroppedUntil(heals) => {
+            let deadline = match op {
+                Op::Call {
+                    timeout: Some(t), ..
+                } => Some(since + *t),
+                _ => None,
+            };
+            if deadline.is_some_and(|d| d <= now) {
+                return fail(ErrorCause::CallTimeout);
+            }
+            q.phase = phase::PARTITION_WAIT;
+            q.sub_enter = since;
+            let wake = deadline.map_or(heals, |d| d.min(heals));
+            Some(Action::Delay(wake.since(now)))
         }
     }
 }
