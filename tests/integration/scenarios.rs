@@ -133,3 +133,101 @@ fn adding_app_instances_helps_only_the_compute_bound_system() {
     );
     assert!(fig(&p2, "app", "cpu_util") < 0.5);
 }
+
+/// The missing-index lesson with the index added (or not) and the app tier multiplied.
+fn with_index(indexed: bool, app_factor: u32) -> ValidScenario {
+    let mut s = with_app_instances(&bundled("missing_index"), app_factor).into_inner();
+    for c in &mut s.components {
+        if let ComponentSpec::Database(d) = c {
+            d.queries
+                .get_mut("search_products")
+                .expect("the search query")
+                .indexed = indexed;
+        }
+    }
+    valid(s)
+}
+
+/// Lesson 2: one unindexed query takes the database; the index gives back about ten
+/// times the capacity, and more app instances do not.
+#[test]
+fn a_missing_index_saturates_the_database_and_the_index_fixes_it() {
+    let slow = run(&with_index(false, 1), 2);
+    let fast = run(&with_index(true, 1), 2);
+    let more_apps = run(&with_index(false, 2), 2);
+
+    // Without the index the database is the bottleneck, and the search query takes
+    // almost all its time: 120 searches × 60 ms against 480 lookups × 1 ms, 94%.
+    assert_eq!(slow.saturation[0].resource, "shop_db cpu");
+    assert!(fig(&slow, "shop_db", "cpu_util") > 0.9);
+    let total: f64 = slow.queries.iter().map(|q| q.total_secs).sum();
+    let top = &slow.queries[0];
+    assert_eq!(top.query, "search_products");
+    let rate = |s: &Summary, e: &str| s.endpoints[e].throughput_per_sec;
+    let expected = rate(&slow, "GET /search") * 60.0
+        / (rate(&slow, "GET /search") * 60.0 + rate(&slow, "GET /product") * 1.0);
+    assert!(
+        (top.total_secs / total - expected).abs() < 0.01,
+        "search share {} of database time, {expected} expected",
+        top.total_secs / total
+    );
+
+    // With it the same load needs (120 × 6 ms + 480 × 1 ms) / 8 cores = 15% of the CPU
+    // (the sum of ~60,000 costs: a standard error under 0.2%).
+    let theory = (rate(&fast, "GET /search") * 6.0 + rate(&fast, "GET /product") * 1.0) / 8e3;
+    let util = fig(&fast, "shop_db", "cpu_util");
+    assert!(
+        (util - theory).abs() < 0.01,
+        "CPU {util}, {theory} expected"
+    );
+    let (p99_slow, p99_fast) = (slow.overall.latency_ms.p99, fast.overall.latency_ms.p99);
+    assert!(
+        p99_fast < 0.1 * p99_slow,
+        "p99 {p99_slow} ms → {p99_fast} ms"
+    );
+
+    // Twice the app instances: the database is just as full, pages as slow.
+    assert!(fig(&more_apps, "shop_db", "cpu_util") > 0.9);
+    assert!(more_apps.overall.latency_ms.p99 > 0.8 * p99_slow);
+}
+
+/// The N+1 lesson with the client's traffic on one version of the feed.
+fn feed(version: &str) -> ValidScenario {
+    let mut s = bundled("n_plus_one").into_inner();
+    for c in &mut s.components {
+        if let ComponentSpec::Client(c) = c {
+            for (endpoint, weight) in &mut c.mix {
+                *weight = if endpoint == version { 1.0 } else { 0.0 };
+            }
+        }
+    }
+    valid(s)
+}
+
+/// Lesson 3: 21 queries a page against 2. The database does the work of every one of
+/// them and the page pays their round trips.
+#[test]
+fn n_plus_one_queries_cost_round_trips_and_database_cpu_that_batching_saves() {
+    let n1 = run(&feed("GET /feed (N+1)"), 3);
+    let batched = run(&feed("GET /feed (batched)"), 3);
+    for (s, per_page, cpu_ms) in [(&n1, 21.0, 2.0 + 20.0 * 0.3), (&batched, 2.0, 2.0 + 1.0)] {
+        let pages = s.overall.throughput_per_sec;
+        let queries = fig(s, "posts_db", "queries_per_sec");
+        // Pages in flight at the ends of the measured window blur the count a little.
+        assert!(
+            (queries / pages - per_page).abs() < 0.01 * per_page,
+            "{queries} queries/s for {pages} pages/s"
+        );
+        // CPU = pages/s × query cost per page ÷ 4 cores (standard error well under 1%).
+        let util = fig(s, "posts_db", "cpu_util");
+        let theory = pages * cpu_ms / 4e3;
+        assert!(
+            (util - theory).abs() < 0.02,
+            "CPU {util}, {theory} expected"
+        );
+    }
+    // The N+1 page pays 20 more round trips of 0.8 ms (0.5 ms network, 0.3 ms query).
+    let (slow, fast) = (n1.overall.latency_ms.mean, batched.overall.latency_ms.mean);
+    assert!(slow - fast > 20.0 * 0.8 * 0.9, "{slow} ms vs {fast} ms");
+    assert!(slow > 3.0 * fast);
+}
