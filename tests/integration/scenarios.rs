@@ -8,7 +8,7 @@ use bottleneck::metrics::Summary;
 use bottleneck::model::{self, ComponentSpec, ValidScenario};
 use bottleneck::sim::SimTime;
 
-use crate::util::{bundled, repo_path, run, valid};
+use crate::util::{bundled, repo_path, run, run_sim, series_mean, series_window, valid};
 
 fn all_bundled() -> Vec<(String, ValidScenario)> {
     let mut out = Vec::new();
@@ -230,4 +230,50 @@ fn n_plus_one_queries_cost_round_trips_and_database_cpu_that_batching_saves() {
     let (slow, fast) = (n1.overall.latency_ms.mean, batched.overall.latency_ms.mean);
     assert!(slow - fast > 20.0 * 0.8 * 0.9, "{slow} ms vs {fast} ms");
     assert!(slow > 3.0 * fast);
+}
+
+/// The stampede lesson with the database's cores set.
+fn stampede(db_cores: u32) -> Simulation {
+    let mut s = bundled("cache_stampede").into_inner();
+    for c in &mut s.components {
+        if let ComponentSpec::Database(d) = c {
+            d.cores = db_cores;
+        }
+    }
+    run_sim(&valid(s))
+}
+
+/// Lesson 5: the database is sized for the cache's misses; when the cache is flushed
+/// it gets every request until the popular keys are back, and a database with headroom
+/// shrugs the same flush off.
+#[test]
+fn a_flushed_cache_sends_a_stampede_the_database_was_not_sized_for() {
+    let small = stampede(2);
+    let big = stampede(4);
+    let max = |sim: &Simulation, scope: &str, m: &str, from, to| {
+        series_window(sim, scope, m, from, to)
+            .into_iter()
+            .fold(0.0, f64::max)
+    };
+    let p99_before = max(&small, "", "p99_ms", 20.0, 40.0);
+    assert!(series_mean(&small, "shop_db", "cpu_util", 20.0, 40.0) < 0.75);
+    assert_eq!(max(&small, "", "errors_per_sec", 10.0, 40.0), 0.0);
+
+    // The flush at 40 s: the hit ratio collapses, the database saturates for seconds
+    // and the tail latency explodes.
+    assert!(series_window(&small, "redis", "hit_ratio", 40.0, 40.5)[0] < 0.5);
+    assert!(series_mean(&small, "shop_db", "cpu_util", 40.5, 50.0) > 0.98);
+    let p99_after = max(&small, "", "p99_ms", 40.0, 60.0);
+    assert!(
+        p99_after > 10.0 * p99_before,
+        "p99 {p99_before} → {p99_after} ms"
+    );
+
+    // The cache warms up again and the database recovers.
+    assert!(series_mean(&small, "shop_db", "cpu_util", 75.0, 90.0) < 0.9);
+    assert!(max(&small, "", "p99_ms", 75.0, 90.0) < 3.0 * p99_before);
+
+    // Twice the cores: the same flush is a bump.
+    assert!(max(&big, "", "p99_ms", 40.0, 60.0) < 0.1 * p99_after);
+    assert_eq!(big.summary().overall.error_rate, 0.0);
 }
