@@ -9,13 +9,15 @@
 //! With about 25 assertions at 99.9%, a correct simulator fails one by chance with
 //! probability ≈ 2.5%; seeds are fixed, so a run is reproducible either way.
 
+use bottleneck::engine::Simulation;
 use bottleneck::metrics::Summary;
-use bottleneck::model::{Arrivals, ComponentSpec, Step, ValidScenario};
+use bottleneck::model::{Arrivals, ComponentSpec, Fault, Step, ValidScenario};
+use bottleneck::sim::SimTime;
 use bottleneck::stats::Estimate;
 use bottleneck::theory::{self, Mmc, Mmck};
 use rayon::prelude::*;
 
-use crate::util::{bundled, run, valid};
+use crate::util::{bundled, run, series_mean, valid};
 
 const CONFIDENCE: f64 = 0.999;
 const REPLICATIONS: u64 = 20;
@@ -387,5 +389,80 @@ fn overload_is_bounded_by_the_accept_queue() {
     assert!(
         (rejected - 0.9).abs() < 0.01,
         "rejected fraction {rejected}"
+    );
+}
+
+/// The vertical-vs-horizontal lesson with the 16 cores cut into `instances`.
+fn fleet(instances: u32) -> ValidScenario {
+    let mut s = bundled("vertical_vs_horizontal").into_inner();
+    for c in &mut s.components {
+        if let ComponentSpec::App(a) = c {
+            a.cores = 16 / instances;
+            a.instances = instances;
+        }
+    }
+    valid(s)
+}
+
+/// Lesson 14: the same cores at the same price, as 2 big instances or 8 small ones.
+/// Random routing makes every instance an M/M/c of its own: the big ones wait less
+/// (Erlang C), the small ones survive losing one.
+#[test]
+fn vertical_scaling_pools_cores_and_horizontal_scaling_survives_a_loss() {
+    let sc = bundled("vertical_vs_horizontal");
+    let lambda = poisson_rate(&sc);
+    let mu = 1.0 / cpu_mean_secs(&sc);
+    let mut cost = Vec::new();
+    for instances in [2, 8] {
+        let sc = fleet(instances);
+        let per = Mmc {
+            lambda: lambda / f64::from(instances),
+            mu,
+            c: 16 / instances,
+        };
+        let runs = replicate(&sc);
+        check(
+            &format!("{instances} instances: mean response"),
+            &runs,
+            mean_latency_secs,
+            per.mean_response(),
+            0.04,
+        );
+        cost.push(runs[0].cost.per_hour);
+    }
+    // Prices follow cores: the two fleets cost the same.
+    assert!(
+        cost[0] > 0.0 && (cost[0] - cost[1]).abs() < 1e-9,
+        "{cost:?}"
+    );
+    // And the theory says big instances answer faster (about 12 ms against 23 ms).
+    let w = |n: u32| {
+        Mmc {
+            lambda: lambda / f64::from(n),
+            mu,
+            c: 16 / n,
+        }
+        .mean_response()
+    };
+    assert!(w(2) < 0.6 * w(8));
+
+    // Kill one instance at 60 s (it restarts 30 s later): 8 cores left for 12 cores of
+    // work collapse, 14 carry on.
+    let p99_after_kill = |instances| {
+        let mut sim = Simulation::new(&fleet(instances));
+        sim.advance_until(SimTime::from_secs_f64(60.0), u64::MAX);
+        sim.inject(Fault::KillInstances {
+            tier: "service".into(),
+            count: 1,
+        })
+        .expect("inject");
+        sim.advance_until(SimTime::from_secs_f64(90.0), u64::MAX);
+        series_mean(&sim, "", "p99_ms", 70.0, 90.0)
+    };
+    let (big, small) = (p99_after_kill(2), p99_after_kill(8));
+    assert!(big > 1000.0, "p99 {big} ms with one big instance left");
+    assert!(
+        small < 200.0,
+        "p99 {small} ms with seven small instances left"
     );
 }
