@@ -727,6 +727,12 @@ pub fn spike_extra(spike: Option<(SimTime, SimDuration)>, now: SimTime) -> SimDu
 }
 
 impl Database {
+    /// The node index of `shard`'s primary.
+    #[inline]
+    pub fn primary(&self, shard: u32) -> u32 {
+        self.nodes[(shard * self.per_shard) as usize]
+    }
+
     /// The shard holding `key`.
     pub fn shard_of(&self, key: u64) -> u32 {
         if self.shards <= 1 {

@@ -988,7 +988,7 @@ impl World {
     fn database_note(&self, db: &Database) -> String {
         let mut notes = Vec::new();
         for shard in 0..db.shards {
-            let node = &self.db_nodes[db.nodes[(shard * db.per_shard) as usize] as usize];
+            let node = &self.db_nodes[db.primary(shard) as usize];
             if node.is_down(self.now) {
                 let which = if db.shards > 1 {
                     format!("shard {shard} primary")

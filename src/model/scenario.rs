@@ -152,26 +152,27 @@ impl Fault {
             } => format!("{target} +{extra_ms} ms for {duration_secs} s"),
             Self::KillPrimary {
                 db,
-                shard: 0,
-                failover_secs,
-            } => format!("kill the primary of {db} (failover {failover_secs} s)"),
-            Self::KillPrimary {
-                db,
                 shard,
                 failover_secs,
-            } => format!("kill the primary of {db} shard {shard} (failover {failover_secs} s)"),
+            } => {
+                let which = if *shard == 0 {
+                    String::new()
+                } else {
+                    format!(" shard {shard}")
+                };
+                format!("kill the primary of {db}{which} (failover {failover_secs} s)")
+            }
             Self::Partition {
                 from,
                 to,
                 duration_secs,
-                mode: PartitionMode::Reset,
-            } => format!("partition {from} from {to} for {duration_secs} s"),
-            Self::Partition {
-                from,
-                to,
-                duration_secs,
-                mode: PartitionMode::Drop,
-            } => format!("drop packets from {from} to {to} for {duration_secs} s"),
+                mode,
+            } => match mode {
+                PartitionMode::Reset => format!("partition {from} from {to} for {duration_secs} s"),
+                PartitionMode::Drop => {
+                    format!("drop packets from {from} to {to} for {duration_secs} s")
+                }
+            },
         }
     }
 }

@@ -5,7 +5,10 @@ use bottleneck::model::{self, ComponentSpec, Fault, PartitionMode, TimedFault, V
 use bottleneck::report;
 use bottleneck::sim::SimTime;
 
-use crate::util::{bundled, figure, run, run_sim, series_mean, series_window, valid};
+use crate::util::{
+    bundled, figure, microservices_with_call_timeout, run, run_sim, series_mean, series_window,
+    valid,
+};
 
 fn three_tier(secs: f64) -> ValidScenario {
     let mut s = bundled("three_tier").into_inner();
@@ -380,11 +383,7 @@ fn a_component_says_what_is_broken_while_a_fault_lasts() {
 /// The microservices lesson with its call timeout set (or not) and, instead of the
 /// database spike, a partition between the shop and recommendations from 20 s to 30 s.
 fn shop_cut_off(mode: PartitionMode, timeout_ms: Option<f64>) -> ValidScenario {
-    let mut s = bundled("microservices").into_inner();
-    match &mut s.endpoints.get_mut("GET /product").expect("endpoint").steps[1] {
-        model::Step::Call { timeout_ms: t, .. } => *t = timeout_ms,
-        other => panic!("step 2 of GET /product is {other:?}, not the call"),
-    }
+    let mut s = microservices_with_call_timeout(timeout_ms);
     s.faults = vec![TimedFault {
         at_secs: 20.0,
         fault: Fault::Partition {

@@ -2,9 +2,11 @@
 //! queues: the behaviours a user relies on when building multi-tier topologies.
 
 use bottleneck::engine::Simulation;
-use bottleneck::model::{ComponentSpec, Concurrency, RateLimiterSpec, Step, ValidScenario};
+use bottleneck::model::{ComponentSpec, Concurrency, RateLimiterSpec, ValidScenario};
 
-use crate::util::{bundled, figure, run_sim as run, series_mean, valid};
+use crate::util::{
+    bundled, figure, microservices_with_call_timeout, run_sim as run, series_mean, valid,
+};
 
 /// `(time, value)` of one series.
 fn series(sim: &Simulation, scope: &str, metric: &str) -> Vec<(f64, f64)> {
@@ -316,13 +318,7 @@ fn a_call_that_outlasts_its_timeout_fails_the_caller_at_the_timeout() {
 
 /// The microservices lesson with a timeout (or none) on the product page's call.
 fn product_call_timeout(timeout_ms: Option<f64>) -> ValidScenario {
-    let mut s = bundled("microservices").into_inner();
-    let steps = &mut s.endpoints.get_mut("GET /product").expect("endpoint").steps;
-    match &mut steps[1] {
-        Step::Call { timeout_ms: t, .. } => *t = timeout_ms,
-        other => panic!("step 2 of GET /product is {other:?}, not the call"),
-    }
-    valid(s)
+    valid(microservices_with_call_timeout(timeout_ms))
 }
 
 /// Lesson 9b: a slow dependency without a call timeout holds the caller's threads until

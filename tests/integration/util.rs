@@ -66,3 +66,14 @@ pub fn series_mean(sim: &Simulation, scope: &str, metric: &str, from: f64, to: f
     assert!(!v.is_empty(), "no samples of {metric:?} in ({from}, {to}]");
     v.iter().sum::<f64>() / v.len() as f64
 }
+
+/// The microservices lesson (unvalidated) with the product page's call timeout set.
+pub fn microservices_with_call_timeout(timeout_ms: Option<f64>) -> Scenario {
+    let mut s = bundled("microservices").into_inner();
+    let steps = &mut s.endpoints.get_mut("GET /product").expect("endpoint").steps;
+    match &mut steps[1] {
+        model::Step::Call { timeout_ms: t, .. } => *t = timeout_ms,
+        other => panic!("step 2 of GET /product is {other:?}, not the call"),
+    }
+    s
+}

@@ -165,8 +165,7 @@ impl World {
                 failover_secs,
                 ..
             } => {
-                let d = &self.dbs[at as usize];
-                let node = d.nodes[(*shard * d.per_shard) as usize];
+                let node = self.dbs[at as usize].primary(*shard);
                 let n = &mut self.db_nodes[node as usize];
                 n.killed_at = Some(now);
                 n.down_until = now + SimDuration::from_secs_f64(*failover_secs);

@@ -1471,7 +1471,7 @@ impl World {
         if access.base == NONE {
             // Per-request connection: reuse this request's own to the shard, or open one
             // to its primary.
-            let node = database.nodes[(shard * database.per_shard) as usize];
+            let node = database.primary(shard);
             let q = &mut self.requests[r.idx as usize];
             if q.own_conns.iter().any(|&(_, n)| n == node) {
                 q.conn_pool = NONE;
