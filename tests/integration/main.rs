@@ -9,6 +9,8 @@ mod cli;
 mod cost;
 // Same scenario + seed → same bytes; chunking never changes results; streams by id.
 mod determinism;
+// The JSON report of every bundled scenario, byte for byte (`tests/golden/`).
+mod golden;
 // Replicas and stale reads, read-your-writes, hot shards, the external pooler.
 mod data_tier;
 // Instances: memory per request and out-of-memory crashes, sessions lost or kept.
