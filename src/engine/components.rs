@@ -5,7 +5,7 @@ use std::collections::VecDeque;
 
 use rand_distr::Zipf;
 
-use crate::metrics::level::{Counter, DurationSum, Level};
+use crate::metrics::level::{Counter, DurationSum, Level, Occupancy};
 use crate::model::{CacheScope, Policy};
 use crate::sim::{EventId, SimDuration, SimRng, SimTime};
 
@@ -213,7 +213,8 @@ pub struct JobQueue {
     /// Jobs waiting for a retry now (they count against the capacity).
     pub retry_pending: u32,
     pub depth: Level,
-    pub running: Level,
+    /// Jobs running, against the consumers.
+    pub running: Occupancy,
     pub dispatch_armed: bool,
     pub enqueued: Counter,
     pub refused: Counter,
@@ -530,10 +531,9 @@ pub struct Instance {
     pub rng: SimRng,
     /// Workers (thread mode) or event-loop admission slots (async mode).
     pub slots: u32,
-    /// `slots` while the instance is up, 0 while it is starting or stopped: the
-    /// denominator of time-averaged worker utilisation.
-    pub slots_capacity: Level,
-    pub busy_slots: Level,
+    /// Slots in use, against `slots` while the instance is up (0 while it is starting
+    /// or stopped).
+    pub busy_slots: Occupancy,
     pub accept_queue: VecDeque<(ReqRef, SimTime)>,
     pub queue_cap: u32,
     pub queue_timeout: Option<SimDuration>,
@@ -563,10 +563,8 @@ pub struct Instance {
 /// A FCFS multi-server resource: app cores, database cores, a cache server.
 pub struct Station {
     pub servers: u32,
-    /// `servers` over time (0 while its instance is down): the denominator of
-    /// time-averaged utilisation when servers change during a run.
-    pub capacity: Level,
-    pub busy: Level,
+    /// Busy servers, against `servers` while its instance is up (0 while it is down).
+    pub busy: Occupancy,
     pub queue: VecDeque<(ReqRef, SimDuration, SimTime)>,
     pub queue_len: Level,
     pub in_system: Level,
@@ -580,14 +578,11 @@ pub struct Station {
 impl Station {
     /// A station with `servers` servers, counted in capacity from `now` if `up`.
     pub fn new(servers: u32, now: SimTime, up: bool) -> Self {
-        let mut capacity = Level::default();
-        if up {
-            capacity.set(now, servers);
-        }
+        let mut busy = Occupancy::default();
+        busy.set_servers(now, if up { servers } else { 0 });
         Self {
             servers,
-            capacity,
-            busy: Level::default(),
+            busy,
             queue: VecDeque::new(),
             queue_len: Level::default(),
             in_system: Level::default(),
@@ -605,12 +600,11 @@ pub struct Pool {
     pub shard: u32,
     pub reader: bool,
     pub size: u32,
-    /// `size` while the instance is up, for time-averaged utilisation.
-    pub capacity: Level,
     pub acquire_timeout: SimDuration,
     /// Connections open or being opened.
     pub open: Level,
-    pub in_use: Level,
+    /// Connections in use, against `size` while the instance is up.
+    pub in_use: Occupancy,
     /// Idle connections, by the database node each is bound to.
     pub idle: Vec<u32>,
     /// Requests waiting for a connection with their deadline and start of the wait.

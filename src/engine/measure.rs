@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use hdrhistogram::Histogram;
 
-use crate::metrics::level::{DurationSum, Level};
+use crate::metrics::level::{DurationSum, Level, Occupancy};
 use crate::metrics::summary::*;
 use crate::metrics::{ErrorCause, Glance, OutcomeMeter, SeriesSet};
 use crate::sim::{SimDuration, SimTime};
@@ -33,17 +33,11 @@ struct Agg {
 }
 
 impl Agg {
-    fn add_levels(
-        &mut self,
-        w: &World,
-        servers: u32,
-        capacity: &Level,
-        [busy, queue, sys]: [&Level; 3],
-    ) {
+    fn add_levels(&mut self, w: &World, servers: u32, busy: &Occupancy, [queue, sys]: [&Level; 2]) {
         let (t0, now) = (w.t0(), w.now);
         self.servers += u64::from(servers);
-        self.capacity += capacity.mean_since_warmup(t0, now);
-        self.busy += busy.mean_since_warmup(t0, now);
+        self.capacity += busy.capacity().mean_since_warmup(t0, now);
+        self.busy += busy.level().mean_since_warmup(t0, now);
         self.queue += queue.mean_since_warmup(t0, now);
         self.in_system += sys.mean_since_warmup(t0, now);
     }
@@ -56,12 +50,7 @@ impl Agg {
     }
 
     fn add_station(&mut self, w: &World, st: &super::components::Station) {
-        self.add_levels(
-            w,
-            st.servers,
-            &st.capacity,
-            [&st.busy, &st.queue_len, &st.in_system],
-        );
+        self.add_levels(w, st.servers, &st.busy, [&st.queue_len, &st.in_system]);
         self.add_times(&st.sojourn, &st.wait);
         self.arrivals += st.arrivals.since_warmup();
         self.delayed += st.delayed.since_warmup();
@@ -206,8 +195,8 @@ impl World {
             workers.add_levels(
                 self,
                 inst.slots,
-                &inst.slots_capacity,
-                [&inst.busy_slots, &inst.queue_len, &inst.in_system],
+                &inst.busy_slots,
+                [&inst.queue_len, &inst.in_system],
             );
             workers.add_times(&inst.sojourn, &DurationSum::default());
             for a in &inst.db_access {
@@ -217,8 +206,8 @@ impl World {
                     agg.add_levels(
                         self,
                         pool.size,
-                        &pool.capacity,
-                        [&pool.in_use, &pool.waiting, &pool.waiting],
+                        &pool.in_use,
+                        [&pool.waiting, &pool.waiting],
                     );
                     agg.add_times(&pool.wait, &pool.wait);
                 }
@@ -306,7 +295,7 @@ impl World {
                         f.insert("depth".into(), f64::from(q.depth.value()));
                         f.insert(
                             "consumers_busy".into(),
-                            q.running.mean_since_warmup(t0, now),
+                            q.running.level().mean_since_warmup(t0, now),
                         );
                         f.insert(
                             "job_latency_ms".into(),
@@ -315,7 +304,10 @@ impl World {
                         sat(
                             format!("{id} consumers"),
                             "queue",
-                            q.running.mean_since_warmup(t0, now) / f64::from(q.spec.consumers),
+                            ratio(
+                                q.running.level().mean_since_warmup(t0, now),
+                                q.running.capacity().mean_since_warmup(t0, now),
+                            ),
                         );
                     }
                 }
@@ -637,7 +629,7 @@ impl World {
                 let (mut cores, mut instances) = (0.0, 0.0);
                 for &i in &tier.instances {
                     let st = &self.stations[self.instances[i as usize].cores as usize];
-                    let c = st.capacity.mean_since_warmup(t0, now);
+                    let c = st.busy.servers().mean_since_warmup(t0, now);
                     cores += c;
                     if st.servers > 0 {
                         instances += c / f64::from(st.servers);
@@ -718,6 +710,7 @@ impl World {
             for m in [
                 "depth",
                 "running",
+                "consumers_util",
                 "enqueued_per_sec",
                 "completed_per_sec",
                 "dead_letters",
@@ -868,7 +861,9 @@ impl World {
         }
         for q in &mut self.queues {
             v.push(q.depth.take_sample_mean(prev, now));
-            v.push(q.running.take_sample_mean(prev, now));
+            let (running, consumers) = q.running.take_sample_means(prev, now);
+            v.push(running);
+            v.push(ratio(running, consumers));
             v.push(q.enqueued.take_sample() as f64 / secs);
             v.push(q.completed.take_sample() as f64 / secs);
             v.push(q.dead_letters.total() as f64);
@@ -902,12 +897,14 @@ impl World {
             for k in 0..self.tiers[ti].instances.len() {
                 let i = self.tiers[ti].instances[k] as usize;
                 let st = &mut self.stations[self.instances[i].cores as usize];
-                cpu_busy += st.busy.take_sample_mean(prev, now);
-                cores += st.capacity.take_sample_mean(prev, now);
+                let (busy, capacity) = st.busy.take_sample_means(prev, now);
+                cpu_busy += busy;
+                cores += capacity;
                 rq += st.queue_len.take_sample_mean(prev, now);
                 let inst = &mut self.instances[i];
-                w_busy += inst.busy_slots.take_sample_mean(prev, now);
-                slots += inst.slots_capacity.take_sample_mean(prev, now);
+                let (busy, capacity) = inst.busy_slots.take_sample_means(prev, now);
+                w_busy += busy;
+                slots += capacity;
                 aq += inst.queue_len.take_sample_mean(prev, now);
                 for (j, db) in dbs.iter().enumerate() {
                     let Some(a) = inst.db_access.iter().find(|a| a.db == *db).copied() else {
@@ -915,8 +912,9 @@ impl World {
                     };
                     for p in a.pools() {
                         let pool = &mut self.pools[p as usize];
-                        pool_busy[j] += pool.in_use.take_sample_mean(prev, now);
-                        pool_size[j] += pool.capacity.take_sample_mean(prev, now);
+                        let (busy, capacity) = pool.in_use.take_sample_means(prev, now);
+                        pool_busy[j] += busy;
+                        pool_size[j] += capacity;
                         pool_wait[j] += pool.waiting.take_sample_mean(prev, now);
                     }
                 }
@@ -951,14 +949,14 @@ impl World {
             v.push(if gets > 0.0 { hits / gets } else { f64::NAN });
             if c.station != NONE {
                 let st = &mut self.stations[c.station as usize];
-                let busy = st.busy.take_sample_mean(prev, now);
-                v.push(ratio(busy, st.capacity.take_sample_mean(prev, now)));
+                let (busy, capacity) = st.busy.take_sample_means(prev, now);
+                v.push(ratio(busy, capacity));
             }
         }
         for n in &mut self.db_nodes {
             let st = &mut self.stations[n.station as usize];
-            let busy = st.busy.take_sample_mean(prev, now);
-            v.push(ratio(busy, st.capacity.take_sample_mean(prev, now)));
+            let (busy, capacity) = st.busy.take_sample_means(prev, now);
+            v.push(ratio(busy, capacity));
             v.push(st.queue_len.take_sample_mean(prev, now));
             v.push(n.connections.take_sample_mean(prev, now));
         }
@@ -1114,13 +1112,8 @@ impl World {
                         };
                         g.headline = format!("{state} · {short:.0} cut/s");
                     }
-                    crate::model::ComponentSpec::Queue(q) => {
-                        let running = get(id, "running");
-                        fullest(
-                            &mut g,
-                            "consumers".into(),
-                            running / f64::from(q.consumers.max(1)),
-                        );
+                    crate::model::ComponentSpec::Queue(_) => {
+                        fullest(&mut g, "consumers".into(), get(id, "consumers_util"));
                         g.rate_per_sec = get(id, "enqueued_per_sec");
                         let dead = get(id, "dead_letters");
                         g.headline = format!(

@@ -86,6 +86,87 @@ impl Level {
     }
 }
 
+/// The busy servers of a resource (cores, worker threads, pooled connections,
+/// consumers) against the servers it has, for utilisation.
+///
+/// Capacity is the servers the resource has while it is up (`servers`, 0 while down),
+/// but never fewer than are busy: servers taken away — fewer cores or a smaller pool
+/// during a run, an instance that crashed or stopped — still count while they finish
+/// what they hold. So busy ≤ capacity at every instant, and utilisation (busy time over
+/// capacity time) stays within [0, 1] over any window, through crashes, restarts,
+/// scaling and live changes.
+#[derive(Clone, Debug, Default)]
+pub struct Occupancy {
+    busy: Level,
+    capacity: Level,
+    /// The servers it has (0 while down), without those still finishing.
+    servers: Level,
+}
+
+impl Occupancy {
+    /// Busy servers now.
+    #[inline]
+    pub fn value(&self) -> u32 {
+        self.busy.value()
+    }
+
+    /// The busy servers over time.
+    pub fn level(&self) -> &Level {
+        &self.busy
+    }
+
+    /// The servers counted as capacity over time.
+    pub fn capacity(&self) -> &Level {
+        &self.capacity
+    }
+
+    /// The servers it has over time (0 while down), without those taken away that are
+    /// still finishing: what it costs.
+    pub fn servers(&self) -> &Level {
+        &self.servers
+    }
+
+    /// One more server busy.
+    #[inline]
+    pub fn inc(&mut self, now: SimTime) {
+        self.busy.inc(now);
+        if self.busy.value() > self.capacity.value() {
+            self.capacity.set(now, self.busy.value());
+        }
+    }
+
+    /// One server less busy.
+    #[inline]
+    pub fn dec(&mut self, now: SimTime) {
+        self.busy.dec(now);
+        if self.capacity.value() > self.servers.value() {
+            self.capacity
+                .set(now, self.servers.value().max(self.busy.value()));
+        }
+    }
+
+    /// The resource has `servers` from now (0: it is down).
+    pub fn set_servers(&mut self, now: SimTime, servers: u32) {
+        self.servers.set(now, servers);
+        self.capacity.set(now, servers.max(self.busy.value()));
+    }
+
+    /// Marks the end of the warm-up on its levels.
+    pub fn mark_warmup(&mut self, now: SimTime) {
+        self.busy.mark_warmup(now);
+        self.capacity.mark_warmup(now);
+        self.servers.mark_warmup(now);
+    }
+
+    /// Mean busy servers and mean capacity since the previous sample (moves both marks).
+    pub fn take_sample_means(&mut self, prev: SimTime, now: SimTime) -> (f64, f64) {
+        (
+            self.busy.take_sample_mean(prev, now),
+            self.capacity.take_sample_mean(prev, now),
+        )
+    }
+}
+
 /// An event count with warm-up and sample marks.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Counter {
@@ -185,6 +266,32 @@ impl DurationSum {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn occupancy_counts_servers_taken_away_while_they_finish() {
+        let mut o = Occupancy::default();
+        o.set_servers(SimTime(0), 2);
+        o.inc(SimTime(0));
+        o.inc(SimTime(0));
+        // The resource goes down with both servers busy: they still count until done.
+        o.set_servers(SimTime(10), 0);
+        assert_eq!(o.capacity().value(), 2);
+        o.dec(SimTime(20));
+        assert_eq!(o.capacity().value(), 1);
+        o.dec(SimTime(30));
+        assert_eq!(o.capacity().value(), 0);
+        // busy = capacity throughout: utilisation exactly 1, never above.
+        let busy = o.level().area_until(SimTime(40));
+        let capacity = o.capacity().area_until(SimTime(40));
+        assert_eq!(busy, capacity);
+        // Busy beyond the servers (a live change lowered them) raises capacity too.
+        o.set_servers(SimTime(40), 1);
+        o.inc(SimTime(40));
+        o.inc(SimTime(40));
+        assert_eq!(o.capacity().value(), 2);
+        o.dec(SimTime(50));
+        assert_eq!(o.capacity().value(), 1);
+    }
 
     #[test]
     fn level_integrates_exactly() {

@@ -35,5 +35,7 @@ mod scenarios;
 // The window driven through its controls (egui_kittest).
 #[cfg(feature = "gui")]
 mod ui;
+// No valid scenario stalls, outgrows its budget or reports an impossible figure.
+mod trust;
 // Helpers shared by the modules.
 mod util;

@@ -77,3 +77,74 @@ pub fn microservices_with_call_timeout(timeout_ms: Option<f64>) -> Scenario {
     }
     s
 }
+
+/// Loads a scenario written inline in a test.
+pub fn scenario(ron: &str) -> ValidScenario {
+    model::load_str(ron).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// Every figure of a run that is a share or a utilisation lies in [0, 1], and no
+/// figure is NaN or negative: in the summary and in every chart sample. Returns the
+/// problems found, each naming the figure (empty: none).
+pub fn impossible_figures(sim: &Simulation) -> Vec<String> {
+    let s = sim.summary();
+    let mut bad = Vec::new();
+    let is_share = |name: &str| {
+        name.ends_with("util")
+            || name.ends_with("_share")
+            || name.ends_with("ratio") && name != "hot_shard_ratio"
+            || name.ends_with("error_rate")
+    };
+    let mut check = |what: String, x: f64, share: bool| {
+        if x.is_nan() || x < 0.0 || (share && x > 1.0 + 1e-9) {
+            bad.push(format!("{what} = {x}"));
+        }
+    };
+    for (name, o) in
+        std::iter::once(("ALL", &s.overall)).chain(s.endpoints.iter().map(|(n, o)| (n.as_str(), o)))
+    {
+        check(format!("{name} error_rate"), o.error_rate, true);
+        check(format!("{name} user_error_rate"), o.user_error_rate, true);
+        for (q, x) in [
+            ("mean", o.latency_ms.mean),
+            ("p50", o.latency_ms.p50),
+            ("p99", o.latency_ms.p99),
+            ("max", o.latency_ms.max),
+        ] {
+            check(format!("{name} latency {q}"), x, false);
+        }
+    }
+    for c in &s.components {
+        for (name, x) in &c.figures {
+            check(format!("{} {name}", c.id), *x, is_share(name));
+        }
+    }
+    for st in &s.stations {
+        check(
+            format!("station {} utilisation", st.name),
+            st.utilization,
+            true,
+        );
+        check(format!("station {} p_wait", st.name), st.p_wait, true);
+        check(format!("station {} L", st.name), st.mean_in_system, false);
+        check(format!("station {} W", st.name), st.mean_sojourn_ms, false);
+    }
+    for r in &s.saturation {
+        check(format!("saturation of {}", r.resource), r.utilization, true);
+    }
+    let set = sim.series();
+    for (k, (scope, metric)) in set.names.iter().enumerate() {
+        for (t, x) in set.times.iter().zip(&set.columns[k]) {
+            // A chart leaves a gap (NaN) where an interval had nothing to show.
+            if x.is_nan() {
+                continue;
+            }
+            check(
+                format!("series {scope} {metric} at {t} s"),
+                *x,
+                is_share(metric),
+            );
+        }
+    }
+    bad
+}

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, VecDeque};
 use rand_distr::Zipf;
 
 use crate::metrics::OutcomeMeter;
-use crate::metrics::level::{Counter, Level};
+use crate::metrics::level::{Counter, Level, Occupancy};
 use crate::model::{
     AppSpec, Arrivals, CacheModel, CacheScope, CacheSpec, ClientSpec, ComponentSpec, Concurrency,
     DatabaseSpec, PoolMode, Pooler, QuerySpec, SessionStore, ValidScenario,
@@ -166,7 +166,11 @@ impl World {
                     free_retry_slots: Vec::new(),
                     retry_pending: 0,
                     depth: Level::default(),
-                    running: Level::default(),
+                    running: {
+                        let mut running = Occupancy::default();
+                        running.set_servers(SimTime::ZERO, s.consumers);
+                        running
+                    },
                     dispatch_armed: false,
                     enqueued: Counter::default(),
                     refused: Counter::default(),
@@ -409,19 +413,16 @@ impl World {
                             if reader && !readers {
                                 continue;
                             }
-                            let mut capacity = Level::default();
-                            if up {
-                                capacity.set(now, size);
-                            }
+                            let mut in_use = Occupancy::default();
+                            in_use.set_servers(now, if up { size } else { 0 });
                             self.pools.push(Pool {
                                 db,
                                 shard,
                                 reader,
                                 size,
-                                capacity,
                                 acquire_timeout: SimDuration::from_millis_f64(acquire_timeout_ms),
                                 open: Level::default(),
-                                in_use: Level::default(),
+                                in_use,
                                 idle: Vec::new(),
                                 waiters: VecDeque::new(),
                                 waiting: Level::default(),
@@ -455,10 +456,8 @@ impl World {
                 (i as u32, Lru::new(capacity))
             })
             .collect();
-        let mut slots_capacity = Level::default();
-        if up {
-            slots_capacity.set(now, slots);
-        }
+        let mut busy_slots = Occupancy::default();
+        busy_slots.set_servers(now, if up { slots } else { 0 });
         self.instances.push(Instance {
             tier,
             state: if up {
@@ -468,8 +467,7 @@ impl World {
             },
             rng: SimRng::stream(self.seed, &name),
             slots,
-            slots_capacity,
-            busy_slots: Level::default(),
+            busy_slots,
             accept_queue: VecDeque::new(),
             queue_cap: s.accept_queue,
             queue_timeout: s.queue_timeout_ms.map(SimDuration::from_millis_f64),

@@ -63,8 +63,10 @@ impl World {
                 self.breakers[at as usize].spec = new.clone();
             }
             (ComponentSpec::Queue(_), ComponentSpec::Queue(new)) => {
+                let now = self.now;
                 let q = &mut self.queues[at as usize];
                 q.latency = Sampler::new(&new.enqueue_latency);
+                q.running.set_servers(now, new.consumers);
                 q.spec = new.clone();
                 // More consumers start on waiting jobs now; fewer finish what they run.
                 self.arm_dispatch(at);
@@ -199,7 +201,7 @@ impl World {
         let i = &mut self.instances[inst as usize];
         i.crashes.inc();
         i.state = InstanceState::Starting;
-        i.slots_capacity.set(now, 0);
+        i.busy_slots.set_servers(now, 0);
         i.memory_kb = 0;
         for (_, lru) in &mut i.local_caches {
             *lru = Lru::new(lru.capacity() as u64);
@@ -210,7 +212,7 @@ impl World {
         let tier = i.tier;
         self.tiers[tier as usize].active.retain(|&x| x != inst);
         self.lose_sessions(inst);
-        self.stations[cores as usize].capacity.set(now, 0);
+        self.stations[cores as usize].busy.set_servers(now, 0);
         for r in queued {
             self.finish(r, Err(cause));
         }
@@ -291,8 +293,8 @@ impl World {
         for &i in &self.tiers[tier as usize].instances {
             let inst = &self.instances[i as usize];
             let st = &self.stations[inst.cores as usize];
-            busy += st.busy.area_until(now);
-            capacity += st.capacity.area_until(now);
+            busy += st.busy.level().area_until(now);
+            capacity += st.busy.capacity().area_until(now);
             arrivals += inst.arrivals.total();
             queue += inst.queue_len.area_until(now);
         }
@@ -362,7 +364,7 @@ impl World {
             let i = &mut self.instances[inst as usize];
             i.slots = slots;
             if up {
-                i.slots_capacity.set(now, slots);
+                i.busy_slots.set_servers(now, slots);
             }
             i.queue_cap = new.accept_queue;
             i.queue_timeout = new.queue_timeout_ms.map(SimDuration::from_millis_f64);
@@ -459,14 +461,15 @@ impl World {
             return;
         }
         i.state = InstanceState::Active;
-        i.slots_capacity.set(now, i.slots);
+        let slots = i.slots;
+        i.busy_slots.set_servers(now, slots);
         let (tier, cores) = (i.tier, i.cores);
-        let servers = self.stations[cores as usize].servers;
-        self.stations[cores as usize].capacity.set(now, servers);
+        let st = &mut self.stations[cores as usize];
+        st.busy.set_servers(now, st.servers);
         for a in self.instances[inst as usize].db_access.clone() {
             for pool in a.pools() {
                 let p = &mut self.pools[pool as usize];
-                p.capacity.set(now, p.size);
+                p.in_use.set_servers(now, p.size);
             }
         }
         self.tiers[tier as usize].active.push(inst);
@@ -479,16 +482,16 @@ impl World {
         self.lose_sessions(inst);
         let i = &mut self.instances[inst as usize];
         i.state = InstanceState::Stopped;
-        i.slots_capacity.set(now, 0);
+        i.busy_slots.set_servers(now, 0);
         for (_, lru) in &mut i.local_caches {
             *lru = Lru::new(lru.capacity() as u64);
         }
         let cores = i.cores;
-        self.stations[cores as usize].capacity.set(now, 0);
+        self.stations[cores as usize].busy.set_servers(now, 0);
         for a in self.instances[inst as usize].db_access.clone() {
             for pool in a.pools() {
                 let p = &mut self.pools[pool as usize];
-                p.capacity.set(now, 0);
+                p.in_use.set_servers(now, 0);
                 let idle = std::mem::take(&mut p.idle);
                 p.open.add(now, -(idle.len() as i32));
                 for node in idle {
@@ -505,7 +508,7 @@ impl World {
         let st = &mut self.stations[station as usize];
         st.servers = servers;
         if up {
-            st.capacity.set(now, servers);
+            st.busy.set_servers(now, servers);
         }
         while st.busy.value() < st.servers {
             let Some((next, service, since)) = st.queue.pop_front() else {
@@ -527,7 +530,7 @@ impl World {
         p.size = size;
         p.acquire_timeout = timeout;
         if up {
-            p.capacity.set(now, size);
+            p.in_use.set_servers(now, size);
         }
         while p.open.value() > p.size {
             let Some(node) = p.idle.pop() else { break };

@@ -1680,7 +1680,6 @@ impl World {
         }
         for i in &mut self.instances {
             i.busy_slots.mark_warmup(now);
-            i.slots_capacity.mark_warmup(now);
             i.queue_len.mark_warmup(now);
             i.in_system.mark_warmup(now);
             i.sojourn.mark_warmup();
@@ -1692,7 +1691,6 @@ impl World {
         }
         for s in &mut self.stations {
             s.busy.mark_warmup(now);
-            s.capacity.mark_warmup(now);
             s.queue_len.mark_warmup(now);
             s.in_system.mark_warmup(now);
             s.sojourn.mark_warmup();
@@ -1702,7 +1700,6 @@ impl World {
         }
         for p in &mut self.pools {
             p.open.mark_warmup(now);
-            p.capacity.mark_warmup(now);
             p.in_use.mark_warmup(now);
             p.waiting.mark_warmup(now);
             p.acquires.mark_warmup();
