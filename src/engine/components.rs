@@ -279,11 +279,28 @@ pub struct RateLimiter {
     /// Tokens of the shared bucket (index 0) and of each client's (client index + 1),
     /// and when each was last refilled.
     pub buckets: Vec<(f64, SimTime)>,
+    /// Tokens the buckets were given since the start (refills, counted before the cap
+    /// at `burst` throws the surplus away), with marks at the warm-up and the last
+    /// sample: what the limiter could have admitted, for its utilisation.
+    pub supplied: f64,
+    pub supplied_at_warmup: f64,
+    pub supplied_at_sample: f64,
     pub arrivals: Counter,
     pub limited: Counter,
 }
 
 impl RateLimiter {
+    /// Admitted over what could have been: at most the tokens its buckets held at the
+    /// start of the window (a full burst each) plus those they were given since.
+    pub fn utilization(&self, admitted: f64, supplied: f64) -> f64 {
+        let capacity = supplied + self.burst * self.buckets.len().max(1) as f64;
+        if capacity > 0.0 {
+            admitted / capacity
+        } else {
+            0.0
+        }
+    }
+
     /// Takes a token for a request from `client`, if the bucket has one.
     pub fn admit(&mut self, client: u32, now: SimTime) -> bool {
         // Bucket 0 is the shared one, and serves calls and jobs that no client sent.
@@ -296,7 +313,9 @@ impl RateLimiter {
             self.buckets.resize(k + 1, (self.burst, now));
         }
         let (tokens, last) = &mut self.buckets[k];
-        *tokens = (*tokens + now.since(*last).as_secs_f64() * self.rate_per_sec).min(self.burst);
+        let refill = now.since(*last).as_secs_f64() * self.rate_per_sec;
+        self.supplied += refill;
+        *tokens = (*tokens + refill).min(self.burst);
         *last = now;
         self.arrivals.inc();
         if *tokens >= 1.0 {
@@ -767,7 +786,9 @@ pub struct DbNode {
     pub label: String,
     pub rng: SimRng,
     pub station: u32,
-    pub connections: Level,
+    /// Connections open, against the database's `max_connections` (which may be lowered
+    /// below them during a run: they stay open until they close).
+    pub connections: Occupancy,
     pub refused: Counter,
     /// Free server connections of the pooler in front of it (with a pooler).
     pub gate_free: u32,

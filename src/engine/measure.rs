@@ -311,16 +311,19 @@ impl World {
                         );
                     }
                 }
-                crate::model::ComponentSpec::RateLimiter(spec) => {
+                crate::model::ComponentSpec::RateLimiter(_) => {
                     if let Some(l) = self.limiters.iter().find(|l| l.id == id) {
                         let arrivals = l.arrivals.since_warmup() as f64;
                         let limited = l.limited.since_warmup() as f64;
+                        let util =
+                            l.utilization(arrivals - limited, l.supplied - l.supplied_at_warmup);
                         let admitted = (arrivals - limited) / span_nz;
                         f.insert("arrivals_per_sec".into(), arrivals / span_nz);
                         f.insert("admitted_per_sec".into(), admitted);
                         f.insert("limited".into(), limited);
                         f.insert("limited_per_sec".into(), limited / span_nz);
-                        sat(format!("{id} rate"), "limit", admitted / spec.rate_per_sec);
+                        f.insert("util".into(), util);
+                        sat(format!("{id} rate"), "limit", util);
                     }
                 }
                 crate::model::ComponentSpec::LoadBalancer(_) => {
@@ -484,7 +487,8 @@ impl World {
                         let st = &self.stations[node.station as usize];
                         let mut agg = Agg::default();
                         agg.add_station(self, st);
-                        let conns = node.connections.mean_since_warmup(t0, now);
+                        let conns = node.connections.level().mean_since_warmup(t0, now);
+                        let conns_capacity = node.connections.capacity().mean_since_warmup(t0, now);
                         let prefix = if node.label.is_empty() {
                             String::new()
                         } else {
@@ -495,7 +499,7 @@ impl World {
                         f.insert(format!("{prefix}connections"), conns);
                         f.insert(
                             format!("{prefix}connections_peak"),
-                            f64::from(node.connections.peak()),
+                            f64::from(node.connections.level().peak()),
                         );
                         if !node.replica {
                             primary_util[node.shard as usize] = agg.utilization();
@@ -510,7 +514,7 @@ impl World {
                         sat(
                             format!("{} connections", node.name),
                             "concurrency",
-                            conns / f64::from(d.max_connections),
+                            ratio(conns, conns_capacity),
                         );
                         stations.push(agg.report(format!("{}.cpu", node.name), span));
                     }
@@ -692,6 +696,7 @@ impl World {
         for l in &self.limiters {
             names.push((l.id.clone(), "arrivals_per_sec".to_owned()));
             names.push((l.id.clone(), "limited_per_sec".to_owned()));
+            names.push((l.id.clone(), "util".to_owned()));
         }
         for c in &self.cdns {
             names.push((c.id.clone(), "arrivals_per_sec".to_owned()));
@@ -759,7 +764,7 @@ impl World {
             }
         }
         for n in &self.db_nodes {
-            for m in ["cpu_util", "queue", "connections"] {
+            for m in ["cpu_util", "queue", "connections", "connections_util"] {
                 names.push((n.name.clone(), m.to_owned()));
             }
         }
@@ -843,8 +848,13 @@ impl World {
             v.push(lb.shed.take_sample() as f64 / secs);
         }
         for l in &mut self.limiters {
-            v.push(l.arrivals.take_sample() as f64 / secs);
-            v.push(l.limited.take_sample() as f64 / secs);
+            let arrivals = l.arrivals.take_sample();
+            let limited = l.limited.take_sample();
+            let supplied = l.supplied - l.supplied_at_sample;
+            l.supplied_at_sample = l.supplied;
+            v.push(arrivals as f64 / secs);
+            v.push(limited as f64 / secs);
+            v.push(l.utilization((arrivals - limited) as f64, supplied));
         }
         for c in &mut self.cdns {
             v.push(c.arrivals.take_sample() as f64 / secs);
@@ -958,7 +968,9 @@ impl World {
             let (busy, capacity) = st.busy.take_sample_means(prev, now);
             v.push(ratio(busy, capacity));
             v.push(st.queue_len.take_sample_mean(prev, now));
-            v.push(n.connections.take_sample_mean(prev, now));
+            let (conns, capacity) = n.connections.take_sample_means(prev, now);
+            v.push(conns);
+            v.push(ratio(conns, capacity));
         }
         v
     }
@@ -1135,7 +1147,7 @@ impl World {
                         } else {
                             0.0
                         };
-                        fullest(&mut g, "rate".into(), (arrivals - limited) / l.rate_per_sec);
+                        fullest(&mut g, "rate".into(), get(id, "util"));
                         g.headline =
                             format!("{:.0} of {:.0} req/s", arrivals - limited, l.rate_per_sec);
                     }
@@ -1201,7 +1213,7 @@ impl World {
                             g.broken = self.spike_note(c.spike);
                         }
                     }
-                    crate::model::ComponentSpec::Database(d) => {
+                    crate::model::ComponentSpec::Database(_) => {
                         let mut conns = 0.0;
                         let mut cpu_max: f64 = 0.0;
                         if let Some(db) = self.dbs.iter().find(|x| x.id == id) {
@@ -1210,12 +1222,11 @@ impl World {
                                 let cpu = get(name, "cpu_util");
                                 cpu_max = cpu_max.max(cpu);
                                 fullest(&mut g, format!("{name} cpu"), cpu);
-                                let c = get(name, "connections");
-                                conns += c;
+                                conns += get(name, "connections");
                                 fullest(
                                     &mut g,
                                     format!("{name} connections"),
-                                    c / f64::from(d.max_connections),
+                                    get(name, "connections_util"),
                                 );
                             }
                         }

@@ -135,6 +135,13 @@ impl Occupancy {
         }
     }
 
+    /// Sets the busy servers (e.g. a pooler's connections, held all the time).
+    pub fn set(&mut self, now: SimTime, busy: u32) {
+        self.busy.set(now, busy);
+        self.capacity
+            .set(now, self.servers.value().max(self.busy.value()));
+    }
+
     /// One server less busy.
     #[inline]
     pub fn dec(&mut self, now: SimTime) {

@@ -2227,6 +2227,21 @@ impl Params for DatabaseSpec {
         count32(v, &SHARDS, &mut self.shards);
         group(v, &KEYS, &mut self.keys);
         v.group(&POOLER, &mut |v| pooler(v, &mut self.pooler));
+        if let Pooler::Transaction { server_connections } = self.pooler {
+            // The database refuses connections beyond its limit, so a pooler can never
+            // hold more: a file saying so describes a system that cannot exist.
+            v.rule(
+                "pooler",
+                (server_connections > self.max_connections).then(|| {
+                    format!(
+                        "the pooler keeps {server_connections} server connections per node, \
+                         but the database accepts at most {} (max_connections); lower \
+                         server_connections or raise max_connections",
+                        self.max_connections
+                    )
+                }),
+            );
+        }
         group(v, &NETWORK, &mut self.network_latency);
         group(v, &CONNECT_TIME, &mut self.connect_time);
         group(v, &CONNECT_CPU, &mut self.connect_cpu);

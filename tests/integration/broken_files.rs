@@ -136,6 +136,13 @@ fn expectations() -> BTreeMap<&'static str, Expect> {
             )]),
         ),
         (
+            "pooler_beyond_max_connections.ron",
+            Invalid(&[(
+                r#"components["db"].pooler"#,
+                &["500 server connections", "at most 10", "max_connections"],
+            )]),
+        ),
+        (
             "zero_cores.ron",
             Invalid(&[(r#"components["web"].cores"#, &["0 cores", "at least 1"])]),
         ),

@@ -870,7 +870,10 @@ fn database(id: String, queries: &[String]) -> BoxedStrategy<ComponentSpec> {
                     keys: KeySpace { keys, zipf_s },
                     pooler: match pooler {
                         None => Pooler::None,
-                        Some(server_connections) => Pooler::Transaction { server_connections },
+                        // A pooler holds at most the connections the database accepts.
+                        Some(server_connections) => Pooler::Transaction {
+                            server_connections: server_connections.min(max_connections),
+                        },
                     },
                     price_per_hour: (cores % 2 == 1).then_some(f64::from(cores) * 0.3),
                 })

@@ -91,3 +91,55 @@ fn out_of_memory_crashes_leave_every_figure_possible() {
     let bad = impossible_figures(&sim);
     assert!(bad.is_empty(), "{bad:#?}");
 }
+
+#[test]
+fn a_rate_limiter_spending_its_burst_is_at_most_fully_used() {
+    // Before the fix its saturation was admitted ÷ rate: a full burst of 100 spent in
+    // a 2-second run at 10 req/s read 6.0 (600 %).
+    let sc = scenario(
+        r#"Scenario(
+            version: 1,
+            run: (duration_secs: 2.0, warmup_secs: 0.0, sample_interval_secs: 0.5),
+            endpoints: {"GET /": (steps: [Cpu(Constant(ms: 1.0))])},
+            components: [
+                Client(id: "users", target: "limit", arrivals: Poisson(rate_per_sec: 1000.0)),
+                RateLimiter(id: "limit", target: "app", rate_per_sec: 10.0, burst: 100.0),
+                App(id: "app", cores: 4),
+            ],
+        )"#,
+    );
+    let sim = run_sim(&sc);
+    let util = sim
+        .summary()
+        .component("limit")
+        .expect("limit")
+        .figure("util");
+    assert!(util > 0.95, "the limiter admitted all it could: {util}");
+    let bad = impossible_figures(&sim);
+    assert!(bad.is_empty(), "{bad:#?}");
+}
+
+#[test]
+fn lowering_max_connections_below_those_open_reads_at_most_full() {
+    let sc = scenario(
+        r#"Scenario(
+            version: 1,
+            run: (duration_secs: 6.0, warmup_secs: 0.0, sample_interval_secs: 0.5),
+            endpoints: {"GET /": (steps: [Read(db: "db", query: "q")])},
+            components: [
+                Client(id: "users", target: "app", arrivals: Poisson(rate_per_sec: 400.0)),
+                App(id: "app", instances: 4, cores: 4,
+                    pools: [(db: "db", mode: Pooled(size: 10, acquire_timeout_ms: 1000.0))]),
+                Database(id: "db", cores: 8, max_connections: 100,
+                         queries: {"q": (cost: Exp(mean_ms: 10.0))}),
+            ],
+        )"#,
+    );
+    let mut sim = Simulation::new(&sc);
+    sim.advance_until(SimTime::from_secs_f64(2.0), u64::MAX);
+    sim.change("db", vec![("max_connections".into(), "5".into())])
+        .expect("change");
+    sim.run_to_end();
+    let bad = impossible_figures(&sim);
+    assert!(bad.is_empty(), "{bad:#?}");
+}

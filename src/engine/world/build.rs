@@ -130,6 +130,9 @@ impl World {
                     burst: s.burst,
                     per_client: s.per_client,
                     buckets: Vec::new(),
+                    supplied: 0.0,
+                    supplied_at_warmup: 0.0,
+                    supplied_at_sample: 0.0,
                     arrivals: Counter::default(),
                     limited: Counter::default(),
                 });
@@ -255,7 +258,8 @@ impl World {
                 self.stations
                     .push(Station::new(s.cores, SimTime::ZERO, true));
                 nodes.push(self.db_nodes.len() as u32);
-                let mut connections = Level::default();
+                let mut connections = Occupancy::default();
+                connections.set_servers(SimTime::ZERO, s.max_connections);
                 if let Some(server) = pooler {
                     // The pooler keeps its server connections open.
                     connections.set(SimTime::ZERO, server);

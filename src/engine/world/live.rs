@@ -101,6 +101,12 @@ impl World {
                 for (q, spec) in d.queries.iter_mut().zip(new.queries.values()) {
                     q.cost = query_cost(spec);
                 }
+                let now = self.now;
+                for n in &d.nodes {
+                    self.db_nodes[*n as usize]
+                        .connections
+                        .set_servers(now, new.max_connections);
+                }
                 let stations: Vec<u32> = d
                     .nodes
                     .iter()

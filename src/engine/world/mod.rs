@@ -1650,6 +1650,7 @@ impl World {
         for l in &mut self.limiters {
             l.arrivals.mark_warmup();
             l.limited.mark_warmup();
+            l.supplied_at_warmup = l.supplied;
         }
         for c in &mut self.cdns {
             c.arrivals.mark_warmup();
