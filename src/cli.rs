@@ -75,6 +75,13 @@ pub struct RunArgs {
     /// Write the report to this file instead of standard output.
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Stop after this many events: the report covers the simulated time that ran, and
+    /// the command exits with status 2 saying so.
+    #[arg(long, value_name = "N")]
+    pub max_events: Option<u64>,
+    /// Stop after this much wall-clock time, e.g. `30s`, `5m` (as `--max-events`).
+    #[arg(long, value_parser = parse_duration, value_name = "TIME")]
+    pub max_wall: Option<Duration>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -121,6 +128,11 @@ fn run_scenario(args: RunArgs) -> anyhow::Result<ExitCode> {
     let mut scenario = load(&args.file)?.into_inner();
     if let Some(d) = args.duration {
         scenario.run.duration_secs = d.as_secs_f64();
+        // A shorter run is the first part of the scenario: what comes after its end
+        // does not happen.
+        let end = scenario.run.duration_secs;
+        scenario.faults.retain(|f| f.at_secs <= end);
+        scenario.timeline.retain(|c| c.at_secs <= end);
     }
     if let Some(w) = args.warmup {
         scenario.run.warmup_secs = w.as_secs_f64();
@@ -129,30 +141,45 @@ fn run_scenario(args: RunArgs) -> anyhow::Result<ExitCode> {
     let seed = args.seed.unwrap_or(scenario.seed);
     let mut sim = Simulation::with_seed(&scenario, seed);
 
-    let progress = std::io::stderr().is_terminal().then(|| {
-        let bar = indicatif::ProgressBar::new(1000);
-        bar.set_style(
-            indicatif::ProgressStyle::with_template(
-                "{bar:40} {percent:>3}% simulated {msg} (eta {eta})",
-            )
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-        );
-        bar
-    });
+    let mut progress = Progress::new(sim.end());
+    let started = std::time::Instant::now();
     let end = sim.end();
+    let mut stopped = None;
     loop {
-        let state = sim.advance_until(end, 2_000_000);
-        if let Some(bar) = &progress {
-            bar.set_position((sim.now().as_secs_f64() / end.as_secs_f64() * 1000.0) as u64);
-            bar.set_message(format!("{}", sim.now()));
+        // Slices small enough to honour the bounds and report progress promptly.
+        let slice = match args.max_events {
+            Some(max) => (max - sim.events().min(max)).min(SLICE_EVENTS),
+            None => SLICE_EVENTS,
+        };
+        let state = if slice == 0 {
+            Advance::BudgetExhausted
+        } else {
+            sim.advance_until(end, slice)
+        };
+        progress.update(&sim, started.elapsed());
+        match state {
+            Advance::Finished => break,
+            Advance::Stalled => {
+                progress.finish();
+                let stall = sim.stall().map(ToString::to_string).unwrap_or_default();
+                bail!("in {}: {stall}", args.file.display());
+            }
+            Advance::ReachedTarget | Advance::BudgetExhausted => {}
         }
-        if state == Advance::Finished {
+        if let Some(max) = args.max_events
+            && sim.events() >= max
+        {
+            stopped = Some(format!("--max-events {max}"));
+            break;
+        }
+        if let Some(max) = args.max_wall
+            && started.elapsed() >= max
+        {
+            stopped = Some(format!("--max-wall {}", humantime::format_duration(max)));
             break;
         }
     }
-    if let Some(bar) = progress {
-        bar.finish_and_clear();
-    }
+    progress.finish();
 
     let summary = sim.summary();
     let text = match args.format {
@@ -165,7 +192,82 @@ fn run_scenario(args: RunArgs) -> anyhow::Result<ExitCode> {
             .with_context(|| format!("cannot write the report to {}", path.display()))?,
         None => print!("{text}"),
     }
+    if let Some(bound) = stopped {
+        bail!(
+            "stopped by {bound} after {} events, at {:.3} s of the {:.3} simulated seconds; the \
+             report covers only that part of the run",
+            sim.events(),
+            sim.now().as_secs_f64(),
+            end.as_secs_f64()
+        );
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Events simulated between checks of the bounds and progress updates.
+const SLICE_EVENTS: u64 = 1_000_000;
+
+/// Progress of a headless run on stderr: a bar on a terminal; otherwise (a CI log, a
+/// pipe) a line every few seconds of wall time, so a long run never looks hung.
+enum Progress {
+    Bar(indicatif::ProgressBar),
+    Lines {
+        end: crate::sim::SimTime,
+        next: Duration,
+    },
+}
+
+/// Wall time between progress lines when stderr is not a terminal.
+const PROGRESS_LINE_EVERY: Duration = Duration::from_secs(2);
+
+impl Progress {
+    fn new(end: crate::sim::SimTime) -> Self {
+        if std::io::stderr().is_terminal() {
+            let bar = indicatif::ProgressBar::new(1000);
+            bar.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "{bar:40} {percent:>3}% simulated {msg} (eta {eta})",
+                )
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            );
+            Self::Bar(bar)
+        } else {
+            Self::Lines {
+                end,
+                next: PROGRESS_LINE_EVERY,
+            }
+        }
+    }
+
+    fn update(&mut self, sim: &Simulation, wall: Duration) {
+        let share = sim.now().as_secs_f64() / sim.end().as_secs_f64().max(f64::MIN_POSITIVE);
+        match self {
+            Self::Bar(bar) => {
+                bar.set_position((share * 1000.0) as u64);
+                bar.set_message(format!("{}", sim.now()));
+            }
+            Self::Lines { end, next } => {
+                if wall >= *next {
+                    *next = wall + PROGRESS_LINE_EVERY;
+                    eprintln!(
+                        "progress: {:.0}% ({:.1} of {:.1} simulated seconds, {} events, {:.0} s \
+                         wall)",
+                        100.0 * share,
+                        sim.now().as_secs_f64(),
+                        end.as_secs_f64(),
+                        sim.events(),
+                        wall.as_secs_f64()
+                    );
+                }
+            }
+        }
+    }
+
+    fn finish(&mut self) {
+        if let Self::Bar(bar) = self {
+            bar.finish_and_clear();
+        }
+    }
 }
 
 /// Refuses to continue when the window was asked for in a build without it.

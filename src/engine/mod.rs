@@ -35,6 +35,35 @@ pub enum Advance {
     BudgetExhausted,
     /// The run reached its configured duration.
     Finished,
+    /// Simulated time stopped advancing: something loops without taking time. The run
+    /// cannot go on; [`Simulation::stall`] says where.
+    Stalled,
+}
+
+/// Events at one instant beyond which simulated time is taken to have stopped, plus
+/// [`STALL_EVENTS_PER_REQUEST`] for each request in flight (a crash or a healed partition
+/// legitimately wakes every request it holds at once).
+pub const STALL_EVENTS: u64 = 10_000_000;
+/// See [`STALL_EVENTS`].
+pub const STALL_EVENTS_PER_REQUEST: u64 = 1_000;
+/// Events watched, once the limit is passed, to name what loops.
+const STALL_WATCH: u64 = 100_000;
+
+/// Simulated time stopped advancing: where, and what kept happening.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "simulated time stopped advancing at {at}: {events} events happened at that one instant, \
+     most of them for {culprit}. Something loops without taking time, e.g. closed-loop users \
+     whose requests fail at once and who think for no time, or jobs that enqueue \
+     themselves with no latency; give the loop a duration"
+)]
+pub struct Stall {
+    /// The instant time stopped at.
+    pub at: SimTime,
+    /// Events processed at that instant.
+    pub events: u64,
+    /// What most of the watched events acted for (a client, an endpoint, a queue).
+    pub culprit: String,
 }
 
 /// A running simulation of one scenario with one seed.
@@ -61,6 +90,11 @@ pub struct Simulation {
     faults: Vec<TimedFault>,
     next_fault: usize,
     next_fault_at: Option<SimTime>,
+    /// The latest instant events were processed at, and how many so far.
+    instant: SimTime,
+    at_instant: u64,
+    /// Set when simulated time stopped advancing: the run cannot go on.
+    stall: Option<Stall>,
 }
 
 /// Why a change could not be made to a running simulation.
@@ -103,6 +137,9 @@ impl Simulation {
             faults: scenario.faults.clone(),
             next_fault: 0,
             next_fault_at: None,
+            instant: SimTime::ZERO,
+            at_instant: 0,
+            stall: None,
         };
         sim.update_next_change();
         sim.update_next_fault();
@@ -277,6 +314,9 @@ impl Simulation {
     /// Processes events up to and including simulated time `target` (capped at the end of
     /// the run), or until `max_events` have been processed.
     pub fn advance_until(&mut self, target: SimTime, max_events: u64) -> Advance {
+        if self.stall.is_some() {
+            return Advance::Stalled;
+        }
         let limit = target.min(self.end);
         let mut budget = max_events;
         loop {
@@ -295,6 +335,20 @@ impl Simulation {
                 }
             } else if let Some((t, event)) = self.world.queue.pop_until(horizon) {
                 budget -= 1;
+                if t == self.instant {
+                    self.at_instant += 1;
+                    if self.at_instant > STALL_EVENTS
+                        && self.at_instant
+                            > STALL_EVENTS
+                                + STALL_EVENTS_PER_REQUEST * u64::from(self.world.in_flight)
+                        && self.watch_for_stall(t, event)
+                    {
+                        return Advance::Stalled;
+                    }
+                } else {
+                    self.instant = t;
+                    self.at_instant = 1;
+                }
                 self.world.now = t;
                 self.events += 1;
                 if let Event::Sample = event {
@@ -325,9 +379,55 @@ impl Simulation {
         }
     }
 
-    /// Runs to the configured duration.
+    /// Runs to the configured duration (or until simulated time stops advancing).
     pub fn run_to_end(&mut self) {
         self.advance_until(self.end, u64::MAX);
+    }
+
+    /// Why the run cannot go on, if simulated time stopped advancing.
+    pub fn stall(&self) -> Option<&Stall> {
+        self.stall.as_ref()
+    }
+
+    /// Too many events at one instant: handles `first` and up to [`STALL_WATCH`] more at
+    /// this instant, counting what each acts for. Returns `true` (and records the stall)
+    /// if the instant is still not over; `false` if time moves on after all.
+    #[cold]
+    #[inline(never)]
+    fn watch_for_stall(&mut self, at: SimTime, first: world::Event) -> bool {
+        let mut sources: std::collections::BTreeMap<String, u64> = Default::default();
+        let mut event = first;
+        for _ in 0..STALL_WATCH {
+            *sources.entry(self.world.event_source(&event)).or_default() += 1;
+            self.world.now = at;
+            self.events += 1;
+            if let Event::Sample = event {
+                let values = self.world.take_sample();
+                self.series.push(at.as_secs_f64(), &values);
+            }
+            self.world.handle(event);
+            if self.world.queue.peek_time() != Some(at) {
+                return false;
+            }
+            let Some((_, next)) = self.world.queue.pop_until(at) else {
+                return false;
+            };
+            self.at_instant += 1;
+            event = next;
+        }
+        // The event in hand goes back, to run first if the run is ever resumed.
+        self.world.queue.schedule(at, event);
+        let culprit = sources
+            .into_iter()
+            .max_by_key(|(_, n)| *n)
+            .map(|(s, _)| s)
+            .unwrap_or_default();
+        self.stall = Some(Stall {
+            at,
+            events: self.at_instant,
+            culprit,
+        });
+        true
     }
 
     /// Everything measured since the warm-up (since the start while still warming up).
@@ -355,5 +455,52 @@ impl Simulation {
     /// tests can prove that streams depend only on the seed and the id.
     pub fn stream_for(&self, id: &str) -> SimRng {
         SimRng::stream(self.seed, id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_loop_that_takes_no_time_stops_the_run_with_an_error_naming_it() {
+        // Validation refuses this file (users with no think time whose requests fail at
+        // once); the engine's own guard must still stop it rather than spin forever, as
+        // it did before the guard existed.
+        let text = include_str!("../../tests/broken/closed_loop_zero_think.ron");
+        let scenario = model::parse_str(text).expect("parses");
+        let sc = ValidScenario::unchecked(scenario);
+        let mut sim = Simulation::new(&sc);
+        assert_eq!(sim.advance_until(sim.end(), u64::MAX), Advance::Stalled);
+        let stall = sim.stall().expect("a stall").clone();
+        assert_eq!(stall.at, SimTime::ZERO);
+        assert!(stall.events > STALL_EVENTS, "{stall:?}");
+        assert_eq!(stall.culprit, "client \"users\"");
+        let message = stall.to_string();
+        assert!(message.contains("stopped advancing at 0.000s"), "{message}");
+        // It stays stopped, however it is driven.
+        assert_eq!(sim.advance_until(sim.end(), 10), Advance::Stalled);
+        sim.run_to_end();
+        assert!(!sim.is_finished());
+    }
+
+    #[test]
+    fn many_events_at_one_instant_are_not_a_stall_when_time_moves_on() {
+        // Every one of 2,000 users is answered at once and thinks for a whole
+        // millisecond: a burst of events at each instant, but time advances.
+        let text = r#"Scenario(
+            version: 1,
+            run: (duration_secs: 2.0, warmup_secs: 0.0),
+            endpoints: {"GET /": (steps: [Cpu(Constant(ms: 0.0))])},
+            components: [
+                Client(id: "users", target: "web",
+                       arrivals: Closed(users: 2000, think: Constant(ms: 1.0))),
+                App(id: "web", cores: 64, concurrency: Threads(workers: 5000)),
+            ],
+        )"#;
+        let sc = model::load_str(text).expect("valid");
+        let mut sim = Simulation::new(&sc);
+        assert_eq!(sim.advance_until(sim.end(), u64::MAX), Advance::Finished);
+        assert!(sim.stall().is_none());
     }
 }

@@ -10,6 +10,7 @@
 use super::dist::Dist;
 use super::limits::*;
 use super::scenario::*;
+use super::validate::{show_ms, show_number};
 
 /// How one parameter is presented and checked.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -1252,6 +1253,26 @@ impl Params for Arrivals {
             Self::Closed { users, think } => {
                 count32(v, &USERS, users);
                 group(v, &THINK, think);
+                // Users who answer at once and think for no time would send without end
+                // at one instant; at most they send one request per think time.
+                let mean_ms = think.mean_ms();
+                let fastest = f64::from(*users) * 1e3 / mean_ms;
+                v.rule(
+                    "think",
+                    (mean_ms.is_finite() && !(fastest <= MAX_RATE_PER_SEC)).then(|| {
+                        format!(
+                            "{users} users thinking {} on average could send {}, above the \
+                             limit of {MAX_RATE_PER_SEC} requests/s (users ÷ mean think \
+                             time); give them a longer think time or fewer users",
+                            show_ms(mean_ms),
+                            if fastest.is_finite() {
+                                format!("up to {} requests/s", show_number(fastest))
+                            } else {
+                                "without limit".to_owned()
+                            }
+                        )
+                    }),
+                );
             }
         }
     }

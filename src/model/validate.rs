@@ -49,6 +49,13 @@ impl fmt::Display for Problems {
 pub struct ValidScenario(Scenario);
 
 impl ValidScenario {
+    /// A scenario taken as valid without checking: for the engine's own tests of what
+    /// it does with input validation refuses (its last line of defence).
+    #[cfg(test)]
+    pub(crate) fn unchecked(scenario: Scenario) -> Self {
+        Self(scenario)
+    }
+
     pub fn scenario(&self) -> &Scenario {
         &self.0
     }
@@ -487,17 +494,26 @@ impl Validator {
     }
 
     /// An endpoint that (through other endpoints) calls itself would make every request
-    /// an endless chain of calls.
+    /// an endless chain of calls. A job that enqueues itself (through other endpoints)
+    /// runs without end too, which is a legitimate pattern as long as each round takes
+    /// time; with no enqueue latency on the way it would all happen at one instant.
     fn no_call_cycles(&mut self, s: &Scenario) {
+        let zero_latency_queue = |queue: &str| {
+            s.components.iter().any(|c| {
+                matches!(c, ComponentSpec::Queue(q) if q.id == queue && q.enqueue_latency.mean_ms() <= 0.0)
+            })
+        };
         let calls: BTreeMap<&str, Vec<&str>> = s
             .endpoints
             .iter()
             .map(|(name, ep)| {
                 let mut called = Vec::new();
-                walk(&ep.steps, &mut |step| {
-                    if let Step::Call { endpoint, .. } = step {
-                        called.push(endpoint.as_str());
+                walk(&ep.steps, &mut |step| match step {
+                    Step::Call { endpoint, .. } => called.push(endpoint.as_str()),
+                    Step::Enqueue { queue, job } if zero_latency_queue(queue) => {
+                        called.push(job.as_str())
                     }
+                    _ => {}
                 });
                 (name.as_str(), called)
             })
@@ -513,8 +529,10 @@ impl Validator {
                         self.fail(
                             format!("endpoints[{start:?}].steps"),
                             format!(
-                                "calls go round in a cycle ({chain} → {start}): each request \
-                                 would call itself without end"
+                                "calls (or jobs enqueued with no latency) go round in a cycle \
+                                 ({chain} → {start}): each request would start itself again \
+                                 without end, at one instant; break the cycle or give its \
+                                 queue an enqueue_latency"
                             ),
                         );
                         return;
@@ -796,21 +814,36 @@ impl Validator {
         } else {
             format!(" {unit}")
         };
+        let (shown, min_shown, max_shown) = (show_number(x), show_number(min), show_number(max));
         if !x.is_finite() {
-            self.fail(path, format!("{x} is not a finite number"));
+            self.fail(path, format!("{shown} is not a finite number"));
         } else if x < min {
-            if min == f64::MIN_POSITIVE {
-                self.fail(path, format!("{x}{unit} must be greater than zero"));
+            if min == f64::MIN_POSITIVE && x > 0.0 {
+                self.fail(
+                    path,
+                    format!(
+                        "{shown}{unit} is too close to zero to compute with; the smallest \
+                         accepted is {min_shown}{unit}"
+                    ),
+                );
+            } else if min == f64::MIN_POSITIVE {
+                self.fail(path, format!("{shown}{unit} must be greater than zero"));
             } else if x < 0.0 && min >= 0.0 {
                 self.fail(
                     path,
-                    format!("{x}{unit} is negative; it must be at least {min}"),
+                    format!("{shown}{unit} is negative; it must be at least {min_shown}"),
                 );
             } else {
-                self.fail(path, format!("{x}{unit} is below the minimum of {min}"));
+                self.fail(
+                    path,
+                    format!("{shown}{unit} is below the minimum of {min_shown}"),
+                );
             }
         } else if x > max {
-            self.fail(path, format!("{x}{unit} is above the limit of {max}{unit}"));
+            self.fail(
+                path,
+                format!("{shown}{unit} is above the limit of {max_shown}{unit}"),
+            );
         }
     }
 
@@ -821,6 +854,22 @@ impl Validator {
             self.fail(path, format!("{x} {unit} is above the limit of {max}"));
         }
     }
+}
+
+/// A number as a person reads it: plain for everyday magnitudes, in scientific
+/// notation when very large or very small (printed in full, a subnormal number has
+/// hundreds of digits).
+pub fn show_number(x: f64) -> String {
+    if x == 0.0 || !x.is_finite() || (1e-4..1e15).contains(&x.abs()) {
+        format!("{x}")
+    } else {
+        format!("{x:e}")
+    }
+}
+
+/// A duration in milliseconds, e.g. `0 ms`, `2.5 ms`, `1e-12 ms`.
+pub fn show_ms(ms: f64) -> String {
+    format!("{} ms", show_number(ms))
 }
 
 /// Checks each parameter against its [`Meta`] range and each rule, reporting problems at

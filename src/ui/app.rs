@@ -346,6 +346,18 @@ impl BottleneckApp {
                 match self.sim.advance_until(target, EVENTS_PER_SLICE) {
                     Advance::BudgetExhausted => {}
                     Advance::ReachedTarget | Advance::Finished => break,
+                    Advance::Stalled => {
+                        // The run cannot go on: say why, stop, and leave the window to
+                        // the user (edit the scenario, then restart).
+                        self.playback.playing = false;
+                        if let Some(stall) = self.sim.stall() {
+                            self.dialog = Some(Dialog::Error {
+                                title: "The run cannot go on".to_owned(),
+                                message: stall.to_string(),
+                            });
+                        }
+                        break;
+                    }
                 }
             }
         }
@@ -678,7 +690,12 @@ impl BottleneckApp {
 
     fn status_ui(&self, ui: &mut egui::Ui) {
         ui.horizontal(|ui| {
-            if self.sim.is_finished() {
+            if self.sim.stall().is_some() {
+                ui.colored_label(
+                    ui.visuals().error_fg_color,
+                    "Stopped: simulated time stands still (see the message; edit, then restart)",
+                );
+            } else if self.sim.is_finished() {
                 ui.label("Run finished");
             } else if !self.playback.playing {
                 ui.label("Paused");

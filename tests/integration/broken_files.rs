@@ -230,6 +230,36 @@ fn expectations() -> BTreeMap<&'static str, Expect> {
             ]),
         ),
         (
+            "closed_loop_zero_think.ron",
+            Invalid(&[(
+                r#"components["users"].arrivals.think"#,
+                &[
+                    "50 users",
+                    "0 ms",
+                    "without limit",
+                    "limit of 10000000 requests/s",
+                ],
+            )]),
+        ),
+        (
+            "job_cycle_zero_latency.ron",
+            Invalid(&[(
+                r#"endpoints["loop"].steps"#,
+                &["cycle", "loop → loop", "enqueue_latency"],
+            )]),
+        ),
+        (
+            "subnormal_timeout.ron",
+            Invalid(&[(
+                r#"components["users"].timeout_ms"#,
+                &[
+                    "5e-324 ms",
+                    "too close to zero",
+                    "2.2250738585072014e-308 ms",
+                ],
+            )]),
+        ),
+        (
             "call_cycle.ron",
             Invalid(&[(
                 r#"endpoints["GET /a"].steps"#,

@@ -176,3 +176,112 @@ fn a_malformed_duration_is_refused_with_a_hint() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("try `300s`"), "{}", stderr(&o));
 }
+
+/// Runs the binary, failing the test (instead of hanging it) if it takes longer than
+/// `limit`.
+fn bottleneck_within(args: &[&str], limit: std::time::Duration) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_bottleneck"))
+        .args(args)
+        .current_dir(repo_path(""))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("the binary runs");
+    let start = std::time::Instant::now();
+    while child.try_wait().expect("wait").is_none() {
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            panic!("`bottleneck {}` ran past {limit:?}", args.join(" "));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child.wait_with_output().expect("output")
+}
+
+#[test]
+fn a_closed_loop_that_would_spin_at_one_instant_is_refused_not_run_forever() {
+    // Before the fix this command never returned.
+    let o = bottleneck_within(
+        &[
+            "run",
+            "tests/broken/closed_loop_zero_think.ron",
+            "--duration",
+            "0.000001s",
+        ],
+        std::time::Duration::from_secs(20),
+    );
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    assert!(
+        err.contains(r#"components["users"].arrivals.think"#),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_shorter_duration_runs_the_first_part_of_a_scenario_whose_faults_come_later() {
+    // failover.ron kills its primary at 30 s; before the fix `--duration 10s` was
+    // refused ("outside the run") instead of running the first 10 s.
+    let o = bottleneck(&[
+        "run",
+        "scenarios/failover.ron",
+        "--duration",
+        "10s",
+        "--warmup",
+        "2s",
+        "--format",
+        "json",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(out.contains("\"simulated_secs\": 10.0"), "{out}");
+    assert!(
+        out.contains("\"db_down\": 0"),
+        "the kill is past the end: {out}"
+    );
+}
+
+#[test]
+fn max_events_stops_a_run_with_its_partial_report_and_status_2() {
+    let o = bottleneck(&[
+        "run",
+        "scenarios/three_tier.ron",
+        "--max-events",
+        "50000",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    assert!(err.contains("stopped by --max-events 50000"), "{err}");
+    assert!(err.contains("covers only that part"), "{err}");
+    let out = stdout(&o);
+    assert!(
+        out.contains("\"events\": 50000"),
+        "exactly the bound: {out}"
+    );
+}
+
+#[test]
+fn max_wall_stops_a_long_run_which_prints_progress_lines_when_not_on_a_terminal() {
+    // Ten simulated hours of the three-tier app: far more than 3 s of work.
+    let o = bottleneck_within(
+        &[
+            "run",
+            "scenarios/three_tier.ron",
+            "--duration",
+            "10h",
+            "--max-wall",
+            "3s",
+        ],
+        std::time::Duration::from_secs(60),
+    );
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    assert!(err.contains("stopped by --max-wall 3s"), "{err}");
+    assert!(
+        err.contains("progress: "),
+        "a progress line every 2 s: {err}"
+    );
+    assert!(err.contains("simulated seconds"), "{err}");
+}

@@ -244,7 +244,12 @@ fn arrivals() -> BoxedStrategy<Arrivals> {
             points.sort_by(|a, b| a.0.total_cmp(&b.0));
             Arrivals::Profile { points }
         }),
-        (int(1, MAX_USERS), dist()).prop_map(|(users, think)| Arrivals::Closed { users, think }),
+        (int(1, MAX_USERS), dist())
+            .prop_filter(
+                "users ÷ mean think time within the rate limit",
+                |(users, think)| { f64::from(*users) * 1e3 / think.mean_ms() <= MAX_RATE_PER_SEC }
+            )
+            .prop_map(|(users, think)| Arrivals::Closed { users, think }),
     ]
     .boxed()
 }
@@ -661,7 +666,8 @@ fn queue(plan: &Plan) -> BoxedStrategy<ComponentSpec> {
         select(plan.apps.clone()),
         int(1, MAX_WORKERS),
         int(1, MAX_QUEUE_CAPACITY),
-        dist(),
+        // Jobs may enqueue themselves: each round must take time.
+        dist().prop_filter("an enqueue takes time", |d| d.mean_ms() > 0.0),
         unit(),
         int(0, MAX_RETRIES),
         real(0.0, MAX_DURATION_MS),

@@ -301,6 +301,48 @@ impl World {
         }
     }
 
+    /// What an event acts for, in words: the client, the request's endpoint and who sent
+    /// it, or the component. Names the loop when simulated time stops advancing.
+    pub fn event_source(&self, event: &Event) -> String {
+        let client = |c: u32| format!("client {:?}", self.clients[c as usize].id);
+        let request = |r: ReqRef| {
+            let q = &self.requests[r.idx as usize];
+            let endpoint = &self.programs[q.endpoint as usize].name;
+            match q.origin {
+                Origin::Client if q.client != NONE => {
+                    format!("endpoint {endpoint:?} sent by {}", client(q.client))
+                }
+                Origin::Job { queue } => format!(
+                    "job {endpoint:?} of queue {:?}",
+                    self.queues[queue as usize].id
+                ),
+                _ => format!("endpoint {endpoint:?}"),
+            }
+        };
+        match *event {
+            Event::Arrival { client: c }
+            | Event::UserReady { client: c, .. }
+            | Event::ClientDeadline { client: c }
+            | Event::Retry { client: c, .. } => client(c),
+            Event::ServiceDone { req, .. }
+            | Event::Resume { req }
+            | Event::CallDeadline { req }
+            | Event::EdgeDone { req } => request(req),
+            Event::PoolDeadline { .. } => "a connection pool".to_owned(),
+            Event::InstanceUp { inst } => format!(
+                "app tier {:?}",
+                self.tiers[self.instances[inst as usize].tier as usize].id
+            ),
+            Event::AutoscaleTick { scaler } => {
+                format!("autoscaler {:?}", self.autoscalers[scaler as usize].id)
+            }
+            Event::JobDispatch { queue } | Event::JobRetry { queue, .. } => {
+                format!("queue {:?}", self.queues[queue as usize].id)
+            }
+            Event::WarmupEnd | Event::Sample => "the run itself".to_owned(),
+        }
+    }
+
     #[inline]
     fn is_live(&self, r: ReqRef) -> bool {
         let q = &self.requests[r.idx as usize];
