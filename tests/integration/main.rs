@@ -28,7 +28,7 @@ mod queueing_theory;
 mod resilience;
 // Save → load gives the same scenario, for generated scenarios (proptest).
 mod roundtrip;
-// Saving is safe: through symlinks, keeping the mode, leaving nothing after a failure.
+// Saving is safe: through symlinks, keeping the mode, with two processes saving at once.
 mod saving;
 // Calls between services, circuit breakers, job queues and dead letters.
 mod services;

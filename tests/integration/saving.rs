@@ -1,11 +1,14 @@
 //! Saving is safe: `save_file` replaces the file a symbolic link names and keeps the link,
 //! never writes through a link or another save's temporary file, keeps the file's mode,
-//! and leaves nothing behind when it fails.
+//! leaves nothing behind when it fails, and two processes saving the same path at once
+//! never let a reader see anything but one complete scenario or the other.
 
 use std::fs;
 use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
 
-use bottleneck::model::{save_file, to_ron_string};
+use bottleneck::model::{load_str, save_file, to_ron_string};
 
 use super::util::bundled;
 
@@ -184,4 +187,145 @@ fn a_failed_save_leaves_the_target_and_every_other_file_alone() {
         fs::read_to_string(&bystander).expect("untouched"),
         "not the saver's\n"
     );
+}
+
+// ---------------------------------------------------------------------------------------
+// Two processes saving the same path at once
+
+/// Where a saver process writes; unset for an ordinary test run.
+const SAVER_PATH: &str = "BOTTLENECK_TEST_SAVER_PATH";
+/// How many times it saves.
+const SAVER_COUNT: &str = "BOTTLENECK_TEST_SAVER_COUNT";
+/// Which bundled scenario it saves.
+const SAVER_SCENARIO: &str = "BOTTLENECK_TEST_SAVER_SCENARIO";
+/// A file whose appearance starts every saver at once.
+const SAVER_GO: &str = "BOTTLENECK_TEST_SAVER_GO";
+
+/// The child side of `two_processes_saving_at_once_never_show_a_reader_a_broken_file`: run
+/// by re-executing this test binary, it waits for the go file and then saves its scenario
+/// over and over. A plain `cargo test -- --ignored` returns at once.
+#[test]
+#[ignore = "a helper process started by two_processes_saving_at_once_never_show_a_reader_a_broken_file"]
+fn saver_process() {
+    let Some(path) = std::env::var_os(SAVER_PATH) else {
+        return;
+    };
+    let count: usize = std::env::var(SAVER_COUNT)
+        .expect("a save count")
+        .parse()
+        .expect("a number");
+    let scenario = bundled(&std::env::var(SAVER_SCENARIO).expect("a scenario name")).into_inner();
+    let go = std::env::var_os(SAVER_GO).expect("a go file");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !Path::new(&go).exists() {
+        assert!(Instant::now() < deadline, "no go file");
+        std::thread::yield_now();
+    }
+    for i in 0..count {
+        save_file(Path::new(&path), &scenario).unwrap_or_else(|e| panic!("save {i}: {e}"));
+    }
+}
+
+/// The saver processes, killed and reaped if the test fails before they finish.
+struct Savers(Vec<Child>);
+
+impl Drop for Savers {
+    fn drop(&mut self) {
+        for saver in &mut self.0 {
+            if let Ok(None) = saver.try_wait() {
+                let _ = saver.kill();
+                let _ = saver.wait();
+            }
+        }
+    }
+}
+
+#[test]
+fn two_processes_saving_at_once_never_show_a_reader_a_broken_file() {
+    const SAVES: usize = 200;
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let files = dir.path().join("files");
+    fs::create_dir(&files).expect("a subdirectory");
+    let path = files.join("scenario.ron");
+    let go = dir.path().join("go");
+    let names = ["mm1", "three_tier"];
+    let texts = names.map(|n| to_ron_string(&bundled(n).into_inner()));
+    fs::write(&path, &texts[0]).expect("writable temporary file");
+
+    let exe = std::env::current_exe().expect("the test binary");
+    let mut savers = Savers(
+        names
+            .iter()
+            .map(|name| {
+                Command::new(&exe)
+                    .args([
+                        "--exact",
+                        "saving::saver_process",
+                        "--ignored",
+                        "--nocapture",
+                        "--test-threads=1",
+                        "--quiet",
+                    ])
+                    .env(SAVER_PATH, &path)
+                    .env(SAVER_COUNT, SAVES.to_string())
+                    .env(SAVER_SCENARIO, name)
+                    .env(SAVER_GO, &go)
+                    .stdout(Stdio::null())
+                    .spawn()
+                    .expect("a saver process")
+            })
+            .collect(),
+    );
+    fs::write(&go, "").expect("writable temporary directory");
+
+    // The file starts as the first text, so snapshots from the first sight of the second
+    // on are taken while the savers run: those are the ones that count.
+    let mut snapshots = 0usize;
+    let mut while_saving = 0usize;
+    let mut seen = [0usize; 2];
+    let mut statuses = [None, None];
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while statuses.iter().any(Option::is_none) {
+        let snapshot = fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("snapshot {snapshots}: the file cannot be read: {e}"));
+        snapshots += 1;
+        match texts.iter().position(|t| *t == snapshot) {
+            Some(i) => {
+                seen[i] += 1;
+                if seen[1] > 0 {
+                    while_saving += 1;
+                }
+            }
+            None => panic!(
+                "snapshot {snapshots} is neither scenario ({} bytes; loads: {:?})",
+                snapshot.len(),
+                load_str(&snapshot).map(|_| ())
+            ),
+        }
+        for (saver, status) in savers.0.iter_mut().zip(&mut statuses) {
+            if status.is_none() {
+                *status = saver.try_wait().expect("a saver's status");
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the savers did not finish in time"
+        );
+    }
+
+    for (name, status) in names.iter().zip(statuses) {
+        assert!(
+            status.expect("finished").success(),
+            "the {name} saver failed"
+        );
+    }
+    assert!(
+        while_saving > 50,
+        "only {while_saving} snapshots while saving: the reader barely overlapped the savers"
+    );
+    let last = fs::read_to_string(&path).expect("the saved file");
+    assert!(texts.contains(&last), "the final file is neither scenario");
+    assert!(load_str(&last).is_ok());
+    assert_eq!(dir_entries(&files), ["scenario.ron"], "a stray file");
+    eprintln!("{snapshots} snapshots, {while_saving} while saving, {seen:?} of each scenario");
 }
