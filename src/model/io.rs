@@ -1,13 +1,15 @@
 //! Reading and writing scenario files.
 //!
 //! Loading goes: size check → RON parse (line and column on error) → format version →
-//! [`validate`] (path and reason on error). Saving writes a temporary file next to the
-//! target and renames it over the target, so a failed save never destroys the previous
-//! file.
+//! [`validate`] (path and reason on error). Saving ([`write_atomically`]) follows a
+//! symbolic link to the file it names, writes a uniquely named temporary file next to that
+//! file with its permissions, flushes it to disk and renames it over the file: a reader
+//! (or a second save at the same time) sees the old text or the new, never a mix, and a
+//! failed save leaves the previous file intact and no temporary file behind.
 
 use std::fs;
-use std::io::{Read as _, Write as _};
-use std::path::Path;
+use std::io::{self, Read as _, Write as _};
+use std::path::{Path, PathBuf};
 
 use ron::extensions::Extensions;
 
@@ -126,27 +128,104 @@ pub fn to_ron_string(scenario: &Scenario) -> String {
         .unwrap_or_else(|e| unreachable!("serialising a scenario failed: {e}"))
 }
 
-/// Writes `scenario` to `path` atomically: a temporary file in the same directory is
-/// written, flushed to disk and renamed over `path`.
-pub fn save_file(path: &Path, scenario: &Scenario) -> std::io::Result<()> {
-    let dir = match path.parent() {
+/// Writes `scenario` to `path` atomically (see [`write_atomically`]).
+pub fn save_file(path: &Path, scenario: &Scenario) -> io::Result<()> {
+    write_atomically(path, to_ron_string(scenario).as_bytes())
+}
+
+/// Replaces the file at `path` with `bytes` so that anyone reading it sees either the old
+/// content or the new, never a mix, even while other processes save the same path.
+///
+/// - A symbolic link at `path` is followed (link by link, relative to each link's
+///   directory) to the file it names, which is replaced; the link stays. A link to a file
+///   that does not exist yet creates that file.
+/// - The bytes go to a temporary file with a unique name (`.NAME.XXXXXX.tmp`) in that
+///   file's directory, created exclusively (`O_EXCL`), so it never writes through a link
+///   or into another save's temporary file.
+/// - On unix the temporary file takes the permissions of the file it replaces; a new file
+///   gets the mode any newly created file gets (0o666 less the umask) rather than
+///   `tempfile`'s private 0o600.
+/// - The file is flushed to disk, renamed over the target, and then (on unix) the
+///   directory is flushed too, so the rename itself survives a power cut. An error from
+///   that last flush means the new content is in place but may not be durable.
+///
+/// On any error before the rename the temporary file is removed and the target is
+/// untouched. (A process killed mid-save can still leave its `.NAME.XXXXXX.tmp` behind:
+/// no code runs to remove it, but it never harms the target or a later save.)
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let target = resolve_symlinks(path)?;
+    let file_name = target
+        .file_name()
+        .ok_or_else(|| io::Error::other("the save path has no file name"))?;
+    let dir = match target.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
     };
-    let file_name = path
-        .file_name()
-        .ok_or_else(|| std::io::Error::other("the save path has no file name"))?;
-    let tmp = dir.join(format!(".{}.tmp", file_name.to_string_lossy()));
-    let result = (|| {
-        let mut f = fs::File::create(&tmp)?;
-        f.write_all(to_ron_string(scenario).as_bytes())?;
-        f.sync_all()?;
-        fs::rename(&tmp, path)
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
+    let prefix = format!(".{}.", file_name.to_string_lossy());
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(&prefix).suffix(".tmp");
+
+    #[cfg(unix)]
+    let replaced_permissions = fs::metadata(&target)
+        .ok()
+        .filter(fs::Metadata::is_file)
+        .map(|m| m.permissions());
+    #[cfg(unix)]
+    if replaced_permissions.is_none() {
+        use std::os::unix::fs::PermissionsExt as _;
+        // The kernel applies the umask to this mode at creation, as for `File::create`.
+        builder.permissions(fs::Permissions::from_mode(0o666));
     }
-    result
+
+    // `NamedTempFile` deletes the file when dropped, so every `?` below cleans up.
+    let mut tmp = builder.tempfile_in(dir)?;
+    tmp.write_all(bytes)?;
+    #[cfg(unix)]
+    if let Some(permissions) = replaced_permissions {
+        tmp.as_file().set_permissions(permissions)?;
+    }
+    tmp.as_file().sync_all()?;
+    tmp.persist(&target)?;
+    sync_dir(dir)
+}
+
+/// The file `path` finally names after following symbolic links; it need not exist.
+fn resolve_symlinks(path: &Path) -> io::Result<PathBuf> {
+    // The same limit as Linux's ELOOP: a cycle of links fails rather than spinning.
+    const MAX_LINKS: usize = 40;
+    let mut current = path.to_path_buf();
+    for _ in 0..MAX_LINKS {
+        match fs::symlink_metadata(&current) {
+            Ok(meta) if meta.file_type().is_symlink() => {
+                let target = fs::read_link(&current)?;
+                // A relative target is relative to the link's directory; joining an
+                // absolute one replaces the whole path.
+                current = match current.parent() {
+                    Some(dir) => dir.join(target),
+                    None => target,
+                };
+            }
+            Ok(_) => return Ok(current),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(current),
+            Err(e) => return Err(e),
+        }
+    }
+    Err(io::Error::other(format!(
+        "{}: more than {MAX_LINKS} symbolic links in a row (a cycle?)",
+        path.display()
+    )))
+}
+
+/// Flushes the directory's entries (a rename into it) to disk.
+#[cfg(unix)]
+fn sync_dir(dir: &Path) -> io::Result<()> {
+    fs::File::open(dir)?.sync_all()
+}
+
+/// Other platforms cannot open a directory as a file; they keep their own guarantees.
+#[cfg(not(unix))]
+fn sync_dir(_dir: &Path) -> io::Result<()> {
+    Ok(())
 }
 
 /// Turns ron's error codes into plain words where its own message is terse.

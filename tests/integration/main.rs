@@ -28,6 +28,8 @@ mod queueing_theory;
 mod resilience;
 // Save → load gives the same scenario, for generated scenarios (proptest).
 mod roundtrip;
+// Saving is safe: through symlinks, keeping the mode, with two processes saving at once.
+mod saving;
 // Calls between services, circuit breakers, job queues and dead letters.
 mod services;
 // Every bundled scenario loads, validates and runs; lesson effects hold.
