@@ -1259,7 +1259,7 @@ impl Params for Arrivals {
                 let fastest = f64::from(*users) * 1e3 / mean_ms;
                 v.rule(
                     "think",
-                    (mean_ms.is_finite() && !(fastest <= MAX_RATE_PER_SEC)).then(|| {
+                    (mean_ms.is_finite() && fastest > MAX_RATE_PER_SEC).then(|| {
                         format!(
                             "{users} users thinking {} on average could send {}, above the \
                              limit of {MAX_RATE_PER_SEC} requests/s (users ÷ mean think \
