@@ -112,11 +112,16 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
     match command {
         Command::Validate { file } => {
             let sc = load(&file)?;
+            let estimate = model::budget::estimate(&sc);
             println!(
-                "{}: ok ({} components, {} endpoints)",
+                "{}: ok ({} components, {} endpoint{}; a run holds at most {} of state and \
+                 takes about {} events)",
                 file.display(),
                 sc.components.len(),
-                sc.endpoints.len()
+                sc.endpoints.len(),
+                if sc.endpoints.len() == 1 { "" } else { "s" },
+                model::budget::show_bytes(estimate.state_bytes()),
+                model::budget::show_count(estimate.events),
             );
             Ok(ExitCode::SUCCESS)
         }

@@ -49,30 +49,11 @@ impl ArrivalProcess {
                 high: false,
                 next_switch_secs: rng.exp1() * mean_low_secs,
             },
-            Arrivals::Ramp {
-                from_per_sec,
-                to_per_sec,
-                start_secs,
-                end_secs,
-            } => Self::Profile {
-                points: vec![(*start_secs, *from_per_sec), (*end_secs, *to_per_sec)],
-            },
-            Arrivals::Spike {
-                base_per_sec,
-                peak_per_sec,
-                at_secs,
-                duration_secs,
-            } => Self::Profile {
-                points: vec![
-                    (*at_secs, *base_per_sec),
-                    (*at_secs, *peak_per_sec),
-                    (at_secs + duration_secs, *peak_per_sec),
-                    (at_secs + duration_secs, *base_per_sec),
-                ],
-            },
-            Arrivals::Profile { points } => Self::Profile {
-                points: points.clone(),
-            },
+            Arrivals::Ramp { .. } | Arrivals::Spike { .. } | Arrivals::Profile { .. } => {
+                Self::Profile {
+                    points: spec.profile()?,
+                }
+            }
             Arrivals::Closed { .. } => return None,
         })
     }

@@ -90,6 +90,11 @@ pub struct Breaker {
     pub open_level: Level,
 }
 
+/// Writes still replicating that a database remembers at most (keys and sessions
+/// together): a day of replication lag at a high write rate would otherwise grow memory
+/// without bound. Beyond it, further writes are not tracked (and counted as such).
+pub const MAX_REMEMBERED_WRITES: usize = crate::model::limits::MAX_REMEMBERED_WRITES as usize;
+
 /// Sessions remembered per tier at most (beyond, new sessions are not tracked), so a
 /// changed session count can never grow memory without bound.
 pub const MAX_TRACKED_SESSIONS: usize = crate::model::limits::MAX_IN_MEMORY_SESSIONS as usize;
@@ -352,6 +357,10 @@ pub struct Client {
     /// so deadlines are ordered too): one armed timer serves them all.
     pub deadlines: VecDeque<(SimTime, ReqRef)>,
     pub deadline_armed: bool,
+    /// Drop answered entries from `deadlines` when it grows past this: they would
+    /// otherwise linger behind an older unanswered one until their deadline, so the
+    /// list would grow with rate × timeout instead of with the requests outstanding.
+    pub deadlines_compact_at: usize,
     pub sent: Counter,
     pub retry: crate::model::Retry,
     pub retry_budget: Option<f64>,
@@ -713,8 +722,13 @@ pub struct Database {
     pub visible_at: rustc_hash::FxHashMap<u64, SimTime>,
     /// When each session's last write reaches the replicas (read-your-writes).
     pub session_visible: rustc_hash::FxHashMap<u32, SimTime>,
-    /// Prune the two maps when they grow past this.
+    /// Prune the two maps when they grow past this, and not before this time (when
+    /// they are full, the time by which half their writes will have replicated).
     pub prune_at: usize,
+    pub prune_not_before: SimTime,
+    /// Writes not remembered because the maps were full of writes still replicating
+    /// (at [`MAX_REMEMBERED_WRITES`]): their stale reads go uncounted.
+    pub writes_untracked: Counter,
     pub replica_reads: Counter,
     pub stale_reads: Counter,
     /// Reads sent to the primary because their session wrote within the lag.
@@ -755,21 +769,58 @@ impl Database {
         }
     }
 
+    /// Forgets writes already visible everywhere (they no longer matter). When what is
+    /// left still fills half the room, the next prune waits until half of it has
+    /// replicated, so pruning costs O(1) per write however full the maps stay.
+    #[cold]
+    fn prune(&mut self, now: SimTime) {
+        self.visible_at.retain(|_, t| *t > now);
+        self.session_visible.retain(|_, t| *t > now);
+        let len = self.visible_at.len() + self.session_visible.len();
+        self.prune_at = (2 * len).clamp(1024, MAX_REMEMBERED_WRITES);
+        self.prune_not_before = SimTime::ZERO;
+        if len >= MAX_REMEMBERED_WRITES / 2 {
+            let mut times: Vec<SimTime> = self
+                .visible_at
+                .values()
+                .chain(self.session_visible.values())
+                .copied()
+                .collect();
+            let mid = times.len() / 2;
+            let (_, median, _) = times.select_nth_unstable(mid);
+            self.prune_not_before = *median;
+        }
+    }
+
     /// Records that a write of `key` by `session` reaches the replicas at `visible`.
     pub fn written(&mut self, key: u64, session: u32, visible: SimTime, now: SimTime) {
+        if self.visible_at.len() + self.session_visible.len() >= self.prune_at
+            && now >= self.prune_not_before
+        {
+            self.prune(now);
+        }
+        let full = self.visible_at.len() + self.session_visible.len() >= MAX_REMEMBERED_WRITES;
+        let mut untracked = false;
         if self.track_stale {
-            let e = self.visible_at.entry(key).or_insert(visible);
-            *e = (*e).max(visible);
+            match self.visible_at.get_mut(&key) {
+                Some(e) => *e = (*e).max(visible),
+                None if !full => {
+                    self.visible_at.insert(key, visible);
+                }
+                None => untracked = true,
+            }
         }
         if self.read_your_writes {
-            let e = self.session_visible.entry(session).or_insert(visible);
-            *e = (*e).max(visible);
+            match self.session_visible.get_mut(&session) {
+                Some(e) => *e = (*e).max(visible),
+                None if !full => {
+                    self.session_visible.insert(session, visible);
+                }
+                None => untracked = true,
+            }
         }
-        if self.visible_at.len() + self.session_visible.len() > self.prune_at {
-            // Writes already visible everywhere no longer matter.
-            self.visible_at.retain(|_, t| *t > now);
-            self.session_visible.retain(|_, t| *t > now);
-            self.prune_at = (2 * (self.visible_at.len() + self.session_visible.len())).max(1024);
+        if untracked {
+            self.writes_untracked.inc();
         }
     }
 }

@@ -548,6 +548,11 @@ impl World {
                             if reads > 0.0 { stale / reads } else { 0.0 },
                         );
                     }
+                    let untracked = d.writes_untracked.since_warmup();
+                    if untracked > 0 {
+                        // Stale reads are undercounted: say by how many writes.
+                        f.insert("writes_untracked".into(), untracked as f64);
+                    }
                     if d.read_your_writes {
                         f.insert(
                             "own_write_reads".into(),

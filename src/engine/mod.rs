@@ -26,6 +26,29 @@ use crate::sim::{SimRng, SimTime};
 pub use sampler::Sampler;
 use world::{Event, World};
 
+/// What a run holds in memory, counted by kind of state (see [`Simulation::footprint`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Footprint {
+    /// Request slots: the most requests that were in flight at once.
+    pub requests: usize,
+    /// Scheduled events (including cancelled ones not yet dropped).
+    pub events: usize,
+    /// Client deadlines remembered.
+    pub client_deadlines: usize,
+    /// Retry slots: the most retries that waited at once.
+    pub pending_retries: usize,
+    /// App instances created.
+    pub instances: usize,
+    /// Entries of every cache (shared, and every instance's local copies).
+    pub cache_entries: usize,
+    /// Writes still replicating remembered by databases.
+    pub remembered_writes: usize,
+    /// Sessions remembered by tiers that keep them in memory.
+    pub sessions: usize,
+    /// Jobs held by queues (waiting and waiting for a retry).
+    pub jobs: usize,
+}
+
 /// How a call to [`Simulation::advance_until`] ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Advance {
@@ -451,6 +474,12 @@ impl Simulation {
         self.world.in_flight
     }
 
+    /// What the run holds in memory now, counted by kind: each count stays within the
+    /// scenario's [`crate::model::budget::Estimate`] however long it runs.
+    pub fn footprint(&self) -> Footprint {
+        self.world.footprint()
+    }
+
     /// The random stream a component id draws from under this run's seed: exposed so
     /// tests can prove that streams depend only on the seed and the id.
     pub fn stream_for(&self, id: &str) -> SimRng {
@@ -482,6 +511,40 @@ mod tests {
         assert_eq!(sim.advance_until(sim.end(), 10), Advance::Stalled);
         sim.run_to_end();
         assert!(!sim.is_finished());
+    }
+
+    #[test]
+    fn the_budget_counts_at_least_what_the_engine_holds() {
+        use crate::model::budget::*;
+        use components::*;
+        use std::mem::size_of;
+        // Vectors grow by doubling: an item may cost twice its size.
+        let grown = |bytes: usize| 2 * bytes;
+        // A heap entry: its 128-bit key and the event, aligned to 16 bytes.
+        let event = (size_of::<u128>() + size_of::<Event>()).next_multiple_of(16);
+        let queue_entry = size_of::<(ReqRef, crate::sim::SimDuration, SimTime)>();
+        let deadline = size_of::<(SimTime, ReqRef)>();
+        // A request: its slot and free-list entry, two scheduled events (its next step
+        // and a call's deadline), a place in one queue, two deadline entries (the list
+        // is compacted at twice the requests outstanding).
+        let request = grown(size_of::<world::Request>() + size_of::<u32>())
+            + grown(2 * event)
+            + grown(queue_entry)
+            + grown(2 * deadline);
+        assert!(request as f64 <= REQUEST_BYTES, "a request takes {request} bytes");
+        let instance = grown(size_of::<Instance>() + size_of::<Station>()) + grown(event);
+        assert!(instance as f64 <= INSTANCE_BYTES, "an instance takes {instance}");
+        let pool = grown(size_of::<Pool>());
+        assert!(pool as f64 <= POOL_BYTES, "a pool takes {pool}");
+        let retry = grown(size_of::<PendingRetry>() + size_of::<u32>()) + grown(event);
+        assert!(retry as f64 <= RETRY_BYTES, "a retry takes {retry}");
+        let job = grown(size_of::<Job>());
+        assert!(job as f64 <= JOB_BYTES, "a job takes {job}");
+        let histogram = crate::metrics::new_histogram(3).distinct_values() * size_of::<u64>();
+        assert!(
+            (2 * histogram) as f64 <= ENDPOINT_BYTES,
+            "a histogram takes {histogram}"
+        );
     }
 
     #[test]

@@ -42,6 +42,11 @@ impl Dist {
         }
     }
 
+    /// Whether every draw is zero (a constant 0 ms).
+    pub fn is_zero(&self) -> bool {
+        matches!(self, Self::Constant { ms } if *ms == 0.0)
+    }
+
     /// The squared coefficient of variation (variance / mean²), as used by queueing
     /// approximations.
     pub fn scv(&self) -> f64 {

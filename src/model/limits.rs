@@ -50,6 +50,9 @@ pub const MAX_SHARDS: u32 = 64;
 pub const MAX_POOLS_TOTAL: u64 = 2_000_000;
 /// Database nodes (primaries and replicas of every shard) of all databases together.
 pub const MAX_DB_NODES_TOTAL: u64 = 10_000;
+/// Writes still replicating (keys and sessions) a database remembers at most, to count
+/// stale reads and send a session's reads to the primary; beyond it, writes go untracked.
+pub const MAX_REMEMBERED_WRITES: u64 = 1_000_000;
 /// Memory of one instance, or held by one request, in MB (a terabyte).
 pub const MAX_MEMORY_MB: f64 = 1_048_576.0;
 /// Sessions a client may have when they are kept in instances' memory (each held

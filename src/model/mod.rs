@@ -1,6 +1,7 @@
 //! The scenario model: data types, distributions, limits, validation and file I/O.
 //! Nothing here runs a simulation.
 
+pub mod budget;
 pub mod dist;
 pub mod io;
 pub mod limits;
@@ -13,5 +14,6 @@ pub use io::{LoadError, load_file, load_str, parse_str, save_file, to_ron_string
 pub use params::{Meta, ParamList, ParamVisitor, Params, RefKind};
 pub use scenario::*;
 pub use validate::{
-    Problem, Problems, ValidScenario, tier_endpoints, validate, walk as walk_steps,
+    Budgets, Problem, Problems, ValidScenario, tier_endpoints, validate, validate_within,
+    walk as walk_steps,
 };

@@ -992,6 +992,103 @@ impl Arrivals {
         }
     }
 
+    /// A rate that follows a curve in time (a ramp, a spike, a profile), as the points
+    /// of a piecewise-linear rate: constant before the first point and after the last,
+    /// linear between points, a jump where two points share a time.
+    pub fn profile(&self) -> Option<Vec<(f64, f64)>> {
+        Some(match self {
+            Self::Ramp {
+                from_per_sec,
+                to_per_sec,
+                start_secs,
+                end_secs,
+            } => vec![(*start_secs, *from_per_sec), (*end_secs, *to_per_sec)],
+            Self::Spike {
+                base_per_sec,
+                peak_per_sec,
+                at_secs,
+                duration_secs,
+            } => vec![
+                (*at_secs, *base_per_sec),
+                (*at_secs, *peak_per_sec),
+                (at_secs + duration_secs, *peak_per_sec),
+                (at_secs + duration_secs, *base_per_sec),
+            ],
+            Self::Profile { points } => points.clone(),
+            _ => return None,
+        })
+    }
+
+    /// The highest rate it ever asks for, in requests per second; for closed users, the
+    /// most they could send (each one request per mean think time).
+    pub fn peak_rate_per_sec(&self) -> f64 {
+        match self {
+            Self::Poisson { rate_per_sec } | Self::Constant { rate_per_sec } => *rate_per_sec,
+            Self::Bursty {
+                low_per_sec,
+                high_per_sec,
+                ..
+            } => low_per_sec.max(*high_per_sec),
+            Self::Closed { users, think } => f64::from(*users) * 1e3 / think.mean_ms(),
+            _ => self
+                .profile()
+                .unwrap_or_default()
+                .iter()
+                .map(|p| p.1)
+                .fold(0.0, f64::max),
+        }
+    }
+
+    /// Requests it sends on average over the first `secs` seconds (closed users: at
+    /// most one per mean think time each).
+    pub fn mean_rate_over(&self, secs: f64) -> f64 {
+        let Some(points) = self.profile() else {
+            return self
+                .mean_rate_per_sec()
+                .unwrap_or_else(|| self.peak_rate_per_sec());
+        };
+        if secs <= 0.0 {
+            return points[0].1;
+        }
+        // ∫₀^secs rate: constant before the first point, trapezoids between points,
+        // constant after the last, each piece clipped to [0, secs].
+        let rate_at = |t: f64| -> f64 {
+            let (first, last) = (points[0], points[points.len() - 1]);
+            if t <= first.0 {
+                return first.1;
+            }
+            if t >= last.0 {
+                return last.1;
+            }
+            let w = points
+                .windows(2)
+                .find(|w| w[0].0 <= t && t < w[1].0)
+                .unwrap_or(&points[points.len() - 2..]);
+            let span = w[1].0 - w[0].0;
+            if span <= 0.0 {
+                w[1].1
+            } else {
+                w[0].1 + (w[1].1 - w[0].1) * (t - w[0].0) / span
+            }
+        };
+        let mut cuts: Vec<f64> = points
+            .iter()
+            .map(|p| p.0)
+            .filter(|t| *t > 0.0 && *t < secs)
+            .collect();
+        cuts.insert(0, 0.0);
+        cuts.push(secs);
+        let mut area = 0.0;
+        for w in cuts.windows(2) {
+            let (a, b) = (w[0], w[1]);
+            if b > a {
+                // Linear inside each piece: the midpoint rate is the piece's mean.
+                area += rate_at(0.5 * (a + b)) * (b - a);
+            }
+        }
+        area / secs
+    }
+
     /// The average rate in requests per second over the long run (`None` for closed
     /// users, whose rate depends on the system's response time).
     pub fn mean_rate_per_sec(&self) -> Option<f64> {

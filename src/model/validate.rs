@@ -72,9 +72,48 @@ impl Deref for ValidScenario {
     }
 }
 
-/// Validates `scenario`, returning every problem found.
-pub fn validate(mut scenario: Scenario) -> Result<ValidScenario, Problems> {
-    let mut v = Validator::default();
+/// What a run may ask of the machine: the most state it may hold and the most events
+/// it may ask for (see [`super::budget`]).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Budgets {
+    pub state_bytes: f64,
+    pub events: f64,
+}
+
+impl Budgets {
+    /// The documented budgets every scenario file is held to.
+    pub const DEFAULT: Self = Self {
+        state_bytes: super::budget::MAX_STATE_BYTES,
+        events: super::budget::MAX_EVENTS,
+    };
+    /// No budget: for checking the format itself (every value at its limit at once),
+    /// never for running.
+    pub const UNLIMITED: Self = Self {
+        state_bytes: f64::INFINITY,
+        events: f64::INFINITY,
+    };
+}
+
+impl Default for Budgets {
+    fn default() -> Self {
+        Self::DEFAULT
+    }
+}
+
+/// Validates `scenario` (within the default [`Budgets`]), returning every problem found.
+pub fn validate(scenario: Scenario) -> Result<ValidScenario, Problems> {
+    validate_within(scenario, Budgets::DEFAULT)
+}
+
+/// Validates `scenario` against `budgets`, returning every problem found.
+pub fn validate_within(
+    mut scenario: Scenario,
+    budgets: Budgets,
+) -> Result<ValidScenario, Problems> {
+    let mut v = Validator {
+        budgets,
+        ..Validator::default()
+    };
     if v.header(&scenario) {
         v.ranges(&mut scenario);
         v.scenario(&scenario);
@@ -89,6 +128,7 @@ pub fn validate(mut scenario: Scenario) -> Result<ValidScenario, Problems> {
 #[derive(Default)]
 struct Validator {
     problems: Vec<Problem>,
+    budgets: Budgets,
     /// The scenario's endpoint names, for references to them from steps.
     endpoints: BTreeSet<String>,
 }
@@ -327,6 +367,51 @@ impl Validator {
             self.pools_cover_reachable_endpoints(s, &kinds);
             self.timeline(s, &kinds);
             self.faults(s, &kinds);
+        }
+        if self.problems.is_empty() {
+            self.budget(s);
+        }
+    }
+
+    /// The state a run can hold and the work it asks for, within their budgets.
+    fn budget(&mut self, s: &Scenario) {
+        use super::budget::{estimate, show_bytes, show_count};
+        let e = estimate(s);
+        let total = e.state_bytes();
+        if total > self.budgets.state_bytes
+            && let Some(top) = e.state.first()
+        {
+            let next = e
+                .state
+                .get(1)
+                .map(|i| format!("; next: {} ({})", i.what, show_bytes(i.bytes)))
+                .unwrap_or_default();
+            self.fail(
+                top.path.clone(),
+                format!(
+                    "a run could hold up to {} of state, beyond the {} budget; the most is \
+                     {}: {} of them, {}{next}",
+                    show_bytes(total),
+                    show_bytes(self.budgets.state_bytes),
+                    top.what,
+                    show_count(top.count),
+                    show_bytes(top.bytes),
+                ),
+            );
+        }
+        if e.events > self.budgets.events
+            && let Some(top) = e.work.first()
+        {
+            self.fail(
+                top.path.clone(),
+                format!(
+                    "the run asks for about {} events, beyond the budget of {} (hours of \
+                     work); the most: {}. Shorten run.duration_secs or lower the load",
+                    show_count(e.events),
+                    show_count(self.budgets.events),
+                    top.what,
+                ),
+            );
         }
     }
 

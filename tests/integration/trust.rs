@@ -3,7 +3,7 @@
 //! and live changes), runs that never stall, and state that stays within its budget.
 
 use bottleneck::engine::Simulation;
-use bottleneck::model::Fault;
+use bottleneck::model::{self, Fault, budget};
 use bottleneck::sim::SimTime;
 
 use crate::util::{bundled, impossible_figures, run_sim, scenario};
@@ -142,4 +142,212 @@ fn lowering_max_connections_below_those_open_reads_at_most_full() {
     sim.run_to_end();
     let bad = impossible_figures(&sim);
     assert!(bad.is_empty(), "{bad:#?}");
+}
+
+/// Whether a run's footprint lies within its scenario's estimate, item by item.
+fn within_estimate(sim: &Simulation) -> Result<(), String> {
+    let e = budget::estimate(sim.scenario());
+    let f = sim.footprint();
+    let checks = [
+        ("requests", f.requests as f64, e.requests),
+        ("retries", f.pending_retries as f64, e.retries),
+        ("instances", f.instances as f64, e.instances),
+        ("cache entries", f.cache_entries as f64, e.cache_entries),
+        (
+            "remembered writes",
+            f.remembered_writes as f64,
+            e.remembered_writes,
+        ),
+        ("sessions", f.sessions as f64, e.sessions),
+        ("jobs", f.jobs as f64, e.jobs),
+        // Deadlines are compacted to twice the requests outstanding (and 1,024 each).
+        (
+            "client deadlines",
+            f.client_deadlines as f64,
+            2.0 * e.requests + 1024.0 * sim.scenario().components.len() as f64,
+        ),
+    ];
+    let over: Vec<String> = checks
+        .iter()
+        .filter(|(_, held, bound)| held > bound)
+        .map(|(what, held, bound)| format!("{what}: {held} held, estimate {bound}"))
+        .collect();
+    if over.is_empty() {
+        Ok(())
+    } else {
+        Err(over.join("; "))
+    }
+}
+
+#[test]
+fn every_bundled_scenario_stays_within_its_estimated_state() {
+    let dir = crate::util::repo_path("scenarios");
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .expect("scenarios/")
+        .filter_map(|e| {
+            let path = e.ok()?.path();
+            (path.extension()? == "ron").then(|| path.file_stem()?.to_str().map(str::to_owned))?
+        })
+        .collect();
+    names.sort();
+    assert!(names.len() >= 20);
+    for name in &names {
+        let sim = run_sim(&bundled(name));
+        if let Err(e) = within_estimate(&sim) {
+            panic!("{name}: {e}");
+        }
+    }
+}
+
+#[test]
+fn a_scenario_that_could_hold_more_than_the_state_budget_is_refused_naming_the_field() {
+    // Before the budget: requests held for a day behind unlimited admission aborted
+    // the process on a 4 GiB allocation after one simulated second.
+    let problems = model::load_str(
+        r#"Scenario(
+            version: 1,
+            endpoints: {"GET /": (steps: [External(Constant(ms: 86400000.0))])},
+            components: [
+                Client(id: "users", target: "web", arrivals: Poisson(rate_per_sec: 1000000.0)),
+                App(id: "web", instances: 100, concurrency: Async(max_in_flight: 1000000)),
+            ],
+        )"#,
+    )
+    .expect_err("beyond the state budget");
+    let text = problems.to_string();
+    assert!(
+        text.contains(r#"components["web"].concurrency.max_in_flight"#),
+        "{text}"
+    );
+    for words in [
+        "beyond the 1.0 GB budget",
+        "100 instances",
+        "1.0 M async slots",
+    ] {
+        assert!(text.contains(words), "{words:?} in {text}");
+    }
+}
+
+#[test]
+fn a_run_asking_for_days_of_work_is_refused_before_it_starts() {
+    // Before the budget this validated in 0.09 s and would have run for months.
+    let started = std::time::Instant::now();
+    let problems = model::load_str(
+        r#"Scenario(
+            version: 1,
+            run: (duration_secs: 604800.0),
+            endpoints: {"GET /": (steps: [Cpu(Exp(mean_ms: 1.0))])},
+            components: [
+                Client(id: "users", target: "web", arrivals: Poisson(rate_per_sec: 10000000.0)),
+                App(id: "web", instances: 10000, cores: 2),
+            ],
+        )"#,
+    )
+    .expect_err("beyond the work budget");
+    let text = problems.to_string();
+    assert!(text.contains(r#"components["users"].arrivals"#), "{text}");
+    assert!(text.contains("events, beyond the budget"), "{text}");
+    assert!(text.contains("10.0 M requests/s × 604800 s"), "{text}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+}
+
+#[test]
+fn client_deadlines_stay_with_the_requests_outstanding_not_rate_times_timeout() {
+    // One request in a hundred waits an hour; the client waits a day for each. Before
+    // the fix every answered request's deadline lingered behind the oldest slow one:
+    // the list grew with rate × time (200,000 entries here).
+    let sc = scenario(
+        r#"Scenario(
+            version: 1,
+            run: (duration_secs: 10.0, warmup_secs: 0.0),
+            endpoints: {"GET /": (steps: [
+                Cpu(Exp(mean_ms: 0.1)),
+                Branch(probability: 0.01, then: [External(Constant(ms: 3600000.0))]),
+            ])},
+            components: [
+                Client(id: "users", target: "web", arrivals: Poisson(rate_per_sec: 20000.0),
+                       timeout_ms: 86400000.0),
+                App(id: "web", instances: 2, cores: 8,
+                    concurrency: Async(max_in_flight: 100000)),
+            ],
+        )"#,
+    );
+    let sim = run_sim(&sc);
+    let f = sim.footprint();
+    let outstanding = sim.in_flight() as usize;
+    assert!(
+        outstanding > 1000,
+        "the slow requests are outstanding: {outstanding}"
+    );
+    assert!(
+        f.client_deadlines <= 2 * outstanding + 1024,
+        "{} deadlines for {outstanding} requests outstanding",
+        f.client_deadlines
+    );
+    within_estimate(&sim).unwrap_or_else(|e| panic!("{e}"));
+}
+
+#[test]
+fn a_tier_scaling_up_and_down_never_holds_more_instances_than_asked() {
+    // Requests take a minute, so instances taken out of rotation drain for a minute.
+    // Before the fix, scaling back up started new instances beside the draining ones:
+    // flapping 4 → 1 → 4 → 1 → 4 left 10 instances.
+    let sc = scenario(
+        r#"Scenario(
+            version: 1,
+            run: (duration_secs: 20.0, warmup_secs: 0.0),
+            endpoints: {"GET /": (steps: [External(Constant(ms: 60000.0))])},
+            components: [
+                Client(id: "users", target: "web", arrivals: Poisson(rate_per_sec: 50.0)),
+                App(id: "web", instances: 4, startup_secs: 1.0),
+            ],
+        )"#,
+    );
+    let mut sim = Simulation::new(&sc);
+    for (at, n) in [(2.0, "1"), (4.0, "4"), (6.0, "1"), (8.0, "4")] {
+        sim.advance_until(SimTime::from_secs_f64(at), u64::MAX);
+        sim.change("web", vec![("instances".into(), n.into())])
+            .expect("change");
+    }
+    sim.run_to_end();
+    assert_eq!(sim.footprint().instances, 4);
+    let active = sim
+        .summary()
+        .component("web")
+        .expect("web")
+        .figure("instances");
+    assert_eq!(active, 4.0, "the drained instances came back into rotation");
+}
+
+#[test]
+fn remembered_writes_stay_within_their_cap_and_the_excess_is_reported() {
+    // A day of replication lag and 150,000 writes/s: every write is still replicating
+    // at the end. Before the cap the database remembered all 1.5 M of them.
+    let sc = scenario(
+        r#"Scenario(
+            version: 1,
+            run: (duration_secs: 10.0, warmup_secs: 0.0),
+            endpoints: {"POST /": (steps: [Write(db: "db", query: "w")])},
+            components: [
+                Client(id: "users", target: "web", arrivals: Poisson(rate_per_sec: 150000.0)),
+                App(id: "web", instances: 4, cores: 8,
+                    pools: [(db: "db", mode: Pooled(size: 200, acquire_timeout_ms: 1000.0))]),
+                Database(id: "db", cores: 64, max_connections: 1000, replicas: 1,
+                         network_latency: Constant(ms: 0.0),
+                         replication_lag: Constant(ms: 86400000.0),
+                         keys: (keys: 1000000000000),
+                         queries: {"w": (cost: Constant(ms: 0.01))}),
+            ],
+        )"#,
+    );
+    let sim = run_sim(&sc);
+    let cap = model::limits::MAX_REMEMBERED_WRITES as usize;
+    assert!(sim.footprint().remembered_writes <= cap);
+    let untracked = sim
+        .summary()
+        .component("db")
+        .expect("db")
+        .figure("writes_untracked");
+    assert!(untracked > 100_000.0, "the excess is counted: {untracked}");
+    within_estimate(&sim).unwrap_or_else(|e| panic!("{e}"));
 }

@@ -19,7 +19,7 @@ use super::super::components::*;
 use super::super::lru::Lru;
 use super::super::program::{Resolver, compile};
 use super::super::sampler::Sampler;
-use super::{Event, World};
+use super::{DEADLINES_COMPACT_MIN, Event, World};
 
 impl World {
     /// Builds the runtime system from a validated scenario.
@@ -288,7 +288,7 @@ impl World {
         } else {
             None
         };
-        let track_stale = s.replicas > 0 && !lag_is_zero(&s.replication_lag);
+        let track_stale = s.replicas > 0 && !s.replication_lag.is_zero();
         self.dbs.push(Database {
             id: s.id.clone(),
             nodes,
@@ -303,6 +303,8 @@ impl World {
             visible_at: Default::default(),
             session_visible: Default::default(),
             prune_at: 1024,
+            prune_not_before: SimTime::ZERO,
+            writes_untracked: Counter::default(),
             replica_reads: Counter::default(),
             stale_reads: Counter::default(),
             own_write_reads: Counter::default(),
@@ -520,6 +522,7 @@ impl World {
             needs_session,
             deadlines: VecDeque::new(),
             deadline_armed: false,
+            deadlines_compact_at: DEADLINES_COMPACT_MIN,
             sent: Counter::default(),
             retry: s.retry,
             retry_budget: s.retry_budget,
@@ -635,10 +638,6 @@ impl World {
 }
 
 /// Whether a replication lag is always zero (then replica reads are never stale).
-pub(super) fn lag_is_zero(lag: &crate::model::Dist) -> bool {
-    matches!(lag, crate::model::Dist::Constant { ms } if *ms == 0.0)
-}
-
 /// The cost sampler of a query given its index flag.
 pub(super) fn query_cost(q: &QuerySpec) -> Sampler {
     Sampler::new(q.effective_cost())

@@ -14,7 +14,7 @@ use super::super::arrivals::ArrivalProcess;
 use super::super::components::*;
 use super::super::lru::Lru;
 use super::super::sampler::Sampler;
-use super::build::{hit_model, lag_is_zero, query_cost};
+use super::build::{hit_model, query_cost};
 use super::{Event, World};
 
 impl World {
@@ -95,7 +95,7 @@ impl World {
                 d.connect_time = Sampler::new(&new.connect_time);
                 d.connect_cpu = Sampler::new(&new.connect_cpu);
                 d.lag = Sampler::new(&new.replication_lag);
-                d.track_stale = d.per_shard > 1 && !lag_is_zero(&new.replication_lag);
+                d.track_stale = d.per_shard > 1 && !new.replication_lag.is_zero();
                 d.needs_key = d.shards > 1 || d.track_stale;
                 d.read_your_writes = new.read_your_writes && d.per_shard > 1;
                 for (q, spec) in d.queries.iter_mut().zip(new.queries.values()) {
@@ -403,8 +403,10 @@ impl World {
         );
     }
 
-    /// Brings the tier to `wanted` instances: stopped or new instances start (taking
-    /// traffic after `startup`); surplus ones stop starting, or drain, newest first.
+    /// Brings the tier to `wanted` instances: draining ones go back into rotation at
+    /// once, then stopped or new instances start (taking traffic after `startup`);
+    /// surplus ones stop starting, or drain, newest first. So a tier never has more
+    /// instances than the most it was asked for, however often it scales.
     fn set_instances(&mut self, tier: u32, wanted: u32, startup: SimDuration) {
         let now = self.now;
         let t = &mut self.tiers[tier as usize];
@@ -412,6 +414,20 @@ impl World {
         t.wanted = wanted;
         if wanted > current {
             let mut missing = wanted - current;
+            // A draining instance is still up: taking it back costs no startup.
+            let draining: Vec<u32> = t
+                .instances
+                .iter()
+                .copied()
+                .filter(|i| self.instances[*i as usize].state == InstanceState::Draining)
+                .take(missing as usize)
+                .collect();
+            for inst in draining {
+                self.instances[inst as usize].state = InstanceState::Active;
+                self.tiers[tier as usize].active.push(inst);
+                missing -= 1;
+            }
+            let t = &mut self.tiers[tier as usize];
             // Restart stopped instances first: their random streams continue, and the
             // number of instances ever created stays at the largest count asked for.
             let stopped: Vec<u32> = t

@@ -55,6 +55,9 @@ pub enum Event {
     Sample,
 }
 
+/// Client deadlines kept before answered ones are dropped (see `Client::deadlines`).
+pub const DEADLINES_COMPACT_MIN: usize = 1024;
+
 /// The slot of `Request::keys` holding the current query's key (cache lookups use the
 /// slots below, one per nesting depth).
 const DB_KEY: usize = MAX_STEP_NESTING;
@@ -301,6 +304,38 @@ impl World {
         }
     }
 
+    /// What the run holds in memory now, by kind.
+    pub fn footprint(&self) -> super::Footprint {
+        super::Footprint {
+            requests: self.requests.len(),
+            events: self.queue.len(),
+            client_deadlines: self.clients.iter().map(|c| c.deadlines.len()).sum(),
+            pending_retries: self.clients.iter().map(|c| c.pending_retries.len()).sum(),
+            instances: self.instances.len(),
+            cache_entries: self
+                .caches
+                .iter()
+                .filter_map(|c| c.shared.as_ref().map(|l| l.len()))
+                .chain(
+                    self.instances
+                        .iter()
+                        .flat_map(|i| i.local_caches.iter().map(|(_, l)| l.len())),
+                )
+                .sum(),
+            remembered_writes: self
+                .dbs
+                .iter()
+                .map(|d| d.visible_at.len() + d.session_visible.len())
+                .sum(),
+            sessions: self.tiers.iter().map(|t| t.session_owner.len()).sum(),
+            jobs: self
+                .queues
+                .iter()
+                .map(|q| q.waiting.len() + q.retrying.len())
+                .sum(),
+        }
+    }
+
     /// What an event acts for, in words: the client, the request's endpoint and who sent
     /// it, or the component. Names the loop when simulated time stops advancing.
     pub fn event_source(&self, event: &Event) -> String {
@@ -396,6 +431,10 @@ impl World {
         if let Some(t) = timeout {
             let c = &mut self.clients[client as usize];
             c.deadlines.push_back((now + t, r));
+            if c.deadlines.len() > c.deadlines_compact_at {
+                self.compact_deadlines(client);
+            }
+            let c = &mut self.clients[client as usize];
             if !c.deadline_armed {
                 c.deadline_armed = true;
                 self.queue
@@ -631,6 +670,19 @@ impl World {
             }
         }
         self.arm_dispatch(queue);
+    }
+
+    /// Drops the deadlines of requests already answered (or given up on), so the list
+    /// holds about the requests outstanding.
+    #[cold]
+    fn compact_deadlines(&mut self, client: u32) {
+        let requests = &self.requests;
+        let c = &mut self.clients[client as usize];
+        c.deadlines.retain(|&(_, r)| {
+            let q = &requests[r.idx as usize];
+            q.live && q.generation == r.generation && !q.client_done
+        });
+        c.deadlines_compact_at = (2 * c.deadlines.len()).max(DEADLINES_COMPACT_MIN);
     }
 
     fn client_deadlines(&mut self, client: u32) {
@@ -1765,6 +1817,7 @@ impl World {
             d.replica_reads.mark_warmup();
             d.stale_reads.mark_warmup();
             d.own_write_reads.mark_warmup();
+            d.writes_untracked.mark_warmup();
         }
         for n in &mut self.db_nodes {
             n.connections.mark_warmup(now);

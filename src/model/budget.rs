@@ -1,0 +1,576 @@
+//! What a scenario asks of the machine, estimated before it runs: the most state a run
+//! can hold at once, and the work (events) it asks for.
+//!
+//! The limits in [`super::limits`] bound *sizes* (instances, queue capacities …); state
+//! that grows with time — requests piling up behind a generous admission limit, retries
+//! waiting for their delay, cache entries, writes still replicating — is bounded by
+//! sizes *times* rates and horizons. Validation refuses a scenario whose estimate is
+//! beyond [`MAX_STATE_BYTES`] or [`MAX_EVENTS`], naming the biggest item, its numbers
+//! and the field to change; a scenario that passes keeps its memory within the budget
+//! however long it runs.
+//!
+//! The per-item costs are upper estimates of the engine's own structures (a request
+//! with its events and queue entries, an instance with its cores and pools, …); the
+//! engine's tests check them against the real sizes and its counts against these
+//! bounds.
+
+use std::collections::BTreeMap;
+
+use super::limits::{MAX_IN_MEMORY_SESSIONS, MAX_REMEMBERED_WRITES};
+use super::params;
+use super::scenario::*;
+
+/// State a run may hold at once, in bytes (1 GiB).
+pub const MAX_STATE_BYTES: f64 = 1024.0 * 1024.0 * 1024.0;
+/// Events a run may ask for (at 5–20 million events per second, hours of work).
+pub const MAX_EVENTS: f64 = 1e11;
+
+/// One request in flight: the request itself, its pending events, its place in a queue
+/// and its client's deadline, with the growth slack of the vectors holding them.
+pub const REQUEST_BYTES: f64 = 800.0;
+/// One app instance: its state, its cores, and the vectors holding them.
+pub const INSTANCE_BYTES: f64 = 2560.0;
+/// One connection pool of one instance.
+pub const POOL_BYTES: f64 = 1024.0;
+/// One retry waiting for its delay, with its event.
+pub const RETRY_BYTES: f64 = 128.0;
+/// One cache entry (LRU node and hash-map slot).
+pub const CACHE_ENTRY_BYTES: f64 = 96.0;
+/// One remembered write still replicating (a key or a session, and when it lands).
+pub const WRITE_BYTES: f64 = 48.0;
+/// One session remembered by a tier that keeps sessions in memory.
+pub const SESSION_BYTES: f64 = 32.0;
+/// One job held by a queue.
+pub const JOB_BYTES: f64 = 48.0;
+/// One client: its timers and the deadline list's floor.
+pub const CLIENT_BYTES: f64 = 65_536.0;
+/// One endpoint: two latency histograms (1 µs to a day, 3 significant digits).
+pub const ENDPOINT_BYTES: f64 = 2.0 * 229_376.0 + 4096.0;
+/// One chart series column (2048 points, and their merge buffer).
+pub const SERIES_COLUMN_BYTES: f64 = 2.0 * 2048.0 * 8.0;
+
+/// Requests counted on their way, between being sent and being admitted or refused.
+const REQUESTS_IN_TRANSIT: f64 = 16.0;
+
+/// Events one request causes besides its steps (arrival, routing, finish).
+const EVENTS_PER_REQUEST: f64 = 3.0;
+
+/// One item of the estimate: what it is, how many, how big, and where to change it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Item {
+    /// What is held, in words with its numbers, e.g. "requests in flight at app tier
+    /// \"web\" (10 instances × (200 threads + 100 queued))".
+    pub what: String,
+    /// How many of them at most.
+    pub count: f64,
+    /// Bytes they take at most.
+    pub bytes: f64,
+    /// The field in the file that sets it.
+    pub path: String,
+}
+
+/// The estimate for one scenario.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Estimate {
+    /// Everything a run holds at most at once, biggest first.
+    pub state: Vec<Item>,
+    /// Events the whole run asks for, about.
+    pub events: f64,
+    /// The biggest contributors to `events`, biggest first, in words.
+    pub work: Vec<Item>,
+    /// Requests that can be in flight at once, at most (for the engine's own checks).
+    pub requests: f64,
+    /// Retries that can wait at once, at most.
+    pub retries: f64,
+    /// App instances that can exist at once, at most.
+    pub instances: f64,
+    /// Cache entries, remembered writes and sessions, at most.
+    pub cache_entries: f64,
+    pub remembered_writes: f64,
+    pub sessions: f64,
+    /// Jobs queues hold, at most.
+    pub jobs: f64,
+}
+
+impl Estimate {
+    /// All state, in bytes.
+    pub fn state_bytes(&self) -> f64 {
+        self.state.iter().map(|i| i.bytes).sum()
+    }
+}
+
+fn comp(id: &str) -> String {
+    format!("components[{id:?}]")
+}
+
+/// Bytes in a short human form: `12 KB`, `3.4 GB`.
+pub fn show_bytes(bytes: f64) -> String {
+    const UNITS: [&str; 6] = ["B", "KB", "MB", "GB", "TB", "PB"];
+    let mut x = bytes;
+    let mut unit = 0;
+    while x >= 1024.0 && unit < UNITS.len() - 1 {
+        x /= 1024.0;
+        unit += 1;
+    }
+    if !x.is_finite() {
+        "without limit".to_owned()
+    } else if unit == 0 || x >= 100.0 {
+        format!("{x:.0} {}", UNITS[unit])
+    } else {
+        format!("{x:.1} {}", UNITS[unit])
+    }
+}
+
+/// A count in a short human form: `950`, `12 k`, `3.1 M`, `2.0e13`.
+pub fn show_count(n: f64) -> String {
+    if !n.is_finite() {
+        "without limit".to_owned()
+    } else if n < 1e4 {
+        format!("{n:.0}")
+    } else if n < 1e6 {
+        format!("{:.0} k", n / 1e3)
+    } else if n < 1e9 {
+        format!("{:.1} M", n / 1e6)
+    } else if n < 1e12 {
+        format!("{:.1} G", n / 1e9)
+    } else {
+        format!("{n:.1e}")
+    }
+}
+
+/// Every component's parameters through the run: as written, then after each recorded
+/// change (a change that does not apply is skipped, as validation reports it).
+fn states_over_time(s: &Scenario) -> BTreeMap<&str, Vec<ComponentSpec>> {
+    let mut states: BTreeMap<&str, Vec<ComponentSpec>> = s
+        .components
+        .iter()
+        .map(|c| (c.id(), vec![c.clone()]))
+        .collect();
+    for change in &s.timeline {
+        if let Some(history) = states.get_mut(change.component.as_str())
+            && let Some(last) = history.last()
+        {
+            let mut next = last.clone();
+            if change
+                .set
+                .iter()
+                .all(|(path, value)| params::apply(&mut next, path, value, true).is_ok())
+            {
+                history.push(next);
+            }
+        }
+    }
+    states
+}
+
+/// The most instances a tier may have: as written, after any recorded change, and what
+/// an autoscaler may take it to.
+fn max_instances(tier: &str, states: &BTreeMap<&str, Vec<ComponentSpec>>) -> u32 {
+    let mut most = 0;
+    for history in states.values() {
+        for spec in history {
+            match spec {
+                ComponentSpec::App(a) if a.id == tier => most = most.max(a.instances),
+                ComponentSpec::Autoscaler(a) if a.tier == tier => most = most.max(a.max_instances),
+                _ => {}
+            }
+        }
+    }
+    most
+}
+
+/// Estimates what `s` asks of the machine. `s` must have passed every other check of
+/// validation (references resolve, values are in range).
+pub fn estimate(s: &Scenario) -> Estimate {
+    let mut e = Estimate::default();
+    let states = states_over_time(s);
+    let history = |id: &str| states.get(id).map(Vec::as_slice).unwrap_or_default();
+    let duration = s.run.duration_secs;
+
+    // Requests in flight: each instance holds at most its slots (threads or async
+    // admission) plus its accept queue; a CDN holds those it is answering at the edge;
+    // and one is on its way at a time (sent, not yet admitted or refused).
+    e.requests = REQUESTS_IN_TRANSIT;
+    for c in &s.components {
+        let ComponentSpec::App(app) = c else { continue };
+        let instances = f64::from(max_instances(&app.id, &states));
+        let (mut slots, mut queue, mut pools) = (0u32, 0u32, 0.0f64);
+        for spec in history(&app.id) {
+            if let ComponentSpec::App(a) = spec {
+                slots = slots.max(match a.concurrency {
+                    Concurrency::Threads { workers } => workers,
+                    Concurrency::Async { max_in_flight } => max_in_flight,
+                });
+                queue = queue.max(a.accept_queue);
+            }
+        }
+        for p in &app.pools {
+            if let Some(ComponentSpec::Database(d)) = s.components.iter().find(|x| x.id() == p.db) {
+                pools += f64::from(d.shards) * if d.replicas > 0 { 2.0 } else { 1.0 };
+            }
+        }
+        let requests = instances * (f64::from(slots) + f64::from(queue));
+        e.requests += requests;
+        e.instances += instances;
+        let (mode, field) = match app.concurrency {
+            Concurrency::Threads { .. } => ("threads", "concurrency.workers"),
+            Concurrency::Async { .. } => ("async slots", "concurrency.max_in_flight"),
+        };
+        e.state.push(Item {
+            what: format!(
+                "requests in flight at app tier {:?} ({} instances × ({} {mode} + {} in the \
+                 accept queue))",
+                app.id,
+                show_count(instances),
+                show_count(f64::from(slots)),
+                show_count(f64::from(queue)),
+            ),
+            count: requests,
+            bytes: requests * REQUEST_BYTES,
+            path: format!("{}.{field}", comp(&app.id)),
+        });
+        e.state.push(Item {
+            what: format!(
+                "app tier {:?}: {} instances with their cores and {} connection pools each",
+                app.id,
+                show_count(instances),
+                pools
+            ),
+            count: instances,
+            bytes: instances * (INSTANCE_BYTES + pools * POOL_BYTES),
+            path: format!("{}.instances", comp(&app.id)),
+        });
+    }
+
+    // Clients: their own timers, retries waiting, and what they send to a CDN's edge.
+    let in_flight = e.requests;
+    let mut any_retries = false;
+    for c in &s.components {
+        let ComponentSpec::Client(client) = c else {
+            continue;
+        };
+        let mut peak = 0.0f64;
+        let mut wait_secs = 0.0f64;
+        let mut attempts = 1.0f64;
+        for spec in history(&client.id) {
+            if let ComponentSpec::Client(c) = spec {
+                let (max_retries, delay_ms) = match c.retry {
+                    Retry::None => (0, 0.0),
+                    Retry::Immediate { max_retries } => (max_retries, 0.0),
+                    Retry::Fixed {
+                        max_retries,
+                        delay_ms,
+                    } => (max_retries, delay_ms),
+                    Retry::Backoff {
+                        max_retries,
+                        max_ms,
+                        ..
+                    } => (max_retries, max_ms),
+                };
+                attempts = attempts.max(1.0 + f64::from(max_retries));
+                any_retries |= max_retries > 0;
+                wait_secs = wait_secs.max(delay_ms / 1e3);
+                peak = peak.max(c.arrivals.peak_rate_per_sec());
+            }
+        }
+        e.state.push(Item {
+            what: format!("client {:?}: its timers and deadlines", client.id),
+            count: 1.0,
+            bytes: CLIENT_BYTES,
+            path: comp(&client.id),
+        });
+        // Each failed attempt may wait up to the longest delay for its retry.
+        let retries = peak * attempts * wait_secs;
+        if retries > 0.0 {
+            e.retries += retries;
+            e.state.push(Item {
+                what: format!(
+                    "retries of client {:?} waiting for their delay ({} requests/s × {} \
+                     attempts × {} s)",
+                    client.id,
+                    show_count(peak),
+                    attempts,
+                    super::validate::show_number(wait_secs),
+                ),
+                count: retries,
+                bytes: retries * RETRY_BYTES,
+                path: format!("{}.retry", comp(&client.id)),
+            });
+        }
+        if let Some(ComponentSpec::Cdn(cdn)) = s.components.iter().find(|x| x.id() == client.target)
+        {
+            // Little's law, with room for bursts: answered at the edge after its latency.
+            let at_edge =
+                2.0 * peak * attempts * cdn.edge_share * cdn.edge_latency.mean_ms() / 1e3 + 1e3;
+            e.requests += at_edge;
+            e.state.push(Item {
+                what: format!(
+                    "requests of client {:?} being answered at CDN {:?}'s edge",
+                    client.id, cdn.id
+                ),
+                count: at_edge,
+                bytes: at_edge * REQUEST_BYTES,
+                path: format!("{}.edge_latency", comp(&cdn.id)),
+            });
+        }
+    }
+
+    if any_retries {
+        // Everything in flight may fail at one instant (a crash, a partition) and wait
+        // for its retry together, however short the delay.
+        e.retries += in_flight;
+        e.state.push(Item {
+            what: "retries of requests that fail together".to_owned(),
+            count: in_flight,
+            bytes: in_flight * RETRY_BYTES,
+            path: "components".to_owned(),
+        });
+    }
+
+    // Caches: a shared cache's entries once; a local cache's in every instance.
+    for c in &s.components {
+        let ComponentSpec::Cache(cache) = c else {
+            continue;
+        };
+        let CacheModel::Keys { keys, capacity, .. } = cache.model else {
+            continue;
+        };
+        let per_copy = capacity.min(keys) as f64;
+        let copies = match cache.scope {
+            CacheScope::Shared => 1.0,
+            CacheScope::Local => e.instances.max(1.0),
+        };
+        let entries = per_copy * copies;
+        e.cache_entries += entries;
+        e.state.push(Item {
+            what: format!(
+                "entries of cache {:?} ({} keys{})",
+                cache.id,
+                show_count(per_copy),
+                if copies > 1.0 {
+                    format!(" in each of {} instances", show_count(copies))
+                } else {
+                    String::new()
+                }
+            ),
+            count: entries,
+            bytes: entries * CACHE_ENTRY_BYTES,
+            path: format!("{}.model.capacity", comp(&cache.id)),
+        });
+    }
+
+    // Databases: writes still replicating, remembered up to a fixed number.
+    for c in &s.components {
+        let ComponentSpec::Database(d) = c else {
+            continue;
+        };
+        if d.replicas == 0 {
+            continue;
+        }
+        // The lag and read-your-writes may change during the run.
+        let (mut lag, mut ryw) = (false, false);
+        for spec in history(&d.id) {
+            if let ComponentSpec::Database(d) = spec {
+                lag |= !d.replication_lag.is_zero();
+                ryw |= d.read_your_writes;
+            }
+        }
+        let mut limit = 0.0;
+        if lag {
+            limit += d.keys.keys as f64;
+        }
+        if ryw {
+            limit += sessions_reaching(s);
+        }
+        let writes = limit.min(MAX_REMEMBERED_WRITES as f64);
+        if writes > 0.0 {
+            e.remembered_writes += writes;
+            e.state.push(Item {
+                what: format!("writes still replicating remembered by database {:?}", d.id),
+                count: writes,
+                bytes: writes * WRITE_BYTES,
+                path: format!("{}.keys.keys", comp(&d.id)),
+            });
+        }
+    }
+
+    // Sessions kept in instance memory, per tier.
+    for c in &s.components {
+        let ComponentSpec::App(app) = c else { continue };
+        if app.sessions != SessionStore::InMemory {
+            continue;
+        }
+        let sessions = sessions_reaching(s).min(f64::from(MAX_IN_MEMORY_SESSIONS));
+        e.sessions += sessions;
+        e.state.push(Item {
+            what: format!("sessions app tier {:?} keeps in memory", app.id),
+            count: sessions,
+            bytes: sessions * SESSION_BYTES,
+            path: format!("{}.sessions", comp(&app.id)),
+        });
+    }
+
+    // Queues: the jobs their brokers hold (waiting, and waiting for a retry).
+    for c in &s.components {
+        let ComponentSpec::Queue(q) = c else { continue };
+        let capacity = history(&q.id)
+            .iter()
+            .filter_map(|spec| match spec {
+                ComponentSpec::Queue(q) => Some(q.capacity),
+                _ => None,
+            })
+            .max()
+            .unwrap_or(q.capacity);
+        let jobs = 2.0 * f64::from(capacity);
+        e.jobs += jobs;
+        e.state.push(Item {
+            what: format!("jobs held by queue {:?}", q.id),
+            count: jobs,
+            bytes: jobs * JOB_BYTES,
+            path: format!("{}.capacity", comp(&q.id)),
+        });
+    }
+
+    // Fixed parts: latency histograms per endpoint, chart columns.
+    let endpoints = s.endpoints.len() as f64;
+    e.state.push(Item {
+        what: format!("latency histograms of {} endpoints", s.endpoints.len()),
+        count: endpoints,
+        bytes: endpoints * ENDPOINT_BYTES,
+        path: "endpoints".to_owned(),
+    });
+    let columns = series_columns(s);
+    e.state.push(Item {
+        what: format!("{} chart series", show_count(columns)),
+        count: columns,
+        bytes: columns * SERIES_COLUMN_BYTES,
+        path: "components".to_owned(),
+    });
+    e.state.sort_by(|a, b| b.bytes.total_cmp(&a.bytes));
+
+    // Work: every client's requests through their scripts, and the chart samples,
+    // which visit every instance.
+    for c in &s.components {
+        let ComponentSpec::Client(client) = c else {
+            continue;
+        };
+        let rate = client.arrivals.mean_rate_over(duration);
+        let per_request = EVENTS_PER_REQUEST + mean_events(s, &client.mix, 0);
+        let events = rate * duration * per_request;
+        e.events += events;
+        e.work.push(Item {
+            what: format!(
+                "client {:?}: {} requests/s × {} s × {:.1} events each",
+                client.id,
+                show_count(rate),
+                super::validate::show_number(duration),
+                per_request
+            ),
+            count: events,
+            bytes: 0.0,
+            path: format!("{}.arrivals", comp(&client.id)),
+        });
+    }
+    let samples = duration / s.run.sample_interval_secs;
+    let sample_events = samples * (columns + e.instances);
+    e.events += sample_events;
+    e.work.push(Item {
+        what: format!(
+            "chart samples: {} samples × ({} series + {} instances)",
+            show_count(samples),
+            show_count(columns),
+            show_count(e.instances)
+        ),
+        count: sample_events,
+        bytes: 0.0,
+        path: "run.sample_interval_secs".to_owned(),
+    });
+    e.work.sort_by(|a, b| b.count.total_cmp(&a.count));
+    e
+}
+
+/// Sessions that clients may bring, all clients together.
+fn sessions_reaching(s: &Scenario) -> f64 {
+    s.components
+        .iter()
+        .map(|c| match c {
+            ComponentSpec::Client(c) => match c.arrivals {
+                Arrivals::Closed { users, .. } => f64::from(users),
+                _ => f64::from(c.sessions),
+            },
+            _ => 0.0,
+        })
+        .sum()
+}
+
+/// Chart series the run keeps, about: system-wide ones, four per endpoint, and a dozen
+/// per component (more for tiers with pools and database nodes).
+fn series_columns(s: &Scenario) -> f64 {
+    let mut columns = 32.0 + 4.0 * s.endpoints.len() as f64;
+    for c in &s.components {
+        columns += match c {
+            ComponentSpec::App(a) => 12.0 + 2.0 * a.pools.len() as f64,
+            ComponentSpec::Database(d) => {
+                2.0 + 4.0 * f64::from(d.shards) * f64::from(d.replicas + 1)
+            }
+            _ => 6.0,
+        };
+    }
+    columns
+}
+
+/// Events one request of the client's mix causes, on average: each endpoint's steps
+/// weighted by the mix (calls and jobs include the work they start).
+fn mean_events(s: &Scenario, mix: &[(String, f64)], depth: usize) -> f64 {
+    let weights: Vec<(&str, f64)> = if mix.is_empty() {
+        s.endpoints.keys().map(|k| (k.as_str(), 1.0)).collect()
+    } else {
+        mix.iter().map(|(n, w)| (n.as_str(), *w)).collect()
+    };
+    let total: f64 = weights.iter().map(|w| w.1).sum();
+    if total <= 0.0 {
+        return 0.0;
+    }
+    weights
+        .iter()
+        .map(|(name, w)| w / total * endpoint_events(s, name, depth))
+        .sum()
+}
+
+fn endpoint_events(s: &Scenario, name: &str, depth: usize) -> f64 {
+    // Calls and enqueues are acyclic at zero time (validation); a chain deeper than
+    // the endpoints cannot be followed further.
+    if depth > s.endpoints.len() {
+        return 0.0;
+    }
+    s.endpoints
+        .get(name)
+        .map_or(0.0, |ep| steps_events(s, &ep.steps, depth))
+}
+
+fn steps_events(s: &Scenario, steps: &[Step], depth: usize) -> f64 {
+    steps
+        .iter()
+        .map(|step| match step {
+            Step::Cpu(_) | Step::External(_) => 1.0,
+            // Network, connection and the query on a core; a miss runs what follows.
+            Step::Read { .. } | Step::Write { .. } => 3.0,
+            Step::CacheGet { on_miss, .. } => 3.0 + steps_events(s, on_miss, depth),
+            Step::Repeat { times, steps } => f64::from(*times) * steps_events(s, steps, depth),
+            Step::Branch {
+                probability,
+                then,
+                otherwise,
+            } => {
+                probability * steps_events(s, then, depth)
+                    + (1.0 - probability) * steps_events(s, otherwise, depth)
+            }
+            Step::Call { endpoint, .. } => {
+                2.0 + EVENTS_PER_REQUEST + endpoint_events(s, endpoint, depth + 1)
+            }
+            Step::Enqueue { job, .. } => {
+                2.0 + EVENTS_PER_REQUEST + endpoint_events(s, job, depth + 1)
+            }
+        })
+        .sum()
+}
