@@ -531,9 +531,15 @@ mod tests {
             + grown(2 * event)
             + grown(queue_entry)
             + grown(2 * deadline);
-        assert!(request as f64 <= REQUEST_BYTES, "a request takes {request} bytes");
+        assert!(
+            request as f64 <= REQUEST_BYTES,
+            "a request takes {request} bytes"
+        );
         let instance = grown(size_of::<Instance>() + size_of::<Station>()) + grown(event);
-        assert!(instance as f64 <= INSTANCE_BYTES, "an instance takes {instance}");
+        assert!(
+            instance as f64 <= INSTANCE_BYTES,
+            "an instance takes {instance}"
+        );
         let pool = grown(size_of::<Pool>());
         assert!(pool as f64 <= POOL_BYTES, "a pool takes {pool}");
         let retry = grown(size_of::<PendingRetry>() + size_of::<u32>()) + grown(event);

@@ -55,6 +55,8 @@ impl World {
             endpoint_memory_kb: Vec::new(),
             per_endpoint: Vec::new(),
             late_responses: Counter::default(),
+            call_timeouts: Default::default(),
+            call_timers: Default::default(),
             interval_scratch: crate::metrics::new_histogram(2),
             index: BTreeMap::new(),
         };

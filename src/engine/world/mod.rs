@@ -33,8 +33,8 @@ pub enum Event {
     ServiceDone { station: u32, req: ReqRef },
     /// A pure delay (network, external call, connection setup) finished.
     Resume { req: ReqRef },
-    /// A request's call may have run past its timeout.
-    CallDeadline { req: ReqRef },
+    /// The earliest outstanding call timeout may be up.
+    CallDeadlines,
     /// The oldest waiter of a pool may have timed out.
     PoolDeadline { pool: u32 },
     /// An instance added during the run has started and takes traffic.
@@ -88,9 +88,10 @@ pub struct Request {
     pub breaker: u32,
     /// The error of the service it called, reported when it resumes.
     pub call_error: Option<ErrorCause>,
-    /// The request its `Call` step waits for, and when it stops waiting.
+    /// The request its `Call` step waits for, and when it stops waiting (a call with
+    /// a timeout).
     pub call_child: Option<ReqRef>,
-    pub call_deadline: SimTime,
+    pub call_deadline: Option<SimTime>,
     pub client: u32,
     pub user: u32,
     pub session: u32,
@@ -132,7 +133,7 @@ impl Request {
             breaker: NONE,
             call_error: None,
             call_child: None,
-            call_deadline: SimTime::ZERO,
+            call_deadline: None,
             client: NONE,
             user: NONE,
             session: 0,
@@ -237,6 +238,10 @@ pub struct World {
     pub per_endpoint: Vec<OutcomeMeter>,
     /// Responses that arrived after their client had given up.
     pub late_responses: Counter,
+    /// Timeouts of outstanding calls, earliest first: `(deadline, request slot,
+    /// generation)`; and when `CallDeadlines` events are due.
+    pub call_timeouts: std::collections::BTreeSet<(SimTime, u32, u32)>,
+    pub call_timers: std::collections::BTreeSet<SimTime>,
     /// Reused to merge the endpoints' interval histograms at each sample.
     pub interval_scratch: hdrhistogram::Histogram<u64>,
     /// Each component's index among those of its kind, by id.
@@ -283,7 +288,7 @@ impl World {
                     self.advance(req);
                 }
             }
-            Event::CallDeadline { req } => self.call_deadline(req),
+            Event::CallDeadlines => self.call_deadlines(),
             Event::PoolDeadline { pool } => self.pool_deadlines(pool),
             Event::JobDispatch { queue } => self.dispatch_jobs(queue),
             Event::JobRetry { queue, slot } => {
@@ -359,11 +364,11 @@ impl World {
             | Event::UserReady { client: c, .. }
             | Event::ClientDeadline { client: c }
             | Event::Retry { client: c, .. } => client(c),
-            Event::ServiceDone { req, .. }
-            | Event::Resume { req }
-            | Event::CallDeadline { req }
-            | Event::EdgeDone { req } => request(req),
+            Event::ServiceDone { req, .. } | Event::Resume { req } | Event::EdgeDone { req } => {
+                request(req)
+            }
             Event::PoolDeadline { .. } => "a connection pool".to_owned(),
+            Event::CallDeadlines => "call timeouts".to_owned(),
             Event::InstanceUp { inst } => format!(
                 "app tier {:?}",
                 self.tiers[self.instances[inst as usize].tier as usize].id
@@ -463,6 +468,7 @@ impl World {
         q.breaker = NONE;
         q.call_error = None;
         q.call_child = None;
+        q.call_deadline = None;
         q.client = client;
         q.user = NONE;
         q.session = session;
@@ -517,12 +523,50 @@ impl World {
         let child = self.new_request(Origin::Call { parent }, client, endpoint, session);
         let p = &mut self.requests[parent.idx as usize];
         p.call_child = Some(child);
-        if let Some(t) = timeout {
-            p.call_deadline = now + t;
-            self.queue
-                .schedule(now + t, Event::CallDeadline { req: parent });
+        p.call_deadline = timeout.map(|t| now + t);
+        if let Some(deadline) = p.call_deadline {
+            self.call_timeouts
+                .insert((deadline, parent.idx, parent.generation));
+            self.arm_call_deadlines(deadline);
         }
         self.dispatch(target, session, child);
+    }
+
+    /// Makes sure a `CallDeadlines` event is due at or before `at`.
+    fn arm_call_deadlines(&mut self, at: SimTime) {
+        if self.call_timers.first().is_none_or(|t| *t > at) {
+            self.call_timers.insert(at);
+            self.queue.schedule(at, Event::CallDeadlines);
+        }
+    }
+
+    /// Stops the clock of `parent`'s outstanding call, if it has one (answered, or the
+    /// caller gone).
+    fn disarm_call(&mut self, parent: ReqRef) {
+        let p = &mut self.requests[parent.idx as usize];
+        if let Some(deadline) = p.call_deadline.take() {
+            self.call_timeouts
+                .remove(&(deadline, parent.idx, parent.generation));
+        }
+    }
+
+    /// Every call whose timeout is up times out, earliest first. Outstanding timeouts
+    /// are kept in order and removed when their call is answered, so they number the
+    /// calls outstanding, not the calls made within the longest timeout.
+    fn call_deadlines(&mut self) {
+        let now = self.now;
+        while self.call_timers.first().is_some_and(|t| *t <= now) {
+            self.call_timers.pop_first();
+        }
+        while let Some(&(deadline, idx, generation)) = self.call_timeouts.first()
+            && deadline <= now
+        {
+            self.call_timeouts.pop_first();
+            self.call_deadline(ReqRef { idx, generation });
+        }
+        if let Some(&(next, _, _)) = self.call_timeouts.first() {
+            self.arm_call_deadlines(next);
+        }
     }
 
     /// A call's timeout is up: the caller stops waiting and fails (the service goes on
@@ -538,9 +582,10 @@ impl World {
         let Some(child) = p.call_child else {
             return;
         };
-        if now < p.call_deadline {
+        if p.call_deadline.is_none_or(|d| now < d) {
             return;
         }
+        p.call_deadline = None;
         p.call_child = None;
         p.call_error = Some(ErrorCause::CallTimeout);
         if self.is_live(child) {
@@ -564,6 +609,8 @@ impl World {
             return;
         }
         p.call_child = None;
+        self.disarm_call(parent);
+        let p = &mut self.requests[parent.idx as usize];
         // A call cut by a circuit breaker says so; any other failure of the service is
         // the caller's downstream error.
         p.call_error = outcome.err().map(|cause| match cause {
@@ -1461,6 +1508,9 @@ impl World {
             self.requests[r.idx as usize].own_conns = own;
         }
         self.respond(r, outcome);
+        if self.requests[r.idx as usize].call_deadline.is_some() {
+            self.disarm_call(r);
+        }
         let q = &mut self.requests[r.idx as usize];
         q.live = false;
         q.generation = q.generation.wrapping_add(1);
