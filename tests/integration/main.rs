@@ -15,6 +15,8 @@ mod golden;
 mod data_tier;
 // Instances: memory per request and out-of-memory crashes, sessions lost or kept.
 mod instances;
+// Load-balancing policies against each other, with intervals.
+mod load_balancing;
 // Changes to a running simulation: their effect, and exact replay from the file.
 mod live;
 // Faults: what breaks, what is lost, exact replay.

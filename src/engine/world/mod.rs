@@ -963,22 +963,30 @@ impl World {
                         best
                     }
                     PowerOfTwoChoices => {
-                        let a = nth(lb.rng.below(n as u64) as usize);
-                        let b = nth(lb.rng.below(n as u64) as usize);
+                        // Two distinct backends (as NGINX's `random two`): a backend
+                        // compared with itself would be a wasted choice.
+                        let (i, j) = two_distinct(&mut lb.rng, n);
+                        let (a, b) = (nth(i), nth(j));
                         if load(b) < load(a) { b } else { a }
                     }
                     LeastConnections => {
-                        // Ties go round-robin so equal backends share evenly.
-                        let start = lb.rr_next % n;
-                        lb.rr_next = (start + 1) % n;
-                        let mut best = nth(start);
+                        // The least loaded; ties broken uniformly at random (a running
+                        // choice: the k-th tie replaces the pick with probability 1/k).
+                        let mut best = nth(0);
                         let mut best_load = load(best);
+                        let mut ties = 1;
                         for k in 1..n {
-                            let i = nth((start + k) % n);
+                            let i = nth(k);
                             let l = load(i);
                             if l < best_load {
                                 best = i;
                                 best_load = l;
+                                ties = 1;
+                            } else if l == best_load {
+                                ties += 1;
+                                if lb.rng.below(ties) == 0 {
+                                    best = i;
+                                }
                             }
                         }
                         best
@@ -1876,6 +1884,17 @@ impl World {
             n.gate_wait.mark_warmup();
         }
     }
+}
+
+/// Two distinct indices from `0..n`, uniformly (`n` ≥ 2; with one backend, it twice).
+#[inline]
+pub fn two_distinct(rng: &mut crate::sim::SimRng, n: usize) -> (usize, usize) {
+    if n < 2 {
+        return (0, 0);
+    }
+    let i = rng.below(n as u64) as usize;
+    let j = rng.below(n as u64 - 1) as usize;
+    (i, if j >= i { j + 1 } else { j })
 }
 
 /// An operation that crosses the network to a dependency fails at once while a
