@@ -1982,3 +1982,71 @@ fn network_gate(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The instances `route` picks, `n` times at one instant, for the first load
+    /// balancer of `ron` (nothing admitted: every backend keeps its load).
+    fn picks(ron: &str, n: usize) -> Vec<u32> {
+        let sc = crate::model::load_str(ron).expect("valid");
+        let mut w = World::build(&sc, 1);
+        (0..n)
+            .map(|_| {
+                let r = w.new_request(Origin::Client, 0, 0, 0);
+                match w.route(Target::LoadBalancer(0), 0, r) {
+                    Routed::Instance(i) => i,
+                    _ => panic!("not routed to an instance"),
+                }
+            })
+            .collect()
+    }
+
+    const THREE_IDLE: &str = r#"Scenario(
+        version: 1,
+        endpoints: {"GET /": (steps: [Cpu(Exp(mean_ms: 1.0))])},
+        components: [
+            Client(id: "users", target: "lb", arrivals: Poisson(rate_per_sec: 1.0)),
+            LoadBalancer(id: "lb", policy: LeastConnections, backends: ["app"]),
+            App(id: "app", instances: 3),
+        ],
+    )"#;
+
+    #[test]
+    fn least_connections_breaks_ties_at_random() {
+        // Three idle backends tie every time. Round-robin tie-breaking (as before)
+        // would follow 0, 1, 2, 0, … every time; a random tie-break follows the
+        // previous pick's successor a third of the time, and picks each a third.
+        let p = picks(THREE_IDLE, 30_000);
+        let successor = p.windows(2).filter(|w| w[1] == (w[0] + 1) % 3).count();
+        let share = successor as f64 / (p.len() - 1) as f64;
+        // Binomial(29,999, 1/3): standard deviation 0.0027; five of them.
+        assert!((share - 1.0 / 3.0).abs() < 0.014, "successor share {share}");
+        for i in 0..3 {
+            let k = p.iter().filter(|x| **x == i).count() as f64 / p.len() as f64;
+            assert!((k - 1.0 / 3.0).abs() < 0.014, "instance {i} share {k}");
+        }
+    }
+
+    #[test]
+    fn two_distinct_draws_each_ordered_pair_equally_often() {
+        let mut rng = crate::sim::SimRng::stream(7, "pairs");
+        for n in 2..=5usize {
+            let mut counts = vec![0u32; n * n];
+            let draws = 20_000 * n * (n - 1);
+            for _ in 0..draws {
+                let (i, j) = two_distinct(&mut rng, n);
+                assert_ne!(i, j, "a backend compared with itself");
+                counts[i * n + j] += 1;
+            }
+            // Every ordered pair of distinct backends 20,000 times on average (SD 141).
+            for i in 0..n {
+                for j in (0..n).filter(|j| *j != i) {
+                    let c = f64::from(counts[i * n + j]);
+                    assert!((c - 20_000.0).abs() < 5.0 * 141.5, "n {n}: ({i}, {j}) {c}");
+                }
+            }
+        }
+    }
+}
