@@ -573,6 +573,8 @@ pub struct Instance {
     pub queue_timeouts: Counter,
     /// Station index of the cores.
     pub cores: u32,
+    /// How fast its cores are relative to the reference (CPU steps take 1 / this).
+    pub cpu_speed: f64,
     pub db_access: Vec<DbAccess>,
     /// Local caches, by cache index.
     pub local_caches: Vec<(u32, Lru)>,

@@ -646,7 +646,7 @@ impl World {
                 }
                 match a.price_per_hour {
                     Some(p) => instances * p,
-                    None => cores * APP_PRICE_PER_CORE_HOUR,
+                    None => cores * a.cpu_speed * APP_PRICE_PER_CORE_HOUR,
                 }
             }
             C::Database(d) => {

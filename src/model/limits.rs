@@ -11,6 +11,9 @@ pub const MAX_ENDPOINTS: usize = 1_000;
 pub const MAX_INSTANCES_PER_TIER: u32 = 10_000;
 pub const MAX_INSTANCES_TOTAL: u64 = 100_000;
 pub const MAX_CORES: u32 = 1_024;
+/// Slowest and fastest core relative to the reference core CPU steps are measured on.
+pub const MIN_CPU_SPEED: f64 = 0.01;
+pub const MAX_CPU_SPEED: f64 = 100.0;
 pub const MAX_WORKERS: u32 = 100_000;
 pub const MAX_IN_FLIGHT: u32 = 1_000_000;
 pub const MAX_ACCEPT_QUEUE: u32 = 1_000_000;

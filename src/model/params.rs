@@ -851,6 +851,7 @@ impl ComponentSpec {
                 id,
                 instances: 2,
                 cores: defaults::app_cores(),
+                cpu_speed: defaults::cpu_speed(),
                 concurrency: Concurrency::default(),
                 accept_queue: defaults::accept_queue(),
                 queue_timeout_ms: None,
@@ -1925,8 +1926,18 @@ impl Params for AppSpec {
             "pools",
             "One connection pool per database the endpoints use, in each instance.",
         );
+        const SPEED: Meta = Meta::new(
+            "cpu_speed",
+            "How fast one core is, relative to the core the CPU steps were measured on: at \
+             2 every CPU step takes half as long (a faster or newer instance type). Waits \
+             off the CPU do not change. Put tiers of different speeds behind one load \
+             balancer for a mixed fleet.",
+        )
+        .unit("× reference")
+        .range(MIN_CPU_SPEED, MAX_CPU_SPEED);
         count32(v, &INSTANCES, &mut self.instances);
         count32(v, &CORES, &mut self.cores);
+        v.number(&SPEED, &mut self.cpu_speed);
         v.group(&CONCURRENCY, &mut |v| concurrency(v, &mut self.concurrency));
         count32(v, &ACCEPT_QUEUE, &mut self.accept_queue);
         v.optional(&QUEUE_TIMEOUT, &mut self.queue_timeout_ms);
@@ -1980,7 +1991,8 @@ impl Params for AppSpec {
         const PRICE: Meta = Meta::new(
             "price_per_hour",
             "What one instance of this size costs per hour, in dollars. Off: estimated from \
-             its cores at $0.048 per core-hour. Compare one big instance with several small \
+             its cores at $0.048 per core-hour of a reference core (a core at cpu_speed 2 \
+             costs twice that). Compare one big instance with several small \
              ones: the cost per million requests tells which is cheaper for the load.",
         )
         .unit("$/hour")

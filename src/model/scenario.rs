@@ -561,6 +561,14 @@ pub struct AppSpec {
     /// CPU cores per instance: CPU steps queue for them.
     #[serde(default = "defaults::app_cores")]
     pub cores: u32,
+    /// How fast one core is, relative to the core the CPU steps were measured on: at
+    /// 2.0 every CPU step takes half as long (a faster instance type). With tiers of
+    /// different speeds behind one load balancer, a mixed fleet.
+    #[serde(
+        default = "defaults::cpu_speed",
+        skip_serializing_if = "defaults::is_cpu_speed"
+    )]
+    pub cpu_speed: f64,
     /// Thread-per-request or async event loop.
     #[serde(default)]
     pub concurrency: Concurrency,
@@ -587,7 +595,8 @@ pub struct AppSpec {
     #[serde(default)]
     pub sessions: SessionStore,
     /// Price of one instance per hour (its size's price); `None`: estimated from its
-    /// cores at [`defaults::APP_PRICE_PER_CORE_HOUR`].
+    /// cores and their speed at [`defaults::APP_PRICE_PER_CORE_HOUR`] per reference
+    /// core.
     #[serde(default)]
     pub price_per_hour: Option<f64>,
 }
@@ -867,6 +876,12 @@ pub mod defaults {
     }
     pub fn app_cores() -> u32 {
         2
+    }
+    pub fn cpu_speed() -> f64 {
+        1.0
+    }
+    pub fn is_cpu_speed(x: &f64) -> bool {
+        *x == cpu_speed()
     }
     pub fn accept_queue() -> u32 {
         100

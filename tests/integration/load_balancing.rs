@@ -89,3 +89,57 @@ fn power_of_two_choices_lies_between_least_connections_and_random() {
     );
     assert!(below(&p2c, &random), "P2C {p2c:?} vs random {random:?}");
 }
+
+#[test]
+fn a_mixed_fleet_sends_the_fast_instances_more_and_each_tier_obeys_the_utilisation_law() {
+    // Two instances with cores twice as fast beside two reference ones, behind least
+    // connections: the fast ones finish sooner, hold fewer requests, so get more.
+    let sc = crate::util::scenario(
+        r#"Scenario(
+            version: 1,
+            run: (duration_secs: 300.0, warmup_secs: 20.0),
+            endpoints: {"job": (steps: [Cpu(Exp(mean_ms: 10.0))])},
+            components: [
+                Client(id: "users", target: "lb", arrivals: Poisson(rate_per_sec: 400.0)),
+                LoadBalancer(id: "lb", policy: LeastConnections, backends: ["fast", "slow"]),
+                App(id: "fast", instances: 2, cores: 1, cpu_speed: 2.0),
+                App(id: "slow", instances: 2, cores: 1),
+            ],
+        )"#,
+    );
+    let runs: Vec<_> = (1..=REPLICATIONS)
+        .into_par_iter()
+        .map(|seed| run(&sc, 900 + seed))
+        .collect();
+    let est = |f: &dyn Fn(&bottleneck::metrics::Summary) -> f64| {
+        let samples: Vec<f64> = runs.iter().map(f).collect();
+        Estimate::from_samples(&samples, CONFIDENCE)
+    };
+    let figure = |s: &bottleneck::metrics::Summary, tier: &str, name: &str| {
+        s.component(tier).expect("tier").figure(name)
+    };
+    let fast = est(&|s| figure(s, "fast", "throughput_per_sec"));
+    let slow = est(&|s| figure(s, "slow", "throughput_per_sec"));
+    assert!(below(&slow, &fast), "fast {fast:?}, slow {slow:?}");
+    assert!(fast.mean > 1.3 * slow.mean, "fast {fast:?}, slow {slow:?}");
+    // Utilisation law per tier: U = X × D / cores, with D = 10 ms ÷ speed.
+    for (tier, speed) in [("fast", 2.0), ("slow", 1.0)] {
+        let gap = est(&|s| {
+            let x = figure(s, tier, "throughput_per_sec");
+            figure(s, tier, "cpu_util") - x * 0.010 / speed / 2.0
+        });
+        let util = est(&|s| figure(s, tier, "cpu_util"));
+        assert!(gap.contains(0.0), "{tier}: U − X·D/c = {gap:?}");
+        assert!(gap.half_width < 0.01 * util.mean, "{tier}: {gap:?}");
+    }
+    // The estimated price follows the speed: a core twice as fast costs twice as much.
+    let s = &runs[0];
+    let (fast_cost, slow_cost) = (
+        figure(s, "fast", "cost_per_hour"),
+        figure(s, "slow", "cost_per_hour"),
+    );
+    assert!(
+        (fast_cost - 2.0 * slow_cost).abs() < 1e-9,
+        "{fast_cost} vs {slow_cost}"
+    );
+}

@@ -773,6 +773,8 @@ fn app(id: String, plan: &Plan) -> BoxedStrategy<ComponentSpec> {
                     id: id.clone(),
                     instances,
                     cores,
+                    // Mostly the reference speed (left out of the file), sometimes other.
+                    cpu_speed: [1.0, 1.0, MIN_CPU_SPEED, 2.5, MAX_CPU_SPEED][cores as usize % 5],
                     concurrency,
                     accept_queue,
                     queue_timeout_ms,

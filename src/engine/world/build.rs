@@ -486,6 +486,7 @@ impl World {
             rejected: Counter::default(),
             queue_timeouts: Counter::default(),
             cores,
+            cpu_speed: s.cpu_speed,
             db_access,
             local_caches,
             crashes: Counter::default(),

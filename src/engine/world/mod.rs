@@ -1191,8 +1191,12 @@ impl World {
         match op {
             Op::Cpu(s) => {
                 q.pc += 1;
-                let d = s.sample(&mut self.instances[inst].rng);
-                Action::Serve(self.instances[inst].cores, d)
+                let i = &mut self.instances[inst];
+                let mut d = s.sample(&mut i.rng);
+                if i.cpu_speed != 1.0 {
+                    d = SimDuration((d.0 as f64 / i.cpu_speed + 0.5) as u64);
+                }
+                Action::Serve(i.cores, d)
             }
             Op::External(s) => {
                 q.pc += 1;
