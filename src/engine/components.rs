@@ -565,7 +565,13 @@ pub struct Instance {
     pub accept_queue: VecDeque<(ReqRef, SimTime)>,
     pub queue_cap: u32,
     pub queue_timeout: Option<SimDuration>,
+    /// When the accept queue's timeout check is due (`None`: none pending).
+    pub queue_deadline_at: Option<SimTime>,
     pub queue_len: Level,
+    /// Arrivals that found every slot busy and queued, and the wait of each request
+    /// that got a slot (0 for those that got one at once).
+    pub delayed: Counter,
+    pub queue_wait: DurationSum,
     pub in_system: Level,
     pub sojourn: DurationSum,
     pub arrivals: Counter,
@@ -635,6 +641,12 @@ pub struct Pool {
     pub open: Level,
     /// Connections in use, against `size` while the instance is up.
     pub in_use: Occupancy,
+    /// Requests holding or waiting for a connection, and how long each stayed (from
+    /// asking for a connection to giving it back, failing, or timing out).
+    pub in_system: Level,
+    pub sojourn: DurationSum,
+    /// Acquires that found no connection and waited.
+    pub delayed: Counter,
     /// Idle connections, by the database node each is bound to.
     pub idle: Vec<u32>,
     /// Requests waiting for a connection with their deadline and start of the wait.

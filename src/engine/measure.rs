@@ -198,7 +198,9 @@ impl World {
                 &inst.busy_slots,
                 [&inst.queue_len, &inst.in_system],
             );
-            workers.add_times(&inst.sojourn, &DurationSum::default());
+            workers.add_times(&inst.sojourn, &inst.queue_wait);
+            workers.arrivals += inst.arrivals.since_warmup();
+            workers.delayed += inst.delayed.since_warmup();
             for a in &inst.db_access {
                 for p in a.pools() {
                     let pool = &self.pools[p as usize];
@@ -207,9 +209,11 @@ impl World {
                         self,
                         pool.size,
                         &pool.in_use,
-                        [&pool.waiting, &pool.waiting],
+                        [&pool.waiting, &pool.in_system],
                     );
-                    agg.add_times(&pool.wait, &pool.wait);
+                    agg.add_times(&pool.sojourn, &pool.wait);
+                    agg.arrivals += pool.acquires.since_warmup();
+                    agg.delayed += pool.delayed.since_warmup();
                 }
             }
         }

@@ -29,9 +29,9 @@ pub const MAX_EVENTS: f64 = 1e11;
 /// and its client's deadline, with the growth slack of the vectors holding them.
 pub const REQUEST_BYTES: f64 = 800.0;
 /// One app instance: its state, its cores, and the vectors holding them.
-pub const INSTANCE_BYTES: f64 = 2560.0;
+pub const INSTANCE_BYTES: f64 = 3072.0;
 /// One connection pool of one instance.
-pub const POOL_BYTES: f64 = 1024.0;
+pub const POOL_BYTES: f64 = 1536.0;
 /// One retry waiting for its delay, with its event.
 pub const RETRY_BYTES: f64 = 128.0;
 /// One cache entry (LRU node and hash-map slot).

@@ -466,3 +466,114 @@ fn vertical_scaling_pools_cores_and_horizontal_scaling_survives_a_loss() {
         "p99 {small} ms with seven small instances left"
     );
 }
+
+/// The M/M/4 of `mmc.ron` with its four servers moved from cores to `held`: worker
+/// threads (`"threads"`) or pooled connections (`"pool"`), each held for an
+/// exponential 10 ms, everything else plentiful and instant.
+fn mm4_held_by(held: &str) -> ValidScenario {
+    let step = match held {
+        "threads" => r#"External(Exp(mean_ms: 10.0))"#,
+        _ => r#"Read(db: "db", query: "q")"#,
+    };
+    let workers = if held == "threads" { 4 } else { 10_000 };
+    crate::util::scenario(&format!(
+        r#"Scenario(
+            version: 1,
+            seed: 1,
+            run: (duration_secs: 600.0, warmup_secs: 30.0),
+            endpoints: {{"job": (steps: [{step}])}},
+            components: [
+                Client(id: "arrivals", target: "server", arrivals: Poisson(rate_per_sec: 320.0)),
+                App(id: "server", cores: 64, concurrency: Threads(workers: {workers}),
+                    accept_queue: 100000,
+                    pools: [(db: "db", mode: Pooled(size: 4, acquire_timeout_ms: 86400000.0))]),
+                Database(id: "db", cores: 64, max_connections: 100,
+                         network_latency: Constant(ms: 0.0),
+                         queries: {{"q": (cost: Exp(mean_ms: 10.0))}}),
+            ],
+        )"#
+    ))
+}
+
+/// Worker threads and pooled connections are queueing stations like cores: their rows
+/// report P(wait), the mean wait, L and W of everything they hold and queue. (Before,
+/// the worker row read P(wait) 0 and wait 0 while requests waited, and the pool row's
+/// L and W counted only the waiters.)
+#[test]
+fn worker_threads_and_pools_are_measured_like_any_station() {
+    let q = Mmc {
+        lambda: 320.0,
+        mu: 100.0,
+        c: 4,
+    };
+    for (held, row) in [("threads", "server.workers"), ("pool", "server.pool(db)")] {
+        let runs = replicate(&mm4_held_by(held));
+        let st = |s: &Summary| s.station(row).expect("station row").clone();
+        let label = |what: &str| format!("{row}: {what}");
+        check(
+            &label("utilisation"),
+            &runs,
+            |s| st(s).utilization,
+            q.utilization(),
+            0.01,
+        );
+        check(&label("P(wait)"), &runs, |s| st(s).p_wait, q.p_wait(), 0.02);
+        check(
+            &label("mean wait"),
+            &runs,
+            |s| st(s).mean_wait_ms / 1e3,
+            q.mean_wait(),
+            0.05,
+        );
+        check(
+            &label("L"),
+            &runs,
+            |s| st(s).mean_in_system,
+            q.mean_in_system(),
+            0.03,
+        );
+        check(
+            &label("W"),
+            &runs,
+            |s| st(s).mean_sojourn_ms / 1e3,
+            q.mean_response(),
+            0.03,
+        );
+    }
+}
+
+/// A request whose queue timeout passes leaves the accept queue then, not when a worker
+/// frees up and finds it expired: the queue holds λ × timeout on average. (Before, with
+/// a worker busy for a second at a time, expired requests piled up to about λ × 0.5 s.)
+#[test]
+fn queue_timeouts_empty_the_queue_when_they_expire() {
+    let sc = crate::util::scenario(
+        r#"Scenario(
+            version: 1,
+            run: (duration_secs: 120.0, warmup_secs: 10.0),
+            endpoints: {"slow": (steps: [External(Constant(ms: 1000.0))])},
+            components: [
+                Client(id: "users", target: "app", arrivals: Poisson(rate_per_sec: 100.0)),
+                App(id: "app", concurrency: Threads(workers: 1), accept_queue: 10000,
+                    queue_timeout_ms: 50.0),
+            ],
+        )"#,
+    );
+    let runs = replicate(&sc);
+    // Every arrival finds the worker busy and leaves the queue after exactly 50 ms,
+    // but one a second: the oldest of those that came in the worker's last 50 ms gets
+    // it, having waited 50 ms less the gap before the first arrival of that window
+    // (an exponential with rate λ cut at 50 ms: mean 1/λ − τ e^(−λτ) / (1 − e^(−λτ))).
+    // L = λτ less that saving per second. (The worker idling, e^(−λτ) of the time for
+    // ~10 ms a second, changes L by under 0.001.)
+    let (lambda, tau) = (100.0, 0.05);
+    let e = (-lambda * tau as f64).exp();
+    let saved = 1.0 / lambda - tau * e / (1.0 - e);
+    check(
+        "requests in the accept queue",
+        &runs,
+        |s| s.component("app").expect("app").figure("accept_queue"),
+        lambda * tau - saved,
+        0.02,
+    );
+}

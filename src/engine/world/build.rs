@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, VecDeque};
 use rand_distr::Zipf;
 
 use crate::metrics::OutcomeMeter;
-use crate::metrics::level::{Counter, Level, Occupancy};
+use crate::metrics::level::{Counter, DurationSum, Level, Occupancy};
 use crate::model::{
     AppSpec, Arrivals, CacheModel, CacheScope, CacheSpec, ClientSpec, ComponentSpec, Concurrency,
     DatabaseSpec, PoolMode, Pooler, QuerySpec, SessionStore, ValidScenario,
@@ -431,6 +431,9 @@ impl World {
                                 acquire_timeout: SimDuration::from_millis_f64(acquire_timeout_ms),
                                 open: Level::default(),
                                 in_use,
+                                in_system: Level::default(),
+                                sojourn: DurationSum::default(),
+                                delayed: Counter::default(),
                                 idle: Vec::new(),
                                 waiters: VecDeque::new(),
                                 waiting: Level::default(),
@@ -479,7 +482,10 @@ impl World {
             accept_queue: VecDeque::new(),
             queue_cap: s.accept_queue,
             queue_timeout: s.queue_timeout_ms.map(SimDuration::from_millis_f64),
+            queue_deadline_at: None,
             queue_len: Level::default(),
+            delayed: Counter::default(),
+            queue_wait: DurationSum::default(),
             in_system: Level::default(),
             sojourn: Default::default(),
             arrivals: Counter::default(),

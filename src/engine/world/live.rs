@@ -374,6 +374,10 @@ impl World {
             }
             i.queue_cap = new.accept_queue;
             i.queue_timeout = new.queue_timeout_ms.map(SimDuration::from_millis_f64);
+            if i.queue_timeout.is_some() && !i.accept_queue.is_empty() {
+                // A new timeout applies to those already waiting: check them now.
+                self.arm_queue_deadline(inst, now);
+            }
             if up {
                 self.start_next_queued(inst);
             }

@@ -37,6 +37,8 @@ pub enum Event {
     CallDeadlines,
     /// The oldest waiter of a pool may have timed out.
     PoolDeadline { pool: u32 },
+    /// The oldest request in an instance's accept queue may have timed out.
+    QueueDeadline { inst: u32 },
     /// An instance added during the run has started and takes traffic.
     InstanceUp { inst: u32 },
     /// A CDN's edge answered a request.
@@ -120,6 +122,8 @@ pub struct Request {
     /// and database node.
     pub conn_pool: u32,
     pub conn_node: u32,
+    /// When it asked its pool for the current connection.
+    pub conn_since: SimTime,
     /// Connections this request opened itself (per-request mode): `(db, node)`.
     pub own_conns: Vec<(u32, u32)>,
 }
@@ -154,6 +158,7 @@ impl Request {
             keys: [0; MAX_STEP_NESTING + 1],
             conn_pool: NONE,
             conn_node: NONE,
+            conn_since: SimTime::ZERO,
             own_conns: Vec::new(),
         }
     }
@@ -290,6 +295,7 @@ impl World {
             }
             Event::CallDeadlines => self.call_deadlines(),
             Event::PoolDeadline { pool } => self.pool_deadlines(pool),
+            Event::QueueDeadline { inst } => self.queue_deadlines(inst),
             Event::JobDispatch { queue } => self.dispatch_jobs(queue),
             Event::JobRetry { queue, slot } => {
                 let q = &mut self.queues[queue as usize];
@@ -368,6 +374,10 @@ impl World {
                 request(req)
             }
             Event::PoolDeadline { .. } => "a connection pool".to_owned(),
+            Event::QueueDeadline { inst } => format!(
+                "the accept queue of app tier {:?}",
+                self.tiers[self.instances[inst as usize].tier as usize].id
+            ),
             Event::CallDeadlines => "call timeouts".to_owned(),
             Event::InstanceUp { inst } => format!(
                 "app tier {:?}",
@@ -1006,6 +1016,7 @@ impl World {
         if i.busy_slots.value() < i.slots {
             i.in_system.inc(now);
             i.busy_slots.inc(now);
+            i.queue_wait.record(0);
             let q = &mut self.requests[r.idx as usize];
             q.instance = inst;
             q.inst_enter = now;
@@ -1026,11 +1037,17 @@ impl World {
             }
         } else if (i.accept_queue.len() as u32) < i.queue_cap {
             i.in_system.inc(now);
+            i.delayed.inc();
             i.accept_queue.push_back((r, now));
             i.queue_len.inc(now);
             let q = &mut self.requests[r.idx as usize];
             q.instance = inst;
             q.inst_enter = now;
+            if let Some(t) = i.queue_timeout
+                && i.queue_deadline_at.is_none()
+            {
+                self.arm_queue_deadline(inst, now + t);
+            }
         } else {
             i.rejected.inc();
             self.finish(r, Err(ErrorCause::Rejected));
@@ -1058,6 +1075,7 @@ impl World {
                 continue;
             }
             i.busy_slots.inc(now);
+            i.queue_wait.record(now.since(since).0);
             self.requests[r.idx as usize].admitted = true;
             // Start it through the queue rather than recursing: a chain of requests that
             // fail at once must not grow the call stack.
@@ -1067,6 +1085,40 @@ impl World {
                 SimDuration::ZERO
             };
             self.queue.schedule(now + delay, Event::Resume { req: r });
+        }
+    }
+
+    /// Makes the accept queue of `inst` check its timeouts at `at` (an earlier check
+    /// pending is dropped: only the latest one armed counts).
+    pub(super) fn arm_queue_deadline(&mut self, inst: u32, at: SimTime) {
+        self.instances[inst as usize].queue_deadline_at = Some(at);
+        self.queue.schedule(at, Event::QueueDeadline { inst });
+    }
+
+    /// Requests that waited in the accept queue for its timeout leave it now, as they
+    /// would in a real server (not when a worker frees up and finds them expired).
+    fn queue_deadlines(&mut self, inst: u32) {
+        let now = self.now;
+        if self.instances[inst as usize].queue_deadline_at != Some(now) {
+            return; // superseded by a later arming
+        }
+        self.instances[inst as usize].queue_deadline_at = None;
+        loop {
+            let i = &mut self.instances[inst as usize];
+            let Some(t) = i.queue_timeout else {
+                return;
+            };
+            let Some(&(r, since)) = i.accept_queue.front() else {
+                return;
+            };
+            if since + t > now {
+                self.arm_queue_deadline(inst, since + t);
+                return;
+            }
+            i.accept_queue.pop_front();
+            i.queue_len.dec(now);
+            i.queue_timeouts.inc();
+            self.finish(r, Err(ErrorCause::QueueTimeout));
         }
     }
 
@@ -1443,6 +1495,7 @@ impl World {
                         q.pc += 1;
                         let pool = q.conn_pool;
                         let node = q.conn_node;
+                        let since = q.conn_since;
                         q.conn_pool = NONE;
                         q.conn_node = NONE;
                         if self.db_nodes[node as usize]
@@ -1464,7 +1517,7 @@ impl World {
                             self.release_gate(node);
                         }
                         if pool != NONE {
-                            self.release(pool, node);
+                            self.release(pool, node, since);
                         }
                         match failed {
                             Some(cause) => Action::Fail(cause),
@@ -1645,6 +1698,9 @@ impl World {
         };
         let pool = &mut self.pools[pool_idx as usize];
         pool.acquires.inc();
+        pool.in_system.inc(now);
+        self.requests[r.idx as usize].conn_since = now;
+        let pool = &mut self.pools[pool_idx as usize];
         if let Some(node) = pool.idle.pop() {
             pool.in_use.inc(now);
             pool.wait.record(0);
@@ -1665,6 +1721,7 @@ impl World {
         let deadline = now + pool.acquire_timeout;
         pool.waiters.push_back((r, deadline, now));
         pool.waiting.inc(now);
+        pool.delayed.inc();
         if !pool.deadline_armed {
             pool.deadline_armed = true;
             self.queue
@@ -1696,23 +1753,25 @@ impl World {
         let n = &mut self.db_nodes[node as usize];
         let database = &self.dbs[n.db as usize];
         let pooled = database.pooler.is_some();
-        if n.is_down(now) {
-            if pool != NONE {
-                let p = &mut self.pools[pool as usize];
-                p.open.dec(now);
-                p.in_use.dec(now);
-            }
-            self.finish(r, Err(ErrorCause::DbDown));
-            return false;
-        }
-        if !pooled && n.connections.value() >= database.max_connections {
+        let refused = if n.is_down(now) {
+            Some(ErrorCause::DbDown)
+        } else if !pooled && n.connections.value() >= database.max_connections {
             n.refused.inc();
+            Some(ErrorCause::DbRefused)
+        } else {
+            None
+        };
+        if let Some(cause) = refused {
             if pool != NONE {
+                // The connection it was opening is not there: it leaves the pool.
+                let since = self.requests[r.idx as usize].conn_since;
                 let p = &mut self.pools[pool as usize];
                 p.open.dec(now);
                 p.in_use.dec(now);
+                p.in_system.dec(now);
+                p.sojourn.record(now.since(since).0);
             }
-            self.finish(r, Err(ErrorCause::DbRefused));
+            self.finish(r, Err(cause));
             return false;
         }
         if !pooled {
@@ -1741,10 +1800,13 @@ impl World {
         }
     }
 
-    /// Returns a pooled connection: straight to the next waiter, else to the idle set.
-    fn release(&mut self, pool_idx: u32, node: u32) {
+    /// Returns a pooled connection held since `since`: straight to the next waiter,
+    /// else to the idle set.
+    fn release(&mut self, pool_idx: u32, node: u32, since: SimTime) {
         let now = self.now;
         let pool = &mut self.pools[pool_idx as usize];
+        pool.in_system.dec(now);
+        pool.sojourn.record(now.since(since).0);
         if pool.open.value() > pool.size {
             // The pool was made smaller during the run: close this connection.
             pool.in_use.dec(now);
@@ -1783,6 +1845,8 @@ impl World {
             pool.waiting.dec(now);
             pool.timeouts.inc();
             pool.wait.record(now.since(since).0);
+            pool.in_system.dec(now);
+            pool.sojourn.record(now.since(since).0);
             self.finish(r, Err(ErrorCause::PoolTimeout));
         }
     }
@@ -1845,6 +1909,8 @@ impl World {
             i.crashes.mark_warmup();
             i.ooms.mark_warmup();
             i.queue_timeouts.mark_warmup();
+            i.delayed.mark_warmup();
+            i.queue_wait.mark_warmup();
         }
         for s in &mut self.stations {
             s.busy.mark_warmup(now);
@@ -1862,6 +1928,9 @@ impl World {
             p.acquires.mark_warmup();
             p.timeouts.mark_warmup();
             p.wait.mark_warmup();
+            p.in_system.mark_warmup(now);
+            p.sojourn.mark_warmup();
+            p.delayed.mark_warmup();
         }
         for c in &mut self.caches {
             c.gets.mark_warmup();
