@@ -566,8 +566,8 @@ fn queue_timeouts_empty_the_queue_when_they_expire() {
     // (an exponential with rate λ cut at 50 ms: mean 1/λ − τ e^(−λτ) / (1 − e^(−λτ))).
     // L = λτ less that saving per second. (The worker idling, e^(−λτ) of the time for
     // ~10 ms a second, changes L by under 0.001.)
-    let (lambda, tau) = (100.0, 0.05);
-    let e = (-lambda * tau as f64).exp();
+    let (lambda, tau): (f64, f64) = (100.0, 0.05);
+    let e = (-lambda * tau).exp();
     let saved = 1.0 / lambda - tau * e / (1.0 - e);
     check(
         "requests in the accept queue",
