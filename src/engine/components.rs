@@ -754,7 +754,9 @@ pub struct Database {
     pub connect_time: Sampler,
     pub connect_cpu: Sampler,
     pub max_connections: u32,
-    pub rr_replica: usize,
+    /// How reads pick a replica, and the stream random picks draw from.
+    pub replica_policy: crate::model::ReplicaPolicy,
+    pub rng: SimRng,
     /// A latency spike: extra network time per query until the given time.
     pub spike: Option<(SimTime, SimDuration)>,
 }

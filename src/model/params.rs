@@ -917,6 +917,7 @@ impl ComponentSpec {
                 )]
                 .into(),
                 replicas: 0,
+                replica_policy: ReplicaPolicy::Random,
                 replication_lag: defaults::no_lag(),
                 read_your_writes: false,
                 shards: 1,
@@ -2320,6 +2321,28 @@ impl Params for DatabaseSpec {
         count32(v, &CORES, &mut self.cores);
         count32(v, &MAX_CONNECTIONS, &mut self.max_connections);
         count32(v, &REPLICAS, &mut self.replicas);
+        const REPLICA_POLICY: Meta = Meta::new(
+            "replica_policy",
+            "How a read picks its replica: Random spreads reads evenly on average; \
+             LeastLoaded sends each to the replica with the fewest queries in progress, \
+             which evens out bursts (a read then takes an idle connection to it, opens \
+             one, or failing both uses any idle connection of the pool).",
+        )
+        .live();
+        choose(
+            v,
+            &REPLICA_POLICY,
+            &["Random", "LeastLoaded"],
+            &mut self.replica_policy,
+            |p| *p as usize,
+            |_, i| {
+                if i == 0 {
+                    ReplicaPolicy::Random
+                } else {
+                    ReplicaPolicy::LeastLoaded
+                }
+            },
+        );
         const LAG: Meta = Meta::new(
             "replication_lag",
             "Time for a write to reach the replicas. A replica read of a key written less \

@@ -778,6 +778,9 @@ pub struct DatabaseSpec {
     /// Read replicas, each a node like the primary; reads are spread over them.
     #[serde(default)]
     pub replicas: u32,
+    /// How a read picks its replica.
+    #[serde(default, skip_serializing_if = "ReplicaPolicy::is_default")]
+    pub replica_policy: ReplicaPolicy,
     /// Time for a write to reach the replicas. A replica read of a key written less than
     /// this long ago returns the old row (a stale read).
     #[serde(default = "defaults::no_lag")]
@@ -801,6 +804,22 @@ pub struct DatabaseSpec {
     /// cores at [`defaults::DB_PRICE_PER_CORE_HOUR`].
     #[serde(default)]
     pub price_per_hour: Option<f64>,
+}
+
+/// How a read picks the replica it goes to.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ReplicaPolicy {
+    /// A uniformly random replica.
+    #[default]
+    Random,
+    /// The replica with the fewest queries running or queued (ties at random).
+    LeastLoaded,
+}
+
+impl ReplicaPolicy {
+    fn is_default(&self) -> bool {
+        *self == Self::default()
+    }
 }
 
 /// Keys drawn from `0..keys` with Zipf popularity of exponent `zipf_s` (0: uniform).

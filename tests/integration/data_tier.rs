@@ -4,7 +4,7 @@
 //! database's connections whatever the number of instances.
 
 use bottleneck::engine::Simulation;
-use bottleneck::model::{ComponentSpec, DatabaseSpec, Dist, Pooler, ValidScenario};
+use bottleneck::model::{ComponentSpec, DatabaseSpec, Dist, Pooler, ReplicaPolicy, ValidScenario};
 
 use crate::util::{bundled, figure, run_sim as run, valid};
 
@@ -163,5 +163,73 @@ fn queries_wait_in_the_pooler_when_its_server_connections_are_all_busy() {
     assert!(
         (waiting - little).abs() < 0.05 * waiting.max(little),
         "L {waiting} vs λW {little}"
+    );
+}
+
+/// Reads served by each replica of the read_replicas lesson's database, per second.
+fn replica_rates(sim: &Simulation) -> [f64; 2] {
+    let s = sim.summary();
+    let rate = |n: &str| {
+        s.station(&format!("users_db#{n}.cpu"))
+            .expect("replica station")
+            .throughput_per_sec
+    };
+    [rate("replica1"), rate("replica2")]
+}
+
+#[test]
+fn reads_spread_over_the_replicas_by_either_policy() {
+    // 400 reads/s at a few ms each: most reads find an idle connection. Before, a read
+    // took whichever idle connection was on top of the pool's stack, so the replica of
+    // the most recently used one got most reads; now the read picks its replica first.
+    for policy in [ReplicaPolicy::Random, ReplicaPolicy::LeastLoaded] {
+        let sim = run(&with_db("read_replicas", |d| d.replica_policy = policy));
+        let [a, b] = replica_rates(&sim);
+        let total = a + b;
+        assert!(total > 350.0, "{policy:?}: {total} reads/s");
+        // 400 reads/s over 110 s: a binomial share's SD is 0.0024; the policy may pull
+        // the split only toward even.
+        let share = a / total;
+        assert!(
+            (share - 0.5).abs() < 0.02,
+            "{policy:?}: replica 1 takes {share}"
+        );
+    }
+}
+
+#[test]
+fn least_loaded_replicas_wait_less_than_random_ones_near_saturation() {
+    // Reads at 85% of the replicas' cores: picking the one with fewer queries in
+    // progress evens out bursts, as least connections does for instances.
+    let busy = |policy| {
+        let mut s = with_db("read_replicas", |d| {
+            d.replica_policy = policy;
+            d.cores = 1;
+        })
+        .into_inner();
+        for c in &mut s.components {
+            if let ComponentSpec::Client(client) = c {
+                client.mix = vec![("GET /profile".into(), 1.0)];
+                client.arrivals = bottleneck::model::Arrivals::Poisson {
+                    rate_per_sec: 850.0,
+                };
+            }
+        }
+        let sim = run(&valid(s));
+        let s = sim.summary();
+        let wait = |n: &str| {
+            s.station(&format!("users_db#{n}.cpu"))
+                .expect("replica")
+                .mean_wait_ms
+        };
+        (wait("replica1") + wait("replica2")) / 2.0
+    };
+    let (random, least) = (
+        busy(ReplicaPolicy::Random),
+        busy(ReplicaPolicy::LeastLoaded),
+    );
+    assert!(
+        least < 0.7 * random,
+        "least loaded {least} ms vs random {random} ms"
     );
 }

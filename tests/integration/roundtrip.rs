@@ -16,8 +16,9 @@ use bottleneck::model::{
     AppSpec, Arrivals, AutoscalerSpec, Budgets, CacheModel, CacheScope, CacheSpec, CdnSpec,
     CircuitBreakerSpec, ClientSpec, ComponentSpec, Concurrency, DatabaseSpec, Dist, Endpoint,
     FORMAT_VERSION, KeySpace, LoadBalancerSpec, Policy, PoolMode, PoolSpec, Pooler, Problems,
-    QuerySpec, QueueSpec, RateLimiterSpec, Retry, RunSpec, ScaleMetric, Scenario, SessionStore,
-    Step, ValidScenario, load_file, parse_str, save_file, to_ron_string, validate_within,
+    QuerySpec, QueueSpec, RateLimiterSpec, ReplicaPolicy, Retry, RunSpec, ScaleMetric, Scenario,
+    SessionStore, Step, ValidScenario, load_file, parse_str, save_file, to_ron_string,
+    validate_within,
 };
 use proptest::collection::{btree_set, vec};
 use proptest::prelude::*;
@@ -883,6 +884,11 @@ fn database(id: String, queries: &[String]) -> BoxedStrategy<ComponentSpec> {
                     connect_cpu,
                     queries: queries.into_iter().collect(),
                     replicas,
+                    replica_policy: if cores % 2 == 0 {
+                        ReplicaPolicy::Random
+                    } else {
+                        ReplicaPolicy::LeastLoaded
+                    },
                     replication_lag,
                     read_your_writes,
                     shards,
@@ -1114,6 +1120,7 @@ fn every_variant_at_its_limits_round_trips() {
                 )]
                 .into(),
                 replicas: MAX_REPLICAS,
+                replica_policy: ReplicaPolicy::LeastLoaded,
                 replication_lag: dists[(i + 6) % dists.len()].clone(),
                 read_your_writes: true,
                 shards: 1,

@@ -325,7 +325,8 @@ impl World {
             connect_time: Sampler::new(&s.connect_time),
             connect_cpu: Sampler::new(&s.connect_cpu),
             max_connections: s.max_connections,
-            rr_replica: 0,
+            replica_policy: s.replica_policy,
+            rng: SimRng::stream(self.seed, &format!("{}#replicas", s.id)),
             spike: None,
         });
     }

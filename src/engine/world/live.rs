@@ -91,6 +91,7 @@ impl World {
             (ComponentSpec::Database(_), ComponentSpec::Database(new)) => {
                 let d = &mut self.dbs[at as usize];
                 d.max_connections = new.max_connections;
+                d.replica_policy = new.replica_policy;
                 d.network = Sampler::new(&new.network_latency);
                 d.connect_time = Sampler::new(&new.connect_time);
                 d.connect_cpu = Sampler::new(&new.connect_cpu);

@@ -1700,8 +1700,22 @@ impl World {
         pool.acquires.inc();
         pool.in_system.inc(now);
         self.requests[r.idx as usize].conn_since = now;
+        // A read picks its replica first, then a connection to it.
+        let replica = self.pools[pool_idx as usize]
+            .reader
+            .then(|| self.pick_replica(db, shard));
         let pool = &mut self.pools[pool_idx as usize];
-        if let Some(node) = pool.idle.pop() {
+        let idle = match replica {
+            None => pool.idle.pop(),
+            Some(node) => match pool.idle.iter().rposition(|n| *n == node) {
+                Some(k) => Some(pool.idle.swap_remove(k)),
+                // None to it: open one if the pool may, else use another idle one.
+                None if pool.open.value() < pool.size => None,
+                None => self.pick_idle_reader(pool_idx),
+            },
+        };
+        let pool = &mut self.pools[pool_idx as usize];
+        if let Some(node) = idle {
             pool.in_use.inc(now);
             pool.wait.record(0);
             let q = &mut self.requests[r.idx as usize];
@@ -1714,7 +1728,10 @@ impl World {
             pool.open.inc(now);
             pool.in_use.inc(now);
             pool.wait.record(0);
-            let node = self.node_for_new_connection(pool_idx);
+            let node = match replica {
+                Some(node) => node,
+                None => self.node_for_new_connection(pool_idx),
+            };
             return self.open_connection(r, pool_idx, node);
         }
         // Pool exhausted: wait in line.
@@ -1731,19 +1748,58 @@ impl World {
     }
 
     /// The database node a new connection of `pool` goes to: the primary for writers,
-    /// the replicas in turn for readers.
+    /// a replica picked by the database's policy for readers.
     pub(super) fn node_for_new_connection(&mut self, pool_idx: u32) -> u32 {
         let pool = &self.pools[pool_idx as usize];
-        let database = &mut self.dbs[pool.db as usize];
-        let first = (pool.shard * database.per_shard) as usize;
+        let (db, shard) = (pool.db, pool.shard);
         if pool.reader {
-            let replicas = (database.per_shard - 1) as usize;
-            let k = 1 + database.rr_replica % replicas;
-            database.rr_replica = (database.rr_replica + 1) % replicas;
-            database.nodes[first + k]
+            self.pick_replica(db, shard)
         } else {
-            database.nodes[first]
+            self.dbs[db as usize].primary(shard)
         }
+    }
+
+    /// The replica of `shard` a read goes to: a random one, or the one with the fewest
+    /// queries in progress (ties at random).
+    fn pick_replica(&mut self, db: u32, shard: u32) -> u32 {
+        let database = &mut self.dbs[db as usize];
+        let first = (shard * database.per_shard) as usize;
+        let replicas = &database.nodes[first + 1..first + database.per_shard as usize];
+        match database.replica_policy {
+            crate::model::ReplicaPolicy::Random => {
+                replicas[database.rng.below(replicas.len() as u64) as usize]
+            }
+            crate::model::ReplicaPolicy::LeastLoaded => {
+                let load = |n: u32| {
+                    let station = self.db_nodes[n as usize].station;
+                    self.stations[station as usize].in_system.value()
+                };
+                least_loaded(replicas.iter().copied(), load, &mut database.rng)
+            }
+        }
+    }
+
+    /// An idle connection of reader pool `pool_idx` when none goes to the replica a
+    /// read picked: a random one, or the one to the least loaded replica.
+    fn pick_idle_reader(&mut self, pool_idx: u32) -> Option<u32> {
+        let pool = &self.pools[pool_idx as usize];
+        if pool.idle.is_empty() {
+            return None;
+        }
+        let database = &mut self.dbs[pool.db as usize];
+        let k = match database.replica_policy {
+            crate::model::ReplicaPolicy::Random => {
+                database.rng.below(pool.idle.len() as u64) as usize
+            }
+            crate::model::ReplicaPolicy::LeastLoaded => {
+                let load = |k: usize| {
+                    let station = self.db_nodes[pool.idle[k] as usize].station;
+                    self.stations[station as usize].in_system.value()
+                };
+                least_loaded(0..pool.idle.len(), load, &mut database.rng)
+            }
+        };
+        Some(self.pools[pool_idx as usize].idle.swap_remove(k))
     }
 
     /// Opens a new connection to `node` for the request (for `pool`, or its own when
@@ -1957,6 +2013,35 @@ impl World {
             n.gate_wait.mark_warmup();
         }
     }
+}
+
+/// The item of least `load`, ties broken uniformly at random (the k-th tie replaces
+/// the pick with probability 1/k).
+fn least_loaded<T: Copy>(
+    items: impl Iterator<Item = T>,
+    load: impl Fn(T) -> u32,
+    rng: &mut crate::sim::SimRng,
+) -> T {
+    let mut best: Option<(T, u32)> = None;
+    let mut ties = 0;
+    for item in items {
+        let l = load(item);
+        match best {
+            Some((_, b)) if l > b => {}
+            Some((_, b)) if l == b => {
+                ties += 1;
+                if rng.below(ties) == 0 {
+                    best = Some((item, l));
+                }
+            }
+            _ => {
+                best = Some((item, l));
+                ties = 1;
+            }
+        }
+    }
+    best.map(|(item, _)| item)
+        .unwrap_or_else(|| unreachable!("a shard with a reader pool has replicas"))
 }
 
 /// Two distinct indices from `0..n`, uniformly (`n` ≥ 2; with one backend, it twice).
