@@ -226,8 +226,10 @@ pub struct JobQueue {
     pub completed: Counter,
     pub failed_runs: Counter,
     pub dead_letters: Counter,
-    /// Enqueue to completion of jobs that succeeded.
+    /// Enqueue to completion of jobs that succeeded: the mean, and the distribution in
+    /// microseconds for percentiles.
     pub latency_sum: DurationSum,
+    pub latency_hist: hdrhistogram::Histogram<u64>,
 }
 
 impl JobQueue {

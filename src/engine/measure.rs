@@ -305,6 +305,15 @@ impl World {
                             "job_latency_ms".into(),
                             q.latency_sum.mean_ms_since_warmup(),
                         );
+                        if !q.latency_hist.is_empty() {
+                            for (name, quantile) in [
+                                ("job_latency_p50_ms", 0.5),
+                                ("job_latency_p95_ms", 0.95),
+                                ("job_latency_p99_ms", 0.99),
+                            ] {
+                                f.insert(name.into(), ms_at(&q.latency_hist, quantile));
+                            }
+                        }
                         sat(
                             format!("{id} consumers"),
                             "queue",

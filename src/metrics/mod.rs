@@ -137,7 +137,7 @@ impl ErrorCause {
 }
 
 /// Latencies are recorded in microseconds, from 1 µs to one day, to 3 significant digits.
-const HIST_MAX_MICROS: u64 = 86_400_000_000;
+pub const HIST_MAX_MICROS: u64 = 86_400_000_000;
 
 pub fn new_histogram(sigfig: u8) -> Histogram<u64> {
     Histogram::new_with_bounds(1, HIST_MAX_MICROS, sigfig)

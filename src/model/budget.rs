@@ -426,7 +426,8 @@ pub fn estimate(s: &Scenario) -> Estimate {
         e.state.push(Item {
             what: format!("jobs held by queue {:?}", q.id),
             count: jobs,
-            bytes: jobs * JOB_BYTES,
+            // And its job latency histogram.
+            bytes: jobs * JOB_BYTES + ENDPOINT_BYTES / 2.0,
             path: format!("{}.capacity", comp(&q.id)),
         });
     }

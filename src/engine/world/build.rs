@@ -183,6 +183,7 @@ impl World {
                     failed_runs: Counter::default(),
                     dead_letters: Counter::default(),
                     latency_sum: Default::default(),
+                    latency_hist: crate::metrics::new_histogram(3),
                 });
             }
         }

@@ -700,7 +700,10 @@ impl World {
         let ok = outcome.is_ok() && !(p > 0.0 && q.rng.chance(p));
         if ok {
             q.completed.inc();
-            q.latency_sum.record(now.since(job.enqueued_at).0);
+            let ns = now.since(job.enqueued_at).0;
+            q.latency_sum.record(ns);
+            q.latency_hist
+                .saturating_record((ns / 1_000).clamp(1, crate::metrics::HIST_MAX_MICROS));
         } else {
             q.failed_runs.inc();
             if u32::from(job.attempt) < q.spec.max_retries {
@@ -1954,6 +1957,7 @@ impl World {
             q.failed_runs.mark_warmup();
             q.dead_letters.mark_warmup();
             q.latency_sum.mark_warmup();
+            q.latency_hist.reset();
         }
         for i in &mut self.instances {
             i.busy_slots.mark_warmup(now);
