@@ -11,6 +11,61 @@ use super::components::Target;
 use super::sampler::Sampler;
 
 /// One operation of a compiled endpoint.
+/// A `Repeat`'s count, ready to draw.
+#[derive(Clone, Debug)]
+pub enum Times {
+    Fixed(u32),
+    /// Geometric on 0, 1, 2, …: `ln` of the chance to go on after each, and the cut.
+    Geometric {
+        ln_continue: f64,
+        max: u32,
+    },
+    Poisson(Option<rand_distr::Poisson<f64>>, u32),
+    Uniform {
+        min: u32,
+        max: u32,
+    },
+}
+
+impl Times {
+    pub fn new(count: &crate::model::Count) -> Self {
+        use crate::model::{Count, CountDist};
+        match *count {
+            Count::Fixed(n) => Self::Fixed(n),
+            Count::Drawn(CountDist::Geometric { mean, max }) => Self::Geometric {
+                ln_continue: (mean / (1.0 + mean)).ln(),
+                max,
+            },
+            Count::Drawn(CountDist::Poisson { mean, max }) => {
+                Self::Poisson(rand_distr::Poisson::new(mean).ok(), max)
+            }
+            Count::Drawn(CountDist::Uniform { min, max }) => Self::Uniform { min, max },
+        }
+    }
+
+    /// This request's count.
+    #[inline]
+    pub fn draw(&self, rng: &mut crate::sim::SimRng) -> u32 {
+        match self {
+            Self::Fixed(n) => *n,
+            Self::Geometric { ln_continue, max } => {
+                // Inversion: ⌊ln U ÷ ln q⌋ with U in (0, 1]; a mean of 0 (q = 0) is 0.
+                let u = 1.0 - rng.uniform();
+                let k = (u.ln() / ln_continue).floor();
+                if k.is_nan() {
+                    0
+                } else {
+                    k.min(f64::from(*max)) as u32
+                }
+            }
+            Self::Poisson(dist, max) => dist
+                .as_ref()
+                .map_or(0, |d| (rng.sample(d) as u32).min(*max)),
+            Self::Uniform { min, max } => min + rng.below(u64::from(max - min) + 1) as u32,
+        }
+    }
+}
+
 #[derive(Clone, Debug)]
 pub enum Op {
     /// CPU work on a core of the instance.
@@ -36,9 +91,10 @@ pub enum Op {
         query: u32,
         write: bool,
     },
-    /// Loop header: with `times == 0` jump to `end`, else set the counter in `slot`.
+    /// Loop header: draws the count, with 0 jumps to `end`, else sets the counter in
+    /// `slot`.
     RepeatStart {
-        times: u32,
+        times: Times,
         end: u32,
         slot: u8,
     },
@@ -179,7 +235,7 @@ fn emit(steps: &[Step], depth: u8, ops: &mut Vec<Op>, r: &Resolver<'_>) {
             Step::Repeat { times, steps } => {
                 let start_at = ops.len();
                 ops.push(Op::RepeatStart {
-                    times: *times,
+                    times: Times::new(times),
                     end: 0,
                     slot: depth,
                 });

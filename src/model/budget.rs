@@ -557,7 +557,7 @@ fn steps_events(s: &Scenario, steps: &[Step], depth: usize) -> f64 {
             // Network, connection and the query on a core; a miss runs what follows.
             Step::Read { .. } | Step::Write { .. } => 3.0,
             Step::CacheGet { on_miss, .. } => 3.0 + steps_events(s, on_miss, depth),
-            Step::Repeat { times, steps } => f64::from(*times) * steps_events(s, steps, depth),
+            Step::Repeat { times, steps } => times.mean() * steps_events(s, steps, depth),
             Step::Branch {
                 probability,
                 then,

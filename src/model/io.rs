@@ -267,6 +267,12 @@ fn plain_reason(code: &ron::Error) -> String {
             Some(outer) => format!("`{outer}` is missing its required field `{field}`"),
             None => format!("missing required field `{field}`"),
         },
+        E::Message(m) if m.contains("untagged enum Count") => {
+            "a repeat count is a whole number (e.g. `times: 20`) or a distribution with its \
+             maximum: `Geometric(mean: 0.5, max: 3)`, `Poisson(mean: 20.0, max: 100)` or \
+             `Uniform(min: 1, max: 5)`"
+                .to_owned()
+        }
         other => other.to_string(),
     }
 }

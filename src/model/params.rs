@@ -558,7 +558,7 @@ impl Step {
             },
             4 => Self::External(ms(20.0)),
             5 => Self::Repeat {
-                times: 2,
+                times: Count::Fixed(2),
                 steps: Vec::new(),
             },
             6 => Self::Branch {
@@ -592,6 +592,69 @@ impl Step {
                 service, endpoint, ..
             } => format!("Call {service} {endpoint}"),
             Self::Enqueue { queue, job } => format!("Enqueue {job} on {queue}"),
+        }
+    }
+}
+
+/// The count of a `Repeat`: fixed, or a distribution cut at a maximum.
+fn repeat_count(v: &mut dyn ParamVisitor, value: &mut Count) {
+    const FORM: Meta = Meta::new(
+        "form",
+        "Fixed runs the steps the same number of times for every request; Geometric draws \
+         0, 1, 2, … each less likely by the same factor (the retries of a loop whose tries \
+         may fail); Poisson varies around its mean (a fan-out over a list of varying \
+         length); Uniform is any count from min to max.",
+    );
+    const COUNT: Meta = Meta::new("count", "How many times, for every request.")
+        .unit("repetitions")
+        .range(0.0, MAX_REPEAT as f64);
+    const MEAN: Meta = Meta::new("mean", "The average count (before the cut at max).")
+        .unit("repetitions")
+        .range(0.0, MAX_REPEAT as f64);
+    const MIN: Meta = Meta::new("min", "The smallest count.")
+        .unit("repetitions")
+        .range(0.0, MAX_REPEAT as f64);
+    const MAX: Meta = Meta::new(
+        "max",
+        "The largest count: a draw above it counts as this (a retry loop's limit).",
+    )
+    .unit("repetitions")
+    .range(0.0, MAX_REPEAT as f64);
+    choose(
+        v,
+        &FORM,
+        &["Fixed", "Geometric", "Poisson", "Uniform"],
+        value,
+        |c| match c {
+            Count::Fixed(_) => 0,
+            Count::Drawn(CountDist::Geometric { .. }) => 1,
+            Count::Drawn(CountDist::Poisson { .. }) => 2,
+            Count::Drawn(CountDist::Uniform { .. }) => 3,
+        },
+        |c, i| {
+            let mean = c.mean();
+            let max = c.max().max(1);
+            match i {
+                0 => Count::Fixed(mean.round() as u32),
+                1 => Count::Drawn(CountDist::Geometric { mean, max }),
+                2 => Count::Drawn(CountDist::Poisson { mean, max }),
+                _ => Count::Drawn(CountDist::Uniform { min: 0, max }),
+            }
+        },
+    );
+    match value {
+        Count::Fixed(n) => count32(v, &COUNT, n),
+        Count::Drawn(CountDist::Geometric { mean, max } | CountDist::Poisson { mean, max }) => {
+            v.number(&MEAN, mean);
+            count32(v, &MAX, max);
+        }
+        Count::Drawn(CountDist::Uniform { min, max }) => {
+            count32(v, &MIN, min);
+            count32(v, &MAX, max);
+            v.rule(
+                "max",
+                (*max < *min).then(|| format!("max {max} is below min {min}")),
+            );
         }
     }
 }
@@ -677,11 +740,10 @@ impl Params for Step {
         );
         const TIMES: Meta = Meta::new(
             "times",
-            "How many times the steps run in a row. One query per item of a list is the \
-             N+1 pattern: the cost grows with N, one batched query does not.",
-        )
-        .unit("repetitions")
-        .range(0.0, MAX_REPEAT as f64);
+            "How many times the steps run in a row: a fixed count, or drawn for each \
+             request. One query per item of a list is the N+1 pattern: the cost grows \
+             with N, one batched query does not.",
+        );
         const REPEATED: Meta = Meta::new("steps", "The steps to repeat.");
         const PROBABILITY: Meta = Meta::new(
             "probability",
@@ -711,7 +773,7 @@ impl Params for Step {
                 v.reference(&QUERY, &RefKind::QueryOf(db.clone()), query);
             }
             Self::Repeat { times, steps: body } => {
-                count32(v, &TIMES, times);
+                v.group(&TIMES, &mut |v| repeat_count(v, times));
                 steps(v, &REPEATED, body);
             }
             Self::Branch {

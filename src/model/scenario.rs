@@ -254,8 +254,10 @@ pub enum Step {
     /// A call to a service outside the model (payment API, S3 …): pure latency.
     /// In thread mode it holds the worker thread; in async mode it holds nothing.
     External(Dist),
-    /// Run `steps` `times` times in a row (the N of an N+1 query pattern).
-    Repeat { times: u32, steps: Vec<Step> },
+    /// Run `steps` `times` times in a row (the N of an N+1 query pattern): a fixed
+    /// number (`times: 20`), or drawn for each request (`times: Geometric(mean: 0.5,
+    /// max: 3)` for a retry loop, `Poisson(mean: 20.0, max: 100)` for a fan-out).
+    Repeat { times: Count, steps: Vec<Step> },
     /// With probability `probability` run `then`, otherwise `otherwise`.
     Branch {
         probability: f64,
@@ -276,6 +278,68 @@ pub enum Step {
     /// Put a job on a queue and go on at once: `job` (an endpoint) runs later on the
     /// queue's workers. A full queue fails the request.
     Enqueue { queue: String, job: String },
+}
+
+/// How many times a `Repeat` runs its steps: a number, or drawn for each request.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Count {
+    Fixed(u32),
+    Drawn(CountDist),
+}
+
+/// A distribution of counts, each cut at `max`.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub enum CountDist {
+    /// 0, 1, 2, … each less likely by the same factor, with mean `mean`: the retries
+    /// of a loop whose every try fails with probability mean ÷ (1 + mean).
+    Geometric { mean: f64, max: u32 },
+    /// Poisson with mean `mean`: a fan-out that varies around its mean.
+    Poisson { mean: f64, max: u32 },
+    /// Every count from `min` to `max` equally likely.
+    Uniform { min: u32, max: u32 },
+}
+
+impl Count {
+    /// The most it can be.
+    pub fn max(&self) -> u32 {
+        match self {
+            Self::Fixed(n) => *n,
+            Self::Drawn(CountDist::Geometric { max, .. } | CountDist::Poisson { max, .. }) => *max,
+            Self::Drawn(CountDist::Uniform { max, .. }) => *max,
+        }
+    }
+
+    /// Its mean, with the cut at `max` (for a Poisson count, about).
+    pub fn mean(&self) -> f64 {
+        match self {
+            Self::Fixed(n) => f64::from(*n),
+            Self::Drawn(CountDist::Geometric { mean, max }) => {
+                // E[min(K, m)] = q + q² + … + q^m, q = mean ÷ (1 + mean) the chance to
+                // go on.
+                let q = mean / (1.0 + mean);
+                q * (1.0 - q.powi(i32::try_from(*max).unwrap_or(i32::MAX))) / (1.0 - q)
+            }
+            Self::Drawn(CountDist::Poisson { mean, max }) => mean.min(f64::from(*max)),
+            Self::Drawn(CountDist::Uniform { min, max }) => {
+                0.5 * (f64::from(*min) + f64::from(*max))
+            }
+        }
+    }
+}
+
+impl std::fmt::Display for Count {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Fixed(n) => write!(f, "{n}"),
+            Self::Drawn(CountDist::Geometric { mean, max }) => {
+                write!(f, "geometric({mean}, ≤{max})")
+            }
+            Self::Drawn(CountDist::Poisson { mean, max }) => write!(f, "poisson({mean}, ≤{max})"),
+            Self::Drawn(CountDist::Uniform { min, max }) => write!(f, "{min}..{max}"),
+        }
+    }
 }
 
 /// A component of the topology. Each kind carries its own parameters.

@@ -1155,7 +1155,7 @@ fn steps_executed(steps: &[Step]) -> f64 {
     steps
         .iter()
         .map(|s| match s {
-            Step::Repeat { times, steps } => 1.0 + f64::from(*times) * steps_executed(steps),
+            Step::Repeat { times, steps } => 1.0 + f64::from(times.max()) * steps_executed(steps),
             Step::CacheGet { on_miss, .. } => 2.0 + steps_executed(on_miss),
             Step::Branch {
                 then, otherwise, ..

@@ -260,6 +260,18 @@ fn expectations() -> BTreeMap<&'static str, Expect> {
             )]),
         ),
         (
+            "repeat_count_without_max.ron",
+            Syntax {
+                line: 5,
+                column: 60,
+                words: &[
+                    "repeat count",
+                    "whole number",
+                    "Geometric(mean: 0.5, max: 3)",
+                ],
+            },
+        ),
+        (
             "call_cycle.ron",
             Invalid(&[(
                 r#"endpoints["GET /a"].steps"#,

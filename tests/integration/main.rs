@@ -28,6 +28,8 @@ mod params;
 mod queueing_theory;
 // Retries, budgets and the other resilience levers contain overloads.
 mod resilience;
+// Endpoint scripts: drawn repeat counts.
+mod scripts;
 // Save → load gives the same scenario, for generated scenarios (proptest).
 mod roundtrip;
 // Saving is safe: through symlinks, keeping the mode, with two processes saving at once.

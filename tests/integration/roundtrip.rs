@@ -14,10 +14,10 @@ use std::sync::Arc;
 use bottleneck::model::limits::*;
 use bottleneck::model::{
     AppSpec, Arrivals, AutoscalerSpec, Budgets, CacheModel, CacheScope, CacheSpec, CdnSpec,
-    CircuitBreakerSpec, ClientSpec, ComponentSpec, Concurrency, DatabaseSpec, Dist, Endpoint,
-    FORMAT_VERSION, KeySpace, LoadBalancerSpec, Policy, PoolMode, PoolSpec, Pooler, Problems,
-    QuerySpec, QueueSpec, RateLimiterSpec, ReplicaPolicy, Retry, RunSpec, ScaleMetric, Scenario,
-    SessionStore, Step, ValidScenario, load_file, parse_str, save_file, to_ron_string,
+    CircuitBreakerSpec, ClientSpec, ComponentSpec, Concurrency, Count, CountDist, DatabaseSpec,
+    Dist, Endpoint, FORMAT_VERSION, KeySpace, LoadBalancerSpec, Policy, PoolMode, PoolSpec, Pooler,
+    Problems, QuerySpec, QueueSpec, RateLimiterSpec, ReplicaPolicy, Retry, RunSpec, ScaleMetric,
+    Scenario, SessionStore, Step, ValidScenario, load_file, parse_str, save_file, to_ron_string,
     validate_within,
 };
 use proptest::collection::{btree_set, vec};
@@ -404,7 +404,7 @@ fn steps_executed(steps: &[Step]) -> f64 {
     steps
         .iter()
         .map(|s| match s {
-            Step::Repeat { times, steps } => 1.0 + f64::from(*times) * steps_executed(steps),
+            Step::Repeat { times, steps } => 1.0 + f64::from(times.max()) * steps_executed(steps),
             Step::CacheGet { on_miss, .. } => 2.0 + steps_executed(on_miss),
             Step::Branch {
                 then, otherwise, ..
@@ -422,7 +422,20 @@ fn endpoint(plan: &Plan, calls: bool) -> BoxedStrategy<Endpoint> {
     let depth = u32::try_from(MAX_STEP_NESTING - 1).expect("a small nesting limit");
     let step = leaf_step(plan, calls).prop_recursive(depth, 64, 4, move |inner| {
         let list = vec(inner, 0..=3);
-        let times = prop_oneof![6 => 0u32..=4, 1 => Just(MAX_REPEAT), 1 => 0..=MAX_REPEAT];
+        let n = || prop_oneof![6 => 0u32..=4, 1 => Just(MAX_REPEAT), 1 => 0..=MAX_REPEAT];
+        let times = prop_oneof![
+            5 => n().prop_map(Count::Fixed),
+            1 => (n(), real(0.0, 1.0)).prop_map(|(max, share)| Count::Drawn(
+                CountDist::Geometric { mean: share * f64::from(max), max }
+            )),
+            1 => (n(), real(0.0, 1.0)).prop_map(|(max, share)| Count::Drawn(
+                CountDist::Poisson { mean: share * f64::from(max), max }
+            )),
+            1 => (n(), n()).prop_map(|(a, b)| Count::Drawn(CountDist::Uniform {
+                min: a.min(b),
+                max: a.max(b),
+            })),
+        ];
         let mut arms = vec![
             (times, list.clone())
                 .prop_map(|(times, steps)| Step::Repeat { times, steps })
@@ -1074,7 +1087,9 @@ fn every_variant_at_its_limits_round_trips() {
     for level in 1..MAX_STEP_NESTING {
         nested = vec![match level % 3 {
             0 => Step::Repeat {
-                times: 0,
+                // Nested repeats multiply: small counts keep the request within the
+                // step limit (the count's own limits are covered by the generator).
+                times: Count::Drawn(CountDist::Geometric { mean: 0.0, max: 3 }),
                 steps: nested,
             },
             1 => Step::Branch {

@@ -1270,10 +1270,11 @@ impl World {
                 Action::Continue
             }
             Op::RepeatStart { times, end, slot } => {
-                if *times == 0 {
+                let times = times.draw(&mut self.instances[inst].rng);
+                if times == 0 {
                     q.pc = *end;
                 } else {
-                    q.counters[*slot as usize] = *times;
+                    q.counters[*slot as usize] = times;
                     q.pc += 1;
                 }
                 Action::Continue
