@@ -65,7 +65,7 @@ impl Agg {
     }
 
     fn report(&self, name: String, span_secs: f64) -> StationReport {
-        let lambda = self.departures as f64 / span_secs.max(f64::MIN_POSITIVE);
+        let lambda = self.departures as f64 / nonzero(span_secs);
         let w_secs = if self.departures == 0 {
             0.0
         } else {
@@ -101,6 +101,12 @@ impl Agg {
     }
 }
 
+/// A span of time to divide counts by: over no time at all, rates are zero (dividing by
+/// infinity), not infinite.
+fn nonzero(secs: f64) -> f64 {
+    if secs > 0.0 { secs } else { f64::INFINITY }
+}
+
 fn ms_at(h: &Histogram<u64>, q: f64) -> f64 {
     if h.is_empty() {
         f64::NAN
@@ -115,7 +121,7 @@ fn chart_quantiles(h: &Histogram<u64>) -> [f64; 3] {
 }
 
 fn outcomes(m: &OutcomeMeter, span_secs: f64) -> Outcomes {
-    let span = span_secs.max(f64::MIN_POSITIVE);
+    let span = nonzero(span_secs);
     let ok = m.ok.since_warmup();
     let errors: BTreeMap<String, u64> = ErrorCause::ALL
         .iter()
@@ -224,7 +230,7 @@ impl World {
     /// still warming up).
     pub fn summary(&self, scenario: &crate::model::Scenario, seed: u64, events: u64) -> Summary {
         let span = self.now.since(self.t0()).as_secs_f64();
-        let span_nz = span.max(f64::MIN_POSITIVE);
+        let span_nz = nonzero(span);
         let (t0, now) = (self.t0(), self.now);
         let mut components = Vec::new();
         let mut total_cost = 0.0;
@@ -673,7 +679,7 @@ impl World {
                 .unwrap_or(f64::from(c.servers) * CACHE_PRICE_PER_SERVER_HOUR),
             C::LoadBalancer(lb) => lb.price_per_hour,
             C::Cdn(spec) => self.cdns.iter().find(|c| c.id == spec.id).map_or(0.0, |c| {
-                let span = now.since(t0).as_secs_f64().max(f64::MIN_POSITIVE);
+                let span = nonzero(now.since(t0).as_secs_f64());
                 c.edge.since_warmup() as f64 / span * 3600.0 / 1e6 * spec.price_per_million
             }),
             C::Queue(q) => q.price_per_hour,
@@ -808,7 +814,7 @@ impl World {
     pub fn take_sample(&mut self) -> Vec<f64> {
         let now = self.now;
         let prev = self.last_sample;
-        let secs = now.since(prev).as_secs_f64().max(f64::MIN_POSITIVE);
+        let secs = nonzero(now.since(prev).as_secs_f64());
         self.last_sample = now;
         let mut v = Vec::new();
 

@@ -410,18 +410,19 @@ pub fn estimate(s: &Scenario) -> Estimate {
         });
     }
 
-    // Queues: the jobs their brokers hold (waiting, and waiting for a retry).
+    // Queues: the jobs their brokers hold, waiting or waiting for a retry: at most the
+    // capacity, plus the jobs running (a failed one waits for its retry even when the
+    // broker is full), in a waiting list and the retry slots.
     for c in &s.components {
         let ComponentSpec::Queue(q) = c else { continue };
-        let capacity = history(&q.id)
-            .iter()
-            .filter_map(|spec| match spec {
-                ComponentSpec::Queue(q) => Some(q.capacity),
-                _ => None,
-            })
-            .max()
-            .unwrap_or(q.capacity);
-        let jobs = 2.0 * f64::from(capacity);
+        let (mut capacity, mut consumers) = (0u32, 0u32);
+        for spec in history(&q.id) {
+            if let ComponentSpec::Queue(q) = spec {
+                capacity = capacity.max(q.capacity);
+                consumers = consumers.max(q.consumers);
+            }
+        }
+        let jobs = 2.0 * (f64::from(capacity) + f64::from(consumers));
         e.jobs += jobs;
         e.state.push(Item {
             what: format!("jobs held by queue {:?}", q.id),

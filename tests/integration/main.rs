@@ -19,6 +19,8 @@ mod instances;
 mod load_balancing;
 // Changes to a running simulation: their effect, and exact replay from the file.
 mod live;
+// Valid scenarios at the extremes of every range run without an impossible figure.
+mod extremes;
 // Faults: what breaks, what is lost, exact replay.
 mod faults;
 // Parameter descriptions: the ranges shown are the ranges enforced; live vs restart.

@@ -3,10 +3,10 @@
 //! and live changes), runs that never stall, and state that stays within its budget.
 
 use bottleneck::engine::Simulation;
-use bottleneck::model::{self, Fault, budget};
+use bottleneck::model::{self, Fault};
 use bottleneck::sim::SimTime;
 
-use crate::util::{bundled, impossible_figures, run_sim, scenario};
+use crate::util::{bundled, impossible_figures, run_sim, scenario, within_estimate};
 
 /// One app instance with 2 cores and 4 threads, overloaded by long CPU steps and
 /// queries: every resource is full when something happens to it.
@@ -142,41 +142,6 @@ fn lowering_max_connections_below_those_open_reads_at_most_full() {
     sim.run_to_end();
     let bad = impossible_figures(&sim);
     assert!(bad.is_empty(), "{bad:#?}");
-}
-
-/// Whether a run's footprint lies within its scenario's estimate, item by item.
-fn within_estimate(sim: &Simulation) -> Result<(), String> {
-    let e = budget::estimate(sim.scenario());
-    let f = sim.footprint();
-    let checks = [
-        ("requests", f.requests as f64, e.requests),
-        ("retries", f.pending_retries as f64, e.retries),
-        ("instances", f.instances as f64, e.instances),
-        ("cache entries", f.cache_entries as f64, e.cache_entries),
-        (
-            "remembered writes",
-            f.remembered_writes as f64,
-            e.remembered_writes,
-        ),
-        ("sessions", f.sessions as f64, e.sessions),
-        ("jobs", f.jobs as f64, e.jobs),
-        // Deadlines are compacted to twice the requests outstanding (and 1,024 each).
-        (
-            "client deadlines",
-            f.client_deadlines as f64,
-            2.0 * e.requests + 1024.0 * sim.scenario().components.len() as f64,
-        ),
-    ];
-    let over: Vec<String> = checks
-        .iter()
-        .filter(|(_, held, bound)| held > bound)
-        .map(|(what, held, bound)| format!("{what}: {held} held, estimate {bound}"))
-        .collect();
-    if over.is_empty() {
-        Ok(())
-    } else {
-        Err(over.join("; "))
-    }
 }
 
 #[test]

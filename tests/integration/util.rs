@@ -148,3 +148,38 @@ pub fn impossible_figures(sim: &Simulation) -> Vec<String> {
     }
     bad
 }
+
+/// Whether a run's footprint lies within its scenario's estimate, item by item.
+pub fn within_estimate(sim: &Simulation) -> Result<(), String> {
+    let e = bottleneck::model::budget::estimate(sim.scenario());
+    let f = sim.footprint();
+    let checks = [
+        ("requests", f.requests as f64, e.requests),
+        ("retries", f.pending_retries as f64, e.retries),
+        ("instances", f.instances as f64, e.instances),
+        ("cache entries", f.cache_entries as f64, e.cache_entries),
+        (
+            "remembered writes",
+            f.remembered_writes as f64,
+            e.remembered_writes,
+        ),
+        ("sessions", f.sessions as f64, e.sessions),
+        ("jobs", f.jobs as f64, e.jobs),
+        // Deadlines are compacted to twice the requests outstanding (and 1,024 each).
+        (
+            "client deadlines",
+            f.client_deadlines as f64,
+            2.0 * e.requests + 1024.0 * sim.scenario().components.len() as f64,
+        ),
+    ];
+    let over: Vec<String> = checks
+        .iter()
+        .filter(|(_, held, bound)| held > bound)
+        .map(|(what, held, bound)| format!("{what}: {held} held, estimate {bound}"))
+        .collect();
+    if over.is_empty() {
+        Ok(())
+    } else {
+        Err(over.join("; "))
+    }
+}
