@@ -342,3 +342,28 @@ fn call_timeouts_are_kept_for_calls_outstanding_not_calls_made() {
     assert!(events < 10_000, "{events} events scheduled");
     assert!(sim.summary().overall.ok > 150_000);
 }
+
+#[test]
+fn shared_caches_beyond_the_state_budget_together_are_refused() {
+    // Each cache is within its own limit (10 M entries); 998 of them are not.
+    // Before the budget only the size of each one was checked.
+    let caches: String = (0..998)
+        .map(|i| format!("Cache(id: \"c{i}\", model: Keys(keys: 10000000, capacity: 10000000)),\n"))
+        .collect();
+    let text = format!(
+        r#"Scenario(
+            version: 1,
+            endpoints: {{"GET /": (steps: [CacheGet(cache: "c0")])}},
+            components: [
+                Client(id: "users", target: "web", arrivals: Poisson(rate_per_sec: 100.0)),
+                App(id: "web"),
+                {caches}
+            ],
+        )"#
+    );
+    let problems = model::load_str(&text).expect_err("beyond the state budget");
+    let text = problems.to_string();
+    assert!(text.contains(".model.capacity"), "{text}");
+    assert!(text.contains("entries of cache"), "{text}");
+    assert!(text.contains("beyond the 1.0 GB budget"), "{text}");
+}
