@@ -817,21 +817,23 @@ impl Database {
         {
             self.prune(now);
         }
-        let full = self.visible_at.len() + self.session_visible.len() >= MAX_REMEMBERED_WRITES;
+        let full = |d: &Self| d.visible_at.len() + d.session_visible.len() >= MAX_REMEMBERED_WRITES;
         let mut untracked = false;
         if self.track_stale {
+            let room = !full(self);
             match self.visible_at.get_mut(&key) {
                 Some(e) => *e = (*e).max(visible),
-                None if !full => {
+                None if room => {
                     self.visible_at.insert(key, visible);
                 }
                 None => untracked = true,
             }
         }
         if self.read_your_writes {
+            let room = !full(self);
             match self.session_visible.get_mut(&session) {
                 Some(e) => *e = (*e).max(visible),
-                None if !full => {
+                None if room => {
                     self.session_visible.insert(session, visible);
                 }
                 None => untracked = true,

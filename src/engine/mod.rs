@@ -63,12 +63,16 @@ pub enum Advance {
     Stalled,
 }
 
-/// Events at one instant beyond which simulated time is taken to have stopped, plus
-/// [`STALL_EVENTS_PER_REQUEST`] for each request in flight (a crash or a healed partition
-/// legitimately wakes every request it holds at once).
+/// Events at one instant beyond which simulated time is taken to have stopped, plus,
+/// for each request in flight, [`STALL_EVENTS_PER_STEP`] for each step its script may
+/// run (at least [`STALL_EVENTS_PER_REQUEST`]): a crash or a healed partition wakes
+/// every request it holds at once, and a script of zero-time steps runs them all at one
+/// instant, but a finite amount of work in flight ends.
 pub const STALL_EVENTS: u64 = 10_000_000;
 /// See [`STALL_EVENTS`].
 pub const STALL_EVENTS_PER_REQUEST: u64 = 1_000;
+/// See [`STALL_EVENTS`].
+pub const STALL_EVENTS_PER_STEP: u64 = 4;
 /// Events watched, once the limit is passed, to name what loops.
 const STALL_WATCH: u64 = 100_000;
 
@@ -116,6 +120,10 @@ pub struct Simulation {
     /// The latest instant events were processed at, and how many so far.
     instant: SimTime,
     at_instant: u64,
+    /// Events at one instant before a stall is suspected, and those one request in
+    /// flight may add (see [`STALL_EVENTS`]).
+    stall_events: u64,
+    stall_per_request: u64,
     /// Set when simulated time stopped advancing: the run cannot go on.
     stall: Option<Stall>,
 }
@@ -162,6 +170,10 @@ impl Simulation {
             next_fault_at: None,
             instant: SimTime::ZERO,
             at_instant: 0,
+            stall_events: STALL_EVENTS,
+            stall_per_request: (STALL_EVENTS_PER_STEP as f64
+                * model::validate::max_steps_per_request(scenario))
+            .clamp(STALL_EVENTS_PER_REQUEST as f64, 1e12) as u64,
             stall: None,
         };
         sim.update_next_change();
@@ -255,6 +267,15 @@ impl Simulation {
         changed.components[position] = spec;
         changed.timeline.clear();
         let changed = model::validate(changed)?.into_inner();
+        // A running system keeps the instances it created (stopped ones restart first),
+        // so the budget counts each tier at the most it has had.
+        let mut held = changed.clone();
+        for c in &mut held.components {
+            if let crate::model::ComponentSpec::App(a) = c {
+                a.instances = a.instances.max(self.world.instances_created(&a.id));
+            }
+        }
+        model::validate::within_budget(&held)?;
 
         let pending = self.timeline.split_off(self.next_change);
         self.timeline.push(TimedChange {
@@ -360,13 +381,16 @@ impl Simulation {
                 budget -= 1;
                 if t == self.instant {
                     self.at_instant += 1;
-                    if self.at_instant > STALL_EVENTS
+                    if self.at_instant > self.stall_events
                         && self.at_instant
-                            > STALL_EVENTS
-                                + STALL_EVENTS_PER_REQUEST * u64::from(self.world.in_flight)
-                        && self.watch_for_stall(t, event)
+                            > self.stall_events
+                                + self.stall_per_request * u64::from(self.world.in_flight)
                     {
-                        return Advance::Stalled;
+                        // The watch handles this event, and more at this instant.
+                        if self.watch_for_stall(t, event) {
+                            return Advance::Stalled;
+                        }
+                        continue;
                     }
                 } else {
                     self.instant = t;
@@ -413,8 +437,9 @@ impl Simulation {
     }
 
     /// Too many events at one instant: handles `first` and up to [`STALL_WATCH`] more at
-    /// this instant, counting what each acts for. Returns `true` (and records the stall)
-    /// if the instant is still not over; `false` if time moves on after all.
+    /// this instant (whatever the caller's event budget), counting what each acts for.
+    /// Returns `true` (and records the stall) if the instant is still not over; `false`
+    /// if time moves on after all.
     #[cold]
     #[inline(never)]
     fn watch_for_stall(&mut self, at: SimTime, first: world::Event) -> bool {
@@ -544,12 +569,55 @@ mod tests {
         assert!(pool as f64 <= POOL_BYTES, "a pool takes {pool}");
         let retry = grown(size_of::<PendingRetry>() + size_of::<u32>()) + grown(event);
         assert!(retry as f64 <= RETRY_BYTES, "a retry takes {retry}");
-        let job = grown(size_of::<Job>());
+        // A job: in the waiting list, in a retry slot, and its retry's event.
+        let job =
+            grown(size_of::<Job>()) + grown(size_of::<Job>() + size_of::<u32>()) + grown(event);
         assert!(job as f64 <= JOB_BYTES, "a job takes {job}");
+        // A closed-loop user: its next turn and its running flag.
+        let user = grown(event) + grown(size_of::<bool>());
+        assert!(user as f64 <= USER_BYTES, "a user takes {user}");
+        // An instance's empty copy of a local cache, in its list.
+        let copy = grown(size_of::<(u32, super::lru::Lru)>());
+        assert!(copy as f64 <= CACHE_COPY_BYTES, "a cache copy takes {copy}");
         let histogram = crate::metrics::new_histogram(3).distinct_values() * size_of::<u64>();
         assert!(
             (2 * histogram) as f64 <= ENDPOINT_BYTES,
             "a histogram takes {histogram}"
+        );
+    }
+
+    #[test]
+    fn a_busy_instant_watched_for_a_stall_runs_exactly_as_unwatched() {
+        // A thousand users who all think exactly a second send at the same instants,
+        // each request three zero-time CPU steps: thousands of events at one instant,
+        // then time moves on. With the watch's threshold
+        // lowered below them, the watch takes over at that instant and hands back when
+        // it ends; the run must be the same, event for event. (It once handled the
+        // event that triggered it twice.)
+        let text = r#"Scenario(
+            version: 1,
+            run: (duration_secs: 5.0, warmup_secs: 0.0),
+            endpoints: {"GET /": (steps: [Repeat(times: 3, steps: [Cpu(Constant(ms: 0.0))])])},
+            components: [
+                Client(id: "users", target: "web",
+                       arrivals: Closed(users: 1000, think: Constant(ms: 1000.0))),
+                App(id: "web", cores: 64, concurrency: Threads(workers: 2000)),
+            ],
+        )"#;
+        let sc = model::load_str(text).expect("valid");
+        let mut plain = Simulation::new(&sc);
+        plain.run_to_end();
+        let mut watched = Simulation::new(&sc);
+        watched.stall_events = 1_000;
+        watched.stall_per_request = 0;
+        assert_eq!(
+            watched.advance_until(watched.end(), u64::MAX),
+            Advance::Finished
+        );
+        assert!(watched.stall().is_none());
+        assert_eq!(
+            crate::report::json(&watched.summary()),
+            crate::report::json(&plain.summary())
         );
     }
 

@@ -36,12 +36,16 @@ pub const POOL_BYTES: f64 = 1536.0;
 pub const RETRY_BYTES: f64 = 128.0;
 /// One cache entry (LRU node and hash-map slot).
 pub const CACHE_ENTRY_BYTES: f64 = 96.0;
+/// One instance's copy of a local cache, empty.
+pub const CACHE_COPY_BYTES: f64 = 256.0;
+/// One closed-loop user: its next turn (a scheduled event) and its running flag.
+pub const USER_BYTES: f64 = 72.0;
 /// One remembered write still replicating (a key or a session, and when it lands).
 pub const WRITE_BYTES: f64 = 48.0;
 /// One session remembered by a tier that keeps sessions in memory.
 pub const SESSION_BYTES: f64 = 32.0;
-/// One job held by a queue.
-pub const JOB_BYTES: f64 = 48.0;
+/// One job held by a queue: in its list (kept at its largest), its retry slot and event.
+pub const JOB_BYTES: f64 = 192.0;
 /// One client: its timers and the deadline list's floor.
 pub const CLIENT_BYTES: f64 = 65_536.0;
 /// One endpoint: two latency histograms (1 µs to a day, 3 significant digits).
@@ -138,122 +142,45 @@ pub fn show_count(n: f64) -> String {
     }
 }
 
-/// Every component's parameters through the run: as written, then after each recorded
-/// change (a change that does not apply is skipped, as validation reports it).
-fn states_over_time(s: &Scenario) -> BTreeMap<&str, Vec<ComponentSpec>> {
-    let mut states: BTreeMap<&str, Vec<ComponentSpec>> = s
-        .components
-        .iter()
-        .map(|c| (c.id(), vec![c.clone()]))
-        .collect();
-    for change in &s.timeline {
-        if let Some(history) = states.get_mut(change.component.as_str())
-            && let Some(last) = history.last()
-        {
-            let mut next = last.clone();
-            if change
-                .set
-                .iter()
-                .all(|(path, value)| params::apply(&mut next, path, value, true).is_ok())
-            {
-                history.push(next);
-            }
-        }
-    }
-    states
+/// The most each component asks for over the run, by id: its parameters as written and
+/// after each recorded change (what an autoscaler may do counts for its tier).
+#[derive(Clone, Copy, Debug, Default)]
+struct Peak {
+    instances: u32,
+    slots: u32,
+    queue: u32,
+    /// Client: the highest rate, attempts per request, longest retry delay, sessions
+    /// (closed users are their own sessions) and closed-loop users.
+    rate: f64,
+    attempts: f64,
+    wait_secs: f64,
+    sessions: f64,
+    users: f64,
+    /// Database: whether writes are ever remembered (a lag, read-your-writes).
+    lag: bool,
+    ryw: bool,
+    /// Queue: capacity and consumers.
+    capacity: u32,
+    consumers: u32,
 }
 
-/// The most instances a tier may have: as written, after any recorded change, and what
-/// an autoscaler may take it to.
-fn max_instances(tier: &str, states: &BTreeMap<&str, Vec<ComponentSpec>>) -> u32 {
-    let mut most = 0;
-    for history in states.values() {
-        for spec in history {
-            match spec {
-                ComponentSpec::App(a) if a.id == tier => most = most.max(a.instances),
-                ComponentSpec::Autoscaler(a) if a.tier == tier => most = most.max(a.max_instances),
-                _ => {}
-            }
-        }
-    }
-    most
-}
-
-/// Estimates what `s` asks of the machine. `s` must have passed every other check of
-/// validation (references resolve, values are in range).
-pub fn estimate(s: &Scenario) -> Estimate {
-    let mut e = Estimate::default();
-    let states = states_over_time(s);
-    let history = |id: &str| states.get(id).map(Vec::as_slice).unwrap_or_default();
-    let duration = s.run.duration_secs;
-
-    // Requests in flight: each instance holds at most its slots (threads or async
-    // admission) plus its accept queue; a CDN holds those it is answering at the edge;
-    // and one is on its way at a time (sent, not yet admitted or refused).
-    e.requests = REQUESTS_IN_TRANSIT;
-    for c in &s.components {
-        let ComponentSpec::App(app) = c else { continue };
-        let instances = f64::from(max_instances(&app.id, &states));
-        let (mut slots, mut queue, mut pools) = (0u32, 0u32, 0.0f64);
-        for spec in history(&app.id) {
-            if let ComponentSpec::App(a) = spec {
-                slots = slots.max(match a.concurrency {
+fn peaks(s: &Scenario) -> BTreeMap<String, Peak> {
+    fn note(peaks: &mut BTreeMap<String, Peak>, spec: &ComponentSpec) {
+        let p = peaks.entry(spec.id().to_owned()).or_default();
+        match spec {
+            ComponentSpec::App(a) => {
+                p.instances = p.instances.max(a.instances);
+                p.slots = p.slots.max(match a.concurrency {
                     Concurrency::Threads { workers } => workers,
                     Concurrency::Async { max_in_flight } => max_in_flight,
                 });
-                queue = queue.max(a.accept_queue);
+                p.queue = p.queue.max(a.accept_queue);
             }
-        }
-        for p in &app.pools {
-            if let Some(ComponentSpec::Database(d)) = s.components.iter().find(|x| x.id() == p.db) {
-                pools += f64::from(d.shards) * if d.replicas > 0 { 2.0 } else { 1.0 };
+            ComponentSpec::Autoscaler(a) => {
+                let t = peaks.entry(a.tier.clone()).or_default();
+                t.instances = t.instances.max(a.max_instances);
             }
-        }
-        let requests = instances * (f64::from(slots) + f64::from(queue));
-        e.requests += requests;
-        e.instances += instances;
-        let (mode, field) = match app.concurrency {
-            Concurrency::Threads { .. } => ("threads", "concurrency.workers"),
-            Concurrency::Async { .. } => ("async slots", "concurrency.max_in_flight"),
-        };
-        e.state.push(Item {
-            what: format!(
-                "requests in flight at app tier {:?} ({} instances × ({} {mode} + {} in the \
-                 accept queue))",
-                app.id,
-                show_count(instances),
-                show_count(f64::from(slots)),
-                show_count(f64::from(queue)),
-            ),
-            count: requests,
-            bytes: requests * REQUEST_BYTES,
-            path: format!("{}.{field}", comp(&app.id)),
-        });
-        e.state.push(Item {
-            what: format!(
-                "app tier {:?}: {} instances with their cores and {} connection pools each",
-                app.id,
-                show_count(instances),
-                pools
-            ),
-            count: instances,
-            bytes: instances * (INSTANCE_BYTES + pools * POOL_BYTES),
-            path: format!("{}.instances", comp(&app.id)),
-        });
-    }
-
-    // Clients: their own timers, retries waiting, and what they send to a CDN's edge.
-    let in_flight = e.requests;
-    let mut any_retries = false;
-    for c in &s.components {
-        let ComponentSpec::Client(client) = c else {
-            continue;
-        };
-        let mut peak = 0.0f64;
-        let mut wait_secs = 0.0f64;
-        let mut attempts = 1.0f64;
-        for spec in history(&client.id) {
-            if let ComponentSpec::Client(c) = spec {
+            ComponentSpec::Client(c) => {
                 let (max_retries, delay_ms) = match c.retry {
                     Retry::None => (0, 0.0),
                     Retry::Immediate { max_retries } => (max_retries, 0.0),
@@ -267,20 +194,138 @@ pub fn estimate(s: &Scenario) -> Estimate {
                         ..
                     } => (max_retries, max_ms),
                 };
-                attempts = attempts.max(1.0 + f64::from(max_retries));
-                any_retries |= max_retries > 0;
-                wait_secs = wait_secs.max(delay_ms / 1e3);
-                peak = peak.max(c.arrivals.peak_rate_per_sec());
+                p.attempts = p.attempts.max(1.0 + f64::from(max_retries));
+                p.wait_secs = p.wait_secs.max(delay_ms / 1e3);
+                p.rate = p.rate.max(c.arrivals.peak_rate_per_sec());
+                let (sessions, users) = match c.arrivals {
+                    Arrivals::Closed { users, .. } => (f64::from(users), f64::from(users)),
+                    _ => (f64::from(c.sessions), 0.0),
+                };
+                p.sessions = p.sessions.max(sessions);
+                p.users = p.users.max(users);
+            }
+            ComponentSpec::Database(d) => {
+                p.lag |= !d.replication_lag.is_zero();
+                p.ryw |= d.read_your_writes;
+            }
+            ComponentSpec::Queue(q) => {
+                p.capacity = p.capacity.max(q.capacity);
+                p.consumers = p.consumers.max(q.consumers);
+            }
+            _ => {}
+        }
+    }
+    let mut peaks = BTreeMap::new();
+    let mut current: BTreeMap<&str, ComponentSpec> =
+        s.components.iter().map(|c| (c.id(), c.clone())).collect();
+    for spec in current.values() {
+        note(&mut peaks, spec);
+    }
+    // Changes apply in place (a change that does not apply is validation's to report).
+    for change in &s.timeline {
+        if let Some(spec) = current.get_mut(change.component.as_str()) {
+            for (path, value) in &change.set {
+                let _ = params::apply(spec, path, value, true);
+            }
+            note(&mut peaks, spec);
+        }
+    }
+    peaks
+}
+
+/// Estimates what `s` asks of the machine. `s` must have passed every other check of
+/// validation (references resolve, values are in range).
+pub fn estimate(s: &Scenario) -> Estimate {
+    let mut e = Estimate::default();
+    let peaks = peaks(s);
+    let peak = |id: &str| peaks.get(id).copied().unwrap_or_default();
+    let duration = s.run.duration_secs;
+    let local_caches = s
+        .components
+        .iter()
+        .filter(|c| matches!(c, ComponentSpec::Cache(c) if c.scope == CacheScope::Local))
+        .count() as f64;
+
+    // Requests in flight: each instance holds at most its slots (threads or async
+    // admission) plus its accept queue; a CDN holds those it is answering at the edge;
+    // and one is on its way at a time (sent, not yet admitted or refused).
+    e.requests = REQUESTS_IN_TRANSIT;
+    for c in &s.components {
+        let ComponentSpec::App(app) = c else { continue };
+        let p = peak(&app.id);
+        let instances = f64::from(p.instances);
+        let (mut pools, mut pool_bytes, mut own_conns) = (0.0f64, 0.0f64, 0.0f64);
+        for pool in &app.pools {
+            if let Some(ComponentSpec::Database(d)) =
+                s.components.iter().find(|x| x.id() == pool.db)
+            {
+                let n = f64::from(d.shards) * if d.replicas > 0 { 2.0 } else { 1.0 };
+                pools += n;
+                match pool.mode {
+                    // Each pool and its list of idle connections.
+                    PoolMode::Pooled { size, .. } => {
+                        pool_bytes += n * (POOL_BYTES + 8.0 * f64::from(size));
+                    }
+                    // A request remembers the connections it opened, one per shard.
+                    PoolMode::PerRequest => own_conns += 8.0 * f64::from(d.shards),
+                }
             }
         }
+        let requests = instances * (f64::from(p.slots) + f64::from(p.queue));
+        e.requests += requests;
+        e.instances += instances;
+        let (mode, field) = match app.concurrency {
+            Concurrency::Threads { .. } => ("threads", "concurrency.workers"),
+            Concurrency::Async { .. } => ("async slots", "concurrency.max_in_flight"),
+        };
         e.state.push(Item {
-            what: format!("client {:?}: its timers and deadlines", client.id),
-            count: 1.0,
-            bytes: CLIENT_BYTES,
-            path: comp(&client.id),
+            what: format!(
+                "requests in flight at app tier {:?} ({} instances × ({} {mode} + {} in the \
+                 accept queue))",
+                app.id,
+                show_count(instances),
+                show_count(f64::from(p.slots)),
+                show_count(f64::from(p.queue)),
+            ),
+            count: requests,
+            bytes: requests * (REQUEST_BYTES + own_conns),
+            path: format!("{}.{field}", comp(&app.id)),
+        });
+        e.state.push(Item {
+            what: format!(
+                "app tier {:?}: {} instances with their cores, {pools} connection pools and \
+                 {local_caches} local caches each",
+                app.id,
+                show_count(instances),
+            ),
+            count: instances,
+            bytes: instances * (INSTANCE_BYTES + pool_bytes + local_caches * CACHE_COPY_BYTES),
+            path: format!("{}.instances", comp(&app.id)),
+        });
+    }
+
+    // Clients: their own timers, closed-loop users, retries waiting, and what they send
+    // to a CDN's edge.
+    let in_flight = e.requests;
+    let mut any_retries = false;
+    for c in &s.components {
+        let ComponentSpec::Client(client) = c else {
+            continue;
+        };
+        let p = peak(&client.id);
+        any_retries |= p.attempts > 1.0;
+        e.state.push(Item {
+            what: format!(
+                "client {:?}: its timers, deadlines and {} closed-loop users",
+                client.id,
+                show_count(p.users)
+            ),
+            count: 1.0 + p.users,
+            bytes: CLIENT_BYTES + p.users * USER_BYTES,
+            path: format!("{}.arrivals", comp(&client.id)),
         });
         // Each failed attempt may wait up to the longest delay for its retry.
-        let retries = peak * attempts * wait_secs;
+        let retries = p.rate * p.attempts * p.wait_secs;
         if retries > 0.0 {
             e.retries += retries;
             e.state.push(Item {
@@ -288,9 +333,9 @@ pub fn estimate(s: &Scenario) -> Estimate {
                     "retries of client {:?} waiting for their delay ({} requests/s × {} \
                      attempts × {} s)",
                     client.id,
-                    show_count(peak),
-                    attempts,
-                    super::validate::show_number(wait_secs),
+                    show_count(p.rate),
+                    p.attempts,
+                    super::validate::show_number(p.wait_secs),
                 ),
                 count: retries,
                 bytes: retries * RETRY_BYTES,
@@ -301,7 +346,7 @@ pub fn estimate(s: &Scenario) -> Estimate {
         {
             // Little's law, with room for bursts: answered at the edge after its latency.
             let at_edge =
-                2.0 * peak * attempts * cdn.edge_share * cdn.edge_latency.mean_ms() / 1e3 + 1e3;
+                2.0 * p.rate * p.attempts * cdn.edge_share * cdn.edge_latency.mean_ms() / 1e3 + 1e3;
             e.requests += at_edge;
             e.state.push(Item {
                 what: format!(
@@ -314,7 +359,6 @@ pub fn estimate(s: &Scenario) -> Estimate {
             });
         }
     }
-
     if any_retries {
         // Everything in flight may fail at one instant (a crash, a partition) and wait
         // for its retry together, however short the delay.
@@ -360,6 +404,7 @@ pub fn estimate(s: &Scenario) -> Estimate {
     }
 
     // Databases: writes still replicating, remembered up to a fixed number.
+    let sessions = sessions_reaching(s, &peaks);
     for c in &s.components {
         let ComponentSpec::Database(d) = c else {
             continue;
@@ -367,20 +412,13 @@ pub fn estimate(s: &Scenario) -> Estimate {
         if d.replicas == 0 {
             continue;
         }
-        // The lag and read-your-writes may change during the run.
-        let (mut lag, mut ryw) = (false, false);
-        for spec in history(&d.id) {
-            if let ComponentSpec::Database(d) = spec {
-                lag |= !d.replication_lag.is_zero();
-                ryw |= d.read_your_writes;
-            }
-        }
+        let p = peak(&d.id);
         let mut limit = 0.0;
-        if lag {
+        if p.lag {
             limit += d.keys.keys as f64;
         }
-        if ryw {
-            limit += sessions_reaching(s);
+        if p.ryw {
+            limit += sessions;
         }
         let writes = limit.min(MAX_REMEMBERED_WRITES as f64);
         if writes > 0.0 {
@@ -400,12 +438,12 @@ pub fn estimate(s: &Scenario) -> Estimate {
         if app.sessions != SessionStore::InMemory {
             continue;
         }
-        let sessions = sessions_reaching(s).min(f64::from(MAX_IN_MEMORY_SESSIONS));
-        e.sessions += sessions;
+        let held = sessions.min(f64::from(MAX_IN_MEMORY_SESSIONS));
+        e.sessions += held;
         e.state.push(Item {
             what: format!("sessions app tier {:?} keeps in memory", app.id),
-            count: sessions,
-            bytes: sessions * SESSION_BYTES,
+            count: held,
+            bytes: held * SESSION_BYTES,
             path: format!("{}.sessions", comp(&app.id)),
         });
     }
@@ -415,14 +453,8 @@ pub fn estimate(s: &Scenario) -> Estimate {
     // broker is full), in a waiting list and the retry slots.
     for c in &s.components {
         let ComponentSpec::Queue(q) = c else { continue };
-        let (mut capacity, mut consumers) = (0u32, 0u32);
-        for spec in history(&q.id) {
-            if let ComponentSpec::Queue(q) = spec {
-                capacity = capacity.max(q.capacity);
-                consumers = consumers.max(q.consumers);
-            }
-        }
-        let jobs = 2.0 * (f64::from(capacity) + f64::from(consumers));
+        let p = peak(&q.id);
+        let jobs = 2.0 * (f64::from(p.capacity) + f64::from(p.consumers));
         e.jobs += jobs;
         e.state.push(Item {
             what: format!("jobs held by queue {:?}", q.id),
@@ -452,12 +484,13 @@ pub fn estimate(s: &Scenario) -> Estimate {
 
     // Work: every client's requests through their scripts, and the chart samples,
     // which visit every instance.
+    let mut work = Work::new(s);
     for c in &s.components {
         let ComponentSpec::Client(client) = c else {
             continue;
         };
         let rate = client.arrivals.mean_rate_over(duration);
-        let per_request = EVENTS_PER_REQUEST + mean_events(s, &client.mix, 0);
+        let per_request = EVENTS_PER_REQUEST + work.mix(&client.mix);
         let events = rate * duration * per_request;
         e.events += events;
         e.work.push(Item {
@@ -491,17 +524,12 @@ pub fn estimate(s: &Scenario) -> Estimate {
     e
 }
 
-/// Sessions that clients may bring, all clients together.
-fn sessions_reaching(s: &Scenario) -> f64 {
+/// Sessions that clients may bring, all clients together, at their most.
+fn sessions_reaching(s: &Scenario, peaks: &BTreeMap<String, Peak>) -> f64 {
     s.components
         .iter()
-        .map(|c| match c {
-            ComponentSpec::Client(c) => match c.arrivals {
-                Arrivals::Closed { users, .. } => f64::from(users),
-                _ => f64::from(c.sessions),
-            },
-            _ => 0.0,
-        })
+        .filter(|c| matches!(c, ComponentSpec::Client(_)))
+        .map(|c| peaks.get(c.id()).map_or(0.0, |p| p.sessions))
         .sum()
 }
 
@@ -521,58 +549,141 @@ fn series_columns(s: &Scenario) -> f64 {
     columns
 }
 
-/// Events one request of the client's mix causes, on average: each endpoint's steps
-/// weighted by the mix (calls and jobs include the work they start).
-fn mean_events(s: &Scenario, mix: &[(String, f64)], depth: usize) -> f64 {
-    let weights: Vec<(&str, f64)> = if mix.is_empty() {
-        s.endpoints.keys().map(|k| (k.as_str(), 1.0)).collect()
-    } else {
-        mix.iter().map(|(n, w)| (n.as_str(), *w)).collect()
-    };
-    let total: f64 = weights.iter().map(|w| w.1).sum();
-    if total <= 0.0 {
-        return 0.0;
-    }
-    weights
-        .iter()
-        .map(|(name, w)| w / total * endpoint_events(s, name, depth))
-        .sum()
+/// Events one request causes on average, by endpoint, each worked out once: its steps,
+/// with the work of the endpoints it calls and the jobs it enqueues. A job that enqueues
+/// itself (or a chain of jobs that comes back) counts its next round as nothing here:
+/// that work comes later, as time passes.
+struct Work<'a> {
+    s: &'a Scenario,
+    done: BTreeMap<&'a str, f64>,
+    /// Endpoints being worked out (a way back to one of them is a cycle).
+    open: Vec<&'a str>,
 }
 
-fn endpoint_events(s: &Scenario, name: &str, depth: usize) -> f64 {
-    // Calls and enqueues are acyclic at zero time (validation); a chain deeper than
-    // the endpoints cannot be followed further.
-    if depth > s.endpoints.len() {
-        return 0.0;
+impl<'a> Work<'a> {
+    fn new(s: &'a Scenario) -> Self {
+        Self {
+            s,
+            done: BTreeMap::new(),
+            open: Vec::new(),
+        }
     }
-    s.endpoints
-        .get(name)
-        .map_or(0.0, |ep| steps_events(s, &ep.steps, depth))
+
+    /// A client's mix: every endpoint equally when it names none.
+    fn mix(&mut self, mix: &'a [(String, f64)]) -> f64 {
+        let s = self.s;
+        let weights: Vec<(&str, f64)> = if mix.is_empty() {
+            s.endpoints.keys().map(|k| (k.as_str(), 1.0)).collect()
+        } else {
+            mix.iter().map(|(n, w)| (n.as_str(), *w)).collect()
+        };
+        let total: f64 = weights.iter().map(|w| w.1).sum();
+        if total <= 0.0 {
+            return 0.0;
+        }
+        weights
+            .iter()
+            .map(|(name, w)| w / total * self.endpoint(name))
+            .sum()
+    }
+
+    fn endpoint(&mut self, name: &str) -> f64 {
+        let s = self.s;
+        let Some((key, ep)) = s.endpoints.get_key_value(name) else {
+            return 0.0;
+        };
+        if let Some(events) = self.done.get(key.as_str()) {
+            return *events;
+        }
+        if self.open.contains(&key.as_str()) {
+            return 0.0;
+        }
+        self.open.push(key);
+        let events = self.steps(&ep.steps);
+        self.open.pop();
+        self.done.insert(key, events);
+        events
+    }
+
+    fn steps(&mut self, steps: &'a [Step]) -> f64 {
+        steps
+            .iter()
+            .map(|step| match step {
+                Step::Cpu(_) | Step::External(_) => 1.0,
+                // Network, connection and the query on a core.
+                Step::Read { .. } | Step::Write { .. } => 3.0,
+                // A miss runs what follows: counted as if every get missed.
+                Step::CacheGet { on_miss, .. } => 3.0 + self.steps(on_miss),
+                Step::Repeat { times, steps } => times.mean() * self.steps(steps),
+                Step::Branch {
+                    probability,
+                    then,
+                    otherwise,
+                } => probability * self.steps(then) + (1.0 - probability) * self.steps(otherwise),
+                Step::Call { endpoint, .. } | Step::Enqueue { job: endpoint, .. } => {
+                    2.0 + EVENTS_PER_REQUEST + self.endpoint(endpoint)
+                }
+            })
+            .sum()
+    }
 }
 
-fn steps_events(s: &Scenario, steps: &[Step], depth: usize) -> f64 {
-    steps
-        .iter()
-        .map(|step| match step {
-            Step::Cpu(_) | Step::External(_) => 1.0,
-            // Network, connection and the query on a core; a miss runs what follows.
-            Step::Read { .. } | Step::Write { .. } => 3.0,
-            Step::CacheGet { on_miss, .. } => 3.0 + steps_events(s, on_miss, depth),
-            Step::Repeat { times, steps } => times.mean() * steps_events(s, steps, depth),
-            Step::Branch {
-                probability,
-                then,
-                otherwise,
-            } => {
-                probability * steps_events(s, then, depth)
-                    + (1.0 - probability) * steps_events(s, otherwise, depth)
-            }
-            Step::Call { endpoint, .. } => {
-                2.0 + EVENTS_PER_REQUEST + endpoint_events(s, endpoint, depth + 1)
-            }
-            Step::Enqueue { job, .. } => {
-                2.0 + EVENTS_PER_REQUEST + endpoint_events(s, job, depth + 1)
-            }
-        })
-        .sum()
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mean_rates_over_a_run_integrate_ramps_and_spikes() {
+        let ramp = Arrivals::Ramp {
+            from_per_sec: 0.0,
+            to_per_sec: 100.0,
+            start_secs: 0.0,
+            end_secs: 10.0,
+        };
+        // 500 requests while ramping, then 100/s for 10 s: 1,500 in 20 s.
+        assert!((ramp.mean_rate_over(20.0) - 75.0).abs() < 1e-9);
+        let spike = Arrivals::Spike {
+            base_per_sec: 10.0,
+            peak_per_sec: 100.0,
+            at_secs: 5.0,
+            duration_secs: 2.0,
+        };
+        assert!((spike.mean_rate_over(10.0) - 28.0).abs() < 1e-9);
+        // Cut inside the spike: 50 + 100 × 1 over 6 s.
+        assert!((spike.mean_rate_over(6.0) - 150.0 / 6.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn the_work_of_a_deep_chain_of_calls_is_worked_out_once_per_endpoint() {
+        // e0 calls e1 twice, e1 calls e2 twice, … 60 levels: 2^60 call paths, which a
+        // walk of every path would never finish. Each endpoint is worked out once.
+        let mut s: Scenario =
+            crate::model::parse_str(r#"Scenario(version: 1, components: [App(id: "app")])"#)
+                .expect("parses");
+        for i in 0..60 {
+            let call = Step::Call {
+                service: "app".into(),
+                endpoint: format!("e{}", i + 1),
+                timeout_ms: None,
+            };
+            s.endpoints.insert(
+                format!("e{i}"),
+                Endpoint {
+                    steps: vec![call.clone(), call],
+                    memory_mb: 0.0,
+                },
+            );
+        }
+        s.endpoints.insert(
+            "e60".into(),
+            Endpoint {
+                steps: vec![Step::Cpu(crate::model::Dist::Constant { ms: 1.0 })],
+                memory_mb: 0.0,
+            },
+        );
+        let started = std::time::Instant::now();
+        let events = Work::new(&s).endpoint("e0");
+        assert!(events > 1e18, "{events}");
+        assert!(started.elapsed() < std::time::Duration::from_secs(1));
+    }
 }

@@ -1114,42 +1114,19 @@ impl Arrivals {
         if secs <= 0.0 {
             return points[0].1;
         }
-        // ∫₀^secs rate: constant before the first point, trapezoids between points,
-        // constant after the last, each piece clipped to [0, secs].
-        let rate_at = |t: f64| -> f64 {
-            let (first, last) = (points[0], points[points.len() - 1]);
-            if t <= first.0 {
-                return first.1;
-            }
-            if t >= last.0 {
-                return last.1;
-            }
-            let w = points
-                .windows(2)
-                .find(|w| w[0].0 <= t && t < w[1].0)
-                .unwrap_or(&points[points.len() - 2..]);
-            let span = w[1].0 - w[0].0;
-            if span <= 0.0 {
-                w[1].1
-            } else {
-                w[0].1 + (w[1].1 - w[0].1) * (t - w[0].0) / span
-            }
-        };
-        let mut cuts: Vec<f64> = points
-            .iter()
-            .map(|p| p.0)
-            .filter(|t| *t > 0.0 && *t < secs)
-            .collect();
-        cuts.insert(0, 0.0);
-        cuts.push(secs);
-        let mut area = 0.0;
-        for w in cuts.windows(2) {
-            let (a, b) = (w[0], w[1]);
-            if b > a {
-                // Linear inside each piece: the midpoint rate is the piece's mean.
-                area += rate_at(0.5 * (a + b)) * (b - a);
+        // ∫₀^secs rate in one sweep: constant before the first point, trapezoids
+        // between points (clipped to [0, secs]), constant after the last.
+        let (first, last) = (points[0], points[points.len() - 1]);
+        let mut area = first.1 * first.0.clamp(0.0, secs);
+        for w in points.windows(2) {
+            let ((a, ra), (b, rb)) = (w[0], w[1]);
+            let (lo, hi) = (a.max(0.0), b.min(secs));
+            if hi > lo && b > a {
+                let at = |t: f64| ra + (rb - ra) * (t - a) / (b - a);
+                area += 0.5 * (at(lo) + at(hi)) * (hi - lo);
             }
         }
+        area += last.1 * (secs - last.0.max(0.0)).max(0.0);
         area / secs
     }
 

@@ -375,44 +375,7 @@ impl Validator {
 
     /// The state a run can hold and the work it asks for, within their budgets.
     fn budget(&mut self, s: &Scenario) {
-        use super::budget::{estimate, show_bytes, show_count};
-        let e = estimate(s);
-        let total = e.state_bytes();
-        if total > self.budgets.state_bytes
-            && let Some(top) = e.state.first()
-        {
-            let next = e
-                .state
-                .get(1)
-                .map(|i| format!("; next: {} ({})", i.what, show_bytes(i.bytes)))
-                .unwrap_or_default();
-            self.fail(
-                top.path.clone(),
-                format!(
-                    "a run could hold up to {} of state, beyond the {} budget; the most is \
-                     {}: {} of them, {}{next}",
-                    show_bytes(total),
-                    show_bytes(self.budgets.state_bytes),
-                    top.what,
-                    show_count(top.count),
-                    show_bytes(top.bytes),
-                ),
-            );
-        }
-        if e.events > self.budgets.events
-            && let Some(top) = e.work.first()
-        {
-            self.fail(
-                top.path.clone(),
-                format!(
-                    "the run asks for about {} events, beyond the budget of {} (hours of \
-                     work); the most: {}. Shorten run.duration_secs or lower the load",
-                    show_count(e.events),
-                    show_count(self.budgets.events),
-                    top.what,
-                ),
-            );
-        }
+        self.problems.extend(budget_problems(s, self.budgets));
     }
 
     fn client(&mut self, c: &ClientSpec, s: &Scenario, kinds: &BTreeMap<&str, &ComponentSpec>) {
@@ -941,6 +904,61 @@ impl Validator {
     }
 }
 
+/// The run budgets a scenario is beyond, each as a problem at the field to change.
+fn budget_problems(s: &Scenario, budgets: Budgets) -> Vec<Problem> {
+    use super::budget::{estimate, show_bytes, show_count};
+    let mut problems = Vec::new();
+    let e = estimate(s);
+    let total = e.state_bytes();
+    if total > budgets.state_bytes
+        && let Some(top) = e.state.first()
+    {
+        let next = e
+            .state
+            .get(1)
+            .map(|i| format!("; next: {} ({})", i.what, show_bytes(i.bytes)))
+            .unwrap_or_default();
+        problems.push(Problem {
+            path: top.path.clone(),
+            reason: format!(
+                "a run could hold up to {} of state, beyond the {} budget; the most is \
+                 {}: {} of them, {}{next}",
+                show_bytes(total),
+                show_bytes(budgets.state_bytes),
+                top.what,
+                show_count(top.count),
+                show_bytes(top.bytes),
+            ),
+        });
+    }
+    if e.events > budgets.events
+        && let Some(top) = e.work.first()
+    {
+        problems.push(Problem {
+            path: top.path.clone(),
+            reason: format!(
+                "the run asks for about {} events, beyond the budget of {} (hours of \
+                 work); the most: {}. Shorten run.duration_secs or lower the load",
+                show_count(e.events),
+                show_count(budgets.events),
+                top.what,
+            ),
+        });
+    }
+    problems
+}
+
+/// Whether a scenario fits the default run budgets (for a running system, whose state
+/// already holds what it created).
+pub fn within_budget(s: &Scenario) -> Result<(), Problems> {
+    let problems = budget_problems(s, Budgets::DEFAULT);
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(Problems(problems))
+    }
+}
+
 /// A number as a person reads it: plain for everyday magnitudes, in scientific
 /// notation when very large or very small (printed in full, a subnormal number has
 /// hundreds of digits).
@@ -1148,6 +1166,15 @@ pub fn walk<'a>(steps: &'a [Step], f: &mut dyn FnMut(&'a Step)) {
             | Step::Enqueue { .. } => {}
         }
     }
+}
+
+/// The most steps one request of any endpoint may execute, with repeats multiplied out
+/// (the steps of the endpoints it calls are requests of their own).
+pub fn max_steps_per_request(s: &Scenario) -> f64 {
+    s.endpoints
+        .values()
+        .map(|ep| steps_executed(&ep.steps))
+        .fold(1.0, f64::max)
 }
 
 /// Worst-case number of steps one request executes, with repeats multiplied out.

@@ -367,3 +367,40 @@ fn shared_caches_beyond_the_state_budget_together_are_refused() {
     assert!(text.contains("entries of cache"), "{text}");
     assert!(text.contains("beyond the 1.0 GB budget"), "{text}");
 }
+
+#[test]
+fn live_changes_count_the_instances_a_run_has_already_created() {
+    // Each instance may hold 100,000 requests (80 MB of state). A at 8 instances fits
+    // the budget; scaled back to 1 it keeps the 8 it created (stopped, ready to come
+    // back). Raising B to 8 then holds 16 instances' worth: refused, though the file as
+    // it would read (A 1, B 8) fits.
+    let sc = scenario(
+        r#"Scenario(
+            version: 1,
+            endpoints: {"GET /": (steps: [Cpu(Exp(mean_ms: 1.0))])},
+            components: [
+                Client(id: "users", target: "a", arrivals: Poisson(rate_per_sec: 10.0)),
+                App(id: "a", instances: 1, startup_secs: 0.0,
+                    concurrency: Threads(workers: 100000), accept_queue: 0),
+                App(id: "b", instances: 1, startup_secs: 0.0,
+                    concurrency: Threads(workers: 100000), accept_queue: 0),
+            ],
+        )"#,
+    );
+    let mut sim = Simulation::new(&sc);
+    sim.advance_until(SimTime::from_secs_f64(1.0), u64::MAX);
+    sim.change("a", vec![("instances".into(), "8".into())])
+        .expect("8 instances of a fit");
+    sim.advance_until(SimTime::from_secs_f64(2.0), u64::MAX);
+    sim.change("a", vec![("instances".into(), "1".into())])
+        .expect("scaling down");
+    sim.advance_until(SimTime::from_secs_f64(3.0), u64::MAX);
+    let err = sim
+        .change("b", vec![("instances".into(), "8".into())])
+        .expect_err("beyond the budget with a's 8 instances");
+    assert!(
+        err.to_string().contains("beyond the 1.0 GB budget"),
+        "{err}"
+    );
+    assert!(sim.footprint().instances <= 9 + 1, "{:?}", sim.footprint());
+}

@@ -56,7 +56,7 @@ impl World {
             per_endpoint: Vec::new(),
             late_responses: Counter::default(),
             call_timeouts: Default::default(),
-            call_timers: Default::default(),
+            call_timer: None,
             interval_scratch: crate::metrics::new_histogram(2),
             index: BTreeMap::new(),
         };

@@ -220,6 +220,11 @@ impl World {
         self.tiers[tier as usize].active.retain(|&x| x != inst);
         self.lose_sessions(inst);
         self.stations[cores as usize].busy.set_servers(now, 0);
+        for a in self.instances[inst as usize].db_access.clone() {
+            for pool in a.pools() {
+                self.pools[pool as usize].in_use.set_servers(now, 0);
+            }
+        }
         for r in queued {
             self.finish(r, Err(cause));
         }

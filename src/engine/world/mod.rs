@@ -246,7 +246,7 @@ pub struct World {
     /// Timeouts of outstanding calls, earliest first: `(deadline, request slot,
     /// generation)`; and when `CallDeadlines` events are due.
     pub call_timeouts: std::collections::BTreeSet<(SimTime, u32, u32)>,
-    pub call_timers: std::collections::BTreeSet<SimTime>,
+    pub call_timer: Option<SimTime>,
     /// Reused to merge the endpoints' interval histograms at each sample.
     pub interval_scratch: hdrhistogram::Histogram<u64>,
     /// Each component's index among those of its kind, by id.
@@ -313,6 +313,14 @@ impl World {
                     .schedule(self.now + self.sample_interval, Event::Sample);
             }
         }
+    }
+
+    /// Instances app tier `id` has created so far (stopped ones included).
+    pub fn instances_created(&self, id: &str) -> u32 {
+        self.tiers
+            .iter()
+            .find(|t| t.id == id)
+            .map_or(0, |t| t.instances.len() as u32)
     }
 
     /// What the run holds in memory now, by kind.
@@ -542,10 +550,11 @@ impl World {
         self.dispatch(target, session, child);
     }
 
-    /// Makes sure a `CallDeadlines` event is due at or before `at`.
+    /// Makes sure a `CallDeadlines` event is due at or before `at` (an event armed for
+    /// later is superseded: only the latest armed counts).
     fn arm_call_deadlines(&mut self, at: SimTime) {
-        if self.call_timers.first().is_none_or(|t| *t > at) {
-            self.call_timers.insert(at);
+        if self.call_timer.is_none_or(|t| t > at) {
+            self.call_timer = Some(at);
             self.queue.schedule(at, Event::CallDeadlines);
         }
     }
@@ -565,9 +574,10 @@ impl World {
     /// calls outstanding, not the calls made within the longest timeout.
     fn call_deadlines(&mut self) {
         let now = self.now;
-        while self.call_timers.first().is_some_and(|t| *t <= now) {
-            self.call_timers.pop_first();
+        if self.call_timer != Some(now) {
+            return; // superseded by an earlier arming
         }
+        self.call_timer = None;
         while let Some(&(deadline, idx, generation)) = self.call_timeouts.first()
             && deadline <= now
         {
@@ -982,28 +992,7 @@ impl World {
                         let (a, b) = (nth(i), nth(j));
                         if load(b) < load(a) { b } else { a }
                     }
-                    LeastConnections => {
-                        // The least loaded; ties broken uniformly at random (a running
-                        // choice: the k-th tie replaces the pick with probability 1/k).
-                        let mut best = nth(0);
-                        let mut best_load = load(best);
-                        let mut ties = 1;
-                        for k in 1..n {
-                            let i = nth(k);
-                            let l = load(i);
-                            if l < best_load {
-                                best = i;
-                                best_load = l;
-                                ties = 1;
-                            } else if l == best_load {
-                                ties += 1;
-                                if lb.rng.below(ties) == 0 {
-                                    best = i;
-                                }
-                            }
-                        }
-                        best
-                    }
+                    LeastConnections => least_loaded((0..n).map(nth), load, &mut lb.rng),
                 })
             }
         }
@@ -1071,7 +1060,7 @@ impl World {
             };
             i.queue_len.dec(now);
             if let Some(t) = i.queue_timeout
-                && now.since(since) > t
+                && now.since(since) >= t
             {
                 i.queue_timeouts.inc();
                 self.finish(r, Err(ErrorCause::QueueTimeout));
