@@ -393,32 +393,26 @@ impl Client {
     /// budget allows no more. Takes a token from the budget when it allows one.
     pub fn retry_delay(&mut self, attempt: u8) -> Option<SimDuration> {
         use crate::model::Retry;
-        let (max, delay_ms) = match self.retry {
+        let delay_ms = match self.retry {
             Retry::None => return None,
-            Retry::Immediate { max_retries } => (max_retries, 0.0),
-            Retry::Fixed {
-                max_retries,
-                delay_ms,
-            } => (max_retries, delay_ms),
+            Retry::Immediate { .. } => 0.0,
+            Retry::Fixed { delay_ms, .. } => delay_ms,
             Retry::Backoff {
-                max_retries,
                 base_ms,
                 max_ms,
                 jitter,
+                ..
             } => {
                 let exp = base_ms * 2f64.powi(i32::from(attempt.saturating_sub(1)));
                 let wait = exp.min(max_ms);
-                (
-                    max_retries,
-                    if jitter {
-                        self.rng.uniform() * wait
-                    } else {
-                        wait
-                    },
-                )
+                if jitter {
+                    self.rng.uniform() * wait
+                } else {
+                    wait
+                }
             }
         };
-        if u32::from(attempt) > max {
+        if u32::from(attempt) > self.retry.max_retries() {
             return None;
         }
         if self.retry_budget.is_some() {

@@ -181,21 +181,8 @@ fn peaks(s: &Scenario) -> BTreeMap<String, Peak> {
                 t.instances = t.instances.max(a.max_instances);
             }
             ComponentSpec::Client(c) => {
-                let (max_retries, delay_ms) = match c.retry {
-                    Retry::None => (0, 0.0),
-                    Retry::Immediate { max_retries } => (max_retries, 0.0),
-                    Retry::Fixed {
-                        max_retries,
-                        delay_ms,
-                    } => (max_retries, delay_ms),
-                    Retry::Backoff {
-                        max_retries,
-                        max_ms,
-                        ..
-                    } => (max_retries, max_ms),
-                };
-                p.attempts = p.attempts.max(1.0 + f64::from(max_retries));
-                p.wait_secs = p.wait_secs.max(delay_ms / 1e3);
+                p.attempts = p.attempts.max(1.0 + f64::from(c.retry.max_retries()));
+                p.wait_secs = p.wait_secs.max(c.retry.longest_delay_ms() / 1e3);
                 p.rate = p.rate.max(c.arrivals.peak_rate_per_sec());
                 let (sessions, users) = match c.arrivals {
                     Arrivals::Closed { users, .. } => (f64::from(users), f64::from(users)),

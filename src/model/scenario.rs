@@ -443,6 +443,27 @@ pub enum Retry {
     },
 }
 
+impl Retry {
+    /// Retries it allows after the first attempt.
+    pub fn max_retries(&self) -> u32 {
+        match *self {
+            Self::None => 0,
+            Self::Immediate { max_retries }
+            | Self::Fixed { max_retries, .. }
+            | Self::Backoff { max_retries, .. } => max_retries,
+        }
+    }
+
+    /// The longest it waits before a retry, in milliseconds.
+    pub fn longest_delay_ms(&self) -> f64 {
+        match *self {
+            Self::None | Self::Immediate { .. } => 0.0,
+            Self::Fixed { delay_ms, .. } => delay_ms,
+            Self::Backoff { max_ms, .. } => max_ms,
+        }
+    }
+}
+
 /// The arrival process of a client.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -17,7 +17,7 @@ use bottleneck::model::{
 use bottleneck::sim::SimTime;
 use proptest::prelude::*;
 
-use crate::util::{bundled, impossible_figures, within_estimate};
+use crate::util::{bundled, bundled_names, impossible_figures, within_estimate};
 
 /// Sets each parameter it visits from a stream of choices: one in `odds` goes to an
 /// extreme (so some cases change a few parameters, others most of them).
@@ -97,19 +97,6 @@ impl ParamVisitor for Extremes<'_> {
             list.item(i, self);
         }
     }
-}
-
-/// The bundled scenarios, by file stem.
-fn bundled_names() -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(crate::util::repo_path("scenarios"))
-        .expect("scenarios/")
-        .filter_map(|e| {
-            let path = e.ok()?.path();
-            (path.extension()? == "ron").then(|| path.file_stem()?.to_str().map(str::to_owned))?
-        })
-        .collect();
-    names.sort();
-    names
 }
 
 /// Bundled scenario `base`, every parameter walked with `choices`, every offered fault

@@ -15,7 +15,7 @@ use std::path::Path;
 
 use bottleneck::report;
 
-use crate::util::{bundled, repo_path, run};
+use crate::util::{bundled, bundled_names, repo_path, run};
 
 /// The environment variable that rewrites the golden files instead of comparing.
 const BLESS: &str = "BOTTLENECK_BLESS";
@@ -24,15 +24,7 @@ const BLESS: &str = "BOTTLENECK_BLESS";
 fn every_bundled_scenario_reproduces_its_golden_report() {
     let bless = std::env::var_os(BLESS).is_some();
     let golden_dir = repo_path("tests/golden");
-    let mut names: Vec<String> = fs::read_dir(repo_path("scenarios"))
-        .expect("scenarios/")
-        .filter_map(|e| {
-            let path = e.ok()?.path();
-            (path.extension()? == "ron").then(|| path.file_stem()?.to_str().map(str::to_owned))?
-        })
-        .collect();
-    names.sort();
-    assert!(names.len() >= 20, "found only {} scenarios", names.len());
+    let names = bundled_names();
 
     let mut differ = Vec::new();
     for name in &names {

@@ -1,14 +1,14 @@
 //! Saving and loading are inverse: a scenario written with `to_ron_string` and read back
 //! with `load_str` equals the one written, for every bundled scenario and for generated
 //! ones covering every kind of distribution, arrival process, component and step.
-//! `save_file` replaces its target atomically and cleans up after a failed save.
+//! (How `save_file` replaces its target is tested in `saving`.)
 //!
 //! Generated scenarios put many values at the ends of their ranges at once, which as
 //! a whole may ask for more than the run budgets allow (refused by validation, tested
 //! in `trust`); the format is checked here with every other rule of validation.
 
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use bottleneck::model::limits::*;
@@ -17,7 +17,7 @@ use bottleneck::model::{
     CircuitBreakerSpec, ClientSpec, ComponentSpec, Concurrency, Count, CountDist, DatabaseSpec,
     Dist, Endpoint, FORMAT_VERSION, KeySpace, LoadBalancerSpec, Policy, PoolMode, PoolSpec, Pooler,
     Problems, QuerySpec, QueueSpec, RateLimiterSpec, ReplicaPolicy, Retry, RunSpec, ScaleMetric,
-    Scenario, SessionStore, Step, ValidScenario, load_file, parse_str, save_file, to_ron_string,
+    Scenario, SessionStore, Step, ValidScenario, load_file, parse_str, to_ron_string,
     validate_within,
 };
 use proptest::collection::{btree_set, vec};
@@ -71,83 +71,6 @@ fn bundled_scenarios_round_trip() {
             .into_inner();
         assert_round_trip(&scenario);
     }
-}
-
-// ---------------------------------------------------------------------------------------
-// save_file
-
-/// The names in `dir`, sorted.
-fn dir_entries(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = fs::read_dir(dir)
-        .expect("a readable directory")
-        .map(|e| {
-            e.expect("a readable directory entry")
-                .file_name()
-                .to_string_lossy()
-                .into_owned()
-        })
-        .collect();
-    names.sort();
-    names
-}
-
-#[test]
-fn save_replaces_an_existing_file() {
-    let dir = tempfile::tempdir().expect("a temporary directory");
-    let path = dir.path().join("scenario.ron");
-    fs::write(
-        &path,
-        "not a scenario at all, and longer than nothing\n".repeat(1_000),
-    )
-    .expect("writable temporary file");
-
-    // A long scenario over a longer file, then a short one over the long one: each save
-    // leaves exactly the new text, no tail of the old.
-    for name in ["three_tier", "mm1"] {
-        let scenario = bundled(name).into_inner();
-        save_file(&path, &scenario).unwrap_or_else(|e| panic!("saving {name}: {e}"));
-        assert_eq!(
-            fs::read_to_string(&path).expect("the saved file"),
-            to_ron_string(&scenario)
-        );
-        assert_eq!(
-            load_file(&path)
-                .unwrap_or_else(|e| panic!("{e}"))
-                .into_inner(),
-            scenario
-        );
-        assert_eq!(dir_entries(dir.path()), ["scenario.ron"], "a stray file");
-    }
-}
-
-#[test]
-fn save_into_a_missing_directory_fails_and_leaves_nothing() {
-    let dir = tempfile::tempdir().expect("a temporary directory");
-    let path = dir.path().join("no").join("such").join("scenario.ron");
-    let err = save_file(&path, &bundled("mm1")).expect_err("saving into a missing directory");
-    assert_eq!(err.kind(), std::io::ErrorKind::NotFound, "{err}");
-    assert!(
-        dir_entries(dir.path()).is_empty(),
-        "left behind: {:?}",
-        dir_entries(dir.path())
-    );
-}
-
-#[test]
-fn failed_rename_leaves_no_temp_file() {
-    // The target is a non-empty directory: the temporary file is written, then renaming it
-    // over the target fails.
-    let dir = tempfile::tempdir().expect("a temporary directory");
-    let target = dir.path().join("scenario.ron");
-    fs::create_dir(&target).expect("a directory in the way");
-    fs::write(target.join("keep"), "kept").expect("writable temporary file");
-
-    assert!(save_file(&target, &bundled("mm1")).is_err());
-    assert_eq!(dir_entries(dir.path()), ["scenario.ron"], "a stray file");
-    assert_eq!(
-        fs::read_to_string(target.join("keep")).expect("untouched"),
-        "kept"
-    );
 }
 
 // ---------------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use bottleneck::model::{load_str, save_file, to_ron_string};
+use bottleneck::model::{load_file, load_str, save_file, to_ron_string};
 
 use super::util::bundled;
 
@@ -328,4 +328,46 @@ fn two_processes_saving_at_once_never_show_a_reader_a_broken_file() {
     assert!(load_str(&last).is_ok());
     assert_eq!(dir_entries(&files), ["scenario.ron"], "a stray file");
     eprintln!("{snapshots} snapshots, {while_saving} while saving, {seen:?} of each scenario");
+}
+
+#[test]
+fn save_replaces_an_existing_file() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let path = dir.path().join("scenario.ron");
+    fs::write(
+        &path,
+        "not a scenario at all, and longer than nothing\n".repeat(1_000),
+    )
+    .expect("writable temporary file");
+
+    // A long scenario over a longer file, then a short one over the long one: each save
+    // leaves exactly the new text, no tail of the old.
+    for name in ["three_tier", "mm1"] {
+        let scenario = bundled(name).into_inner();
+        save_file(&path, &scenario).unwrap_or_else(|e| panic!("saving {name}: {e}"));
+        assert_eq!(
+            fs::read_to_string(&path).expect("the saved file"),
+            to_ron_string(&scenario)
+        );
+        assert_eq!(
+            load_file(&path)
+                .unwrap_or_else(|e| panic!("{e}"))
+                .into_inner(),
+            scenario
+        );
+        assert_eq!(dir_entries(dir.path()), ["scenario.ron"], "a stray file");
+    }
+}
+
+#[test]
+fn save_into_a_missing_directory_fails_and_leaves_nothing() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let path = dir.path().join("no").join("such").join("scenario.ron");
+    let err = save_file(&path, &bundled("mm1")).expect_err("saving into a missing directory");
+    assert_eq!(err.kind(), std::io::ErrorKind::NotFound, "{err}");
+    assert!(
+        dir_entries(dir.path()).is_empty(),
+        "left behind: {:?}",
+        dir_entries(dir.path())
+    );
 }

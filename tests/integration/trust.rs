@@ -6,7 +6,7 @@ use bottleneck::engine::Simulation;
 use bottleneck::model::{self, Fault};
 use bottleneck::sim::SimTime;
 
-use crate::util::{bundled, impossible_figures, run_sim, scenario, within_estimate};
+use crate::util::{bundled, bundled_names, impossible_figures, run_sim, scenario, within_estimate};
 
 /// One app instance with 2 cores and 4 threads, overloaded by long CPU steps and
 /// queries: every resource is full when something happens to it.
@@ -146,16 +146,7 @@ fn lowering_max_connections_below_those_open_reads_at_most_full() {
 
 #[test]
 fn every_bundled_scenario_stays_within_its_estimated_state() {
-    let dir = crate::util::repo_path("scenarios");
-    let mut names: Vec<String> = std::fs::read_dir(&dir)
-        .expect("scenarios/")
-        .filter_map(|e| {
-            let path = e.ok()?.path();
-            (path.extension()? == "ron").then(|| path.file_stem()?.to_str().map(str::to_owned))?
-        })
-        .collect();
-    names.sort();
-    assert!(names.len() >= 20);
+    let names = bundled_names();
     for name in &names {
         let sim = run_sim(&bundled(name));
         if let Err(e) = within_estimate(&sim) {

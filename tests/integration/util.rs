@@ -11,6 +11,20 @@ pub fn repo_path(rel: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(rel)
 }
 
+/// The bundled scenarios' file stems, sorted.
+pub fn bundled_names() -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(repo_path("scenarios"))
+        .expect("scenarios/")
+        .filter_map(|e| {
+            let path = e.ok()?.path();
+            (path.extension()? == "ron").then(|| path.file_stem()?.to_str().map(str::to_owned))?
+        })
+        .collect();
+    names.sort();
+    assert!(names.len() >= 20, "found only {} scenarios", names.len());
+    names
+}
+
 /// Loads a bundled scenario by file stem, e.g. `"mm1"`.
 pub fn bundled(name: &str) -> ValidScenario {
     let path = repo_path(&format!("scenarios/{name}.ron"));
