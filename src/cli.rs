@@ -60,6 +60,11 @@ pub enum Command {
 pub struct RunArgs {
     /// The scenario file.
     pub file: PathBuf,
+    /// Change a parameter before running, e.g. `--set app.instances=8`,
+    /// `--set users.arrivals.rate_per_sec=5000`, `--set run.duration_secs=60`
+    /// (repeatable; checked like the file).
+    #[arg(long = "set", value_name = "PATH=VALUE")]
+    pub set: Vec<model::overrides::Override>,
     /// Seed of the random streams (default: the scenario's own).
     #[arg(long)]
     pub seed: Option<u64>,
@@ -131,6 +136,9 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
 
 fn run_scenario(args: RunArgs) -> anyhow::Result<ExitCode> {
     let mut scenario = load(&args.file)?.into_inner();
+    model::overrides::apply(&mut scenario, &args.set)
+        .map_err(anyhow::Error::msg)
+        .with_context(|| format!("in {}", args.file.display()))?;
     if let Some(d) = args.duration {
         scenario.run.duration_secs = d.as_secs_f64();
         // A shorter run is the first part of the scenario: what comes after its end

@@ -5,6 +5,7 @@ pub mod budget;
 pub mod dist;
 pub mod io;
 pub mod limits;
+pub mod overrides;
 pub mod params;
 pub mod scenario;
 pub mod validate;

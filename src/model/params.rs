@@ -2764,13 +2764,23 @@ pub fn apply(
     value: &str,
     live_only: bool,
 ) -> Result<(), String> {
+    apply_to(spec, path, value, live_only)
+}
+
+/// Sets the parameter at `path` of anything with parameters (a component, the run).
+pub fn apply_to(
+    target: &mut dyn Params,
+    path: &str,
+    value: &str,
+    live_only: bool,
+) -> Result<(), String> {
     let mut setter = Setter {
         target: path,
         value,
         path: ParamPath::default(),
         outcome: None,
     };
-    spec.params(&mut setter);
+    target.params(&mut setter);
     let outcome = setter
         .outcome
         .unwrap_or_else(|| Err(format!("there is no parameter `{path}`")));

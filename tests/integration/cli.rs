@@ -285,3 +285,52 @@ fn max_wall_stops_a_long_run_which_prints_progress_lines_when_not_on_a_terminal(
     );
     assert!(err.contains("simulated seconds"), "{err}");
 }
+
+#[test]
+fn set_changes_a_parameter_by_path_and_is_checked_like_the_file() {
+    let base = bottleneck(&[
+        "run",
+        "scenarios/mm1.ron",
+        "--duration",
+        "200s",
+        "--format",
+        "json",
+    ]);
+    let two = bottleneck(&[
+        "run",
+        "scenarios/mm1.ron",
+        "--duration",
+        "200s",
+        "--set",
+        "server.cores=2",
+        "--format",
+        "json",
+    ]);
+    assert!(
+        base.status.success() && two.status.success(),
+        "{}",
+        stderr(&two)
+    );
+    let mean = |o: &Output| -> f64 {
+        let v: serde_json::Value = serde_json::from_str(&stdout(o)).expect("json");
+        v["overall"]["latency_ms"]["mean"].as_f64().expect("mean")
+    };
+    // M/M/1 at ρ = 0.8 against the same arrivals on two servers: far less waiting.
+    assert!(
+        mean(&two) < 0.5 * mean(&base),
+        "{} vs {}",
+        mean(&two),
+        mean(&base)
+    );
+
+    let typo = bottleneck(&["run", "scenarios/mm1.ron", "--set", "server.corez=2"]);
+    assert_eq!(typo.status.code(), Some(2));
+    assert!(stderr(&typo).contains("--set server.corez=2: there is no parameter `corez`"));
+    let zero = bottleneck(&["run", "scenarios/mm1.ron", "--set", "server.cores=0"]);
+    assert_eq!(zero.status.code(), Some(2));
+    assert!(
+        stderr(&zero).contains(r#"components["server"].cores"#),
+        "{}",
+        stderr(&zero)
+    );
+}
