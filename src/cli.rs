@@ -87,6 +87,32 @@ pub struct RunArgs {
     /// Stop after this much wall-clock time, e.g. `30s`, `5m` (as `--max-events`).
     #[arg(long, value_parser = parse_duration, value_name = "TIME")]
     pub max_wall: Option<Duration>,
+    /// Run this many independent replications (in parallel) and report every figure's
+    /// mean with its 95% confidence interval.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(2..=10_000),
+          conflicts_with_all = ["max_events", "max_wall", "precision"])]
+    pub replications: Option<u32>,
+    /// Add replications until the intervals of throughput, mean, p95 and p99 latency
+    /// and error rate are within this share of their means (0.02: ±2%), or
+    /// `--max-replications` have run.
+    #[arg(long, value_name = "P", value_parser = parse_precision,
+          conflicts_with_all = ["max_events", "max_wall"])]
+    pub precision: Option<f64>,
+    /// The most replications `--precision` may run.
+    #[arg(long, value_name = "N", default_value_t = 200,
+          value_parser = clap::value_parser!(u32).range(2..=10_000))]
+    pub max_replications: u32,
+}
+
+fn parse_precision(s: &str) -> Result<f64, String> {
+    match s.trim_end_matches('%').parse::<f64>() {
+        Ok(x) if s.ends_with('%') && x > 0.0 && x < 100.0 => Ok(x / 100.0),
+        Ok(x) if x > 0.0 && x < 1.0 => Ok(x),
+        _ => Err(format!(
+            "{s} is not a relative precision: a share above 0 and below 1 (0.02) or a \
+             percentage (2%)"
+        )),
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -150,8 +176,14 @@ fn run_scenario(args: RunArgs) -> anyhow::Result<ExitCode> {
     if let Some(w) = args.warmup {
         scenario.run.warmup_secs = w.as_secs_f64();
     }
+    if let Some(seed) = args.seed {
+        scenario.seed = seed;
+    }
     let scenario = model::validate(scenario).context("with the command-line overrides")?;
-    let seed = args.seed.unwrap_or(scenario.seed);
+    if args.replications.is_some() || args.precision.is_some() {
+        return run_replications(&args, &scenario);
+    }
+    let seed = scenario.seed;
     let mut sim = Simulation::with_seed(&scenario, seed);
 
     let mut progress = Progress::new(sim.end());
@@ -213,6 +245,39 @@ fn run_scenario(args: RunArgs) -> anyhow::Result<ExitCode> {
             sim.now().as_secs_f64(),
             end.as_secs_f64()
         );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `run --replications` / `--precision`: every figure with its interval.
+fn run_replications(args: &RunArgs, scenario: &ValidScenario) -> anyhow::Result<ExitCode> {
+    use crate::experiment;
+    let replicated = match (args.replications, args.precision) {
+        (Some(n), _) => experiment::replicate(scenario, n as usize),
+        (None, Some(p)) => {
+            let (r, reached) =
+                experiment::replicate_to_precision(scenario, p, 10, args.max_replications as usize);
+            if !reached {
+                eprintln!(
+                    "note: ±{:.1}% not reached after {} replications (--max-replications); \
+                     the intervals below are what they give",
+                    p * 100.0,
+                    r.replications
+                );
+            }
+            r
+        }
+        (None, None) => unreachable!("called with replications or a precision"),
+    };
+    let text = match args.format {
+        Format::Table => report::replicated_table(&replicated),
+        Format::Json => report::replicated_json(&replicated),
+        Format::Csv => report::replicated_csv(&replicated),
+    };
+    match &args.out {
+        Some(path) => std::fs::write(path, text)
+            .with_context(|| format!("cannot write the report to {}", path.display()))?,
+        None => print!("{text}"),
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -2,8 +2,10 @@
 
 use std::fmt::Write as _;
 
+use crate::experiment::Replicated;
 use crate::metrics::Summary;
 use crate::metrics::summary::Outcomes;
+use crate::stats::Estimate;
 
 /// Pretty JSON. Same summary, same bytes.
 pub fn json(summary: &Summary) -> String {
@@ -255,4 +257,109 @@ fn truncate(s: &str, n: usize) -> String {
         t.push('…');
         t
     }
+}
+
+/// Replications as a table: each figure's mean ± the half-width of its interval.
+pub fn replicated_table(r: &Replicated) -> String {
+    let mut out = String::new();
+    let o = &mut out;
+    let first = r.runs.first();
+    let _ = writeln!(
+        o,
+        "{} — {} replications, ±: {:.0}% confidence interval of the mean",
+        first.map_or("scenario", |s| {
+            if s.scenario.is_empty() {
+                "scenario"
+            } else {
+                &s.scenario
+            }
+        }),
+        r.replications,
+        r.confidence * 100.0
+    );
+    let _ = writeln!(o);
+    let pm = |path: &str, scale: f64, digits: usize| -> String {
+        match r.get(path) {
+            Some(e) => format!(
+                "{:.d$} ± {:.d$}",
+                e.mean * scale,
+                e.half_width * scale,
+                d = digits
+            ),
+            None => "—".to_owned(),
+        }
+    };
+    let _ = writeln!(
+        o,
+        "{:<20} {:>18} {:>16} {:>16} {:>16} {:>18}",
+        "endpoint", "ok/s", "errors %", "mean ms", "p95 ms", "p99 ms"
+    );
+    let mut line = |name: &str, prefix: &str| {
+        let _ = writeln!(
+            o,
+            "{:<20} {:>18} {:>16} {:>16} {:>16} {:>18}",
+            truncate(name, 20),
+            pm(&format!("{prefix}.throughput_per_sec"), 1.0, 1),
+            pm(&format!("{prefix}.error_rate"), 100.0, 2),
+            pm(&format!("{prefix}.latency_ms.mean"), 1.0, 2),
+            pm(&format!("{prefix}.latency_ms.p95"), 1.0, 2),
+            pm(&format!("{prefix}.latency_ms.p99"), 1.0, 2),
+        );
+    };
+    if let Some(s) = first {
+        for (name, e) in &s.endpoints {
+            if e.offered_per_sec > 0.0 || e.ok > 0 {
+                line(name, &format!("endpoints.{name}"));
+            }
+        }
+    }
+    line("ALL", "overall");
+    let _ = writeln!(o, "cost: ${} per hour", pm("cost.per_hour", 1.0, 2));
+    let _ = writeln!(o);
+    let _ = writeln!(o, "saturation (fullest first)");
+    let mut saturation: Vec<(&str, &Estimate)> = r
+        .figures
+        .iter()
+        .filter_map(|(path, e)| {
+            Some((
+                path.strip_prefix("saturation.")?
+                    .strip_suffix(".utilization")?,
+                e,
+            ))
+        })
+        .collect();
+    saturation.sort_by(|a, b| b.1.mean.total_cmp(&a.1.mean));
+    for (resource, e) in saturation.iter().take(6) {
+        let _ = writeln!(
+            o,
+            "  {:<32} {:>5.1}% ± {:.1}",
+            truncate(resource, 32),
+            e.mean * 100.0,
+            e.half_width * 100.0
+        );
+    }
+    out
+}
+
+/// Replications as JSON: every figure's mean, half-width and replications.
+pub fn replicated_json(r: &Replicated) -> String {
+    let mut s = serde_json::to_string_pretty(r)
+        .unwrap_or_else(|e| unreachable!("replicated figures are plain data: {e}"));
+    s.push('\n');
+    s
+}
+
+/// Replications as CSV: one `figure,mean,half_width,replications` row per figure.
+pub fn replicated_csv(r: &Replicated) -> String {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let _ = w.write_record(["figure", "mean", "half_width", "replications"]);
+    for (path, e) in &r.figures {
+        let _ = w.write_record([
+            path.as_str(),
+            &e.mean.to_string(),
+            &e.half_width.to_string(),
+            &e.n.to_string(),
+        ]);
+    }
+    String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()
 }

@@ -334,3 +334,62 @@ fn set_changes_a_parameter_by_path_and_is_checked_like_the_file() {
         stderr(&zero)
     );
 }
+
+#[test]
+fn replications_report_every_figure_with_its_interval_the_same_on_any_number_of_threads() {
+    let with_threads = |threads: &str| {
+        Command::new(env!("CARGO_BIN_EXE_bottleneck"))
+            .args([
+                "run",
+                "scenarios/mm1.ron",
+                "--duration",
+                "120s",
+                "--warmup",
+                "10s",
+                "--replications",
+                "6",
+                "--format",
+                "json",
+            ])
+            .env("RAYON_NUM_THREADS", threads)
+            .current_dir(repo_path(""))
+            .output()
+            .expect("the binary runs")
+    };
+    let (one, two) = (with_threads("1"), with_threads("2"));
+    assert!(one.status.success(), "{}", stderr(&one));
+    assert_eq!(stdout(&one), stdout(&two), "1 thread and 2 threads differ");
+    let v: serde_json::Value = serde_json::from_str(&stdout(&one)).expect("json");
+    assert_eq!(v["replications"], 6);
+    let mean = &v["figures"]["overall.latency_ms.mean"];
+    assert!(
+        mean["half_width"].as_f64().expect("half width") > 0.0,
+        "{mean}"
+    );
+    assert_eq!(mean["n"], 6);
+
+    let table = bottleneck(&[
+        "run",
+        "scenarios/mm1.ron",
+        "--duration",
+        "60s",
+        "--warmup",
+        "5s",
+        "--replications",
+        "3",
+    ]);
+    assert!(table.status.success(), "{}", stderr(&table));
+    assert!(
+        stdout(&table).contains("3 replications"),
+        "{}",
+        stdout(&table)
+    );
+    assert!(stdout(&table).contains(" ± "), "{}", stdout(&table));
+    let bad = bottleneck(&["run", "scenarios/mm1.ron", "--precision", "2"]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(
+        stderr(&bad).contains("not a relative precision"),
+        "{}",
+        stderr(&bad)
+    );
+}

@@ -28,6 +28,8 @@ mod params;
 // Simulated figures against exact queueing theory, with tolerances from confidence
 // intervals over independent replications.
 mod queueing_theory;
+// Replications: intervals that cover, whatever the threads; the precision mode.
+mod replications;
 // Retries, budgets and the other resilience levers contain overloads.
 mod resilience;
 // Endpoint scripts: drawn repeat counts.

@@ -1,0 +1,236 @@
+//! Experiments on a scenario: independent replications with a confidence interval on
+//! every figure, so a capacity figure comes with its error bar.
+//!
+//! Replication `i` of a scenario with seed `s` runs with [`replication_seed`]`(s, i)`:
+//! the replications are independent, and the results are the same whatever the number
+//! of threads that runs them (rayon), since each depends only on its index.
+
+use std::collections::BTreeMap;
+
+use rayon::prelude::*;
+use serde::Serialize;
+
+use crate::engine::Simulation;
+use crate::metrics::Summary;
+use crate::model::ValidScenario;
+use crate::sim::rng::mix64;
+use crate::stats::Estimate;
+
+/// Confidence level of the intervals reported.
+pub const CONFIDENCE: f64 = 0.95;
+/// Replications added at a time by the precision mode.
+const BATCH: usize = 5;
+
+/// The seed of replication `index` of a scenario seeded `seed`.
+pub fn replication_seed(seed: u64, index: u64) -> u64 {
+    mix64(seed ^ mix64(index.wrapping_add(0x5EED)))
+}
+
+/// Runs replications `from..to` of `sc` in parallel; the summaries come back in index
+/// order.
+fn run_range(sc: &ValidScenario, from: usize, to: usize) -> Vec<Summary> {
+    (from..to)
+        .into_par_iter()
+        .map(|i| {
+            let mut sim = Simulation::with_seed(sc, replication_seed(sc.seed, i as u64));
+            sim.run_to_end();
+            sim.summary()
+        })
+        .collect()
+}
+
+/// `n` independent replications of `sc` (at least 2).
+pub fn replicate(sc: &ValidScenario, n: usize) -> Replicated {
+    Replicated::from_runs(run_range(sc, 0, n.max(2)))
+}
+
+/// Replications until the intervals of the figures that matter (overall throughput,
+/// mean, p95 and p99 latency, error rate when errors happen) are within `precision` of
+/// their mean (e.g. 0.02 for ±2 %), or `max` replications have run; at least `min`.
+/// Returns them, and whether the precision was reached.
+pub fn replicate_to_precision(
+    sc: &ValidScenario,
+    precision: f64,
+    min: usize,
+    max: usize,
+) -> (Replicated, bool) {
+    let (min, max) = (min.max(2), max.max(min.max(2)));
+    let mut runs = run_range(sc, 0, min);
+    loop {
+        let r = Replicated::from_runs(runs.clone());
+        let reached = r.precision_reached(precision);
+        if reached || runs.len() >= max {
+            return (r, reached);
+        }
+        let next = (runs.len() + BATCH).min(max);
+        runs.extend(run_range(sc, runs.len(), next));
+    }
+}
+
+/// The figures that decide whether a precision is reached.
+pub const KEY_FIGURES: [&str; 5] = [
+    "overall.throughput_per_sec",
+    "overall.latency_ms.mean",
+    "overall.latency_ms.p95",
+    "overall.latency_ms.p99",
+    "overall.error_rate",
+];
+
+/// Every figure of a set of replications, with its mean and interval.
+#[derive(Clone, Debug, Serialize)]
+pub struct Replicated {
+    pub replications: usize,
+    pub confidence: f64,
+    /// Each numeric figure of the summary by its path (`overall.latency_ms.p99`,
+    /// `endpoints.GET /product.error_rate`, `components.app.cpu_util`,
+    /// `stations.app.cpu.mean_wait_ms`, `saturation.app cpu.utilization` …).
+    pub figures: BTreeMap<String, Estimate>,
+    /// The replications' own summaries, in index order.
+    #[serde(skip)]
+    pub runs: Vec<Summary>,
+}
+
+impl Replicated {
+    /// The figures of `runs` (at least 2) with their intervals.
+    pub fn from_runs(runs: Vec<Summary>) -> Self {
+        let mut samples: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+        for run in &runs {
+            let value = serde_json::to_value(run).unwrap_or(serde_json::Value::Null);
+            flatten(&value, String::new(), &mut |path, x| {
+                // Each replication's own seed is not a figure of the system.
+                if path != "seed" {
+                    samples.entry(path).or_default().push(x);
+                }
+            });
+        }
+        let n = runs.len();
+        let figures = samples
+            .into_iter()
+            // A figure missing from some replications (a component that never had
+            // a figure) has no interval over all of them.
+            .filter(|(_, v)| v.len() == n && n >= 2)
+            .map(|(path, v)| (path, Estimate::from_samples(&v, CONFIDENCE)))
+            .collect();
+        Self {
+            replications: n,
+            confidence: CONFIDENCE,
+            figures,
+            runs,
+        }
+    }
+
+    /// A figure by path.
+    pub fn get(&self, path: &str) -> Option<&Estimate> {
+        self.figures.get(path)
+    }
+
+    /// Whether every key figure's half-width is within `precision` of its mean (a
+    /// figure that is zero in every replication is exact).
+    pub fn precision_reached(&self, precision: f64) -> bool {
+        KEY_FIGURES.iter().all(|path| {
+            self.get(path)
+                .is_none_or(|e| e.half_width <= precision * e.mean.abs())
+        })
+    }
+}
+
+/// Calls `f` with the path and value of every number in `v`. Lists of records are keyed
+/// by their `id`, `name` or `resource` (and `db.query` for queries), so a path names
+/// the same figure in every replication.
+fn flatten(v: &serde_json::Value, path: String, f: &mut dyn FnMut(String, f64)) {
+    use serde_json::Value;
+    let join = |key: &str| {
+        if path.is_empty() {
+            key.to_owned()
+        } else {
+            format!("{path}.{key}")
+        }
+    };
+    match v {
+        Value::Number(n) => {
+            if let Some(x) = n.as_f64() {
+                f(path, x);
+            }
+        }
+        Value::Object(map) => {
+            for (k, x) in map {
+                // The record's own name is its key, not a figure.
+                flatten(x, join(k), f);
+            }
+        }
+        Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                let key = match item {
+                    Value::Object(m) => ["id", "name", "resource"]
+                        .iter()
+                        .find_map(|k| m.get(*k).and_then(Value::as_str).map(str::to_owned))
+                        .or_else(|| {
+                            let db = m.get("db")?.as_str()?;
+                            let query = m.get("query")?.as_str()?;
+                            Some(format!("{db}.{query}"))
+                        })
+                        .unwrap_or_else(|| i.to_string()),
+                    _ => i.to_string(),
+                };
+                // A keyed record's figures sit under its key; `figures` maps are
+                // flattened in place (components.app.cpu_util).
+                match item {
+                    Value::Object(m) => {
+                        for (k, x) in m {
+                            let sub = if k == "figures" {
+                                join(&key)
+                            } else {
+                                format!("{}.{k}", join(&key))
+                            };
+                            flatten(x, sub, f);
+                        }
+                    }
+                    _ => flatten(item, join(&key), f),
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replication_seeds_are_distinct_and_depend_only_on_seed_and_index() {
+        let seeds: std::collections::BTreeSet<u64> =
+            (0..10_000).map(|i| replication_seed(42, i)).collect();
+        assert_eq!(seeds.len(), 10_000);
+        assert_eq!(replication_seed(42, 7), replication_seed(42, 7));
+        assert_ne!(replication_seed(42, 7), replication_seed(43, 7));
+    }
+
+    #[test]
+    fn figures_are_named_by_paths_that_hold_across_replications() {
+        let sc = crate::model::load_file("scenarios/three_tier.ron".as_ref()).expect("loads");
+        let mut s = sc.into_inner();
+        s.run.duration_secs = 30.0;
+        s.run.warmup_secs = 5.0;
+        let sc = crate::model::validate(s).expect("valid");
+        let r = replicate(&sc, 3);
+        for path in [
+            "overall.latency_ms.p99",
+            "endpoints.GET /product.throughput_per_sec",
+            "components.app.cpu_util",
+            "stations.app.cpu.mean_wait_ms",
+            "saturation.app cpu.utilization",
+            "queries.postgres.search_products.mean_ms",
+            "cost.per_hour",
+        ] {
+            let e = r.get(path).unwrap_or_else(|| panic!("no figure {path}"));
+            assert_eq!(e.n, 3, "{path}");
+        }
+        // The string-valued keys are keys, not figures.
+        assert!(
+            r.figures
+                .keys()
+                .all(|k| !k.ends_with(".id") && !k.ends_with(".kind"))
+        );
+    }
+}

@@ -1,0 +1,100 @@
+//! Replications give intervals that mean what they say: over many independent
+//! experiments, a 95% interval contains the exact value about 95% of the time; the
+//! results do not depend on the number of threads; the precision mode stops when its
+//! intervals are tight enough.
+
+use bottleneck::experiment::{self, Replicated};
+use bottleneck::model::ValidScenario;
+use bottleneck::theory::Mmc;
+
+use crate::util::{bundled, valid};
+
+/// A bundled textbook queue, shortened to `secs` (warm-up 10 s), with seed `seed`.
+fn short(name: &str, secs: f64, seed: u64) -> ValidScenario {
+    let mut s = bundled(name).into_inner();
+    s.run.duration_secs = secs;
+    s.run.warmup_secs = 10.0;
+    s.seed = seed;
+    valid(s)
+}
+
+/// The share of `experiments` independent experiments (seeds 1, 2, …) of 10
+/// replications whose 95% interval of `figure` contains `exact`.
+fn coverage(name: &str, secs: f64, experiments: u64, figure: &str, exact: f64) -> f64 {
+    let hits = (1..=experiments)
+        .filter(|seed| {
+            let r = experiment::replicate(&short(name, secs, *seed), 10);
+            r.get(figure).expect("figure").contains(exact)
+        })
+        .count();
+    hits as f64 / experiments as f64
+}
+
+#[test]
+fn a_95_percent_interval_of_the_mm1_mean_response_covers_theory_about_95_percent_of_the_time() {
+    // mm1.ron: λ = 80/s, μ = 100/s: mean response 1/(μ − λ) = 50 ms.
+    let exact = Mmc {
+        lambda: 80.0,
+        mu: 100.0,
+        c: 1,
+    }
+    .mean_response()
+        * 1e3;
+    // 200 experiments: a true 95% coverage lands in [0.91, 0.98] with probability
+    // above 99% (binomial, standard deviation 0.015).
+    let share = coverage("mm1", 300.0, 200, "overall.latency_ms.mean", exact);
+    assert!((0.91..=0.98).contains(&share), "coverage {share}");
+}
+
+#[test]
+fn a_95_percent_interval_of_the_mmc_p95_covers_erlang_c_about_95_percent_of_the_time() {
+    // mmc.ron: λ = 320/s, μ = 100/s, c = 4: the response-time distribution is exact
+    // (Erlang C), its 95th percentile too.
+    let exact = Mmc {
+        lambda: 320.0,
+        mu: 100.0,
+        c: 4,
+    }
+    .response_quantile(0.95)
+        * 1e3;
+    let share = coverage("mmc", 120.0, 200, "overall.latency_ms.p95", exact);
+    assert!((0.91..=0.98).contains(&share), "coverage {share}");
+}
+
+/// Replications of the three-tier app, run on a pool of `threads` threads.
+fn on_threads(threads: usize) -> Replicated {
+    let sc = short("three_tier", 40.0, 42);
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .expect("a thread pool")
+        .install(|| experiment::replicate(&sc, 6))
+}
+
+#[test]
+fn replications_give_the_same_figures_on_one_thread_and_on_two() {
+    let (one, two) = (on_threads(1), on_threads(2));
+    assert_eq!(
+        bottleneck::report::replicated_json(&one),
+        bottleneck::report::replicated_json(&two)
+    );
+}
+
+#[test]
+fn the_precision_mode_stops_when_its_intervals_are_tight_enough() {
+    let sc = short("mm1", 200.0, 1);
+    let (r, reached) = experiment::replicate_to_precision(&sc, 0.05, 5, 200);
+    assert!(reached, "{} replications", r.replications);
+    assert!(r.precision_reached(0.05));
+    let mean = r.get("overall.latency_ms.mean").expect("mean");
+    assert!(mean.half_width <= 0.05 * mean.mean, "{mean:?}");
+    // It stopped at the first batch that got there: five fewer were not enough.
+    if r.replications > 5 {
+        let fewer = Replicated::from_runs(r.runs[..r.replications - 5].to_vec());
+        assert!(!fewer.precision_reached(0.05));
+    }
+    // A precision it cannot reach stops at the maximum.
+    let (r, reached) = experiment::replicate_to_precision(&sc, 0.0001, 5, 12);
+    assert!(!reached);
+    assert_eq!(r.replications, 12);
+}
