@@ -54,6 +54,32 @@ pub enum Command {
         /// The scenario file.
         file: PathBuf,
     },
+    /// Judge the scenario's service-level objectives over replications: exit 0 when
+    /// every one is met, 1 when one is breached or undecided, 2 on any error.
+    Check(CheckArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct CheckArgs {
+    /// The scenario file (with `slos`).
+    pub file: PathBuf,
+    /// Change a parameter before checking (as for `run`).
+    #[arg(long = "set", value_name = "PATH=VALUE")]
+    pub set: Vec<model::overrides::Override>,
+    /// Replications to start with; more are added while an objective is undecided.
+    #[arg(long, value_name = "N", default_value_t = 10,
+          value_parser = clap::value_parser!(u32).range(2..=10_000))]
+    pub replications: u32,
+    /// The most replications it may run to decide.
+    #[arg(long, value_name = "N", default_value_t = 100,
+          value_parser = clap::value_parser!(u32).range(2..=10_000))]
+    pub max_replications: u32,
+    /// Output format (a table, or JSON for tools).
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    /// Write the verdicts to this file instead of standard output.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -157,7 +183,44 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Run(args) => run_scenario(args),
+        Command::Check(args) => check(args),
     }
+}
+
+/// `check`: the objectives' verdicts; exit 0 all met, 1 otherwise.
+fn check(args: CheckArgs) -> anyhow::Result<ExitCode> {
+    use crate::experiment::{self, Decision};
+    let mut scenario = load(&args.file)?.into_inner();
+    model::overrides::apply(&mut scenario, &args.set)
+        .map_err(anyhow::Error::msg)
+        .with_context(|| format!("in {}", args.file.display()))?;
+    let scenario = model::validate(scenario).context("with the command-line overrides")?;
+    if scenario.slos.is_empty() {
+        bail!(
+            "in {}: the scenario has no service-level objectives to check; add `slos: \
+             [(objective: Latency(percentile: P99, below_ms: 200.0))]`",
+            args.file.display()
+        );
+    }
+    let (replicated, verdicts) = experiment::check(
+        &scenario,
+        args.replications as usize,
+        args.max_replications as usize,
+    );
+    let text = match args.format {
+        Format::Json => report::verdicts_json(&replicated, &verdicts),
+        Format::Table | Format::Csv => report::verdicts_table(&replicated, &verdicts),
+    };
+    match &args.out {
+        Some(path) => std::fs::write(path, text)
+            .with_context(|| format!("cannot write the verdicts to {}", path.display()))?,
+        None => print!("{text}"),
+    }
+    Ok(if verdicts.iter().all(|v| v.decision == Decision::Met) {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
 
 fn run_scenario(args: RunArgs) -> anyhow::Result<ExitCode> {

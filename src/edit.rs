@@ -381,10 +381,15 @@ pub fn rename_endpoint(s: &mut Scenario, name: &str, new_name: &str) -> Result<(
             _ => {}
         });
     }
+    for slo in &mut s.slos {
+        if slo.endpoint.as_deref() == Some(name) {
+            slo.endpoint = Some(new_name.to_owned());
+        }
+    }
     Ok(())
 }
 
-/// Deletes an endpoint and its entries in client mixes.
+/// Deletes an endpoint, its entries in client mixes and the objectives about it.
 pub fn delete_endpoint(s: &mut Scenario, name: &str) -> Result<(), EditError> {
     if s.endpoints.remove(name).is_none() {
         return refuse(format!("there is no endpoint {name:?}"));
@@ -397,6 +402,7 @@ pub fn delete_endpoint(s: &mut Scenario, name: &str) -> Result<(), EditError> {
             c.mix.retain(|(n, _)| n != name);
         }
     }
+    s.slos.retain(|slo| slo.endpoint.as_deref() != Some(name));
     Ok(())
 }
 

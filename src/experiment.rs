@@ -134,6 +134,113 @@ impl Replicated {
     }
 }
 
+/// How an objective fares, given the noise of the replications.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Decision {
+    /// The whole interval is on the good side of the bound.
+    Met,
+    /// The whole interval is on the bad side.
+    Breached,
+    /// The interval straddles the bound.
+    Undecided,
+}
+
+/// The verdict on one objective.
+#[derive(Clone, Debug, Serialize)]
+pub struct Verdict {
+    /// The objective in words.
+    pub objective: String,
+    /// The figure judged, by path, and the bound it must stay below (or above).
+    pub figure: String,
+    pub bound: f64,
+    pub below: bool,
+    /// The figure over the replications (`None` when it could not be measured).
+    pub estimate: Option<Estimate>,
+    pub decision: Decision,
+    /// For an undecided objective: about how many more replications would decide it
+    /// (the interval narrows as 1/√n); `None` when the figure sits on the bound.
+    pub more_replications: Option<usize>,
+    /// Why, when the figures cannot say (no request of the endpoint succeeded).
+    pub note: Option<String>,
+}
+
+/// Judges `slo` on replications `r`.
+pub fn judge(slo: &crate::model::Slo, r: &Replicated) -> Verdict {
+    use crate::model::Objective;
+    let figure = slo.figure();
+    let (bound, below) = slo.bound();
+    let mut verdict = Verdict {
+        objective: slo.describe(),
+        figure: figure.clone(),
+        bound,
+        below,
+        estimate: r.get(&figure).copied(),
+        decision: Decision::Undecided,
+        more_replications: None,
+        note: None,
+    };
+    // A latency over no successful request is not a good latency.
+    if let Objective::Latency { .. } = slo.objective {
+        let succeeded = |s: &Summary| match &slo.endpoint {
+            Some(e) => s.endpoints.get(e).is_some_and(|o| o.ok > 0),
+            None => s.overall.ok > 0,
+        };
+        if !r.runs.iter().all(succeeded) {
+            verdict.decision = Decision::Breached;
+            verdict.note = Some("no request succeeded in some replications".to_owned());
+            return verdict;
+        }
+    }
+    let Some(e) = verdict.estimate else {
+        verdict.note = Some("the figure was not measured".to_owned());
+        return verdict;
+    };
+    let (low, high) = (e.mean - e.half_width, e.mean + e.half_width);
+    let (good, bad) = if below {
+        (high < bound, low > bound)
+    } else {
+        (low > bound, high < bound)
+    };
+    verdict.decision = if good {
+        Decision::Met
+    } else if bad {
+        Decision::Breached
+    } else {
+        let gap = (e.mean - bound).abs();
+        if gap > 0.0 {
+            let needed = (e.n as f64 * (e.half_width / gap).powi(2)).ceil() as usize;
+            verdict.more_replications = Some(needed.saturating_sub(e.n).max(1));
+        }
+        Decision::Undecided
+    };
+    verdict
+}
+
+/// Runs replications of `sc` until every objective is decided or `max` have run (at
+/// least `min`), adding about as many as the undecided ones need; returns the
+/// replications and the verdicts.
+pub fn check(sc: &ValidScenario, min: usize, max: usize) -> (Replicated, Vec<Verdict>) {
+    let (min, max) = (min.max(2), max.max(min.max(2)));
+    let mut runs = run_range(sc, 0, min);
+    loop {
+        let r = Replicated::from_runs(runs.clone());
+        let verdicts: Vec<Verdict> = sc.slos.iter().map(|slo| judge(slo, &r)).collect();
+        let wanted = verdicts
+            .iter()
+            .filter(|v| v.decision == Decision::Undecided)
+            .filter_map(|v| v.more_replications)
+            .max();
+        match wanted {
+            Some(more) if runs.len() < max => {
+                let next = (runs.len() + more.max(BATCH)).min(max);
+                runs.extend(run_range(sc, runs.len(), next));
+            }
+            _ => return (r, verdicts),
+        }
+    }
+}
+
 /// Calls `f` with the path and value of every number in `v`. Lists of records are keyed
 /// by their `id`, `name` or `resource` (and `db.query` for queries), so a path names
 /// the same figure in every replication.

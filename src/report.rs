@@ -363,3 +363,92 @@ pub fn replicated_csv(r: &Replicated) -> String {
     }
     String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()
 }
+
+/// The verdicts of `bottleneck check` as a table, with the replications behind them.
+pub fn verdicts_table(r: &Replicated, verdicts: &[crate::experiment::Verdict]) -> String {
+    use crate::experiment::Decision;
+    let mut out = String::new();
+    let o = &mut out;
+    let name = r.runs.first().map_or("", |s| s.scenario.as_str());
+    let _ = writeln!(
+        o,
+        "{} — {} replications, ±: {:.0}% confidence interval of the mean",
+        if name.is_empty() { "scenario" } else { name },
+        r.replications,
+        r.confidence * 100.0
+    );
+    let _ = writeln!(o);
+    for v in verdicts {
+        let word = match v.decision {
+            Decision::Met => "met",
+            Decision::Breached => "BREACHED",
+            Decision::Undecided => "undecided",
+        };
+        let scale = if v.figure.ends_with("error_rate") {
+            100.0
+        } else {
+            1.0
+        };
+        let unit = if v.figure.ends_with("error_rate") {
+            " %"
+        } else if v.figure.contains("latency_ms") {
+            " ms"
+        } else {
+            "/s"
+        };
+        let figure = v.estimate.map_or("—".to_owned(), |e| {
+            format!("{:.2} ± {:.2}{unit}", e.mean * scale, e.half_width * scale)
+        });
+        let _ = writeln!(
+            o,
+            "  {word:<10} {:<52} {figure}",
+            truncate(&v.objective, 52)
+        );
+        if let Some(note) = &v.note {
+            let _ = writeln!(o, "             ({note})");
+        }
+        if v.decision == Decision::Undecided {
+            let _ = match v.more_replications {
+                Some(n) => writeln!(
+                    o,
+                    "             (about {n} more replications would decide it: \
+                     --max-replications)"
+                ),
+                None => writeln!(o, "             (the figure sits on the objective)"),
+            };
+        }
+    }
+    let met = verdicts
+        .iter()
+        .filter(|v| v.decision == Decision::Met)
+        .count();
+    let _ = writeln!(o);
+    let _ = writeln!(
+        o,
+        "{}",
+        if met == verdicts.len() {
+            format!("all {met} objectives met")
+        } else {
+            format!("{met} of {} objectives met", verdicts.len())
+        }
+    );
+    out
+}
+
+/// The verdicts as JSON.
+pub fn verdicts_json(r: &Replicated, verdicts: &[crate::experiment::Verdict]) -> String {
+    #[derive(serde::Serialize)]
+    struct Checked<'a> {
+        replications: usize,
+        confidence: f64,
+        verdicts: &'a [crate::experiment::Verdict],
+    }
+    let mut s = serde_json::to_string_pretty(&Checked {
+        replications: r.replications,
+        confidence: r.confidence,
+        verdicts,
+    })
+    .unwrap_or_else(|e| unreachable!("verdicts are plain data: {e}"));
+    s.push('\n');
+    s
+}

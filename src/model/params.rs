@@ -461,6 +461,76 @@ impl Params for Dist {
 
 // ----- the scenario as a whole --------------------------------------------------------
 
+impl Params for Slo {
+    fn params(&mut self, v: &mut dyn ParamVisitor) {
+        const OBJECTIVE: Meta = Meta::new(
+            "objective",
+            "Latency: a percentile of successful requests stays below a bound; ErrorRate: \
+             the share of users' requests that fail in the end stays below a bound; \
+             Throughput: successful requests per second stay above a bound.",
+        );
+        const PERCENTILE: Meta = Meta::new("percentile", "Mean, p50, p95, p99 or p99.9.");
+        const BELOW_MS: Meta = Meta::new("below_ms", "The latency it must stay below.")
+            .unit("ms")
+            .positive(MAX_DURATION_MS);
+        const BELOW: Meta =
+            Meta::new("below", "The failed share it must stay below (0–1).").range(0.0, 1.0);
+        const ABOVE: Meta = Meta::new("above_per_sec", "The throughput it must stay above.")
+            .unit("requests/s")
+            .range(0.0, MAX_RATE_PER_SEC);
+        const PERCENTILES: [&str; 5] = ["Mean", "P50", "P95", "P99", "P999"];
+        v.group(&OBJECTIVE, &mut |v| {
+            choose(
+                v,
+                &Meta::new("form", "What the objective is about."),
+                &["Latency", "ErrorRate", "Throughput"],
+                &mut self.objective,
+                |o| match o {
+                    Objective::Latency { .. } => 0,
+                    Objective::ErrorRate { .. } => 1,
+                    Objective::Throughput { .. } => 2,
+                },
+                |_, i| match i {
+                    0 => Objective::Latency {
+                        percentile: Percentile::P99,
+                        below_ms: 200.0,
+                    },
+                    1 => Objective::ErrorRate { below: 0.01 },
+                    _ => Objective::Throughput {
+                        above_per_sec: 100.0,
+                    },
+                },
+            );
+            match &mut self.objective {
+                Objective::Latency {
+                    percentile,
+                    below_ms,
+                } => {
+                    choose(
+                        v,
+                        &PERCENTILE,
+                        &PERCENTILES,
+                        percentile,
+                        |p| *p as usize,
+                        |_, i| {
+                            [
+                                Percentile::Mean,
+                                Percentile::P50,
+                                Percentile::P95,
+                                Percentile::P99,
+                                Percentile::P999,
+                            ][i.min(4)]
+                        },
+                    );
+                    v.number(&BELOW_MS, below_ms);
+                }
+                Objective::ErrorRate { below } => v.number(&BELOW, below),
+                Objective::Throughput { above_per_sec } => v.number(&ABOVE, above_per_sec),
+            }
+        });
+    }
+}
+
 impl Params for RunSpec {
     fn params(&mut self, v: &mut dyn ParamVisitor) {
         const DURATION: Meta = Meta::new(

@@ -45,10 +45,110 @@ pub struct Scenario {
     /// window's fault buttons during a run (recorded so the run replays).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub faults: Vec<TimedFault>,
+    /// Service-level objectives the system must meet (`bottleneck check`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub slos: Vec<Slo>,
     /// Where each component sits on the canvas, by id (x, y). Components without a
     /// position are laid out automatically.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub layout: BTreeMap<String, (f32, f32)>,
+}
+
+/// A service-level objective, e.g. `(objective: Latency(percentile: P99, below_ms: 200.0))`
+/// for all requests, or with `endpoint: "GET /product"` for one endpoint.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Slo {
+    /// The endpoint it is about; `None`: all requests.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endpoint: Option<String>,
+    pub objective: Objective,
+}
+
+/// What a service-level objective asks.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub enum Objective {
+    /// A latency percentile of successful requests stays below `below_ms`.
+    Latency {
+        percentile: Percentile,
+        below_ms: f64,
+    },
+    /// The share of users' requests that fail in the end (after any retries) stays
+    /// below `below` (0–1).
+    ErrorRate { below: f64 },
+    /// Successful requests per second stay above `above_per_sec`.
+    Throughput { above_per_sec: f64 },
+}
+
+/// A latency percentile (or the mean).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Percentile {
+    Mean,
+    P50,
+    P95,
+    P99,
+    P999,
+}
+
+impl Percentile {
+    /// Its name in the summary's latency figures.
+    pub fn field(self) -> &'static str {
+        match self {
+            Self::Mean => "mean",
+            Self::P50 => "p50",
+            Self::P95 => "p95",
+            Self::P99 => "p99",
+            Self::P999 => "p999",
+        }
+    }
+}
+
+impl Slo {
+    /// The summary figure it judges, by the path replications name it with
+    /// (`overall.latency_ms.p99`, `endpoints.GET /x.user_error_rate`, …).
+    pub fn figure(&self) -> String {
+        let scope = match &self.endpoint {
+            Some(e) => format!("endpoints.{e}"),
+            None => "overall".to_owned(),
+        };
+        match self.objective {
+            Objective::Latency { percentile, .. } => {
+                format!("{scope}.latency_ms.{}", percentile.field())
+            }
+            Objective::ErrorRate { .. } => format!("{scope}.user_error_rate"),
+            Objective::Throughput { .. } => format!("{scope}.throughput_per_sec"),
+        }
+    }
+
+    /// The bound, and whether the figure must stay below it (else above).
+    pub fn bound(&self) -> (f64, bool) {
+        match self.objective {
+            Objective::Latency { below_ms, .. } => (below_ms, true),
+            Objective::ErrorRate { below } => (below, true),
+            Objective::Throughput { above_per_sec } => (above_per_sec, false),
+        }
+    }
+
+    /// In a few words, e.g. `p99 of GET /product below 200 ms`.
+    pub fn describe(&self) -> String {
+        let of = self
+            .endpoint
+            .as_deref()
+            .map_or(String::from("all requests"), |e| e.to_owned());
+        match self.objective {
+            Objective::Latency {
+                percentile,
+                below_ms,
+            } => format!("{} latency of {of} below {below_ms} ms", percentile.field()),
+            Objective::ErrorRate { below } => {
+                format!("failed share of {of} below {}%", below * 100.0)
+            }
+            Objective::Throughput { above_per_sec } => {
+                format!("throughput of {of} above {above_per_sec}/s")
+            }
+        }
+    }
 }
 
 /// A fault at a simulated time, e.g. `(at_secs: 60.0, fault: FlushCache(cache: "redis"))`.

@@ -195,6 +195,9 @@ impl Validator {
         for c in &mut s.components {
             check(comp_path(c.id()), c);
         }
+        for (i, slo) in s.slos.iter_mut().enumerate() {
+            check(format!("slos[{i}]"), slo);
+        }
     }
 
     /// References, uniqueness and totals.
@@ -217,6 +220,25 @@ impl Validator {
             }
         }
 
+        if s.slos.len() > MAX_SLOS {
+            self.fail(
+                "slos",
+                format!(
+                    "{} objectives is more than the limit of {MAX_SLOS}",
+                    s.slos.len()
+                ),
+            );
+        }
+        for (i, slo) in s.slos.iter().enumerate() {
+            if let Some(e) = &slo.endpoint
+                && !s.endpoints.contains_key(e)
+            {
+                self.fail(
+                    format!("slos[{i}].endpoint"),
+                    format!("there is no endpoint named {e:?}"),
+                );
+            }
+        }
         for (name, ep) in &s.endpoints {
             let path = format!("endpoints[{name:?}].steps");
             self.steps(&ep.steps, &path, 1, &kinds);

@@ -272,6 +272,16 @@ fn expectations() -> BTreeMap<&'static str, Expect> {
             },
         ),
         (
+            "slo_mistakes.ron",
+            Invalid(&[
+                (
+                    "slos[1].objective.below_ms",
+                    &["-5 ms", "greater than zero"],
+                ),
+                ("slos[0].endpoint", &["no endpoint named", "GET /nope"]),
+            ]),
+        ),
+        (
             "call_cycle.ron",
             Invalid(&[(
                 r#"endpoints["GET /a"].steps"#,

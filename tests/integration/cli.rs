@@ -393,3 +393,50 @@ fn replications_report_every_figure_with_its_interval_the_same_on_any_number_of_
         stderr(&bad)
     );
 }
+
+#[test]
+fn check_exits_0_when_every_objective_is_met_1_when_one_is_not_and_2_on_an_error() {
+    let healthy = bottleneck(&[
+        "check",
+        "scenarios/three_tier.ron",
+        "--set",
+        "run.duration_secs=60",
+    ]);
+    assert_eq!(healthy.status.code(), Some(0), "{}", stdout(&healthy));
+    assert!(
+        stdout(&healthy).contains("all 3 objectives met"),
+        "{}",
+        stdout(&healthy)
+    );
+
+    let storm = bottleneck(&["check", "scenarios/retry_storm.ron"]);
+    assert_eq!(storm.status.code(), Some(1), "{}", stdout(&storm));
+    assert!(stdout(&storm).contains("BREACHED"), "{}", stdout(&storm));
+
+    let broken = bottleneck(&["check", "tests/broken/zero_cores.ron"]);
+    assert_eq!(broken.status.code(), Some(2));
+    let none = bottleneck(&["check", "scenarios/mm1.ron"]);
+    assert_eq!(none.status.code(), Some(2));
+    assert!(
+        stderr(&none).contains("no service-level objectives"),
+        "{}",
+        stderr(&none)
+    );
+}
+
+#[test]
+fn check_gives_the_same_bytes_on_one_thread_and_on_two() {
+    let with_threads = |threads: &str| {
+        Command::new(env!("CARGO_BIN_EXE_bottleneck"))
+            .args(["check", "scenarios/retry_storm.ron", "--format", "json"])
+            .env("RAYON_NUM_THREADS", threads)
+            .current_dir(repo_path(""))
+            .output()
+            .expect("the binary runs")
+    };
+    let (one, two) = (with_threads("1"), with_threads("2"));
+    assert_eq!(one.status.code(), Some(1));
+    assert_eq!(stdout(&one), stdout(&two));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&one)).expect("json");
+    assert_eq!(v["verdicts"][0]["decision"], "breached", "{v}");
+}

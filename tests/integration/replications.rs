@@ -98,3 +98,40 @@ fn the_precision_mode_stops_when_its_intervals_are_tight_enough() {
     assert!(!reached);
     assert_eq!(r.replications, 12);
 }
+
+#[test]
+fn an_objective_is_met_breached_or_undecided_by_where_its_interval_lies() {
+    use bottleneck::experiment::{Decision, judge};
+    use bottleneck::model::{Objective, Percentile, Slo};
+    let r = experiment::replicate(&short("mm1", 200.0, 3), 10);
+    let p99 = *r.get("overall.latency_ms.p99").expect("p99");
+    let below = |ms: f64| Slo {
+        endpoint: None,
+        objective: Objective::Latency {
+            percentile: Percentile::P99,
+            below_ms: ms,
+        },
+    };
+    let hw = p99.half_width;
+    assert_eq!(
+        judge(&below(p99.mean + 2.0 * hw), &r).decision,
+        Decision::Met
+    );
+    assert_eq!(
+        judge(&below(p99.mean - 2.0 * hw), &r).decision,
+        Decision::Breached
+    );
+    // Half a half-width away: undecided, and about 4× the replications would decide it
+    // (the interval narrows as 1/√n), so about 30 more.
+    let v = judge(&below(p99.mean + 0.5 * hw), &r);
+    assert_eq!(v.decision, Decision::Undecided);
+    let more = v.more_replications.expect("an estimate");
+    assert!((25..=35).contains(&more), "{more}");
+    // Throughput is judged from above.
+    let above = |x: f64| Slo {
+        endpoint: None,
+        objective: Objective::Throughput { above_per_sec: x },
+    };
+    assert_eq!(judge(&above(70.0), &r).decision, Decision::Met);
+    assert_eq!(judge(&above(90.0), &r).decision, Decision::Breached);
+}

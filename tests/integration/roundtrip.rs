@@ -15,10 +15,10 @@ use bottleneck::model::limits::*;
 use bottleneck::model::{
     AppSpec, Arrivals, AutoscalerSpec, Budgets, CacheModel, CacheScope, CacheSpec, CdnSpec,
     CircuitBreakerSpec, ClientSpec, ComponentSpec, Concurrency, Count, CountDist, DatabaseSpec,
-    Dist, Endpoint, FORMAT_VERSION, KeySpace, LoadBalancerSpec, Policy, PoolMode, PoolSpec, Pooler,
-    Problems, QuerySpec, QueueSpec, RateLimiterSpec, ReplicaPolicy, Retry, RunSpec, ScaleMetric,
-    Scenario, SessionStore, Step, ValidScenario, load_file, parse_str, to_ron_string,
-    validate_within,
+    Dist, Endpoint, FORMAT_VERSION, KeySpace, LoadBalancerSpec, Objective, Percentile, Policy,
+    PoolMode, PoolSpec, Pooler, Problems, QuerySpec, QueueSpec, RateLimiterSpec, ReplicaPolicy,
+    Retry, RunSpec, ScaleMetric, Scenario, SessionStore, Slo, Step, ValidScenario, load_file,
+    parse_str, to_ron_string, validate_within,
 };
 use proptest::collection::{btree_set, vec};
 use proptest::prelude::*;
@@ -874,6 +874,7 @@ fn scenario_for(plan: Plan) -> BoxedStrategy<Scenario> {
     for id in &plan.clients {
         components.push(client(id.clone(), &plan));
     }
+    let endpoint_names = plan.endpoints.clone();
     let endpoints: Vec<BoxedStrategy<(String, Endpoint)>> = plan
         .endpoints
         .iter()
@@ -893,9 +894,10 @@ fn scenario_for(plan: Plan) -> BoxedStrategy<Scenario> {
         endpoints,
         components.prop_shuffle(),
         vec((any::<f32>(), any::<f32>()), 0..4),
+        vec(slo(endpoint_names), 0..4),
     )
         .prop_map(
-            |(name, description, seed, run, endpoints, components, positions)| Scenario {
+            |(name, description, seed, run, endpoints, components, positions, slos)| Scenario {
                 version: FORMAT_VERSION,
                 name,
                 description,
@@ -913,8 +915,38 @@ fn scenario_for(plan: Plan) -> BoxedStrategy<Scenario> {
                 components,
                 timeline: Vec::new(),
                 faults: Vec::new(),
+                slos,
             },
         )
+        .boxed()
+}
+
+/// A service-level objective on all requests or one of `endpoints`.
+fn slo(endpoints: Vec<String>) -> BoxedStrategy<Slo> {
+    let objective = prop_oneof![
+        (
+            select(vec![
+                Percentile::Mean,
+                Percentile::P50,
+                Percentile::P95,
+                Percentile::P99,
+                Percentile::P999
+            ]),
+            real(TINY, MAX_DURATION_MS)
+        )
+            .prop_map(|(percentile, below_ms)| Objective::Latency {
+                percentile,
+                below_ms
+            }),
+        unit().prop_map(|below| Objective::ErrorRate { below }),
+        real(0.0, MAX_RATE_PER_SEC)
+            .prop_map(|above_per_sec| Objective::Throughput { above_per_sec }),
+    ];
+    (proptest::option::of(select(endpoints)), objective)
+        .prop_map(|(endpoint, objective)| Slo {
+            endpoint,
+            objective,
+        })
         .boxed()
 }
 
