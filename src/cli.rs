@@ -57,6 +57,37 @@ pub enum Command {
     /// Judge the scenario's service-level objectives over replications: exit 0 when
     /// every one is met, 1 when one is breached or undecided, 2 on any error.
     Check(CheckArgs),
+    /// Run the scenario at every point of a grid of one or two parameters (or of the
+    /// load), each point replicated; with `--capacity`, the highest load that meets the
+    /// objectives.
+    Sweep(SweepArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct SweepArgs {
+    /// The scenario file.
+    pub file: PathBuf,
+    /// What to vary: `PATH=V1,V2,…` or `PATH=FROM..TO:STEPS` (both ends included);
+    /// `load=0.5..2:7` scales every client's load. Once or twice.
+    #[arg(long, value_name = "AXIS", required = true)]
+    pub vary: Vec<crate::experiment::sweep::Axis>,
+    /// Change a parameter everywhere before sweeping (as for `run`).
+    #[arg(long = "set", value_name = "PATH=VALUE")]
+    pub set: Vec<model::overrides::Override>,
+    /// Replications at each point.
+    #[arg(long, value_name = "N", default_value_t = 5,
+          value_parser = clap::value_parser!(u32).range(2..=10_000))]
+    pub replications: u32,
+    /// Find the capacity: refine the load bracket in which the objectives stop being
+    /// met (needs a `load` axis and objectives in the file).
+    #[arg(long)]
+    pub capacity: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    /// Write the result to this file instead of standard output.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -184,7 +215,79 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
         }
         Command::Run(args) => run_scenario(args),
         Command::Check(args) => check(args),
+        Command::Sweep(args) => sweep(args),
     }
+}
+
+/// `sweep`: every point with its figures, the knee, and the capacity if asked.
+fn sweep(args: SweepArgs) -> anyhow::Result<ExitCode> {
+    use crate::experiment::sweep::{self, Axis};
+    let mut scenario = load(&args.file)?.into_inner();
+    model::overrides::apply(&mut scenario, &args.set)
+        .map_err(anyhow::Error::msg)
+        .with_context(|| format!("in {}", args.file.display()))?;
+    let scenario = model::validate(scenario)
+        .context("with the command-line overrides")?
+        .into_inner();
+    if args.vary.len() > 2 {
+        bail!("a sweep varies one or two parameters (--vary at most twice)");
+    }
+    let load_axis = args.vary.iter().find(|a| matches!(a, Axis::Load { .. }));
+    if args.capacity && (load_axis.is_none() || scenario.slos.is_empty()) {
+        bail!(
+            "--capacity needs a load axis (--vary load=0.5..2:7) and objectives (`slos`) \
+             in the file"
+        );
+    }
+    let points = sweep::sweep(&scenario, &args.vary, args.replications as usize)
+        .map_err(anyhow::Error::msg)
+        .with_context(|| format!("in {}", args.file.display()))?;
+    let knee = (args.vary.len() == 1).then(|| {
+        let xs: Vec<f64> = (0..points.len()).map(|i| i as f64).collect();
+        let ys: Vec<f64> = points
+            .iter()
+            .map(|p| {
+                p.replicated
+                    .get("overall.latency_ms.p99")
+                    .map_or(0.0, |e| e.mean)
+            })
+            .collect();
+        sweep::knee(&xs, &ys)
+    });
+    let capacity = match (args.capacity, load_axis) {
+        (true, Some(axis)) if args.vary.len() == 1 => match sweep::bracket(&points, axis) {
+            Some((met, not_met)) => Some(
+                sweep::capacity(&scenario, met, not_met, args.replications as usize, 0.01)
+                    .map_err(anyhow::Error::msg)?,
+            ),
+            None => {
+                eprintln!(
+                    "note: no capacity bracket: the objectives are met at every load of the \
+                     sweep, or at none below the first that breaks them"
+                );
+                None
+            }
+        },
+        (true, _) => bail!("--capacity works on a sweep of the load alone"),
+        _ => None,
+    };
+    let result = report::SweepResult {
+        axes: args.vary.iter().map(|a| a.name().to_owned()).collect(),
+        points: &points,
+        knee: knee.flatten().map(|i| points[i].at.clone()),
+        capacity,
+    };
+    let text = match args.format {
+        Format::Table => report::sweep_table(&result),
+        Format::Json => report::sweep_json(&result),
+        Format::Csv => report::sweep_csv(&result),
+    };
+    match &args.out {
+        Some(path) => std::fs::write(path, text)
+            .with_context(|| format!("cannot write the sweep to {}", path.display()))?,
+        None => print!("{text}"),
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// `check`: the objectives' verdicts; exit 0 all met, 1 otherwise.

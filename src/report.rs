@@ -452,3 +452,123 @@ pub fn verdicts_json(r: &Replicated, verdicts: &[crate::experiment::Verdict]) ->
     s.push('\n');
     s
 }
+
+/// A sweep's points, with its knee and capacity, for the reports.
+#[derive(serde::Serialize)]
+pub struct SweepResult<'a> {
+    pub axes: Vec<String>,
+    pub points: &'a [crate::experiment::sweep::Point],
+    /// Where the p99 curve turns steep (one axis only).
+    pub knee: Option<Vec<(String, String)>>,
+    pub capacity: Option<crate::experiment::sweep::Capacity>,
+}
+
+/// A sweep as a table: one row per point with its key figures ± their intervals.
+pub fn sweep_table(r: &SweepResult) -> String {
+    use crate::experiment::Decision;
+    let mut out = String::new();
+    let o = &mut out;
+    let reps = r.points.first().map_or(0, |p| p.replicated.replications);
+    let _ = writeln!(
+        o,
+        "sweep of {} — {reps} replications a point, ±: 95% confidence interval",
+        r.axes.join(" × ")
+    );
+    let _ = writeln!(o);
+    let mut header = String::new();
+    for a in &r.axes {
+        let _ = write!(header, "{:>16} ", truncate(a, 16));
+    }
+    let _ = writeln!(
+        o,
+        "{header}{:>16} {:>14} {:>16} {:>18} {:>10}",
+        "ok/s", "errors %", "p50 ms", "p99 ms", "objectives"
+    );
+    for p in r.points {
+        let pm = |path: &str, scale: f64| {
+            p.replicated.get(path).map_or("—".to_owned(), |e| {
+                format!("{:.1} ± {:.1}", e.mean * scale, e.half_width * scale)
+            })
+        };
+        let mut at = String::new();
+        for (_, v) in &p.at {
+            let shown = v.parse::<f64>().map_or(v.clone(), |x| format!("{x:.3}"));
+            let shown = shown.trim_end_matches('0').trim_end_matches('.').to_owned();
+            let _ = write!(at, "{:>16} ", truncate(&shown, 16));
+        }
+        let objectives = if p.verdicts.is_empty() {
+            "—".to_owned()
+        } else {
+            let met = p
+                .verdicts
+                .iter()
+                .filter(|v| v.decision == Decision::Met)
+                .count();
+            let breached = p.verdicts.iter().any(|v| v.decision == Decision::Breached);
+            if met == p.verdicts.len() {
+                "met".to_owned()
+            } else if breached {
+                "BREACHED".to_owned()
+            } else {
+                "undecided".to_owned()
+            }
+        };
+        let _ = writeln!(
+            o,
+            "{at}{:>16} {:>14} {:>16} {:>18} {:>10}",
+            pm("overall.throughput_per_sec", 1.0),
+            pm("overall.user_error_rate", 100.0),
+            pm("overall.latency_ms.p50", 1.0),
+            pm("overall.latency_ms.p99", 1.0),
+            objectives
+        );
+    }
+    if let Some(knee) = &r.knee {
+        let at: Vec<String> = knee.iter().map(|(a, v)| format!("{a} = {v}")).collect();
+        let _ = writeln!(o);
+        let _ = writeln!(o, "knee of the p99 curve: {}", at.join(", "));
+    }
+    if let Some(c) = &r.capacity {
+        let _ = writeln!(o);
+        let rates = match (c.met_per_sec, c.not_met_per_sec) {
+            (Some(a), Some(b)) => format!(" ({a:.1} to {b:.1} requests/s)"),
+            _ => String::new(),
+        };
+        let _ = writeln!(
+            o,
+            "capacity: the objectives hold up to a load of {:.3}× and fail by {:.3}×{rates}",
+            c.met, c.not_met
+        );
+    }
+    out
+}
+
+/// A sweep as JSON: every point with every figure and its interval.
+pub fn sweep_json(r: &SweepResult) -> String {
+    let mut s = serde_json::to_string_pretty(r)
+        .unwrap_or_else(|e| unreachable!("a sweep is plain data: {e}"));
+    s.push('\n');
+    s
+}
+
+/// A sweep as CSV: one row per point and figure: the axes' values, the figure, its
+/// mean, half-width and replications.
+pub fn sweep_csv(r: &SweepResult) -> String {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let mut header: Vec<String> = r.axes.clone();
+    header.extend(["figure", "mean", "half_width", "replications"].map(str::to_owned));
+    let _ = w.write_record(&header);
+    for p in r.points {
+        for (path, e) in &p.replicated.figures {
+            let mut row: Vec<String> = p.at.iter().map(|(_, v)| v.clone()).collect();
+            row.extend([
+                path.clone(),
+                e.mean.to_string(),
+                e.half_width.to_string(),
+                e.n.to_string(),
+            ]);
+            let _ = w.write_record(&row);
+        }
+    }
+    String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()
+}

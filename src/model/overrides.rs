@@ -38,6 +38,55 @@ impl std::fmt::Display for Override {
     }
 }
 
+/// Multiplies the load of every client by `factor`: open clients' rates (every rate of
+/// a bursty, ramping, spiking or profiled stream), closed-loop clients' users (rounded,
+/// at least one). The result still needs validating.
+pub fn scale_load(scenario: &mut Scenario, factor: f64) {
+    use super::scenario::{Arrivals, ComponentSpec};
+    for c in &mut scenario.components {
+        let ComponentSpec::Client(client) = c else {
+            continue;
+        };
+        match &mut client.arrivals {
+            Arrivals::Poisson { rate_per_sec } | Arrivals::Constant { rate_per_sec } => {
+                *rate_per_sec *= factor
+            }
+            Arrivals::Bursty {
+                low_per_sec,
+                high_per_sec,
+                ..
+            } => {
+                *low_per_sec *= factor;
+                *high_per_sec *= factor;
+            }
+            Arrivals::Ramp {
+                from_per_sec,
+                to_per_sec,
+                ..
+            } => {
+                *from_per_sec *= factor;
+                *to_per_sec *= factor;
+            }
+            Arrivals::Spike {
+                base_per_sec,
+                peak_per_sec,
+                ..
+            } => {
+                *base_per_sec *= factor;
+                *peak_per_sec *= factor;
+            }
+            Arrivals::Profile { points } => {
+                for (_, rate) in points {
+                    *rate *= factor;
+                }
+            }
+            Arrivals::Closed { users, .. } => {
+                *users = ((f64::from(*users) * factor).round() as u32).max(1);
+            }
+        }
+    }
+}
+
 /// Applies the overrides in order. The result still needs validating.
 pub fn apply(scenario: &mut Scenario, overrides: &[Override]) -> Result<(), String> {
     for o in overrides {

@@ -440,3 +440,84 @@ fn check_gives_the_same_bytes_on_one_thread_and_on_two() {
     let v: serde_json::Value = serde_json::from_str(&stdout(&one)).expect("json");
     assert_eq!(v["verdicts"][0]["decision"], "breached", "{v}");
 }
+
+#[test]
+fn sweep_reports_every_point_and_finds_the_capacity_between_grid_points() {
+    let o = bottleneck(&[
+        "sweep",
+        "scenarios/three_tier.ron",
+        "--vary",
+        "load=1..4:4",
+        "--capacity",
+        "--set",
+        "run.duration_secs=40",
+        "--replications",
+        "4",
+        "--format",
+        "json",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).expect("json");
+    let points = v["points"].as_array().expect("points");
+    assert_eq!(points.len(), 4);
+    assert_eq!(v["axes"][0], "load");
+    assert!(points[0]["replicated"]["figures"]["overall.latency_ms.p99"]["mean"].is_number());
+    // The three-tier app meets its objectives at 1× and breaks them by 4×: the capacity
+    // lies strictly between two grid points, refined.
+    let (met, not_met) = (
+        v["capacity"]["met"].as_f64().expect("met"),
+        v["capacity"]["not_met"].as_f64().expect("not met"),
+    );
+    assert!(
+        1.0 <= met && met < not_met && not_met <= 4.0,
+        "{met}..{not_met}"
+    );
+    assert!(
+        not_met - met < 1.0,
+        "narrower than the grid: {met}..{not_met}"
+    );
+
+    let csv = bottleneck(&[
+        "sweep",
+        "scenarios/mm1.ron",
+        "--vary",
+        "server.cores=1,2",
+        "--set",
+        "run.duration_secs=100",
+        "--format",
+        "csv",
+    ]);
+    assert!(csv.status.success(), "{}", stderr(&csv));
+    let text = stdout(&csv);
+    assert!(
+        text.starts_with("server.cores,figure,mean,half_width,replications"),
+        "{text}"
+    );
+    assert!(text.contains("\n2,overall.latency_ms.p99,"), "{text}");
+
+    let no_load = bottleneck(&[
+        "sweep",
+        "scenarios/three_tier.ron",
+        "--vary",
+        "app.instances=2,4",
+        "--capacity",
+    ]);
+    assert_eq!(no_load.status.code(), Some(2));
+    assert!(
+        stderr(&no_load).contains("--capacity needs a load axis"),
+        "{}",
+        stderr(&no_load)
+    );
+    let bad = bottleneck(&[
+        "sweep",
+        "scenarios/three_tier.ron",
+        "--vary",
+        "app.instances=0,4",
+    ]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(
+        stderr(&bad).contains("at app.instances=0"),
+        "{}",
+        stderr(&bad)
+    );
+}

@@ -135,3 +135,66 @@ fn an_objective_is_met_breached_or_undecided_by_where_its_interval_lies() {
     assert_eq!(judge(&above(70.0), &r).decision, Decision::Met);
     assert_eq!(judge(&above(90.0), &r).decision, Decision::Breached);
 }
+
+#[test]
+fn the_capacity_search_on_mmc_brackets_the_load_exact_theory_gives() {
+    use bottleneck::experiment::sweep::{self, Axis};
+    // M/M/4, exponential 100 ms service, objective p99 < 1 s. Exact: the λ at which
+    // P(response > 1 s) = 1% under Erlang C, by bisection on the exact distribution.
+    let p_late = |lambda: f64| {
+        Mmc {
+            lambda,
+            mu: 10.0,
+            c: 4,
+        }
+        .response_survival(1.0)
+    };
+    let (mut lo, mut hi) = (1.0, 39.99);
+    for _ in 0..100 {
+        let mid = 0.5 * (lo + hi);
+        if p_late(mid) > 0.01 {
+            hi = mid
+        } else {
+            lo = mid
+        }
+    }
+    let exact = 0.5 * (lo + hi);
+    let base = crate::util::scenario(
+        r#"Scenario(
+            version: 1,
+            seed: 11,
+            run: (duration_secs: 600.0, warmup_secs: 20.0),
+            endpoints: {"job": (steps: [Cpu(Exp(mean_ms: 100.0))])},
+            components: [
+                Client(id: "users", target: "server", arrivals: Poisson(rate_per_sec: 20.0)),
+                App(id: "server", cores: 4, concurrency: Threads(workers: 10000),
+                    accept_queue: 100000),
+            ],
+            slos: [(objective: Latency(percentile: P99, below_ms: 1000.0))],
+        )"#,
+    )
+    .into_inner();
+    // λ from 20 to 38 per second: the grid brackets the capacity …
+    let axis: Axis = "load=1.0..1.9:10".parse().expect("an axis");
+    let points = sweep::sweep(&base, std::slice::from_ref(&axis), 8).expect("sweep");
+    let (met, not_met) = sweep::bracket(&points, &axis).expect("a bracket");
+    assert!(
+        20.0 * met <= exact && exact <= 20.0 * not_met,
+        "grid {met}..{not_met}, exact λ {exact}"
+    );
+    // … and refining it keeps the exact λ inside a bracket a few percent wide.
+    let c = sweep::capacity(&base, met, not_met, 8, 0.02).expect("capacity");
+    let (a, b) = (
+        c.met_per_sec.expect("open"),
+        c.not_met_per_sec.expect("open"),
+    );
+    assert!(
+        a <= exact && exact <= b,
+        "capacity {a}..{b} req/s, exact {exact}"
+    );
+    assert!(b - a < 0.1 * exact, "capacity {a}..{b} req/s: too wide");
+    assert!(
+        b - a < 20.0 * (not_met - met),
+        "refining narrowed the grid's bracket"
+    );
+}

@@ -5,6 +5,8 @@
 //! the replications are independent, and the results are the same whatever the number
 //! of threads that runs them (rayon), since each depends only on its index.
 
+pub mod sweep;
+
 use std::collections::BTreeMap;
 
 use rayon::prelude::*;
