@@ -9,6 +9,7 @@ use anyhow::{Context as _, bail};
 use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::engine::{Advance, Simulation};
+use crate::experiment;
 use crate::model::{self, ValidScenario};
 use crate::report;
 
@@ -233,15 +234,39 @@ fn sweep(args: SweepArgs) -> anyhow::Result<ExitCode> {
         bail!("a sweep varies one or two parameters (--vary at most twice)");
     }
     let load_axis = args.vary.iter().find(|a| matches!(a, Axis::Load { .. }));
+    if args.capacity && args.vary.len() > 1 {
+        bail!("--capacity works on a sweep of the load alone");
+    }
     if args.capacity && (load_axis.is_none() || scenario.slos.is_empty()) {
         bail!(
             "--capacity needs a load axis (--vary load=0.5..2:7) and objectives (`slos`) \
              in the file"
         );
     }
-    let points = sweep::sweep(&scenario, &args.vary, args.replications as usize)
-        .map_err(anyhow::Error::msg)
-        .with_context(|| format!("in {}", args.file.display()))?;
+    let reps = args.replications as usize;
+    let outcome = watched(|ctl| {
+        let points = sweep::sweep(&scenario, &args.vary, reps, ctl)?;
+        let capacity = match (args.capacity, load_axis) {
+            (true, Some(axis)) => match sweep::bracket(&points, axis) {
+                Some((met, not_met)) => {
+                    Some(sweep::capacity(&scenario, met, not_met, reps, 0.01, ctl)?)
+                }
+                None => None,
+            },
+            _ => None,
+        };
+        Ok((points, capacity))
+    });
+    let (points, capacity) = match outcome {
+        Watched::Done(result) => result.with_context(|| format!("in {}", args.file.display()))?,
+        Watched::Interrupted(code) => return Ok(code),
+    };
+    if args.capacity && capacity.is_none() {
+        eprintln!(
+            "note: no capacity bracket: the objectives are met at every load of the sweep, \
+             or at none below the first that breaks them"
+        );
+    }
     let knee = (args.vary.len() == 1).then(|| {
         let xs: Vec<f64> = (0..points.len()).map(|i| i as f64).collect();
         let ys: Vec<f64> = points
@@ -254,23 +279,6 @@ fn sweep(args: SweepArgs) -> anyhow::Result<ExitCode> {
             .collect();
         sweep::knee(&xs, &ys)
     });
-    let capacity = match (args.capacity, load_axis) {
-        (true, Some(axis)) if args.vary.len() == 1 => match sweep::bracket(&points, axis) {
-            Some((met, not_met)) => Some(
-                sweep::capacity(&scenario, met, not_met, args.replications as usize, 0.01)
-                    .map_err(anyhow::Error::msg)?,
-            ),
-            None => {
-                eprintln!(
-                    "note: no capacity bracket: the objectives are met at every load of the \
-                     sweep, or at none below the first that breaks them"
-                );
-                None
-            }
-        },
-        (true, _) => bail!("--capacity works on a sweep of the load alone"),
-        _ => None,
-    };
     let result = report::SweepResult {
         axes: args.vary.iter().map(|a| a.name().to_owned()).collect(),
         points: &points,
@@ -292,7 +300,7 @@ fn sweep(args: SweepArgs) -> anyhow::Result<ExitCode> {
 
 /// `check`: the objectives' verdicts; exit 0 all met, 1 otherwise.
 fn check(args: CheckArgs) -> anyhow::Result<ExitCode> {
-    use crate::experiment::{self, Decision};
+    use crate::experiment::Decision;
     let mut scenario = load(&args.file)?.into_inner();
     model::overrides::apply(&mut scenario, &args.set)
         .map_err(anyhow::Error::msg)
@@ -305,11 +313,17 @@ fn check(args: CheckArgs) -> anyhow::Result<ExitCode> {
             args.file.display()
         );
     }
-    let (replicated, verdicts) = experiment::check(
-        &scenario,
-        args.replications as usize,
-        args.max_replications as usize,
-    );
+    let (replicated, verdicts) = match watched(|ctl| {
+        Ok(experiment::check(
+            &scenario,
+            args.replications as usize,
+            args.max_replications as usize,
+            ctl,
+        )?)
+    }) {
+        Watched::Done(result) => result.with_context(|| format!("in {}", args.file.display()))?,
+        Watched::Interrupted(code) => return Ok(code),
+    };
     let text = match args.format {
         Format::Json => report::verdicts_json(&replicated, &verdicts),
         Format::Table | Format::Csv => report::verdicts_table(&replicated, &verdicts),
@@ -351,6 +365,7 @@ fn run_scenario(args: RunArgs) -> anyhow::Result<ExitCode> {
     }
     let seed = scenario.seed;
     let mut sim = Simulation::with_seed(&scenario, seed);
+    catch_interrupt();
 
     let mut progress = Progress::new(sim.end());
     let started = std::time::Instant::now();
@@ -389,6 +404,10 @@ fn run_scenario(args: RunArgs) -> anyhow::Result<ExitCode> {
             stopped = Some(format!("--max-wall {}", humantime::format_duration(max)));
             break;
         }
+        if interrupted() {
+            stopped = Some("Ctrl+C".to_owned());
+            break;
+        }
     }
     progress.finish();
 
@@ -404,6 +423,16 @@ fn run_scenario(args: RunArgs) -> anyhow::Result<ExitCode> {
         None => print!("{text}"),
     }
     if let Some(bound) = stopped {
+        if interrupted() {
+            eprintln!(
+                "interrupted after {} events, at {:.3} s of the {:.3} simulated seconds; the \
+                 report covers only that part of the run",
+                sim.events(),
+                sim.now().as_secs_f64(),
+                end.as_secs_f64()
+            );
+            return Ok(ExitCode::from(EXIT_INTERRUPTED));
+        }
         bail!(
             "stopped by {bound} after {} events, at {:.3} s of the {:.3} simulated seconds; the \
              report covers only that part of the run",
@@ -417,12 +446,24 @@ fn run_scenario(args: RunArgs) -> anyhow::Result<ExitCode> {
 
 /// `run --replications` / `--precision`: every figure with its interval.
 fn run_replications(args: &RunArgs, scenario: &ValidScenario) -> anyhow::Result<ExitCode> {
-    use crate::experiment;
-    let replicated = match (args.replications, args.precision) {
-        (Some(n), _) => experiment::replicate(scenario, n as usize),
-        (None, Some(p)) => {
-            let (r, reached) =
-                experiment::replicate_to_precision(scenario, p, 10, args.max_replications as usize);
+    let outcome = watched(|ctl| match (args.replications, args.precision) {
+        (Some(n), _) => Ok((experiment::replicate(scenario, n as usize, ctl)?, true)),
+        (None, Some(p)) => Ok(experiment::replicate_to_precision(
+            scenario,
+            p,
+            10,
+            args.max_replications as usize,
+            ctl,
+        )?),
+        (None, None) => unreachable!("called with replications or a precision"),
+    });
+    let (replicated, reached) = match outcome {
+        Watched::Done(result) => result.with_context(|| format!("in {}", args.file.display()))?,
+        Watched::Interrupted(code) => return Ok(code),
+    };
+    {
+        if let Some(p) = args.precision {
+            let r = &replicated;
             if !reached {
                 eprintln!(
                     "note: ±{:.1}% not reached after {} replications (--max-replications); \
@@ -431,10 +472,8 @@ fn run_replications(args: &RunArgs, scenario: &ValidScenario) -> anyhow::Result<
                     r.replications
                 );
             }
-            r
         }
-        (None, None) => unreachable!("called with replications or a precision"),
-    };
+    }
     let text = match args.format {
         Format::Table => report::replicated_table(&replicated),
         Format::Json => report::replicated_json(&replicated),
@@ -450,6 +489,128 @@ fn run_replications(args: &RunArgs, scenario: &ValidScenario) -> anyhow::Result<
 
 /// Events simulated between checks of the bounds and progress updates.
 const SLICE_EVENTS: u64 = 1_000_000;
+
+/// Set by Ctrl+C (SIGINT): long commands stop at their next look and say so.
+static INTERRUPTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Exit code of a command stopped by Ctrl+C (128 + SIGINT, as shells report it).
+const EXIT_INTERRUPTED: u8 = 130;
+
+/// Makes Ctrl+C ask the running command to stop instead of killing the process (so a
+/// partial report or a clean message comes out); a second Ctrl+C kills it.
+fn catch_interrupt() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let _ = ctrlc::set_handler(|| {
+            if INTERRUPTED.swap(true, std::sync::atomic::Ordering::SeqCst) {
+                std::process::exit(i32::from(EXIT_INTERRUPTED));
+            }
+        });
+    });
+}
+
+fn interrupted() -> bool {
+    INTERRUPTED.load(std::sync::atomic::Ordering::SeqCst)
+}
+
+/// How a watched experiment ended.
+enum Watched<T> {
+    Done(anyhow::Result<T>),
+    /// Stopped by Ctrl+C; the message is out, exit with this code.
+    Interrupted(ExitCode),
+}
+
+/// Runs an experiment on another thread while this one shows its progress on stderr (a
+/// bar on a terminal, a line every few seconds otherwise) and turns Ctrl+C into a clean
+/// cancellation.
+fn watched<T: Send>(
+    job: impl FnOnce(&experiment::Control) -> Result<T, experiment::Error> + Send,
+) -> Watched<T> {
+    catch_interrupt();
+    let ctl = experiment::Control::default();
+    let started = std::time::Instant::now();
+    let result = std::thread::scope(|scope| {
+        let worker = scope.spawn(|| job(&ctl));
+        let mut progress = ExperimentProgress::new();
+        while !worker.is_finished() {
+            std::thread::sleep(Duration::from_millis(100));
+            if interrupted() {
+                ctl.cancel();
+            }
+            progress.update(&ctl, started.elapsed());
+        }
+        progress.finish();
+        worker.join()
+    });
+    match result {
+        Ok(Err(experiment::Error::Stopped(experiment::Stopped::Cancelled))) => {
+            let (done, planned) = ctl.progress();
+            eprintln!(
+                "interrupted: stopped after {done} of {planned} replications ({:.1} s); no \
+                 result",
+                started.elapsed().as_secs_f64()
+            );
+            Watched::Interrupted(ExitCode::from(EXIT_INTERRUPTED))
+        }
+        Ok(r) => Watched::Done(r.map_err(anyhow::Error::from)),
+        Err(panic) => std::panic::resume_unwind(panic),
+    }
+}
+
+/// Progress of an experiment on stderr: replications done of those planned so far.
+enum ExperimentProgress {
+    Bar(indicatif::ProgressBar),
+    Lines { next: Duration },
+}
+
+impl ExperimentProgress {
+    fn new() -> Self {
+        if std::io::stderr().is_terminal() {
+            let bar = indicatif::ProgressBar::new(0);
+            bar.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "{bar:40} {pos}/{len} replications {msg} (eta {eta})",
+                )
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            );
+            Self::Bar(bar)
+        } else {
+            Self::Lines {
+                next: PROGRESS_LINE_EVERY,
+            }
+        }
+    }
+
+    fn update(&mut self, ctl: &experiment::Control, wall: Duration) {
+        let (done, planned) = ctl.progress();
+        match self {
+            Self::Bar(bar) => {
+                bar.set_length(planned);
+                bar.set_position(done);
+                bar.set_message(format!(
+                    "{} events",
+                    model::budget::show_count(ctl.events() as f64)
+                ));
+            }
+            Self::Lines { next } => {
+                if wall >= *next {
+                    *next = wall + PROGRESS_LINE_EVERY;
+                    eprintln!(
+                        "progress: {done} of {planned} replications ({} events, {:.0} s wall)",
+                        model::budget::show_count(ctl.events() as f64),
+                        wall.as_secs_f64()
+                    );
+                }
+            }
+        }
+    }
+
+    fn finish(&mut self) {
+        if let Self::Bar(bar) = self {
+            bar.finish_and_clear();
+        }
+    }
+}
 
 /// Progress of a headless run on stderr: a bar on a terminal; otherwise (a CI log, a
 /// pipe) a line every few seconds of wall time, so a long run never looks hung.

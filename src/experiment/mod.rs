@@ -8,6 +8,7 @@
 pub mod sweep;
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use rayon::prelude::*;
 use serde::Serialize;
@@ -28,22 +29,142 @@ pub fn replication_seed(seed: u64, index: u64) -> u64 {
     mix64(seed ^ mix64(index.wrapping_add(0x5EED)))
 }
 
+/// Events a replication runs between two looks at whether it was cancelled.
+const SLICE_EVENTS: u64 = 1_000_000;
+
+/// Shared between an experiment and whoever watches it (a progress bar, the window, a
+/// Ctrl+C handler): the replications planned and done so far, and a request to stop.
+/// Every function here takes one; `&Control::default()` when nobody watches.
+#[derive(Debug, Default)]
+pub struct Control {
+    cancelled: AtomicBool,
+    planned: AtomicU64,
+    done: AtomicU64,
+    events: AtomicU64,
+}
+
+/// Why an experiment stopped before it finished.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum Stopped {
+    /// Through its [`Control`].
+    #[error("cancelled")]
+    Cancelled,
+    /// A replication's simulated time stopped advancing (see `engine::Stall`).
+    #[error("replication {index} (seed {seed}): {reason}")]
+    Stalled {
+        index: usize,
+        seed: u64,
+        reason: String,
+    },
+}
+
+/// Why an experiment gave no result: a setting it tried is invalid, or it stopped.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum Error {
+    /// A point, variant or candidate is not a valid scenario (the message says which and
+    /// why).
+    #[error("{0}")]
+    Invalid(String),
+    #[error(transparent)]
+    Stopped(#[from] Stopped),
+}
+
+impl Control {
+    /// Asks the experiment to stop: replications under way stop within a million events,
+    /// and the experiment returns [`Stopped::Cancelled`].
+    pub fn cancel(&self) {
+        self.cancelled.store(true, Ordering::Relaxed);
+    }
+
+    pub fn is_cancelled(&self) -> bool {
+        self.cancelled.load(Ordering::Relaxed)
+    }
+
+    /// Replications finished and planned so far (a search plans more as it goes).
+    pub fn progress(&self) -> (u64, u64) {
+        (
+            self.done.load(Ordering::Relaxed),
+            self.planned.load(Ordering::Relaxed),
+        )
+    }
+
+    /// Simulated events of the replications finished so far.
+    pub fn events(&self) -> u64 {
+        self.events.load(Ordering::Relaxed)
+    }
+
+    /// Adds `n` replications to those planned.
+    pub fn plan(&self, n: usize) {
+        self.planned.fetch_add(n as u64, Ordering::Relaxed);
+    }
+
+    fn check(&self) -> Result<(), Stopped> {
+        if self.is_cancelled() {
+            Err(Stopped::Cancelled)
+        } else {
+            Ok(())
+        }
+    }
+}
+
+/// Runs replication `index` of `sc` to its end, looking at `ctl` every million events.
+fn run_one(sc: &ValidScenario, index: usize, ctl: &Control) -> Result<Summary, Stopped> {
+    use crate::engine::Advance;
+    let seed = replication_seed(sc.seed, index as u64);
+    let mut sim = Simulation::with_seed(sc, seed);
+    let end = sim.end();
+    loop {
+        ctl.check()?;
+        match sim.advance_until(end, SLICE_EVENTS) {
+            Advance::Finished => break,
+            Advance::Stalled => {
+                return Err(Stopped::Stalled {
+                    index,
+                    seed,
+                    reason: sim.stall().map(ToString::to_string).unwrap_or_default(),
+                });
+            }
+            Advance::ReachedTarget | Advance::BudgetExhausted => {}
+        }
+    }
+    ctl.done.fetch_add(1, Ordering::Relaxed);
+    ctl.events.fetch_add(sim.events(), Ordering::Relaxed);
+    Ok(sim.summary())
+}
+
 /// Runs replications `from..to` of `sc` in parallel; the summaries come back in index
-/// order.
-fn run_range(sc: &ValidScenario, from: usize, to: usize) -> Vec<Summary> {
+/// order. Plans them on `ctl` first.
+fn run_range(
+    sc: &ValidScenario,
+    from: usize,
+    to: usize,
+    ctl: &Control,
+) -> Result<Vec<Summary>, Stopped> {
+    ctl.plan(to.saturating_sub(from));
+    run_planned(sc, from, to, ctl)
+}
+
+/// [`run_range`] of replications already counted in `ctl`'s plan.
+fn run_planned(
+    sc: &ValidScenario,
+    from: usize,
+    to: usize,
+    ctl: &Control,
+) -> Result<Vec<Summary>, Stopped> {
     (from..to)
         .into_par_iter()
-        .map(|i| {
-            let mut sim = Simulation::with_seed(sc, replication_seed(sc.seed, i as u64));
-            sim.run_to_end();
-            sim.summary()
-        })
+        .map(|i| run_one(sc, i, ctl))
         .collect()
 }
 
 /// `n` independent replications of `sc` (at least 2).
-pub fn replicate(sc: &ValidScenario, n: usize) -> Replicated {
-    Replicated::from_runs(run_range(sc, 0, n.max(2)))
+pub fn replicate(sc: &ValidScenario, n: usize, ctl: &Control) -> Result<Replicated, Stopped> {
+    Ok(Replicated::from_runs(run_range(sc, 0, n.max(2), ctl)?))
+}
+
+/// [`replicate`], the replications being already counted in `ctl`'s plan.
+fn replicate_planned(sc: &ValidScenario, n: usize, ctl: &Control) -> Result<Replicated, Stopped> {
+    Ok(Replicated::from_runs(run_planned(sc, 0, n.max(2), ctl)?))
 }
 
 /// Replications until the intervals of the figures that matter (overall throughput,
@@ -55,17 +176,18 @@ pub fn replicate_to_precision(
     precision: f64,
     min: usize,
     max: usize,
-) -> (Replicated, bool) {
+    ctl: &Control,
+) -> Result<(Replicated, bool), Stopped> {
     let (min, max) = (min.max(2), max.max(min.max(2)));
-    let mut runs = run_range(sc, 0, min);
+    let mut runs = run_range(sc, 0, min, ctl)?;
     loop {
         let r = Replicated::from_runs(runs.clone());
         let reached = r.precision_reached(precision);
         if reached || runs.len() >= max {
-            return (r, reached);
+            return Ok((r, reached));
         }
         let next = (runs.len() + BATCH).min(max);
-        runs.extend(run_range(sc, runs.len(), next));
+        runs.extend(run_range(sc, runs.len(), next, ctl)?);
     }
 }
 
@@ -222,9 +344,14 @@ pub fn judge(slo: &crate::model::Slo, r: &Replicated) -> Verdict {
 /// Runs replications of `sc` until every objective is decided or `max` have run (at
 /// least `min`), adding about as many as the undecided ones need; returns the
 /// replications and the verdicts.
-pub fn check(sc: &ValidScenario, min: usize, max: usize) -> (Replicated, Vec<Verdict>) {
+pub fn check(
+    sc: &ValidScenario,
+    min: usize,
+    max: usize,
+    ctl: &Control,
+) -> Result<(Replicated, Vec<Verdict>), Stopped> {
     let (min, max) = (min.max(2), max.max(min.max(2)));
-    let mut runs = run_range(sc, 0, min);
+    let mut runs = run_range(sc, 0, min, ctl)?;
     loop {
         let r = Replicated::from_runs(runs.clone());
         let verdicts: Vec<Verdict> = sc.slos.iter().map(|slo| judge(slo, &r)).collect();
@@ -236,9 +363,9 @@ pub fn check(sc: &ValidScenario, min: usize, max: usize) -> (Replicated, Vec<Ver
         match wanted {
             Some(more) if runs.len() < max => {
                 let next = (runs.len() + more.max(BATCH)).min(max);
-                runs.extend(run_range(sc, runs.len(), next));
+                runs.extend(run_range(sc, runs.len(), next, ctl)?);
             }
-            _ => return (r, verdicts),
+            _ => return Ok((r, verdicts)),
         }
     }
 }
@@ -316,13 +443,37 @@ mod tests {
     }
 
     #[test]
+    fn a_cancelled_experiment_stops_and_says_so() {
+        let sc = crate::model::load_file("scenarios/mm1.ron".as_ref()).expect("loads");
+        let ctl = Control::default();
+        ctl.cancel();
+        assert_eq!(replicate(&sc, 4, &ctl).err(), Some(Stopped::Cancelled));
+        // Cancelled from another thread while it runs: it stops without finishing them.
+        let mut s = sc.into_inner();
+        s.run.duration_secs = 604_800.0;
+        let sc = crate::model::validate(s).expect("valid");
+        let ctl = Control::default();
+        std::thread::scope(|scope| {
+            let job = scope.spawn(|| replicate(&sc, 2, &ctl));
+            while ctl.progress().1 == 0 {
+                std::thread::yield_now();
+            }
+            // Well into the replications (a week at M/M/1's rate takes seconds).
+            std::thread::sleep(std::time::Duration::from_millis(50));
+            ctl.cancel();
+            assert_eq!(job.join().expect("no panic").err(), Some(Stopped::Cancelled));
+        });
+        assert_eq!(ctl.progress(), (0, 2), "neither long replication finished");
+    }
+
+    #[test]
     fn figures_are_named_by_paths_that_hold_across_replications() {
         let sc = crate::model::load_file("scenarios/three_tier.ron".as_ref()).expect("loads");
         let mut s = sc.into_inner();
         s.run.duration_secs = 30.0;
         s.run.warmup_secs = 5.0;
         let sc = crate::model::validate(s).expect("valid");
-        let r = replicate(&sc, 3);
+        let r = replicate(&sc, 3, &Control::default()).expect("not cancelled");
         for path in [
             "overall.latency_ms.p99",
             "endpoints.GET /product.throughput_per_sec",

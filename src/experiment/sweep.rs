@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 
-use super::{Decision, Replicated, Verdict, check, judge, replicate};
+use super::{Control, Decision, Error, Replicated, Verdict, check, judge, replicate_planned};
 use crate::model::overrides::{self, Override};
 use crate::model::{self, Scenario, ValidScenario};
 
@@ -74,6 +74,8 @@ impl std::str::FromStr for Axis {
             (0..steps)
                 .map(|k| {
                     let x = from + (to - from) * k as f64 / (steps - 1) as f64;
+                    // 0.2 + 13 × 0.2 is 2.8000000000000003: keep nine decimals.
+                    let x = (x * 1e9).round() / 1e9;
                     // Whole numbers stay whole (instances, cores).
                     if from.fract() == 0.0 && to.fract() == 0.0 && x.fract() == 0.0 {
                         format!("{x:.0}")
@@ -152,9 +154,27 @@ fn at_point(base: &Scenario, axes: &[Axis], index: &[usize]) -> Result<ValidScen
 
 /// Runs `base` at every point of the grid of `axes` (one or two), `replications` each,
 /// judging its objectives there. Points come in row order (the last axis fastest).
-pub fn sweep(base: &Scenario, axes: &[Axis], replications: usize) -> Result<Vec<Point>, String> {
+pub fn sweep(
+    base: &Scenario,
+    axes: &[Axis],
+    replications: usize,
+    ctl: &Control,
+) -> Result<Vec<Point>, Error> {
+    sweep_with(base, axes, replications, ctl, |_| {})
+}
+
+/// [`sweep`], calling `on_point` with each point as soon as it is done.
+pub fn sweep_with(
+    base: &Scenario,
+    axes: &[Axis],
+    replications: usize,
+    ctl: &Control,
+    mut on_point: impl FnMut(&Point),
+) -> Result<Vec<Point>, Error> {
     if axes.is_empty() || axes.len() > 2 {
-        return Err("a sweep varies one or two parameters".to_owned());
+        return Err(Error::Invalid(
+            "a sweep varies one or two parameters".to_owned(),
+        ));
     }
     let mut indices: Vec<Vec<usize>> = vec![vec![]];
     for axis in axes {
@@ -173,24 +193,27 @@ pub fn sweep(base: &Scenario, axes: &[Axis], replications: usize) -> Result<Vec<
     let scenarios: Vec<ValidScenario> = indices
         .iter()
         .map(|index| at_point(base, axes, index))
-        .collect::<Result<_, _>>()?;
-    Ok(indices
-        .iter()
-        .zip(&scenarios)
-        .map(|(index, sc)| {
-            let replicated = replicate(sc, replications);
-            let verdicts = sc.slos.iter().map(|slo| judge(slo, &replicated)).collect();
-            Point {
-                at: axes
-                    .iter()
-                    .zip(index)
-                    .map(|(a, &i)| (a.name().to_owned(), a.value(i)))
-                    .collect(),
-                replicated,
-                verdicts,
-            }
-        })
-        .collect())
+        .collect::<Result<_, _>>()
+        .map_err(Error::Invalid)?;
+    ctl.plan(scenarios.len() * replications.max(2));
+    let mut points = Vec::with_capacity(scenarios.len());
+    for (index, sc) in indices.iter().zip(&scenarios) {
+        // Planned above, all at once, so that progress knows the whole.
+        let replicated = replicate_planned(sc, replications, ctl)?;
+        let verdicts = sc.slos.iter().map(|slo| judge(slo, &replicated)).collect();
+        let point = Point {
+            at: axes
+                .iter()
+                .zip(index)
+                .map(|(a, &i)| (a.name().to_owned(), a.value(i)))
+                .collect(),
+            replicated,
+            verdicts,
+        };
+        on_point(&point);
+        points.push(point);
+    }
+    Ok(points)
 }
 
 /// The capacity: between the highest load factor known to meet every objective and
@@ -219,13 +242,15 @@ pub fn capacity(
     not_met: f64,
     replications: usize,
     tolerance: f64,
-) -> Result<Capacity, String> {
+    ctl: &Control,
+) -> Result<Capacity, Error> {
     let (mut lo, mut hi) = (met, not_met);
     let mut probes = Vec::new();
     while (hi - lo) > tolerance * lo && probes.len() < 30 {
         let mid = 0.5 * (lo + hi);
-        let sc = at_point(base, &[Axis::Load { factors: vec![mid] }], &[0])?;
-        let (_, verdicts) = check(&sc, replications, 5 * replications);
+        let sc =
+            at_point(base, &[Axis::Load { factors: vec![mid] }], &[0]).map_err(Error::Invalid)?;
+        let (_, verdicts) = check(&sc, replications, 5 * replications, ctl)?;
         let met = verdicts.iter().all(|v| v.decision == Decision::Met);
         let breached = verdicts.iter().any(|v| v.decision == Decision::Breached);
         probes.push((mid, met));
@@ -317,6 +342,8 @@ mod tests {
         );
         let r: Axis = "app.instances=1..9:5".parse().expect("a range");
         assert!(matches!(r, Axis::Param { values, .. } if values == ["1", "3", "5", "7", "9"]));
+        let r: Axis = "load=0.2..4:20".parse().expect("a range");
+        assert!(matches!(&r, Axis::Load { factors } if factors[13] == 2.8), "{r:?}");
         let l: Axis = "load=0.5..2:4".parse().expect("load");
         assert_eq!(
             l,

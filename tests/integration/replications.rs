@@ -3,7 +3,7 @@
 //! results do not depend on the number of threads; the precision mode stops when its
 //! intervals are tight enough.
 
-use bottleneck::experiment::{self, Replicated};
+use bottleneck::experiment::{self, Control, Replicated};
 use bottleneck::model::ValidScenario;
 use bottleneck::theory::Mmc;
 
@@ -23,7 +23,8 @@ fn short(name: &str, secs: f64, seed: u64) -> ValidScenario {
 fn coverage(name: &str, secs: f64, experiments: u64, figure: &str, exact: f64) -> f64 {
     let hits = (1..=experiments)
         .filter(|seed| {
-            let r = experiment::replicate(&short(name, secs, *seed), 10);
+            let r = experiment::replicate(&short(name, secs, *seed), 10, &Control::default())
+                .expect("runs");
             r.get(figure).expect("figure").contains(exact)
         })
         .count();
@@ -68,7 +69,8 @@ fn on_threads(threads: usize) -> Replicated {
         .num_threads(threads)
         .build()
         .expect("a thread pool")
-        .install(|| experiment::replicate(&sc, 6))
+        .install(|| experiment::replicate(&sc, 6, &Control::default()))
+        .expect("runs")
 }
 
 #[test]
@@ -83,7 +85,8 @@ fn replications_give_the_same_figures_on_one_thread_and_on_two() {
 #[test]
 fn the_precision_mode_stops_when_its_intervals_are_tight_enough() {
     let sc = short("mm1", 200.0, 1);
-    let (r, reached) = experiment::replicate_to_precision(&sc, 0.05, 5, 200);
+    let (r, reached) =
+        experiment::replicate_to_precision(&sc, 0.05, 5, 200, &Control::default()).expect("runs");
     assert!(reached, "{} replications", r.replications);
     assert!(r.precision_reached(0.05));
     let mean = r.get("overall.latency_ms.mean").expect("mean");
@@ -94,7 +97,8 @@ fn the_precision_mode_stops_when_its_intervals_are_tight_enough() {
         assert!(!fewer.precision_reached(0.05));
     }
     // A precision it cannot reach stops at the maximum.
-    let (r, reached) = experiment::replicate_to_precision(&sc, 0.0001, 5, 12);
+    let (r, reached) =
+        experiment::replicate_to_precision(&sc, 0.0001, 5, 12, &Control::default()).expect("runs");
     assert!(!reached);
     assert_eq!(r.replications, 12);
 }
@@ -103,7 +107,7 @@ fn the_precision_mode_stops_when_its_intervals_are_tight_enough() {
 fn an_objective_is_met_breached_or_undecided_by_where_its_interval_lies() {
     use bottleneck::experiment::{Decision, judge};
     use bottleneck::model::{Objective, Percentile, Slo};
-    let r = experiment::replicate(&short("mm1", 200.0, 3), 10);
+    let r = experiment::replicate(&short("mm1", 200.0, 3), 10, &Control::default()).expect("runs");
     let p99 = *r.get("overall.latency_ms.p99").expect("p99");
     let below = |ms: f64| Slo {
         endpoint: None,
@@ -176,14 +180,15 @@ fn the_capacity_search_on_mmc_brackets_the_load_exact_theory_gives() {
     .into_inner();
     // λ from 20 to 38 per second: the grid brackets the capacity …
     let axis: Axis = "load=1.0..1.9:10".parse().expect("an axis");
-    let points = sweep::sweep(&base, std::slice::from_ref(&axis), 8).expect("sweep");
+    let points =
+        sweep::sweep(&base, std::slice::from_ref(&axis), 8, &Control::default()).expect("sweep");
     let (met, not_met) = sweep::bracket(&points, &axis).expect("a bracket");
     assert!(
         20.0 * met <= exact && exact <= 20.0 * not_met,
         "grid {met}..{not_met}, exact λ {exact}"
     );
     // … and refining it keeps the exact λ inside a bracket a few percent wide.
-    let c = sweep::capacity(&base, met, not_met, 8, 0.02).expect("capacity");
+    let c = sweep::capacity(&base, met, not_met, 8, 0.02, &Control::default()).expect("capacity");
     let (a, b) = (
         c.met_per_sec.expect("open"),
         c.not_met_per_sec.expect("open"),
