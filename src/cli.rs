@@ -62,6 +62,40 @@ pub enum Command {
     /// load), each point replicated; with `--capacity`, the highest load that meets the
     /// objectives.
     Sweep(SweepArgs),
+    /// Compare two configurations (two files, or one with `--variant` changes),
+    /// replication by replication on common random numbers: what B changes, with its
+    /// interval.
+    Compare(CompareArgs),
+}
+
+/// Compare two configurations, replication by replication on common random numbers.
+#[derive(Debug, clap::Args)]
+pub struct CompareArgs {
+    /// A: the scenario file.
+    pub file: PathBuf,
+    /// B: another scenario file (else B is FILE with the --variant changes).
+    #[arg(conflicts_with = "variant")]
+    pub other: Option<PathBuf>,
+    /// B's changes to FILE: `"PATH=VALUE PATH=VALUE"` (repeatable), e.g.
+    /// `--variant "app.instances=8 postgres.cores=16"`.
+    #[arg(long, value_name = "CHANGES")]
+    pub variant: Vec<String>,
+    /// Overrides applied to both A and B.
+    #[arg(long = "set", value_name = "PATH=VALUE")]
+    pub set: Vec<model::overrides::Override>,
+    /// Replications of each side.
+    #[arg(long, value_name = "N", default_value_t = 10,
+          value_parser = clap::value_parser!(u32).range(2..=10_000))]
+    pub replications: u32,
+    /// Seed B independently of A, as two separate experiments would (wider intervals:
+    /// to see what the common random numbers save).
+    #[arg(long)]
+    pub independent: bool,
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    /// Write the output to this file instead of stdout.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -217,7 +251,79 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Run(args) => run_scenario(args),
         Command::Check(args) => check(args),
         Command::Sweep(args) => sweep(args),
+        Command::Compare(args) => compare(args),
     }
+}
+
+/// `file` with the `set` overrides, validated; errors name the file and the overrides.
+fn load_with(file: &Path, set: &[model::overrides::Override]) -> anyhow::Result<ValidScenario> {
+    let mut scenario = load(file)?.into_inner();
+    model::overrides::apply(&mut scenario, set)
+        .map_err(anyhow::Error::msg)
+        .with_context(|| format!("in {}", file.display()))?;
+    model::validate(scenario)
+        .context("with the command-line overrides")
+        .with_context(|| format!("in {}", file.display()))
+}
+
+fn compare(args: CompareArgs) -> anyhow::Result<ExitCode> {
+    use crate::experiment::compare::{self, Pairing};
+    let a = load_with(&args.file, &args.set)?;
+    let (b, b_name) = match &args.other {
+        Some(other) => (load_with(other, &args.set)?, other.display().to_string()),
+        None => {
+            if args.variant.is_empty() {
+                bail!(
+                    "compare needs B: another scenario file, or --variant \"PATH=VALUE ...\" \
+                     (e.g. --variant \"app.instances=8\")"
+                );
+            }
+            let changes: Vec<model::overrides::Override> = args
+                .variant
+                .iter()
+                .flat_map(|v| v.split_whitespace())
+                .map(str::parse)
+                .collect::<Result<_, String>>()
+                .map_err(anyhow::Error::msg)
+                .context("in --variant")?;
+            let mut set = args.set.clone();
+            set.extend(changes.iter().cloned());
+            let shown: Vec<String> = changes.iter().map(ToString::to_string).collect();
+            (
+                load_with(&args.file, &set).context("in --variant")?,
+                format!("{} with {}", args.file.display(), shown.join(", ")),
+            )
+        }
+    };
+    let pairing = if args.independent {
+        Pairing::Independent
+    } else {
+        Pairing::Common
+    };
+    let comparison = match watched(|ctl| {
+        Ok(compare::compare(
+            &a,
+            &b,
+            args.replications as usize,
+            pairing,
+            ctl,
+        )?)
+    }) {
+        Watched::Done(result) => result?,
+        Watched::Interrupted(code) => return Ok(code),
+    };
+    let result = report::ComparisonResult {
+        a: args.file.display().to_string(),
+        b: b_name,
+        comparison: &comparison,
+    };
+    let text = match args.format {
+        Format::Table => report::comparison_table(&result),
+        Format::Json => report::comparison_json(&result),
+        Format::Csv => report::comparison_csv(&result),
+    };
+    emit(&text, args.out.as_deref(), "comparison")?;
+    Ok(ExitCode::SUCCESS)
 }
 
 /// `sweep`: every point with its figures, the knee, and the capacity if asked.
@@ -290,11 +396,7 @@ fn sweep(args: SweepArgs) -> anyhow::Result<ExitCode> {
         Format::Json => report::sweep_json(&result),
         Format::Csv => report::sweep_csv(&result),
     };
-    match &args.out {
-        Some(path) => std::fs::write(path, text)
-            .with_context(|| format!("cannot write the sweep to {}", path.display()))?,
-        None => print!("{text}"),
-    }
+    emit(&text, args.out.as_deref(), "sweep")?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -328,11 +430,7 @@ fn check(args: CheckArgs) -> anyhow::Result<ExitCode> {
         Format::Json => report::verdicts_json(&replicated, &verdicts),
         Format::Table | Format::Csv => report::verdicts_table(&replicated, &verdicts),
     };
-    match &args.out {
-        Some(path) => std::fs::write(path, text)
-            .with_context(|| format!("cannot write the verdicts to {}", path.display()))?,
-        None => print!("{text}"),
-    }
+    emit(&text, args.out.as_deref(), "verdicts")?;
     Ok(if verdicts.iter().all(|v| v.decision == Decision::Met) {
         ExitCode::SUCCESS
     } else {
@@ -417,11 +515,7 @@ fn run_scenario(args: RunArgs) -> anyhow::Result<ExitCode> {
         Format::Json => report::json(&summary),
         Format::Csv => report::csv(&summary),
     };
-    match args.out {
-        Some(path) => std::fs::write(&path, text)
-            .with_context(|| format!("cannot write the report to {}", path.display()))?,
-        None => print!("{text}"),
-    }
+    emit(&text, args.out.as_deref(), "report")?;
     if let Some(bound) = stopped {
         if interrupted() {
             eprintln!(
@@ -479,12 +573,21 @@ fn run_replications(args: &RunArgs, scenario: &ValidScenario) -> anyhow::Result<
         Format::Json => report::replicated_json(&replicated),
         Format::Csv => report::replicated_csv(&replicated),
     };
-    match &args.out {
-        Some(path) => std::fs::write(path, text)
-            .with_context(|| format!("cannot write the report to {}", path.display()))?,
-        None => print!("{text}"),
-    }
+    emit(&text, args.out.as_deref(), "report")?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Writes a command's output to `out` (replacing the file atomically: a reader never
+/// sees half of it, and a failure leaves the old one) or to stdout.
+fn emit(text: &str, out: Option<&Path>, what: &str) -> anyhow::Result<()> {
+    match out {
+        Some(path) => model::io::write_atomically(path, text.as_bytes())
+            .with_context(|| format!("cannot write the {what} to {}", path.display())),
+        None => {
+            print!("{text}");
+            Ok(())
+        }
+    }
 }
 
 /// Events simulated between checks of the bounds and progress updates.

@@ -572,3 +572,189 @@ pub fn sweep_csv(r: &SweepResult) -> String {
     }
     String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()
 }
+
+/// An A/B comparison, with the names of its two sides, for the reports.
+#[derive(serde::Serialize)]
+pub struct ComparisonResult<'a> {
+    pub a: String,
+    pub b: String,
+    #[serde(flatten)]
+    pub comparison: &'a crate::experiment::compare::Comparison,
+}
+
+/// The figures an A/B table shows, with their label, unit and scale (the JSON and CSV
+/// have every figure).
+fn compared_figures(r: &ComparisonResult) -> Vec<(String, String, &'static str, f64)> {
+    let mut rows: Vec<(String, String, &'static str, f64)> = vec![
+        (
+            "overall.throughput_per_sec".into(),
+            "served".into(),
+            "req/s",
+            1.0,
+        ),
+        (
+            "overall.user_error_rate".into(),
+            "failed".into(),
+            "%",
+            100.0,
+        ),
+        (
+            "overall.latency_ms.mean".into(),
+            "mean latency".into(),
+            "ms",
+            1.0,
+        ),
+        (
+            "overall.latency_ms.p50".into(),
+            "p50 latency".into(),
+            "ms",
+            1.0,
+        ),
+        (
+            "overall.latency_ms.p95".into(),
+            "p95 latency".into(),
+            "ms",
+            1.0,
+        ),
+        (
+            "overall.latency_ms.p99".into(),
+            "p99 latency".into(),
+            "ms",
+            1.0,
+        ),
+    ];
+    let endpoints: std::collections::BTreeSet<&str> = r
+        .comparison
+        .figures
+        .keys()
+        .filter_map(|p| {
+            p.strip_prefix("endpoints.")?
+                .strip_suffix(".latency_ms.p99")
+        })
+        .collect();
+    if endpoints.len() > 1 {
+        for e in endpoints {
+            rows.push((
+                format!("endpoints.{e}.latency_ms.p99"),
+                format!("p99 {e}"),
+                "ms",
+                1.0,
+            ));
+        }
+    }
+    rows.push(("cost.per_hour".into(), "cost".into(), "$/h", 1.0));
+    rows.retain(|(path, ..)| r.comparison.figures.contains_key(path));
+    rows
+}
+
+/// An A/B comparison as a table: each key figure for A and B, and what B changes
+/// ("lower by 41.2 ms, 95% CI 38.0 to 44.4", or no significant difference).
+pub fn comparison_table(r: &ComparisonResult) -> String {
+    use crate::experiment::compare::Pairing;
+    let c = r.comparison;
+    let mut out = String::new();
+    let o = &mut out;
+    let _ = writeln!(o, "A: {}", r.a);
+    let _ = writeln!(o, "B: {}", r.b);
+    let _ = writeln!(
+        o,
+        "{} replications each, {}; ±: {:.0}% confidence interval",
+        c.replications,
+        match c.pairing {
+            Pairing::Common => "paired on common random numbers",
+            Pairing::Independent => "on independent seeds",
+        },
+        c.confidence * 100.0
+    );
+    let _ = writeln!(o);
+    let _ = writeln!(o, "{:<24} {:>20} {:>20}   B against A", "figure", "A", "B");
+    let number = |x: f64| {
+        if x.abs() >= 100.0 {
+            format!("{x:.1}")
+        } else {
+            format!("{x:.2}")
+        }
+    };
+    for (path, label, unit, scale) in compared_figures(r) {
+        let d = &c.figures[&path];
+        let pm = |e: &Estimate| {
+            format!(
+                "{} ± {}",
+                number(e.mean * scale),
+                number(e.half_width * scale)
+            )
+        };
+        let diff = &d.b_minus_a;
+        let change = if d.significant() {
+            let (low, high) = (
+                (diff.mean - diff.half_width) * scale,
+                (diff.mean + diff.half_width) * scale,
+            );
+            let (word, by, low, high) = if diff.mean < 0.0 {
+                ("lower", -diff.mean * scale, -high, -low)
+            } else {
+                ("higher", diff.mean * scale, low, high)
+            };
+            format!(
+                "{word} by {} {unit} ({:.0}% CI {} to {})",
+                number(by),
+                c.confidence * 100.0,
+                number(low),
+                number(high)
+            )
+        } else {
+            format!(
+                "no significant difference ({} ± {} {unit})",
+                number(diff.mean * scale),
+                number(diff.half_width * scale)
+            )
+        };
+        let _ = writeln!(
+            o,
+            "{:<24} {:>20} {:>20}   {change}",
+            truncate(&format!("{label} ({unit})"), 24),
+            pm(&d.a),
+            pm(&d.b),
+        );
+    }
+    out
+}
+
+/// An A/B comparison as JSON: every figure of A and B and of B − A with intervals.
+pub fn comparison_json(r: &ComparisonResult) -> String {
+    let mut s = serde_json::to_string_pretty(r)
+        .unwrap_or_else(|e| unreachable!("a comparison is plain data: {e}"));
+    s.push('\n');
+    s
+}
+
+/// An A/B comparison as CSV: one row per figure with A, B and B − A (mean and
+/// half-width each) and whether the difference is significant.
+pub fn comparison_csv(r: &ComparisonResult) -> String {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let _ = w.write_record([
+        "figure",
+        "a_mean",
+        "a_half_width",
+        "b_mean",
+        "b_half_width",
+        "difference_mean",
+        "difference_half_width",
+        "significant",
+        "replications",
+    ]);
+    for (path, d) in &r.comparison.figures {
+        let _ = w.write_record([
+            path.clone(),
+            d.a.mean.to_string(),
+            d.a.half_width.to_string(),
+            d.b.mean.to_string(),
+            d.b.half_width.to_string(),
+            d.b_minus_a.mean.to_string(),
+            d.b_minus_a.half_width.to_string(),
+            d.significant().to_string(),
+            r.comparison.replications.to_string(),
+        ]);
+    }
+    String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()
+}

@@ -5,6 +5,7 @@
 //! the replications are independent, and the results are the same whatever the number
 //! of threads that runs them (rayon), since each depends only on its index.
 
+pub mod compare;
 pub mod sweep;
 
 use std::collections::BTreeMap;
@@ -109,8 +110,17 @@ impl Control {
 
 /// Runs replication `index` of `sc` to its end, looking at `ctl` every million events.
 fn run_one(sc: &ValidScenario, index: usize, ctl: &Control) -> Result<Summary, Stopped> {
+    run_with_seed(sc, index, replication_seed(sc.seed, index as u64), ctl)
+}
+
+/// Runs replication `index` of `sc` with `seed`.
+fn run_with_seed(
+    sc: &ValidScenario,
+    index: usize,
+    seed: u64,
+    ctl: &Control,
+) -> Result<Summary, Stopped> {
     use crate::engine::Advance;
-    let seed = replication_seed(sc.seed, index as u64);
     let mut sim = Simulation::with_seed(sc, seed);
     let end = sim.end();
     loop {
@@ -212,6 +222,9 @@ pub struct Replicated {
     /// The replications' own summaries, in index order.
     #[serde(skip)]
     pub runs: Vec<Summary>,
+    /// Each figure's value in each replication, in index order.
+    #[serde(skip)]
+    samples: BTreeMap<String, Vec<f64>>,
 }
 
 impl Replicated {
@@ -228,19 +241,30 @@ impl Replicated {
             });
         }
         let n = runs.len();
+        // A figure missing from some replications (a component that never had a
+        // figure) has no interval over all of them.
+        samples.retain(|_, v| v.len() == n && n >= 2);
         let figures = samples
-            .into_iter()
-            // A figure missing from some replications (a component that never had
-            // a figure) has no interval over all of them.
-            .filter(|(_, v)| v.len() == n && n >= 2)
-            .map(|(path, v)| (path, Estimate::from_samples(&v, CONFIDENCE)))
+            .iter()
+            .map(|(path, v)| (path.clone(), Estimate::from_samples(v, CONFIDENCE)))
             .collect();
         Self {
             replications: n,
             confidence: CONFIDENCE,
             figures,
             runs,
+            samples,
         }
+    }
+
+    /// Every figure's values, one per replication in index order.
+    pub fn samples(&self) -> &BTreeMap<String, Vec<f64>> {
+        &self.samples
+    }
+
+    /// A figure's values, one per replication in index order.
+    pub fn samples_of(&self, path: &str) -> Option<&[f64]> {
+        self.samples.get(path).map(Vec::as_slice)
     }
 
     /// A figure by path.
@@ -461,7 +485,10 @@ mod tests {
             // Well into the replications (a week at M/M/1's rate takes seconds).
             std::thread::sleep(std::time::Duration::from_millis(50));
             ctl.cancel();
-            assert_eq!(job.join().expect("no panic").err(), Some(Stopped::Cancelled));
+            assert_eq!(
+                job.join().expect("no panic").err(),
+                Some(Stopped::Cancelled)
+            );
         });
         assert_eq!(ctl.progress(), (0, 2), "neither long replication finished");
     }

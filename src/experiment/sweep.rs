@@ -343,7 +343,10 @@ mod tests {
         let r: Axis = "app.instances=1..9:5".parse().expect("a range");
         assert!(matches!(r, Axis::Param { values, .. } if values == ["1", "3", "5", "7", "9"]));
         let r: Axis = "load=0.2..4:20".parse().expect("a range");
-        assert!(matches!(&r, Axis::Load { factors } if factors[13] == 2.8), "{r:?}");
+        assert!(
+            matches!(&r, Axis::Load { factors } if factors[13] == 2.8),
+            "{r:?}"
+        );
         let l: Axis = "load=0.5..2:4".parse().expect("load");
         assert_eq!(
             l,

@@ -521,3 +521,74 @@ fn sweep_reports_every_point_and_finds_the_capacity_between_grid_points() {
         stderr(&bad)
     );
 }
+
+#[test]
+fn compare_says_what_b_changes_with_its_interval_and_refuses_a_missing_b() {
+    // Half the app instances: requests wait for a core, the median rises, significantly;
+    // the bill falls.
+    let o = bottleneck(&[
+        "compare",
+        "scenarios/three_tier.ron",
+        "--variant",
+        "app.instances=2",
+        "--set",
+        "run.duration_secs=40",
+        "--replications",
+        "4",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = stdout(&o);
+    assert!(
+        text.contains("B: scenarios/three_tier.ron with app.instances=2"),
+        "{text}"
+    );
+    assert!(text.contains("paired on common random numbers"), "{text}");
+    let row = |name: &str| {
+        text.lines()
+            .find(|l| l.starts_with(name))
+            .unwrap_or_else(|| panic!("no {name} row in {text}"))
+            .to_owned()
+    };
+    assert!(row("p50 latency").contains("higher by"), "{text}");
+    assert!(row("cost").contains("lower by"), "{text}");
+
+    let json = bottleneck(&[
+        "compare",
+        "scenarios/mm1.ron",
+        "scenarios/mm1.ron",
+        "--set",
+        "run.duration_secs=80",
+        "--replications",
+        "3",
+        "--format",
+        "json",
+    ]);
+    assert!(json.status.success(), "{}", stderr(&json));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&json)).expect("json");
+    assert_eq!(v["pairing"], "common");
+    let d = &v["figures"]["overall.latency_ms.mean"]["b_minus_a"];
+    assert_eq!(
+        (d["mean"].as_f64(), d["half_width"].as_f64()),
+        (Some(0.0), Some(0.0))
+    );
+
+    let no_b = bottleneck(&["compare", "scenarios/mm1.ron"]);
+    assert_eq!(no_b.status.code(), Some(2));
+    assert!(
+        stderr(&no_b).contains("compare needs B"),
+        "{}",
+        stderr(&no_b)
+    );
+    let bad = bottleneck(&[
+        "compare",
+        "scenarios/mm1.ron",
+        "--variant",
+        "server.cores=0",
+    ]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(
+        stderr(&bad).contains("--variant") && stderr(&bad).contains("[\"server\"].cores"),
+        "{}",
+        stderr(&bad)
+    );
+}

@@ -28,6 +28,8 @@ mod params;
 // Simulated figures against exact queueing theory, with tolerances from confidence
 // intervals over independent replications.
 mod queueing_theory;
+// Planning: A/B comparisons on common random numbers, the cheapest configuration.
+mod planning;
 // Replications: intervals that cover, whatever the threads; the precision mode.
 mod replications;
 // Retries, budgets and the other resilience levers contain overloads.
