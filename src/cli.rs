@@ -66,6 +66,36 @@ pub enum Command {
     /// replication by replication on common random numbers: what B changes, with its
     /// interval.
     Compare(CompareArgs),
+    /// The cheapest configuration meeting the scenario's objectives, over the grid of
+    /// the parameters given with --vary (each in increasing order of capacity).
+    Plan(PlanArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct PlanArgs {
+    /// The scenario file (with `slos`).
+    pub file: PathBuf,
+    /// A parameter the plan may change and its values, in increasing order of capacity:
+    /// `PATH=V1,V2,…` or `PATH=FROM..TO:STEPS`. Repeatable.
+    #[arg(long, value_name = "AXIS", required = true)]
+    pub vary: Vec<crate::experiment::sweep::Axis>,
+    /// Change a parameter before planning, e.g. the load to plan for:
+    /// `--set users.arrivals.rate_per_sec=5000`.
+    #[arg(long = "set", value_name = "PATH=VALUE")]
+    pub set: Vec<model::overrides::Override>,
+    /// Replications of each configuration run (more while one is undecided).
+    #[arg(long, value_name = "N", default_value_t = 10,
+          value_parser = clap::value_parser!(u32).range(2..=10_000))]
+    pub replications: u32,
+    /// Most replications of one configuration before it counts as undecided.
+    #[arg(long, value_name = "N", default_value_t = 40,
+          value_parser = clap::value_parser!(u32).range(2..=10_000))]
+    pub max_replications: u32,
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    /// Write the output to this file instead of stdout.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
 }
 
 /// Compare two configurations, replication by replication on common random numbers.
@@ -252,7 +282,38 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Check(args) => check(args),
         Command::Sweep(args) => sweep(args),
         Command::Compare(args) => compare(args),
+        Command::Plan(args) => plan(args),
     }
+}
+
+fn plan(args: PlanArgs) -> anyhow::Result<ExitCode> {
+    use crate::experiment::plan;
+    let scenario = load_with(&args.file, &args.set)?.into_inner();
+    let outcome = watched(|ctl| {
+        plan::plan(
+            &scenario,
+            &args.vary,
+            args.replications as usize,
+            args.max_replications as usize,
+            ctl,
+            |_| {},
+        )
+    });
+    let result = match outcome {
+        Watched::Done(result) => result.with_context(|| format!("in {}", args.file.display()))?,
+        Watched::Interrupted(code) => return Ok(code),
+    };
+    let text = match args.format {
+        Format::Table => report::plan_table(&result),
+        Format::Json => report::plan_json(&result),
+        Format::Csv => report::plan_csv(&result),
+    };
+    emit(&text, args.out.as_deref(), "plan")?;
+    Ok(if result.winner.is_some() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
 
 /// `file` with the `set` overrides, validated; errors name the file and the overrides.

@@ -758,3 +758,179 @@ pub fn comparison_csv(r: &ComparisonResult) -> String {
     }
     String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()
 }
+
+/// A price per hour: `$2.66/h`.
+fn dollars(per_hour: f64) -> String {
+    format!("${per_hour:.2}/h")
+}
+
+/// The answer of `plan` as a table: the winner, the runners-up, the cost-against-p99
+/// frontier and every configuration with what became of it.
+pub fn plan_table(p: &crate::experiment::plan::Plan) -> String {
+    use crate::experiment::plan::{Candidate, Status};
+    let mut out = String::new();
+    let o = &mut out;
+    let pruned = p
+        .candidates
+        .iter()
+        .filter(|c| matches!(c.status, Status::Dominated | Status::TooSmall))
+        .count();
+    let _ = writeln!(
+        o,
+        "cheapest configuration meeting the objectives, over {}: {} configurations, {} run, \
+         {pruned} pruned (more never costs less, less never meets more), {} not needed",
+        p.axes.join(" × "),
+        p.candidates.len(),
+        p.runs(),
+        p.candidates
+            .iter()
+            .filter(|c| c.status == Status::NotNeeded)
+            .count(),
+    );
+    let _ = writeln!(o);
+    let setting = |c: &Candidate| {
+        c.at.iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let figures = |c: &Candidate| {
+        let Some(r) = &c.replicated else {
+            return String::new();
+        };
+        let pm = |path: &str, scale: f64, unit: &str| {
+            r.get(path).map_or("—".to_owned(), |e| {
+                format!("{:.1} ± {:.1}{unit}", e.mean * scale, e.half_width * scale)
+            })
+        };
+        format!(
+            "p99 {}, failed {}, {} replications",
+            pm("overall.latency_ms.p99", 1.0, " ms"),
+            pm("overall.user_error_rate", 100.0, " %"),
+            r.replications
+        )
+    };
+    match p.winner() {
+        Some(w) => {
+            let _ = writeln!(
+                o,
+                "winner     {:>10}  {}\n                        {}",
+                dollars(w.price_per_hour),
+                setting(w),
+                figures(w)
+            );
+        }
+        None => {
+            let _ = writeln!(
+                o,
+                "no configuration of the grid meets every objective with confidence; widen \
+                 the ranges (or see the undecided ones below)"
+            );
+        }
+    }
+    for &i in &p.runners_up {
+        let c = &p.candidates[i];
+        let _ = writeln!(
+            o,
+            "runner-up  {:>10}  {}\n                        {}",
+            dollars(c.price_per_hour),
+            setting(c),
+            figures(c)
+        );
+    }
+    if !p.frontier.is_empty() {
+        let _ = writeln!(o);
+        let _ = writeln!(o, "cost against p99 (each step buys a lower p99):");
+        for &i in &p.frontier {
+            let c = &p.candidates[i];
+            let p99 = c
+                .replicated
+                .as_ref()
+                .and_then(|r| r.get("overall.latency_ms.p99"))
+                .map_or(0.0, |e| e.mean);
+            let _ = writeln!(
+                o,
+                "  {:>10}  p99 {:>9.1} ms  {}",
+                dollars(c.price_per_hour),
+                p99,
+                setting(c)
+            );
+        }
+    }
+    let _ = writeln!(o);
+    let _ = writeln!(o, "every configuration, cheapest first:");
+    for c in &p.candidates {
+        let status = match c.status {
+            Status::Met => "met",
+            Status::Breached => "BREACHED",
+            Status::Undecided => "undecided",
+            Status::Dominated => "pruned: a cheaper one meets them",
+            Status::TooSmall => "pruned: a bigger one fails them",
+            Status::NotNeeded => "not needed",
+        };
+        let _ = writeln!(
+            o,
+            "  {:>10}  {:<40} {:<34} {}",
+            dollars(c.price_per_hour),
+            truncate(&setting(c), 40),
+            status,
+            figures(c)
+        );
+    }
+    out
+}
+
+/// The answer of `plan` as JSON: every configuration with its status and figures.
+pub fn plan_json(p: &crate::experiment::plan::Plan) -> String {
+    let mut s = serde_json::to_string_pretty(p)
+        .unwrap_or_else(|e| unreachable!("a plan is plain data: {e}"));
+    s.push('\n');
+    s
+}
+
+/// The answer of `plan` as CSV: one row per configuration with the parameters, price,
+/// status and key figures.
+pub fn plan_csv(p: &crate::experiment::plan::Plan) -> String {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let mut header = p.axes.clone();
+    header.extend(
+        [
+            "price_per_hour",
+            "status",
+            "p99_ms",
+            "p99_ms_half_width",
+            "user_error_rate",
+            "user_error_rate_half_width",
+            "replications",
+        ]
+        .map(str::to_owned),
+    );
+    let _ = w.write_record(&header);
+    for c in &p.candidates {
+        let mut row: Vec<String> = c.at.iter().map(|(_, v)| v.clone()).collect();
+        row.push(c.price_per_hour.to_string());
+        row.push(
+            serde_json::to_value(c.status)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default(),
+        );
+        let fig = |path: &str| {
+            c.replicated
+                .as_ref()
+                .and_then(|r| r.get(path))
+                .map_or([String::new(), String::new()], |e| {
+                    [e.mean.to_string(), e.half_width.to_string()]
+                })
+        };
+        row.extend(fig("overall.latency_ms.p99"));
+        row.extend(fig("overall.user_error_rate"));
+        row.push(
+            c.replicated
+                .as_ref()
+                .map_or(String::new(), |r| r.replications.to_string()),
+        );
+        let _ = w.write_record(&row);
+    }
+    String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()
+}

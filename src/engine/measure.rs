@@ -668,26 +668,15 @@ impl World {
                     None => cores * a.cpu_speed * APP_PRICE_PER_CORE_HOUR,
                 }
             }
-            C::Database(d) => {
-                let nodes = f64::from(d.replicas + 1) * f64::from(d.shards);
-                nodes
-                    * d.price_per_hour
-                        .unwrap_or(f64::from(d.cores) * DB_PRICE_PER_CORE_HOUR)
-            }
-            C::Cache(c) if c.scope == crate::model::CacheScope::Shared => c
-                .price_per_hour
-                .unwrap_or(f64::from(c.servers) * CACHE_PRICE_PER_SERVER_HOUR),
+            C::Database(d) => crate::model::price::database(d),
+            C::Cache(c) => crate::model::price::cache(c),
             C::LoadBalancer(lb) => lb.price_per_hour,
             C::Cdn(spec) => self.cdns.iter().find(|c| c.id == spec.id).map_or(0.0, |c| {
                 let span = nonzero(now.since(t0).as_secs_f64());
                 c.edge.since_warmup() as f64 / span * 3600.0 / 1e6 * spec.price_per_million
             }),
             C::Queue(q) => q.price_per_hour,
-            C::Cache(_)
-            | C::Client(_)
-            | C::RateLimiter(_)
-            | C::Autoscaler(_)
-            | C::CircuitBreaker(_) => 0.0,
+            C::Client(_) | C::RateLimiter(_) | C::Autoscaler(_) | C::CircuitBreaker(_) => 0.0,
         }
     }
 

@@ -6,6 +6,7 @@
 //! of threads that runs them (rayon), since each depends only on its index.
 
 pub mod compare;
+pub mod plan;
 pub mod sweep;
 
 use std::collections::BTreeMap;

@@ -128,7 +128,11 @@ impl Point {
 }
 
 /// `base` with the axes set to the values of point `index` of each, validated.
-fn at_point(base: &Scenario, axes: &[Axis], index: &[usize]) -> Result<ValidScenario, String> {
+pub(super) fn at_point(
+    base: &Scenario,
+    axes: &[Axis],
+    index: &[usize],
+) -> Result<ValidScenario, String> {
     let mut s = base.clone();
     for (axis, &i) in axes.iter().zip(index) {
         match axis {

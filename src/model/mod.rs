@@ -7,6 +7,7 @@ pub mod io;
 pub mod limits;
 pub mod overrides;
 pub mod params;
+pub mod price;
 pub mod scenario;
 pub mod validate;
 

@@ -467,8 +467,16 @@ impl Params for Slo {
             "objective",
             "Latency: a percentile of successful requests stays below a bound; ErrorRate: \
              the share of users' requests that fail in the end stays below a bound; \
-             Throughput: successful requests per second stay above a bound.",
+             Throughput: successful requests per second stay above a bound; Figure: any \
+             figure of the summary, by its path, stays below a bound.",
         );
+        const FIGURE: Meta = Meta::new(
+            "figure",
+            "The figure's path, as `run --replications 2 --format csv` lists it, e.g. \
+             stations.app.cpu.mean_wait_ms or components.postgres.cpu_util.",
+        );
+        const BELOW_ANY: Meta =
+            Meta::new("below", "The value the figure must stay below.").range(0.0, 1e15);
         const PERCENTILE: Meta = Meta::new("percentile", "Mean, p50, p95, p99 or p99.9.");
         const BELOW_MS: Meta = Meta::new("below_ms", "The latency it must stay below.")
             .unit("ms")
@@ -483,12 +491,13 @@ impl Params for Slo {
             choose(
                 v,
                 &Meta::new("form", "What the objective is about."),
-                &["Latency", "ErrorRate", "Throughput"],
+                &["Latency", "ErrorRate", "Throughput", "Figure"],
                 &mut self.objective,
                 |o| match o {
                     Objective::Latency { .. } => 0,
                     Objective::ErrorRate { .. } => 1,
                     Objective::Throughput { .. } => 2,
+                    Objective::Figure { .. } => 3,
                 },
                 |_, i| match i {
                     0 => Objective::Latency {
@@ -496,8 +505,12 @@ impl Params for Slo {
                         below_ms: 200.0,
                     },
                     1 => Objective::ErrorRate { below: 0.01 },
-                    _ => Objective::Throughput {
+                    2 => Objective::Throughput {
                         above_per_sec: 100.0,
+                    },
+                    _ => Objective::Figure {
+                        figure: "overall.latency_ms.mean".to_owned(),
+                        below: 100.0,
                     },
                 },
             );
@@ -526,6 +539,10 @@ impl Params for Slo {
                 }
                 Objective::ErrorRate { below } => v.number(&BELOW, below),
                 Objective::Throughput { above_per_sec } => v.number(&ABOVE, above_per_sec),
+                Objective::Figure { figure, below } => {
+                    v.text(&FIGURE, figure);
+                    v.number(&BELOW_ANY, below);
+                }
             }
         });
     }

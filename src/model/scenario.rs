@@ -66,7 +66,7 @@ pub struct Slo {
 }
 
 /// What a service-level objective asks.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub enum Objective {
     /// A latency percentile of successful requests stays below `below_ms`.
@@ -79,7 +79,22 @@ pub enum Objective {
     ErrorRate { below: f64 },
     /// Successful requests per second stay above `above_per_sec`.
     Throughput { above_per_sec: f64 },
+    /// Any figure of the summary, by the path `run --replications --format csv` names
+    /// it, stays below `below`: e.g. `stations.app.cpu.mean_wait_ms` (time waiting for a
+    /// core), `components.postgres.cpu_util` (a share, 0–1). Written without `endpoint`.
+    Figure { figure: String, below: f64 },
 }
+
+/// The sections a [`Objective::Figure`] path may start with (those of the summary).
+pub const FIGURE_SECTIONS: [&str; 7] = [
+    "overall",
+    "endpoints",
+    "components",
+    "stations",
+    "queries",
+    "saturation",
+    "cost",
+];
 
 /// A latency percentile (or the mean).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -112,12 +127,13 @@ impl Slo {
             Some(e) => format!("endpoints.{e}"),
             None => "overall".to_owned(),
         };
-        match self.objective {
+        match &self.objective {
             Objective::Latency { percentile, .. } => {
                 format!("{scope}.latency_ms.{}", percentile.field())
             }
             Objective::ErrorRate { .. } => format!("{scope}.user_error_rate"),
             Objective::Throughput { .. } => format!("{scope}.throughput_per_sec"),
+            Objective::Figure { figure, .. } => figure.clone(),
         }
     }
 
@@ -127,6 +143,7 @@ impl Slo {
             Objective::Latency { below_ms, .. } => (below_ms, true),
             Objective::ErrorRate { below } => (below, true),
             Objective::Throughput { above_per_sec } => (above_per_sec, false),
+            Objective::Figure { below, .. } => (below, true),
         }
     }
 
@@ -136,11 +153,12 @@ impl Slo {
             .endpoint
             .as_deref()
             .map_or(String::from("all requests"), |e| e.to_owned());
-        match self.objective {
+        match &self.objective {
             Objective::Latency {
                 percentile,
                 below_ms,
             } => format!("{} latency of {of} below {below_ms} ms", percentile.field()),
+            Objective::Figure { figure, below } => format!("{figure} below {below}"),
             Objective::ErrorRate { below } => {
                 format!("failed share of {of} below {}%", below * 100.0)
             }

@@ -230,6 +230,18 @@ impl Validator {
             );
         }
         for (i, slo) in s.slos.iter().enumerate() {
+            if let crate::model::Objective::Figure { figure, .. } = &slo.objective {
+                if let Some(problem) = figure_problem(figure, s) {
+                    self.fail(format!("slos[{i}].objective.figure"), problem);
+                }
+                if slo.endpoint.is_some() {
+                    self.fail(
+                        format!("slos[{i}].endpoint"),
+                        "a Figure objective names its figure in full (`endpoints.GET /x.…`); \
+                         leave out `endpoint`",
+                    );
+                }
+            }
             if let Some(e) = &slo.endpoint
                 && !s.endpoints.contains_key(e)
             {
@@ -1212,4 +1224,46 @@ fn steps_executed(steps: &[Step]) -> f64 {
             _ => 1.0,
         })
         .sum()
+}
+
+/// What is wrong with the path of a [`crate::model::Objective::Figure`], if anything:
+/// its section must be one of the summary's and, where the section is per endpoint or
+/// per component, name one of the scenario's. (The rest of the path is checked when the
+/// figure is judged: a figure never measured is reported so.)
+fn figure_problem(figure: &str, s: &Scenario) -> Option<String> {
+    use crate::model::scenario::FIGURE_SECTIONS;
+    let Some((section, rest)) = figure.split_once('.') else {
+        return Some(format!(
+            "{figure:?} is not a figure's path: it starts with one of {} (e.g. \
+             `stations.app.cpu.mean_wait_ms`; `run --replications 2 --format csv` lists \
+             them all)",
+            FIGURE_SECTIONS.join(", ")
+        ));
+    };
+    if !FIGURE_SECTIONS.contains(&section) {
+        return Some(format!(
+            "{section:?} is not a section of the summary: one of {}",
+            FIGURE_SECTIONS.join(", ")
+        ));
+    }
+    let names: Vec<&str> = match section {
+        "endpoints" => s.endpoints.keys().map(String::as_str).collect(),
+        "components" | "stations" => s.components.iter().map(|c| c.id()).collect(),
+        _ => return None,
+    };
+    if names
+        .iter()
+        .any(|n| rest.strip_prefix(n).is_some_and(|r| r.starts_with('.')))
+    {
+        None
+    } else {
+        Some(format!(
+            "{figure:?} names no {} of the scenario after `{section}.`",
+            if section == "endpoints" {
+                "endpoint"
+            } else {
+                "component"
+            }
+        ))
+    }
 }

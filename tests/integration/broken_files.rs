@@ -279,6 +279,14 @@ fn expectations() -> BTreeMap<&'static str, Expect> {
                     &["-5 ms", "greater than zero"],
                 ),
                 ("slos[0].endpoint", &["no endpoint named", "GET /nope"]),
+                (
+                    "slos[2].objective.figure",
+                    &["stations.db.cpu.mean_wait_ms", "names no component"],
+                ),
+                (
+                    "slos[3].objective.figure",
+                    &["\"latency\" is not a figure's path"],
+                ),
             ]),
         ),
         (

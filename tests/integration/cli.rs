@@ -592,3 +592,40 @@ fn compare_says_what_b_changes_with_its_interval_and_refuses_a_missing_b() {
         stderr(&bad)
     );
 }
+
+#[test]
+fn plan_exits_0_with_a_winner_1_without_and_2_on_a_mistake() {
+    let base = [
+        "plan",
+        "scenarios/three_tier.ron",
+        "--set",
+        "users.arrivals.rate_per_sec=3000",
+        "--set",
+        "run.duration_secs=30",
+        "--replications",
+        "4",
+    ];
+    let with = |extra: &[&str]| {
+        let mut args = base.to_vec();
+        args.extend_from_slice(extra);
+        bottleneck(&args)
+    };
+    let o = with(&["--vary", "app.instances=2,4,8"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let text = stdout(&o);
+    assert!(text.contains("winner"), "{text}");
+    assert!(text.contains("app.instances=8"), "{text}");
+
+    let none = with(&["--vary", "app.instances=1,2", "--format", "json"]);
+    assert_eq!(none.status.code(), Some(1), "{}", stderr(&none));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&none)).expect("json");
+    assert!(v["winner"].is_null());
+
+    let unordered = with(&["--vary", "app.instances=8,2"]);
+    assert_eq!(unordered.status.code(), Some(2));
+    assert!(
+        stderr(&unordered).contains("increasing order"),
+        "{}",
+        stderr(&unordered)
+    );
+}

@@ -90,3 +90,103 @@ fn the_same_configuration_compared_with_itself_differs_by_exactly_nothing() {
         assert!(!d.significant(), "{path}");
     }
 }
+
+#[test]
+fn the_plan_staffs_an_mmc_with_the_fewest_servers_erlang_c_allows() {
+    use bottleneck::experiment::plan::{Status, plan};
+    use bottleneck::experiment::sweep::Axis;
+    use bottleneck::model::{Objective, Slo};
+    // 320 jobs/s of 10 ms each, a price per core; the objective: jobs wait under 5 ms
+    // for a core on average.
+    let target_ms = 5.0;
+    let mut s = bundled("mmc").into_inner();
+    s.run.duration_secs = 120.0;
+    s.run.warmup_secs = 10.0;
+    s.slos = vec![Slo {
+        endpoint: None,
+        objective: Objective::Figure {
+            figure: "stations.server.cpu.mean_wait_ms".into(),
+            below: target_ms,
+        },
+    }];
+    let textbook = (1..=10)
+        .find(|&c| {
+            let q = Mmc {
+                lambda: 320.0,
+                mu: 100.0,
+                c,
+            };
+            q.utilization() < 1.0 && q.mean_wait() * 1e3 < target_ms
+        })
+        .expect("a staffing level");
+    assert_eq!(textbook, 5, "M/M/4 waits 7.4 ms, M/M/5 1.6 ms");
+    let axis: Axis = "server.cores=1..10:10".parse().expect("an axis");
+    let p = plan(&s, &[axis], 10, 40, &Control::default(), |_| {}).expect("a plan");
+    let winner = p.winner().expect("a winner");
+    assert_eq!(
+        winner.at,
+        [("server.cores".to_owned(), textbook.to_string())]
+    );
+    // Every smaller staffing ran and failed; nothing bigger ran (it cannot be cheaper).
+    for c in &p.candidates {
+        let cores: u32 = c.at[0].1.parse().expect("a number");
+        let expected = match cores.cmp(&textbook) {
+            std::cmp::Ordering::Less => Status::Breached,
+            std::cmp::Ordering::Equal => Status::Met,
+            std::cmp::Ordering::Greater => Status::Dominated,
+        };
+        assert_eq!(c.status, expected, "{cores} cores");
+    }
+    assert_eq!(p.runs(), textbook as usize);
+}
+
+#[test]
+fn the_cheapest_three_tier_configuration_for_5000_requests_per_second_passes_check() {
+    use bottleneck::experiment::plan::plan;
+    use bottleneck::experiment::{Decision, check};
+    let mut s = bundled("three_tier").into_inner();
+    s.run.duration_secs = 40.0;
+    s.run.warmup_secs = 10.0;
+    let load = Override {
+        path: "users.arrivals.rate_per_sec".into(),
+        value: "5000".into(),
+    };
+    overrides::apply(&mut s, std::slice::from_ref(&load)).expect("valid");
+    let axes = [
+        "app.instances=4..16:7".parse().expect("an axis"),
+        "postgres.cores=4,8,16".parse().expect("an axis"),
+    ];
+    let p = plan(&s, &axes, 10, 40, &Control::default(), |_| {}).expect("a plan");
+    let winner = p.winner().expect("a configuration meets the objectives");
+    // As written (4 instances) it fails at 5,000 req/s: the plan had to buy more.
+    assert!(
+        winner.at[0].1.parse::<u32>().expect("instances") > 4,
+        "{:?}",
+        winner.at
+    );
+    assert!(
+        p.runs() < p.candidates.len(),
+        "pruning ran fewer than the grid"
+    );
+    // `check`, on other seeds, agrees.
+    let changes: Vec<Override> = winner
+        .at
+        .iter()
+        .map(|(path, value)| Override {
+            path: path.clone(),
+            value: value.clone(),
+        })
+        .collect();
+    overrides::apply(&mut s, &changes).expect("valid");
+    s.seed += 1;
+    let (_, verdicts) = check(&valid(s), 10, 100, &Control::default()).expect("runs");
+    for v in &verdicts {
+        assert_eq!(
+            v.decision,
+            Decision::Met,
+            "{} at {:?}",
+            v.objective,
+            winner.at
+        );
+    }
+}

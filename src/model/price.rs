@@ -1,0 +1,54 @@
+//! What a configuration costs per hour at list price, before any run: what a planner
+//! compares when choosing what to buy. The engine's measured cost (`Summary::cost`)
+//! uses the same unit prices, averaged over the instances actually up.
+
+use super::defaults::{
+    APP_PRICE_PER_CORE_HOUR, CACHE_PRICE_PER_SERVER_HOUR, DB_PRICE_PER_CORE_HOUR,
+};
+use super::{AppSpec, CacheScope, CacheSpec, ComponentSpec, DatabaseSpec, Scenario};
+
+/// One instance of an app tier per hour.
+pub fn app_instance(a: &AppSpec) -> f64 {
+    a.price_per_hour
+        .unwrap_or(f64::from(a.cores) * a.cpu_speed * APP_PRICE_PER_CORE_HOUR)
+}
+
+/// A database: every node (primary and replicas, per shard).
+pub fn database(d: &DatabaseSpec) -> f64 {
+    let nodes = f64::from(d.replicas + 1) * f64::from(d.shards);
+    nodes
+        * d.price_per_hour
+            .unwrap_or(f64::from(d.cores) * DB_PRICE_PER_CORE_HOUR)
+}
+
+/// A shared cache (a local one lives in the instances and costs nothing extra).
+pub fn cache(c: &CacheSpec) -> f64 {
+    match c.scope {
+        CacheScope::Shared => c
+            .price_per_hour
+            .unwrap_or(f64::from(c.servers) * CACHE_PRICE_PER_SERVER_HOUR),
+        CacheScope::Local => 0.0,
+    }
+}
+
+/// The list price per hour of `s` as written: every app tier at its configured
+/// instances, every database node, shared cache, load balancer and queue. A CDN is
+/// paid per request and an autoscaled tier by the instances it runs, so those are in
+/// the measured cost only.
+pub fn per_hour(s: &Scenario) -> f64 {
+    s.components
+        .iter()
+        .map(|c| match c {
+            ComponentSpec::App(a) => f64::from(a.instances) * app_instance(a),
+            ComponentSpec::Database(d) => database(d),
+            ComponentSpec::Cache(c) => cache(c),
+            ComponentSpec::LoadBalancer(lb) => lb.price_per_hour,
+            ComponentSpec::Queue(q) => q.price_per_hour,
+            ComponentSpec::Client(_)
+            | ComponentSpec::Cdn(_)
+            | ComponentSpec::RateLimiter(_)
+            | ComponentSpec::Autoscaler(_)
+            | ComponentSpec::CircuitBreaker(_) => 0.0,
+        })
+        .sum()
+}
