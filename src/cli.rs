@@ -69,6 +69,20 @@ pub enum Command {
     /// The cheapest configuration meeting the scenario's objectives, over the grid of
     /// the parameters given with --vary (each in increasing order of capacity).
     Plan(PlanArgs),
+    /// Merge the parts of a sweep run with --shard into the output of a single run.
+    Merge(MergeArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct MergeArgs {
+    /// Every part of one sweep (`sweep … --shard I/N --out PART.json`), in any order.
+    #[arg(required = true)]
+    pub parts: Vec<PathBuf>,
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    /// Write the output to this file instead of stdout.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -147,6 +161,10 @@ pub struct SweepArgs {
     /// met (needs a `load` axis and objectives in the file).
     #[arg(long)]
     pub capacity: bool,
+    /// Run only part I of N of the grid's points (1/4 … 4/4) and write it as JSON for
+    /// `bottleneck merge`: a batch engine runs the parts anywhere.
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<crate::experiment::shard::Shard>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
@@ -283,6 +301,7 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Sweep(args) => sweep(args),
         Command::Compare(args) => compare(args),
         Command::Plan(args) => plan(args),
+        Command::Merge(args) => merge(args),
     }
 }
 
@@ -411,6 +430,43 @@ fn sweep(args: SweepArgs) -> anyhow::Result<ExitCode> {
         );
     }
     let reps = args.replications as usize;
+    if let Some(shard) = args.shard {
+        if args.capacity {
+            bail!(
+                "--capacity refines the bracket one probe after another, so it does not \
+                 split into parts; sweep the grid in parts, merge them, then run `sweep \
+                 --capacity` over the bracket the merged table shows"
+            );
+        }
+        let axes: Vec<String> = args.vary.iter().map(|a| a.name().to_owned()).collect();
+        let outcome = watched(|ctl| {
+            let mut points = Vec::new();
+            sweep::sweep_part(&scenario, &args.vary, reps, Some(shard), ctl, |i, p| {
+                points.push((i, p.clone()));
+            })?;
+            Ok(points)
+        });
+        let points = match outcome {
+            Watched::Done(result) => {
+                result.with_context(|| format!("in {}", args.file.display()))?
+            }
+            Watched::Interrupted(code) => return Ok(code),
+        };
+        let grid_points = args.vary.iter().map(Axis::count).product();
+        let part = crate::experiment::shard::Part {
+            kind: crate::experiment::shard::PART_KIND.to_owned(),
+            sweep: crate::experiment::shard::fingerprint(&scenario, &axes, reps),
+            shard,
+            axes,
+            grid_points,
+            points,
+        };
+        let mut text = serde_json::to_string(&part)
+            .unwrap_or_else(|e| unreachable!("a part is plain data: {e}"));
+        text.push('\n');
+        emit(&text, args.out.as_deref(), "part")?;
+        return Ok(ExitCode::SUCCESS);
+    }
     let outcome = watched(|ctl| {
         let points = sweep::sweep(&scenario, &args.vary, reps, ctl)?;
         let capacity = match (args.capacity, load_axis) {
@@ -434,7 +490,20 @@ fn sweep(args: SweepArgs) -> anyhow::Result<ExitCode> {
              or at none below the first that breaks them"
         );
     }
-    let knee = (args.vary.len() == 1).then(|| {
+    let axes = args.vary.iter().map(|a| a.name().to_owned()).collect();
+    let text = sweep_output(axes, &points, capacity, args.format);
+    emit(&text, args.out.as_deref(), "sweep")?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A sweep's points as the chosen format, with the knee of the p99 curve on one axis.
+fn sweep_output(
+    axes: Vec<String>,
+    points: &[crate::experiment::sweep::Point],
+    capacity: Option<crate::experiment::sweep::Capacity>,
+    format: Format,
+) -> String {
+    let knee = (axes.len() == 1).then(|| {
         let xs: Vec<f64> = (0..points.len()).map(|i| i as f64).collect();
         let ys: Vec<f64> = points
             .iter()
@@ -444,20 +513,39 @@ fn sweep(args: SweepArgs) -> anyhow::Result<ExitCode> {
                     .map_or(0.0, |e| e.mean)
             })
             .collect();
-        sweep::knee(&xs, &ys)
+        crate::experiment::sweep::knee(&xs, &ys)
     });
     let result = report::SweepResult {
-        axes: args.vary.iter().map(|a| a.name().to_owned()).collect(),
-        points: &points,
+        axes,
+        points,
         knee: knee.flatten().map(|i| points[i].at.clone()),
         capacity,
     };
-    let text = match args.format {
+    match format {
         Format::Table => report::sweep_table(&result),
         Format::Json => report::sweep_json(&result),
         Format::Csv => report::sweep_csv(&result),
-    };
-    emit(&text, args.out.as_deref(), "sweep")?;
+    }
+}
+
+/// `merge`: the parts of a sweep into the output of one run.
+fn merge(args: MergeArgs) -> anyhow::Result<ExitCode> {
+    use crate::experiment::shard::{self, Part};
+    let mut parts = Vec::new();
+    for path in &args.parts {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        let part: Part = serde_json::from_str(&text).with_context(|| {
+            format!(
+                "{} is not a sweep part (write one with `sweep … --shard I/N --out PART.json`)",
+                path.display()
+            )
+        })?;
+        parts.push((path.display().to_string(), part));
+    }
+    let (axes, points) = shard::merge(parts).map_err(anyhow::Error::msg)?;
+    let text = sweep_output(axes, &points, None, args.format);
+    emit(&text, args.out.as_deref(), "merged sweep")?;
     Ok(ExitCode::SUCCESS)
 }
 

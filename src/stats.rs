@@ -2,10 +2,10 @@
 //! come with an error bar and every statistical test derives its tolerance instead of
 //! guessing it.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// A mean with the half-width of its confidence interval.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Estimate {
     pub mean: f64,
     /// The interval is `mean ± half_width`.

@@ -7,13 +7,14 @@
 
 pub mod compare;
 pub mod plan;
+pub mod shard;
 pub mod sweep;
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use rayon::prelude::*;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::engine::Simulation;
 use crate::metrics::Summary;
@@ -212,7 +213,7 @@ pub const KEY_FIGURES: [&str; 5] = [
 ];
 
 /// Every figure of a set of replications, with its mean and interval.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Replicated {
     pub replications: usize,
     pub confidence: f64,
@@ -284,7 +285,7 @@ impl Replicated {
 }
 
 /// How an objective fares, given the noise of the replications.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Decision {
     /// The whole interval is on the good side of the bound.
@@ -296,7 +297,7 @@ pub enum Decision {
 }
 
 /// The verdict on one objective.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Verdict {
     /// The objective in words.
     pub objective: String,

@@ -116,10 +116,7 @@ pub fn plan(
     // The grid, every configuration checked and priced before any runs.
     let mut grid: Vec<Vec<usize>> = vec![vec![]];
     for axis in axes {
-        let n = match axis {
-            Axis::Param { values, .. } => values.len(),
-            Axis::Load { factors } => factors.len(),
-        };
+        let n = axis.count();
         grid = grid
             .into_iter()
             .flat_map(|prefix| {

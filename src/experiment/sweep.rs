@@ -2,8 +2,9 @@
 //! load of all its clients), each point replicated; and the capacity: the highest load
 //! that still meets the objectives, found by refining the grid's bracket.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
+use super::shard::Shard;
 use super::{Control, Decision, Error, Replicated, Verdict, check, judge, replicate_planned};
 use crate::model::overrides::{self, Override};
 use crate::model::{self, Scenario, ValidScenario};
@@ -26,7 +27,8 @@ impl Axis {
         }
     }
 
-    fn len(&self) -> usize {
+    /// How many values the axis takes.
+    pub fn count(&self) -> usize {
         match self {
             Self::Param { values, .. } => values.len(),
             Self::Load { factors } => factors.len(),
@@ -111,7 +113,7 @@ impl std::str::FromStr for Axis {
 }
 
 /// One point of a sweep: its setting on each axis, its replications and verdicts.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Point {
     /// `(axis name, value)` for each axis.
     pub at: Vec<(String, String)>,
@@ -175,6 +177,19 @@ pub fn sweep_with(
     ctl: &Control,
     mut on_point: impl FnMut(&Point),
 ) -> Result<Vec<Point>, Error> {
+    sweep_part(base, axes, replications, None, ctl, |_, p| on_point(p))
+}
+
+/// [`sweep`] of the points of `shard` only (all without one), calling `on_point` with
+/// each point as soon as it is done, and its position in the grid.
+pub fn sweep_part(
+    base: &Scenario,
+    axes: &[Axis],
+    replications: usize,
+    shard: Option<Shard>,
+    ctl: &Control,
+    mut on_point: impl FnMut(usize, &Point),
+) -> Result<Vec<Point>, Error> {
     if axes.is_empty() || axes.len() > 2 {
         return Err(Error::Invalid(
             "a sweep varies one or two parameters".to_owned(),
@@ -185,7 +200,7 @@ pub fn sweep_with(
         indices = indices
             .into_iter()
             .flat_map(|prefix| {
-                (0..axis.len()).map(move |i| {
+                (0..axis.count()).map(move |i| {
                     let mut p = prefix.clone();
                     p.push(i);
                     p
@@ -199,9 +214,14 @@ pub fn sweep_with(
         .map(|index| at_point(base, axes, index))
         .collect::<Result<_, _>>()
         .map_err(Error::Invalid)?;
-    ctl.plan(scenarios.len() * replications.max(2));
-    let mut points = Vec::with_capacity(scenarios.len());
-    for (index, sc) in indices.iter().zip(&scenarios) {
+    let mine = |position: usize| shard.is_none_or(|s| s.takes(position));
+    let count = (0..scenarios.len()).filter(|&p| mine(p)).count();
+    ctl.plan(count * replications.max(2));
+    let mut points = Vec::with_capacity(count);
+    for (position, (index, sc)) in indices.iter().zip(&scenarios).enumerate() {
+        if !mine(position) {
+            continue;
+        }
         // Planned above, all at once, so that progress knows the whole.
         let replicated = replicate_planned(sc, replications, ctl)?;
         let verdicts = sc.slos.iter().map(|slo| judge(slo, &replicated)).collect();
@@ -214,7 +234,7 @@ pub fn sweep_with(
             replicated,
             verdicts,
         };
-        on_point(&point);
+        on_point(position, &point);
         points.push(point);
     }
     Ok(points)
@@ -222,7 +242,7 @@ pub fn sweep_with(
 
 /// The capacity: between the highest load factor known to meet every objective and
 /// the lowest known not to (breached, or undecided at the most replications).
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Capacity {
     /// Load factors (1: the scenario as written).
     pub met: f64,

@@ -629,3 +629,73 @@ fn plan_exits_0_with_a_winner_1_without_and_2_on_a_mistake() {
         stderr(&unordered)
     );
 }
+
+#[test]
+fn sweep_parts_merged_equal_the_single_run_byte_for_byte_in_every_format() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let sweep = [
+        "sweep",
+        "scenarios/three_tier.ron",
+        "--vary",
+        "app.instances=2..5:4",
+        "--vary",
+        "postgres.cores=4,8",
+        "--set",
+        "run.duration_secs=30",
+        "--replications",
+        "3",
+    ];
+    let mut parts = Vec::new();
+    for (i, threads) in [(1, "1"), (2, "2"), (3, "1")] {
+        let out = dir.path().join(format!("part{i}.json"));
+        let shard = format!("{i}/3");
+        let mut args = sweep.to_vec();
+        args.extend(["--shard", &shard, "--out", out.to_str().expect("UTF-8")]);
+        let o = Command::new(env!("CARGO_BIN_EXE_bottleneck"))
+            .args(&args)
+            .current_dir(repo_path(""))
+            .env("RAYON_NUM_THREADS", threads)
+            .output()
+            .expect("runs");
+        assert!(o.status.success(), "{}", stderr(&o));
+        parts.push(out.to_str().expect("UTF-8").to_owned());
+    }
+    // In any order.
+    parts.reverse();
+    for format in ["table", "json", "csv"] {
+        let mut single = sweep.to_vec();
+        single.extend(["--format", format]);
+        let whole = bottleneck(&single);
+        assert!(whole.status.success(), "{}", stderr(&whole));
+        let mut merge = vec!["merge", "--format", format];
+        merge.extend(parts.iter().map(String::as_str));
+        let merged = bottleneck(&merge);
+        assert!(merged.status.success(), "{}", stderr(&merged));
+        assert_eq!(stdout(&merged), stdout(&whole), "{format}");
+    }
+    // A missing part, or a part of another sweep, is refused by name.
+    let missing = bottleneck(&["merge", &parts[0], &parts[1]]);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(
+        stderr(&missing).contains("missing parts: 1/3"),
+        "{}",
+        stderr(&missing)
+    );
+    let other = dir.path().join("other.json");
+    let mut args = sweep.to_vec();
+    args[9] = "4";
+    args.extend(["--shard", "1/3", "--out", other.to_str().expect("UTF-8")]);
+    assert!(bottleneck(&args).status.success());
+    let mixed = bottleneck(&[
+        "merge",
+        other.to_str().expect("UTF-8"),
+        &parts[0],
+        &parts[1],
+    ]);
+    assert_eq!(mixed.status.code(), Some(2));
+    assert!(
+        stderr(&mixed).contains("another sweep"),
+        "{}",
+        stderr(&mixed)
+    );
+}
