@@ -105,6 +105,10 @@ pub struct PlanArgs {
     #[arg(long, value_name = "N", default_value_t = 40,
           value_parser = clap::value_parser!(u32).range(2..=10_000))]
     pub max_replications: u32,
+    /// Also draw the cost frontier (price against p99 of every configuration run) to
+    /// OUT.svg or OUT.png.
+    #[arg(long, value_name = "OUT.svg|png")]
+    pub plot: Option<PathBuf>,
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
     /// Write the output to this file instead of stdout.
@@ -165,6 +169,10 @@ pub struct SweepArgs {
     /// `bottleneck merge`: a batch engine runs the parts anywhere.
     #[arg(long, value_name = "I/N")]
     pub shard: Option<crate::experiment::shard::Shard>,
+    /// Also draw the capacity curve (latency percentiles with their intervals against
+    /// what is varied, the p99 objective, the capacity) to OUT.svg or OUT.png.
+    #[arg(long, value_name = "OUT.svg|png", conflicts_with = "shard")]
+    pub plot: Option<PathBuf>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
@@ -242,6 +250,10 @@ pub struct RunArgs {
     #[arg(long, value_name = "N", default_value_t = 200,
           value_parser = clap::value_parser!(u32).range(2..=10_000))]
     pub max_replications: u32,
+    /// Also write the run's time series (what the window's charts draw) as CSV: a
+    /// time_secs column and one column per series.
+    #[arg(long, value_name = "OUT.csv", conflicts_with_all = ["replications", "precision"])]
+    pub series: Option<PathBuf>,
 }
 
 fn parse_precision(s: &str) -> Result<f64, String> {
@@ -308,6 +320,9 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
 fn plan(args: PlanArgs) -> anyhow::Result<ExitCode> {
     use crate::experiment::plan;
     let scenario = load_with(&args.file, &args.set)?.into_inner();
+    if let Some(path) = &args.plot {
+        crate::plot::check_path(path).map_err(anyhow::Error::msg)?;
+    }
     let outcome = watched(|ctl| {
         plan::plan(
             &scenario,
@@ -322,6 +337,15 @@ fn plan(args: PlanArgs) -> anyhow::Result<ExitCode> {
         Watched::Done(result) => result.with_context(|| format!("in {}", args.file.display()))?,
         Watched::Interrupted(code) => return Ok(code),
     };
+    if let Some(path) = &args.plot {
+        crate::plot::cost_frontier(
+            path,
+            &format!("{} — cost against p99", scenario.name),
+            &result,
+            crate::plot::p99_bound(&scenario.slos),
+        )
+        .map_err(anyhow::Error::msg)?;
+    }
     let text = match args.format {
         Format::Table => report::plan_table(&result),
         Format::Json => report::plan_json(&result),
@@ -430,6 +454,9 @@ fn sweep(args: SweepArgs) -> anyhow::Result<ExitCode> {
         );
     }
     let reps = args.replications as usize;
+    if let Some(path) = &args.plot {
+        crate::plot::check_path(path).map_err(anyhow::Error::msg)?;
+    }
     if let Some(shard) = args.shard {
         if args.capacity {
             bail!(
@@ -490,7 +517,18 @@ fn sweep(args: SweepArgs) -> anyhow::Result<ExitCode> {
              or at none below the first that breaks them"
         );
     }
-    let axes = args.vary.iter().map(|a| a.name().to_owned()).collect();
+    let axes: Vec<String> = args.vary.iter().map(|a| a.name().to_owned()).collect();
+    if let Some(path) = &args.plot {
+        crate::plot::capacity_curve(
+            path,
+            &format!("{} — sweep of {}", scenario.name, axes.join(" × ")),
+            &axes,
+            &points,
+            crate::plot::p99_bound(&scenario.slos),
+            capacity.as_ref(),
+        )
+        .map_err(anyhow::Error::msg)?;
+    }
     let text = sweep_output(axes, &points, capacity, args.format);
     emit(&text, args.out.as_deref(), "sweep")?;
     Ok(ExitCode::SUCCESS)
@@ -658,6 +696,9 @@ fn run_scenario(args: RunArgs) -> anyhow::Result<ExitCode> {
     }
     progress.finish();
 
+    if let Some(path) = &args.series {
+        emit(&report::series_csv(sim.series()), Some(path), "time series")?;
+    }
     let summary = sim.summary();
     let text = match args.format {
         Format::Table => report::table(&summary),

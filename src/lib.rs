@@ -10,6 +10,7 @@ pub mod engine;
 pub mod experiment;
 pub mod metrics;
 pub mod model;
+pub mod plot;
 pub mod report;
 pub mod sim;
 pub mod stats;

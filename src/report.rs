@@ -934,3 +934,26 @@ pub fn plan_csv(p: &crate::experiment::plan::Plan) -> String {
     }
     String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()
 }
+
+/// The time series of a run as CSV: a `time_secs` column (the end of each interval)
+/// and one column per series, named `scope.metric` (`app.cpu_util`) or `metric` for the
+/// system-wide ones. A long run's points each average several samples (at most
+/// `SeriesSet::CAPACITY` rows).
+pub fn series_csv(series: &crate::metrics::series::SeriesSet) -> String {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let mut header = vec!["time_secs".to_owned()];
+    header.extend(series.names.iter().map(|(scope, metric)| {
+        if scope.is_empty() {
+            metric.clone()
+        } else {
+            format!("{scope}.{metric}")
+        }
+    }));
+    let _ = w.write_record(&header);
+    for (row, t) in series.times.iter().enumerate() {
+        let mut record = vec![t.to_string()];
+        record.extend(series.columns.iter().map(|c| c[row].to_string()));
+        let _ = w.write_record(&record);
+    }
+    String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()
+}

@@ -699,3 +699,100 @@ fn sweep_parts_merged_equal_the_single_run_byte_for_byte_in_every_format() {
         stderr(&mixed)
     );
 }
+
+#[test]
+fn run_writes_the_time_series_as_csv_beside_its_report() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let path = dir.path().join("series.csv");
+    let o = bottleneck(&[
+        "run",
+        "scenarios/three_tier.ron",
+        "--duration",
+        "30",
+        "--warmup",
+        "5",
+        "--series",
+        path.to_str().expect("UTF-8"),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("GET /product"),
+        "the report still prints"
+    );
+    let mut reader = csv::Reader::from_path(&path).expect("CSV");
+    let header = reader.headers().expect("a header").clone();
+    assert_eq!(&header[0], "time_secs");
+    let app_cpu = header
+        .iter()
+        .position(|h| h == "app.cpu_util")
+        .expect("the app tier's CPU column");
+    let rows: Vec<csv::StringRecord> = reader.records().map(|r| r.expect("a row")).collect();
+    // One row per simulated second.
+    assert_eq!(rows.len(), 30);
+    assert_eq!(&rows[29][0], "30");
+    for row in &rows {
+        let cpu: f64 = row[app_cpu].parse().expect("a number");
+        assert!((0.0..=1.0).contains(&cpu), "{cpu}");
+    }
+}
+
+#[test]
+fn sweep_and_plan_draw_their_plots_as_svg_or_png() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let file = |name: &str| dir.path().join(name).to_str().expect("UTF-8").to_owned();
+    let (svg, png, frontier) = (file("curve.svg"), file("curve.png"), file("frontier.png"));
+    let sweep = |plot: &str| {
+        bottleneck(&[
+            "sweep",
+            "scenarios/three_tier.ron",
+            "--vary",
+            "load=1..4:4",
+            "--set",
+            "run.duration_secs=30",
+            "--replications",
+            "3",
+            "--plot",
+            plot,
+        ])
+    };
+    for path in [&svg, &png] {
+        let o = sweep(path);
+        assert!(o.status.success(), "{}", stderr(&o));
+    }
+    let text = std::fs::read_to_string(&svg).expect("the SVG");
+    assert!(text.starts_with("<svg"), "{}", &text[..text.len().min(200)]);
+    for words in ["p99", "objective: p99 below 200 ms", "load"] {
+        assert!(text.contains(words), "{words}");
+    }
+    let decoder = png::Decoder::new(std::io::BufReader::new(
+        std::fs::File::open(&png).expect("the PNG"),
+    ));
+    let info = decoder.read_info().expect("a PNG").info().clone();
+    assert_eq!((info.width, info.height), (1000, 600));
+
+    let plan = bottleneck(&[
+        "plan",
+        "scenarios/three_tier.ron",
+        "--set",
+        "users.arrivals.rate_per_sec=3000",
+        "--set",
+        "run.duration_secs=30",
+        "--replications",
+        "3",
+        "--vary",
+        "app.instances=2,4,8",
+        "--plot",
+        &frontier,
+    ]);
+    assert!(plan.status.success(), "{}", stderr(&plan));
+    assert!(std::fs::metadata(&frontier).expect("the plot").len() > 1000);
+
+    let wrong = sweep(&file("curve.jpg"));
+    assert_eq!(wrong.status.code(), Some(2));
+    assert!(
+        stderr(&wrong).contains(".svg or .png"),
+        "{}",
+        stderr(&wrong)
+    );
+    assert!(!dir.path().join("curve.jpg").exists());
+}
