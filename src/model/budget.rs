@@ -311,8 +311,11 @@ pub fn estimate(s: &Scenario) -> Estimate {
             bytes: CLIENT_BYTES + p.users * USER_BYTES,
             path: format!("{}.arrivals", comp(&client.id)),
         });
-        // Each failed attempt may wait up to the longest delay for its retry.
-        let retries = p.rate * p.attempts * p.wait_secs;
+        // Each failed attempt may wait up to the longest delay for its retry; and every
+        // closed-loop user's request may fail at once (its tier down) and wait together,
+        // however short the delay.
+        let closed_together = if p.attempts > 1.0 { p.users } else { 0.0 };
+        let retries = p.rate * p.attempts * p.wait_secs + closed_together;
         if retries > 0.0 {
             e.retries += retries;
             e.state.push(Item {
