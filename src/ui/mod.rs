@@ -5,6 +5,7 @@ mod app;
 mod canvas;
 pub mod charts;
 mod document;
+pub mod experiments;
 mod inspector;
 pub mod playback;
 mod prefs;
