@@ -44,6 +44,9 @@ pub fn run(file: Option<PathBuf>, window: crate::cli::WindowArgs) -> anyhow::Res
                 playback.speed = speed;
             }
             playback.playing = !window.paused;
+            if window.panel == Some(crate::cli::Panel::Experiments) {
+                app.prefs.show_experiments = true;
+            }
             Ok(Box::new(app))
         }),
     )
