@@ -10,7 +10,7 @@
 # The README's screenshot: cargo build --release &&
 #   CLICK=755,252 .ci/screenshot.sh assets/screenshot.png 12 -- --speed 2
 # The Experiments panel's (clicks Start): cargo build --release &&
-#   CLICK=157,285 CLICK_AFTER=3 .ci/screenshot.sh assets/experiments.png 30 -- --panel experiments
+#   CLICK=157,280 CLICK_AFTER=3 .ci/screenshot.sh assets/experiments.png 100 -- --panel experiments
 #
 # Needs: xvfb xauth imagemagick xdotool (apt-get install -y …).
 set -euo pipefail

@@ -133,7 +133,7 @@ fn bound_name(slo: &Slo) -> String {
 /// rectangle it covers.
 pub fn plot_ui(ui: &mut egui::Ui, r: &Results, plain: bool, height: f32) -> egui::Rect {
     let numeric = r.numeric_x();
-    let labels = r.first_axis_values();
+    let labels = r.first_axis_values().to_vec();
     let by_load = r.by_load();
     let mut plot = Plot::new("experiment curve")
         .height(height)

@@ -1,5 +1,5 @@
 //! A picture of the curve: the window's screenshot of the next frame, cut to the curve,
-//! encoded as PNG and saved atomically, off the frame that asked for it.
+//! encoded as PNG and saved atomically in a short-lived thread, off the window's frames.
 
 use std::path::PathBuf;
 use std::sync::mpsc::Sender;
@@ -8,7 +8,7 @@ use std::time::Instant;
 use super::PngExport;
 
 /// Asks the window for a picture once the frames have settled; the reply comes through
-/// `sender` (the picture is cut to `rect`, encoded and saved off this frame).
+/// `sender` (the picture is cut to `rect`, encoded and saved in another thread).
 pub fn take_picture(
     ctx: &egui::Context,
     png: &mut PngExport,
@@ -28,12 +28,22 @@ pub fn take_picture(
     let rect = rect.expand(6.0);
     let pixels_per_point = ctx.pixels_per_point();
     ctx.request_screenshot(move |image| {
-        let saved = png_of(&image, rect, pixels_per_point).and_then(|bytes| {
-            crate::model::io::write_atomically(&path, &bytes)
-                .map_err(|e| format!("Cannot save {}: {e}", path.display()))
-        });
-        let _ = sender.send(saved.map(|()| path));
-        waker.request_repaint();
+        // Encoding and writing take a while for a big window: not on the window's thread.
+        let work = move || {
+            let saved = png_of(&image, rect, pixels_per_point).and_then(|bytes| {
+                crate::model::io::write_atomically(&path, &bytes)
+                    .map_err(|e| format!("Cannot save {}: {e}", path.display()))
+            });
+            let _ = sender.send(saved.map(|()| path));
+            waker.request_repaint();
+        };
+        if let Err(e) = std::thread::Builder::new()
+            .name("picture".to_owned())
+            .spawn(work)
+        {
+            // The closure is gone with the failed spawn; the panel's timeout says so.
+            eprintln!("cannot start a thread to save the picture: {e}");
+        }
     });
 }
 

@@ -33,6 +33,10 @@ pub struct Results {
     /// The capacity, once refined.
     pub capacity: Option<Capacity>,
     pub stage: Stage,
+    /// The first axis's values as text, and whether they are all numbers (then they
+    /// are the x positions; otherwise points sit at their value's position).
+    x_values: Vec<String>,
+    x_numeric: bool,
     started: Instant,
     /// Wall time it took, once it ended.
     ended_after: Option<Duration>,
@@ -140,8 +144,18 @@ fn load_words(factor: f64, rate: Option<f64>, the_load: bool) -> String {
 
 impl Results {
     pub fn new(plan: Plan) -> Self {
+        let x_values: Vec<String> = match plan.axes.first() {
+            Some(Axis::Load { factors }) => factors.iter().map(|f| f.to_string()).collect(),
+            Some(Axis::Param { values, .. }) => values.clone(),
+            None => Vec::new(),
+        };
+        let x_numeric = x_values
+            .iter()
+            .all(|v| v.parse::<f64>().is_ok_and(f64::is_finite));
         Self {
             plan,
+            x_values,
+            x_numeric,
             points: Vec::new(),
             capacity: None,
             stage: Stage::Sweeping,
@@ -180,19 +194,13 @@ impl Results {
     }
 
     /// The first axis's values as text, in order.
-    pub fn first_axis_values(&self) -> Vec<String> {
-        match self.plan.axes.first() {
-            Some(Axis::Load { factors }) => factors.iter().map(|f| f.to_string()).collect(),
-            Some(Axis::Param { values, .. }) => values.clone(),
-            None => Vec::new(),
-        }
+    pub fn first_axis_values(&self) -> &[String] {
+        &self.x_values
     }
 
     /// Whether the first axis's values are numbers (else they are placed by position).
     pub fn numeric_x(&self) -> bool {
-        self.first_axis_values()
-            .iter()
-            .all(|v| v.parse::<f64>().is_ok_and(f64::is_finite))
+        self.x_numeric
     }
 
     /// Where point `p` sits on the x axis.
@@ -200,10 +208,10 @@ impl Results {
         let Some((_, v)) = p.at.first() else {
             return 0.0;
         };
-        if self.numeric_x() {
+        if self.x_numeric {
             v.parse().unwrap_or(0.0)
         } else {
-            self.first_axis_values()
+            self.x_values
                 .iter()
                 .position(|x| x == v)
                 .map_or(0.0, |i| i as f64)
@@ -345,6 +353,31 @@ mod tests {
             Some(Turn::Flattens(1))
         );
         assert_eq!(turn(&xs[..2], &[1.0, 2.0]), None);
+    }
+
+    #[test]
+    fn points_sit_at_their_value_or_at_its_position_when_values_are_words() {
+        let base = crate::model::load_file("scenarios/three_tier.ron".as_ref())
+            .expect("bundled")
+            .into_inner();
+        let point = |axis: &str, v: &str| Point {
+            at: vec![(axis.to_owned(), v.to_owned())],
+            replicated: crate::experiment::Replicated::from_runs(Vec::new()),
+            verdicts: Vec::new(),
+        };
+        let plan = |axis: &str| Plan {
+            base: base.clone(),
+            axes: vec![axis.parse().expect("axis")],
+            replications: 2,
+            capacity: false,
+        };
+        let words = Results::new(plan("lb.policy=RoundRobin,Random,LeastConnections"));
+        assert!(!words.numeric_x());
+        assert_eq!(words.x_of(&point("lb.policy", "LeastConnections")), 2.0);
+        let numbers = Results::new(plan("app.instances=2,8"));
+        assert!(numbers.numeric_x());
+        assert_eq!(numbers.x_of(&point("app.instances", "8")), 8.0);
+        assert_eq!(Fares::of(&point("app.instances", "8")), Fares::Unjudged);
     }
 
     #[test]
