@@ -4,10 +4,13 @@
 # Usage: .ci/screenshot.sh OUT.png [SECONDS] [-- ARGS for bottleneck]
 #   SECONDS  how long the window runs before the shot (default 6)
 #   CLICK=x,y        click there one second before the shot (e.g. to select a node)
+#   CLICK_AFTER=S    click S seconds after the start instead (e.g. to start an experiment)
 #   BOTTLENECK_BIN   the binary (default target/release/bottleneck)
 #
 # The README's screenshot: cargo build --release &&
 #   CLICK=755,252 .ci/screenshot.sh assets/screenshot.png 12 -- --speed 2
+# The Experiments panel's (clicks Start): cargo build --release &&
+#   CLICK=157,280 CLICK_AFTER=3 .ci/screenshot.sh assets/experiments.png 100 -- --panel experiments
 #
 # Needs: xvfb xauth imagemagick xdotool (apt-get install -y …).
 set -euo pipefail
@@ -19,12 +22,14 @@ bin="${BOTTLENECK_BIN:-target/release/bottleneck}"
 export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-$(mktemp -d)}"
 chmod 700 "$XDG_RUNTIME_DIR"
 export CLICK="${CLICK:-}"
+export CLICK_AFTER="${CLICK_AFTER:-}"
 xvfb-run -a -s "-screen 0 1280x800x24" bash -c '
     "$0" "${@:3}" & pid=$!
     if [ -n "$CLICK" ]; then
-        sleep "$(($2 - 1))"
+        before="${CLICK_AFTER:-$(($2 - 1))}"
+        sleep "$before"
         xdotool mousemove "${CLICK%,*}" "${CLICK#*,}" click 1
-        sleep 1
+        sleep "$(($2 - before))"
     else
         sleep "$2"
     fi

@@ -34,6 +34,16 @@ pub struct WindowArgs {
     /// Open paused instead of running.
     #[arg(long)]
     pub paused: bool,
+    /// Open with this panel shown (as if chosen in the View menu).
+    #[arg(long, value_enum, value_name = "PANEL")]
+    pub panel: Option<Panel>,
+}
+
+/// A panel the window can open with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Panel {
+    /// Sweeps of the load or a parameter, the capacity and the objectives.
+    Experiments,
 }
 
 fn parse_speed(s: &str) -> Result<f64, String> {

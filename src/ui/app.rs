@@ -17,6 +17,7 @@ use crate::model::{self, ComponentSpec, Endpoint, RunSpec, Scenario, ValidScenar
 use super::canvas::{Canvas, CanvasAction, CanvasInput};
 use super::charts;
 use super::document::Document;
+use super::experiments::{self, Experiments, Export};
 use super::inspector::{self, Buffer, RefChoices};
 use super::playback::{Playback, SPEEDS, speed_label};
 use super::prefs::{Prefs, STORAGE_KEY};
@@ -54,6 +55,7 @@ pub mod labels {
     pub const ADD_ENDPOINT: &str = "Add endpoint";
     pub const CLEAR_CHANGES: &str = "Clear recorded changes";
     pub const KEEP_CHANGES: &str = "Make current values the start";
+    pub const EXPERIMENTS: &str = "Experiments";
 }
 
 /// What the inspector shows.
@@ -107,6 +109,13 @@ pub enum Command {
     Inject(crate::model::Fault),
     /// Forget the recorded faults.
     ClearFaults,
+    /// Replace the scenario's service-level objectives.
+    EditSlos(Vec<crate::model::Slo>),
+    /// Give the scenario the setting of the experiment's point `i`.
+    ApplyPoint(usize),
+    /// Ask where to export the experiment's results.
+    ExportDialog(Export),
+    Export(Export, PathBuf),
 }
 
 impl Command {
@@ -122,12 +131,40 @@ impl Command {
 /// A modal dialog.
 #[derive(Clone, Debug, PartialEq)]
 enum Dialog {
-    /// A file path to open or save to (typed, or picked with the native dialog).
-    Path { save: bool, text: String },
+    /// A file path to open, save to or export to (typed, or picked with the native
+    /// dialog).
+    Path { purpose: PathPurpose, text: String },
     /// Unsaved changes would be lost by `then`.
     Discard { then: Box<Command> },
     /// Something failed: what, and why.
     Error { title: String, message: String },
+}
+
+/// What a path dialog asks a path for.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum PathPurpose {
+    Open,
+    Save,
+    Export(Export),
+}
+
+impl PathPurpose {
+    fn heading(self) -> &'static str {
+        match self {
+            Self::Open => "Open scenario",
+            Self::Save => "Save scenario",
+            Self::Export(Export::Csv) => "Export the experiment's results as CSV",
+            Self::Export(Export::Png) => "Export the experiment's curve as PNG",
+        }
+    }
+
+    /// The file type the native dialog offers.
+    fn filter(self) -> (&'static str, &'static str) {
+        match self {
+            Self::Open | Self::Save => ("scenario", "ron"),
+            Self::Export(e) => (e.extension(), e.extension()),
+        }
+    }
 }
 
 /// One step of the undo history: an edit of the document, or a change made to the
@@ -175,6 +212,8 @@ pub struct BottleneckApp {
     redo: Vec<Undo>,
     /// The document before a node drag began, for one undo step per drag.
     moving: Option<Scenario>,
+    /// The Experiments panel: sweeps in background threads and their results.
+    experiments: Experiments,
     last_frame: Option<Instant>,
     frame_dt: f64,
     pub stats: FrameStats,
@@ -240,6 +279,8 @@ fn starting_point(s: &Scenario) -> Scenario {
         timeline: Vec::new(),
         faults: Vec::new(),
         layout: BTreeMap::new(),
+        // Objectives judge a run; they do not change it.
+        slos: Vec::new(),
         ..s.clone()
     }
 }
@@ -267,6 +308,7 @@ impl BottleneckApp {
             undo: Vec::new(),
             redo: Vec::new(),
             moving: None,
+            experiments: Experiments::default(),
             last_frame: None,
             frame_dt: 0.0,
             stats: FrameStats::default(),
@@ -314,6 +356,11 @@ impl BottleneckApp {
             at.1 + Canvas::port_offset().y,
         ));
         Some((centre, port))
+    }
+
+    /// The Experiments panel (its results, whether one runs).
+    pub fn experiments(&self) -> &Experiments {
+        &self.experiments
     }
 
     /// The message in the status bar.
@@ -390,6 +437,7 @@ impl BottleneckApp {
         self.shortcuts(ui.ctx());
         self.dropped_files(ui.ctx());
         self.close_requested(ui.ctx());
+        self.experiments.poll();
         let summary = self.sim.summary();
 
         egui::Panel::top("menu").show(ui, |ui| self.menu_ui(ui));
@@ -420,6 +468,7 @@ impl BottleneckApp {
                 });
         }
         egui::CentralPanel::default().show(ui, |ui| self.canvas_ui(ui));
+        self.experiments_ui(ui.ctx());
         self.dialog_ui(ui.ctx());
 
         let commands = std::mem::take(&mut self.commands);
@@ -592,6 +641,10 @@ impl BottleneckApp {
                 ui.checkbox(&mut self.prefs.show_scenario, "Scenario panel");
                 ui.checkbox(&mut self.prefs.show_inspector, "Inspector");
                 ui.checkbox(&mut self.prefs.show_charts, "Charts");
+                ui.checkbox(&mut self.prefs.show_experiments, labels::EXPERIMENTS)
+                    .on_hover_text(
+                        "Sweep the load or a parameter, find the capacity, edit the objectives",
+                    );
                 if ui
                     .button(if self.prefs.dark {
                         "Light theme"
@@ -685,6 +738,13 @@ impl BottleneckApp {
             {
                 self.commands.push(Command::SetSeed(seed));
             }
+            ui.separator();
+            ui.toggle_value(&mut self.prefs.show_experiments, EXPERIMENTS)
+                .on_hover_text(
+                    "The Experiments panel: run the scenario at many loads or parameter values \
+                     in the background, see where latency turns and the objectives stop \
+                     holding, and apply the setting you choose",
+                );
         });
     }
 
@@ -1119,13 +1179,10 @@ impl BottleneckApp {
         };
         let mut close = false;
         match dialog {
-            Dialog::Path { save, mut text } => {
+            Dialog::Path { purpose, mut text } => {
+                let save = purpose != PathPurpose::Open;
                 egui::Modal::new(egui::Id::unique("path dialog")).show(ctx, |ui| {
-                    ui.heading(if save {
-                        "Save scenario"
-                    } else {
-                        "Open scenario"
-                    });
+                    ui.heading(purpose.heading());
                     let label = ui.label(FILE_PATH);
                     let r = ui
                         .add(egui::TextEdit::singleline(&mut text).desired_width(420.0))
@@ -1135,10 +1192,10 @@ impl BottleneckApp {
                         let confirm = if save { CONFIRM_SAVE } else { CONFIRM_OPEN };
                         if ui.button(confirm).clicked() || enter {
                             let path = PathBuf::from(text.trim());
-                            self.commands.push(if save {
-                                Command::SaveAs(path)
-                            } else {
-                                Command::Open(path)
+                            self.commands.push(match purpose {
+                                PathPurpose::Open => Command::Open(path),
+                                PathPurpose::Save => Command::SaveAs(path),
+                                PathPurpose::Export(e) => Command::Export(e, path),
                             });
                             close = true;
                         }
@@ -1147,9 +1204,15 @@ impl BottleneckApp {
                             .on_hover_text("Pick the file with the system's file dialog")
                             .clicked()
                         {
-                            let dialog = rfd::FileDialog::new().add_filter("scenario", &["ron"]);
+                            let (kind, extension) = purpose.filter();
+                            let dialog = rfd::FileDialog::new().add_filter(kind, &[extension]);
                             let picked = if save {
-                                dialog.set_file_name(self.doc.title()).save_file()
+                                let name =
+                                    std::path::Path::new(text.trim()).file_name().map_or_else(
+                                        || self.doc.title(),
+                                        |n| n.to_string_lossy().into_owned(),
+                                    );
+                                dialog.set_file_name(name).save_file()
                             } else {
                                 dialog.pick_file()
                             };
@@ -1168,7 +1231,7 @@ impl BottleneckApp {
                     });
                 });
                 if !close {
-                    self.dialog = Some(Dialog::Path { save, text });
+                    self.dialog = Some(Dialog::Path { purpose, text });
                 }
             }
             Dialog::Discard { then } => {
@@ -1253,7 +1316,10 @@ impl BottleneckApp {
                     .and_then(|p| p.parent())
                     .map(|d| format!("{}/", d.display()))
                     .unwrap_or_default();
-                self.dialog = Some(Dialog::Path { save: false, text });
+                self.dialog = Some(Dialog::Path {
+                    purpose: PathPurpose::Open,
+                    text,
+                });
             }
             Command::Open(path) => match Document::open(&path) {
                 Ok(doc) => {
@@ -1279,7 +1345,10 @@ impl BottleneckApp {
                     .as_ref()
                     .map(|p| p.display().to_string())
                     .unwrap_or_else(|| "scenario.ron".to_owned());
-                self.dialog = Some(Dialog::Path { save: true, text });
+                self.dialog = Some(Dialog::Path {
+                    purpose: PathPurpose::Save,
+                    text,
+                });
             }
             Command::SaveAs(path) => self.save_to(path),
             Command::Undo => self.undo(),
@@ -1439,6 +1508,119 @@ impl BottleneckApp {
                 self.status = "Faults cleared: restart to run without them".to_owned();
             }
             Command::ToggleTheme => self.prefs.dark = !self.prefs.dark,
+            Command::EditSlos(slos) => {
+                if self
+                    .edit_document("edit objectives", |s| {
+                        s.slos = slos;
+                        Ok::<_, edit::EditError>(())
+                    })
+                    .is_some()
+                {
+                    self.status = "Objectives changed (saved with the scenario)".to_owned();
+                }
+            }
+            Command::ApplyPoint(i) => self.apply_point(i),
+            Command::ExportDialog(kind) => {
+                let text = experiments::export_path(self.doc.path.as_deref(), kind)
+                    .display()
+                    .to_string();
+                self.dialog = Some(Dialog::Path {
+                    purpose: PathPurpose::Export(kind),
+                    text,
+                });
+            }
+            Command::Export(kind, path) => self.export(kind, path),
+        }
+    }
+
+    /// Gives the document the setting of the experiment's point `i` (one undo step).
+    fn apply_point(&mut self, i: usize) {
+        let Some((at, base)) = self.experiments.setting(i) else {
+            return;
+        };
+        let what: Vec<String> = at
+            .iter()
+            .map(|(a, v)| {
+                if a == "load" {
+                    format!("load × {v}")
+                } else {
+                    format!("{a} = {v}")
+                }
+            })
+            .collect();
+        let what = what.join(", ");
+        if self
+            .edit_document(&format!("apply {what}"), |s| {
+                experiments::apply_setting(s, &at, &base)
+            })
+            .is_some()
+        {
+            self.after_restart_only_edit();
+            if self.doc.problems.is_none() {
+                self.status = if self.running() {
+                    format!("Applied {what}: it takes effect on restart (Ctrl+R); Ctrl+Z undoes it")
+                } else {
+                    format!("Applied {what} (Ctrl+Z undoes it)")
+                };
+            }
+        }
+    }
+
+    /// Writes the experiment's results (CSV now, a PNG in a few frames).
+    fn export(&mut self, kind: Export, path: PathBuf) {
+        match kind {
+            Export::Csv => {
+                let Some(csv) = self.experiments.csv() else {
+                    self.status = "No results to export yet".to_owned();
+                    return;
+                };
+                match crate::model::io::write_atomically(&path, csv.as_bytes()) {
+                    Ok(()) => {
+                        let note = format!("Saved the results to {}", path.display());
+                        self.status = note.clone();
+                        self.experiments.export_done(Ok(note));
+                    }
+                    Err(e) => {
+                        self.dialog = Some(Dialog::Error {
+                            title: format!("Cannot save {}", path.display()),
+                            message: format!("{e}\n\nThe previous file, if any, is untouched."),
+                        })
+                    }
+                }
+            }
+            Export::Png => self.experiments.export_png(path),
+        }
+    }
+
+    /// The Experiments panel, in its own window while shown. Hiding it cancels a
+    /// running experiment.
+    fn experiments_ui(&mut self, ctx: &egui::Context) {
+        if !self.prefs.show_experiments {
+            self.experiments.stop();
+            return;
+        }
+        let problems = self
+            .doc
+            .problems
+            .as_ref()
+            .map(|p| p.0.first().map_or_else(String::new, ToString::to_string));
+        let mut actions = Vec::new();
+        egui::Window::new(labels::EXPERIMENTS)
+            .open(&mut self.prefs.show_experiments)
+            .default_pos([120.0, 64.0])
+            .default_size([1000.0, 680.0])
+            .min_size([640.0, 360.0])
+            .resizable(true)
+            .collapsible(false)
+            .show(ctx, |ui| {
+                actions = self.experiments.ui(ui, &self.doc.scenario, problems);
+            });
+        for a in actions {
+            self.commands.push(match a {
+                experiments::Action::EditSlos(slos) => Command::EditSlos(slos),
+                experiments::Action::Apply(i) => Command::ApplyPoint(i),
+                experiments::Action::Export(kind) => Command::ExportDialog(kind),
+            });
         }
     }
 
@@ -1596,6 +1778,8 @@ impl BottleneckApp {
     }
 
     fn open_document(&mut self, doc: Document) {
+        // An experiment on the previous scenario stops; its results no longer apply.
+        self.experiments.forget();
         self.doc = doc;
         self.undo.clear();
         self.redo.clear();

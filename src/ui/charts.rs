@@ -239,7 +239,7 @@ pub fn nice_grid(input: GridInput) -> Vec<GridMark> {
 }
 
 /// A grid label with as many decimals as its step needs (0.05 → two, 200 → none).
-fn grid_label(mark: GridMark) -> String {
+pub fn grid_label(mark: GridMark) -> String {
     let decimals = (-mark.step_size.log10() - 1e-9).ceil().max(0.0) as usize;
     format!("{:.*}", decimals, mark.value)
 }

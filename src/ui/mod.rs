@@ -5,6 +5,7 @@ mod app;
 mod canvas;
 pub mod charts;
 mod document;
+pub mod experiments;
 mod inspector;
 pub mod playback;
 mod prefs;
@@ -43,6 +44,9 @@ pub fn run(file: Option<PathBuf>, window: crate::cli::WindowArgs) -> anyhow::Res
                 playback.speed = speed;
             }
             playback.playing = !window.paused;
+            if window.panel == Some(crate::cli::Panel::Experiments) {
+                app.prefs.show_experiments = true;
+            }
             Ok(Box::new(app))
         }),
     )

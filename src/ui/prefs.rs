@@ -20,6 +20,7 @@ pub struct Prefs {
     pub show_charts: bool,
     pub show_inspector: bool,
     pub show_scenario: bool,
+    pub show_experiments: bool,
     pub charts: ChartChoice,
 }
 
@@ -31,6 +32,7 @@ impl Default for Prefs {
             show_charts: true,
             show_inspector: true,
             show_scenario: true,
+            show_experiments: false,
             charts: ChartChoice::default(),
         }
     }

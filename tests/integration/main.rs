@@ -47,6 +47,9 @@ mod scenarios;
 // The window driven through its controls (egui_kittest).
 #[cfg(feature = "gui")]
 mod ui;
+// The Experiments panel: sweeps in the background, Cancel, Apply, objectives saved.
+#[cfg(feature = "gui")]
+mod ui_experiments;
 // No valid scenario stalls, outgrows its budget or reports an impossible figure.
 mod trust;
 // Helpers shared by the modules.

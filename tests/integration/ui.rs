@@ -420,6 +420,12 @@ fn every_character_the_window_draws_is_in_its_fonts() {
         include_str!("../../src/ui/canvas.rs"),
         include_str!("../../src/ui/charts.rs"),
         include_str!("../../src/ui/inspector.rs"),
+        include_str!("../../src/ui/experiments/mod.rs"),
+        include_str!("../../src/ui/experiments/curve.rs"),
+        include_str!("../../src/ui/experiments/forms.rs"),
+        include_str!("../../src/ui/experiments/picture.rs"),
+        include_str!("../../src/ui/experiments/results.rs"),
+        include_str!("../../src/ui/experiments/setup.rs"),
     ];
     let ctx = egui::Context::default();
     let mut output = ctx.run_ui(egui::RawInput::default(), |_| {});

@@ -1,0 +1,774 @@
+//! The Experiments panel: sweep the load or any described parameter (one or two axes),
+//! each point replicated, in a background thread; the capacity curve drawn as points
+//! arrive; the capacity and the knee in words; the objectives edited in place; a point's
+//! setting applied to the scenario; the results exported as CSV and the curve as PNG.
+//!
+//! The panel owns its setup, the running [`job::Job`] and the [`results::Results`]. What
+//! changes the document (objectives, Apply, exports) goes back to the shell as an
+//! [`Action`], so it takes the same undoable edit path as the inspector.
+
+mod curve;
+mod forms;
+mod job;
+mod picture;
+mod results;
+mod setup;
+
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{self, Receiver, Sender};
+use std::time::{Duration, Instant};
+
+use crate::experiment::{Error, Stopped};
+use crate::model::overrides::{self, Override};
+use crate::model::{ComponentSpec, Objective, Percentile, Scenario, Slo};
+
+pub use curve::APPLY;
+pub use results::{Fares, Results, Stage};
+
+use forms::{Edit, axis_ui, slo_ui};
+use job::{Job, Plan, Report};
+use picture::take_picture;
+use setup::{AxisForm, MAX_POINTS, Target};
+
+/// Texts of the panel's controls, shared with the tests that find them by label.
+pub mod labels {
+    pub const TITLE: &str = "Experiments";
+    pub const START: &str = "Start";
+    pub const CANCEL: &str = "Cancel";
+    pub const VARY: &str = "Vary";
+    pub const FROM: &str = "from";
+    pub const TO: &str = "to";
+    pub const STEPS: &str = "steps";
+    pub const VALUES: &str = "values";
+    pub const SECOND_AXIS: &str = "Second axis";
+    pub const REPLICATIONS: &str = "Replications per point";
+    pub const SEARCH_CAPACITY: &str = "Search the capacity";
+    pub const ADD_OBJECTIVE: &str = "Add objective";
+    pub const REMOVE: &str = "Remove";
+    pub const BELOW: &str = "below";
+    pub const ABOVE: &str = "above";
+    pub const EXPORT_CSV: &str = "Export CSV…";
+    pub const EXPORT_PNG: &str = "Export PNG…";
+}
+
+/// What the panel exports.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Export {
+    /// Every point's figures with their intervals (`report::sweep_csv`).
+    Csv,
+    /// A picture of the curve and its words.
+    Png,
+}
+
+impl Export {
+    pub fn extension(self) -> &'static str {
+        match self {
+            Self::Csv => "csv",
+            Self::Png => "png",
+        }
+    }
+
+    /// A file name for it next to the scenario `stem`.
+    pub fn file_name(self, stem: &str) -> String {
+        match self {
+            Self::Csv => format!("{stem}-sweep.csv"),
+            Self::Png => format!("{stem}-curve.png"),
+        }
+    }
+}
+
+/// What the panel asks of the shell (applied after the frame, like every command).
+#[derive(Clone, Debug, PartialEq)]
+pub enum Action {
+    /// Replace the scenario's objectives (one undoable edit).
+    EditSlos(Vec<Slo>),
+    /// Give the scenario point `i`'s setting (one undoable edit).
+    Apply(usize),
+    /// Ask where to export.
+    Export(Export),
+}
+
+/// How long to wait for the window's picture before saying it did not come.
+const PICTURE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// A PNG export under way: the picture is taken a few frames after the file dialog
+/// closed, of the curve drawn without hover marks.
+struct PngExport {
+    path: PathBuf,
+    /// Frames to wait before asking for the picture.
+    wait_frames: u32,
+    /// When the picture was asked for.
+    asked: Option<Instant>,
+}
+
+/// The panel's state.
+pub struct Experiments {
+    axes: [AxisForm; 2],
+    second: bool,
+    replications: u32,
+    capacity: bool,
+    /// An axis's values found invalid on the scenario at the last start: the axis's
+    /// text then, and why.
+    checked: [Option<(String, String)>; 2],
+    /// Why the last start failed (not about one axis).
+    start_error: Option<String>,
+    job: Option<Job>,
+    results: Option<Results>,
+    /// Objectives being edited (a drag or typing under way), not yet committed.
+    slo_buffer: Option<Vec<Slo>>,
+    png: Option<PngExport>,
+    png_sender: Sender<Result<PathBuf, String>>,
+    png_replies: Receiver<Result<PathBuf, String>>,
+    /// What the last export did.
+    export_note: Option<Result<String, String>>,
+}
+
+impl Default for Experiments {
+    fn default() -> Self {
+        let (png_sender, png_replies) = mpsc::channel();
+        Self {
+            axes: [AxisForm::default(), AxisForm::default()],
+            second: false,
+            replications: 3,
+            capacity: true,
+            checked: [None, None],
+            start_error: None,
+            job: None,
+            results: None,
+            slo_buffer: None,
+            png: None,
+            png_sender,
+            png_replies,
+            export_note: None,
+        }
+    }
+}
+
+impl Experiments {
+    /// The results so far (of the running or the last experiment).
+    pub fn results(&self) -> Option<&Results> {
+        self.results.as_ref()
+    }
+
+    /// Whether an experiment's thread is alive (running, or winding down after Cancel).
+    pub fn is_busy(&self) -> bool {
+        self.job.is_some()
+    }
+
+    /// Replications done and planned by the running experiment.
+    pub fn progress(&self) -> Option<(u64, u64)> {
+        self.job.as_ref().map(Job::progress)
+    }
+
+    /// Cancels the running experiment, if any (its results so far stay).
+    pub fn stop(&mut self) {
+        if let Some(job) = &self.job {
+            job.cancel();
+        }
+    }
+
+    /// Cancels the running experiment and forgets the results (another scenario).
+    pub fn forget(&mut self) {
+        self.stop();
+        self.results = None;
+        self.slo_buffer = None;
+        self.checked = [None, None];
+        self.start_error = None;
+        self.export_note = None;
+    }
+
+    /// Takes in what the experiment's thread and the window's picture sent; never waits.
+    pub fn poll(&mut self) {
+        if let Some(job) = &mut self.job {
+            for report in job.poll() {
+                // Forgotten results (another scenario was opened) take nothing more.
+                let Some(r) = &mut self.results else {
+                    continue;
+                };
+                match report {
+                    Report::Point(p) => r.points.push(*p),
+                    Report::Searching { met, not_met } => {
+                        r.stage = Stage::Searching { met, not_met }
+                    }
+                    Report::Capacity(c) => r.capacity = Some(c),
+                    Report::Done(Ok(())) => r.end(Stage::Finished),
+                    Report::Done(Err(Error::Stopped(Stopped::Cancelled))) => {
+                        r.end(Stage::Cancelled)
+                    }
+                    Report::Done(Err(e)) => r.end(Stage::Failed(e.to_string())),
+                }
+            }
+            if job.has_ended() {
+                self.job = None;
+            }
+        }
+        while let Ok(reply) = self.png_replies.try_recv() {
+            self.png = None;
+            self.export_note = Some(match reply {
+                Ok(path) => Ok(format!("Saved the curve to {}", path.display())),
+                Err(e) => Err(e),
+            });
+        }
+        if let Some(png) = &self.png
+            && png.asked.is_some_and(|t| t.elapsed() > PICTURE_TIMEOUT)
+        {
+            self.png = None;
+            self.export_note = Some(Err(
+                "The window gave no picture of the curve (this display may not support \
+                 screenshots): export the CSV instead"
+                    .to_owned(),
+            ));
+        }
+    }
+
+    /// The setting of point `i` and the scenario the experiment ran on, for
+    /// [`apply_setting`].
+    pub fn setting(&self, i: usize) -> Option<(Vec<(String, String)>, Scenario)> {
+        let r = self.results.as_ref()?;
+        Some((r.points.get(i)?.at.clone(), r.plan.base.clone()))
+    }
+
+    /// The results as CSV (`report::sweep_csv`), when there are points.
+    pub fn csv(&self) -> Option<String> {
+        let r = self.results.as_ref()?;
+        if r.points.is_empty() {
+            return None;
+        }
+        let knee = r
+            .turn()
+            .and_then(|t| r.points.get(t.index()))
+            .map(|p| p.at.clone());
+        Some(crate::report::sweep_csv(&crate::report::SweepResult {
+            axes: r.axis_names(),
+            points: &r.points,
+            knee,
+            capacity: r.capacity.clone(),
+        }))
+    }
+
+    /// Saves a picture of the curve to `path` in a few frames (see [`PngExport`]).
+    pub fn export_png(&mut self, path: PathBuf) {
+        self.export_note = Some(Ok(format!("Saving the curve to {}…", path.display())));
+        self.png = Some(PngExport {
+            path,
+            wait_frames: 2,
+            asked: None,
+        });
+    }
+
+    /// Says what an export did, in the panel.
+    pub fn export_done(&mut self, note: Result<String, String>) {
+        self.export_note = Some(note);
+    }
+
+    /// The panel's contents. `problems` says why the scenario cannot run, if it cannot.
+    pub fn ui(
+        &mut self,
+        ui: &mut egui::Ui,
+        scenario: &Scenario,
+        problems: Option<String>,
+    ) -> Vec<Action> {
+        let mut actions = Vec::new();
+        if self.job.is_some() {
+            // Progress and elapsed time move between the thread's reports.
+            ui.ctx().request_repaint_after(Duration::from_millis(100));
+        }
+        egui::Panel::left("experiment setup")
+            .resizable(false)
+            .exact_size(350.0)
+            .show(ui, |ui| {
+                egui::ScrollArea::vertical().show(ui, |ui| {
+                    self.setup_ui(ui, scenario, problems);
+                    ui.separator();
+                    self.slos_ui(ui, scenario, &mut actions);
+                });
+            });
+        egui::CentralPanel::default().show(ui, |ui| {
+            self.results_ui(ui, scenario, &mut actions);
+        });
+        actions
+    }
+
+    // ----- setup ------------------------------------------------------------------------
+
+    /// Whether the capacity can be searched: one load axis and objectives to meet.
+    fn can_search(&self, scenario: &Scenario) -> Result<(), &'static str> {
+        if self.second || self.axes[0].target != Target::Load {
+            Err("The capacity is searched on the load alone: vary only the load")
+        } else if scenario.slos.is_empty() {
+            Err("The capacity is the highest load that meets the objectives: add one below")
+        } else {
+            Ok(())
+        }
+    }
+
+    fn setup_ui(&mut self, ui: &mut egui::Ui, scenario: &Scenario, problems: Option<String>) {
+        use labels::*;
+        let catalogue = setup::catalogue(scenario);
+        let busy = self.job.is_some();
+        let n = if self.second { 2 } else { 1 };
+        ui.add_enabled_ui(!busy, |ui| {
+            for i in 0..2 {
+                if i == 1 {
+                    let r = ui.checkbox(&mut self.second, SECOND_AXIS).on_hover_text(
+                        "Vary a second parameter too: every combination of the two values is \
+                         a point (a grid), drawn as one p99 curve per value of the second",
+                    );
+                    if r.changed()
+                        && self.second
+                        && self.axes[1].target == self.axes[0].target
+                        && let Some(target) = setup::second_default(&catalogue)
+                    {
+                        self.axes[1] = AxisForm::for_target(target);
+                    }
+                    if !self.second {
+                        break;
+                    }
+                }
+                let checked = self.checked[i]
+                    .as_ref()
+                    .filter(|(spec, _)| *spec == self.axes[i].spec())
+                    .map(|(_, e)| e.clone());
+                axis_ui(ui, i, &mut self.axes[i], &catalogue, checked);
+            }
+            ui.horizontal(|ui| {
+                let label = ui.label(REPLICATIONS);
+                ui.add(egui::DragValue::new(&mut self.replications).range(2..=100))
+                    .labelled_by(label.id)
+                    .on_hover_text(
+                        "Independent runs at each point, each with its own seed: more give \
+                         narrower 95 % intervals (they shrink as 1/√n) and take longer",
+                    );
+            });
+            let searchable = self.can_search(scenario);
+            let mut on = self.capacity && searchable.is_ok();
+            let r = ui
+                .add_enabled(
+                    searchable.is_ok(),
+                    egui::Checkbox::new(&mut on, SEARCH_CAPACITY),
+                )
+                .on_hover_text(
+                    "After the grid, narrow the load at which the objectives stop being met \
+                     down to 1 % by bisection, each probe replicated until it is decided",
+                );
+            if let Err(why) = searchable {
+                r.on_disabled_hover_text(why);
+            } else {
+                self.capacity = on;
+            }
+        });
+
+        // What would run, and whether it can.
+        let axes: Vec<Result<crate::experiment::sweep::Axis, String>> =
+            self.axes[..n].iter().map(AxisForm::parse).collect();
+        let points: Option<usize> = axes
+            .iter()
+            .map(|a| a.as_ref().ok().map(setup::axis_len))
+            .product();
+        let blocker = if let Some(p) = &problems {
+            Some(format!(
+                "The scenario has problems (see the left panel): {p}"
+            ))
+        } else if n == 2 && self.axes[0].target == self.axes[1].target {
+            Some("The two axes vary the same thing: choose another for one".to_owned())
+        } else {
+            match points {
+                None => Some("Correct the values above".to_owned()),
+                Some(p) if p > MAX_POINTS => Some(format!(
+                    "{p} points is more than {MAX_POINTS}: use fewer steps"
+                )),
+                Some(_) => None,
+            }
+        };
+        ui.add_space(6.0);
+        match (&self.job, &self.results) {
+            (Some(job), _) => self.progress_ui(ui, job),
+            (None, _) => {
+                ui.horizontal(|ui| {
+                    let start = ui
+                        .add_enabled(
+                            blocker.is_none(),
+                            egui::Button::new(egui::RichText::new(START).strong()),
+                        )
+                        .on_hover_text(format!(
+                            "Run the scenario at each point ({} in all, {} replications \
+                             each) in the background; the window goes on",
+                            points.unwrap_or(0),
+                            self.replications
+                        ));
+                    if let Some(b) = &blocker {
+                        start.clone().on_disabled_hover_text(b);
+                    }
+                    if start.clicked() {
+                        self.start(scenario, ui.ctx());
+                    }
+                    if let Some(p) = points {
+                        ui.weak(format!(
+                            "{p} points × {} = {} replications",
+                            self.replications,
+                            p * self.replications as usize
+                        ));
+                    }
+                });
+                // A wrong value is said next to its field; other reasons here.
+                if let Some(b) = &blocker
+                    && points.is_some()
+                {
+                    ui.colored_label(ui.visuals().error_fg_color, b);
+                }
+                if let Some(e) = &self.start_error {
+                    ui.colored_label(ui.visuals().error_fg_color, e);
+                }
+                if let Some(r) = &self.results {
+                    outcome_ui(ui, r);
+                }
+            }
+        }
+    }
+
+    fn progress_ui(&self, ui: &mut egui::Ui, job: &Job) {
+        let (done, planned) = job.progress();
+        let share = if planned > 0 {
+            done as f32 / planned as f32
+        } else {
+            0.0
+        };
+        ui.add(
+            egui::ProgressBar::new(share)
+                .desired_width(ui.available_width())
+                .text(format!("{done} of {planned} replications")),
+        )
+        .on_hover_text(format!(
+            "{} simulated events so far; a capacity search plans more replications as it goes",
+            job.events()
+        ));
+        ui.horizontal(|ui| {
+            if job.is_cancelled() {
+                ui.add_enabled(false, egui::Button::new(labels::CANCEL));
+                ui.label("Cancelling…");
+            } else if ui
+                .button(labels::CANCEL)
+                .on_hover_text("Stop the experiment; the points done so far stay")
+                .clicked()
+            {
+                job.cancel();
+            }
+            match &self.results {
+                Some(r) => ui.label(format!(
+                    "{} of {} points · {:.1} s",
+                    r.points.len(),
+                    r.planned_points(),
+                    r.elapsed().as_secs_f64()
+                )),
+                None => ui.label("Stopping the previous experiment…"),
+            };
+        });
+        if let Some(Stage::Searching { met, not_met }) = self.results.as_ref().map(|r| &r.stage) {
+            ui.label(format!(
+                "Searching the capacity between {}× and {}×",
+                results::short(*met, 2),
+                results::short(*not_met, 2)
+            ));
+        }
+    }
+
+    /// Starts an experiment on `scenario` as set up, or says why not.
+    fn start(&mut self, scenario: &Scenario, ctx: &egui::Context) {
+        self.start_error = None;
+        self.export_note = None;
+        let n = if self.second { 2 } else { 1 };
+        let mut axes = Vec::new();
+        for i in 0..n {
+            let spec = self.axes[i].spec();
+            match self.axes[i]
+                .parse()
+                .and_then(|a| setup::check_values(scenario, &a).map(|()| a))
+            {
+                Ok(a) => {
+                    self.checked[i] = None;
+                    axes.push(a);
+                }
+                Err(e) => self.checked[i] = Some((spec, e)),
+            }
+        }
+        if axes.len() != n {
+            return;
+        }
+        let capacity = self.capacity && self.can_search(scenario).is_ok();
+        let plan = Plan {
+            base: scenario.clone(),
+            axes,
+            replications: self.replications as usize,
+            capacity,
+        };
+        let waker = ctx.clone();
+        match Job::start(plan.clone(), move || waker.request_repaint()) {
+            Ok(job) => {
+                self.job = Some(job);
+                self.results = Some(Results::new(plan));
+            }
+            Err(e) => self.start_error = Some(format!("Cannot start the experiment: {e}")),
+        }
+    }
+
+    // ----- objectives -------------------------------------------------------------------
+
+    fn slos_ui(&mut self, ui: &mut egui::Ui, scenario: &Scenario, actions: &mut Vec<Action>) {
+        ui.label(egui::RichText::new("Objectives").strong())
+            .on_hover_text(
+                "Service-level objectives, judged at every point over its replications: met \
+                 when the whole 95 % interval is on the good side of the bound. They are part \
+                 of the scenario: saved in its file, undone with Ctrl+Z.",
+            );
+        let current = &scenario.slos;
+        let mut slos = self.slo_buffer.clone().unwrap_or_else(|| current.clone());
+        let endpoints: Vec<String> = scenario.endpoints.keys().cloned().collect();
+        let mut edit = Edit::default();
+        let mut remove = None;
+        for (i, slo) in slos.iter_mut().enumerate() {
+            ui.push_id(("objective", i), |ui| {
+                egui::Frame::group(ui.style()).show(ui, |ui| {
+                    ui.set_width(ui.available_width());
+                    if slo_ui(ui, slo, &endpoints, &mut edit) {
+                        remove = Some(i);
+                    }
+                });
+            });
+        }
+        if slos.is_empty() {
+            ui.weak("No objectives: the points are not judged and there is no capacity.");
+        }
+        if let Some(i) = remove {
+            slos.remove(i);
+            edit.done();
+        }
+        if slos.len() < crate::model::limits::MAX_SLOS
+            && ui
+                .button(labels::ADD_OBJECTIVE)
+                .on_hover_text("A new objective: p99 latency of all requests below 200 ms")
+                .clicked()
+        {
+            slos.push(Slo {
+                endpoint: None,
+                objective: Objective::Latency {
+                    percentile: Percentile::P99,
+                    below_ms: 200.0,
+                },
+            });
+            edit.done();
+        }
+        let (changed, commit) = edit.outcome();
+        if commit {
+            self.slo_buffer = None;
+            if &slos != current {
+                actions.push(Action::EditSlos(slos));
+            }
+        } else if changed {
+            self.slo_buffer = Some(slos);
+        }
+    }
+
+    // ----- results ----------------------------------------------------------------------
+
+    fn results_ui(&mut self, ui: &mut egui::Ui, scenario: &Scenario, actions: &mut Vec<Action>) {
+        let Self {
+            results,
+            png,
+            png_sender,
+            export_note,
+            ..
+        } = self;
+        let Some(r) = results else {
+            ui.label(
+                "Choose what to vary and press Start. Each point runs the scenario several \
+                 times with different seeds, in the background; the curve grows as points \
+                 finish, and the window goes on.",
+            );
+            return;
+        };
+        ui.horizontal(|ui| {
+            let any = !r.points.is_empty();
+            if ui
+                .add_enabled(any, egui::Button::new(labels::EXPORT_CSV))
+                .on_hover_text(
+                    "Every point's figures with their 95 % intervals, one row per point and \
+                     figure (as `bottleneck sweep --format csv`)",
+                )
+                .clicked()
+            {
+                actions.push(Action::Export(Export::Csv));
+            }
+            if ui
+                .add_enabled(any && png.is_none(), egui::Button::new(labels::EXPORT_PNG))
+                .on_hover_text("A picture of the curve and what it says, as on screen")
+                .clicked()
+            {
+                actions.push(Action::Export(Export::Png));
+            }
+            match export_note {
+                Some(Ok(note)) => {
+                    ui.weak(note.as_str());
+                }
+                Some(Err(e)) => {
+                    ui.colored_label(ui.visuals().error_fg_color, e.as_str());
+                }
+                None => {}
+            }
+        });
+        let plot_height = (ui.available_height() * 0.5).clamp(220.0, 460.0);
+        egui::ScrollArea::vertical().show(ui, |ui| {
+            let plain = png.is_some();
+            let shown = ui.vertical(|ui| {
+                if let Some(words) = r.capacity_words() {
+                    ui.label(egui::RichText::new(words).strong());
+                }
+                if let Some(words) = r.turn_words() {
+                    ui.label(words);
+                }
+                // The cheapest configuration that meets the objectives, from a future
+                // `experiment::plan`, goes here (under the capacity and the knee).
+                curve::plot_ui(ui, r, plain, plot_height);
+            });
+            if let Some(png) = png {
+                take_picture(ui.ctx(), png, shown.response.rect, png_sender);
+            }
+            if r.plan.base.slos != scenario.slos {
+                ui.weak(
+                    "The objectives changed since this experiment ran: start it again to \
+                     judge the points against them.",
+                );
+            }
+            ui.separator();
+            if let Some(i) = curve::table_ui(ui, r) {
+                actions.push(Action::Apply(i));
+            }
+        });
+    }
+}
+
+/// How an experiment that is not running ended.
+fn outcome_ui(ui: &mut egui::Ui, r: &Results) {
+    let secs = r.elapsed().as_secs_f64();
+    match &r.stage {
+        Stage::Finished => {
+            ui.label(format!(
+                "Finished in {secs:.1} s: {} points, {} replications each",
+                r.points.len(),
+                r.plan.replications
+            ));
+        }
+        Stage::Cancelled => {
+            ui.colored_label(
+                ui.visuals().warn_fg_color,
+                format!(
+                    "Cancelled after {secs:.1} s, with {} of {} points",
+                    r.points.len(),
+                    r.planned_points()
+                ),
+            );
+        }
+        Stage::Failed(why) => {
+            ui.colored_label(
+                ui.visuals().error_fg_color,
+                format!("The experiment stopped: {why}"),
+            );
+        }
+        Stage::Sweeping | Stage::Searching { .. } => {}
+    }
+}
+
+/// Gives `s` a point's setting: each parameter's value, and for a load factor the
+/// clients' load of `base` (the scenario the experiment ran on) times the factor, so
+/// applying twice gives the same scenario.
+pub fn apply_setting(
+    s: &mut Scenario,
+    at: &[(String, String)],
+    base: &Scenario,
+) -> Result<(), String> {
+    for (axis, value) in at {
+        if axis == "load" {
+            let factor: f64 = value
+                .parse()
+                .map_err(|_| format!("`{value}` is not a load factor"))?;
+            let mut scaled = base.clone();
+            overrides::scale_load(&mut scaled, factor);
+            for c in &mut s.components {
+                let ComponentSpec::Client(client) = c else {
+                    continue;
+                };
+                let from = scaled.components.iter().find_map(|x| match x {
+                    ComponentSpec::Client(b) if b.id == client.id => Some(b),
+                    _ => None,
+                });
+                if let Some(b) = from {
+                    client.arrivals = b.arrivals.clone();
+                }
+            }
+        } else {
+            overrides::apply(
+                s,
+                &[Override {
+                    path: axis.clone(),
+                    value: value.clone(),
+                }],
+            )
+            .map_err(|e| e.trim_start_matches("--set ").to_owned())?;
+        }
+    }
+    Ok(())
+}
+
+/// A default file next to `doc` (or in the working directory).
+pub fn export_path(doc: Option<&Path>, kind: Export) -> PathBuf {
+    let stem = doc
+        .and_then(Path::file_stem)
+        .map_or("scenario".to_owned(), |s| s.to_string_lossy().into_owned());
+    let name = kind.file_name(&stem);
+    match doc.and_then(Path::parent) {
+        Some(dir) if !dir.as_os_str().is_empty() => dir.join(name),
+        _ => PathBuf::from(name),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn applying_a_load_point_twice_gives_the_same_scenario() {
+        let base = crate::model::load_file("scenarios/three_tier.ron".as_ref())
+            .expect("bundled")
+            .into_inner();
+        let at = vec![("load".to_owned(), "2.5".to_owned())];
+        let mut once = base.clone();
+        apply_setting(&mut once, &at, &base).expect("applies");
+        let mut twice = once.clone();
+        apply_setting(&mut twice, &at, &base).expect("applies");
+        assert_eq!(once, twice);
+        let mut expected = base.clone();
+        overrides::scale_load(&mut expected, 2.5);
+        assert_eq!(once, expected);
+        let mut s = base.clone();
+        apply_setting(&mut s, &[("app.instances".into(), "7".into())], &base).expect("applies");
+        assert!(
+            s.components
+                .iter()
+                .any(|c| matches!(c, ComponentSpec::App(a) if a.instances == 7))
+        );
+        let e = apply_setting(&mut s, &[("app.nope".into(), "7".into())], &base)
+            .expect_err("no such parameter");
+        assert!(e.starts_with("app.nope=7"), "{e}");
+    }
+
+    #[test]
+    fn exports_go_next_to_the_scenario() {
+        assert_eq!(
+            export_path(Some(Path::new("/tmp/x/shop.ron")), Export::Csv),
+            PathBuf::from("/tmp/x/shop-sweep.csv")
+        );
+        assert_eq!(
+            export_path(None, Export::Png),
+            PathBuf::from("scenario-curve.png")
+        );
+    }
+}
