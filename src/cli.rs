@@ -88,6 +88,7 @@ pub struct MergeArgs {
     /// Every part of one sweep (`sweep … --shard I/N --out PART.json`), in any order.
     #[arg(required = true)]
     pub parts: Vec<PathBuf>,
+    /// How to print the result: a readable table, JSON or CSV (every figure).
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
     /// Write the output to this file instead of stdout.
@@ -119,6 +120,7 @@ pub struct PlanArgs {
     /// OUT.svg or OUT.png.
     #[arg(long, value_name = "OUT.svg|png")]
     pub plot: Option<PathBuf>,
+    /// How to print the result: a readable table, JSON or CSV (every figure).
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
     /// Write the output to this file instead of stdout.
@@ -149,6 +151,7 @@ pub struct CompareArgs {
     /// to see what the common random numbers save).
     #[arg(long)]
     pub independent: bool,
+    /// How to print the result: a readable table, JSON or CSV (every figure).
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
     /// Write the output to this file instead of stdout.
