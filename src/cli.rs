@@ -628,7 +628,8 @@ fn check(args: CheckArgs) -> anyhow::Result<ExitCode> {
     };
     let text = match args.format {
         Format::Json => report::verdicts_json(&replicated, &verdicts),
-        Format::Table | Format::Csv => report::verdicts_table(&replicated, &verdicts),
+        Format::Csv => report::verdicts_csv(&verdicts),
+        Format::Table => report::verdicts_table(&replicated, &verdicts),
     };
     emit(&text, args.out.as_deref(), "verdicts")?;
     Ok(if verdicts.iter().all(|v| v.decision == Decision::Met) {

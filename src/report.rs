@@ -453,6 +453,50 @@ pub fn verdicts_json(r: &Replicated, verdicts: &[crate::experiment::Verdict]) ->
     s
 }
 
+/// The verdicts as CSV: one row per objective with its figure, bound, estimate and
+/// decision.
+pub fn verdicts_csv(verdicts: &[crate::experiment::Verdict]) -> String {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let _ = w.write_record([
+        "objective",
+        "figure",
+        "bound",
+        "direction",
+        "mean",
+        "half_width",
+        "replications",
+        "decision",
+        "more_replications",
+    ]);
+    for v in verdicts {
+        let (mean, half_width, n) =
+            v.estimate
+                .map_or((String::new(), String::new(), String::new()), |e| {
+                    (
+                        e.mean.to_string(),
+                        e.half_width.to_string(),
+                        e.n.to_string(),
+                    )
+                });
+        let decision = serde_json::to_value(v.decision)
+            .ok()
+            .and_then(|d| d.as_str().map(str::to_owned))
+            .unwrap_or_default();
+        let _ = w.write_record([
+            v.objective.clone(),
+            v.figure.clone(),
+            v.bound.to_string(),
+            if v.below { "below" } else { "above" }.to_owned(),
+            mean,
+            half_width,
+            n,
+            decision,
+            v.more_replications.map_or(String::new(), |m| m.to_string()),
+        ]);
+    }
+    String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()
+}
+
 /// A sweep's points, with its knee and capacity, for the reports.
 #[derive(serde::Serialize)]
 pub struct SweepResult<'a> {

@@ -412,6 +412,13 @@ fn check_exits_0_when_every_objective_is_met_1_when_one_is_not_and_2_on_an_error
     let storm = bottleneck(&["check", "scenarios/retry_storm.ron"]);
     assert_eq!(storm.status.code(), Some(1), "{}", stdout(&storm));
     assert!(stdout(&storm).contains("BREACHED"), "{}", stdout(&storm));
+    // The same verdicts as CSV, one row per objective, for a spreadsheet or a script.
+    let csv = bottleneck(&["check", "scenarios/retry_storm.ron", "--format", "csv"]);
+    assert_eq!(csv.status.code(), Some(1));
+    let rows: Vec<String> = stdout(&csv).lines().map(str::to_owned).collect();
+    assert!(rows[0].starts_with("objective,figure,bound"), "{}", rows[0]);
+    assert_eq!(rows.len(), 3, "a header and two objectives");
+    assert!(rows[1].contains("overall.user_error_rate") && rows[1].ends_with(",breached,"));
 
     let broken = bottleneck(&["check", "tests/broken/zero_cores.ron"]);
     assert_eq!(broken.status.code(), Some(2));
