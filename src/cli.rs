@@ -507,8 +507,14 @@ fn sweep(args: SweepArgs) -> anyhow::Result<ExitCode> {
         emit(&text, args.out.as_deref(), "part")?;
         return Ok(ExitCode::SUCCESS);
     }
+    // The points done so far, kept for a sweep stopped by Ctrl+C.
+    let done = std::sync::Mutex::new(Vec::new());
     let outcome = watched(|ctl| {
-        let points = sweep::sweep(&scenario, &args.vary, reps, ctl)?;
+        let points = sweep::sweep_with(&scenario, &args.vary, reps, ctl, |p| {
+            if let Ok(mut done) = done.lock() {
+                done.push(p.clone());
+            }
+        })?;
         let capacity = match (args.capacity, load_axis) {
             (true, Some(axis)) => match sweep::bracket(&points, axis) {
                 Some((met, not_met)) => {
@@ -520,9 +526,18 @@ fn sweep(args: SweepArgs) -> anyhow::Result<ExitCode> {
         };
         Ok((points, capacity))
     });
+    let axes: Vec<String> = args.vary.iter().map(|a| a.name().to_owned()).collect();
     let (points, capacity) = match outcome {
         Watched::Done(result) => result.with_context(|| format!("in {}", args.file.display()))?,
-        Watched::Interrupted(code) => return Ok(code),
+        Watched::Interrupted(code) => {
+            let done = done.into_inner().unwrap_or_default();
+            if !done.is_empty() {
+                eprintln!("the {} points done before it:", done.len());
+                let text = sweep_output(axes, &done, None, args.format);
+                emit(&text, args.out.as_deref(), "sweep")?;
+            }
+            return Ok(code);
+        }
     };
     if args.capacity && capacity.is_none() {
         eprintln!(
@@ -530,7 +545,6 @@ fn sweep(args: SweepArgs) -> anyhow::Result<ExitCode> {
              or at none below the first that breaks them"
         );
     }
-    let axes: Vec<String> = args.vary.iter().map(|a| a.name().to_owned()).collect();
     if let Some(path) = &args.plot {
         crate::plot::capacity_curve(
             path,
@@ -853,8 +867,7 @@ fn watched<T: Send>(
         Ok(Err(experiment::Error::Stopped(experiment::Stopped::Cancelled))) => {
             let (done, planned) = ctl.progress();
             eprintln!(
-                "interrupted: stopped after {done} of {planned} replications ({:.1} s); no \
-                 result",
+                "interrupted: stopped after {done} of {planned} replications ({:.1} s)",
                 started.elapsed().as_secs_f64()
             );
             Watched::Interrupted(ExitCode::from(EXIT_INTERRUPTED))

@@ -803,3 +803,35 @@ fn sweep_and_plan_draw_their_plots_as_svg_or_png() {
     );
     assert!(!dir.path().join("curve.jpg").exists());
 }
+
+#[test]
+fn ctrl_c_stops_a_long_sweep_cleanly_with_exit_130() {
+    let child = Command::new(env!("CARGO_BIN_EXE_bottleneck"))
+        .args([
+            "sweep",
+            "scenarios/three_tier.ron",
+            "--vary",
+            "load=0.5..4:8",
+            "--set",
+            "run.duration_secs=100000",
+        ])
+        .current_dir(repo_path(""))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("the binary starts");
+    // Well into its first replications (each would take minutes).
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    let sent = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(sent.success());
+    let o = child.wait_with_output().expect("it ends");
+    assert_eq!(o.status.code(), Some(130), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("interrupted: stopped after"),
+        "{}",
+        stderr(&o)
+    );
+}
