@@ -79,13 +79,15 @@ pub enum Command {
     /// The cheapest configuration meeting the scenario's objectives, over the grid of
     /// the parameters given with --vary (each in increasing order of capacity).
     Plan(PlanArgs),
-    /// Merge the parts of a sweep run with --shard into the output of a single run.
+    /// Merge the parts of a sweep or plan run with --shard into the output of a single
+    /// run.
     Merge(MergeArgs),
 }
 
 #[derive(Debug, clap::Args)]
 pub struct MergeArgs {
-    /// Every part of one sweep (`sweep … --shard I/N --out PART.json`), in any order.
+    /// Every part of one sweep or plan (`sweep|plan … --shard I/N --out PART.json`), in
+    /// any order.
     #[arg(required = true)]
     pub parts: Vec<PathBuf>,
     /// How to print the result: a readable table, JSON or CSV (every figure).
@@ -118,8 +120,13 @@ pub struct PlanArgs {
     pub max_replications: u32,
     /// Also draw the cost frontier (price against p99 of every configuration run) to
     /// OUT.svg or OUT.png.
-    #[arg(long, value_name = "OUT.svg|png")]
+    #[arg(long, value_name = "OUT.svg|png", conflicts_with = "shard")]
     pub plot: Option<PathBuf>,
+    /// Judge only part I of N of the grid (1/4 … 4/4), every configuration of it (the
+    /// parts cannot prune with each other's results), and write it as JSON for
+    /// `bottleneck merge`, which replays the search: the same answer as one run.
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<crate::experiment::shard::Shard>,
     /// How to print the result: a readable table, JSON or CSV (every figure).
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
@@ -336,6 +343,9 @@ fn plan(args: PlanArgs) -> anyhow::Result<ExitCode> {
     if let Some(path) = &args.plot {
         crate::plot::check_path(path).map_err(anyhow::Error::msg)?;
     }
+    if let Some(shard) = args.shard {
+        return plan_part(&args, &scenario, shard);
+    }
     let outcome = watched(|ctl| {
         plan::plan(
             &scenario,
@@ -359,12 +369,11 @@ fn plan(args: PlanArgs) -> anyhow::Result<ExitCode> {
         )
         .map_err(anyhow::Error::msg)?;
     }
-    let text = match args.format {
-        Format::Table => report::plan_table(&result),
-        Format::Json => report::plan_json(&result),
-        Format::Csv => report::plan_csv(&result),
-    };
-    emit(&text, args.out.as_deref(), "plan")?;
+    emit(
+        &plan_output(&result, args.format),
+        args.out.as_deref(),
+        "plan",
+    )?;
     Ok(if result.winner.is_some() {
         ExitCode::SUCCESS
     } else {
@@ -493,13 +502,15 @@ fn sweep(args: SweepArgs) -> anyhow::Result<ExitCode> {
             Watched::Interrupted(code) => return Ok(code),
         };
         let grid_points = args.vary.iter().map(Axis::count).product();
-        let part = crate::experiment::shard::Part {
-            kind: crate::experiment::shard::PART_KIND.to_owned(),
-            sweep: crate::experiment::shard::fingerprint(&scenario, &axes, reps),
+        use crate::experiment::shard::{self, Part, SWEEP_PART};
+        let part = Part {
+            kind: SWEEP_PART.to_owned(),
+            fingerprint: shard::fingerprint(SWEEP_PART, &scenario, &axes, &reps.to_string()),
             shard,
             axes,
             grid_points,
             points,
+            plan: None,
         };
         let mut text = serde_json::to_string(&part)
             .unwrap_or_else(|e| unreachable!("a part is plain data: {e}"));
@@ -593,7 +604,60 @@ fn sweep_output(
     }
 }
 
-/// `merge`: the parts of a sweep into the output of one run.
+/// A plan in the chosen format.
+fn plan_output(plan: &crate::experiment::plan::Plan, format: Format) -> String {
+    match format {
+        Format::Table => report::plan_table(plan),
+        Format::Json => report::plan_json(plan),
+        Format::Csv => report::plan_csv(plan),
+    }
+}
+
+/// `plan --shard I/N`: judges the part's share of the grid and writes it for `merge`.
+fn plan_part(
+    args: &PlanArgs,
+    scenario: &model::Scenario,
+    shard: crate::experiment::shard::Shard,
+) -> anyhow::Result<ExitCode> {
+    use crate::experiment::shard::{self, PLAN_PART, Part, PlanPart};
+    let outcome = watched(|ctl| {
+        crate::experiment::plan::plan_part(
+            scenario,
+            &args.vary,
+            args.replications as usize,
+            args.max_replications as usize,
+            shard,
+            ctl,
+        )
+    });
+    let judged = match outcome {
+        Watched::Done(result) => result.with_context(|| format!("in {}", args.file.display()))?,
+        Watched::Interrupted(code) => return Ok(code),
+    };
+    let axes: Vec<String> = args.vary.iter().map(|a| a.name().to_owned()).collect();
+    let vary: Vec<String> = args.vary.iter().map(ToString::to_string).collect();
+    let reps = format!("{}..{}", args.replications, args.max_replications);
+    let part = Part {
+        kind: PLAN_PART.to_owned(),
+        fingerprint: shard::fingerprint(PLAN_PART, scenario, &vary, &reps),
+        shard,
+        axes,
+        grid_points: args.vary.iter().map(|a| a.count()).product(),
+        points: Vec::new(),
+        plan: Some(PlanPart {
+            scenario: model::to_ron_string(scenario),
+            vary,
+            judged,
+        }),
+    };
+    let mut text =
+        serde_json::to_string(&part).unwrap_or_else(|e| unreachable!("a part is plain data: {e}"));
+    text.push('\n');
+    emit(&text, args.out.as_deref(), "part")?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `merge`: the parts of a sweep or a plan into the output of one run.
 fn merge(args: MergeArgs) -> anyhow::Result<ExitCode> {
     use crate::experiment::shard::{self, Part};
     let mut parts = Vec::new();
@@ -602,15 +666,33 @@ fn merge(args: MergeArgs) -> anyhow::Result<ExitCode> {
             .with_context(|| format!("cannot read {}", path.display()))?;
         let part: Part = serde_json::from_str(&text).with_context(|| {
             format!(
-                "{} is not a sweep part (write one with `sweep … --shard I/N --out PART.json`)",
+                "{} is not a part of a sweep or plan (write one with `sweep|plan … --shard I/N --out PART.json`)",
                 path.display()
             )
         })?;
         parts.push((path.display().to_string(), part));
     }
-    let (axes, points) = shard::merge(parts).map_err(anyhow::Error::msg)?;
-    let text = sweep_output(axes, &points, None, args.format);
-    emit(&text, args.out.as_deref(), "merged sweep")?;
+    match shard::merge(parts).map_err(anyhow::Error::msg)? {
+        shard::Merged::Sweep { axes, points } => {
+            let text = sweep_output(axes, &points, None, args.format);
+            emit(&text, args.out.as_deref(), "merged sweep")?;
+        }
+        shard::Merged::Plan {
+            scenario,
+            axes,
+            judged,
+        } => {
+            let plan = crate::experiment::plan::merge(&scenario, &axes, judged)?;
+            emit(
+                &plan_output(&plan, args.format),
+                args.out.as_deref(),
+                "merged plan",
+            )?;
+            if plan.winner.is_none() {
+                return Ok(ExitCode::from(1));
+            }
+        }
+    }
     Ok(ExitCode::SUCCESS)
 }
 

@@ -1,7 +1,8 @@
-//! A sweep split into parts that any batch engine runs (GNU parallel, a Slurm array, a
-//! Kubernetes indexed Job), and the parts merged into exactly the result one run gives:
-//! every point depends only on the scenario, its setting and its index, so where it
-//! runs changes nothing.
+//! A sweep or a plan split into parts that any batch engine runs (GNU parallel, a Slurm
+//! array, a Kubernetes indexed Job), and the parts merged into exactly the result one run
+//! gives: every point depends only on the scenario, its setting and its index, so where
+//! it runs changes nothing. A plan's parts judge every configuration of their share (they
+//! cannot prune with each other's results); the merge replays the search over them.
 
 use serde::{Deserialize, Serialize};
 
@@ -43,30 +44,63 @@ impl std::str::FromStr for Shard {
     }
 }
 
-/// What one part of a sweep writes, for `merge`.
+/// What one part of a sweep or a plan writes, for `merge`.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Part {
-    /// Always [`PART_KIND`]: says what the file is.
+    /// [`SWEEP_PART`] or [`PLAN_PART`]: says what the file is.
     pub kind: String,
-    /// Identifies the sweep (the scenario as run, the axes, the replications and the
-    /// program's version): parts of different sweeps are not merged.
-    pub sweep: String,
+    /// Identifies the experiment (the scenario as run, the axes, the replications and
+    /// the program's version): parts of different experiments are not merged.
+    pub fingerprint: String,
     pub shard: Shard,
     pub axes: Vec<String>,
     /// Points of the whole grid.
     pub grid_points: usize,
-    /// This part's points with their position in the grid.
+    /// A sweep part's points with their position in the grid.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub points: Vec<(usize, Point)>,
+    /// A plan part's configurations, judged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan: Option<PlanPart>,
 }
 
-/// The `kind` of a part file.
-pub const PART_KIND: &str = "bottleneck sweep part";
+/// What a plan part carries for the merge to replay the search: the scenario as it ran
+/// and the axes, and its configurations judged.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct PlanPart {
+    /// The scenario (after overrides) as RON.
+    pub scenario: String,
+    /// Each axis as `--vary` writes it.
+    pub vary: Vec<String>,
+    pub judged: Vec<super::plan::Judged>,
+}
 
-/// A fingerprint of a sweep: the scenario as it runs (after overrides), the axes, the
-/// replications and the program's version, hashed (FNV-1a, 64 bits).
-pub fn fingerprint(scenario: &Scenario, axes: &[String], replications: usize) -> String {
+/// The `kind` of a sweep's part file.
+pub const SWEEP_PART: &str = "bottleneck sweep part";
+/// The `kind` of a plan's part file.
+pub const PLAN_PART: &str = "bottleneck plan part";
+
+/// Parts merged: a sweep's points in grid order, or a plan's judged configurations with
+/// what the search needs to replay.
+#[derive(Debug)]
+pub enum Merged {
+    Sweep {
+        axes: Vec<String>,
+        points: Vec<Point>,
+    },
+    Plan {
+        scenario: Scenario,
+        axes: Vec<super::sweep::Axis>,
+        judged: Vec<super::plan::Judged>,
+    },
+}
+
+/// A fingerprint of an experiment: its kind, the scenario as it runs (after
+/// overrides), the axes, the replications and the program's version, hashed (FNV-1a,
+/// 64 bits).
+pub fn fingerprint(kind: &str, scenario: &Scenario, axes: &[String], replications: &str) -> String {
     let text = format!(
-        "{}\n{}\n{replications}\n{}",
+        "{kind}\n{}\n{}\n{replications}\n{}",
         crate::model::to_ron_string(scenario),
         axes.join("\n"),
         env!("CARGO_PKG_VERSION")
@@ -77,27 +111,32 @@ pub fn fingerprint(scenario: &Scenario, axes: &[String], replications: usize) ->
     format!("{hash:016x}")
 }
 
-/// The parts of one sweep, each exactly once, merged into its points in grid order; or
-/// what is wrong with them.
-pub fn merge(parts: Vec<(String, Part)>) -> Result<(Vec<String>, Vec<Point>), String> {
+/// The parts of one sweep or plan, each exactly once, merged; or what is wrong with
+/// them. `parts` are named (by their file) for the messages.
+pub fn merge(parts: Vec<(String, Part)>) -> Result<Merged, String> {
     let Some((first_name, first)) = parts.first() else {
         return Err("no parts to merge".to_owned());
     };
-    let (sweep, count, grid, axes) = (
-        first.sweep.clone(),
+    let (kind, fingerprint, count, grid, axes) = (
+        first.kind.clone(),
+        first.fingerprint.clone(),
         first.shard.count,
         first.grid_points,
         first.axes.clone(),
     );
     let mut seen = vec![None::<&str>; count];
     for (name, part) in &parts {
-        if part.kind != PART_KIND {
-            return Err(format!("{name} is not a sweep part (kind {:?})", part.kind));
+        if part.kind != SWEEP_PART && part.kind != PLAN_PART {
+            return Err(format!("{name} is not a part (kind {:?})", part.kind));
         }
-        if part.sweep != sweep || part.shard.count != count || part.grid_points != grid {
+        if part.kind != kind
+            || part.fingerprint != fingerprint
+            || part.shard.count != count
+            || part.grid_points != grid
+        {
             return Err(format!(
-                "{name} is a part of another sweep than {first_name} (a different scenario, \
-                 axes, replications, number of parts or program version)"
+                "{name} is a part of another experiment than {first_name} (a different \
+                 command, scenario, axes, replications, number of parts or program version)"
             ));
         }
         let slot = &mut seen[part.shard.index - 1];
@@ -116,6 +155,9 @@ pub fn merge(parts: Vec<(String, Part)>) -> Result<(Vec<String>, Vec<Point>), St
     if !missing.is_empty() {
         return Err(format!("missing parts: {}", missing.join(", ")));
     }
+    if kind == PLAN_PART {
+        return merge_plan(parts);
+    }
     let mut points: Vec<Option<Point>> = vec![None; grid];
     for (name, part) in parts {
         for (position, point) in part.points {
@@ -127,7 +169,43 @@ pub fn merge(parts: Vec<(String, Part)>) -> Result<(Vec<String>, Vec<Point>), St
     }
     let points: Option<Vec<Point>> = points.into_iter().collect();
     let points = points.ok_or("a part lacks some of its points (was it cut short?)")?;
-    Ok((axes, points))
+    Ok(Merged::Sweep { axes, points })
+}
+
+/// The plan parts (already checked to belong together) as one set of judged
+/// configurations.
+fn merge_plan(parts: Vec<(String, Part)>) -> Result<Merged, String> {
+    let mut setting = None;
+    let mut judged = Vec::new();
+    for (name, part) in parts {
+        let plan = part
+            .plan
+            .ok_or_else(|| format!("{name} is a plan part without its configurations"))?;
+        for j in &plan.judged {
+            if !part.shard.takes(j.position) {
+                return Err(format!(
+                    "{name}: configuration {} does not belong to it",
+                    j.position
+                ));
+            }
+        }
+        judged.extend(plan.judged);
+        if setting.is_none() {
+            setting = Some((plan.scenario, plan.vary));
+        }
+    }
+    let (ron, vary) = setting.ok_or("no parts to merge")?;
+    let scenario = crate::model::parse_str(&ron)
+        .map_err(|e| format!("the scenario in the parts does not load: {e}"))?;
+    let axes = vary
+        .iter()
+        .map(|v| v.parse())
+        .collect::<Result<Vec<super::sweep::Axis>, String>>()?;
+    Ok(Merged::Plan {
+        scenario,
+        axes,
+        judged,
+    })
 }
 
 #[cfg(test)]

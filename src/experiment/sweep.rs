@@ -43,6 +43,20 @@ impl Axis {
     }
 }
 
+impl std::fmt::Display for Axis {
+    /// As `--vary` takes it: `PATH=V1,V2,…` (the values listed; it parses back to the
+    /// same axis).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Param { path, values } => write!(f, "{path}={}", values.join(",")),
+            Self::Load { factors } => {
+                let shown: Vec<String> = factors.iter().map(ToString::to_string).collect();
+                write!(f, "load={}", shown.join(","))
+            }
+        }
+    }
+}
+
 impl std::str::FromStr for Axis {
     type Err = String;
 
@@ -366,6 +380,9 @@ mod tests {
         );
         let r: Axis = "app.instances=1..9:5".parse().expect("a range");
         assert!(matches!(r, Axis::Param { values, .. } if values == ["1", "3", "5", "7", "9"]));
+        for axis in [&a, &r, &l_axis()] {
+            assert_eq!(axis.to_string().parse::<Axis>().as_ref(), Ok(axis));
+        }
         let r: Axis = "load=0.2..4:20".parse().expect("a range");
         assert!(
             matches!(&r, Axis::Load { factors } if factors[13] == 2.8),
@@ -388,6 +405,10 @@ mod tests {
         ] {
             assert!(bad.parse::<Axis>().is_err(), "{bad}");
         }
+    }
+
+    fn l_axis() -> Axis {
+        "load=0.1..0.7:7".parse().expect("a range")
     }
 
     #[test]

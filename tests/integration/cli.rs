@@ -701,7 +701,7 @@ fn sweep_parts_merged_equal_the_single_run_byte_for_byte_in_every_format() {
     ]);
     assert_eq!(mixed.status.code(), Some(2));
     assert!(
-        stderr(&mixed).contains("another sweep"),
+        stderr(&mixed).contains("another experiment"),
         "{}",
         stderr(&mixed)
     );
@@ -833,5 +833,70 @@ fn ctrl_c_stops_a_long_sweep_cleanly_with_exit_130() {
         stderr(&o).contains("interrupted: stopped after"),
         "{}",
         stderr(&o)
+    );
+}
+
+#[test]
+fn plan_parts_merged_give_the_single_plan_byte_for_byte() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let plan = [
+        "plan",
+        "scenarios/three_tier.ron",
+        "--set",
+        "users.arrivals.rate_per_sec=3000",
+        "--set",
+        "run.duration_secs=30",
+        "--replications",
+        "3",
+        "--max-replications",
+        "6",
+        "--vary",
+        "app.instances=2,4,6,8",
+        "--vary",
+        "postgres.cores=4,8",
+    ];
+    let mut parts = Vec::new();
+    for i in 1..=2 {
+        let out = dir.path().join(format!("plan{i}.json"));
+        let shard = format!("{i}/2");
+        let mut args = plan.to_vec();
+        args.extend(["--shard", &shard, "--out", out.to_str().expect("UTF-8")]);
+        let o = bottleneck(&args);
+        assert!(o.status.success(), "{}", stderr(&o));
+        parts.push(out.to_str().expect("UTF-8").to_owned());
+    }
+    for format in ["table", "json"] {
+        let mut single = plan.to_vec();
+        single.extend(["--format", format]);
+        let whole = bottleneck(&single);
+        assert_eq!(whole.status.code(), Some(0), "{}", stderr(&whole));
+        let merged = bottleneck(&["merge", "--format", format, &parts[1], &parts[0]]);
+        assert_eq!(merged.status.code(), Some(0), "{}", stderr(&merged));
+        assert_eq!(stdout(&merged), stdout(&whole), "{format}");
+    }
+    // A plan's part and a sweep's do not mix.
+    let sweep = dir.path().join("sweep.json");
+    assert!(
+        bottleneck(&[
+            "sweep",
+            "scenarios/three_tier.ron",
+            "--vary",
+            "app.instances=2,4",
+            "--set",
+            "run.duration_secs=30",
+            "--shard",
+            "1/2",
+            "--out",
+            sweep.to_str().expect("UTF-8"),
+        ])
+        .status
+        .success()
+    );
+    let mixed = bottleneck(&["merge", &parts[0], sweep.to_str().expect("UTF-8")]);
+    assert_eq!(mixed.status.code(), Some(2));
+    assert!(
+        stderr(&mixed).contains("another experiment"),
+        "{}",
+        stderr(&mixed)
     );
 }
