@@ -89,7 +89,7 @@ pub enum Merged {
         points: Vec<Point>,
     },
     Plan {
-        scenario: Scenario,
+        scenario: Box<Scenario>,
         axes: Vec<super::sweep::Axis>,
         judged: Vec<super::plan::Judged>,
     },
@@ -202,7 +202,7 @@ fn merge_plan(parts: Vec<(String, Part)>) -> Result<Merged, String> {
         .map(|v| v.parse())
         .collect::<Result<Vec<super::sweep::Axis>, String>>()?;
     Ok(Merged::Plan {
-        scenario,
+        scenario: Box::new(scenario),
         axes,
         judged,
     })

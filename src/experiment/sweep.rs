@@ -379,7 +379,7 @@ mod tests {
             }
         );
         let r: Axis = "app.instances=1..9:5".parse().expect("a range");
-        assert!(matches!(r, Axis::Param { values, .. } if values == ["1", "3", "5", "7", "9"]));
+        assert!(matches!(&r, Axis::Param { values, .. } if *values == ["1", "3", "5", "7", "9"]));
         for axis in [&a, &r, &l_axis()] {
             assert_eq!(axis.to_string().parse::<Axis>().as_ref(), Ok(axis));
         }
