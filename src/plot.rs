@@ -7,6 +7,7 @@
 use std::path::Path;
 
 use plotters::coord::Shift;
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 
 use crate::experiment::Decision;
@@ -104,23 +105,7 @@ impl Paint for Curve<'_> {
         } = *self;
         let x_of = |p: &Point| p.at.last().and_then(|(_, v)| v.parse::<f64>().ok());
         let fig = |p: &Point, path: &str| p.replicated.get(path).map(|e| (e.mean, e.half_width));
-        root.fill(&WHITE).map_err(show)?;
-        let mut chart = ChartBuilder::on(&root)
-            .caption(title, (FONT, 24))
-            .margin(16)
-            .x_label_area_size(48)
-            .y_label_area_size(72)
-            .build_cartesian_2d(x0..x1, 0.0..y1)
-            .map_err(show)?;
-        chart
-            .configure_mesh()
-            .x_desc(x_label)
-            .y_desc("latency (ms)")
-            .label_style((FONT, 15))
-            .axis_desc_style((FONT, 17))
-            .light_line_style(RGBColor(246, 246, 246))
-            .draw()
-            .map_err(show)?;
+        let mut chart = frame(&root, title, (x0, x1), y1, x_label, "latency (ms)")?;
         if let Some(c) = capacity
             && axes.len() == 1
         {
@@ -139,16 +124,7 @@ impl Paint for Curve<'_> {
                 });
         }
         if let Some(bound) = p99_objective_ms {
-            chart
-                .draw_series(DashedLineSeries::new(
-                    [(x0, bound), (x1, bound)],
-                    8,
-                    5,
-                    RED.stroke_width(2),
-                ))
-                .map_err(show)?
-                .label(format!("objective: p99 below {bound} ms"))
-                .legend(|(x, y)| PathElement::new([(x, y), (x + 16, y)], RED.stroke_width(2)));
+            objective_line(&mut chart, bound, (x0, x1))?;
         }
         // One series per percentile (one axis) or per value of the first axis (two).
         let series: Vec<(String, String, Vec<&Point>)> = if axes.len() <= 1 {
@@ -283,34 +259,16 @@ impl Paint for Frontier<'_> {
             x: (x0, x1),
             y1,
         } = *self;
-        root.fill(&WHITE).map_err(show)?;
-        let mut chart = ChartBuilder::on(&root)
-            .caption(title, (FONT, 24))
-            .margin(16)
-            .x_label_area_size(48)
-            .y_label_area_size(72)
-            .build_cartesian_2d(x0..x1, 0.0..y1)
-            .map_err(show)?;
-        chart
-            .configure_mesh()
-            .x_desc("price ($ per hour)")
-            .y_desc("p99 latency (ms)")
-            .label_style((FONT, 15))
-            .axis_desc_style((FONT, 17))
-            .light_line_style(RGBColor(246, 246, 246))
-            .draw()
-            .map_err(show)?;
+        let mut chart = frame(
+            &root,
+            title,
+            (x0, x1),
+            y1,
+            "price ($ per hour)",
+            "p99 latency (ms)",
+        )?;
         if let Some(bound) = p99_objective_ms {
-            chart
-                .draw_series(DashedLineSeries::new(
-                    [(x0, bound), (x1, bound)],
-                    8,
-                    5,
-                    RED.stroke_width(2),
-                ))
-                .map_err(show)?
-                .label(format!("objective: p99 below {bound} ms"))
-                .legend(|(x, y)| PathElement::new([(x, y), (x + 16, y)], RED.stroke_width(2)));
+            objective_line(&mut chart, bound, (x0, x1))?;
         }
         let frontier: Vec<(f64, f64)> = plan
             .frontier
@@ -387,6 +345,54 @@ const SERIES: [RGBColor; 6] = [
     RGBColor(141, 110, 99),
     RGBColor(216, 27, 96),
 ];
+/// A chart with its title, axes, grid and axis names, on a white page.
+fn frame<'a, DB: DrawingBackend>(
+    root: &'a DrawingArea<DB, Shift>,
+    title: &str,
+    (x0, x1): (f64, f64),
+    y1: f64,
+    x_desc: impl Into<String>,
+    y_desc: impl Into<String>,
+) -> Result<ChartContext<'a, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>, PlotError> {
+    root.fill(&WHITE).map_err(show)?;
+    let mut chart = ChartBuilder::on(root)
+        .caption(title, (FONT, 24))
+        .margin(16)
+        .x_label_area_size(48)
+        .y_label_area_size(72)
+        .build_cartesian_2d(x0..x1, 0.0..y1)
+        .map_err(show)?;
+    chart
+        .configure_mesh()
+        .x_desc(x_desc)
+        .y_desc(y_desc)
+        .label_style((FONT, 15))
+        .axis_desc_style((FONT, 17))
+        .light_line_style(RGBColor(246, 246, 246))
+        .draw()
+        .map_err(show)?;
+    Ok(chart)
+}
+
+/// The p99 objective as a dashed red line across the chart, in the legend.
+fn objective_line<DB: DrawingBackend>(
+    chart: &mut ChartContext<'_, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>,
+    bound: f64,
+    (x0, x1): (f64, f64),
+) -> Result<(), PlotError> {
+    chart
+        .draw_series(DashedLineSeries::new(
+            [(x0, bound), (x1, bound)],
+            8,
+            5,
+            RED.stroke_width(2),
+        ))
+        .map_err(show)?
+        .label(format!("objective: p99 below {bound} ms"))
+        .legend(|(x, y)| PathElement::new([(x, y), (x + 16, y)], RED.stroke_width(2)));
+    Ok(())
+}
+
 const MET: RGBColor = RGBColor(46, 125, 50);
 const BREACHED: RGBColor = RGBColor(198, 40, 40);
 const UNDECIDED: RGBColor = RGBColor(249, 168, 37);
