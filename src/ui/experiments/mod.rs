@@ -753,16 +753,7 @@ impl Experiments {
                 self.plan_checked.remove(i);
             }
             if self.plan_axes.len() < MAX_PLAN_AXES {
-                let next = catalogue.iter().find_map(|(id, params)| {
-                    params
-                        .iter()
-                        .filter(|p| p.kind == setup::Kind::Count)
-                        .map(|p| Target::Param {
-                            component: id.clone(),
-                            param: p.clone(),
-                        })
-                        .find(|t| self.plan_axes.iter().all(|f| f.target.path() != t.path()))
-                });
+                let next = next_plan_axis(&catalogue, &self.plan_axes);
                 let r = ui
                     .add_enabled(next.is_some(), egui::Button::new(ADD_PARAMETER))
                     .on_hover_text(
@@ -1156,16 +1147,50 @@ impl Experiments {
     }
 }
 
-/// The parameters a plan can vary: the numeric ones of the sweep's catalogue.
+/// The parameters a plan can vary: the numeric ones of the sweep's catalogue, of every
+/// component but the clients (whose parameters are the load, not the configuration).
 fn plan_catalogue(s: &Scenario) -> Vec<(String, Vec<setup::Param>)> {
+    let clients: Vec<&str> = s
+        .components
+        .iter()
+        .filter(|c| matches!(c, ComponentSpec::Client(_)))
+        .map(ComponentSpec::id)
+        .collect();
     setup::catalogue(s)
         .into_iter()
+        .filter(|(id, _)| !clients.contains(&id.as_str()))
         .map(|(id, params)| {
             let numeric = params.into_iter().filter(|p| p.kind.is_numeric()).collect();
             (id, numeric)
         })
         .filter(|(_, params): &(String, Vec<setup::Param>)| !params.is_empty())
         .collect()
+}
+
+/// What "Add parameter" varies next: the instances or cores of a component not varied
+/// yet, else any count not varied yet.
+fn next_plan_axis(catalogue: &[(String, Vec<setup::Param>)], axes: &[AxisForm]) -> Option<Target> {
+    let varied = |t: &Target| axes.iter().any(|f| f.target.path() == t.path());
+    let component_varied = |id: &str| {
+        axes.iter()
+            .any(|f| matches!(&f.target, Target::Param { component, .. } if component == id))
+    };
+    let find = |want: &dyn Fn(&str, &setup::Param) -> bool| {
+        catalogue.iter().find_map(|(id, params)| {
+            params
+                .iter()
+                .filter(|p| want(id, p))
+                .map(|p| Target::Param {
+                    component: id.clone(),
+                    param: p.clone(),
+                })
+                .find(|t| !varied(t))
+        })
+    };
+    let sizes = |p: &setup::Param| p.path == "instances" || p.path == "cores";
+    find(&|id, p| sizes(p) && !component_varied(id))
+        .or_else(|| find(&|_, p| sizes(p)))
+        .or_else(|| find(&|_, p| p.kind == setup::Kind::Count))
 }
 
 /// How a search that is not running ended.
@@ -1175,7 +1200,7 @@ fn plan_outcome_ui(ui: &mut egui::Ui, r: &Cheapest) {
     match &r.stage {
         Stage::Finished => {
             ui.label(format!(
-                "Finished in {secs:.1} s: {run} configurations run of {}",
+                "Finished in {secs:.1} s: {run} of {} configurations run",
                 r.grid_size()
             ));
         }
@@ -1310,6 +1335,27 @@ mod tests {
         let e = apply_setting(&mut s, &[("app.nope".into(), "7".into())], &base)
             .expect_err("no such parameter");
         assert!(e.starts_with("app.nope=7"), "{e}");
+    }
+
+    #[test]
+    fn a_plan_varies_sizes_of_the_system_not_the_clients() {
+        let s = crate::model::load_file("scenarios/three_tier.ron".as_ref())
+            .expect("bundled")
+            .into_inner();
+        let catalogue = plan_catalogue(&s);
+        assert!(catalogue.iter().all(|(id, _)| id != "users"), "no client");
+        let first = setup::second_default(&catalogue).expect("a default");
+        assert_eq!(first.path(), "app.instances");
+        let mut axes = vec![AxisForm::for_target(first)];
+        let next = next_plan_axis(&catalogue, &axes).expect("another");
+        assert_eq!(
+            next.path(),
+            "postgres.cores",
+            "another component's size first"
+        );
+        axes.push(AxisForm::for_target(next));
+        let next = next_plan_axis(&catalogue, &axes).expect("another");
+        assert_eq!(next.path(), "app.cores");
     }
 
     #[test]
