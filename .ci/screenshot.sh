@@ -15,7 +15,7 @@
 #   CLICK=157,280 CLICK_AFTER=3 .ci/screenshot.sh assets/experiments.png 100 -- --panel experiments
 # The cheapest configuration's (plan mode, app.instances × app.cores at 3× the load):
 #   CLICK="273,117 190,352 270,382:3 157,460" CLICK_AFTER=3 \
-#   .ci/screenshot.sh assets/experiments_plan.png 90 -- --panel experiments
+#   .ci/screenshot.sh assets/experiments_plan.png 200 -- --panel experiments
 #
 # Needs: xvfb xauth imagemagick xdotool (apt-get install -y …).
 set -euo pipefail

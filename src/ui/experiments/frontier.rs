@@ -61,7 +61,7 @@ pub fn plot_ui(ui: &mut egui::Ui, r: &Cheapest, plain: bool, height: f32) {
         .height(height)
         .legend(
             Legend::default()
-                // More money buys a lower p99: the top right is empty.
+                // Above the points: the plot leaves room for it (below).
                 .position(Corner::RightTop)
                 .text_style(egui::TextStyle::Small)
                 .background_alpha(0.75),
@@ -89,8 +89,16 @@ pub fn plot_ui(ui: &mut egui::Ui, r: &Cheapest, plain: bool, height: f32) {
         .show_x(!plain)
         .show_y(!plain)
         .show_crosshair(!plain);
-    if let Some(b) = bound {
-        plot = plot.include_y(b * 1.1);
+    // Room above the highest point and the objective for the legend: every corner of
+    // the data may hold points (the small configurations of every price are slow, the
+    // frontier runs low to the right).
+    let top = run
+        .iter()
+        .map(|x| x.2 + x.3)
+        .chain(bound)
+        .fold(0.0f64, f64::max);
+    if top > 0.0 {
+        plot = plot.include_y(top * 1.6);
     }
     if let (Some(lo), Some(hi)) = (
         run.iter().map(|r| r.1).reduce(f64::min),
@@ -156,7 +164,8 @@ pub fn plot_ui(ui: &mut egui::Ui, r: &Cheapest, plain: bool, height: f32) {
             && let Some(&(_, x, m, _)) = run.iter().find(|x| x.0 == w)
         {
             plot_ui.points(
-                Points::new("cheapest meeting them", vec![[x, m]])
+                // Unnamed, so not in the legend: the words above name it.
+                Points::new("", vec![[x, m]])
                     .color(ring)
                     .shape(MarkerShape::Circle)
                     .filled(false)

@@ -77,6 +77,9 @@ pub enum Mode {
     Cheapest,
 }
 
+/// Why Start is disabled when an axis's values are wrong (said next to the values).
+const CORRECT_VALUES: &str = "Correct the values above";
+
 /// Most parameters a search for the cheapest configuration varies at once.
 pub const MAX_PLAN_AXES: usize = 4;
 
@@ -701,7 +704,7 @@ impl Experiments {
             })
             .product();
         match n {
-            None => Some("Correct the values above".to_owned()),
+            None => Some(CORRECT_VALUES.to_owned()),
             Some(n) if n > crate::experiment::plan::MAX_CANDIDATES => Some(format!(
                 "{n} configurations is more than the {} a search takes: fewer values",
                 crate::experiment::plan::MAX_CANDIDATES
@@ -759,7 +762,8 @@ impl Experiments {
                     .on_hover_text(
                         "Vary another parameter too: every combination is a configuration, \
                          searched in order of price",
-                    );
+                    )
+                    .on_disabled_hover_text("Every whole-number parameter is varied already");
                 if r.clicked()
                     && let Some(t) = next
                 {
@@ -839,8 +843,9 @@ impl Experiments {
                 ui.weak(format!("{n} configurations at most"));
             }
         });
+        // A wrong value is said next to its field; other reasons here.
         if let Some(b) = &blocker
-            && b != "Correct the values above"
+            && b != CORRECT_VALUES
         {
             ui.colored_label(ui.visuals().error_fg_color, b);
         }
