@@ -13,8 +13,9 @@
 #   CLICK=755,252 .ci/screenshot.sh assets/screenshot.png 12 -- --speed 2
 # The Experiments panel's (clicks Start): cargo build --release &&
 #   CLICK=157,280 CLICK_AFTER=3 .ci/screenshot.sh assets/experiments.png 100 -- --panel experiments
-# The cheapest configuration's (plan mode, app.instances × app.cores at 3× the load):
-#   CLICK="273,117 190,352 270,382:3 157,460" CLICK_AFTER=3 \
+# The cheapest configuration's (plan mode, Add parameter, load ×3, Start: app.instances
+# × postgres.cores at 2400 req/s):
+#   CLICK="273,117 190,283 247,443:3 157,495" CLICK_AFTER=2 \
 #   .ci/screenshot.sh assets/experiments_plan.png 200 -- --panel experiments
 #
 # Needs: xvfb xauth imagemagick xdotool (apt-get install -y …).
@@ -49,7 +50,8 @@ xvfb-run -a -s "-screen 0 1280x800x24" bash -c '
                 xdotool key Return
             fi
         done
-        sleep "$(($2 - before - n + 1))"
+        rest=$(($2 - before - n + 1))
+        sleep "$((rest > 0 ? rest : 1))"
     else
         sleep "$2"
     fi
