@@ -3,7 +3,9 @@
 #
 # Usage: .ci/screenshot.sh OUT.png [SECONDS] [-- ARGS for bottleneck]
 #   SECONDS  how long the window runs before the shot (default 6)
-#   CLICK=x,y        click there one second before the shot (e.g. to select a node)
+#   CLICK=x,y        click there one second before the shot (e.g. to select a node);
+#                    several "x,y x,y …" are clicked one second apart, and "x,y:TEXT"
+#                    clicks a field there, selects its text and types TEXT, then Enter
 #   CLICK_AFTER=S    click S seconds after the start instead (e.g. to start an experiment)
 #   BOTTLENECK_BIN   the binary (default target/release/bottleneck)
 #
@@ -11,6 +13,10 @@
 #   CLICK=755,252 .ci/screenshot.sh assets/screenshot.png 12 -- --speed 2
 # The Experiments panel's (clicks Start): cargo build --release &&
 #   CLICK=157,280 CLICK_AFTER=3 .ci/screenshot.sh assets/experiments.png 100 -- --panel experiments
+# The cheapest configuration's (plan mode, Add parameter, load ×3, Start: app.instances
+# × postgres.cores at 2400 req/s):
+#   CLICK="273,117 190,283 247,443:3 157,495" CLICK_AFTER=2 \
+#   .ci/screenshot.sh assets/experiments_plan.png 200 -- --panel experiments
 #
 # Needs: xvfb xauth imagemagick xdotool (apt-get install -y …).
 set -euo pipefail
@@ -28,8 +34,24 @@ xvfb-run -a -s "-screen 0 1280x800x24" bash -c '
     if [ -n "$CLICK" ]; then
         before="${CLICK_AFTER:-$(($2 - 1))}"
         sleep "$before"
-        xdotool mousemove "${CLICK%,*}" "${CLICK#*,}" click 1
-        sleep "$(($2 - before))"
+        n=0
+        for c in $CLICK; do
+            [ $n -gt 0 ] && sleep 1
+            n=$((n + 1))
+            xy="${c%%:*}"
+            xdotool mousemove "${xy%,*}" "${xy#*,}" click 1
+            if [ "$c" != "$xy" ]; then
+                # No window manager gives the window the keyboard: give it it.
+                eval "$(xdotool getmouselocation --shell)"
+                xdotool windowfocus "$WINDOW"
+                sleep 0.3
+                xdotool key ctrl+a
+                xdotool type "${c#*:}"
+                xdotool key Return
+            fi
+        done
+        rest=$(($2 - before - n + 1))
+        sleep "$((rest > 0 ? rest : 1))"
     else
         sleep "$2"
     fi

@@ -176,20 +176,7 @@ impl<'a> Grid<'a> {
             ));
         }
         for axis in axes {
-            let Axis::Param { path, values } = axis else {
-                return Err(Error::Invalid(
-                    "plan varies the configuration, not the load; set the load to plan for with \
-                 --set (e.g. --set users.arrivals.rate_per_sec=5000)"
-                        .to_owned(),
-                ));
-            };
-            let numbers: Option<Vec<f64>> = values.iter().map(|v| v.parse().ok()).collect();
-            if !numbers.is_some_and(|n| n.windows(2).all(|w| w[0] < w[1])) {
-                return Err(Error::Invalid(format!(
-                    "{path}: plan needs numbers in increasing order of capacity, not {}",
-                    values.join(",")
-                )));
-            }
+            check_axis(axis).map_err(Error::Invalid)?;
         }
         // The grid, every configuration checked and priced before any runs.
         let mut grid: Vec<Vec<usize>> = vec![vec![]];
@@ -284,10 +271,26 @@ impl<'a> Grid<'a> {
             candidates[k].status = status;
             on_candidate(&candidates[k]);
         }
-        let position = |g: usize| order.iter().position(|&o| o == g);
-        let winner = met.first().and_then(|&g| position(g));
-        let runners_up = met.iter().skip(1).filter_map(|&g| position(g)).collect();
-        // Cheapest first, each kept if its p99 beats every cheaper one run.
+        Ok(Plan::from_candidates(
+            axes.iter().map(|a| a.name().to_owned()).collect(),
+            candidates,
+        ))
+    }
+}
+
+impl Plan {
+    /// The answer from `candidates` in order of price (as [`plan`] decides them, so the
+    /// ones streamed to `on_candidate` so far give the answer so far): the first met
+    /// is the winner, the next ones the runners-up, and the frontier the ones run whose
+    /// p99 beats every cheaper one run.
+    pub fn from_candidates(axes: Vec<String>, candidates: Vec<Candidate>) -> Self {
+        let mut met = candidates
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.status == Status::Met)
+            .map(|(k, _)| k);
+        let winner = met.next();
+        let runners_up = met.take(RUNNERS_UP).collect();
         let mut frontier = Vec::new();
         let mut best = f64::INFINITY;
         for (k, c) in candidates.iter().enumerate() {
@@ -301,14 +304,34 @@ impl<'a> Grid<'a> {
                 frontier.push(k);
             }
         }
-        Ok(Plan {
-            axes: axes.iter().map(|a| a.name().to_owned()).collect(),
+        Self {
+            axes,
             winner,
             runners_up,
             frontier,
             candidates,
-        })
+        }
     }
+}
+
+/// Whether `axis` is one a plan can search: a parameter (not the load) with numbers in
+/// increasing order of capacity; otherwise why not, in [`plan`]'s words.
+pub fn check_axis(axis: &Axis) -> Result<(), String> {
+    let Axis::Param { path, values } = axis else {
+        return Err(
+            "plan varies the configuration, not the load; set the load to plan for with \
+             --set (e.g. --set users.arrivals.rate_per_sec=5000)"
+                .to_owned(),
+        );
+    };
+    let numbers: Option<Vec<f64>> = values.iter().map(|v| v.parse().ok()).collect();
+    if !numbers.is_some_and(|n| n.windows(2).all(|w| w[0] < w[1])) {
+        return Err(format!(
+            "{path}: plan needs numbers in increasing order of capacity, not {}",
+            values.join(",")
+        ));
+    }
+    Ok(())
 }
 
 /// Most configurations a plan's grid may have.

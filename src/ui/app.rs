@@ -155,6 +155,8 @@ impl PathPurpose {
             Self::Save => "Save scenario",
             Self::Export(Export::Csv) => "Export the experiment's results as CSV",
             Self::Export(Export::Png) => "Export the experiment's curve as PNG",
+            Self::Export(Export::PlanCsv) => "Export the configurations as CSV",
+            Self::Export(Export::PlanPng) => "Export the cost against p99 as PNG",
         }
     }
 
@@ -1569,8 +1571,13 @@ impl BottleneckApp {
     /// Writes the experiment's results (CSV now, a PNG in a few frames).
     fn export(&mut self, kind: Export, path: PathBuf) {
         match kind {
-            Export::Csv => {
-                let Some(csv) = self.experiments.csv() else {
+            Export::Csv | Export::PlanCsv => {
+                let csv = if kind == Export::Csv {
+                    self.experiments.csv()
+                } else {
+                    self.experiments.plan_csv()
+                };
+                let Some(csv) = csv else {
                     self.status = "No results to export yet".to_owned();
                     return;
                 };
@@ -1588,7 +1595,7 @@ impl BottleneckApp {
                     }
                 }
             }
-            Export::Png => self.experiments.export_png(path),
+            Export::Png | Export::PlanPng => self.experiments.export_png(path),
         }
     }
 

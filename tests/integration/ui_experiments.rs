@@ -349,3 +349,181 @@ fn an_invalid_axis_says_why_next_to_it_and_starts_nothing() {
     assert!(!h.state().experiments().is_busy());
     h.get_by_label_contains("app.instances=0: ");
 }
+
+fn app_instances(s: &Scenario) -> u32 {
+    s.components
+        .iter()
+        .find_map(|c| match c {
+            ComponentSpec::App(a) if a.id == "app" => Some(a.instances),
+            _ => None,
+        })
+        .expect("an app tier")
+}
+
+/// Switches the panel to the search for the cheapest configuration and gives its one
+/// axis (the app tier's instances, chosen for it) the values `list`.
+fn plan_mode_with(h: &mut Harness<'_, BottleneckApp>, list: &str) {
+    h.get_by_label(exp::CHEAPEST).click();
+    h.run_steps(2);
+    assert_eq!(
+        h.state().experiments().mode(),
+        bottleneck::ui::experiments::Mode::Cheapest
+    );
+    // No load among what a plan varies.
+    h.get_by_role_and_label(Role::ComboBox, exp::VARY).click();
+    h.run_steps(2);
+    assert!(h.query_by_label("load (all clients)").is_none());
+    h.key_press(egui::Key::Escape);
+    h.run_steps(2);
+    h.get_by_label_contains("--vary app.instances=");
+    h.get_by_role_and_label(Role::RadioButton, "list").click();
+    h.run_steps(2);
+    h.get_by_role_and_label(Role::TextInput, exp::VALUES)
+        .set_text_value_accesskit(list);
+    h.run_steps(2);
+}
+
+#[test]
+fn the_cheapest_configuration_is_found_in_the_background_named_applied_and_undone() {
+    let mut h = harness(BottleneckApp::new(valid(three_tier(20.0)), None));
+    h.run_steps(2);
+    open_panel(&mut h);
+    plan_mode_with(&mut h, "2, 4, 8");
+    h.get_by_label_contains("--vary app.instances=2,4,8");
+    set_number(&mut h, exp::PLAN_REPLICATIONS, 3.0);
+    set_number(&mut h, exp::MAX_REPLICATIONS, 10.0);
+    set_number(&mut h, exp::PLAN_LOAD, 3.0);
+    // The load planned for, in requests per second (three-tier sends 800 req/s).
+    h.get_by_label("= 2400 req/s");
+    start(&mut h);
+
+    // Frames go on while the search works, and the simulation in the window advances.
+    let (t0, mut frames_while_busy) = (now_secs(&h), 0);
+    let mut t_busy = t0;
+    let begun = Instant::now();
+    while h.state().experiments().is_busy() {
+        assert!(begun.elapsed() < PATIENCE, "the search never ended");
+        h.run_steps(1);
+        std::thread::sleep(Duration::from_millis(3));
+        if h.state().experiments().is_busy() {
+            frames_while_busy += 1;
+            t_busy = now_secs(&h);
+        }
+    }
+    h.run_steps(2);
+    assert!(
+        frames_while_busy >= 3,
+        "only {frames_while_busy} frames while the search worked"
+    );
+    assert!(
+        t_busy > t0,
+        "the window's simulation advanced ({t0} → {t_busy})"
+    );
+
+    let r = h.state().experiments().cheapest().expect("results");
+    assert_eq!(r.stage, Stage::Finished, "{:?}", r.stage);
+    assert_eq!(r.search.load, 3.0);
+    assert_eq!(r.search.replications, 3);
+    assert_eq!(r.search.max_replications, 10);
+    let winner = r.plan.winner().expect("a winner").clone();
+    assert_eq!(
+        winner.at,
+        vec![("app.instances".to_owned(), "8".to_owned())]
+    );
+    // Two instances take 2400 req/s on 4 cores: that one fails with confidence.
+    assert_eq!(
+        r.plan.candidates[0].status,
+        bottleneck::experiment::plan::Status::Breached
+    );
+    let runs = r.plan.runs();
+
+    // The winner in words, its price, and in the table.
+    h.get_by_label_contains(&format!(
+        "Cheapest meeting the objectives: app.instances=8 at ${:.2}/h — p99 ",
+        winner.price_per_hour
+    ));
+    h.get_by_label("met: cheapest");
+    h.get_by_label(&format!("${:.2}/h", winner.price_per_hour));
+    assert_eq!(
+        h.query_all_by_role_and_label(Role::Button, APPLY).count(),
+        runs,
+        "an Apply on each configuration run"
+    );
+    h.get_by_label_contains("Finished in");
+
+    // Apply the winner: the app tier gets 8 instances in one undoable edit; the load
+    // planned for is not applied.
+    let rate = users_rate(h.state().scenario());
+    assert_eq!(app_instances(h.state().scenario()), 4);
+    h.get_by_role_and_label(Role::Button, exp::APPLY_CHEAPEST)
+        .click();
+    h.run_steps(2);
+    assert_eq!(app_instances(h.state().scenario()), 8);
+    assert_eq!(users_rate(h.state().scenario()), rate);
+    assert!(h.state().is_dirty());
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::Z);
+    h.run_steps(2);
+    assert_eq!(app_instances(h.state().scenario()), 4, "undone");
+    assert!(!h.state().is_dirty());
+
+    // A row's Apply: the cheapest configuration run (two instances).
+    h.get_all_by_role_and_label(Role::Button, APPLY)
+        .next()
+        .expect("the first row's Apply")
+        .click();
+    h.run_steps(2);
+    assert_eq!(app_instances(h.state().scenario()), 2);
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::Z);
+    h.run_steps(2);
+    assert_eq!(app_instances(h.state().scenario()), 4);
+
+    // The configurations as CSV (`report::plan_csv`), through the file dialog.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("plan.csv");
+    h.get_by_role_and_label(Role::Button, exp::EXPORT_CSV)
+        .click();
+    h.run_steps(2);
+    answer_file_dialog(&mut h, &path, labels::CONFIRM_SAVE);
+    let csv = std::fs::read_to_string(&path).expect("the CSV is written");
+    let plan = &h.state().experiments().cheapest().expect("results").plan;
+    assert_eq!(csv, bottleneck::report::plan_csv(plan));
+    assert!(
+        csv.starts_with("app.instances,price_per_hour,status,p99_ms,"),
+        "{csv}"
+    );
+    assert!(csv.contains("\n8,") && csv.contains(",met,"), "{csv}");
+}
+
+#[test]
+fn an_invalid_plan_says_why_next_to_its_values_and_starts_nothing() {
+    let mut app = BottleneckApp::new(valid(three_tier(10.0)), None);
+    app.playback_mut().playing = false;
+    let mut h = harness(app);
+    h.run_steps(2);
+    open_panel(&mut h);
+    plan_mode_with(&mut h, "8, 4, 2");
+    h.get_by_label("app.instances: plan needs numbers in increasing order of capacity, not 8,4,2");
+    h.get_by_role_and_label(Role::Button, exp::START).click();
+    h.run_steps(2);
+    assert!(!h.state().experiments().is_busy());
+    assert!(h.state().experiments().cheapest().is_none());
+
+    // In order, but a value the scenario refuses: said next to the values at Start.
+    h.get_by_role_and_label(Role::TextInput, exp::VALUES)
+        .set_text_value_accesskit("0, 4");
+    h.run_steps(2);
+    h.get_by_role_and_label(Role::Button, exp::START).click();
+    h.run_steps(2);
+    assert!(!h.state().experiments().is_busy());
+    h.get_by_label_contains("app.instances=0: ");
+
+    // Without objectives there is nothing to meet: Start is refused, with why.
+    h.state_mut().command(Command::EditSlos(Vec::new()));
+    h.get_by_role_and_label(Role::TextInput, exp::VALUES)
+        .set_text_value_accesskit("2, 4");
+    h.run_steps(3);
+    h.get_by_label_contains("the cheapest that meets the objectives");
+    h.get_by_role_and_label(Role::Button, exp::START).click();
+    h.run_steps(2);
+    assert!(!h.state().experiments().is_busy());
+}

@@ -262,13 +262,15 @@ fn axis_range(form: &AxisForm) -> (f64, f64) {
     }
 }
 
-/// One axis: what it varies, and its values as a range or a list.
+/// One axis: what it varies (the load too when `load`), and its values as a range or
+/// a list; `checked` is an error about the values found elsewhere.
 pub fn axis_ui(
     ui: &mut egui::Ui,
     i: usize,
     form: &mut AxisForm,
     catalogue: &[(String, Vec<setup::Param>)],
     checked: Option<String>,
+    load: bool,
 ) {
     use labels::*;
     ui.push_id(("axis", i), |ui| {
@@ -283,10 +285,11 @@ pub fn axis_ui(
                 .width(130.0)
                 .selected_text(what)
                 .show_ui(ui, |ui| {
-                    if ui
-                        .selectable_label(form.target == Target::Load, "load (all clients)")
-                        .on_hover_text("Every client's load times a factor (1: as written)")
-                        .clicked()
+                    if load
+                        && ui
+                            .selectable_label(form.target == Target::Load, "load (all clients)")
+                            .on_hover_text("Every client's load times a factor (1: as written)")
+                            .clicked()
                     {
                         picked = Some(Target::Load);
                     }
@@ -309,7 +312,11 @@ pub fn axis_ui(
                 })
                 .response
                 .labelled_by(label.id)
-                .on_hover_text("The load of every client, or a component whose parameter varies");
+                .on_hover_text(if load {
+                    "The load of every client, or a component whose parameter varies"
+                } else {
+                    "The component whose parameter varies"
+                });
             if let Target::Param { component, param } = &form.target {
                 let params = catalogue
                     .iter()
@@ -409,8 +416,11 @@ pub fn axis_ui(
             });
         }
         let spec = form.spec();
-        ui.weak(format!("--vary {spec}"))
-            .on_hover_text("The same axis on the command line: bottleneck sweep FILE --vary …");
+        ui.weak(format!("--vary {spec}")).on_hover_text(if load {
+            "The same axis on the command line: bottleneck sweep FILE --vary …"
+        } else {
+            "The same axis on the command line: bottleneck plan FILE --vary …"
+        });
         let error = form.parse().err().or(checked);
         if let Some(e) = error {
             ui.colored_label(ui.visuals().error_fg_color, e);

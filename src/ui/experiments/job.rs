@@ -1,12 +1,13 @@
 //! An experiment running in a background thread: the thread owns a copy of the scenario
-//! and sends each finished point (and the capacity) back over a channel, so the window's
-//! frames never wait for it. Knows threads, not egui: `wake` is how the thread asks for
+//! and sends each finished point (and the capacity), or each decided configuration of a
+//! plan, back over a channel, so the window's frames never wait for it. Knows threads, not egui: `wake` is how the thread asks for
 //! a frame.
 
 use std::sync::Arc;
 use std::sync::mpsc::{self, Receiver, TryRecvError};
 use std::thread::JoinHandle;
 
+use crate::experiment::plan::{self, Candidate};
 use crate::experiment::sweep::{self, Axis, Capacity, Point};
 use crate::experiment::{Control, Error};
 use crate::model::Scenario;
@@ -27,9 +28,46 @@ pub struct Plan {
     pub capacity: bool,
 }
 
+/// A search for the cheapest configuration (`experiment::plan`) to run.
+#[derive(Clone, Debug)]
+pub struct Search {
+    /// The scenario as it was when the search started, its load not yet scaled.
+    pub base: Scenario,
+    /// Every client's load times this (`model::overrides::scale_load`) is the load the
+    /// configurations must carry.
+    pub load: f64,
+    /// The parameters and their values, each in increasing order of capacity.
+    pub axes: Vec<Axis>,
+    /// Replications of each configuration run, and the most while it is undecided.
+    pub replications: usize,
+    pub max_replications: usize,
+}
+
+impl Search {
+    /// The scenario the configurations run on: the base with its load scaled.
+    pub fn loaded(&self) -> Scenario {
+        let mut s = self.base.clone();
+        if self.load != 1.0 {
+            crate::model::overrides::scale_load(&mut s, self.load);
+        }
+        s
+    }
+}
+
+/// What to run: a sweep or a search for the cheapest configuration.
+#[derive(Clone, Debug)]
+pub enum Work {
+    Sweep(Plan),
+    Cheapest(Search),
+}
+
 /// What the thread reports, in order.
 #[derive(Debug)]
 pub enum Report {
+    /// A configuration of the plan's grid, decided (run and judged, or pruned).
+    Candidate(Box<Candidate>),
+    /// The plan's answer, with every configuration.
+    Planned(Box<plan::Plan>),
     /// A point of the grid, replicated and judged.
     Point(Box<Point>),
     /// The grid brackets the capacity between these load factors; the search begins.
@@ -50,9 +88,9 @@ pub struct Job {
 }
 
 impl Job {
-    /// Starts `plan` in a new thread; `wake` is called after each report (to ask the
+    /// Starts `work` in a new thread; `wake` is called after each report (to ask the
     /// window for a frame).
-    pub fn start(plan: Plan, wake: impl Fn() + Send + 'static) -> std::io::Result<Self> {
+    pub fn start(work: Work, wake: impl Fn() + Send + 'static) -> std::io::Result<Self> {
         let control = Arc::new(Control::default());
         let (tx, reports) = mpsc::channel();
         let ctl = Arc::clone(&control);
@@ -65,7 +103,10 @@ impl Job {
                     let _ = tx.send(r);
                     wake();
                 };
-                let outcome = run(&plan, &ctl, &send);
+                let outcome = match &work {
+                    Work::Sweep(plan) => run(plan, &ctl, &send),
+                    Work::Cheapest(search) => search_cheapest(search, &ctl, &send),
+                };
                 send(Report::Done(outcome));
             })?;
         Ok(Self {
@@ -163,6 +204,20 @@ fn run(plan: &Plan, ctl: &Control, send: &dyn Fn(Report)) -> Result<(), Error> {
     Ok(())
 }
 
+/// The search for the cheapest configuration, on the worker thread.
+fn search_cheapest(search: &Search, ctl: &Control, send: &dyn Fn(Report)) -> Result<(), Error> {
+    let answer = plan::plan(
+        &search.loaded(),
+        &search.axes,
+        search.replications,
+        search.max_replications,
+        ctl,
+        |c| send(Report::Candidate(Box::new(c.clone()))),
+    )?;
+    send(Report::Planned(Box::new(answer)));
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -198,7 +253,7 @@ mod tests {
         };
         let woken = Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let w = Arc::clone(&woken);
-        let mut job = Job::start(plan, move || {
+        let mut job = Job::start(Work::Sweep(plan), move || {
             w.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         })
         .expect("thread");
@@ -221,7 +276,7 @@ mod tests {
             replications: 2,
             capacity: false,
         };
-        let mut job = Job::start(plan, || {}).expect("thread");
+        let mut job = Job::start(Work::Sweep(plan), || {}).expect("thread");
         let reports = wait_done(&mut job);
         match reports.last() {
             Some(Report::Done(Err(Error::Invalid(why)))) => {
@@ -239,7 +294,7 @@ mod tests {
             replications: 2,
             capacity: false,
         };
-        let mut job = Job::start(plan, || {}).expect("thread");
+        let mut job = Job::start(Work::Sweep(plan), || {}).expect("thread");
         while job.progress().1 == 0 {
             std::thread::yield_now();
         }
@@ -253,5 +308,44 @@ mod tests {
         ));
         let (done, planned) = job.progress();
         assert!(done < planned, "{done} of {planned}");
+    }
+
+    #[test]
+    fn a_search_streams_each_configuration_then_the_answer() {
+        let search = Search {
+            base: short_three_tier(6.0),
+            load: 2.0,
+            axes: vec!["app.instances=2,4".parse().expect("axis")],
+            replications: 2,
+            max_replications: 2,
+        };
+        assert_eq!(
+            offered(&search.loaded()),
+            2.0 * offered(&search.base),
+            "the load is scaled"
+        );
+        let mut job = Job::start(Work::Cheapest(search), || {}).expect("thread");
+        let reports = wait_done(&mut job);
+        let streamed: Vec<&Candidate> = reports
+            .iter()
+            .filter_map(|r| match r {
+                Report::Candidate(c) => Some(&**c),
+                _ => None,
+            })
+            .collect();
+        let Some(Report::Planned(answer)) = reports.iter().rev().nth(1) else {
+            panic!("no answer before the end: {reports:?}");
+        };
+        assert!(matches!(reports.last(), Some(Report::Done(Ok(())))));
+        assert!(!streamed.is_empty());
+        // What streamed is the answer's first configurations, cheapest first.
+        for (s, c) in streamed.iter().zip(&answer.candidates) {
+            assert_eq!(s.at, c.at);
+            assert_eq!(s.status, c.status);
+        }
+    }
+
+    fn offered(s: &Scenario) -> f64 {
+        super::super::results::offered_per_sec(s).expect("open clients")
     }
 }

@@ -1,14 +1,21 @@
-//! The Experiments panel: sweep the load or any described parameter (one or two axes),
-//! each point replicated, in a background thread; the capacity curve drawn as points
-//! arrive; the capacity and the knee in words; the objectives edited in place; a point's
-//! setting applied to the scenario; the results exported as CSV and the curve as PNG.
+//! The Experiments panel, in two modes. Sweep: the load or any described parameter (one
+//! or two axes), each point replicated, in a background thread; the capacity curve drawn
+//! as points arrive; the capacity and the knee in words. Cheapest configuration: the
+//! cheapest setting of one or more parameters that meets the objectives at a given load
+//! (`experiment::plan`), each configuration streamed as it is decided; the winner in
+//! words, the cost against p99. In both, the objectives edited in place, a point's or a
+//! configuration's setting applied to the scenario, the results exported as CSV and the
+//! picture as PNG.
 //!
-//! The panel owns its setup, the running [`job::Job`] and the [`results::Results`]. What
+//! The panel owns its setup, the running [`job::Job`] and the results of each mode
+//! ([`results::Results`], [`cheapest::Cheapest`]). What
 //! changes the document (objectives, Apply, exports) goes back to the shell as an
 //! [`Action`], so it takes the same undoable edit path as the inspector.
 
+mod cheapest;
 mod curve;
 mod forms;
+mod frontier;
 mod job;
 mod picture;
 mod results;
@@ -22,11 +29,12 @@ use crate::experiment::{Error, Stopped};
 use crate::model::overrides::{self, Override};
 use crate::model::{ComponentSpec, Objective, Percentile, Scenario, Slo};
 
+pub use cheapest::Cheapest;
 pub use curve::APPLY;
 pub use results::{Fares, Results, Stage};
 
 use forms::{Edit, axis_ui, slo_ui};
-use job::{Job, Plan, Report};
+use job::{Job, Plan, Report, Search, Work};
 use picture::take_picture;
 use setup::{AxisForm, MAX_POINTS, Target};
 
@@ -49,7 +57,31 @@ pub mod labels {
     pub const ABOVE: &str = "above";
     pub const EXPORT_CSV: &str = "Export CSV…";
     pub const EXPORT_PNG: &str = "Export PNG…";
+    pub const SWEEP: &str = "Sweep";
+    pub const CHEAPEST: &str = "Cheapest configuration";
+    pub const ADD_PARAMETER: &str = "Add parameter";
+    pub const REMOVE_PARAMETER: &str = "Remove parameter";
+    pub const PLAN_REPLICATIONS: &str = "Replications per configuration";
+    pub const MAX_REPLICATIONS: &str = "at most";
+    pub const PLAN_LOAD: &str = "Plan for load ×";
+    pub const APPLY_CHEAPEST: &str = "Apply the cheapest";
 }
+
+/// What the panel does.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Mode {
+    /// Run a grid of points and draw the capacity curve.
+    #[default]
+    Sweep,
+    /// Find the cheapest configuration meeting the objectives (`experiment::plan`).
+    Cheapest,
+}
+
+/// Why Start is disabled when an axis's values are wrong (said next to the values).
+const CORRECT_VALUES: &str = "Correct the values above";
+
+/// Most parameters a search for the cheapest configuration varies at once.
+pub const MAX_PLAN_AXES: usize = 4;
 
 /// What the panel exports.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -58,13 +90,17 @@ pub enum Export {
     Csv,
     /// A picture of the curve and its words.
     Png,
+    /// Every configuration of a plan with its price and status (`report::plan_csv`).
+    PlanCsv,
+    /// A picture of the cost against p99 and its words.
+    PlanPng,
 }
 
 impl Export {
     pub fn extension(self) -> &'static str {
         match self {
-            Self::Csv => "csv",
-            Self::Png => "png",
+            Self::Csv | Self::PlanCsv => "csv",
+            Self::Png | Self::PlanPng => "png",
         }
     }
 
@@ -73,6 +109,8 @@ impl Export {
         match self {
             Self::Csv => format!("{stem}-sweep.csv"),
             Self::Png => format!("{stem}-curve.png"),
+            Self::PlanCsv => format!("{stem}-plan.csv"),
+            Self::PlanPng => format!("{stem}-plan.png"),
         }
     }
 }
@@ -82,7 +120,8 @@ impl Export {
 pub enum Action {
     /// Replace the scenario's objectives (one undoable edit).
     EditSlos(Vec<Slo>),
-    /// Give the scenario point `i`'s setting (one undoable edit).
+    /// Give the scenario the setting of point `i` (sweep) or configuration `i` (plan)
+    /// of the results shown (one undoable edit).
     Apply(usize),
     /// Ask where to export.
     Export(Export),
@@ -103,6 +142,7 @@ struct PngExport {
 
 /// The panel's state.
 pub struct Experiments {
+    mode: Mode,
     axes: [AxisForm; 2],
     second: bool,
     replications: u32,
@@ -112,8 +152,19 @@ pub struct Experiments {
     checked: [Option<(String, String)>; 2],
     /// Why the last start failed (not about one axis).
     start_error: Option<String>,
+    /// The parameters a plan varies (filled from the scenario when first shown).
+    plan_axes: Vec<AxisForm>,
+    /// As `checked`, for the plan's axes.
+    plan_checked: Vec<Option<(String, String)>>,
+    plan_replications: u32,
+    plan_max_replications: u32,
+    /// The load factor a plan's configurations must carry.
+    plan_load: f64,
     job: Option<Job>,
+    /// What the running job does.
+    job_mode: Mode,
     results: Option<Results>,
+    cheapest: Option<Cheapest>,
     /// Objectives being edited (a drag or typing under way), not yet committed.
     slo_buffer: Option<Vec<Slo>>,
     png: Option<PngExport>,
@@ -127,14 +178,22 @@ impl Default for Experiments {
     fn default() -> Self {
         let (png_sender, png_replies) = mpsc::channel();
         Self {
+            mode: Mode::Sweep,
             axes: [AxisForm::default(), AxisForm::default()],
             second: false,
             replications: 3,
             capacity: true,
             checked: [None, None],
+            plan_axes: Vec::new(),
+            plan_checked: Vec::new(),
+            plan_replications: 5,
+            plan_max_replications: 20,
+            plan_load: 1.0,
             start_error: None,
             job: None,
+            job_mode: Mode::Sweep,
             results: None,
+            cheapest: None,
             slo_buffer: None,
             png: None,
             png_sender,
@@ -145,9 +204,19 @@ impl Default for Experiments {
 }
 
 impl Experiments {
-    /// The results so far (of the running or the last experiment).
+    /// The sweep's results so far (of the running or the last sweep).
     pub fn results(&self) -> Option<&Results> {
         self.results.as_ref()
+    }
+
+    /// The search for the cheapest configuration so far (running or the last one).
+    pub fn cheapest(&self) -> Option<&Cheapest> {
+        self.cheapest.as_ref()
+    }
+
+    /// What the panel shows: a sweep or a search for the cheapest configuration.
+    pub fn mode(&self) -> Mode {
+        self.mode
     }
 
     /// Whether an experiment's thread is alive (running, or winding down after Cancel).
@@ -171,8 +240,12 @@ impl Experiments {
     pub fn forget(&mut self) {
         self.stop();
         self.results = None;
+        self.cheapest = None;
         self.slo_buffer = None;
         self.checked = [None, None];
+        // The parameters may not exist in the other scenario: chosen again when shown.
+        self.plan_axes.clear();
+        self.plan_checked.clear();
         self.start_error = None;
         self.export_note = None;
     }
@@ -181,7 +254,23 @@ impl Experiments {
     pub fn poll(&mut self) {
         if let Some(job) = &mut self.job {
             for report in job.poll() {
-                // Forgotten results (another scenario was opened) take nothing more.
+                if self.job_mode == Mode::Cheapest {
+                    // Forgotten results (another scenario was opened) take nothing more.
+                    let Some(r) = &mut self.cheapest else {
+                        continue;
+                    };
+                    match report {
+                        Report::Candidate(c) => r.decided(*c),
+                        Report::Planned(p) => r.answered(*p),
+                        Report::Done(Ok(())) => r.end(Stage::Finished),
+                        Report::Done(Err(Error::Stopped(Stopped::Cancelled))) => {
+                            r.end(Stage::Cancelled)
+                        }
+                        Report::Done(Err(e)) => r.end(Stage::Failed(e.to_string())),
+                        Report::Point(_) | Report::Searching { .. } | Report::Capacity(_) => {}
+                    }
+                    continue;
+                }
                 let Some(r) = &mut self.results else {
                     continue;
                 };
@@ -196,6 +285,7 @@ impl Experiments {
                         r.end(Stage::Cancelled)
                     }
                     Report::Done(Err(e)) => r.end(Stage::Failed(e.to_string())),
+                    Report::Candidate(_) | Report::Planned(_) => {}
                 }
             }
             if job.has_ended() {
@@ -205,7 +295,7 @@ impl Experiments {
         while let Ok(reply) = self.png_replies.try_recv() {
             self.png = None;
             self.export_note = Some(match reply {
-                Ok(path) => Ok(format!("Saved the curve to {}", path.display())),
+                Ok(path) => Ok(format!("Saved the picture to {}", path.display())),
                 Err(e) => Err(e),
             });
         }
@@ -214,18 +304,33 @@ impl Experiments {
         {
             self.png = None;
             self.export_note = Some(Err(
-                "The window gave no picture of the curve (this display may not support \
-                 screenshots): export the CSV instead"
+                "The window gave no picture (this display may not support screenshots): \
+                 export the CSV instead"
                     .to_owned(),
             ));
         }
     }
 
-    /// The setting of point `i` and the scenario the experiment ran on, for
-    /// [`apply_setting`].
+    /// The setting of point (or configuration) `i` of the results shown and the
+    /// scenario the experiment ran on, for [`apply_setting`]. A configuration's setting
+    /// is its parameters' values alone, not the load it was planned for.
     pub fn setting(&self, i: usize) -> Option<(Vec<(String, String)>, Scenario)> {
+        if self.mode == Mode::Cheapest {
+            let r = self.cheapest.as_ref()?;
+            let c = r.plan.candidates.get(i)?;
+            return Some((c.at.clone(), r.search.base.clone()));
+        }
         let r = self.results.as_ref()?;
         Some((r.points.get(i)?.at.clone(), r.plan.base.clone()))
+    }
+
+    /// The plan's configurations as CSV (`report::plan_csv`), when some are decided.
+    pub fn plan_csv(&self) -> Option<String> {
+        let r = self.cheapest.as_ref()?;
+        if r.plan.candidates.is_empty() {
+            return None;
+        }
+        Some(crate::report::plan_csv(&r.plan))
     }
 
     /// The results as CSV (`report::sweep_csv`), when there are points.
@@ -248,7 +353,7 @@ impl Experiments {
 
     /// Saves a picture of the curve to `path` in a few frames (see [`PngExport`]).
     pub fn export_png(&mut self, path: PathBuf) {
-        self.export_note = Some(Ok(format!("Saving the curve to {}…", path.display())));
+        self.export_note = Some(Ok(format!("Saving the picture to {}…", path.display())));
         self.png = Some(PngExport {
             path,
             wait_frames: 2,
@@ -278,13 +383,18 @@ impl Experiments {
             .exact_size(350.0)
             .show(ui, |ui| {
                 egui::ScrollArea::vertical().show(ui, |ui| {
-                    self.setup_ui(ui, scenario, problems);
+                    self.mode_ui(ui, scenario);
+                    match self.mode {
+                        Mode::Sweep => self.setup_ui(ui, scenario, problems),
+                        Mode::Cheapest => self.plan_setup_ui(ui, scenario, problems),
+                    }
                     ui.separator();
                     self.slos_ui(ui, scenario, &mut actions);
                 });
             });
-        egui::CentralPanel::default().show(ui, |ui| {
-            self.results_ui(ui, scenario, &mut actions);
+        egui::CentralPanel::default().show(ui, |ui| match self.mode {
+            Mode::Sweep => self.results_ui(ui, scenario, &mut actions),
+            Mode::Cheapest => self.cheapest_ui(ui, scenario, &mut actions),
         });
         actions
     }
@@ -329,7 +439,7 @@ impl Experiments {
                     .as_ref()
                     .filter(|(spec, _)| *spec == self.axes[i].spec())
                     .map(|(_, e)| e.clone());
-                axis_ui(ui, i, &mut self.axes[i], &catalogue, checked);
+                axis_ui(ui, i, &mut self.axes[i], &catalogue, checked, true);
             }
             ui.horizontal(|ui| {
                 let label = ui.label(REPLICATIONS);
@@ -439,7 +549,8 @@ impl Experiments {
                 .text(format!("{done} of {planned} replications")),
         )
         .on_hover_text(format!(
-            "{} simulated events so far; a capacity search plans more replications as it goes",
+            "{} simulated events so far; a capacity search plans more replications as it goes, \
+             and so does a search for the cheapest configuration while one is undecided",
             job.events()
         ));
         ui.horizontal(|ui| {
@@ -453,14 +564,22 @@ impl Experiments {
             {
                 job.cancel();
             }
-            match &self.results {
-                Some(r) => ui.label(format!(
+            match (self.job_mode, &self.results, &self.cheapest) {
+                (Mode::Sweep, Some(r), _) => ui.label(format!(
                     "{} of {} points · {:.1} s",
                     r.points.len(),
                     r.planned_points(),
                     r.elapsed().as_secs_f64()
                 )),
-                None => ui.label("Stopping the previous experiment…"),
+                (Mode::Cheapest, _, Some(r)) => {
+                    let (decided, run) = r.decided_count();
+                    ui.label(format!(
+                        "{decided} of {} configurations decided, {run} run · {:.1} s",
+                        r.grid_size(),
+                        r.elapsed().as_secs_f64()
+                    ))
+                }
+                _ => ui.label("Stopping the previous experiment…"),
             };
         });
         if let Some(Stage::Searching { met, not_met }) = self.results.as_ref().map(|r| &r.stage) {
@@ -502,12 +621,290 @@ impl Experiments {
             capacity,
         };
         let waker = ctx.clone();
-        match Job::start(plan.clone(), move || waker.request_repaint()) {
+        match Job::start(Work::Sweep(plan.clone()), move || waker.request_repaint()) {
             Ok(job) => {
                 self.job = Some(job);
+                self.job_mode = Mode::Sweep;
                 self.results = Some(Results::new(plan));
             }
             Err(e) => self.start_error = Some(format!("Cannot start the experiment: {e}")),
+        }
+    }
+
+    // ----- the mode and the plan's setup --------------------------------------------------
+
+    fn mode_ui(&mut self, ui: &mut egui::Ui, scenario: &Scenario) {
+        let busy = self.job.is_some();
+        ui.add_enabled_ui(!busy, |ui| {
+            ui.horizontal(|ui| {
+                let sweep = ui
+                    .selectable_value(&mut self.mode, Mode::Sweep, labels::SWEEP)
+                    .on_hover_text(
+                        "Run the scenario at each value of the load or of one or two \
+                         parameters: the capacity curve, the capacity and the knee",
+                    );
+                let cheapest = ui
+                    .selectable_value(&mut self.mode, Mode::Cheapest, labels::CHEAPEST)
+                    .on_hover_text(
+                        "Find the cheapest setting of some parameters (by list price) that \
+                         meets every objective with confidence at a given load, as \
+                         `bottleneck plan` does",
+                    );
+                if busy {
+                    let why = "One experiment at a time: cancel the running one first";
+                    sweep.on_disabled_hover_text(why);
+                    cheapest.on_disabled_hover_text(why);
+                }
+            });
+        });
+        if self.mode == Mode::Cheapest && self.plan_axes.is_empty() {
+            let catalogue = plan_catalogue(scenario);
+            if let Some(target) = setup::second_default(&catalogue) {
+                self.plan_axes.push(AxisForm::for_target(target));
+            }
+        }
+        ui.separator();
+    }
+
+    /// Why the plan cannot start, other than an axis's own values.
+    fn plan_blocker(&self, scenario: &Scenario, problems: Option<&str>) -> Option<String> {
+        let axes: Vec<_> = self.plan_axes.iter().map(AxisForm::parse).collect();
+        if let Some(p) = problems {
+            return Some(format!(
+                "The scenario has problems (see the left panel): {p}"
+            ));
+        }
+        if scenario.slos.is_empty() {
+            return Some(
+                "The cheapest configuration is the cheapest that meets the objectives: add \
+                 one below"
+                    .to_owned(),
+            );
+        }
+        if self.plan_axes.is_empty() {
+            return Some(
+                "The scenario has no numeric parameter to vary: add a component".to_owned(),
+            );
+        }
+        let paths: Vec<String> = self.plan_axes.iter().map(|f| f.target.path()).collect();
+        if paths
+            .iter()
+            .enumerate()
+            .any(|(i, p)| paths[..i].contains(p))
+        {
+            return Some("Two axes vary the same parameter: choose another for one".to_owned());
+        }
+        let n: Option<usize> = axes
+            .iter()
+            .map(|a| {
+                a.as_ref()
+                    .ok()
+                    .filter(|a| crate::experiment::plan::check_axis(a).is_ok())
+                    .map(setup::axis_len)
+            })
+            .product();
+        match n {
+            None => Some(CORRECT_VALUES.to_owned()),
+            Some(n) if n > crate::experiment::plan::MAX_CANDIDATES => Some(format!(
+                "{n} configurations is more than the {} a search takes: fewer values",
+                crate::experiment::plan::MAX_CANDIDATES
+            )),
+            Some(_) => None,
+        }
+    }
+
+    fn plan_setup_ui(&mut self, ui: &mut egui::Ui, scenario: &Scenario, problems: Option<String>) {
+        use labels::*;
+        let catalogue = plan_catalogue(scenario);
+        let busy = self.job.is_some();
+        self.plan_checked.resize(self.plan_axes.len(), None);
+        ui.add_enabled_ui(!busy, |ui| {
+            ui.label(
+                "The parameters it may change, each from least to most capacity (numbers in \
+                 increasing order):",
+            );
+            let mut remove = None;
+            let many = self.plan_axes.len() > 1;
+            for (i, form) in self.plan_axes.iter_mut().enumerate() {
+                let checked = self.plan_checked[i]
+                    .as_ref()
+                    .filter(|(spec, _)| *spec == form.spec())
+                    .map(|(_, e)| e.clone());
+                // A plan's own rule (numbers, increasing) next to the values too.
+                let rule = form
+                    .parse()
+                    .ok()
+                    .and_then(|a| crate::experiment::plan::check_axis(&a).err());
+                egui::Frame::group(ui.style()).show(ui, |ui| {
+                    ui.set_width(ui.available_width());
+                    axis_ui(ui, i, form, &catalogue, rule.or(checked), false);
+                    if many
+                        && ui
+                            .push_id(("remove axis", i), |ui| {
+                                ui.small_button(REMOVE_PARAMETER)
+                                    .on_hover_text("Stop varying this parameter")
+                            })
+                            .inner
+                            .clicked()
+                    {
+                        remove = Some(i);
+                    }
+                });
+            }
+            if let Some(i) = remove {
+                self.plan_axes.remove(i);
+                self.plan_checked.remove(i);
+            }
+            if self.plan_axes.len() < MAX_PLAN_AXES {
+                let next = next_plan_axis(&catalogue, &self.plan_axes);
+                let r = ui
+                    .add_enabled(next.is_some(), egui::Button::new(ADD_PARAMETER))
+                    .on_hover_text(
+                        "Vary another parameter too: every combination is a configuration, \
+                         searched in order of price",
+                    )
+                    .on_disabled_hover_text("Every whole-number parameter is varied already");
+                if r.clicked()
+                    && let Some(t) = next
+                {
+                    self.plan_axes.push(AxisForm::for_target(t));
+                    self.plan_checked.push(None);
+                }
+            }
+            ui.horizontal(|ui| {
+                let label = ui.label(PLAN_LOAD);
+                ui.add(
+                    egui::DragValue::new(&mut self.plan_load)
+                        .range(0.01..=1000.0)
+                        .speed(0.01)
+                        .max_decimals(3),
+                )
+                .labelled_by(label.id)
+                .on_hover_text(
+                    "The load the configurations must carry: every client's load times this \
+                     (1: as written). It is an assumption of the search, not part of a \
+                     configuration: Apply leaves the scenario's load as it is",
+                );
+                if let Some(rate) = results::offered_per_sec(scenario) {
+                    ui.weak(format!("= {:.0} req/s", rate * self.plan_load))
+                        .on_hover_text("What the clients send at this load, on average");
+                }
+            });
+            ui.horizontal(|ui| {
+                let label = ui.label(PLAN_REPLICATIONS);
+                ui.add(egui::DragValue::new(&mut self.plan_replications).range(2..=100))
+                    .labelled_by(label.id)
+                    .on_hover_text(
+                        "Independent runs of each configuration, each with its own seed, \
+                         before it is judged",
+                    );
+                let label = ui.label(MAX_REPLICATIONS);
+                self.plan_max_replications = self.plan_max_replications.max(self.plan_replications);
+                ui.add(
+                    egui::DragValue::new(&mut self.plan_max_replications)
+                        .range(self.plan_replications..=400),
+                )
+                .labelled_by(label.id)
+                .on_hover_text(
+                    "While a configuration is neither met nor breached with confidence, more \
+                     replications are run, up to this many; then it stays undecided",
+                );
+            });
+        });
+        let blocker = self.plan_blocker(scenario, problems.as_deref());
+        ui.add_space(6.0);
+        if let Some(job) = &self.job {
+            self.progress_ui(ui, job);
+            return;
+        }
+        ui.horizontal(|ui| {
+            let start = ui
+                .add_enabled(
+                    blocker.is_none(),
+                    egui::Button::new(egui::RichText::new(START).strong()),
+                )
+                .on_hover_text(
+                    "Run the configurations in order of price in the background, pruning \
+                     those that cannot win, until the cheapest meeting the objectives and two \
+                     runners-up are found; the window goes on",
+                );
+            if let Some(b) = &blocker {
+                start.clone().on_disabled_hover_text(b);
+            }
+            if start.clicked() {
+                self.start_plan(scenario, ui.ctx());
+            }
+            let n: Option<usize> = self
+                .plan_axes
+                .iter()
+                .map(|f| f.parse().ok().map(|a| setup::axis_len(&a)))
+                .product();
+            if let Some(n) = n {
+                ui.weak(format!("{n} configurations at most"));
+            }
+        });
+        // A wrong value is said next to its field; other reasons here.
+        if let Some(b) = &blocker
+            && b != CORRECT_VALUES
+        {
+            ui.colored_label(ui.visuals().error_fg_color, b);
+        }
+        if let Some(e) = &self.start_error {
+            ui.colored_label(ui.visuals().error_fg_color, e);
+        }
+        if let Some(r) = &self.cheapest {
+            plan_outcome_ui(ui, r);
+        }
+    }
+
+    /// Starts a search for the cheapest configuration of `scenario` as set up, or says
+    /// why not.
+    fn start_plan(&mut self, scenario: &Scenario, ctx: &egui::Context) {
+        self.start_error = None;
+        self.export_note = None;
+        let mut search = Search {
+            base: scenario.clone(),
+            load: self.plan_load,
+            axes: Vec::new(),
+            replications: self.plan_replications as usize,
+            max_replications: self.plan_max_replications.max(self.plan_replications) as usize,
+        };
+        let loaded = search.loaded();
+        if let Err(e) = crate::model::validate(loaded.clone()) {
+            self.start_error = Some(format!(
+                "At {} the scenario is invalid: {e}",
+                cheapest::load_words(&search)
+            ));
+            return;
+        }
+        self.plan_checked.resize(self.plan_axes.len(), None);
+        for (i, form) in self.plan_axes.iter().enumerate() {
+            let checked = form.parse().and_then(|a| {
+                crate::experiment::plan::check_axis(&a)?;
+                setup::check_values(&loaded, &a)?;
+                Ok(a)
+            });
+            match checked {
+                Ok(a) => {
+                    self.plan_checked[i] = None;
+                    search.axes.push(a);
+                }
+                Err(e) => self.plan_checked[i] = Some((form.spec(), e)),
+            }
+        }
+        if search.axes.len() != self.plan_axes.len() || search.axes.is_empty() {
+            return;
+        }
+        let waker = ctx.clone();
+        match Job::start(Work::Cheapest(search.clone()), move || {
+            waker.request_repaint()
+        }) {
+            Ok(job) => {
+                self.job = Some(job);
+                self.job_mode = Mode::Cheapest;
+                self.cheapest = Some(Cheapest::new(search));
+            }
+            Err(e) => self.start_error = Some(format!("Cannot start the search: {e}")),
         }
     }
 
@@ -625,8 +1022,6 @@ impl Experiments {
                 if let Some(words) = r.turn_words() {
                     ui.label(words);
                 }
-                // The cheapest configuration that meets the objectives, from a future
-                // `experiment::plan`, goes here (under the capacity and the knee).
                 curve::plot_ui(ui, r, plain, plot_height);
             });
             if let Some(png) = png {
@@ -643,6 +1038,193 @@ impl Experiments {
                 actions.push(Action::Apply(i));
             }
         });
+    }
+}
+
+impl Experiments {
+    /// The results of a search for the cheapest configuration: the winner in words,
+    /// the cost against p99, every configuration in a table.
+    fn cheapest_ui(&mut self, ui: &mut egui::Ui, scenario: &Scenario, actions: &mut Vec<Action>) {
+        let Self {
+            cheapest,
+            png,
+            png_sender,
+            export_note,
+            ..
+        } = self;
+        let Some(r) = cheapest else {
+            ui.label(
+                "Choose the parameters the search may change and the load to plan for, then \
+                 press Start. Configurations run in order of list price, each replicated \
+                 and judged against the objectives, in the background; one that cannot be \
+                 the cheapest is not run. The first that meets every objective with \
+                 confidence is the answer.",
+            );
+            return;
+        };
+        ui.horizontal(|ui| {
+            let any = !r.plan.candidates.is_empty();
+            if ui
+                .add_enabled(any, egui::Button::new(labels::EXPORT_CSV))
+                .on_hover_text(
+                    "Every configuration with its price, status, p99 and error rate with \
+                     their 95 % intervals, cheapest first (as `bottleneck plan --format csv`)",
+                )
+                .clicked()
+            {
+                actions.push(Action::Export(Export::PlanCsv));
+            }
+            if ui
+                .add_enabled(
+                    r.plan.runs() > 0 && png.is_none(),
+                    egui::Button::new(labels::EXPORT_PNG),
+                )
+                .on_hover_text("A picture of the cost against p99 and what it says, as on screen")
+                .clicked()
+            {
+                actions.push(Action::Export(Export::PlanPng));
+            }
+            match export_note {
+                Some(Ok(note)) => {
+                    ui.weak(note.as_str());
+                }
+                Some(Err(e)) => {
+                    ui.colored_label(ui.visuals().error_fg_color, e.as_str());
+                }
+                None => {}
+            }
+        });
+        let plot_height = (ui.available_height() * 0.45).clamp(200.0, 420.0);
+        egui::ScrollArea::vertical().show(ui, |ui| {
+            let plain = png.is_some();
+            let shown = ui.vertical(|ui| {
+                ui.weak(format!("At {}: {}", r.load_words(), r.tally()));
+                match r.winner_words() {
+                    Some(words) => {
+                        ui.horizontal_wrapped(|ui| {
+                            let found = r.plan.winner.is_some();
+                            let text = egui::RichText::new(words).strong();
+                            if found {
+                                ui.label(text);
+                            } else {
+                                ui.colored_label(ui.visuals().warn_fg_color, text);
+                            }
+                            if let Some(w) = r.plan.winner
+                                && !plain
+                                && ui
+                                    .small_button(labels::APPLY_CHEAPEST)
+                                    .on_hover_text(
+                                        "Give the scenario this configuration: one edit, \
+                                         undone with Ctrl+Z. The load planned for is not \
+                                         applied.",
+                                    )
+                                    .clicked()
+                            {
+                                actions.push(Action::Apply(w));
+                            }
+                        });
+                    }
+                    None => {
+                        ui.label("No configuration meets the objectives yet…");
+                    }
+                }
+                if let Some(words) = r.runners_up_words() {
+                    ui.label(words);
+                }
+                if r.plan.runs() > 0 {
+                    frontier::plot_ui(ui, r, plain, plot_height);
+                }
+            });
+            if let Some(png) = png {
+                take_picture(ui.ctx(), png, shown.response.rect, png_sender);
+            }
+            if r.search.base.slos != scenario.slos {
+                ui.weak(
+                    "The objectives changed since this search ran: start it again to judge \
+                     the configurations against them.",
+                );
+            }
+            ui.separator();
+            if let Some(i) = frontier::table_ui(ui, r) {
+                actions.push(Action::Apply(i));
+            }
+        });
+    }
+}
+
+/// The parameters a plan can vary: the numeric ones of the sweep's catalogue, of every
+/// component but the clients (whose parameters are the load, not the configuration).
+fn plan_catalogue(s: &Scenario) -> Vec<(String, Vec<setup::Param>)> {
+    let clients: Vec<&str> = s
+        .components
+        .iter()
+        .filter(|c| matches!(c, ComponentSpec::Client(_)))
+        .map(ComponentSpec::id)
+        .collect();
+    setup::catalogue(s)
+        .into_iter()
+        .filter(|(id, _)| !clients.contains(&id.as_str()))
+        .map(|(id, params)| {
+            let numeric = params.into_iter().filter(|p| p.kind.is_numeric()).collect();
+            (id, numeric)
+        })
+        .filter(|(_, params): &(String, Vec<setup::Param>)| !params.is_empty())
+        .collect()
+}
+
+/// What "Add parameter" varies next: the instances or cores of a component not varied
+/// yet, else any count not varied yet.
+fn next_plan_axis(catalogue: &[(String, Vec<setup::Param>)], axes: &[AxisForm]) -> Option<Target> {
+    let varied = |t: &Target| axes.iter().any(|f| f.target.path() == t.path());
+    let component_varied = |id: &str| {
+        axes.iter()
+            .any(|f| matches!(&f.target, Target::Param { component, .. } if component == id))
+    };
+    let find = |want: &dyn Fn(&str, &setup::Param) -> bool| {
+        catalogue.iter().find_map(|(id, params)| {
+            params
+                .iter()
+                .filter(|p| want(id, p))
+                .map(|p| Target::Param {
+                    component: id.clone(),
+                    param: p.clone(),
+                })
+                .find(|t| !varied(t))
+        })
+    };
+    let sizes = |p: &setup::Param| p.path == "instances" || p.path == "cores";
+    find(&|id, p| sizes(p) && !component_varied(id))
+        .or_else(|| find(&|_, p| sizes(p)))
+        .or_else(|| find(&|_, p| p.kind == setup::Kind::Count))
+}
+
+/// How a search that is not running ended.
+fn plan_outcome_ui(ui: &mut egui::Ui, r: &Cheapest) {
+    let secs = r.elapsed().as_secs_f64();
+    let (decided, run) = r.decided_count();
+    match &r.stage {
+        Stage::Finished => {
+            ui.label(format!(
+                "Finished in {secs:.1} s: {run} of {} configurations run",
+                r.grid_size()
+            ));
+        }
+        Stage::Cancelled => {
+            ui.colored_label(
+                ui.visuals().warn_fg_color,
+                format!(
+                    "Cancelled after {secs:.1} s, with {decided} of {} configurations decided",
+                    r.grid_size()
+                ),
+            );
+        }
+        Stage::Failed(why) => {
+            ui.colored_label(
+                ui.visuals().error_fg_color,
+                format!("The search stopped: {why}"),
+            );
+        }
+        Stage::Sweeping | Stage::Searching { .. } => {}
     }
 }
 
@@ -758,6 +1340,27 @@ mod tests {
         let e = apply_setting(&mut s, &[("app.nope".into(), "7".into())], &base)
             .expect_err("no such parameter");
         assert!(e.starts_with("app.nope=7"), "{e}");
+    }
+
+    #[test]
+    fn a_plan_varies_sizes_of_the_system_not_the_clients() {
+        let s = crate::model::load_file("scenarios/three_tier.ron".as_ref())
+            .expect("bundled")
+            .into_inner();
+        let catalogue = plan_catalogue(&s);
+        assert!(catalogue.iter().all(|(id, _)| id != "users"), "no client");
+        let first = setup::second_default(&catalogue).expect("a default");
+        assert_eq!(first.path(), "app.instances");
+        let mut axes = vec![AxisForm::for_target(first)];
+        let next = next_plan_axis(&catalogue, &axes).expect("another");
+        assert_eq!(
+            next.path(),
+            "postgres.cores",
+            "another component's size first"
+        );
+        axes.push(AxisForm::for_target(next));
+        let next = next_plan_axis(&catalogue, &axes).expect("another");
+        assert_eq!(next.path(), "app.cores");
     }
 
     #[test]
