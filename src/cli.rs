@@ -455,13 +455,7 @@ fn compare(args: CompareArgs) -> anyhow::Result<ExitCode> {
 /// `sweep`: every point with its figures, the knee, and the capacity if asked.
 fn sweep(args: SweepArgs) -> anyhow::Result<ExitCode> {
     use crate::experiment::sweep::{self, Axis};
-    let mut scenario = load(&args.file)?.into_inner();
-    model::overrides::apply(&mut scenario, &args.set)
-        .map_err(anyhow::Error::msg)
-        .with_context(|| format!("in {}", args.file.display()))?;
-    let scenario = model::validate(scenario)
-        .context("with the command-line overrides")?
-        .into_inner();
+    let scenario = load_with(&args.file, &args.set)?.into_inner();
     if args.vary.len() > 2 {
         bail!("a sweep varies one or two parameters (--vary at most twice)");
     }
@@ -699,11 +693,7 @@ fn merge(args: MergeArgs) -> anyhow::Result<ExitCode> {
 /// `check`: the objectives' verdicts; exit 0 all met, 1 otherwise.
 fn check(args: CheckArgs) -> anyhow::Result<ExitCode> {
     use crate::experiment::Decision;
-    let mut scenario = load(&args.file)?.into_inner();
-    model::overrides::apply(&mut scenario, &args.set)
-        .map_err(anyhow::Error::msg)
-        .with_context(|| format!("in {}", args.file.display()))?;
-    let scenario = model::validate(scenario).context("with the command-line overrides")?;
+    let scenario = load_with(&args.file, &args.set)?;
     if scenario.slos.is_empty() {
         bail!(
             "in {}: the scenario has no service-level objectives to check; add `slos: \
