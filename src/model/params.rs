@@ -491,28 +491,10 @@ impl Params for Slo {
             choose(
                 v,
                 &Meta::new("form", "What the objective is about."),
-                &["Latency", "ErrorRate", "Throughput", "Figure"],
+                &Objective::FORMS,
                 &mut self.objective,
-                |o| match o {
-                    Objective::Latency { .. } => 0,
-                    Objective::ErrorRate { .. } => 1,
-                    Objective::Throughput { .. } => 2,
-                    Objective::Figure { .. } => 3,
-                },
-                |_, i| match i {
-                    0 => Objective::Latency {
-                        percentile: Percentile::P99,
-                        below_ms: 200.0,
-                    },
-                    1 => Objective::ErrorRate { below: 0.01 },
-                    2 => Objective::Throughput {
-                        above_per_sec: 100.0,
-                    },
-                    _ => Objective::Figure {
-                        figure: "overall.latency_ms.mean".to_owned(),
-                        below: 100.0,
-                    },
-                },
+                Objective::form,
+                |_, i| Objective::of_form(i),
             );
             match &mut self.objective {
                 Objective::Latency {

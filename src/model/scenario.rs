@@ -85,6 +85,39 @@ pub enum Objective {
     Figure { figure: String, below: f64 },
 }
 
+impl Objective {
+    /// Its form's position in [`Objective::FORMS`].
+    pub fn form(&self) -> usize {
+        match self {
+            Self::Latency { .. } => 0,
+            Self::ErrorRate { .. } => 1,
+            Self::Throughput { .. } => 2,
+            Self::Figure { .. } => 3,
+        }
+    }
+
+    /// The forms an objective takes, as written in a file.
+    pub const FORMS: [&'static str; 4] = ["Latency", "ErrorRate", "Throughput", "Figure"];
+
+    /// A new objective of form `i` (of [`Objective::FORMS`]) with a typical bound.
+    pub fn of_form(i: usize) -> Self {
+        match i {
+            0 => Self::Latency {
+                percentile: Percentile::P99,
+                below_ms: 200.0,
+            },
+            1 => Self::ErrorRate { below: 0.01 },
+            2 => Self::Throughput {
+                above_per_sec: 100.0,
+            },
+            _ => Self::Figure {
+                figure: "overall.latency_ms.mean".to_owned(),
+                below: 100.0,
+            },
+        }
+    }
+}
+
 /// The sections a [`Objective::Figure`] path may start with (those of the summary).
 pub const FIGURE_SECTIONS: [&str; 7] = [
     "overall",

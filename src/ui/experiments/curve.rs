@@ -47,6 +47,20 @@ const PALETTE: [Color32; 6] = [
     Color32::from_rgb(180, 170, 60),
 ];
 
+/// One objective's verdict in a line, for a tooltip: `p99 … below 200 ms: Met (117.6 ±
+/// 1.5)`.
+pub fn verdict_line(v: &crate::experiment::Verdict) -> String {
+    let figure = v.estimate.map_or("not measured".to_owned(), |e| {
+        format!("{:.4} ± {:.4}", e.mean, e.half_width)
+    });
+    format!(
+        "{}: {:?} ({figure}){}",
+        v.objective,
+        v.decision,
+        v.note.as_ref().map_or(String::new(), |n| format!(", {n}"))
+    )
+}
+
 pub fn fares_color(f: Fares) -> Color32 {
     match f {
         Fares::Met => Color32::from_rgb(60, 180, 75),
@@ -354,15 +368,8 @@ pub fn table_ui(ui: &mut egui::Ui, r: &Results) -> Option<usize> {
                 let fares = Fares::of(p);
                 let mut why = String::new();
                 for v in &p.verdicts {
-                    let figure = v.estimate.map_or("not measured".to_owned(), |e| {
-                        format!("{:.4} ± {:.4}", e.mean, e.half_width)
-                    });
-                    why.push_str(&format!(
-                        "{}: {:?} ({figure}){}\n",
-                        v.objective,
-                        v.decision,
-                        v.note.as_ref().map_or(String::new(), |n| format!(", {n}"))
-                    ));
+                    why.push_str(&verdict_line(v));
+                    why.push('\n');
                 }
                 let shown = ui.colored_label(fares_color(fares), fares.word());
                 if !why.is_empty() {

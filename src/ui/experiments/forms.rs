@@ -55,22 +55,14 @@ const PERCENTILES: [(Percentile, &str); 5] = [
     (Percentile::P999, "p99.9"),
 ];
 
+/// The objective forms in words, in the order of `Objective::FORMS`.
 const KINDS: [&str; 4] = ["Latency", "Error rate", "Throughput", "Figure"];
-
-fn kind_of(o: &Objective) -> usize {
-    match o {
-        Objective::Latency { .. } => 0,
-        Objective::ErrorRate { .. } => 1,
-        Objective::Throughput { .. } => 2,
-        Objective::Figure { .. } => 3,
-    }
-}
 
 /// One objective's widgets. Returns whether its Remove button was clicked.
 pub fn slo_ui(ui: &mut egui::Ui, slo: &mut Slo, endpoints: &[String], edit: &mut Edit) -> bool {
     let mut remove = false;
     ui.horizontal(|ui| {
-        let mut kind = kind_of(&slo.objective);
+        let mut kind = slo.objective.form();
         egui::ComboBox::from_id_salt("kind")
             .width(90.0)
             .selected_text(KINDS[kind])
@@ -88,21 +80,8 @@ pub fn slo_ui(ui: &mut egui::Ui, slo: &mut Slo, endpoints: &[String], edit: &mut
                  throughput: successful requests per second stay above a bound; figure: any \
                  figure of the summary, by its path, stays below a bound",
             );
-        if kind != kind_of(&slo.objective) {
-            slo.objective = match kind {
-                0 => Objective::Latency {
-                    percentile: Percentile::P99,
-                    below_ms: 200.0,
-                },
-                1 => Objective::ErrorRate { below: 0.01 },
-                2 => Objective::Throughput {
-                    above_per_sec: 100.0,
-                },
-                _ => Objective::Figure {
-                    figure: "overall.latency_ms.mean".to_owned(),
-                    below: 100.0,
-                },
-            };
+        if kind != slo.objective.form() {
+            slo.objective = Objective::of_form(kind);
             if let Objective::Figure { .. } = slo.objective {
                 // A figure's path names its scope in full.
                 slo.endpoint = None;

@@ -220,15 +220,8 @@ pub fn table_ui(ui: &mut egui::Ui, r: &Cheapest) -> Option<usize> {
                 };
                 let mut why = r.why(i);
                 for v in &c.verdicts {
-                    let figure = v.estimate.map_or("not measured".to_owned(), |e| {
-                        format!("{:.4} ± {:.4}", e.mean, e.half_width)
-                    });
-                    why.push_str(&format!(
-                        "\n{}: {:?} ({figure}){}",
-                        v.objective,
-                        v.decision,
-                        v.note.as_ref().map_or(String::new(), |n| format!(", {n}"))
-                    ));
+                    why.push('\n');
+                    why.push_str(&super::curve::verdict_line(v));
                 }
                 ui.colored_label(status_color(c.status), word)
                     .on_hover_text(why);

@@ -1002,15 +1002,7 @@ impl Experiments {
             {
                 actions.push(Action::Export(Export::Png));
             }
-            match export_note {
-                Some(Ok(note)) => {
-                    ui.weak(note.as_str());
-                }
-                Some(Err(e)) => {
-                    ui.colored_label(ui.visuals().error_fg_color, e.as_str());
-                }
-                None => {}
-            }
+            export_note_ui(ui, export_note.as_ref());
         });
         let plot_height = (ui.available_height() * 0.5).clamp(220.0, 460.0);
         egui::ScrollArea::vertical().show(ui, |ui| {
@@ -1084,15 +1076,7 @@ impl Experiments {
             {
                 actions.push(Action::Export(Export::PlanPng));
             }
-            match export_note {
-                Some(Ok(note)) => {
-                    ui.weak(note.as_str());
-                }
-                Some(Err(e)) => {
-                    ui.colored_label(ui.visuals().error_fg_color, e.as_str());
-                }
-                None => {}
-            }
+            export_note_ui(ui, export_note.as_ref());
         });
         let plot_height = (ui.available_height() * 0.45).clamp(200.0, 420.0);
         egui::ScrollArea::vertical().show(ui, |ui| {
@@ -1309,6 +1293,19 @@ pub fn export_path(doc: Option<&Path>, kind: Export) -> PathBuf {
     match doc.and_then(Path::parent) {
         Some(dir) if !dir.as_os_str().is_empty() => dir.join(name),
         _ => PathBuf::from(name),
+    }
+}
+
+/// What the last export said: where it went, or why it failed.
+fn export_note_ui(ui: &mut egui::Ui, note: Option<&Result<String, String>>) {
+    match note {
+        Some(Ok(note)) => {
+            ui.weak(note.as_str());
+        }
+        Some(Err(e)) => {
+            ui.colored_label(ui.visuals().error_fg_color, e.as_str());
+        }
+        None => {}
     }
 }
 
