@@ -4,6 +4,7 @@ use std::fmt::Write as _;
 
 use crate::experiment::Replicated;
 use crate::metrics::Summary;
+use crate::metrics::breakdown::Phase;
 use crate::metrics::summary::Outcomes;
 use crate::stats::Estimate;
 
@@ -57,6 +58,9 @@ pub fn csv(summary: &Summary) -> String {
             ("latency_max_ms", l.max),
         ] {
             row(section, name, m, v);
+        }
+        for (phase, ms) in &o.breakdown_ms {
+            row(section, name, &format!("breakdown_ms.{phase}"), *ms);
         }
     };
     outcome_rows("overall", "", &summary.overall);
@@ -171,6 +175,7 @@ pub fn table(s: &Summary) -> String {
         "cost: ${:.2} per hour, ${:.2} per million requests served",
         s.cost.per_hour, s.cost.per_million_requests
     );
+    breakdown_table(o, s);
     let _ = writeln!(o);
     let _ = writeln!(o, "saturation (fullest first)");
     for r in s.saturation.iter().take(6) {
@@ -205,6 +210,8 @@ pub fn table(s: &Summary) -> String {
         );
     }
 
+    theory_table(o, s);
+
     let _ = writeln!(o);
     let _ = writeln!(o, "components");
     for c in s.components.iter().filter(|c| !c.figures.is_empty()) {
@@ -231,6 +238,79 @@ pub fn table(s: &Summary) -> String {
         }
     }
     out
+}
+
+/// Where the time of each endpoint's mean successful response goes, phase by phase in
+/// the order of a request's journey, like a trace waterfall.
+fn breakdown_table(o: &mut String, s: &Summary) {
+    let answered: Vec<(&String, &Outcomes)> =
+        s.endpoints.iter().filter(|(_, e)| e.ok > 0).collect();
+    if answered.is_empty() {
+        return;
+    }
+    let _ = writeln!(o);
+    let _ = writeln!(o, "where the time goes (mean successful response)");
+    for (name, e) in answered {
+        let mean = e.latency_ms.mean;
+        let _ = writeln!(o, "  {:<38} {:>9.2} ms", truncate(name, 38), mean);
+        for phase in Phase::ALL {
+            let ms = e.breakdown_ms.get(phase.name()).copied().unwrap_or(0.0);
+            let share = if mean > 0.0 { ms / mean } else { 0.0 };
+            if share < 0.0005 {
+                continue;
+            }
+            let _ = writeln!(
+                o,
+                "    {:<36} {:>9.2} ms {:>5.1}%  {}",
+                phase.label(),
+                ms,
+                share * 100.0,
+                bar(share)
+            );
+        }
+    }
+}
+
+/// Each queueing station's simulated wait and response beside what queueing theory
+/// predicts at the same measured load, naming the model and whether it is exact.
+fn theory_table(o: &mut String, s: &Summary) {
+    let rows: Vec<_> = s
+        .stations
+        .iter()
+        .filter_map(|st| st.theory.as_ref().map(|t| (st, t)))
+        .collect();
+    if rows.is_empty() {
+        return;
+    }
+    let _ = writeln!(o);
+    let _ = writeln!(
+        o,
+        "theory beside simulation (per copy, at the measured load; ≈ marks an approximation)"
+    );
+    let _ = writeln!(
+        o,
+        "{:<28} {:<36} {:>6} {:>10} {:>10} {:>10} {:>10}",
+        "station", "model", "ρ", "wait ms", "theory", "resp. ms", "theory"
+    );
+    for (st, t) in rows {
+        let copies = if t.copies > 1.05 {
+            format!(" ({:.0}×)", t.copies)
+        } else {
+            String::new()
+        };
+        let mark = if t.exact { " " } else { "≈" };
+        let _ = writeln!(
+            o,
+            "{:<28} {:<36} {:>5.1}% {:>10.3} {mark}{:>9.3} {:>10.3} {mark}{:>9.3}",
+            truncate(&format!("{}{copies}", st.name), 28),
+            truncate(&t.model, 36),
+            t.rho * 100.0,
+            st.mean_wait_ms,
+            t.wait_ms,
+            st.mean_sojourn_ms,
+            t.response_ms
+        );
+    }
 }
 
 /// A figure with as many decimals as its size needs.

@@ -94,6 +94,70 @@ pub fn mg1_mean_wait(lambda: f64, s: f64, scv: f64) -> f64 {
     rho * s * (1.0 + scv) / (2.0 * (1.0 - rho))
 }
 
+/// What queueing theory says of one station at a measured load: the model its arrivals
+/// and service fit, whether the formula is exact for that model, and the mean wait.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Prediction {
+    /// Kendall's notation with the formula, e.g. `M/M/4 (Erlang C)` or `G/M/2
+    /// (Allen–Cunneen, approximate)`.
+    pub model: String,
+    /// The formula is exact for the model (Erlang C for M/M/c, Pollaczek–Khinchine for
+    /// M/G/1); otherwise it is an approximation.
+    pub exact: bool,
+    /// Offered load per server, ρ = λS/c.
+    pub rho: f64,
+    /// Mean wait before service, seconds.
+    pub wait: f64,
+    /// Mean wait plus mean service, seconds.
+    pub response: f64,
+}
+
+/// Squared coefficients of variation this close to 1 are taken as exponential (Poisson
+/// arrivals, memoryless service), below [`DETERMINISTIC_SCV`] as constant: a measured
+/// SCV carries sampling noise of about √(8/n), a few hundredths over thousands of values.
+pub const EXPONENTIAL_SCV_SLACK: f64 = 0.1;
+pub const DETERMINISTIC_SCV: f64 = 0.01;
+
+/// The mean wait at `c` FCFS servers fed at `lambda` per second with mean service `s`
+/// seconds, where interarrival and service times have squared coefficients of variation
+/// `ca2` and `cs2`. Exact for M/M/c (Erlang C) and M/G/1 (Pollaczek–Khinchine); for
+/// anything else the Allen–Cunneen approximation, which scales the M/M/c wait by
+/// (ca² + cs²)/2. `None` when the station is not stable (ρ ≥ 1) or has no load.
+pub fn predict(c: u32, lambda: f64, s: f64, ca2: f64, cs2: f64) -> Option<Prediction> {
+    let rho = lambda * s / f64::from(c);
+    let stable = c > 0 && rho > 0.0 && rho < 1.0;
+    if !stable || !ca2.is_finite() || !cs2.is_finite() {
+        return None;
+    }
+    let poisson = (ca2 - 1.0).abs() <= EXPONENTIAL_SCV_SLACK;
+    let (service, cs2) = if (cs2 - 1.0).abs() <= EXPONENTIAL_SCV_SLACK {
+        ("M", 1.0)
+    } else if cs2 <= DETERMINISTIC_SCV {
+        ("D", 0.0)
+    } else {
+        ("G", cs2)
+    };
+    let arrivals = if poisson { "M" } else { "G" };
+    let ca2 = if poisson { 1.0 } else { ca2 };
+    let mmc_wait = erlang_c(c, lambda * s) * s / (f64::from(c) * (1.0 - rho));
+    let (wait, formula, exact) = match (poisson, service, c) {
+        (true, "M", _) => (mmc_wait, "Erlang C", true),
+        (true, _, 1) => (mg1_mean_wait(lambda, s, cs2), "Pollaczek–Khinchine", true),
+        _ => (
+            mmc_wait * (ca2 + cs2) / 2.0,
+            "Allen–Cunneen, approximate",
+            false,
+        ),
+    };
+    Some(Prediction {
+        model: format!("{arrivals}/{service}/{c} ({formula})"),
+        exact,
+        rho,
+        wait,
+        response: wait + s,
+    })
+}
+
 /// The M/M/c/K queue: `c` servers, at most `k` customers present (k ≥ c).
 #[derive(Clone, Copy, Debug)]
 pub struct Mmck {
@@ -150,6 +214,42 @@ pub fn mva(users: u32, think: f64, demands: &[f64]) -> (f64, f64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_prediction_names_its_model_and_uses_the_exact_formula_where_one_exists() {
+        // M/M/1 at ρ = 0.8, S = 10 ms: W = ρS/(1 − ρ) = 40 ms.
+        let p = predict(1, 80.0, 0.01, 1.02, 0.97).unwrap();
+        assert_eq!(p.model, "M/M/1 (Erlang C)");
+        assert!(p.exact);
+        assert!((p.wait - 0.04).abs() < 1e-12);
+        assert!((p.response - 0.05).abs() < 1e-12);
+        // M/D/1: half the M/M/1 wait (Pollaczek–Khinchine).
+        let p = predict(1, 80.0, 0.01, 1.0, 0.0).unwrap();
+        assert_eq!(p.model, "M/D/1 (Pollaczek–Khinchine)");
+        assert!((p.wait - 0.02).abs() < 1e-12);
+        // M/M/4 at ρ = 0.8 against the Mmc queue.
+        let exact = Mmc {
+            lambda: 32.0,
+            mu: 10.0,
+            c: 4,
+        };
+        let p = predict(4, 32.0, 0.1, 1.0, 1.0).unwrap();
+        assert!((p.wait - exact.mean_wait()).abs() < 1e-12);
+        // Erlang-4 arrivals (a round robin over four) with constant service: the
+        // M/M/2 wait scaled by (0.25 + 0)/2, and said to be approximate.
+        let p = predict(2, 100.0, 0.008, 0.25, 0.0).unwrap();
+        assert_eq!(p.model, "G/D/2 (Allen–Cunneen, approximate)");
+        assert!(!p.exact);
+        let mm2 = Mmc {
+            lambda: 100.0,
+            mu: 125.0,
+            c: 2,
+        };
+        assert!((p.wait - mm2.mean_wait() * 0.125).abs() < 1e-12);
+        // No prediction for an unstable or idle station.
+        assert_eq!(predict(1, 100.0, 0.01, 1.0, 1.0), None);
+        assert_eq!(predict(2, 0.0, 0.01, 1.0, 1.0), None);
+    }
 
     #[test]
     fn erlang_c_matches_published_values() {

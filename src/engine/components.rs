@@ -5,7 +5,8 @@ use std::collections::VecDeque;
 
 use rand_distr::Zipf;
 
-use crate::metrics::level::{Counter, DurationSum, Level, Occupancy};
+use crate::metrics::breakdown::Phase;
+use crate::metrics::level::{Counter, DurationSum, Level, Moments, Occupancy};
 use crate::model::{CacheScope, Policy};
 use crate::sim::{EventId, SimDuration, SimRng, SimTime};
 
@@ -595,6 +596,8 @@ pub struct Instance {
 /// A FCFS multi-server resource: app cores, database cores, a cache server.
 pub struct Station {
     pub servers: u32,
+    /// What a request waiting in its line is doing, for the latency breakdown.
+    pub wait_phase: Phase,
     /// Busy servers, against `servers` while its instance is up (0 while it is down).
     pub busy: Occupancy,
     pub queue: VecDeque<(ReqRef, SimDuration, SimTime)>,
@@ -605,15 +608,22 @@ pub struct Station {
     pub arrivals: Counter,
     /// Arrivals that found every server busy and had to queue.
     pub delayed: Counter,
+    /// Times between arrivals and the service times drawn, for the theory beside the
+    /// simulated figures (their squared coefficients of variation).
+    pub interarrival: Moments,
+    pub last_arrival: Option<SimTime>,
+    pub service: Moments,
 }
 
 impl Station {
-    /// A station with `servers` servers, counted in capacity from `now` if `up`.
-    pub fn new(servers: u32, now: SimTime, up: bool) -> Self {
+    /// A station with `servers` servers, counted in capacity from `now` if `up`; a
+    /// request in its line is in `wait_phase`.
+    pub fn new(servers: u32, now: SimTime, up: bool, wait_phase: Phase) -> Self {
         let mut busy = Occupancy::default();
         busy.set_servers(now, if up { servers } else { 0 });
         Self {
             servers,
+            wait_phase,
             busy,
             queue: VecDeque::new(),
             queue_len: Level::default(),
@@ -622,7 +632,34 @@ impl Station {
             wait: DurationSum::default(),
             arrivals: Counter::default(),
             delayed: Counter::default(),
+            interarrival: Moments::default(),
+            last_arrival: None,
+            service: Moments::default(),
         }
+    }
+
+    /// A request arrives now asking for `service`.
+    #[inline]
+    pub fn record_arrival(&mut self, now: SimTime, service: SimDuration) {
+        self.arrivals.inc();
+        if let Some(last) = self.last_arrival {
+            self.interarrival.record(now.since(last).0);
+        }
+        self.last_arrival = Some(now);
+        self.service.record(service.0);
+    }
+
+    /// Summaries count from now.
+    pub fn mark_warmup(&mut self, now: SimTime) {
+        self.busy.mark_warmup(now);
+        self.queue_len.mark_warmup(now);
+        self.in_system.mark_warmup(now);
+        self.sojourn.mark_warmup();
+        self.wait.mark_warmup();
+        self.arrivals.mark_warmup();
+        self.delayed.mark_warmup();
+        self.interarrival.mark_warmup();
+        self.service.mark_warmup();
     }
 }
 

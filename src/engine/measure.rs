@@ -6,10 +6,12 @@ use std::collections::BTreeMap;
 
 use hdrhistogram::Histogram;
 
-use crate::metrics::level::{DurationSum, Level, Occupancy};
+use crate::metrics::breakdown::Phase;
+use crate::metrics::level::{DurationSum, Level, Moments, Occupancy};
 use crate::metrics::summary::*;
 use crate::metrics::{ErrorCause, Glance, OutcomeMeter, SeriesSet};
 use crate::sim::{SimDuration, SimTime};
+use crate::theory;
 
 use super::components::{Database, NONE};
 use super::world::World;
@@ -30,6 +32,12 @@ struct Agg {
     waits: u64,
     arrivals: u64,
     delayed: u64,
+    /// For queueing stations (cores, a cache server): the most servers of one copy (an
+    /// instance's cores) and the moments of interarrival and service times, pooled over
+    /// the copies.
+    copy_servers: u32,
+    interarrival: Moments,
+    service: Moments,
 }
 
 impl Agg {
@@ -54,6 +62,37 @@ impl Agg {
         self.add_times(&st.sojourn, &st.wait);
         self.arrivals += st.arrivals.since_warmup();
         self.delayed += st.delayed.since_warmup();
+        self.copy_servers = self.copy_servers.max(st.servers);
+        self.interarrival.absorb(&st.interarrival);
+        self.service.absorb(&st.service);
+    }
+
+    /// Queueing theory at the measured load, per copy of the station (an instance's
+    /// cores get 1/k of a tier's traffic when k instances share it).
+    fn theory(&self, lambda: f64) -> Option<StationTheory> {
+        if self.copy_servers == 0 {
+            return None;
+        }
+        let c = self.copy_servers;
+        let copies = self.capacity / f64::from(c);
+        if copies < 0.5 || self.service.count_since_warmup() < 2.0 {
+            return None;
+        }
+        let s = self.service.mean_secs_since_warmup();
+        let ca2 = self.interarrival.scv_since_warmup();
+        let cs2 = self.service.scv_since_warmup();
+        let p = theory::predict(c, lambda / copies, s, ca2, cs2)?;
+        Some(StationTheory {
+            model: p.model,
+            exact: p.exact,
+            copies,
+            rho: p.rho,
+            arrival_scv: ca2,
+            service_scv: cs2,
+            service_ms: s * 1e3,
+            wait_ms: p.wait * 1e3,
+            response_ms: p.response * 1e3,
+        })
     }
 
     fn utilization(&self) -> f64 {
@@ -97,6 +136,7 @@ impl Agg {
             } else {
                 self.delayed as f64 / self.arrivals as f64
             },
+            theory: self.theory(lambda),
         }
     }
 }
@@ -132,6 +172,11 @@ fn outcomes(m: &OutcomeMeter, span_secs: f64) -> Outcomes {
     let zero_if_nan = |x: f64| if x.is_nan() { 0.0 } else { x };
     let user_requests = m.user_requests.since_warmup();
     let user_failures = m.user_failures.since_warmup();
+    let responses = m.latency_sum.count_since_warmup();
+    let breakdown_ms = Phase::ALL
+        .iter()
+        .map(|p| (p.name().to_owned(), m.breakdown.mean_ms(*p, responses)))
+        .collect();
     Outcomes {
         offered: m.offered.since_warmup(),
         user_requests,
@@ -168,6 +213,7 @@ fn outcomes(m: &OutcomeMeter, span_secs: f64) -> Outcomes {
                 h.max() as f64 / 1e3
             },
         },
+        breakdown_ms,
     }
 }
 

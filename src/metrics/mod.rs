@@ -1,6 +1,7 @@
 //! Measurements: counters, time-weighted levels, latency histograms, time series and the
 //! end-of-run summary. Pure data; the engine feeds it, the CLI and the window read it.
 
+pub mod breakdown;
 pub mod level;
 pub mod series;
 pub mod summary;
@@ -8,6 +9,7 @@ pub mod summary;
 use hdrhistogram::Histogram;
 use serde::Serialize;
 
+use breakdown::{Breakdown, PhaseClock};
 use level::{Counter, DurationSum};
 
 pub use series::SeriesSet;
@@ -163,6 +165,8 @@ pub struct OutcomeMeter {
     /// Latency of successful responses since the last chart sample.
     pub interval: Histogram<u64>,
     pub latency_sum: DurationSum,
+    /// Where the successful responses' time went, by phase.
+    pub breakdown: Breakdown,
 }
 
 impl Default for OutcomeMeter {
@@ -177,13 +181,18 @@ impl Default for OutcomeMeter {
             latency: new_histogram(3),
             interval: new_histogram(2),
             latency_sum: DurationSum::default(),
+            breakdown: Breakdown::default(),
         }
     }
 }
 
 impl OutcomeMeter {
+    /// A successful response answered at `now_ns` after `latency_ns` (since the user's
+    /// first attempt): its request's clock and the `retries_ns` before this attempt go
+    /// into the breakdown.
     #[inline]
-    pub fn record_ok(&mut self, latency_ns: u64) {
+    pub fn record_ok(&mut self, latency_ns: u64, clock: &PhaseClock, now_ns: u64, retries_ns: u64) {
+        self.breakdown.record(clock, now_ns, retries_ns);
         self.ok.inc();
         let micros = (latency_ns / 1_000).clamp(1, HIST_MAX_MICROS);
         self.interval.saturating_record(micros);
@@ -211,6 +220,7 @@ impl OutcomeMeter {
         let _ = self.latency.add(&other.latency);
         let _ = self.interval.add(&other.interval);
         self.latency_sum.absorb(&other.latency_sum);
+        self.breakdown.absorb(&other.breakdown);
     }
 
     pub fn mark_warmup(&mut self) {
@@ -224,5 +234,6 @@ impl OutcomeMeter {
         }
         self.latency.reset();
         self.latency_sum.mark_warmup();
+        self.breakdown.mark_warmup();
     }
 }

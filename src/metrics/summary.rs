@@ -66,6 +66,10 @@ pub struct Outcomes {
     pub error_rate: f64,
     /// Latency of successful responses.
     pub latency_ms: Latency,
+    /// Where the mean successful response's time went, in milliseconds by phase
+    /// (`cpu`, `pool_wait`, `db_queue` … see `metrics::breakdown::Phase`); the parts add
+    /// up to `latency_ms.mean`.
+    pub breakdown_ms: BTreeMap<String, f64>,
 }
 
 /// Latency statistics in milliseconds (percentiles from an HDR histogram, 3 significant
@@ -116,6 +120,35 @@ pub struct StationReport {
     pub p_wait: f64,
     /// |L − λW| ÷ max(L, λW): Little's law holds when this is near zero.
     pub littles_law_gap: f64,
+    /// Queueing theory at the measured load, beside the simulated figures (stations of
+    /// cores and cache servers while stable; none for held resources such as worker
+    /// threads and pool connections, whose holding time depends on what they wait for).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub theory: Option<StationTheory>,
+}
+
+/// What queueing theory predicts for one copy of a station (one instance's cores) fed
+/// at the measured rate with the measured service and arrival variability.
+#[derive(Clone, Debug, Serialize)]
+pub struct StationTheory {
+    /// Kendall's notation and formula, e.g. `M/M/4 (Erlang C)`, `G/D/2 (Allen–Cunneen,
+    /// approximate)`.
+    pub model: String,
+    /// The formula is exact for that model; otherwise an approximation.
+    pub exact: bool,
+    /// Copies sharing the traffic (instances up, time-averaged).
+    pub copies: f64,
+    /// Offered load per server, ρ = λS/c.
+    pub rho: f64,
+    /// Squared coefficients of variation of interarrival and service times (1 for
+    /// Poisson arrivals and exponential service, 0 for constant).
+    pub arrival_scv: f64,
+    pub service_scv: f64,
+    /// Mean service time, in milliseconds.
+    pub service_ms: f64,
+    /// Predicted mean wait and response (wait + service), in milliseconds.
+    pub wait_ms: f64,
+    pub response_ms: f64,
 }
 
 /// Time spent by one named query.

@@ -27,7 +27,7 @@ pub const MAX_EVENTS: f64 = 1e11;
 
 /// One request in flight: the request itself, its pending events, its place in a queue
 /// and its client's deadline, with the growth slack of the vectors holding them.
-pub const REQUEST_BYTES: f64 = 800.0;
+pub const REQUEST_BYTES: f64 = 1024.0;
 /// One app instance: its state, its cores, and the vectors holding them.
 pub const INSTANCE_BYTES: f64 = 3072.0;
 /// One connection pool of one instance.

@@ -1,6 +1,8 @@
 //! The one integration-test binary (linking the crate once keeps CI fast on two cores).
 //! One topic per module.
 
+// The advisor's figures: the latency breakdown, theory beside simulation.
+mod advisor;
 // Every malformed scenario file under `tests/broken/` yields its own specific error.
 mod broken_files;
 // The command line end to end: exit codes, formats, validation output.

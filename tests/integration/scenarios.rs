@@ -1,5 +1,5 @@
 //! Every bundled scenario loads, validates and runs, satisfies Little's law on every
-//! station, and shows the effect its lesson promises.
+//! station and adds up its latency breakdown, and shows the effect its lesson promises.
 
 use std::fs;
 
@@ -42,7 +42,7 @@ fn every_bundled_scenario_loads_runs_and_serves_traffic() {
 /// L = λW must hold on every station of every scenario: a built-in check that the
 /// engine's bookkeeping of arrivals, departures and time is consistent.
 #[test]
-fn littles_law_holds_on_every_station_of_every_scenario() {
+fn littles_law_holds_and_the_breakdown_adds_up_on_every_scenario() {
     for (name, sc) in all_bundled() {
         let s = run(&sc, sc.seed);
         for st in &s.stations {
@@ -56,6 +56,21 @@ fn littles_law_holds_on_every_station_of_every_scenario() {
                 st.name,
                 st.mean_in_system,
                 st.throughput_per_sec * st.mean_sojourn_ms / 1e3
+            );
+        }
+        // The latency breakdown charges every instant of a response to one phase, so
+        // its parts add up to the measured mean.
+        for (endpoint, e) in s.endpoints.iter().chain([(&"ALL".to_owned(), &s.overall)]) {
+            if e.ok == 0 {
+                continue;
+            }
+            let parts: f64 = e.breakdown_ms.values().sum();
+            let mean = e.latency_ms.mean;
+            assert!(
+                (parts - mean).abs() <= 0.01 * mean,
+                "{name}: {endpoint}'s breakdown adds up to {parts:.4} ms, its mean is \
+                 {mean:.4} ms: {:?}",
+                e.breakdown_ms
             );
         }
     }

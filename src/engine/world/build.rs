@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, VecDeque};
 use rand_distr::Zipf;
 
 use crate::metrics::OutcomeMeter;
+use crate::metrics::breakdown::Phase;
 use crate::metrics::level::{Counter, DurationSum, Level, Occupancy};
 use crate::model::{
     AppSpec, Arrivals, CacheModel, CacheScope, CacheSpec, ClientSpec, ComponentSpec, Concurrency,
@@ -259,7 +260,7 @@ impl World {
                 };
                 let station = self.stations.len() as u32;
                 self.stations
-                    .push(Station::new(s.cores, SimTime::ZERO, true));
+                    .push(Station::new(s.cores, SimTime::ZERO, true, Phase::DbQueue));
                 nodes.push(self.db_nodes.len() as u32);
                 let mut connections = Occupancy::default();
                 connections.set_servers(SimTime::ZERO, s.max_connections);
@@ -335,7 +336,7 @@ impl World {
     fn build_cache(&mut self, s: &CacheSpec) {
         let station = if s.scope == CacheScope::Shared {
             self.stations
-                .push(Station::new(s.servers, SimTime::ZERO, true));
+                .push(Station::new(s.servers, SimTime::ZERO, true, Phase::Cache));
             (self.stations.len() - 1) as u32
         } else {
             NONE
@@ -403,7 +404,8 @@ impl World {
             Concurrency::Async { max_in_flight } => max_in_flight,
         };
         let cores = self.stations.len() as u32;
-        self.stations.push(Station::new(s.cores, now, up));
+        self.stations
+            .push(Station::new(s.cores, now, up, Phase::CoreWait));
         let mut db_access = Vec::new();
         for p in &s.pools {
             let db = self.index[&p.db];

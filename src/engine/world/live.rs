@@ -549,6 +549,8 @@ impl World {
             st.queue_len.dec(now);
             st.wait.record(now.since(since).0);
             st.busy.inc(now);
+            let q = &mut self.requests[next.idx as usize];
+            q.clock.enter(now.0, q.serve_phase);
             self.queue
                 .schedule(now + service, Event::ServiceDone { station, req: next });
         }

@@ -11,6 +11,7 @@ mod live;
 
 use std::collections::BTreeMap;
 
+use crate::metrics::breakdown::{Phase, PhaseClock};
 use crate::metrics::level::Counter;
 use crate::metrics::{ErrorCause, OutcomeMeter};
 use crate::model::CacheScope;
@@ -126,6 +127,10 @@ pub struct Request {
     pub conn_since: SimTime,
     /// Connections this request opened itself (per-request mode): `(db, node)`.
     pub own_conns: Vec<(u32, u32)>,
+    /// Where its time went so far, for the latency breakdown.
+    pub clock: PhaseClock,
+    /// What it will be doing once served by the station it waits in.
+    pub serve_phase: Phase,
 }
 
 impl Request {
@@ -160,6 +165,8 @@ impl Request {
             conn_node: NONE,
             conn_since: SimTime::ZERO,
             own_conns: Vec::new(),
+            clock: PhaseClock::default(),
+            serve_phase: Phase::Cpu,
         }
     }
 }
@@ -177,10 +184,10 @@ enum Routed {
 enum Action {
     /// Go on with the next operation immediately.
     Continue,
-    /// Wait for a station's service.
-    Serve(u32, SimDuration),
-    /// Wait for a pure delay.
-    Delay(SimDuration),
+    /// Wait for a station's service, spent in the phase given once served.
+    Serve(u32, SimDuration, Phase),
+    /// Wait for a pure delay, spent in the phase given.
+    Delay(SimDuration, Phase),
     /// Acquire a connection for a query.
     Acquire { db: u32, write: bool },
     /// Send a call to a service and wait for it (at most `timeout`).
@@ -504,6 +511,7 @@ impl World {
         q.conn_pool = NONE;
         q.conn_node = NONE;
         q.own_conns.clear();
+        q.clock.start(now.0, Phase::Network);
         self.in_flight += 1;
         ReqRef { idx, generation }
     }
@@ -519,6 +527,9 @@ impl World {
         match routed {
             Routed::Instance(inst) => self.arrive_at_instance(inst, r),
             Routed::Edge(latency) => {
+                self.requests[r.idx as usize]
+                    .clock
+                    .enter(self.now.0, Phase::Edge);
                 self.queue
                     .schedule(self.now + latency, Event::EdgeDone { req: r });
             }
@@ -540,6 +551,7 @@ impl World {
         let (client, session) = (p.client, p.session);
         let child = self.new_request(Origin::Call { parent }, client, endpoint, session);
         let p = &mut self.requests[parent.idx as usize];
+        p.clock.enter(now.0, Phase::Call);
         p.call_child = Some(child);
         p.call_deadline = timeout.map(|t| now + t);
         if let Some(deadline) = p.call_deadline {
@@ -819,7 +831,8 @@ impl World {
         match outcome {
             Ok(()) => {
                 let latency = now.since(first_sent).0;
-                meter.record_ok(latency);
+                let retries = q.sent_at.since(first_sent).0;
+                meter.record_ok(latency, &q.clock, now.0, retries);
             }
             Err(cause) => {
                 meter.record_error(cause);
@@ -1020,6 +1033,9 @@ impl World {
             match self.admit(inst, r) {
                 Some(SimDuration::ZERO) => self.advance(r),
                 Some(delay) => {
+                    self.requests[r.idx as usize]
+                        .clock
+                        .enter(now.0, Phase::External);
                     self.queue.schedule(now + delay, Event::Resume { req: r });
                 }
                 // The instance crashed under it: it ends (as a failure) from the queue.
@@ -1035,6 +1051,7 @@ impl World {
             let q = &mut self.requests[r.idx as usize];
             q.instance = inst;
             q.inst_enter = now;
+            q.clock.enter(now.0, Phase::WorkerWait);
             if let Some(t) = i.queue_timeout
                 && i.queue_deadline_at.is_none()
             {
@@ -1068,7 +1085,8 @@ impl World {
             }
             i.busy_slots.inc(now);
             i.queue_wait.record(now.since(since).0);
-            self.requests[r.idx as usize].admitted = true;
+            let q = &mut self.requests[r.idx as usize];
+            q.admitted = true;
             // Start it through the queue rather than recursing: a chain of requests that
             // fail at once must not grow the call stack.
             let delay = if i.admission_work {
@@ -1076,6 +1094,11 @@ impl World {
             } else {
                 SimDuration::ZERO
             };
+            if delay > SimDuration::ZERO {
+                self.requests[r.idx as usize]
+                    .clock
+                    .enter(now.0, Phase::External);
+            }
             self.queue.schedule(now + delay, Event::Resume { req: r });
         }
     }
@@ -1166,12 +1189,14 @@ impl World {
             let action = self.step(r);
             match action {
                 Action::Continue => {}
-                Action::Serve(station, d) => {
-                    self.station_arrive(station, r, d);
+                Action::Serve(station, d, phase) => {
+                    self.station_arrive(station, r, d, phase);
                     return;
                 }
-                Action::Delay(d) => {
-                    self.queue.schedule(self.now + d, Event::Resume { req: r });
+                Action::Delay(d, phase) => {
+                    let now = self.now;
+                    self.requests[r.idx as usize].clock.enter(now.0, phase);
+                    self.queue.schedule(now + d, Event::Resume { req: r });
                     return;
                 }
                 Action::Acquire { db, write } => {
@@ -1240,11 +1265,11 @@ impl World {
                 if i.cpu_speed != 1.0 {
                     d = SimDuration((d.0 as f64 / i.cpu_speed + 0.5) as u64);
                 }
-                Action::Serve(i.cores, d)
+                Action::Serve(i.cores, d, Phase::Cpu)
             }
             Op::External(s) => {
                 q.pc += 1;
-                Action::Delay(s.sample(&mut self.instances[inst].rng))
+                Action::Delay(s.sample(&mut self.instances[inst].rng), Phase::External)
             }
             Op::Jump(t) => {
                 q.pc = *t;
@@ -1304,7 +1329,7 @@ impl World {
                 if q.phase == phase::START {
                     q.phase = phase::SERVED;
                     let jq = &mut self.queues[*queue as usize];
-                    Action::Delay(jq.latency.sample(&mut jq.rng))
+                    Action::Delay(jq.latency.sample(&mut jq.rng), Phase::Network)
                 } else {
                     q.phase = phase::START;
                     q.pc += 1;
@@ -1324,16 +1349,19 @@ impl World {
                     (CacheScope::Shared, phase::START) => {
                         q.phase = phase::AT_SERVER;
                         let extra = spike_extra(c.spike, now);
-                        Action::Delay(SimDuration(c.network.sample(&mut c.rng).0 + extra.0))
+                        Action::Delay(
+                            SimDuration(c.network.sample(&mut c.rng).0 + extra.0),
+                            Phase::Cache,
+                        )
                     }
                     (CacheScope::Shared, phase::AT_SERVER) => {
                         q.phase = phase::SERVED;
                         q.sub_enter = now;
-                        Action::Serve(c.station, c.op.sample(&mut c.rng))
+                        Action::Serve(c.station, c.op.sample(&mut c.rng), Phase::Cache)
                     }
                     (CacheScope::Local, phase::START) => {
                         q.phase = phase::SERVED;
-                        Action::Delay(c.op.sample(&mut self.instances[inst].rng))
+                        Action::Delay(c.op.sample(&mut self.instances[inst].rng), Phase::Cache)
                     }
                     _ => {
                         // Served: decide hit or miss.
@@ -1380,16 +1408,19 @@ impl World {
                     (CacheScope::Shared, phase::START) => {
                         q.phase = phase::AT_SERVER;
                         let extra = spike_extra(c.spike, now);
-                        Action::Delay(SimDuration(c.network.sample(&mut c.rng).0 + extra.0))
+                        Action::Delay(
+                            SimDuration(c.network.sample(&mut c.rng).0 + extra.0),
+                            Phase::Cache,
+                        )
                     }
                     (CacheScope::Shared, phase::AT_SERVER) => {
                         q.phase = phase::SERVED;
                         q.sub_enter = now;
-                        Action::Serve(c.station, c.op.sample(&mut c.rng))
+                        Action::Serve(c.station, c.op.sample(&mut c.rng), Phase::Cache)
                     }
                     (CacheScope::Local, phase::START) => {
                         q.phase = phase::SERVED;
-                        Action::Delay(c.op.sample(&mut self.instances[inst].rng))
+                        Action::Delay(c.op.sample(&mut self.instances[inst].rng), Phase::Cache)
                     }
                     _ => {
                         q.phase = phase::START;
@@ -1435,7 +1466,7 @@ impl World {
                         if cpu.0 == 0 || database.pooler.is_some() {
                             Action::Continue
                         } else {
-                            Action::Serve(node.station, cpu)
+                            Action::Serve(node.station, cpu, Phase::Connect)
                         }
                     }
                     phase::CONNECT_CPU_DONE | phase::GATE_GRANTED => {
@@ -1444,6 +1475,7 @@ impl World {
                             // Transaction pooling: a server connection for this query.
                             if node.gate_free == 0 {
                                 q.phase = phase::GATE_WAIT;
+                                q.clock.enter(now.0, Phase::PoolWait);
                                 node.gate_waiters.push_back((r, now));
                                 node.gate_waiting.inc(now);
                                 return Action::Park;
@@ -1453,9 +1485,10 @@ impl World {
                         }
                         q.phase = phase::AT_SERVER;
                         let extra = spike_extra(database.spike, now);
-                        Action::Delay(SimDuration(
-                            database.network.sample(&mut node.rng).0 + extra.0,
-                        ))
+                        Action::Delay(
+                            SimDuration(database.network.sample(&mut node.rng).0 + extra.0),
+                            Phase::Network,
+                        )
                     }
                     phase::AT_SERVER => {
                         q.phase = phase::SERVED;
@@ -1480,7 +1513,7 @@ impl World {
                         let cost = qr.cost.sample(&mut node.rng);
                         qr.count.inc();
                         qr.time.record(cost.0);
-                        Action::Serve(node.station, cost)
+                        Action::Serve(node.station, cost, Phase::DbService)
                     }
                     _ => {
                         // Query answered (or its node died): give the connection back.
@@ -1596,18 +1629,22 @@ impl World {
 
     // ----- stations ------------------------------------------------------------------
 
-    fn station_arrive(&mut self, s: u32, r: ReqRef, service: SimDuration) {
+    fn station_arrive(&mut self, s: u32, r: ReqRef, service: SimDuration, phase: Phase) {
         let now = self.now;
-        self.requests[r.idx as usize].sub_enter = now;
+        let q = &mut self.requests[r.idx as usize];
+        q.sub_enter = now;
         let st = &mut self.stations[s as usize];
-        st.arrivals.inc();
+        st.record_arrival(now, service);
         st.in_system.inc(now);
         if st.busy.value() < st.servers {
+            q.clock.enter(now.0, phase);
             st.busy.inc(now);
             st.wait.record(0);
             self.queue
                 .schedule(now + service, Event::ServiceDone { station: s, req: r });
         } else {
+            q.clock.enter(now.0, st.wait_phase);
+            q.serve_phase = phase;
             st.delayed.inc();
             st.queue.push_back((r, service, now));
             st.queue_len.inc(now);
@@ -1627,6 +1664,8 @@ impl World {
         } else if let Some((next, service, since)) = st.queue.pop_front() {
             st.queue_len.dec(now);
             st.wait.record(now.since(since).0);
+            let q = &mut self.requests[next.idx as usize];
+            q.clock.enter(now.0, q.serve_phase);
             self.queue.schedule(
                 now + service,
                 Event::ServiceDone {
@@ -1728,6 +1767,10 @@ impl World {
             return self.open_connection(r, pool_idx, node);
         }
         // Pool exhausted: wait in line.
+        self.requests[r.idx as usize]
+            .clock
+            .enter(now.0, Phase::PoolWait);
+        let pool = &mut self.pools[pool_idx as usize];
         let deadline = now + pool.acquire_timeout;
         pool.waiters.push_back((r, deadline, now));
         pool.waiting.inc(now);
@@ -1832,6 +1875,7 @@ impl World {
         q.conn_pool = pool;
         q.conn_node = node;
         q.phase = phase::CONNECTED;
+        q.clock.enter(now.0, Phase::Connect);
         if pool == NONE {
             q.own_conns.push((db, node));
         }
@@ -1963,13 +2007,7 @@ impl World {
             i.queue_wait.mark_warmup();
         }
         for s in &mut self.stations {
-            s.busy.mark_warmup(now);
-            s.queue_len.mark_warmup(now);
-            s.in_system.mark_warmup(now);
-            s.sojourn.mark_warmup();
-            s.wait.mark_warmup();
-            s.arrivals.mark_warmup();
-            s.delayed.mark_warmup();
+            s.mark_warmup(now);
         }
         for p in &mut self.pools {
             p.open.mark_warmup(now);
@@ -2130,7 +2168,7 @@ fn network_gate(
             q.phase = phase::PARTITION_WAIT;
             q.sub_enter = since;
             let wake = deadline.map_or(heals, |d| d.min(heals));
-            Some(Action::Delay(wake.since(now)))
+            Some(Action::Delay(wake.since(now), Phase::Network))
         }
     }
 }
