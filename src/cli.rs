@@ -82,6 +82,31 @@ pub enum Command {
     /// Merge the parts of a sweep or plan run with --shard into the output of a single
     /// run.
     Merge(MergeArgs),
+    /// What runs out first and why, and the levers that fix it: each with its effect
+    /// predicted by queueing theory and measured by re-running on common random numbers.
+    Advise(AdviseArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct AdviseArgs {
+    /// The scenario file.
+    pub file: PathBuf,
+    /// Change a parameter before advising (as for `run`).
+    #[arg(long = "set", value_name = "PATH=VALUE")]
+    pub set: Vec<model::overrides::Override>,
+    /// Replications of the scenario and of each lever to measure its effect.
+    #[arg(long, value_name = "N", default_value_t = 10,
+          value_parser = clap::value_parser!(u32).range(2..=10_000))]
+    pub replications: u32,
+    /// Predict only: do not re-run the levers.
+    #[arg(long)]
+    pub no_verify: bool,
+    /// Output format (a table, or JSON for tools).
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    /// Write the advice to this file instead of standard output.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -334,7 +359,33 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Compare(args) => compare(args),
         Command::Plan(args) => plan(args),
         Command::Merge(args) => merge(args),
+        Command::Advise(args) => advise(args),
     }
+}
+
+fn advise(args: AdviseArgs) -> anyhow::Result<ExitCode> {
+    if args.format == Format::Csv {
+        bail!("advise prints a table or JSON (--format table|json)");
+    }
+    let sc = load_with(&args.file, &args.set)?;
+    let outcome = watched(|ctl| {
+        ctl.plan(1);
+        let mut advice = crate::advisor::advise(&sc);
+        if !args.no_verify {
+            crate::advisor::verify(&sc, &mut advice, args.replications as usize, ctl)?;
+        }
+        Ok(advice)
+    });
+    let advice = match outcome {
+        Watched::Done(result) => result.with_context(|| format!("in {}", args.file.display()))?,
+        Watched::Interrupted(code) => return Ok(code),
+    };
+    let text = match args.format {
+        Format::Json => report::advice_json(&advice),
+        _ => report::advice_table(&advice),
+    };
+    emit(&text, args.out.as_deref(), "advice")?;
+    Ok(ExitCode::SUCCESS)
 }
 
 fn plan(args: PlanArgs) -> anyhow::Result<ExitCode> {
@@ -801,7 +852,9 @@ fn run_scenario(args: RunArgs) -> anyhow::Result<ExitCode> {
     }
     let summary = sim.summary();
     let text = match args.format {
-        Format::Table => report::table(&summary),
+        Format::Table => {
+            report::table_with_advice(&summary, &crate::advisor::analyse(&scenario, &summary))
+        }
         Format::Json => report::json(&summary),
         Format::Csv => report::csv(&summary),
     };

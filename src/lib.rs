@@ -4,6 +4,7 @@
 //! (run) → [`metrics`] (summary, time series) → the CLI [`report`] or the window.
 //! See `ARCHITECTURE.md` for the module map.
 
+pub mod advisor;
 pub mod cli;
 pub mod edit;
 pub mod engine;

@@ -240,6 +240,14 @@ pub fn table(s: &Summary) -> String {
     out
 }
 
+/// [`table`] with the advisor's verdict under its title line: what runs out first,
+/// each tier's diagnosis and the first lever.
+pub fn table_with_advice(s: &Summary, advice: &crate::advisor::Advice) -> String {
+    let full = table(s);
+    let (title, rest) = full.split_once('\n').unwrap_or((&full, ""));
+    format!("{title}\n{}{rest}", advice_verdict(advice))
+}
+
 /// Where the time of each endpoint's mean successful response goes, phase by phase in
 /// the order of a request's journey, like a trace waterfall.
 fn breakdown_table(o: &mut String, s: &Summary) {
@@ -808,31 +816,7 @@ pub fn comparison_table(r: &ComparisonResult) -> String {
                 number(e.half_width * scale)
             )
         };
-        let diff = &d.b_minus_a;
-        let change = if d.significant() {
-            let (low, high) = (
-                (diff.mean - diff.half_width) * scale,
-                (diff.mean + diff.half_width) * scale,
-            );
-            let (word, by, low, high) = if diff.mean < 0.0 {
-                ("lower", -diff.mean * scale, -high, -low)
-            } else {
-                ("higher", diff.mean * scale, low, high)
-            };
-            format!(
-                "{word} by {} {unit} ({:.0}% CI {} to {})",
-                number(by),
-                c.confidence * 100.0,
-                number(low),
-                number(high)
-            )
-        } else {
-            format!(
-                "no significant difference ({} ± {} {unit})",
-                number(diff.mean * scale),
-                number(diff.half_width * scale)
-            )
-        };
+        let change = difference_words(d, unit, scale);
         let _ = writeln!(
             o,
             "{:<24} {:>20} {:>20}   {change}",
@@ -842,6 +826,47 @@ pub fn comparison_table(r: &ComparisonResult) -> String {
         );
     }
     out
+}
+
+/// What B changes in a figure, in words: "lower by 2.62 ms (95% CI 2.58 to 2.67)" or
+/// "no significant difference (0.10 ± 0.31 ms)".
+pub fn difference_words(
+    d: &crate::experiment::compare::Difference,
+    unit: &str,
+    scale: f64,
+) -> String {
+    let number = |x: f64| {
+        if x.abs() >= 100.0 {
+            format!("{x:.1}")
+        } else {
+            format!("{x:.2}")
+        }
+    };
+    let diff = &d.b_minus_a;
+    if d.significant() {
+        let (low, high) = (
+            (diff.mean - diff.half_width) * scale,
+            (diff.mean + diff.half_width) * scale,
+        );
+        let (word, by, low, high) = if diff.mean < 0.0 {
+            ("lower", -diff.mean * scale, -high, -low)
+        } else {
+            ("higher", diff.mean * scale, low, high)
+        };
+        format!(
+            "{word} by {} {unit} ({:.0}% CI {} to {})",
+            number(by),
+            diff.confidence * 100.0,
+            number(low),
+            number(high)
+        )
+    } else {
+        format!(
+            "no significant difference ({} ± {} {unit})",
+            number(diff.mean * scale),
+            number(diff.half_width * scale)
+        )
+    }
 }
 
 /// An A/B comparison as JSON: every figure of A and B and of B − A with intervals.
@@ -1080,4 +1105,246 @@ pub fn series_csv(series: &crate::metrics::series::SeriesSet) -> String {
         let _ = w.write_record(&record);
     }
     String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()
+}
+
+/// A lever in a few words: what it changes.
+pub fn lever_title(l: &crate::advisor::Lever) -> String {
+    use crate::advisor::LeverKind;
+    let subject = l.subject.as_deref().unwrap_or("");
+    match l.kind {
+        LeverKind::AddIndex => format!("add the index on {}.{subject}", l.component),
+        LeverKind::GrowPool => format!("grow {}'s pool to {subject}", l.component),
+        LeverKind::AddInstances => format!("add {} instances", l.component),
+        LeverKind::DatabaseCores => format!("give {} more cores", l.component),
+    }
+}
+
+/// A rate in requests per second, rounded to what its size deserves.
+fn per_sec(x: f64) -> String {
+    if !x.is_finite() {
+        "no limit in sight".to_owned()
+    } else if x >= 100.0 {
+        format!("{x:.0} req/s")
+    } else {
+        format!("{x:.1} req/s")
+    }
+}
+
+/// The advisor's first word, for the top of `run`'s report: what runs out first, the
+/// diagnosis of the busiest tier, and the first lever that helps.
+pub fn advice_verdict(a: &crate::advisor::Advice) -> String {
+    let mut out = String::new();
+    let o = &mut out;
+    if let Some(first) = a.headroom.first() {
+        let _ = write!(
+            o,
+            "runs out first: {} at {:.0}% (saturates at about {}",
+            first.resource,
+            first.utilization * 100.0,
+            per_sec(first.saturates_at_per_sec)
+        );
+        if first.headroom.is_finite() {
+            let _ = write!(o, ", {:.0}% above today's load", first.headroom * 100.0);
+        }
+        let _ = writeln!(o, ")");
+    }
+    for d in &a.diagnoses {
+        let _ = writeln!(o, "{}", diagnosis_words(d));
+    }
+    match a.levers.iter().find(|l| l.helps()) {
+        Some(l) => {
+            let _ = writeln!(
+                o,
+                "first lever: {} ({}) — `bottleneck advise` predicts and verifies it",
+                lever_title(l),
+                l.changes.join(" ")
+            );
+        }
+        None if a
+            .headroom
+            .first()
+            .is_some_and(|h| h.utilization < crate::advisor::PRESSED) =>
+        {
+            let _ = writeln!(o, "nothing is near its limit: no lever needed at this load");
+        }
+        None => {
+            let _ = writeln!(o, "no lever the advisor knows helps here");
+        }
+    }
+    out
+}
+
+/// A tier's diagnosis as an engineer would say it.
+pub fn diagnosis_words(d: &crate::advisor::Diagnosis) -> String {
+    use crate::advisor::Bound;
+    let chain: Vec<String> = d
+        .chain
+        .iter()
+        .enumerate()
+        .map(|(k, l)| {
+            let share = l.share.map(|s| format!("{:.0}% of their time", s * 100.0));
+            let util = l.utilization.map(|u| format!("{:.0}% busy", u * 100.0));
+            let detail: Vec<String> = [share, util].into_iter().flatten().collect();
+            let lead = if k == 0 { "wait for" } else { "which wait for" };
+            format!("{lead} {} ({})", l.resource, detail.join(", "))
+        })
+        .collect();
+    match d.bound {
+        Bound::Compute => format!(
+            "{}: compute-bound — its CPU is {:.0}% busy and requests queue for a core; \
+             latency grows with load",
+            d.tier,
+            d.cpu_util * 100.0
+        ),
+        Bound::Concurrency => format!(
+            "{}: concurrency-bound — CPU {:.0}% busy, but its requests {}",
+            d.tier,
+            d.cpu_util * 100.0,
+            chain.join(", ")
+        ),
+        Bound::Unsaturated => format!(
+            "{}: not saturated (CPU {:.0}%); most of its requests' time is {} ({:.0}%)",
+            d.tier,
+            d.cpu_util * 100.0,
+            crate::metrics::breakdown::Phase::of_name(&d.largest_phase)
+                .map_or(d.largest_phase.as_str(), |p| p.label()),
+            d.largest_share * 100.0
+        ),
+    }
+}
+
+/// The advice as a table: what runs out first and next, the diagnosis per tier, and
+/// the levers with their predicted and measured effects.
+pub fn advice_table(a: &crate::advisor::Advice) -> String {
+    let mut out = String::new();
+    let o = &mut out;
+    let _ = writeln!(
+        o,
+        "{} — {} served, mean {:.2} ms, p99 {:.2} ms",
+        if a.scenario.is_empty() {
+            "scenario"
+        } else {
+            &a.scenario
+        },
+        per_sec(a.load_per_sec),
+        a.mean_ms,
+        a.p99_ms
+    );
+    let _ = writeln!(o);
+    let _ = writeln!(
+        o,
+        "what runs out first as load grows (bottleneck law: saturates at today's load ÷ \
+         utilisation)"
+    );
+    for h in a.headroom.iter().take(6) {
+        let room = if h.headroom.is_finite() {
+            format!("{:>+6.0}%", h.headroom * 100.0)
+        } else {
+            "      ".to_owned()
+        };
+        let _ = writeln!(
+            o,
+            "  {:<32} {:>5.1}%  saturates at {:>18} {room}  {}",
+            truncate(&h.resource, 32),
+            h.utilization * 100.0,
+            per_sec(h.saturates_at_per_sec),
+            h.kind
+        );
+    }
+    if let [first, next, ..] = a.headroom.as_slice() {
+        let _ = writeln!(
+            o,
+            "  {} runs out first; next to go: {} at {}",
+            first.resource,
+            next.resource,
+            per_sec(next.saturates_at_per_sec)
+        );
+    }
+    if !a.diagnoses.is_empty() {
+        let _ = writeln!(o);
+        let _ = writeln!(o, "diagnosis");
+        for d in &a.diagnoses {
+            let _ = writeln!(o, "  {}", diagnosis_words(d));
+        }
+    }
+    if !a.levers.is_empty() {
+        let _ = writeln!(o);
+        let _ = writeln!(
+            o,
+            "levers (least disruptive first; predicted by queueing theory{})",
+            if a.replications > 0 {
+                format!(
+                    ", measured over {} replications on common random numbers",
+                    a.replications
+                )
+            } else {
+                String::new()
+            }
+        );
+        for (k, l) in a.levers.iter().enumerate() {
+            let mark = if l.helps() { "" } else { "✗ " };
+            let cost = if l.cost_change_per_hour.abs() < 0.005 {
+                "no cost change".to_owned()
+            } else {
+                format!("{:+.2} $/h", l.cost_change_per_hour)
+            };
+            let _ = writeln!(
+                o,
+                "  {}. {mark}{} ({}) — {cost}",
+                k + 1,
+                lever_title(l),
+                l.changes.join(" ")
+            );
+            let p = &l.predicted;
+            let after = match p.mean_ms {
+                Some(m) => format!("mean {:.2} → about {:.2} ms", a.mean_ms, m),
+                None => "something would still be saturated".to_owned(),
+            };
+            let verdict = if l.helps() {
+                format!(
+                    "{after}; runs out next: {} at about {}",
+                    p.bottleneck,
+                    per_sec(p.saturates_at_per_sec)
+                )
+            } else if p.unhelpful == Some(crate::advisor::Unhelpful::NotNeeded) {
+                format!(
+                    "not needed now: nothing is near its limit and latency barely moves \
+                     ({after}); it would move the limit to {} at about {}",
+                    p.bottleneck,
+                    per_sec(p.saturates_at_per_sec)
+                )
+            } else {
+                format!(
+                    "will not help: {} still runs out first (at about {}); {after}",
+                    p.bottleneck,
+                    per_sec(p.saturates_at_per_sec)
+                )
+            };
+            let _ = writeln!(o, "       predicted: {verdict}");
+            if let Some(v) = &l.verified {
+                let _ = writeln!(
+                    o,
+                    "       measured:  mean {:.2} → {:.2} ms, {}",
+                    v.mean_ms.a.mean,
+                    v.mean_ms.b.mean,
+                    difference_words(&v.mean_ms, "ms", 1.0),
+                );
+                let _ = writeln!(
+                    o,
+                    "                  p99 {:.1} → {:.1} ms, {}",
+                    v.p99_ms.a.mean,
+                    v.p99_ms.b.mean,
+                    difference_words(&v.p99_ms, "ms", 1.0),
+                );
+            }
+        }
+    }
+    out
+}
+
+/// The advice as JSON.
+pub fn advice_json(a: &crate::advisor::Advice) -> String {
+    let mut text = serde_json::to_string_pretty(a).unwrap_or_default();
+    text.push('\n');
+    text
 }

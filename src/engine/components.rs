@@ -5,7 +5,7 @@ use std::collections::VecDeque;
 
 use rand_distr::Zipf;
 
-use crate::metrics::breakdown::Phase;
+use crate::metrics::breakdown::{Breakdown, Phase};
 use crate::metrics::level::{Counter, DurationSum, Level, Moments, Occupancy};
 use crate::model::{CacheScope, Policy};
 use crate::sim::{EventId, SimDuration, SimRng, SimTime};
@@ -485,6 +485,10 @@ pub struct Tier {
     /// Users logged out: their session was on an instance that died or stopped, or their
     /// request landed on another instance (routing that is not sticky).
     pub sessions_lost: Counter,
+    /// Requests it served successfully (from their sending to their end here, whoever
+    /// sent them: users, calling services, queues) and where their time went.
+    pub served: DurationSum,
+    pub breakdown: Breakdown,
     /// Time to fetch the session from an external store before each request.
     pub session_lookup: Option<Sampler>,
     /// The tier's spec, for instances created during the run.

@@ -282,8 +282,10 @@ impl World {
         let mut total_cost = 0.0;
         let mut stations = Vec::new();
         let mut saturation = Vec::new();
-        let mut sat = |resource: String, kind: &str, u: f64| {
+        let mut tiers = BTreeMap::new();
+        let mut sat = |component: &str, resource: String, kind: &str, u: f64| {
             saturation.push(Saturation {
+                component: component.to_owned(),
                 resource,
                 kind: kind.to_owned(),
                 utilization: u,
@@ -367,6 +369,7 @@ impl World {
                             }
                         }
                         sat(
+                            id,
                             format!("{id} consumers"),
                             "queue",
                             ratio(
@@ -388,7 +391,7 @@ impl World {
                         f.insert("limited".into(), limited);
                         f.insert("limited_per_sec".into(), limited / span_nz);
                         f.insert("util".into(), util);
-                        sat(format!("{id} rate"), "limit", util);
+                        sat(id, format!("{id} rate"), "limit", util);
                     }
                 }
                 crate::model::ComponentSpec::LoadBalancer(_) => {
@@ -420,6 +423,19 @@ impl World {
                         continue;
                     };
                     let tier = &self.tiers[t];
+                    let served = tier.served.count_since_warmup();
+                    tiers.insert(
+                        id.to_owned(),
+                        TierTime {
+                            served_per_sec: served as f64 / span_nz,
+                            mean_ms: tier.served.mean_ms_since_warmup(),
+                            breakdown_ms: Phase::ALL
+                                .iter()
+                                .filter(|p| **p != Phase::Retries)
+                                .map(|p| (p.name().to_owned(), tier.breakdown.mean_ms(*p, served)))
+                                .collect(),
+                        },
+                    );
                     let (cpu, workers, pools) = self.tier_stations(t);
                     let mut rejected = 0;
                     let mut qto = 0;
@@ -473,8 +489,9 @@ impl World {
                         "throughput_per_sec".into(),
                         workers.departures as f64 / span_nz,
                     );
-                    sat(format!("{id} cpu"), "compute", cpu.utilization());
+                    sat(id, format!("{id} cpu"), "compute", cpu.utilization());
                     sat(
+                        id,
                         format!(
                             "{id} {}",
                             if tier.threads {
@@ -510,6 +527,7 @@ impl World {
                             .sum();
                         f.insert(format!("pool({db_id})_timeouts"), timeouts as f64);
                         sat(
+                            id,
                             format!("{id} pool({db_id})"),
                             "concurrency",
                             agg.utilization(),
@@ -536,7 +554,7 @@ impl World {
                         let mut agg = Agg::default();
                         agg.add_station(self, st);
                         f.insert("util".into(), agg.utilization());
-                        sat(format!("{id} server"), "compute", agg.utilization());
+                        sat(id, format!("{id} server"), "compute", agg.utilization());
                         stations.push(agg.report(format!("{id}.server"), span));
                     }
                 }
@@ -575,8 +593,14 @@ impl World {
                             gate_waits += node.gate_wait.count_since_warmup();
                         }
                         refused += node.refused.since_warmup();
-                        sat(format!("{} cpu", node.name), "compute", agg.utilization());
                         sat(
+                            id,
+                            format!("{} cpu", node.name),
+                            "compute",
+                            agg.utilization(),
+                        );
+                        sat(
+                            id,
                             format!("{} connections", node.name),
                             "concurrency",
                             ratio(conns, conns_capacity),
@@ -681,6 +705,7 @@ impl World {
                 .map(|(p, m)| (p.name.clone(), outcomes(m, span)))
                 .collect(),
             components,
+            tiers,
             stations,
             queries,
             saturation,

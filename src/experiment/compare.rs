@@ -85,6 +85,13 @@ pub fn compare(
     let mut runs = runs;
     let runs_b = runs.split_off(n);
     let (ra, rb) = (Replicated::from_runs(runs), Replicated::from_runs(runs_b));
+    Ok(paired(&ra, &rb, pairing))
+}
+
+/// Compares replications already run: `rb`'s replication *i* is paired with `ra`'s
+/// (they ran on the same seeds) under [`Pairing::Common`].
+pub fn paired(ra: &Replicated, rb: &Replicated, pairing: Pairing) -> Comparison {
+    let n = ra.replications.min(rb.replications);
     let figures = ra
         .samples()
         .iter()
@@ -92,7 +99,7 @@ pub fn compare(
             let xb = rb.samples_of(path)?;
             let b_minus_a = match pairing {
                 Pairing::Common => {
-                    let d: Vec<f64> = xa.iter().zip(xb).map(|(x, y)| y - x).collect();
+                    let d: Vec<f64> = xa.iter().zip(xb).take(n).map(|(x, y)| y - x).collect();
                     Estimate::from_samples(&d, CONFIDENCE)
                 }
                 Pairing::Independent => welch(xa, xb),
@@ -107,12 +114,12 @@ pub fn compare(
             ))
         })
         .collect();
-    Ok(Comparison {
+    Comparison {
         replications: n,
         confidence: CONFIDENCE,
         pairing,
         figures,
-    })
+    }
 }
 
 /// The difference of two independent samples' means, with Welch's interval

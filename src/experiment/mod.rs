@@ -175,7 +175,11 @@ pub fn replicate(sc: &ValidScenario, n: usize, ctl: &Control) -> Result<Replicat
 }
 
 /// [`replicate`], the replications being already counted in `ctl`'s plan.
-fn replicate_planned(sc: &ValidScenario, n: usize, ctl: &Control) -> Result<Replicated, Stopped> {
+pub(crate) fn replicate_planned(
+    sc: &ValidScenario,
+    n: usize,
+    ctl: &Control,
+) -> Result<Replicated, Stopped> {
     Ok(Replicated::from_runs(run_planned(sc, 0, n.max(2), ctl)?))
 }
 

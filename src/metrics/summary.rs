@@ -22,6 +22,8 @@ pub struct Summary {
     pub endpoints: BTreeMap<String, Outcomes>,
     /// Key figures of each component, in scenario order.
     pub components: Vec<ComponentReport>,
+    /// Where the time of the requests each app tier served went.
+    pub tiers: BTreeMap<String, TierTime>,
     /// Every queueing station with its Little's-law self-check.
     pub stations: Vec<StationReport>,
     /// Database queries, most total time first.
@@ -82,6 +84,16 @@ pub struct Latency {
     pub p99: f64,
     pub p999: f64,
     pub max: f64,
+}
+
+/// The requests one app tier served successfully, whoever sent them (users, calling
+/// services, queues): from being sent to ending at the tier.
+#[derive(Clone, Debug, Serialize)]
+pub struct TierTime {
+    pub served_per_sec: f64,
+    pub mean_ms: f64,
+    /// The mean request's time by phase, in milliseconds (adds up to `mean_ms`).
+    pub breakdown_ms: BTreeMap<String, f64>,
 }
 
 /// A component's key figures, by name (`cpu_util`, `hit_ratio` …).
@@ -164,6 +176,8 @@ pub struct QueryReport {
 /// How full one resource is.
 #[derive(Clone, Debug, Serialize)]
 pub struct Saturation {
+    /// The component it belongs to.
+    pub component: String,
     /// e.g. `app cpu`, `app workers`, `app pool(main)`, `main cpu`, `main connections`.
     pub resource: String,
     /// `compute` (CPU: adding cores or instances helps) or `concurrency` (a pool of

@@ -54,6 +54,20 @@ pub struct Scenario {
     pub layout: BTreeMap<String, (f32, f32)>,
 }
 
+impl Scenario {
+    /// The most instances app tier `app` can run: its own count, or its autoscaler's
+    /// maximum when that is higher.
+    pub fn most_instances(&self, app: &AppSpec) -> u32 {
+        self.components
+            .iter()
+            .filter_map(|x| match x {
+                ComponentSpec::Autoscaler(a) if a.tier == app.id => Some(a.max_instances),
+                _ => None,
+            })
+            .fold(app.instances, u32::max)
+    }
+}
+
 /// A service-level objective, e.g. `(objective: Latency(percentile: P99, below_ms: 200.0))`
 /// for all requests, or with `endpoint: "GET /product"` for one endpoint.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

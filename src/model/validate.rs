@@ -304,16 +304,7 @@ impl Validator {
                 ComponentSpec::LoadBalancer(c) => self.load_balancer(c, &kinds),
                 ComponentSpec::App(c) => {
                     // An autoscaler may take the tier up to its maximum.
-                    let scaled = s
-                        .components
-                        .iter()
-                        .filter_map(|x| match x {
-                            ComponentSpec::Autoscaler(a) if a.tier == c.id => Some(a.max_instances),
-                            _ => None,
-                        })
-                        .max()
-                        .unwrap_or(0);
-                    let instances = u64::from(c.instances.max(scaled));
+                    let instances = u64::from(s.most_instances(c));
                     total_instances += instances;
                     // Each instance keeps a pool per shard of each database it uses, a
                     // second one for reads when there are replicas.

@@ -1,8 +1,12 @@
-//! The advisor's figures: where the time goes (the latency breakdown agrees with the
-//! stations it passes through), and queueing theory beside every simulated station.
+//! The advisor: where the time goes (the latency breakdown agrees with the stations it
+//! passes through), queueing theory beside every simulated station, what runs out first
+//! (the bottleneck law against a sweep), the diagnosis, and levers whose predicted
+//! effect is checked by re-running on common random numbers.
 
-use bottleneck::experiment::{self, Control};
+use bottleneck::advisor::{self, Advice, Bound, Lever, LeverKind};
+use bottleneck::experiment::{self, Control, sweep};
 use bottleneck::model::ValidScenario;
+use bottleneck::report;
 use bottleneck::stats::Estimate;
 
 use crate::util::{bundled, run, scenario, valid};
@@ -160,4 +164,128 @@ fn held_resources_get_no_queueing_formula_and_approximations_say_so() {
     assert!(t.model.contains("approximate"), "{t:?}");
     assert!((t.copies - 4.0).abs() < 1e-9, "{t:?}");
     assert!(t.arrival_scv < 0.9, "{t:?}");
+}
+
+/// The advice on a bundled scenario, every lever verified over `n` replications.
+fn verified_advice(name: &str, n: usize) -> (ValidScenario, Advice) {
+    let sc = bundled(name);
+    let mut advice = advisor::advise(&sc);
+    advisor::verify(&sc, &mut advice, n, &Control::default()).expect("verification runs");
+    (sc, advice)
+}
+
+fn lever(advice: &Advice, kind: LeverKind) -> &Lever {
+    advice
+        .levers
+        .iter()
+        .find(|l| l.kind == kind)
+        .unwrap_or_else(|| panic!("no {kind:?} lever in {:#?}", advice.levers))
+}
+
+/// The measured change of the mean latency, as a fraction of the mean before.
+fn measured_mean_change(l: &Lever) -> (f64, bool) {
+    let v = l.verified.as_ref().expect("verified");
+    (
+        v.mean_ms.b_minus_a.mean / v.mean_ms.a.mean,
+        v.mean_ms.significant(),
+    )
+}
+
+#[test]
+fn on_a_concurrency_bound_system_more_app_instances_are_said_not_to_help_and_do_not() {
+    let (_, advice) = verified_advice("concurrency_bound", 10);
+    assert_eq!(
+        advice.headroom[0].resource, "db cpu",
+        "{:#?}",
+        advice.headroom
+    );
+    let d = &advice.diagnoses[0];
+    assert_eq!(d.bound, Bound::Concurrency, "{d:?}");
+    let words = report::diagnosis_words(d);
+    assert!(words.contains("concurrency-bound"), "{words}");
+    assert!(
+        words.contains("pool(db)") && words.contains("db cpu"),
+        "{words}"
+    );
+
+    let instances = lever(&advice, LeverKind::AddInstances);
+    assert!(!instances.helps(), "{instances:#?}");
+    assert_eq!(instances.predicted.bottleneck, "db cpu");
+    let v = instances.verified.as_ref().expect("verified");
+    assert!(
+        !v.p99_ms.significant() && !v.mean_ms.significant(),
+        "the measured change should contain zero: {v:#?}"
+    );
+    // The first lever that helps acts on the database, and it does help.
+    let first = &advice.levers[0];
+    assert!(first.helps() && first.component == "db", "{first:#?}");
+    let (change, significant) = measured_mean_change(first);
+    assert!(significant && change < -0.5, "{first:#?}");
+}
+
+#[test]
+fn on_a_compute_bound_system_more_app_instances_help_and_do() {
+    let (_, advice) = verified_advice("compute_bound", 10);
+    assert_eq!(advice.headroom[0].resource, "app cpu");
+    let d = &advice.diagnoses[0];
+    assert_eq!(d.bound, Bound::Compute, "{d:?}");
+    assert!(report::diagnosis_words(d).contains("compute-bound"));
+    let first = &advice.levers[0];
+    assert_eq!(first.kind, LeverKind::AddInstances, "{first:#?}");
+    assert!(first.helps());
+    let (change, significant) = measured_mean_change(first);
+    assert!(significant && change < -0.3, "{first:#?}");
+    // The prediction has the measured effect's sign and rough size.
+    let predicted = first.predicted.mean_ms.expect("a mean after") / advice.mean_ms - 1.0;
+    assert!(
+        (predicted - change).abs() < 0.25,
+        "predicted {predicted:+.2}, measured {change:+.2}"
+    );
+}
+
+#[test]
+fn a_missing_index_is_the_first_lever_and_multiplies_what_the_database_serves() {
+    let (_, advice) = verified_advice("missing_index", 6);
+    assert_eq!(advice.headroom[0].resource, "shop_db cpu");
+    let first = &advice.levers[0];
+    assert_eq!(first.kind, LeverKind::AddIndex, "{:#?}", advice.levers);
+    assert_eq!(first.subject.as_deref(), Some("search_products"));
+    assert_eq!(first.cost_change_per_hour, 0.0);
+    // The index takes the database from saturated to a fraction of its capacity: the
+    // next resource to run out is several times today's load away.
+    assert!(
+        first.predicted.saturates_at_per_sec > 3.0 * advice.load_per_sec,
+        "{first:#?}"
+    );
+    let (change, significant) = measured_mean_change(first);
+    assert!(significant && change < -0.8, "{first:#?}");
+    // Growing the pool or the app tier would only move the waiting around.
+    for kind in [LeverKind::GrowPool, LeverKind::AddInstances] {
+        assert!(!lever(&advice, kind).helps(), "{kind:?}");
+    }
+}
+
+/// The highest throughput a sweep of the load finds (the plateau past saturation).
+fn swept_saturation(name: &str, factors: &str) -> f64 {
+    let axis: sweep::Axis = format!("load={factors}").parse().expect("axis");
+    let points = sweep::sweep(&bundled(name), &[axis], 3, &Control::default()).expect("sweep");
+    points
+        .iter()
+        .filter_map(|p| p.replicated.get("overall.throughput_per_sec"))
+        .map(|e| e.mean)
+        .fold(0.0, f64::max)
+}
+
+#[test]
+fn the_bottleneck_law_predicts_the_saturation_point_a_sweep_finds() {
+    for (name, factors) in [("tandem", "1.5..3:4"), ("three_tier", "2.5..4:4")] {
+        let advice = advisor::advise(&bundled(name));
+        let predicted = advice.headroom[0].saturates_at_per_sec;
+        let found = swept_saturation(name, factors);
+        assert!(
+            (predicted - found).abs() <= 0.05 * found,
+            "{name}: the bottleneck law says {predicted:.1} req/s, the sweep levels off at \
+             {found:.1} req/s"
+        );
+    }
 }

@@ -900,3 +900,62 @@ fn plan_parts_merged_give_the_single_plan_byte_for_byte() {
         stderr(&mixed)
     );
 }
+
+#[test]
+fn advise_names_what_runs_out_first_and_the_levers_with_predicted_and_measured_effects() {
+    let o = bottleneck(&[
+        "advise",
+        "scenarios/concurrency_bound.ron",
+        "--replications",
+        "4",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = stdout(&o);
+    for words in [
+        "db cpu runs out first; next to go: app pool(db)",
+        "app: concurrency-bound",
+        "which wait for db cpu",
+        "give db more cores (db.cores=8)",
+        "✗ add app instances (app.instances=8)",
+        "will not help: db cpu still runs out first",
+        "measured over 4 replications on common random numbers",
+        "measured:  mean",
+    ] {
+        assert!(text.contains(words), "no {words:?} in\n{text}");
+    }
+    // JSON for tools; predictions only with --no-verify.
+    let o = bottleneck(&[
+        "advise",
+        "scenarios/compute_bound.ron",
+        "--no-verify",
+        "--format",
+        "json",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let json: serde_json::Value = serde_json::from_str(&stdout(&o)).expect("json");
+    assert_eq!(json["headroom"][0]["resource"], "app cpu");
+    assert_eq!(json["diagnoses"][0]["bound"], "compute");
+    assert_eq!(json["levers"][0]["kind"], "add_instances");
+    assert!(json["levers"][0]["verified"].is_null());
+}
+
+#[test]
+fn run_opens_with_the_advisors_verdict() {
+    let o = bottleneck(&[
+        "run",
+        "scenarios/missing_index.ron",
+        "--set",
+        "run.duration_secs=40",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = stdout(&o);
+    let top: Vec<&str> = text.lines().take(4).collect();
+    assert!(top[1].starts_with("runs out first: shop_db cpu"), "{text}");
+    assert!(top[2].contains("concurrency-bound"), "{text}");
+    assert!(
+        top[3].starts_with("first lever: add the index on shop_db.search_products"),
+        "{text}"
+    );
+    assert!(text.contains("where the time goes"), "{text}");
+    assert!(text.contains("theory beside simulation"), "{text}");
+}

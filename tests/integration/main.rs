@@ -1,7 +1,8 @@
 //! The one integration-test binary (linking the crate once keeps CI fast on two cores).
 //! One topic per module.
 
-// The advisor's figures: the latency breakdown, theory beside simulation.
+// The advisor: the latency breakdown, theory beside simulation, what runs out first, the
+// diagnosis and levers verified by re-running.
 mod advisor;
 // Every malformed scenario file under `tests/broken/` yields its own specific error.
 mod broken_files;

@@ -378,6 +378,8 @@ impl World {
             in_memory_sessions: s.sessions == SessionStore::InMemory,
             session_owner: Default::default(),
             sessions_lost: Counter::default(),
+            served: DurationSum::default(),
+            breakdown: Default::default(),
             session_lookup: match &s.sessions {
                 SessionStore::External { lookup } => Some(Sampler::new(lookup)),
                 _ => None,

@@ -1609,6 +1609,12 @@ impl World {
         self.in_flight -= 1;
         if inst != NONE {
             let i = &mut self.instances[inst as usize];
+            if outcome.is_ok() {
+                let q = &self.requests[r.idx as usize];
+                let tier = &mut self.tiers[i.tier as usize];
+                tier.served.record(now.since(q.sent_at).0);
+                tier.breakdown.record(&q.clock, now.0, 0);
+            }
             i.in_system.dec(now);
             i.sojourn.record(now.since(inst_enter).0);
             if admitted {
@@ -1974,6 +1980,8 @@ impl World {
         }
         for t in &mut self.tiers {
             t.sessions_lost.mark_warmup();
+            t.served.mark_warmup();
+            t.breakdown.mark_warmup();
         }
         for b in &mut self.breakers {
             b.calls.mark_warmup();

@@ -1,0 +1,1006 @@
+//! The advisor: which resource runs out first and why, and which lever fixes it.
+//!
+//! From one run's [`Summary`] and its scenario it works out, with the operational laws
+//! and queueing theory, and no further simulation:
+//!
+//! - **headroom**: every resource's demand per user request (utilisation law, D = U·c/X)
+//!   and the load at which it saturates (bottleneck law, X = c/D = X_now/U); held
+//!   resources (threads, connections) by Little's law at their current holding times;
+//! - **diagnosis** per app tier: compute-bound (its CPU saturated), concurrency-bound
+//!   (CPU idle, its requests waiting on a held resource) with the chain of what waits on
+//!   what, or neither;
+//! - **levers** in the least disruptive order of the domain (fix queries → pool sizing →
+//!   cache → horizontal scale → async offload → replicas → database capacity →
+//!   sharding), each a set of `--set` overrides with its **predicted** effect: the
+//!   resource that runs out first afterwards, the load it then takes, and the mean
+//!   latency from an M/M/c model of each station calibrated on the measured waits.
+//!
+//! [`verify`] then re-runs every lever with replications on common random numbers
+//! (`experiment::compare::paired`), so each prediction stands beside its measured
+//! effect. The words are the report's and the window's; here are numbers and names.
+
+use serde::Serialize;
+
+use crate::experiment::compare::{Comparison, Difference, Pairing, paired};
+use crate::experiment::{self, Control};
+use crate::metrics::Summary;
+use crate::metrics::summary::TierTime;
+use crate::model::overrides::{self, Override};
+use crate::model::{self, ComponentSpec, Concurrency, PoolMode, Scenario, ValidScenario};
+
+/// Everything the advisor says about one run.
+#[derive(Clone, Debug, Serialize)]
+pub struct Advice {
+    pub scenario: String,
+    /// Users' requests served per second: today's load.
+    pub load_per_sec: f64,
+    pub mean_ms: f64,
+    pub p99_ms: f64,
+    /// Every resource, the least headroom first.
+    pub headroom: Vec<Headroom>,
+    /// One per app tier that served requests.
+    pub diagnoses: Vec<Diagnosis>,
+    /// Helpful levers first, each group in the domain's order.
+    pub levers: Vec<Lever>,
+    /// Replications each verification ran (0 before [`verify`]).
+    pub replications: usize,
+}
+
+/// How far one resource is from running out.
+#[derive(Clone, Debug, Serialize)]
+pub struct Headroom {
+    pub component: String,
+    /// e.g. `app cpu`, `app pool(db)`, `db cpu`.
+    pub resource: String,
+    /// `compute`, `concurrency`, `queue` or `limit`.
+    pub kind: String,
+    pub utilization: f64,
+    /// Users' requests per second at which it is fully used, at today's demand per
+    /// request (for held resources, at today's holding times). Infinite when unused.
+    pub saturates_at_per_sec: f64,
+    /// How much more load than today it takes (0.25: 25 % more).
+    pub headroom: f64,
+}
+
+/// What limits an app tier, the way an engineer says it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Bound {
+    /// Its CPU is saturated: requests queue for a core; latency grows with load.
+    Compute,
+    /// Its CPU is not busy, but requests wait on a held resource (a worker thread, a
+    /// pool connection) that waits on something else.
+    Concurrency,
+    /// Nothing it holds is saturated; its time goes where the breakdown says.
+    Unsaturated,
+}
+
+/// The diagnosis of one app tier.
+#[derive(Clone, Debug, Serialize)]
+pub struct Diagnosis {
+    pub tier: String,
+    pub bound: Bound,
+    pub cpu_util: f64,
+    /// Mean time of the requests it served, and its largest phase.
+    pub mean_ms: f64,
+    pub largest_phase: String,
+    pub largest_share: f64,
+    /// What its requests wait for, then what that waits for.
+    pub chain: Vec<Link>,
+}
+
+/// One link of a waiting chain: a resource, the share of the tier's request time spent
+/// waiting for it, and how full it is.
+#[derive(Clone, Debug, Serialize)]
+pub struct Link {
+    pub resource: String,
+    pub share: Option<f64>,
+    pub utilization: Option<f64>,
+}
+
+/// The levers in the domain's order, least disruptive first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LeverKind {
+    /// Add the missing index on the query that dominates a database.
+    AddIndex,
+    /// Give each instance's pool more connections (within max_connections).
+    GrowPool,
+    /// Run more instances of an app tier.
+    AddInstances,
+    /// Give the database more cores.
+    DatabaseCores,
+}
+
+/// One concrete change to the scenario, its predicted and (once verified) measured
+/// effect, and what it costs.
+#[derive(Clone, Debug, Serialize)]
+pub struct Lever {
+    pub kind: LeverKind,
+    /// The component it changes, and the thing it acts on (a query, a pool's database).
+    pub component: String,
+    pub subject: Option<String>,
+    /// The change, as `--set` overrides.
+    pub changes: Vec<String>,
+    pub predicted: Predicted,
+    /// List price per hour after minus before.
+    pub cost_change_per_hour: f64,
+    pub verified: Option<Verified>,
+}
+
+impl Lever {
+    pub fn helps(&self) -> bool {
+        self.predicted.helps
+    }
+}
+
+/// What the operational laws and queueing theory predict a lever does.
+#[derive(Clone, Debug, Serialize)]
+pub struct Predicted {
+    /// It lowers the mean latency by at least 10 %, or raises the capacity by as much
+    /// while a resource is at least [`PRESSED`] full.
+    pub helps: bool,
+    /// Why it does not, when it does not.
+    pub unhelpful: Option<Unhelpful>,
+    /// Mean latency afterwards (None: some resource would be saturated).
+    pub mean_ms: Option<f64>,
+    /// The load at which the first resource runs out afterwards, and which one.
+    pub saturates_at_per_sec: f64,
+    pub bottleneck: String,
+}
+
+/// Why a lever would not help.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Unhelpful {
+    /// The resource that runs out first stays the same (and latency barely moves).
+    SameBottleneck,
+    /// It adds room, but nothing is close to running out and latency barely moves.
+    NotNeeded,
+}
+
+/// A lever's effect measured by re-running: B (with the lever) minus A, replication
+/// by replication on the same seeds.
+#[derive(Clone, Debug, Serialize)]
+pub struct Verified {
+    pub mean_ms: Difference,
+    pub p99_ms: Difference,
+    pub throughput_per_sec: Difference,
+    pub error_rate: Difference,
+}
+
+/// A change of relative size below this is no help.
+const HELPS: f64 = 0.10;
+/// Utilisation of the fullest resource from which more capacity is worth its price.
+pub const PRESSED: f64 = 0.5;
+/// Utilisation from which a tier's CPU counts as saturated.
+const CPU_SATURATED: f64 = 0.7;
+/// Share of a tier's request time spent waiting while holding a thread (for a thread,
+/// a connection, the database's cores) that makes it concurrency-bound (with its CPU
+/// below [`CPU_SATURATED`]).
+const WAITING_SHARE: f64 = 0.2;
+/// Queueing formulas stop at this utilisation: a saturated station's measured wait is
+/// finite only because something upstream limits how many reach it.
+const RHO_CAP: f64 = 0.98;
+
+/// The advice for `s`, a run of `sc`, without re-running anything.
+pub fn analyse(sc: &Scenario, s: &Summary) -> Advice {
+    let x = load(s);
+    let mut headroom: Vec<Headroom> = s
+        .saturation
+        .iter()
+        .map(|r| {
+            let u = r.utilization;
+            let (at, room) = if u > 1e-9 && !is_structural(sc, r) {
+                (x / u, 1.0 / u - 1.0)
+            } else {
+                (f64::INFINITY, f64::INFINITY)
+            };
+            Headroom {
+                component: r.component.clone(),
+                resource: r.resource.clone(),
+                kind: r.kind.clone(),
+                utilization: u,
+                saturates_at_per_sec: at,
+                headroom: room,
+            }
+        })
+        .collect();
+    headroom.sort_by(|a, b| a.saturates_at_per_sec.total_cmp(&b.saturates_at_per_sec));
+
+    let model = Model::new(sc, s);
+    let diagnoses = sc
+        .components
+        .iter()
+        .filter_map(|c| match c {
+            ComponentSpec::App(a) => diagnose(&a.id, s, &model),
+            _ => None,
+        })
+        .collect();
+
+    let mut levers: Vec<Lever> = candidates(sc, s, &model)
+        .into_iter()
+        .filter_map(|(kind, component, subject, changes)| {
+            let variant = variant_of(sc, &changes).ok()?;
+            let predicted = model.predict(&variant, s);
+            Some(Lever {
+                kind,
+                component,
+                subject,
+                cost_change_per_hour: model::price::per_hour(&variant) - model::price::per_hour(sc),
+                changes: changes.iter().map(ToString::to_string).collect(),
+                predicted,
+                verified: None,
+            })
+        })
+        .collect();
+    levers.sort_by_key(|l| (!l.helps(), l.kind));
+
+    Advice {
+        scenario: s.scenario.clone(),
+        load_per_sec: x,
+        mean_ms: s.overall.latency_ms.mean,
+        p99_ms: s.overall.latency_ms.p99,
+        headroom,
+        diagnoses,
+        levers,
+        replications: 0,
+    }
+}
+
+/// Runs the scenario with its own seed and analyses it.
+pub fn advise(sc: &ValidScenario) -> Advice {
+    let mut sim = crate::engine::Simulation::new(sc);
+    sim.run_to_end();
+    analyse(sc, &sim.summary())
+}
+
+/// Measures every lever's effect: `n` replications of the scenario and of each lever
+/// on the same seeds, paired.
+pub fn verify(
+    sc: &ValidScenario,
+    advice: &mut Advice,
+    n: usize,
+    ctl: &Control,
+) -> Result<(), experiment::Error> {
+    let n = n.max(2);
+    let variants: Vec<ValidScenario> = advice
+        .levers
+        .iter()
+        .map(|l| {
+            let changes: Vec<Override> = l.changes.iter().filter_map(|c| c.parse().ok()).collect();
+            variant_of(sc, &changes).map_err(experiment::Error::Invalid)
+        })
+        .collect::<Result<_, _>>()?;
+    ctl.plan(n * (1 + variants.len()));
+    let base = experiment::replicate_planned(sc, n, ctl).map_err(experiment::Error::Stopped)?;
+    for (lever, variant) in advice.levers.iter_mut().zip(&variants) {
+        let b =
+            experiment::replicate_planned(variant, n, ctl).map_err(experiment::Error::Stopped)?;
+        lever.verified = verified(&paired(&base, &b, Pairing::Common));
+    }
+    advice.replications = n;
+    Ok(())
+}
+
+fn verified(c: &Comparison) -> Option<Verified> {
+    Some(Verified {
+        mean_ms: c.get("overall.latency_ms.mean")?.clone(),
+        p99_ms: c.get("overall.latency_ms.p99")?.clone(),
+        throughput_per_sec: c.get("overall.throughput_per_sec")?.clone(),
+        error_rate: c.get("overall.error_rate")?.clone(),
+    })
+}
+
+/// The scenario with `changes` applied and validated.
+pub fn variant_of(sc: &Scenario, changes: &[Override]) -> Result<ValidScenario, String> {
+    let mut v = sc.clone();
+    overrides::apply(&mut v, changes)?;
+    model::validate(v).map_err(|e| e.to_string())
+}
+
+/// Whether `r` is a database's connections that load cannot exhaust: pools keep their
+/// connections open, so a database's connections grow with load only while the pools
+/// together may open more than it allows.
+fn is_structural(sc: &Scenario, r: &crate::metrics::summary::Saturation) -> bool {
+    r.kind == "concurrency"
+        && r.resource.ends_with(" connections")
+        && connections_within_limit(sc, &r.component)
+}
+
+/// Whether every instance's pools to database `db` together (at the tiers' configured
+/// instances) stay within its max_connections (or go through a pooler): then load
+/// never exhausts its connections.
+fn connections_within_limit(sc: &Scenario, db: &str) -> bool {
+    let Some(ComponentSpec::Database(d)) = component(sc, db) else {
+        return false;
+    };
+    if !matches!(d.pooler, model::Pooler::None) {
+        return true;
+    }
+    let mut total = 0u64;
+    for c in &sc.components {
+        let ComponentSpec::App(a) = c else { continue };
+        let instances = sc.most_instances(a);
+        for p in a.pools.iter().filter(|p| p.db == db) {
+            match p.mode {
+                // Readers have a pool of the same size to the replicas.
+                PoolMode::Pooled { size, .. } => {
+                    total +=
+                        u64::from(instances) * u64::from(size) * if d.replicas > 0 { 2 } else { 1 }
+                }
+                PoolMode::PerRequest => return false,
+            }
+        }
+    }
+    total <= u64::from(d.max_connections) * u64::from(d.replicas + 1)
+}
+
+fn component<'a>(sc: &'a Scenario, id: &str) -> Option<&'a ComponentSpec> {
+    sc.components.iter().find(|c| c.id() == id)
+}
+
+/// Users' requests served per second (what was sent, when nothing was served).
+fn load(s: &Summary) -> f64 {
+    if s.overall.throughput_per_sec > 0.0 {
+        s.overall.throughput_per_sec
+    } else {
+        s.overall.offered_per_sec
+    }
+}
+
+// ----- the model of the system the predictions use ---------------------------------
+
+/// A multi-server station seen as `copies` identical M/M/c queues (one per instance).
+#[derive(Clone, Copy, Debug)]
+struct Queue {
+    copies: f64,
+    servers: f64,
+    /// Arrivals per second, all copies together.
+    lambda: f64,
+    /// Mean service (or holding) time, seconds.
+    service: f64,
+    /// Measured mean wait, seconds.
+    wait: f64,
+}
+
+impl Queue {
+    fn rho(&self) -> f64 {
+        if self.copies <= 0.0 || self.servers <= 0.0 {
+            return f64::INFINITY;
+        }
+        self.lambda * self.service / (self.copies * self.servers)
+    }
+
+    /// The Erlang C wait at this load, with ρ capped at [`RHO_CAP`].
+    fn theory_wait(&self) -> f64 {
+        let c = self.servers.round().max(1.0);
+        let rho = self.rho().min(RHO_CAP);
+        let lambda = rho * c / self.service.max(1e-12);
+        crate::theory::predict(c as u32, lambda, self.service, 1.0, 1.0).map_or(0.0, |p| p.wait)
+    }
+
+    /// The measured wait scaled by what Erlang C says the change does to it; `None`
+    /// when the changed station would be saturated.
+    fn wait_after(&self, after: &Queue) -> Option<f64> {
+        if after.rho() >= 1.0 {
+            return None;
+        }
+        let before = self.theory_wait();
+        let then = after.theory_wait();
+        Some(if before > 1e-15 {
+            self.wait * then / before
+        } else {
+            then
+        })
+    }
+}
+
+/// One database's primary CPU and its queries' costs.
+#[derive(Clone, Debug)]
+struct DbModel {
+    id: String,
+    cpu: Queue,
+    /// Each query: its share of the database's calls, its measured mean cost and its
+    /// nominal mean cost in the scenario (seconds).
+    queries: Vec<(String, f64, f64, f64)>,
+}
+
+/// One app tier.
+#[derive(Clone, Debug)]
+struct TierModel {
+    id: String,
+    /// Instances the scenario asks for, and those up on average in the run.
+    configured: u32,
+    instances: f64,
+    served_per_sec: f64,
+    time: TierTime,
+    cpu: Option<Queue>,
+    workers: Option<Queue>,
+    /// Per database: its pool (None for per-request connections) and acquires per
+    /// served request.
+    pools: Vec<(String, Option<Queue>, f64)>,
+}
+
+struct Model {
+    x: f64,
+    tiers: Vec<TierModel>,
+    dbs: Vec<DbModel>,
+}
+
+fn queue_of(s: &Summary, name: &str, copies: f64, servers: f64) -> Option<Queue> {
+    let st = s.station(name)?;
+    if st.throughput_per_sec <= 0.0 {
+        return None;
+    }
+    Some(Queue {
+        copies,
+        servers,
+        lambda: st.throughput_per_sec,
+        service: ((st.mean_sojourn_ms - st.mean_wait_ms) / 1e3).max(1e-9),
+        wait: st.mean_wait_ms / 1e3,
+    })
+}
+
+impl Model {
+    fn new(sc: &Scenario, s: &Summary) -> Self {
+        let mut tiers = Vec::new();
+        let mut dbs = Vec::new();
+        for c in &sc.components {
+            match c {
+                ComponentSpec::App(a) => {
+                    let Some(time) = s.tiers.get(&a.id) else {
+                        continue;
+                    };
+                    let n = s
+                        .component(&a.id)
+                        .map_or(f64::from(a.instances), |r| r.figure("instances"));
+                    let n = if n.is_finite() && n > 0.0 {
+                        n
+                    } else {
+                        f64::from(a.instances)
+                    };
+                    let slots = match a.concurrency {
+                        Concurrency::Threads { workers } => workers,
+                        Concurrency::Async { max_in_flight } => max_in_flight,
+                    };
+                    let pools = a
+                        .pools
+                        .iter()
+                        .filter_map(|p| {
+                            let name = format!("{}.pool({})", a.id, p.db);
+                            let st = s.station(&name)?;
+                            let acquires = if time.served_per_sec > 0.0 {
+                                st.throughput_per_sec / time.served_per_sec
+                            } else {
+                                0.0
+                            };
+                            let queue = match p.mode {
+                                PoolMode::Pooled { size, .. } => {
+                                    queue_of(s, &name, n, f64::from(size))
+                                }
+                                PoolMode::PerRequest => None,
+                            };
+                            Some((p.db.clone(), queue, acquires))
+                        })
+                        .collect();
+                    tiers.push(TierModel {
+                        id: a.id.clone(),
+                        configured: a.instances,
+                        instances: n,
+                        served_per_sec: time.served_per_sec,
+                        time: time.clone(),
+                        cpu: queue_of(s, &format!("{}.cpu", a.id), n, f64::from(a.cores)),
+                        workers: queue_of(s, &format!("{}.workers", a.id), n, f64::from(slots)),
+                        pools,
+                    });
+                }
+                ComponentSpec::Database(d) => {
+                    let name = if d.shards > 1 {
+                        format!("{}#s0.cpu", d.id)
+                    } else {
+                        format!("{}.cpu", d.id)
+                    };
+                    let Some(cpu) = queue_of(s, &name, 1.0, f64::from(d.cores)) else {
+                        continue;
+                    };
+                    let ours: Vec<_> = s.queries.iter().filter(|q| q.db == d.id).collect();
+                    let calls: f64 = ours.iter().map(|q| q.count as f64).sum();
+                    let queries = ours
+                        .iter()
+                        .map(|q| {
+                            (
+                                q.query.clone(),
+                                if calls > 0.0 {
+                                    q.count as f64 / calls
+                                } else {
+                                    0.0
+                                },
+                                q.mean_ms / 1e3,
+                                d.queries
+                                    .get(&q.query)
+                                    .map_or(q.mean_ms, |qs| qs.effective_cost().mean_ms())
+                                    / 1e3,
+                            )
+                        })
+                        .collect();
+                    dbs.push(DbModel {
+                        id: d.id.clone(),
+                        cpu,
+                        queries,
+                    });
+                }
+                _ => {}
+            }
+        }
+        Self {
+            x: load(s),
+            tiers,
+            dbs,
+        }
+    }
+
+    /// What `variant` (this model's scenario with a lever applied) would do.
+    fn predict(&self, variant: &Scenario, s: &Summary) -> Predicted {
+        let mut saturated = false;
+        // Each database: its CPU after the change, and what Erlang C says of its wait
+        // before and after.
+        let mut dbs = std::collections::BTreeMap::new();
+        for db in &self.dbs {
+            let Some(ComponentSpec::Database(spec)) = component(variant, &db.id) else {
+                continue;
+            };
+            // A query whose cost the change leaves alone keeps its measured mean; one it
+            // changes scales by its nominal costs' ratio.
+            let service: f64 = db
+                .queries
+                .iter()
+                .map(|(q, share, measured, nominal)| {
+                    let after = spec
+                        .queries
+                        .get(q)
+                        .map_or(*nominal, |qs| qs.effective_cost().mean_ms() / 1e3);
+                    if *nominal > 0.0 {
+                        share * measured * (after / nominal - 1.0)
+                    } else {
+                        0.0
+                    }
+                })
+                .sum();
+            let after = Queue {
+                servers: f64::from(spec.cores),
+                service: (db.cpu.service + service).max(1e-9),
+                ..db.cpu
+            };
+            if after.rho() >= 1.0 {
+                saturated = true;
+            }
+            dbs.insert(db.id.clone(), (db.cpu, after));
+        }
+
+        let mut delta_user = 0.0;
+        let mut util_after: Vec<(String, f64)> = Vec::new();
+        for t in &self.tiers {
+            let Some(ComponentSpec::App(spec)) = component(variant, &t.id) else {
+                continue;
+            };
+            let n = t.instances * f64::from(spec.instances) / f64::from(t.configured.max(1));
+            let part = |name: &str| t.time.breakdown_ms.get(name).copied().unwrap_or(0.0) / 1e3;
+            let mut delta_own = 0.0;
+            // A query waits for a connection, then in its database's line. With a
+            // saturated database the pool only decides where the waiting happens (a
+            // bigger pool moves it into the database's line), so the two waits are
+            // predicted together: the pool as M/M/c on its holding time without the
+            // database's line, plus the database as M/M/c, scaled to what was measured.
+            let mut delta_db = 0.0;
+            for (db, pool, acquires) in &t.pools {
+                let Some((db_before, db_after)) = dbs.get(db) else {
+                    continue;
+                };
+                let service_change = db_after.service - db_before.service;
+                let db_theory = (db_before.theory_wait(), db_after.theory_wait());
+                let (pool_theory, measured) = match pool {
+                    Some(pool) => {
+                        let size = spec
+                            .pools
+                            .iter()
+                            .find(|p| p.db == *db)
+                            .and_then(|p| match p.mode {
+                                PoolMode::Pooled { size, .. } => Some(f64::from(size)),
+                                PoolMode::PerRequest => None,
+                            })
+                            .unwrap_or(pool.servers);
+                        let own = (pool.service - db_before.wait).max(1e-9);
+                        let before = Queue {
+                            service: own,
+                            ..*pool
+                        };
+                        let after = Queue {
+                            copies: n,
+                            servers: size,
+                            service: (own + service_change).max(1e-9),
+                            ..*pool
+                        };
+                        let db_wait_after = if db_theory.0 > 1e-15 {
+                            db_before.wait * db_theory.1 / db_theory.0
+                        } else {
+                            db_theory.1
+                        };
+                        let held = Queue {
+                            service: after.service + db_wait_after,
+                            ..after
+                        };
+                        util_after.push((format!("{} pool({db})", t.id), held.rho()));
+                        if after.rho() >= 1.0 {
+                            saturated = true;
+                        }
+                        (
+                            (before.theory_wait(), after.theory_wait()),
+                            pool.wait + db_before.wait,
+                        )
+                    }
+                    None => ((0.0, 0.0), db_before.wait),
+                };
+                let theory_before = pool_theory.0 + db_theory.0;
+                let theory_after = pool_theory.1 + db_theory.1;
+                let waits_after = if theory_before > 1e-15 {
+                    measured * theory_after / theory_before
+                } else {
+                    theory_after
+                };
+                delta_db += acquires * (waits_after - measured + service_change);
+            }
+            delta_own += delta_db;
+            if let Some(cpu) = &t.cpu {
+                let after = Queue {
+                    copies: n,
+                    servers: f64::from(spec.cores),
+                    ..*cpu
+                };
+                util_after.push((format!("{} cpu", t.id), after.rho()));
+                match cpu.wait_after(&after) {
+                    Some(w) if cpu.wait > 0.0 => {
+                        delta_own += part("core_wait") * (w / cpu.wait) - part("core_wait")
+                    }
+                    Some(_) => {}
+                    None => saturated = true,
+                }
+            }
+            if let Some(workers) = &t.workers {
+                let after = Queue {
+                    copies: n,
+                    service: (workers.service + delta_own).max(1e-9),
+                    ..*workers
+                };
+                let name = s
+                    .saturation
+                    .iter()
+                    .find(|r| {
+                        r.component == t.id
+                            && r.kind == "concurrency"
+                            && !r.resource.contains("pool(")
+                    })
+                    .map_or(format!("{} worker threads", t.id), |r| r.resource.clone());
+                util_after.push((name, after.rho()));
+                match workers.wait_after(&after) {
+                    Some(w) if workers.wait > 0.0 => {
+                        delta_own += part("worker_wait") * (w / workers.wait) - part("worker_wait")
+                    }
+                    Some(_) => {}
+                    None => saturated = true,
+                }
+            }
+            let visits = if self.x > 0.0 {
+                t.served_per_sec / self.x
+            } else {
+                0.0
+            };
+            delta_user += visits * delta_own;
+        }
+        for db in &self.dbs {
+            let scale = dbs
+                .get(&db.id)
+                .map_or(1.0, |(before, after)| after.rho() / before.rho().max(1e-12));
+            for r in s
+                .saturation
+                .iter()
+                .filter(|r| r.component == db.id && r.kind == "compute")
+            {
+                util_after.push((r.resource.clone(), r.utilization * scale));
+            }
+        }
+        // Everything the lever does not touch keeps its utilisation (connections the
+        // pools keep open do not grow with load, see `analyse`).
+        for r in &s.saturation {
+            if is_structural(variant, r) {
+                continue;
+            }
+            if !util_after.iter().any(|(name, _)| *name == r.resource) {
+                util_after.push((r.resource.clone(), r.utilization));
+            }
+        }
+        let (bottleneck, u) = util_after
+            .iter()
+            .cloned()
+            .max_by(|a, b| a.1.total_cmp(&b.1))
+            .unwrap_or_default();
+        let capacity = if u > 1e-9 { self.x / u } else { f64::INFINITY };
+        let before_u = s
+            .saturation
+            .iter()
+            .map(|r| r.utilization)
+            .fold(0.0, f64::max);
+        let capacity_before = if before_u > 1e-9 {
+            self.x / before_u
+        } else {
+            f64::INFINITY
+        };
+        let mean_before = s.overall.latency_ms.mean;
+        let mean_ms = (!saturated).then(|| (mean_before + delta_user * 1e3).max(0.0));
+        let faster = mean_ms.is_some_and(|m| m <= (1.0 - HELPS) * mean_before);
+        let roomier =
+            capacity.is_finite() && capacity >= (1.0 + HELPS) * capacity_before && u < 1.0;
+        // More room is worth paying for only when something is close to running out.
+        let pressed = before_u >= PRESSED;
+        let (helps, unhelpful) = if faster || (roomier && pressed) {
+            (true, None)
+        } else if roomier {
+            (false, Some(Unhelpful::NotNeeded))
+        } else {
+            (false, Some(Unhelpful::SameBottleneck))
+        };
+        Predicted {
+            helps,
+            unhelpful,
+            mean_ms,
+            saturates_at_per_sec: capacity,
+            bottleneck,
+        }
+    }
+}
+
+/// The fullest resource of component `id` and its utilisation.
+fn fullest(s: &Summary, id: &str) -> (String, f64) {
+    s.saturation
+        .iter()
+        .filter(|r| r.component == id)
+        .max_by(|a, b| a.utilization.total_cmp(&b.utilization))
+        .map_or((id.to_owned(), 0.0), |r| {
+            (r.resource.clone(), r.utilization)
+        })
+}
+
+fn diagnose(tier: &str, s: &Summary, model: &Model) -> Option<Diagnosis> {
+    let t = model.tiers.iter().find(|t| t.id == tier)?;
+    let mean = t.time.mean_ms;
+    if t.served_per_sec <= 0.0 || mean <= 0.0 {
+        return None;
+    }
+    let part = |name: &str| t.time.breakdown_ms.get(name).copied().unwrap_or(0.0);
+    let share = |ms: f64| ms / mean;
+    let cpu_util = s.component(tier).map_or(0.0, |c| c.figure("cpu_util"));
+    let (largest_phase, largest) = t
+        .time
+        .breakdown_ms
+        .iter()
+        .max_by(|a, b| a.1.total_cmp(b.1))
+        .map(|(k, v)| (k.clone(), *v))
+        .unwrap_or_default();
+    // Waiting while holding a thread (and a connection): for a thread, a connection,
+    // or the database's cores.
+    let waiting = part("worker_wait") + part("pool_wait") + part("db_queue");
+    let bound = if cpu_util >= CPU_SATURATED {
+        Bound::Compute
+    } else if share(waiting) >= WAITING_SHARE {
+        Bound::Concurrency
+    } else {
+        Bound::Unsaturated
+    };
+    let mut chain = Vec::new();
+    let util_of = |resource: &str| {
+        s.saturation
+            .iter()
+            .find(|r| r.resource == resource)
+            .map(|r| r.utilization)
+    };
+    match bound {
+        Bound::Compute => chain.push(Link {
+            resource: format!("{tier} cpu"),
+            share: Some(share(part("cpu") + part("core_wait"))),
+            utilization: Some(cpu_util),
+        }),
+        Bound::Concurrency | Bound::Unsaturated => {
+            if share(part("worker_wait")) >= 0.05 {
+                let workers = s
+                    .saturation
+                    .iter()
+                    .find(|r| {
+                        r.component == tier
+                            && r.kind == "concurrency"
+                            && !r.resource.contains("pool(")
+                    })
+                    .map_or(format!("{tier} worker threads"), |r| r.resource.clone());
+                chain.push(Link {
+                    utilization: util_of(&workers),
+                    resource: workers,
+                    share: Some(share(part("worker_wait"))),
+                });
+            }
+            // The pool its requests waited for longest (if they did), then what its
+            // connections wait for: the database's fullest resource.
+            let pool = t
+                .pools
+                .iter()
+                .filter_map(|(db, p, _)| p.map(|p| (db, p.lambda * p.wait)))
+                .max_by(|a, b| a.1.total_cmp(&b.1))
+                .map(|(db, _)| db);
+            let pooled_wait = share(part("pool_wait")) >= 0.05;
+            if let Some(db) = pool
+                && pooled_wait
+            {
+                let resource = format!("{tier} pool({db})");
+                chain.push(Link {
+                    utilization: util_of(&resource),
+                    resource,
+                    share: Some(share(part("pool_wait"))),
+                });
+            }
+            let db = if pooled_wait {
+                pool
+            } else {
+                // The busiest database the tier queries.
+                t.pools
+                    .iter()
+                    .map(|(db, _, _)| db)
+                    .max_by(|a, b| fullest(s, a).1.total_cmp(&fullest(s, b).1))
+            };
+            if let Some(db) = db
+                && (pooled_wait || share(part("db_queue")) >= 0.05)
+            {
+                let (resource, utilization) = fullest(s, db);
+                chain.push(Link {
+                    resource,
+                    share: Some(share(part("db_queue") + part("db_service"))),
+                    utilization: Some(utilization),
+                });
+            } else if chain.is_empty() && bound == Bound::Concurrency {
+                chain.push(Link {
+                    resource: largest_phase.clone(),
+                    share: Some(share(largest)),
+                    utilization: None,
+                });
+            }
+        }
+    }
+    Some(Diagnosis {
+        tier: tier.to_owned(),
+        bound,
+        cpu_util,
+        mean_ms: mean,
+        largest_share: share(largest),
+        largest_phase,
+        chain,
+    })
+}
+
+/// The levers the run makes relevant: `(kind, component, subject, changes)`.
+fn candidates(
+    sc: &Scenario,
+    s: &Summary,
+    model: &Model,
+) -> Vec<(LeverKind, String, Option<String>, Vec<Override>)> {
+    let set = |path: String, value: String| Override { path, value };
+    let util = |resource: String| {
+        s.saturation
+            .iter()
+            .find(|r| r.resource == resource)
+            .map_or(0.0, |r| r.utilization)
+    };
+    let scaled: Vec<&str> = sc
+        .components
+        .iter()
+        .filter_map(|c| match c {
+            ComponentSpec::Autoscaler(a) => Some(a.tier.as_str()),
+            _ => None,
+        })
+        .collect();
+    let mut out = Vec::new();
+    for c in &sc.components {
+        match c {
+            ComponentSpec::Database(d) => {
+                let busy = s
+                    .saturation
+                    .iter()
+                    .filter(|r| r.component == d.id && r.kind == "compute")
+                    .map(|r| r.utilization)
+                    .fold(0.0, f64::max);
+                let total: f64 = s
+                    .queries
+                    .iter()
+                    .filter(|q| q.db == d.id)
+                    .map(|q| q.total_secs)
+                    .sum();
+                for (name, q) in &d.queries {
+                    let time = s
+                        .queries
+                        .iter()
+                        .find(|r| r.db == d.id && r.query == *name)
+                        .map_or(0.0, |r| r.total_secs);
+                    if q.unindexed_cost.is_some()
+                        && !q.indexed
+                        && total > 0.0
+                        && time >= 0.2 * total
+                    {
+                        out.push((
+                            LeverKind::AddIndex,
+                            d.id.clone(),
+                            Some(name.clone()),
+                            vec![set(
+                                format!("{}.queries[{name:?}].indexed", d.id),
+                                "true".into(),
+                            )],
+                        ));
+                    }
+                }
+                if busy >= 0.5 {
+                    out.push((
+                        LeverKind::DatabaseCores,
+                        d.id.clone(),
+                        None,
+                        vec![set(format!("{}.cores", d.id), (d.cores * 2).to_string())],
+                    ));
+                }
+            }
+            ComponentSpec::App(a) => {
+                let Some(t) = model.tiers.iter().find(|t| t.id == a.id) else {
+                    continue;
+                };
+                let pool_share = t.time.breakdown_ms.get("pool_wait").copied().unwrap_or(0.0)
+                    / t.time.mean_ms.max(1e-12);
+                for (k, p) in a.pools.iter().enumerate() {
+                    let PoolMode::Pooled { size, .. } = p.mode else {
+                        continue;
+                    };
+                    let Some(ComponentSpec::Database(d)) = component(sc, &p.db) else {
+                        continue;
+                    };
+                    // Every instance's pool together within the database's limit
+                    // (a pooler multiplexes: its clients may exceed it).
+                    let limit = if matches!(d.pooler, model::Pooler::None) {
+                        d.max_connections / a.instances.max(1)
+                    } else {
+                        u32::MAX
+                    };
+                    let bigger = (size * 2).min(limit);
+                    if pool_share >= 0.05
+                        && bigger > size
+                        && util(format!("{} pool({})", a.id, p.db)) >= 0.5
+                    {
+                        out.push((
+                            LeverKind::GrowPool,
+                            a.id.clone(),
+                            Some(p.db.clone()),
+                            vec![set(
+                                format!("{}.pools[{k}].mode.size", a.id),
+                                bigger.to_string(),
+                            )],
+                        ));
+                    }
+                }
+                if !scaled.contains(&a.id.as_str()) && t.served_per_sec > 0.0 {
+                    out.push((
+                        LeverKind::AddInstances,
+                        a.id.clone(),
+                        None,
+                        vec![set(
+                            format!("{}.instances", a.id),
+                            (a.instances * 2).to_string(),
+                        )],
+                    ));
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}
