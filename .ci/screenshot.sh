@@ -17,6 +17,10 @@
 # × postgres.cores at 2400 req/s):
 #   CLICK="273,117 190,283 247,443:3 157,495" CLICK_AFTER=2 \
 #   .ci/screenshot.sh assets/experiments_plan.png 200 -- --panel experiments
+# The Advisor's (the click parks the pointer on the panel's title, away from the bars;
+# a fresh HOME keeps remembered panels out of the picture):
+#   HOME=$(mktemp -d) CLICK=900,97 CLICK_AFTER=30 \
+#   .ci/screenshot.sh assets/advisor.png 40 -- scenarios/missing_index.ron --panel advisor
 #
 # Needs: xvfb xauth imagemagick xdotool (apt-get install -y …).
 set -euo pipefail

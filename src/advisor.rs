@@ -179,6 +179,8 @@ const CPU_SATURATED: f64 = 0.7;
 /// a connection, the database's cores) that makes it concurrency-bound (with its CPU
 /// below [`CPU_SATURATED`]).
 const WAITING_SHARE: f64 = 0.2;
+/// Utilisation from which a database counts as nearly full.
+const DB_SATURATED: f64 = 0.8;
 /// Queueing formulas stop at this utilisation: a saturated station's measured wait is
 /// finite only because something upstream limits how many reach it.
 const RHO_CAP: f64 = 0.98;
@@ -789,9 +791,16 @@ fn diagnose(tier: &str, s: &Summary, model: &Model) -> Option<Diagnosis> {
     // Waiting while holding a thread (and a connection): for a thread, a connection,
     // or the database's cores.
     let waiting = part("worker_wait") + part("pool_wait") + part("db_queue");
+    // Or most of the time in a database that is nearly full: the wait is coming.
+    let busiest_db = t
+        .pools
+        .iter()
+        .map(|(db, _, _)| fullest(s, db).1)
+        .fold(0.0, f64::max);
+    let in_db = share(part("db_queue") + part("db_service"));
     let bound = if cpu_util >= CPU_SATURATED {
         Bound::Compute
-    } else if share(waiting) >= WAITING_SHARE {
+    } else if share(waiting) >= WAITING_SHARE || (in_db >= 0.5 && busiest_db >= DB_SATURATED) {
         Bound::Concurrency
     } else {
         Bound::Unsaturated

@@ -44,6 +44,8 @@ pub struct WindowArgs {
 pub enum Panel {
     /// Sweeps of the load or a parameter, the capacity and the objectives.
     Experiments,
+    /// What runs out first, the diagnosis and the levers.
+    Advisor,
 }
 
 fn parse_speed(s: &str) -> Result<f64, String> {

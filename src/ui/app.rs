@@ -14,6 +14,7 @@ use crate::engine::{Advance, Simulation};
 use crate::metrics::Summary;
 use crate::model::{self, ComponentSpec, Endpoint, RunSpec, Scenario, ValidScenario, params};
 
+use super::advisor::{self as advisor_panel, AdvisorPanel};
 use super::canvas::{Canvas, CanvasAction, CanvasInput};
 use super::charts;
 use super::document::Document;
@@ -115,6 +116,12 @@ pub enum Command {
     ApplyPoint(usize),
     /// Ask where to export the experiment's results.
     ExportDialog(Export),
+    /// Make an advisor's lever: `--set` changes to one component.
+    ApplyLever {
+        component: String,
+        changes: Vec<String>,
+        title: String,
+    },
     Export(Export, PathBuf),
 }
 
@@ -216,6 +223,8 @@ pub struct BottleneckApp {
     moving: Option<Scenario>,
     /// The Experiments panel: sweeps in background threads and their results.
     experiments: Experiments,
+    /// The Advisor panel: what runs out first and the levers, from the running system.
+    advisor: AdvisorPanel,
     last_frame: Option<Instant>,
     frame_dt: f64,
     pub stats: FrameStats,
@@ -311,6 +320,7 @@ impl BottleneckApp {
             redo: Vec::new(),
             moving: None,
             experiments: Experiments::default(),
+            advisor: AdvisorPanel::default(),
             last_frame: None,
             frame_dt: 0.0,
             stats: FrameStats::default(),
@@ -363,6 +373,11 @@ impl BottleneckApp {
     /// The Experiments panel (its results, whether one runs).
     pub fn experiments(&self) -> &Experiments {
         &self.experiments
+    }
+
+    /// The Advisor panel (the advice it shows).
+    pub fn advisor(&self) -> &AdvisorPanel {
+        &self.advisor
     }
 
     /// The message in the status bar.
@@ -471,6 +486,7 @@ impl BottleneckApp {
         }
         egui::CentralPanel::default().show(ui, |ui| self.canvas_ui(ui));
         self.experiments_ui(ui.ctx());
+        self.advisor_ui(ui.ctx(), &summary);
         self.dialog_ui(ui.ctx());
 
         let commands = std::mem::take(&mut self.commands);
@@ -647,6 +663,8 @@ impl BottleneckApp {
                     .on_hover_text(
                         "Sweep the load or a parameter, find the capacity, edit the objectives",
                     );
+                ui.checkbox(&mut self.prefs.show_advisor, advisor_panel::labels::ADVISOR)
+                    .on_hover_text("What runs out first, the diagnosis and the levers");
                 if ui
                     .button(if self.prefs.dark {
                         "Light theme"
@@ -746,6 +764,12 @@ impl BottleneckApp {
                     "The Experiments panel: run the scenario at many loads or parameter values \
                      in the background, see where latency turns and the objectives stop \
                      holding, and apply the setting you choose",
+                );
+            ui.toggle_value(&mut self.prefs.show_advisor, advisor_panel::labels::ADVISOR)
+                .on_hover_text(
+                    "The Advisor: which resource runs out first and why, where each \
+                     endpoint's time goes, and the levers that fix it with their predicted \
+                     effect; apply one to the running system",
                 );
         });
     }
@@ -1532,6 +1556,11 @@ impl BottleneckApp {
                 });
             }
             Command::Export(kind, path) => self.export(kind, path),
+            Command::ApplyLever {
+                component,
+                changes,
+                title,
+            } => self.apply_lever(&component, &changes, &title),
         }
     }
 
@@ -1628,6 +1657,62 @@ impl BottleneckApp {
                 experiments::Action::Apply(i) => Command::ApplyPoint(i),
                 experiments::Action::Export(kind) => Command::ExportDialog(kind),
             });
+        }
+    }
+
+    /// The Advisor panel, in its own window while shown.
+    fn advisor_ui(&mut self, ctx: &egui::Context, summary: &crate::metrics::Summary) {
+        if !self.prefs.show_advisor {
+            return;
+        }
+        self.advisor.refresh(&self.sim, summary);
+        let mut actions = Vec::new();
+        egui::Window::new(advisor_panel::labels::ADVISOR)
+            .open(&mut self.prefs.show_advisor)
+            .default_pos([360.0, 80.0])
+            .default_size([620.0, 620.0])
+            .min_size([420.0, 300.0])
+            .resizable(true)
+            .collapsible(false)
+            .show(ctx, |ui| {
+                actions = self.advisor.ui(ui);
+            });
+        for a in actions {
+            let advisor_panel::Action::Apply {
+                component,
+                changes,
+                title,
+            } = a;
+            self.commands.push(Command::ApplyLever {
+                component,
+                changes,
+                title,
+            });
+        }
+    }
+
+    /// Makes an advisor's lever: its `--set` changes to one component, live when the
+    /// run can take them (one undo step either way).
+    fn apply_lever(&mut self, component: &str, changes: &[String], title: &str) {
+        let Some(mut spec) = self.effective(component) else {
+            self.status = format!("Cannot {title}: there is no component {component:?}");
+            return;
+        };
+        let prefix = format!("{component}.");
+        for change in changes {
+            let applied = change
+                .split_once('=')
+                .and_then(|(path, value)| Some((path.strip_prefix(&prefix)?, value)))
+                .ok_or_else(|| format!("`{change}` does not change {component}"))
+                .and_then(|(path, value)| params::apply(&mut spec, path, value, false));
+            if let Err(e) = applied {
+                self.status = format!("Cannot {title}: {e}");
+                return;
+            }
+        }
+        self.edit_component(spec);
+        if self.status.starts_with("Changed ") {
+            self.status = format!("Applied: {title} (recorded; Ctrl+Z undoes it)");
         }
     }
 
@@ -1787,6 +1872,7 @@ impl BottleneckApp {
     fn open_document(&mut self, doc: Document) {
         // An experiment on the previous scenario stops; its results no longer apply.
         self.experiments.forget();
+        self.advisor.forget();
         self.doc = doc;
         self.undo.clear();
         self.redo.clear();

@@ -1,6 +1,7 @@
 //! The desktop window. Only this module knows egui/eframe; it drives the same
 //! [`crate::engine::Simulation`] the command line runs.
 
+pub mod advisor;
 mod app;
 mod canvas;
 pub mod charts;
@@ -44,8 +45,10 @@ pub fn run(file: Option<PathBuf>, window: crate::cli::WindowArgs) -> anyhow::Res
                 playback.speed = speed;
             }
             playback.playing = !window.paused;
-            if window.panel == Some(crate::cli::Panel::Experiments) {
-                app.prefs.show_experiments = true;
+            match window.panel {
+                Some(crate::cli::Panel::Experiments) => app.prefs.show_experiments = true,
+                Some(crate::cli::Panel::Advisor) => app.prefs.show_advisor = true,
+                None => {}
             }
             Ok(Box::new(app))
         }),

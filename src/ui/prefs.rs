@@ -21,6 +21,7 @@ pub struct Prefs {
     pub show_inspector: bool,
     pub show_scenario: bool,
     pub show_experiments: bool,
+    pub show_advisor: bool,
     pub charts: ChartChoice,
 }
 
@@ -33,6 +34,7 @@ impl Default for Prefs {
             show_inspector: true,
             show_scenario: true,
             show_experiments: false,
+            show_advisor: false,
             charts: ChartChoice::default(),
         }
     }

@@ -50,6 +50,9 @@ mod scenarios;
 // The window driven through its controls (egui_kittest).
 #[cfg(feature = "gui")]
 mod ui;
+// The Advisor panel: the advice while the run goes on; a lever applied and undone.
+#[cfg(feature = "gui")]
+mod ui_advisor;
 // The Experiments panel: sweeps in the background, Cancel, Apply, objectives saved.
 #[cfg(feature = "gui")]
 mod ui_experiments;

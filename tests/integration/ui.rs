@@ -7,26 +7,12 @@ use std::path::Path;
 use bottleneck::engine::Simulation;
 use bottleneck::model::{self, ComponentSpec, ValidScenario};
 use bottleneck::report;
-use bottleneck::ui::{BottleneckApp, Command, FRAME_BUDGET, Selection, labels};
+use bottleneck::ui::{BottleneckApp, Command, Selection, labels};
 use egui::accesskit::Role;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable as _;
 
-use crate::util::{bundled, repo_path, valid};
-
-const DT: f64 = 1.0 / 60.0;
-
-fn harness(app: BottleneckApp) -> Harness<'static, BottleneckApp> {
-    Harness::builder()
-        .with_size(egui::vec2(1280.0, 800.0))
-        .build_ui_state(
-            |ui, app: &mut BottleneckApp| {
-                app.advance_frame(DT, FRAME_BUDGET);
-                app.ui(ui);
-            },
-            app,
-        )
-}
+use crate::util::{bundled, repo_path, ui_harness as harness, valid};
 
 fn default_app() -> BottleneckApp {
     BottleneckApp::new(bundled("three_tier"), None)
@@ -426,6 +412,8 @@ fn every_character_the_window_draws_is_in_its_fonts() {
         include_str!("../../src/ui/experiments/picture.rs"),
         include_str!("../../src/ui/experiments/results.rs"),
         include_str!("../../src/ui/experiments/setup.rs"),
+        include_str!("../../src/ui/advisor.rs"),
+        include_str!("../../src/advisor.rs"),
     ];
     let ctx = egui::Context::default();
     let mut output = ctx.run_ui(egui::RawInput::default(), |_| {});

@@ -11,29 +11,15 @@ use std::time::{Duration, Instant};
 
 use bottleneck::model::{self, Arrivals, ComponentSpec, Objective, Scenario};
 use bottleneck::ui::experiments::{APPLY, Stage, labels as exp};
-use bottleneck::ui::{BottleneckApp, Command, FRAME_BUDGET, labels};
+use bottleneck::ui::{BottleneckApp, Command, labels};
 use egui::accesskit::Role;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable as _;
 
-use crate::util::{bundled, valid};
-
-const DT: f64 = 1.0 / 60.0;
+use crate::util::{bundled, ui_harness as harness, valid};
 
 /// The most wall time a wait may take: generous, since the tests share two cores.
 const PATIENCE: Duration = Duration::from_secs(180);
-
-fn harness(app: BottleneckApp) -> Harness<'static, BottleneckApp> {
-    Harness::builder()
-        .with_size(egui::vec2(1280.0, 800.0))
-        .build_ui_state(
-            |ui, app: &mut BottleneckApp| {
-                app.advance_frame(DT, FRAME_BUDGET);
-                app.ui(ui);
-            },
-            app,
-        )
-}
 
 /// The bundled three-tier app with runs of `duration_secs`.
 fn three_tier(duration_secs: f64) -> Scenario {

@@ -197,3 +197,24 @@ pub fn within_estimate(sim: &Simulation) -> Result<(), String> {
         Err(over.join("; "))
     }
 }
+
+/// One frame of the window in the UI tests: 1/60 s.
+#[cfg(feature = "gui")]
+pub const DT: f64 = 1.0 / 60.0;
+
+/// The window at 1280×800 in an egui_kittest harness; each step is one frame of [`DT`],
+/// in which the simulation advances exactly as in the real window.
+#[cfg(feature = "gui")]
+pub fn ui_harness(
+    app: bottleneck::ui::BottleneckApp,
+) -> egui_kittest::Harness<'static, bottleneck::ui::BottleneckApp> {
+    egui_kittest::Harness::builder()
+        .with_size(egui::vec2(1280.0, 800.0))
+        .build_ui_state(
+            |ui, app: &mut bottleneck::ui::BottleneckApp| {
+                app.advance_frame(DT, bottleneck::ui::FRAME_BUDGET);
+                app.ui(ui);
+            },
+            app,
+        )
+}

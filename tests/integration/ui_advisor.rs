@@ -1,0 +1,87 @@
+//! The Advisor panel driven through its controls (egui_kittest): it names what runs out
+//! first while the run goes on, and its Apply button makes a lever's change in the
+//! running system, recorded, and undone with Ctrl+Z.
+
+use bottleneck::model::{ComponentSpec, Scenario};
+use bottleneck::report;
+use bottleneck::ui::advisor::labels as advisor;
+use bottleneck::ui::{BottleneckApp, Command};
+use egui::accesskit::Role;
+use egui_kittest::kittest::Queryable as _;
+
+use crate::util::{bundled, ui_harness as harness, valid};
+
+fn indexed(s: &Scenario) -> bool {
+    s.components
+        .iter()
+        .find_map(|c| match c {
+            ComponentSpec::Database(d) if d.id == "shop_db" => {
+                Some(d.queries["search_products"].indexed)
+            }
+            _ => None,
+        })
+        .expect("shop_db.search_products")
+}
+
+#[test]
+fn a_lever_applied_from_the_advisor_changes_the_running_system_and_undoes() {
+    let mut s = bundled("missing_index").into_inner();
+    s.run.warmup_secs = 2.0;
+    s.run.duration_secs = 300.0;
+    let mut h = harness(BottleneckApp::new(valid(s), None));
+    h.get_by_role_and_label(Role::Button, advisor::ADVISOR)
+        .click();
+    h.run_steps(3);
+    assert!(h.state().prefs.show_advisor);
+
+    // Run at 60× until the panel has judged a few seconds of load.
+    h.state_mut().command(Command::SetSpeed(60.0));
+    while h.state().simulation().now().as_secs_f64() < 12.0 {
+        h.run_steps(1);
+    }
+    h.state_mut().playback_mut().playing = false;
+    h.run_steps(2);
+    let advice = h.state().advisor().advice().expect("advice").clone();
+    assert_eq!(advice.headroom[0].resource, "shop_db cpu");
+    assert_eq!(
+        advice.levers[0].changes,
+        [r#"shop_db.queries["search_products"].indexed=true"#]
+    );
+    h.get_by_label("What runs out first");
+    // The diagnosis, in the words of the command line's report.
+    let words = report::diagnosis_words(&advice.diagnoses[0]);
+    assert!(words.contains("concurrency-bound"), "{words}: {advice:#?}");
+    h.get_by_label(&words);
+
+    // The first lever's Apply: the index exists from now on in the running system, and
+    // the change is in the run's record.
+    assert!(!indexed(h.state().simulation().current()));
+    h.get_all_by_role_and_label(Role::Button, advisor::APPLY_LEVER)
+        .next()
+        .expect("an Apply button per lever")
+        .click();
+    h.run_steps(2);
+    assert!(
+        indexed(h.state().simulation().current()),
+        "{}",
+        h.state().status()
+    );
+    assert_eq!(
+        h.state().scenario().timeline.len(),
+        1,
+        "recorded in the document"
+    );
+    assert!(
+        h.state().status().contains("add the index"),
+        "{}",
+        h.state().status()
+    );
+
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::Z);
+    h.run_steps(2);
+    assert!(!indexed(h.state().simulation().current()), "undone");
+    assert!(
+        h.state().scenario().timeline.is_empty(),
+        "out of the document's record"
+    );
+}
