@@ -1282,7 +1282,6 @@ pub fn advice_table(a: &crate::advisor::Advice) -> String {
             }
         );
         for (k, l) in a.levers.iter().enumerate() {
-            let mark = if l.helps() { "" } else { "✗ " };
             let cost = if l.cost_change_per_hour.abs() < 0.005 {
                 "no cost change".to_owned()
             } else {
@@ -1290,14 +1289,14 @@ pub fn advice_table(a: &crate::advisor::Advice) -> String {
             };
             let _ = writeln!(
                 o,
-                "  {}. {mark}{} ({}) — {cost}",
+                "  {}. {} ({}) — {cost}",
                 k + 1,
                 lever_title(l),
                 l.changes.join(" ")
             );
             let p = &l.predicted;
             let after = match p.mean_ms {
-                Some(m) => format!("mean {:.2} → about {:.2} ms", a.mean_ms, m),
+                Some(m) => format!("mean from {:.2} to about {:.2} ms", a.mean_ms, m),
                 None => "something would still be saturated".to_owned(),
             };
             let verdict = if l.helps() {
@@ -1324,14 +1323,14 @@ pub fn advice_table(a: &crate::advisor::Advice) -> String {
             if let Some(v) = &l.verified {
                 let _ = writeln!(
                     o,
-                    "       measured:  mean {:.2} → {:.2} ms, {}",
+                    "       measured:  mean from {:.2} to {:.2} ms, {}",
                     v.mean_ms.a.mean,
                     v.mean_ms.b.mean,
                     difference_words(&v.mean_ms, "ms", 1.0),
                 );
                 let _ = writeln!(
                     o,
-                    "                  p99 {:.1} → {:.1} ms, {}",
+                    "                  p99 from {:.1} to {:.1} ms, {}",
                     v.p99_ms.a.mean,
                     v.p99_ms.b.mean,
                     difference_words(&v.p99_ms, "ms", 1.0),

@@ -484,7 +484,7 @@ impl BottleneckApp {
                     egui::ScrollArea::vertical().show(ui, |ui| self.inspector_ui(ui));
                 });
         }
-        egui::CentralPanel::default().show(ui, |ui| self.canvas_ui(ui));
+        egui::CentralPanel::default().show(ui, |ui| self.canvas_ui(ui, &summary));
         self.experiments_ui(ui.ctx());
         self.advisor_ui(ui.ctx(), &summary);
         self.dialog_ui(ui.ctx());
@@ -1148,7 +1148,7 @@ impl BottleneckApp {
         });
     }
 
-    fn canvas_ui(&mut self, ui: &mut egui::Ui) {
+    fn canvas_ui(&mut self, ui: &mut egui::Ui, summary: &crate::metrics::Summary) {
         let positions = edit::layout(&self.doc.scenario);
         let edges = edit::edges(&self.doc.scenario);
         let glance = self.sim.glance();
@@ -1185,6 +1185,7 @@ impl BottleneckApp {
             selected,
             bottleneck: bottleneck.as_deref(),
             animate: self.playback.playing && !self.sim.is_finished(),
+            stations: &summary.stations,
         };
         let actions = self.canvas.show(ui, &input, self.frame_dt);
         for a in actions {

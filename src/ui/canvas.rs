@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 
 use egui::{Color32, Pos2, Rect, Sense, Shape, Stroke, Vec2, epaint::CubicBezierShape};
 
+use crate::metrics::summary::StationReport;
 use crate::metrics::{Glance, SeriesSet};
 
 /// Size of a node on the canvas, in canvas units.
@@ -66,6 +67,8 @@ pub struct CanvasInput<'a> {
     pub bottleneck: Option<&'a str>,
     /// Whether traffic animates (the run is playing).
     pub animate: bool,
+    /// Every queueing station so far, for the theory beside the simulation on hover.
+    pub stations: &'a [StationReport],
 }
 
 /// Fill colour for a saturation from 0 to 1: green, yellow, red.
@@ -170,7 +173,7 @@ impl Canvas {
             let id = ui.scope_id().with(("node", &g.id));
             let response = ui
                 .interact(rect, id, Sense::click_and_drag())
-                .on_hover_ui(|ui| node_tooltip(ui, g, input.series));
+                .on_hover_ui(|ui| node_tooltip(ui, g, input.series, input.stations));
             response.widget_info(|| {
                 egui::WidgetInfo::labeled(egui::Role::Button, true, format!("node {}", g.id))
             });
@@ -536,8 +539,9 @@ fn draw_shape(painter: &egui::Painter, kind: &str, rect: Rect, fill: Color32, st
     }
 }
 
-/// On hover: what the node is, its fullest resource, and a small chart of its series.
-fn node_tooltip(ui: &mut egui::Ui, g: &Glance, series: &SeriesSet) {
+/// On hover: what the node is, its fullest resource, a small chart of its series, and
+/// each of its queueing stations' simulated wait beside what theory predicts.
+fn node_tooltip(ui: &mut egui::Ui, g: &Glance, series: &SeriesSet, stations: &[StationReport]) {
     ui.strong(format!("{} ({})", g.id, g.kind));
     ui.label(&g.headline);
     if !g.broken.is_empty() {
@@ -554,6 +558,23 @@ fn node_tooltip(ui: &mut egui::Ui, g: &Glance, series: &SeriesSet) {
         ui.label(format!("{:.0} /s arriving", g.rate_per_sec));
     }
     super::charts::mini(ui, series, &g.id);
+    let ours = stations.iter().filter(|st| {
+        st.name
+            .strip_prefix(g.id.as_str())
+            .is_some_and(|rest| rest.starts_with('.') || rest.starts_with('#'))
+    });
+    for st in ours {
+        let Some(t) = &st.theory else { continue };
+        ui.label(format!(
+            "{}: waits {:.2} ms simulated, {} {:.2} ms by {} at {:.0}% load",
+            st.name,
+            st.mean_wait_ms,
+            if t.exact { "exactly" } else { "about" },
+            t.wait_ms,
+            t.model,
+            t.rho * 100.0
+        ));
+    }
 }
 
 #[cfg(test)]

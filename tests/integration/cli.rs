@@ -916,7 +916,7 @@ fn advise_names_what_runs_out_first_and_the_levers_with_predicted_and_measured_e
         "app: concurrency-bound",
         "which wait for db cpu",
         "give db more cores (db.cores=8)",
-        "✗ add app instances (app.instances=8)",
+        "3. add app instances (app.instances=8)",
         "will not help: db cpu still runs out first",
         "measured over 4 replications on common random numbers",
         "measured:  mean",

@@ -50,7 +50,8 @@ mod scenarios;
 // The window driven through its controls (egui_kittest).
 #[cfg(feature = "gui")]
 mod ui;
-// The Advisor panel: the advice while the run goes on; a lever applied and undone.
+// The Advisor panel: the advice while the run goes on; a lever applied and undone;
+// theory beside simulation on a node's hover.
 #[cfg(feature = "gui")]
 mod ui_advisor;
 // The Experiments panel: sweeps in the background, Cancel, Apply, objectives saved.

@@ -414,6 +414,8 @@ fn every_character_the_window_draws_is_in_its_fonts() {
         include_str!("../../src/ui/experiments/setup.rs"),
         include_str!("../../src/ui/advisor.rs"),
         include_str!("../../src/advisor.rs"),
+        include_str!("../../src/theory.rs"),
+        include_str!("../../src/report.rs"),
     ];
     let ctx = egui::Context::default();
     let mut output = ctx.run_ui(egui::RawInput::default(), |_| {});

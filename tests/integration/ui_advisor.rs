@@ -1,6 +1,7 @@
 //! The Advisor panel driven through its controls (egui_kittest): it names what runs out
 //! first while the run goes on, and its Apply button makes a lever's change in the
-//! running system, recorded, and undone with Ctrl+Z.
+//! running system, recorded, and undone with Ctrl+Z. A node's hover shows its stations'
+//! waits beside queueing theory.
 
 use bottleneck::model::{ComponentSpec, Scenario};
 use bottleneck::report;
@@ -84,4 +85,27 @@ fn a_lever_applied_from_the_advisor_changes_the_running_system_and_undoes() {
         h.state().scenario().timeline.is_empty(),
         "out of the document's record"
     );
+}
+
+#[test]
+fn hovering_a_node_shows_each_station_s_wait_beside_queueing_theory() {
+    let mut s = bundled("mmc").into_inner();
+    s.run.warmup_secs = 2.0;
+    let mut h = harness(BottleneckApp::new(valid(s), None));
+    h.state_mut().command(Command::SetSpeed(60.0));
+    while h.state().simulation().now().as_secs_f64() < 30.0 {
+        h.run_steps(1);
+    }
+    h.state_mut().playback_mut().playing = false;
+    h.run_steps(1);
+    let (at, _) = h
+        .state()
+        .node_on_screen("server")
+        .expect("the node on the canvas");
+    h.hover_at(at);
+    // Tooltips wait for the pointer to rest.
+    h.run_steps(60);
+    h.get_by_label_contains("server.cpu: waits");
+    h.get_by_label_contains("ms simulated, exactly");
+    h.get_by_label_contains("ms by M/M/4 (Erlang C) at");
 }
