@@ -104,6 +104,9 @@ pub struct Link {
 pub enum LeverKind {
     /// Add the missing index on the query that dominates a database.
     AddIndex,
+    /// Replace an N+1 loop of queries by one query (send the loop's traffic to the
+    /// endpoint that batches it).
+    Batch,
     /// Give each instance's pool more connections (within max_connections).
     GrowPool,
     /// Run more instances of an app tier.
@@ -222,9 +225,19 @@ pub fn analyse(sc: &Scenario, s: &Summary) -> Advice {
 
     let mut levers: Vec<Lever> = candidates(sc, s, &model)
         .into_iter()
-        .filter_map(|(kind, component, subject, changes)| {
+        .filter_map(|c| {
+            let Candidate {
+                kind,
+                component,
+                subject,
+                changes,
+                batch,
+            } = c;
             let variant = variant_of(sc, &changes).ok()?;
-            let predicted = model.predict(&variant, s);
+            let predicted = match &batch {
+                Some(b) => model.predict_batch(b, sc, s),
+                None => model.predict(&variant, s),
+            };
             Some(Lever {
                 kind,
                 component,
@@ -721,6 +734,105 @@ impl Model {
                 util_after.push((r.resource.clone(), r.utilization));
             }
         }
+        let mean_before = s.overall.latency_ms.mean;
+        let mean_ms = (!saturated).then(|| (mean_before + delta_user * 1e3).max(0.0));
+        self.conclude(s, &util_after, mean_ms)
+    }
+
+    /// What batching an N+1 loop would do: the database loses the loop's calls and
+    /// their service and gains one query per request; the endpoint loses the loop's
+    /// round trips and waits; the waits for the database scale with Erlang C.
+    fn predict_batch(&self, b: &Batch, sc: &Scenario, s: &Summary) -> Predicted {
+        let (Some(db), Some(e)) = (
+            self.dbs.iter().find(|d| d.id == b.db),
+            s.endpoints.get(&b.endpoint),
+        ) else {
+            return self.conclude(s, &[], None);
+        };
+        let mean_of = |query: &str| {
+            db.queries
+                .iter()
+                .find(|(q, ..)| q == query)
+                .map(|(_, _, measured, _)| *measured)
+                .filter(|m| *m > 0.0)
+                .or_else(|| match component(sc, &b.db) {
+                    Some(ComponentSpec::Database(d)) => d
+                        .queries
+                        .get(query)
+                        .map(|q| q.effective_cost().mean_ms() / 1e3),
+                    _ => None,
+                })
+                .unwrap_or(0.0)
+        };
+        let (looped, single) = (mean_of(&b.looped), mean_of(&b.single));
+        let rate = e.offered_per_sec;
+        let before = db.cpu;
+        let busy = before.lambda * before.service;
+        let lambda = (before.lambda - rate * (b.times - 1.0)).max(1e-9);
+        let after = Queue {
+            lambda,
+            service: ((busy - rate * b.times * looped + rate * single) / lambda).max(1e-9),
+            ..before
+        };
+        let ratio = if before.theory_wait() > 1e-15 {
+            after.theory_wait() / before.theory_wait()
+        } else {
+            1.0
+        };
+        let saturated = after.rho() >= 1.0;
+        let part = |o: &crate::metrics::summary::Outcomes, name: &str| {
+            o.breakdown_ms.get(name).copied().unwrap_or(0.0)
+        };
+        // Every endpoint's waits for the database scale with its queue; the batched one
+        // also makes fewer queries (fewer round trips and waits) and trades the loop's
+        // service for one query's.
+        let time_after = |name: &str, o: &crate::metrics::summary::Outcomes| {
+            let waits = part(o, "pool_wait") + part(o, "db_queue");
+            let mut t = o.latency_ms.mean - waits + waits * ratio;
+            if name == b.endpoint && b.queries_before > 0.0 {
+                let fewer = b.queries_after / b.queries_before;
+                t -= (part(o, "network") + waits * ratio) * (1.0 - fewer)
+                    + (b.times * looped - single) * 1e3;
+            }
+            t.max(0.0)
+        };
+        let served: f64 = s.endpoints.values().map(|o| o.throughput_per_sec).sum();
+        let mean_ms = (!saturated && served > 0.0).then(|| {
+            s.endpoints
+                .iter()
+                .map(|(name, o)| o.throughput_per_sec * time_after(name, o))
+                .sum::<f64>()
+                / served
+        });
+        let scale = (after.lambda * after.service) / busy.max(1e-12);
+        let calls = after.lambda / before.lambda.max(1e-12);
+        let pool = format!("pool({})", b.db);
+        let util_after: Vec<(String, f64)> = s
+            .saturation
+            .iter()
+            .filter(|r| !is_structural(sc, r))
+            .map(|r| {
+                let u = if r.component == b.db && r.kind == "compute" {
+                    r.utilization * scale
+                } else if r.resource.contains(&pool) {
+                    r.utilization * calls
+                } else {
+                    r.utilization
+                };
+                (r.resource.clone(), u)
+            })
+            .collect();
+        self.conclude(s, &util_after, mean_ms)
+    }
+
+    /// The prediction from each resource's utilisation after a lever and the mean
+    /// latency after it (None: something saturated).
+    fn conclude(
+        &self,
+        s: &Summary,
+        util_after: &[(String, f64)],
+        mean_ms: Option<f64>,
+    ) -> Predicted {
         let (bottleneck, u) = util_after
             .iter()
             .cloned()
@@ -738,7 +850,6 @@ impl Model {
             f64::INFINITY
         };
         let mean_before = s.overall.latency_ms.mean;
-        let mean_ms = (!saturated).then(|| (mean_before + delta_user * 1e3).max(0.0));
         let faster = mean_ms.is_some_and(|m| m <= (1.0 - HELPS) * mean_before);
         let roomier =
             capacity.is_finite() && capacity >= (1.0 + HELPS) * capacity_before && u < 1.0;
@@ -892,12 +1003,47 @@ fn diagnose(tier: &str, s: &Summary, model: &Model) -> Option<Diagnosis> {
     })
 }
 
-/// The levers the run makes relevant: `(kind, component, subject, changes)`.
-fn candidates(
-    sc: &Scenario,
-    s: &Summary,
-    model: &Model,
-) -> Vec<(LeverKind, String, Option<String>, Vec<Override>)> {
+/// A lever the run makes relevant, before its prediction.
+struct Candidate {
+    kind: LeverKind,
+    component: String,
+    subject: Option<String>,
+    changes: Vec<Override>,
+    /// For [`LeverKind::Batch`]: what the batching replaces.
+    batch: Option<Batch>,
+}
+
+/// An N+1 loop and the endpoint that does the same work with one query.
+#[derive(Clone, Debug)]
+struct Batch {
+    endpoint: String,
+    db: String,
+    /// The query run in the loop, its mean count per request; the one that replaces it.
+    looped: String,
+    times: f64,
+    single: String,
+    /// Queries per request before and after.
+    queries_before: f64,
+    queries_after: f64,
+}
+
+fn candidate(
+    kind: LeverKind,
+    component: &str,
+    subject: Option<&str>,
+    changes: Vec<Override>,
+) -> Candidate {
+    Candidate {
+        kind,
+        component: component.to_owned(),
+        subject: subject.map(str::to_owned),
+        changes,
+        batch: None,
+    }
+}
+
+/// The levers the run makes relevant.
+fn candidates(sc: &Scenario, s: &Summary, model: &Model) -> Vec<Candidate> {
     let set = |path: String, value: String| Override { path, value };
     let util = |resource: String| {
         s.saturation
@@ -940,10 +1086,10 @@ fn candidates(
                         && total > 0.0
                         && time >= 0.2 * total
                     {
-                        out.push((
+                        out.push(candidate(
                             LeverKind::AddIndex,
-                            d.id.clone(),
-                            Some(name.clone()),
+                            &d.id,
+                            Some(name),
                             vec![set(
                                 format!("{}.queries[{name:?}].indexed", d.id),
                                 "true".into(),
@@ -952,9 +1098,9 @@ fn candidates(
                     }
                 }
                 if busy >= 0.5 {
-                    out.push((
+                    out.push(candidate(
                         LeverKind::DatabaseCores,
-                        d.id.clone(),
+                        &d.id,
                         None,
                         vec![set(format!("{}.cores", d.id), (d.cores * 2).to_string())],
                     ));
@@ -985,10 +1131,10 @@ fn candidates(
                         && bigger > size
                         && util(format!("{} pool({})", a.id, p.db)) >= 0.5
                     {
-                        out.push((
+                        out.push(candidate(
                             LeverKind::GrowPool,
-                            a.id.clone(),
-                            Some(p.db.clone()),
+                            &a.id,
+                            Some(&p.db),
                             vec![set(
                                 format!("{}.pools[{k}].mode.size", a.id),
                                 bigger.to_string(),
@@ -997,9 +1143,9 @@ fn candidates(
                     }
                 }
                 if !scaled.contains(&a.id.as_str()) && t.served_per_sec > 0.0 {
-                    out.push((
+                    out.push(candidate(
                         LeverKind::AddInstances,
-                        a.id.clone(),
+                        &a.id,
                         None,
                         vec![set(
                             format!("{}.instances", a.id),
@@ -1008,7 +1154,111 @@ fn candidates(
                     ));
                 }
             }
+            ComponentSpec::Client(c) => out.extend(batches(sc, s, c)),
             _ => {}
+        }
+    }
+    out
+}
+
+/// Expected database queries one request of `steps` makes.
+fn queries_per_request(steps: &[model::Step]) -> f64 {
+    use model::Step;
+    steps
+        .iter()
+        .map(|step| match step {
+            Step::Read { .. } | Step::Write { .. } => 1.0,
+            Step::Repeat { times, steps } => times.mean() * queries_per_request(steps),
+            Step::Branch {
+                probability,
+                then,
+                otherwise,
+            } => {
+                probability * queries_per_request(then)
+                    + (1.0 - probability) * queries_per_request(otherwise)
+            }
+            // A cache miss runs its steps only sometimes: counted fully (an upper
+            // estimate; the lever's measured effect says the rest).
+            Step::CacheGet { on_miss, .. } => queries_per_request(on_miss),
+            _ => 0.0,
+        })
+        .sum()
+}
+
+/// N+1 loops this client's endpoints run that another endpoint in its mix does with one
+/// query (the same steps, a single `Read` where the loop was): the lever shifts the
+/// client's mix from the loop to the batched endpoint.
+fn batches(sc: &Scenario, s: &Summary, c: &model::ClientSpec) -> Vec<Candidate> {
+    use model::Step;
+    let mut out = Vec::new();
+    for (k, (name, weight)) in c.mix.iter().enumerate() {
+        let Some(e) = sc.endpoints.get(name) else {
+            continue;
+        };
+        if *weight <= 0.0 {
+            continue;
+        }
+        for (j, (other, other_weight)) in c.mix.iter().enumerate() {
+            let Some(o) = sc.endpoints.get(other) else {
+                continue;
+            };
+            if j == k || e.steps.len() != o.steps.len() {
+                continue;
+            }
+            let differ: Vec<usize> = (0..e.steps.len())
+                .filter(|i| e.steps[*i] != o.steps[*i])
+                .collect();
+            let [i] = differ[..] else {
+                continue;
+            };
+            let (Step::Repeat { times, steps }, Step::Read { db, query: single }) =
+                (&e.steps[i], &o.steps[i])
+            else {
+                continue;
+            };
+            let [
+                Step::Read {
+                    db: looped_db,
+                    query: looped,
+                },
+            ] = &steps[..]
+            else {
+                continue;
+            };
+            // Worth it only when the loop is a large share of its database's calls.
+            let calls: f64 = s
+                .queries
+                .iter()
+                .filter(|q| q.db == *db)
+                .map(|q| q.count as f64)
+                .sum();
+            let looped_calls = s
+                .queries
+                .iter()
+                .find(|q| q.db == *db && q.query == *looped)
+                .map_or(0.0, |q| q.count as f64);
+            if looped_db != db || times.mean() < 2.0 || calls <= 0.0 || looped_calls < 0.2 * calls {
+                continue;
+            }
+            let set = |m: usize, w: f64| Override {
+                path: format!("{}.mix[{m}].weight", c.id),
+                value: w.to_string(),
+            };
+            out.push(Candidate {
+                kind: LeverKind::Batch,
+                component: c.id.clone(),
+                subject: Some(name.clone()),
+                changes: vec![set(k, 0.0), set(j, other_weight + weight)],
+                batch: Some(Batch {
+                    endpoint: name.clone(),
+                    db: db.clone(),
+                    looped: looped.clone(),
+                    times: times.mean(),
+                    single: single.clone(),
+                    queries_before: queries_per_request(&e.steps),
+                    queries_after: queries_per_request(&o.steps),
+                }),
+            });
         }
     }
     out

@@ -1113,6 +1113,7 @@ pub fn lever_title(l: &crate::advisor::Lever) -> String {
     let subject = l.subject.as_deref().unwrap_or("");
     match l.kind {
         LeverKind::AddIndex => format!("add the index on {}.{subject}", l.component),
+        LeverKind::Batch => format!("batch the N+1 loop of {subject} into one query"),
         LeverKind::GrowPool => format!("grow {}'s pool to {subject}", l.component),
         LeverKind::AddInstances => format!("add {} instances", l.component),
         LeverKind::DatabaseCores => format!("give {} more cores", l.component),
