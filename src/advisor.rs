@@ -107,6 +107,8 @@ pub enum LeverKind {
     /// Replace an N+1 loop of queries by one query (send the loop's traffic to the
     /// endpoint that batches it).
     Batch,
+    /// Cap a client's retries (a retry budget) when they multiply the load.
+    RetryBudget,
     /// Give each instance's pool more connections (within max_connections).
     GrowPool,
     /// Run more instances of an app tier.
@@ -170,8 +172,14 @@ pub struct Verified {
     pub p99_ms: Difference,
     pub throughput_per_sec: Difference,
     pub error_rate: Difference,
+    /// Users' requests that failed in the end (after any retries).
+    pub user_error_rate: Difference,
 }
 
+/// The retry budget the advisor proposes: one retry per ten requests.
+const RETRY_BUDGET: f64 = 0.1;
+/// Attempts per user request from which retries count as multiplying the load.
+const AMPLIFIED: f64 = 1.3;
 /// A change of relative size below this is no help.
 const HELPS: f64 = 0.10;
 /// Utilisation of the fullest resource from which more capacity is worth its price.
@@ -236,7 +244,7 @@ pub fn analyse(sc: &Scenario, s: &Summary) -> Advice {
             let variant = variant_of(sc, &changes).ok()?;
             let predicted = match &batch {
                 Some(b) => model.predict_batch(b, sc, s),
-                None => model.predict(&variant, s),
+                None => model.predict(&variant, s, load_after(kind, sc, s, &component)),
             };
             Some(Lever {
                 kind,
@@ -304,6 +312,7 @@ fn verified(c: &Comparison) -> Option<Verified> {
         p99_ms: c.get("overall.latency_ms.p99")?.clone(),
         throughput_per_sec: c.get("overall.throughput_per_sec")?.clone(),
         error_rate: c.get("overall.error_rate")?.clone(),
+        user_error_rate: c.get("overall.user_error_rate")?.clone(),
     })
 }
 
@@ -439,6 +448,8 @@ struct TierModel {
 
 struct Model {
     x: f64,
+    /// Users' requests (attempts) app tiers served per second, wasted ones included.
+    user_served: f64,
     tiers: Vec<TierModel>,
     dbs: Vec<DbModel>,
 }
@@ -550,13 +561,16 @@ impl Model {
         }
         Self {
             x: load(s),
+            user_served: s.tiers.values().map(|t| t.user_requests_per_sec).sum(),
             tiers,
             dbs,
         }
     }
 
     /// What `variant` (this model's scenario with a lever applied) would do.
-    fn predict(&self, variant: &Scenario, s: &Summary) -> Predicted {
+    /// What `variant` would do with the load on every resource multiplied by `load`
+    /// (1 unless the lever removes load, as a retry budget does).
+    fn predict(&self, variant: &Scenario, s: &Summary, load: f64) -> Predicted {
         let mut saturated = false;
         // Each database: its CPU after the change, and what Erlang C says of its wait
         // before and after.
@@ -585,6 +599,7 @@ impl Model {
             let after = Queue {
                 servers: f64::from(spec.cores),
                 service: (db.cpu.service + service).max(1e-9),
+                lambda: db.cpu.lambda * load,
                 ..db.cpu
             };
             if after.rho() >= 1.0 {
@@ -634,6 +649,7 @@ impl Model {
                             copies: n,
                             servers: size,
                             service: (own + service_change).max(1e-9),
+                            lambda: pool.lambda * load,
                             ..*pool
                         };
                         let db_wait_after = if db_theory.0 > 1e-15 {
@@ -666,16 +682,19 @@ impl Model {
                 delta_db += acquires * (waits_after - measured + service_change);
             }
             delta_own += delta_db;
+            let mut delta_cpu = 0.0;
+            let mut delta_workers = 0.0;
             if let Some(cpu) = &t.cpu {
                 let after = Queue {
                     copies: n,
                     servers: f64::from(spec.cores),
+                    lambda: cpu.lambda * load,
                     ..*cpu
                 };
                 util_after.push((format!("{} cpu", t.id), after.rho()));
                 match cpu.wait_after(&after) {
                     Some(w) if cpu.wait > 0.0 => {
-                        delta_own += part("core_wait") * (w / cpu.wait) - part("core_wait")
+                        delta_cpu = part("core_wait") * (w / cpu.wait) - part("core_wait")
                     }
                     Some(_) => {}
                     None => saturated = true,
@@ -684,7 +703,8 @@ impl Model {
             if let Some(workers) = &t.workers {
                 let after = Queue {
                     copies: n,
-                    service: (workers.service + delta_own).max(1e-9),
+                    service: (workers.service + delta_own + delta_cpu).max(1e-9),
+                    lambda: workers.lambda * load,
                     ..*workers
                 };
                 let name = s
@@ -699,18 +719,43 @@ impl Model {
                 util_after.push((name, after.rho()));
                 match workers.wait_after(&after) {
                     Some(w) if workers.wait > 0.0 => {
-                        delta_own += part("worker_wait") * (w / workers.wait) - part("worker_wait")
+                        delta_workers =
+                            part("worker_wait") * (w / workers.wait) - part("worker_wait")
                     }
                     Some(_) => {}
                     None => saturated = true,
                 }
             }
-            let visits = if self.x > 0.0 {
-                t.served_per_sec / self.x
-            } else {
-                0.0
+            if self.user_served <= 0.0 {
+                continue;
+            }
+            // Users' requests it serves: each phase changes in the proportion it changes
+            // at the tier (whose requests include those their clients gave up on, so
+            // absolute changes there would overstate what users see).
+            let users = t.time.user_requests_per_sec / self.user_served;
+            let user = |names: &[&str]| -> f64 {
+                names
+                    .iter()
+                    .map(|n| s.overall.breakdown_ms.get(*n).copied().unwrap_or(0.0) / 1e3)
+                    .sum()
             };
-            delta_user += visits * delta_own;
+            let db_phases = ["pool_wait", "db_queue", "db_service", "connect", "network"];
+            let tier_db: f64 = db_phases.iter().map(|n| part(n)).sum();
+            for (delta, at_tier, for_users) in [
+                (delta_cpu, part("core_wait"), user(&["core_wait"])),
+                (delta_workers, part("worker_wait"), user(&["worker_wait"])),
+                (delta_db, tier_db, user(&db_phases)),
+            ] {
+                delta_user += users
+                    * if at_tier > 1e-12 {
+                        for_users * delta / at_tier
+                    } else {
+                        delta
+                    };
+            }
+            // Requests other services sent it: what they wait for changes as much.
+            let called = (t.served_per_sec - t.time.user_requests_per_sec).max(0.0);
+            delta_user += called / self.user_served * (delta_own + delta_cpu + delta_workers);
         }
         for db in &self.dbs {
             let scale = dbs
@@ -731,7 +776,7 @@ impl Model {
                 continue;
             }
             if !util_after.iter().any(|(name, _)| *name == r.resource) {
-                util_after.push((r.resource.clone(), r.utilization));
+                util_after.push((r.resource.clone(), r.utilization * load));
             }
         }
         let mean_before = s.overall.latency_ms.mean;
@@ -870,6 +915,19 @@ impl Model {
             bottleneck,
         }
     }
+}
+
+/// The share of today's load a lever leaves: a retry budget of `RETRY_BUDGET` caps a
+/// client's attempts at 1 + budget per user request.
+fn load_after(kind: LeverKind, sc: &Scenario, s: &Summary, client: &str) -> f64 {
+    if kind != LeverKind::RetryBudget {
+        return 1.0;
+    }
+    let Some(ComponentSpec::Client(_)) = component(sc, client) else {
+        return 1.0;
+    };
+    let amplification = s.overall.amplification.max(1.0);
+    (amplification.min(1.0 + RETRY_BUDGET)) / amplification
 }
 
 /// The fullest resource of component `id` and its utilisation.
@@ -1154,7 +1212,25 @@ fn candidates(sc: &Scenario, s: &Summary, model: &Model) -> Vec<Candidate> {
                     ));
                 }
             }
-            ComponentSpec::Client(c) => out.extend(batches(sc, s, c)),
+            ComponentSpec::Client(c) => {
+                out.extend(batches(sc, s, c));
+                // Retries that multiply the load: cap them (the budget applies to every
+                // client whose retries are not capped yet).
+                if s.overall.amplification >= AMPLIFIED
+                    && c.retry.max_retries() > 0
+                    && c.retry_budget.is_none()
+                {
+                    out.push(candidate(
+                        LeverKind::RetryBudget,
+                        &c.id,
+                        None,
+                        vec![set(
+                            format!("{}.retry_budget", c.id),
+                            RETRY_BUDGET.to_string(),
+                        )],
+                    ));
+                }
+            }
             _ => {}
         }
     }

@@ -1114,6 +1114,7 @@ pub fn lever_title(l: &crate::advisor::Lever) -> String {
     match l.kind {
         LeverKind::AddIndex => format!("add the index on {}.{subject}", l.component),
         LeverKind::Batch => format!("batch the N+1 loop of {subject} into one query"),
+        LeverKind::RetryBudget => format!("cap {}'s retries with a retry budget", l.component),
         LeverKind::GrowPool => format!("grow {}'s pool to {subject}", l.component),
         LeverKind::AddInstances => format!("add {} instances", l.component),
         LeverKind::DatabaseCores => format!("give {} more cores", l.component),
@@ -1336,6 +1337,16 @@ pub fn advice_table(a: &crate::advisor::Advice) -> String {
                     v.p99_ms.b.mean,
                     difference_words(&v.p99_ms, "ms", 1.0),
                 );
+                let failed = &v.user_error_rate;
+                if failed.a.mean > 0.0005 || failed.b.mean > 0.0005 {
+                    let _ = writeln!(
+                        o,
+                        "                  users' requests failing from {:.1}% to {:.1}%, {}",
+                        failed.a.mean * 100.0,
+                        failed.b.mean * 100.0,
+                        difference_words(failed, "points", 100.0),
+                    );
+                }
             }
         }
     }

@@ -489,6 +489,8 @@ pub struct Tier {
     /// sent them: users, calling services, queues) and where their time went.
     pub served: DurationSum,
     pub breakdown: Breakdown,
+    /// Of those, users' requests.
+    pub served_users: Counter,
     /// Time to fetch the session from an external store before each request.
     pub session_lookup: Option<Sampler>,
     /// The tier's spec, for instances created during the run.

@@ -428,6 +428,8 @@ impl World {
                         id.to_owned(),
                         TierTime {
                             served_per_sec: served as f64 / span_nz,
+                            user_requests_per_sec: tier.served_users.since_warmup() as f64
+                                / span_nz,
                             mean_ms: tier.served.mean_ms_since_warmup(),
                             breakdown_ms: Phase::ALL
                                 .iter()

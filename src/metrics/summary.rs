@@ -91,6 +91,8 @@ pub struct Latency {
 #[derive(Clone, Debug, Serialize)]
 pub struct TierTime {
     pub served_per_sec: f64,
+    /// Of those, users' requests (not calls from other services or queued jobs).
+    pub user_requests_per_sec: f64,
     pub mean_ms: f64,
     /// The mean request's time by phase, in milliseconds (adds up to `mean_ms`).
     pub breakdown_ms: BTreeMap<String, f64>,

@@ -310,3 +310,17 @@ fn an_n_plus_one_loop_is_batched_first_and_batching_cuts_the_page_time() {
         "predicted {predicted:+.2}, measured {change:+.2}"
     );
 }
+
+#[test]
+fn a_retry_storm_is_capped_first_and_the_budget_saves_most_of_the_failed_requests() {
+    let (_, advice) = verified_advice("retry_storm", 4);
+    assert_eq!(advice.headroom[0].resource, "app cpu");
+    let first = &advice.levers[0];
+    assert_eq!(first.kind, LeverKind::RetryBudget, "{:#?}", advice.levers);
+    assert_eq!(first.changes, ["users.retry_budget=0.1"]);
+    assert!(first.helps() && first.cost_change_per_hour == 0.0);
+    // The budget removes the retries' load: most users' requests that failed now succeed.
+    let failed = &first.verified.as_ref().expect("verified").user_error_rate;
+    assert!(failed.significant(), "{failed:#?}");
+    assert!(failed.b_minus_a.mean < -0.3, "{failed:#?}");
+}

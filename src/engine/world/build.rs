@@ -380,6 +380,7 @@ impl World {
             sessions_lost: Counter::default(),
             served: DurationSum::default(),
             breakdown: Default::default(),
+            served_users: Counter::default(),
             session_lookup: match &s.sessions {
                 SessionStore::External { lookup } => Some(Sampler::new(lookup)),
                 _ => None,

@@ -1614,6 +1614,9 @@ impl World {
                 let tier = &mut self.tiers[i.tier as usize];
                 tier.served.record(now.since(q.sent_at).0);
                 tier.breakdown.record(&q.clock, now.0, 0);
+                if matches!(q.origin, Origin::Client) {
+                    tier.served_users.inc();
+                }
             }
             i.in_system.dec(now);
             i.sojourn.record(now.since(inst_enter).0);
@@ -1982,6 +1985,7 @@ impl World {
             t.sessions_lost.mark_warmup();
             t.served.mark_warmup();
             t.breakdown.mark_warmup();
+            t.served_users.mark_warmup();
         }
         for b in &mut self.breakers {
             b.calls.mark_warmup();
