@@ -134,8 +134,11 @@ pub struct Lever {
 }
 
 impl Lever {
+    /// Whether it helps: as measured once verified, as predicted before.
     pub fn helps(&self) -> bool {
-        self.predicted.helps
+        self.verified
+            .as_ref()
+            .map_or(self.predicted.helps, |v| v.helps)
     }
 }
 
@@ -174,6 +177,9 @@ pub struct Verified {
     pub error_rate: Difference,
     /// Users' requests that failed in the end (after any retries).
     pub user_error_rate: Difference,
+    /// Measured, it helps: the mean latency lower by 10 % or users' failures lower by a
+    /// point, significantly, and neither the mean nor the p99 significantly 10 % worse.
+    pub helps: bool,
 }
 
 /// The retry budget the advisor proposes: one retry per ten requests.
@@ -302,17 +308,29 @@ pub fn verify(
             experiment::replicate_planned(variant, n, ctl).map_err(experiment::Error::Stopped)?;
         lever.verified = verified(&paired(&base, &b, Pairing::Common));
     }
+    // What was measured decides the order: helpful levers first, least disruptive first.
+    advice.levers.sort_by_key(|l| (!l.helps(), l.kind));
     advice.replications = n;
     Ok(())
 }
 
 fn verified(c: &Comparison) -> Option<Verified> {
+    let mean_ms = c.get("overall.latency_ms.mean")?.clone();
+    let p99_ms = c.get("overall.latency_ms.p99")?.clone();
+    let user_error_rate = c.get("overall.user_error_rate")?.clone();
+    // Significantly lower (or higher) by at least `by` of A's mean, or `points`.
+    let lower =
+        |d: &Difference, by: f64| d.significant() && d.b_minus_a.mean <= -by * d.a.mean.abs();
+    let higher = |d: &Difference| d.significant() && d.b_minus_a.mean >= HELPS * d.a.mean.abs();
+    let fewer_failures = user_error_rate.significant() && user_error_rate.b_minus_a.mean <= -0.01;
+    let helps = (lower(&mean_ms, HELPS) || fewer_failures) && !higher(&mean_ms) && !higher(&p99_ms);
     Some(Verified {
-        mean_ms: c.get("overall.latency_ms.mean")?.clone(),
-        p99_ms: c.get("overall.latency_ms.p99")?.clone(),
+        mean_ms,
+        p99_ms,
         throughput_per_sec: c.get("overall.throughput_per_sec")?.clone(),
         error_rate: c.get("overall.error_rate")?.clone(),
-        user_error_rate: c.get("overall.user_error_rate")?.clone(),
+        user_error_rate,
+        helps,
     })
 }
 

@@ -1301,7 +1301,7 @@ pub fn advice_table(a: &crate::advisor::Advice) -> String {
                 Some(m) => format!("mean from {:.2} to about {:.2} ms", a.mean_ms, m),
                 None => "something would still be saturated".to_owned(),
             };
-            let verdict = if l.helps() {
+            let verdict = if p.helps {
                 format!(
                     "{after}; runs out next: {} at about {}",
                     p.bottleneck,
@@ -1345,6 +1345,17 @@ pub fn advice_table(a: &crate::advisor::Advice) -> String {
                         failed.a.mean * 100.0,
                         failed.b.mean * 100.0,
                         difference_words(failed, "points", 100.0),
+                    );
+                }
+                if v.helps != l.predicted.helps {
+                    let _ = writeln!(
+                        o,
+                        "                  {}",
+                        if v.helps {
+                            "measured, it helps after all"
+                        } else {
+                            "measured, it does not help: the prediction missed what the run did"
+                        }
                     );
                 }
             }

@@ -172,7 +172,7 @@ impl AdvisorPanel {
                         // (egui's fonts have no arrow.)
                         |m| format!("mean {:.1} ms now, about {m:.1} ms after", a.mean_ms),
                     );
-                    let text = match (l.helps(), p.unhelpful) {
+                    let text = match (p.helps, p.unhelpful) {
                         (true, _) => format!(
                             "Predicted: {after}; then {} runs out first, at about {:.0} req/s.",
                             p.bottleneck, p.saturates_at_per_sec

@@ -324,3 +324,19 @@ fn a_retry_storm_is_capped_first_and_the_budget_saves_most_of_the_failed_request
     assert!(failed.significant(), "{failed:#?}");
     assert!(failed.b_minus_a.mean < -0.3, "{failed:#?}");
 }
+
+#[test]
+fn after_a_cache_flush_the_database_is_the_lever_and_measuring_overrules_a_wrong_prediction() {
+    // cache_stampede: the database is sized for the cache's misses; the flush sends it
+    // the whole load. On the whole run's averages, more app instances look as if they
+    // would shorten the pool's line; measured, they send more at once into the flooded
+    // database, and the verification puts them behind the database's cores.
+    let (_, advice) = verified_advice("cache_stampede", 4);
+    assert_eq!(advice.headroom[0].resource, "shop_db cpu");
+    let first = &advice.levers[0];
+    assert_eq!(first.kind, LeverKind::DatabaseCores, "{:#?}", advice.levers);
+    let (change, significant) = measured_mean_change(first);
+    assert!(significant && change < -0.5, "{first:#?}");
+    let instances = lever(&advice, LeverKind::AddInstances);
+    assert!(!instances.helps(), "{instances:#?}");
+}
