@@ -105,9 +105,12 @@ impl Phase {
 }
 
 /// A request's time so far, by phase (nanoseconds), and the phase it is in since when.
+/// Only the phases it has been in count (`touched`, a bit per phase): a request passes
+/// through a few of them, so starting and recording cost what it used, not every phase.
 #[derive(Clone, Copy, Debug)]
 pub struct PhaseClock {
     spent: [u64; Phase::CLOCKED],
+    touched: u16,
     phase: Phase,
     since: u64,
 }
@@ -116,6 +119,7 @@ impl Default for PhaseClock {
     fn default() -> Self {
         Self {
             spent: [0; Phase::CLOCKED],
+            touched: 0,
             phase: Phase::Network,
             since: 0,
         }
@@ -126,7 +130,7 @@ impl PhaseClock {
     /// Starts from nothing at `now_ns`, in `phase`.
     #[inline]
     pub fn start(&mut self, now_ns: u64, phase: Phase) {
-        self.spent = [0; Phase::CLOCKED];
+        self.touched = 0;
         self.phase = phase;
         self.since = now_ns;
     }
@@ -135,14 +139,27 @@ impl PhaseClock {
     #[inline]
     pub fn enter(&mut self, now_ns: u64, phase: Phase) {
         debug_assert!(phase != Phase::Retries, "retries are not clocked");
-        self.spent[self.phase as usize] += now_ns - self.since;
+        let k = self.phase as usize;
+        let bit = 1 << k;
+        let elapsed = now_ns - self.since;
+        if self.touched & bit == 0 {
+            self.touched |= bit;
+            self.spent[k] = elapsed;
+        } else {
+            self.spent[k] += elapsed;
+        }
         self.phase = phase;
         self.since = now_ns;
     }
 
     /// Nanoseconds charged to `phase` so far (up to the last change).
     pub fn spent(&self, phase: Phase) -> u64 {
-        self.spent.get(phase as usize).copied().unwrap_or(0)
+        let k = phase as usize;
+        if k < Phase::CLOCKED && self.touched & (1 << k) != 0 {
+            self.spent[k]
+        } else {
+            0
+        }
     }
 }
 
@@ -158,11 +175,16 @@ impl Breakdown {
     /// and the `retries_ns` between the user's first attempt and this one.
     #[inline]
     pub fn record(&mut self, clock: &PhaseClock, now_ns: u64, retries_ns: u64) {
-        for (total, spent) in self.total_ns.iter_mut().zip(clock.spent) {
-            *total += u128::from(spent);
+        let mut touched = clock.touched;
+        while touched != 0 {
+            let k = touched.trailing_zeros() as usize;
+            touched &= touched - 1;
+            self.total_ns[k] += u128::from(clock.spent[k]);
         }
         self.total_ns[clock.phase as usize] += u128::from(now_ns - clock.since);
-        self.total_ns[Phase::Retries as usize] += u128::from(retries_ns);
+        if retries_ns > 0 {
+            self.total_ns[Phase::Retries as usize] += u128::from(retries_ns);
+        }
     }
 
     pub fn mark_warmup(&mut self) {
@@ -208,6 +230,21 @@ mod tests {
         assert_eq!(b.mean_ms(Phase::PoolWait, 1), 5_000.0 / 1e6);
         assert_eq!(b.mean_ms(Phase::DbService, 1), 1_000.0 / 1e6);
         assert_eq!(b.mean_ms(Phase::Retries, 1), 700.0 / 1e6);
+    }
+
+    #[test]
+    fn a_restarted_clock_forgets_its_previous_request() {
+        let mut clock = PhaseClock::default();
+        clock.start(0, Phase::Cpu);
+        clock.enter(5, Phase::DbService);
+        clock.start(100, Phase::Network);
+        clock.enter(110, Phase::Cpu);
+        assert_eq!(clock.spent(Phase::Cpu), 0);
+        assert_eq!(clock.spent(Phase::Network), 10);
+        let mut b = Breakdown::default();
+        b.record(&clock, 130, 0);
+        assert_eq!(b.mean_ms(Phase::DbService, 1), 0.0);
+        assert_eq!(b.mean_ms(Phase::Cpu, 1), 20.0 / 1e6);
     }
 
     #[test]
