@@ -44,6 +44,24 @@ pub struct Advice {
     pub levers: Vec<Lever>,
     /// Replications each verification ran (0 before [`verify`]).
     pub replications: usize,
+    /// For a closed loop of users: exact mean value analysis beside the simulation.
+    pub closed_loop: Option<ClosedLoop>,
+}
+
+/// A closed loop (users who think, send, wait for the answer, think again) solved by
+/// mean value analysis with each queueing station's measured demand per request.
+#[derive(Clone, Debug, Serialize)]
+pub struct ClosedLoop {
+    pub users: u32,
+    pub think_ms: f64,
+    /// Exact when every station is one exponential server (a product-form network);
+    /// otherwise each station counts as one server of its total demand, an
+    /// approximation.
+    pub exact: bool,
+    pub throughput_per_sec: f64,
+    pub response_ms: f64,
+    pub simulated_throughput_per_sec: f64,
+    pub simulated_response_ms: f64,
 }
 
 /// How far one resource is from running out.
@@ -274,7 +292,53 @@ pub fn analyse(sc: &Scenario, s: &Summary) -> Advice {
         diagnoses,
         levers,
         replications: 0,
+        closed_loop: closed_loop(sc, s),
     }
+}
+
+/// Mean value analysis of the scenario when its only client is a closed loop.
+fn closed_loop(sc: &Scenario, s: &Summary) -> Option<ClosedLoop> {
+    let clients: Vec<&model::ClientSpec> = sc
+        .components
+        .iter()
+        .filter_map(|c| match c {
+            ComponentSpec::Client(c) => Some(c),
+            _ => None,
+        })
+        .collect();
+    let [client] = clients[..] else {
+        return None;
+    };
+    let model::Arrivals::Closed { users, think } = &client.arrivals else {
+        return None;
+    };
+    let x = s.overall.throughput_per_sec;
+    if x <= 0.0 {
+        return None;
+    }
+    // Each queueing station's demand per request: its busy servers ÷ throughput.
+    let stations: Vec<_> = s.stations.iter().filter(|st| st.theory.is_some()).collect();
+    let demands: Vec<f64> = stations
+        .iter()
+        .map(|st| st.utilization * f64::from(st.servers) / x)
+        .collect();
+    let exact = stations.iter().all(|st| {
+        st.servers == 1
+            && st.theory.as_ref().is_some_and(|t| {
+                (t.service_scv - 1.0).abs() <= crate::theory::EXPONENTIAL_SCV_SLACK
+            })
+    });
+    let think_ms = think.mean_ms();
+    let (throughput, response) = crate::theory::mva(*users, think_ms / 1e3, &demands);
+    Some(ClosedLoop {
+        users: *users,
+        think_ms,
+        exact,
+        throughput_per_sec: throughput,
+        response_ms: response * 1e3,
+        simulated_throughput_per_sec: x,
+        simulated_response_ms: s.overall.latency_ms.mean,
+    })
 }
 
 /// Runs the scenario with its own seed and analyses it.

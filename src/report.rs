@@ -1262,6 +1262,20 @@ pub fn advice_table(a: &crate::advisor::Advice) -> String {
             per_sec(next.saturates_at_per_sec)
         );
     }
+    if let Some(c) = &a.closed_loop {
+        let _ = writeln!(
+            o,
+            "  a closed loop of {} users thinking {:.0} ms: mean value analysis {} {:.1} req/s \
+             and {:.2} ms per request; simulated {:.1} req/s and {:.2} ms",
+            c.users,
+            c.think_ms,
+            if c.exact { "gives" } else { "gives about" },
+            c.throughput_per_sec,
+            c.response_ms,
+            c.simulated_throughput_per_sec,
+            c.simulated_response_ms
+        );
+    }
     if !a.diagnoses.is_empty() {
         let _ = writeln!(o);
         let _ = writeln!(o, "diagnosis");

@@ -130,6 +130,20 @@ impl AdvisorPanel {
                         );
                     });
                 }
+                if let Some(c) = &a.closed_loop {
+                    ui.label(format!(
+                        "A closed loop of {} users thinking {:.0} ms: mean value analysis gives \
+                         {}{:.1} req/s and {:.1} ms per request; simulated {:.1} req/s and \
+                         {:.1} ms.",
+                        c.users,
+                        c.think_ms,
+                        if c.exact { "" } else { "about " },
+                        c.throughput_per_sec,
+                        c.response_ms,
+                        c.simulated_throughput_per_sec,
+                        c.simulated_response_ms
+                    ));
+                }
                 ui.add_space(6.0);
                 ui.heading("Diagnosis");
                 for d in &a.diagnoses {

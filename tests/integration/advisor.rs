@@ -340,3 +340,40 @@ fn after_a_cache_flush_the_database_is_the_lever_and_measuring_overrules_a_wrong
     let instances = lever(&advice, LeverKind::AddInstances);
     assert!(!instances.helps(), "{instances:#?}");
 }
+
+#[test]
+fn a_closed_loop_is_solved_by_exact_mean_value_analysis_beside_the_simulation() {
+    // closed_loop.ron: 10 users, 100 ms think time, two single exponential servers.
+    let sc = shortened("closed_loop", 300.0);
+    let r = experiment::replicate(&sc, 20, &Control::default()).expect("runs");
+    let loops: Vec<_> = r
+        .runs
+        .iter()
+        .map(|s| advisor::analyse(&sc, s).closed_loop.expect("a closed loop"))
+        .collect();
+    assert!(loops.iter().all(|c| c.exact && c.users == 10));
+    let mean = |f: &dyn Fn(&advisor::ClosedLoop) -> f64| {
+        loops.iter().map(f).sum::<f64>() / loops.len() as f64
+    };
+    for (what, simulated, predicted) in [
+        (
+            "response",
+            r.samples_of("overall.latency_ms.mean").expect("mean"),
+            mean(&|c| c.response_ms),
+        ),
+        (
+            "throughput",
+            r.samples_of("overall.throughput_per_sec")
+                .expect("throughput"),
+            mean(&|c| c.throughput_per_sec),
+        ),
+    ] {
+        let e = Estimate::from_samples(simulated, 0.99);
+        assert!(
+            e.contains(predicted),
+            "{what}: simulated {:.3} ± {:.3}, mean value analysis {predicted:.3}",
+            e.mean,
+            e.half_width
+        );
+    }
+}
