@@ -348,6 +348,14 @@ pub fn advise(sc: &ValidScenario) -> Advice {
     analyse(sc, &sim.summary())
 }
 
+/// [`advise`], the run counted on `ctl` (one replication planned and done) and
+/// stopped by it; a run whose simulated time stands still is an error, not advice.
+pub fn advise_with(sc: &ValidScenario, ctl: &Control) -> Result<Advice, experiment::Stopped> {
+    ctl.plan(1);
+    let summary = experiment::run_seeded(sc, sc.seed, ctl)?;
+    Ok(analyse(sc, &summary))
+}
+
 /// Measures every lever's effect: `n` replications of the scenario and of each lever
 /// on the same seeds, paired.
 pub fn verify(

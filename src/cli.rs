@@ -371,8 +371,7 @@ fn advise(args: AdviseArgs) -> anyhow::Result<ExitCode> {
     }
     let sc = load_with(&args.file, &args.set)?;
     let outcome = watched(|ctl| {
-        ctl.plan(1);
-        let mut advice = crate::advisor::advise(&sc);
+        let mut advice = crate::advisor::advise_with(&sc, ctl)?;
         if !args.no_verify {
             crate::advisor::verify(&sc, &mut advice, args.replications as usize, ctl)?;
         }

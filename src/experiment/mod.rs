@@ -144,6 +144,11 @@ fn run_with_seed(
     Ok(sim.summary())
 }
 
+/// One run of `sc` with `seed` (already planned on `ctl`).
+pub(crate) fn run_seeded(sc: &ValidScenario, seed: u64, ctl: &Control) -> Result<Summary, Stopped> {
+    run_with_seed(sc, 0, seed, ctl)
+}
+
 /// Runs replications `from..to` of `sc` in parallel; the summaries come back in index
 /// order. Plans them on `ctl` first.
 fn run_range(
