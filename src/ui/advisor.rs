@@ -4,10 +4,13 @@
 //! (recorded, undoable). It reads the running simulation, refreshed while the run goes
 //! on; the words are `report`'s, so the window and the command line say the same.
 
+use std::sync::Arc;
+use std::sync::mpsc::{self, Receiver, TryRecvError};
 use std::time::Duration;
 
 use crate::advisor::{self, Advice, Unhelpful};
 use crate::engine::Simulation;
+use crate::experiment::{self, Control};
 use crate::metrics::breakdown::Phase;
 use crate::report;
 use crate::sim::SimTime;
@@ -15,7 +18,13 @@ use crate::sim::SimTime;
 pub mod labels {
     pub const ADVISOR: &str = "Advisor";
     pub const APPLY_LEVER: &str = "Apply lever";
+    pub const VERIFY: &str = "Measure the levers";
+    pub const STOP: &str = "Stop measuring";
+    pub const LIVE: &str = "Back to the live advice";
 }
+
+/// Replications of the scenario and of each lever when the panel measures them.
+pub const VERIFY_REPLICATIONS: usize = 6;
 
 /// What the panel asks the window to do.
 #[derive(Clone, Debug, PartialEq)]
@@ -26,6 +35,8 @@ pub enum Action {
         changes: Vec<String>,
         title: String,
     },
+    /// Measure the levers shown, on the running system's scenario.
+    Measure,
 }
 
 /// Simulated time between refreshes (each one validates a variant per lever).
@@ -39,9 +50,37 @@ struct Waterfall {
     parts: Vec<(Phase, f64)>,
 }
 
+/// Levers being measured in a background thread: the scenario and each lever re-run
+/// on common random numbers (`advisor::verify`), so frames never wait for it.
+struct Measuring {
+    ctl: Arc<Control>,
+    rx: Receiver<Result<Advice, experiment::Error>>,
+    /// What the panel showed when the measurement started, shown with its result.
+    shown: Shown,
+}
+
+/// The figures the panel shows beside an advice: its span and its waterfalls.
+#[derive(Clone, Debug, Default)]
+struct Shown {
+    measured_secs: f64,
+    waterfalls: Vec<Waterfall>,
+}
+
+impl Drop for Measuring {
+    fn drop(&mut self) {
+        self.ctl.cancel();
+    }
+}
+
 #[derive(Default)]
 pub struct AdvisorPanel {
     advice: Option<Advice>,
+    /// The advice frozen with its levers measured (shown instead of the live one), and
+    /// the figures shown with it.
+    measured: Option<(Advice, Shown)>,
+    measuring: Option<Measuring>,
+    /// Why the last measurement stopped short.
+    failure: Option<String>,
     waterfalls: Vec<Waterfall>,
     /// Simulated time measured (after the warm-up) at the last refresh.
     measured_secs: f64,
@@ -49,12 +88,89 @@ pub struct AdvisorPanel {
 }
 
 impl AdvisorPanel {
-    /// The advice shown (None before the first refresh).
+    /// The advice shown (None before the first refresh): measured once the levers
+    /// have been measured, live otherwise.
     pub fn advice(&self) -> Option<&Advice> {
-        self.advice.as_ref()
+        self.measured
+            .as_ref()
+            .map(|(a, _)| a)
+            .or(self.advice.as_ref())
     }
 
-    /// Forgets what it showed: a new run or another scenario.
+    /// Whether levers are being measured now.
+    pub fn is_measuring(&self) -> bool {
+        self.measuring.is_some()
+    }
+
+    /// Starts measuring the levers of the advice shown, on `scenario` (the running
+    /// system's), in a background thread that calls `wake` when done.
+    pub fn measure(&mut self, scenario: &crate::model::Scenario, wake: impl Fn() + Send + 'static) {
+        let Some(advice) = self.advice.clone() else {
+            return;
+        };
+        let valid = match crate::model::validate(scenario.clone()) {
+            Ok(v) => v,
+            Err(e) => {
+                self.failure = Some(e.to_string());
+                return;
+            }
+        };
+        let ctl = Arc::new(Control::default());
+        let (tx, rx) = mpsc::channel();
+        let worker = Arc::clone(&ctl);
+        let spawned = std::thread::Builder::new()
+            .name("advisor".to_owned())
+            .spawn(move || {
+                let mut advice = advice;
+                let result = advisor::verify(&valid, &mut advice, VERIFY_REPLICATIONS, &worker)
+                    .map(|()| advice);
+                let _ = tx.send(result);
+                wake();
+            });
+        match spawned {
+            Ok(_) => {
+                self.failure = None;
+                self.measuring = Some(Measuring {
+                    ctl,
+                    rx,
+                    shown: Shown {
+                        measured_secs: self.measured_secs,
+                        waterfalls: self.waterfalls.clone(),
+                    },
+                });
+            }
+            Err(e) => self.failure = Some(format!("cannot start the measurement: {e}")),
+        }
+    }
+
+    /// Takes the measurement's result when it has come.
+    pub fn poll(&mut self) {
+        let Some(m) = &self.measuring else {
+            return;
+        };
+        match m.rx.try_recv() {
+            Ok(Ok(advice)) => {
+                self.measured = Some((advice, m.shown.clone()));
+                self.measuring = None;
+            }
+            Ok(Err(e)) => {
+                self.failure = Some(e.to_string());
+                self.measuring = None;
+            }
+            Err(TryRecvError::Empty) => {}
+            Err(TryRecvError::Disconnected) => {
+                self.failure = Some("the measurement stopped".to_owned());
+                self.measuring = None;
+            }
+        }
+    }
+
+    /// Stops a measurement under way.
+    pub fn stop(&mut self) {
+        self.measuring = None;
+    }
+
+    /// Forgets what it showed (and stops measuring): a new run or another scenario.
     pub fn forget(&mut self) {
         *self = Self::default();
     }
@@ -91,15 +207,28 @@ impl AdvisorPanel {
 
     pub fn ui(&mut self, ui: &mut egui::Ui) -> Vec<Action> {
         let mut actions = Vec::new();
-        let Some(a) = &self.advice else {
-            ui.label("The advice appears once the run has started.");
-            return actions;
+        self.measure_ui(ui, &mut actions);
+        let (a, shown) = match &self.measured {
+            Some((a, shown)) => (a, shown.clone()),
+            None => match &self.advice {
+                Some(a) => (
+                    a,
+                    Shown {
+                        measured_secs: self.measured_secs,
+                        waterfalls: self.waterfalls.clone(),
+                    },
+                ),
+                None => {
+                    ui.label("The advice appears once the run has started.");
+                    return actions;
+                }
+            },
         };
         ui.label(
             egui::RichText::new(format!(
                 "Over the {:.0} s measured so far (after the warm-up): {:.0} req/s served, \
                  mean {:.1} ms, p99 {:.1} ms",
-                self.measured_secs, a.load_per_sec, a.mean_ms, a.p99_ms
+                shown.measured_secs, a.load_per_sec, a.mean_ms, a.p99_ms
             ))
             .weak(),
         );
@@ -151,7 +280,7 @@ impl AdvisorPanel {
                 }
                 ui.add_space(6.0);
                 ui.heading("Where the time goes");
-                waterfall_ui(ui, &self.waterfalls);
+                waterfall_ui(ui, &shown.waterfalls);
                 ui.add_space(6.0);
                 ui.heading("Levers");
                 if a.levers.is_empty() {
@@ -200,6 +329,25 @@ impl AdvisorPanel {
                         ),
                     };
                     ui.label(text);
+                    if let Some(v) = &l.verified {
+                        ui.label(format!(
+                            "Measured over {} replications: mean {:.1} ms to {:.1} ms, {}; \
+                             p99 {:.1} ms to {:.1} ms.{}",
+                            a.replications,
+                            v.mean_ms.a.mean,
+                            v.mean_ms.b.mean,
+                            report::difference_words(&v.mean_ms, "ms", 1.0),
+                            v.p99_ms.a.mean,
+                            v.p99_ms.b.mean,
+                            if v.helps == p.helps {
+                                ""
+                            } else if v.helps {
+                                " It helps after all."
+                            } else {
+                                " It does not help: the prediction missed."
+                            }
+                        ));
+                    }
                     ui.label(
                         egui::RichText::new(if l.cost_change_per_hour.abs() < 0.005 {
                             "No cost change".to_owned()
@@ -213,13 +361,57 @@ impl AdvisorPanel {
                 ui.label(
                     egui::RichText::new(
                         "Predictions come from queueing theory on the figures so far; \
-                         `bottleneck advise FILE` also measures each lever by re-running.",
+                         measuring re-runs the scenario and each lever on the same random \
+                         numbers, as `bottleneck advise FILE` does.",
                     )
                     .weak()
                     .small(),
                 );
             });
         actions
+    }
+}
+
+impl AdvisorPanel {
+    /// The measurement's controls: start, its progress and Stop, or back to live.
+    fn measure_ui(&mut self, ui: &mut egui::Ui, actions: &mut Vec<Action>) {
+        ui.horizontal(|ui| {
+            if let Some(m) = &self.measuring {
+                let (done, planned) = m.ctl.progress();
+                ui.add(
+                    egui::ProgressBar::new(done as f32 / planned.max(1) as f32)
+                        .desired_width(200.0)
+                        .text(format!("{done} of {planned} runs")),
+                );
+                if ui.button(labels::STOP).clicked() {
+                    self.stop();
+                }
+                ui.ctx().request_repaint_after(Duration::from_millis(200));
+            } else if self.measured.is_some() {
+                ui.label(egui::RichText::new("Measured levers (the advice is frozen)").strong());
+                if ui
+                    .button(labels::LIVE)
+                    .on_hover_text("Follow the running system again")
+                    .clicked()
+                {
+                    self.measured = None;
+                }
+            } else if self.advice.as_ref().is_some_and(|a| !a.levers.is_empty())
+                && ui
+                    .button(labels::VERIFY)
+                    .on_hover_text(format!(
+                        "Re-run the scenario and each lever {VERIFY_REPLICATIONS} times on \
+                         the same random numbers, in the background, and show the change \
+                         each one makes with its interval"
+                    ))
+                    .clicked()
+            {
+                actions.push(Action::Measure);
+            }
+        });
+        if let Some(f) = &self.failure {
+            ui.colored_label(ui.visuals().error_fg_color, f);
+        }
     }
 }
 

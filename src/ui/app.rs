@@ -1664,9 +1664,11 @@ impl BottleneckApp {
     /// The Advisor panel, in its own window while shown.
     fn advisor_ui(&mut self, ctx: &egui::Context, summary: &crate::metrics::Summary) {
         if !self.prefs.show_advisor {
+            self.advisor.stop();
             return;
         }
         self.advisor.refresh(&self.sim, summary);
+        self.advisor.poll();
         let mut actions = Vec::new();
         egui::Window::new(advisor_panel::labels::ADVISOR)
             .open(&mut self.prefs.show_advisor)
@@ -1679,16 +1681,23 @@ impl BottleneckApp {
                 actions = self.advisor.ui(ui);
             });
         for a in actions {
-            let advisor_panel::Action::Apply {
-                component,
-                changes,
-                title,
-            } = a;
-            self.commands.push(Command::ApplyLever {
-                component,
-                changes,
-                title,
-            });
+            match a {
+                advisor_panel::Action::Apply {
+                    component,
+                    changes,
+                    title,
+                } => self.commands.push(Command::ApplyLever {
+                    component,
+                    changes,
+                    title,
+                }),
+                advisor_panel::Action::Measure => {
+                    let waker = ctx.clone();
+                    let scenario = self.sim.current().clone();
+                    self.advisor
+                        .measure(&scenario, move || waker.request_repaint());
+                }
+            }
         }
     }
 

@@ -5,7 +5,7 @@
 
 use bottleneck::model::{ComponentSpec, Scenario};
 use bottleneck::report;
-use bottleneck::ui::advisor::labels as advisor;
+use bottleneck::ui::advisor::{self as panel, labels as advisor};
 use bottleneck::ui::{BottleneckApp, Command};
 use egui::accesskit::Role;
 use egui_kittest::kittest::Queryable as _;
@@ -108,4 +108,42 @@ fn hovering_a_node_shows_each_station_s_wait_beside_queueing_theory() {
     h.get_by_label_contains("server.cpu: waits");
     h.get_by_label_contains("ms simulated, exactly");
     h.get_by_label_contains("ms by M/M/4 (Erlang C) at");
+}
+
+#[test]
+fn the_panel_measures_its_levers_in_the_background_and_says_which_help() {
+    let mut s = bundled("concurrency_bound").into_inner();
+    s.run.warmup_secs = 5.0;
+    s.run.duration_secs = 40.0;
+    let mut h = harness(BottleneckApp::new(valid(s), None));
+    h.state_mut().prefs.show_advisor = true;
+    h.state_mut().command(Command::SetSpeed(60.0));
+    while h.state().simulation().now().as_secs_f64() < 20.0 {
+        h.run_steps(1);
+    }
+    h.state_mut().playback_mut().playing = false;
+    h.run_steps(2);
+    h.get_by_role_and_label(Role::Button, advisor::VERIFY)
+        .click();
+    h.run_steps(2);
+    // The thread works in wall-clock time while frames go on.
+    let started = std::time::Instant::now();
+    while h.state().advisor().is_measuring() {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(180),
+            "still measuring"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        h.run_steps(1);
+    }
+    h.run_steps(2);
+    let advice = h.state().advisor().advice().expect("advice").clone();
+    assert_eq!(advice.replications, panel::VERIFY_REPLICATIONS);
+    let first = &advice.levers[0];
+    assert!(first.verified.is_some() && first.helps(), "{first:#?}");
+    assert_eq!(first.component, "db");
+    h.get_by_label("Measured levers (the advice is frozen)");
+    h.get_by_role_and_label(Role::Button, advisor::LIVE).click();
+    h.run_steps(2);
+    assert_eq!(h.state().advisor().advice().expect("live").replications, 0);
 }
