@@ -81,9 +81,8 @@ pub struct AdvisorPanel {
     measuring: Option<Measuring>,
     /// Why the last measurement stopped short.
     failure: Option<String>,
-    waterfalls: Vec<Waterfall>,
-    /// Simulated time measured (after the warm-up) at the last refresh.
-    measured_secs: f64,
+    /// The span measured (after the warm-up) and the waterfalls at the last refresh.
+    live: Shown,
     at: Option<SimTime>,
 }
 
@@ -133,10 +132,7 @@ impl AdvisorPanel {
                 self.measuring = Some(Measuring {
                     ctl,
                     rx,
-                    shown: Shown {
-                        measured_secs: self.measured_secs,
-                        waterfalls: self.waterfalls.clone(),
-                    },
+                    shown: self.live.clone(),
                 });
             }
             Err(e) => self.failure = Some(format!("cannot start the measurement: {e}")),
@@ -186,8 +182,8 @@ impl AdvisorPanel {
         if !due || now == SimTime::ZERO {
             return;
         }
-        self.measured_secs = summary.measured_secs;
-        self.waterfalls = summary
+        self.live.measured_secs = summary.measured_secs;
+        self.live.waterfalls = summary
             .endpoints
             .iter()
             .filter(|(_, e)| e.ok > 0)
@@ -208,21 +204,13 @@ impl AdvisorPanel {
     pub fn ui(&mut self, ui: &mut egui::Ui) -> Vec<Action> {
         let mut actions = Vec::new();
         self.measure_ui(ui, &mut actions);
-        let (a, shown) = match &self.measured {
-            Some((a, shown)) => (a, shown.clone()),
-            None => match &self.advice {
-                Some(a) => (
-                    a,
-                    Shown {
-                        measured_secs: self.measured_secs,
-                        waterfalls: self.waterfalls.clone(),
-                    },
-                ),
-                None => {
-                    ui.label("The advice appears once the run has started.");
-                    return actions;
-                }
-            },
+        let (a, shown) = match (&self.measured, &self.advice) {
+            (Some((a, shown)), _) => (a, shown),
+            (None, Some(a)) => (a, &self.live),
+            (None, None) => {
+                ui.label("The advice appears once the run has started.");
+                return actions;
+            }
         };
         ui.label(
             egui::RichText::new(format!(

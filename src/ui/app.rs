@@ -1570,17 +1570,7 @@ impl BottleneckApp {
         let Some((at, base)) = self.experiments.setting(i) else {
             return;
         };
-        let what: Vec<String> = at
-            .iter()
-            .map(|(a, v)| {
-                if a == "load" {
-                    format!("load × {v}")
-                } else {
-                    format!("{a} = {v}")
-                }
-            })
-            .collect();
-        let what = what.join(", ");
+        let what = experiments::setting_words(&at);
         if self
             .edit_document(&format!("apply {what}"), |s| {
                 experiments::apply_setting(s, &at, &base)

@@ -375,22 +375,13 @@ pub fn table_ui(ui: &mut egui::Ui, r: &Results) -> Option<usize> {
                 if !why.is_empty() {
                     shown.on_hover_text(why.trim_end());
                 }
-                let at: Vec<String> =
-                    p.at.iter()
-                        .map(|(a, v)| {
-                            if a == "load" {
-                                format!("load × {v}")
-                            } else {
-                                format!("{a} = {v}")
-                            }
-                        })
-                        .collect();
+                let at = super::setting_words(&p.at);
                 if ui
                     .small_button(APPLY)
                     .on_hover_text(format!(
                         "Give the scenario this point's setting ({}): one edit, undone with \
                          Ctrl+Z",
-                        at.join(", ")
+                        at
                     ))
                     .clicked()
                 {

@@ -1243,6 +1243,20 @@ fn outcome_ui(ui: &mut egui::Ui, r: &Results) {
     }
 }
 
+/// A point's setting in words: `load × 2.5, app.instances = 8`.
+pub fn setting_words(at: &[(String, String)]) -> String {
+    at.iter()
+        .map(|(a, v)| {
+            if a == "load" {
+                format!("load × {v}")
+            } else {
+                format!("{a} = {v}")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// Gives `s` a point's setting: each parameter's value, and for a load factor the
 /// clients' load of `base` (the scenario the experiment ran on) times the factor, so
 /// applying twice gives the same scenario.
