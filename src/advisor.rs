@@ -9,11 +9,15 @@
 //! - **diagnosis** per app tier: compute-bound (its CPU saturated), concurrency-bound
 //!   (CPU idle, its requests waiting on a held resource) with the chain of what waits on
 //!   what, or neither;
-//! - **levers** in the least disruptive order of the domain (fix queries → pool sizing →
-//!   cache → horizontal scale → async offload → replicas → database capacity →
-//!   sharding), each a set of `--set` overrides with its **predicted** effect: the
-//!   resource that runs out first afterwards, the load it then takes, and the mean
-//!   latency from an M/M/c model of each station calibrated on the measured waits.
+//! - **failures** at their root (connections refused, out of memory, a primary or a
+//!   tier's instances down, sessions lost, stale reads): when something fails, the
+//!   advice is about that first;
+//! - **levers** in the least disruptive order of the domain (fix queries and data →
+//!   contain overload → resilience → pool sizing → cache → horizontal and vertical scale
+//!   → async workers → database capacity), each a set of `--set` overrides with its
+//!   **predicted** effect: the resource that runs out first afterwards, the load it
+//!   then takes, and the mean latency from an M/M/c model of each station calibrated on
+//!   the measured waits; for a lever against failures, its [`Relief`]: what it removes.
 //!
 //! [`verify`] then re-runs every lever with replications on common random numbers
 //! (`experiment::compare::paired`), so each prediction stands beside its measured
@@ -40,6 +44,11 @@ pub struct Advice {
     pub headroom: Vec<Headroom>,
     /// One per app tier that served requests.
     pub diagnoses: Vec<Diagnosis>,
+    /// What made users' requests fail (or lose what they had) at its root, the most
+    /// first: connections refused, memory exhausted, a primary down, sessions lost,
+    /// stale reads. Overload's own symptoms (rejections, timeouts) are not here: they
+    /// belong to the resource that runs out first.
+    pub failures: Vec<Failure>,
     /// Helpful levers first, each group in the domain's order.
     pub levers: Vec<Lever>,
     /// Replications each verification ran (0 before [`verify`]).
@@ -62,6 +71,52 @@ pub struct ClosedLoop {
     pub response_ms: f64,
     pub simulated_throughput_per_sec: f64,
     pub simulated_response_ms: f64,
+}
+
+impl Advice {
+    /// The resource the advice is about: the root of the failures when something fails,
+    /// else the one with the least headroom.
+    pub fn first_resource(&self) -> Option<&str> {
+        self.failures
+            .first()
+            .map(|f| f.resource.as_str())
+            .or_else(|| self.headroom.first().map(|h| h.resource.as_str()))
+    }
+
+    /// The first lever that helps.
+    pub fn first_lever(&self) -> Option<&Lever> {
+        self.levers.iter().find(|l| l.helps())
+    }
+}
+
+/// A root cause of failures, and the resource behind it.
+#[derive(Clone, Debug, Serialize)]
+pub struct Failure {
+    pub component: String,
+    /// e.g. `postgres connections`, `app memory`, `shop_db primary`, `app sessions`.
+    pub resource: String,
+    pub what: FailureKind,
+    /// How many in the measured span.
+    pub count: f64,
+    /// Per user request (for stale reads: per replica read).
+    pub share: f64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FailureKind {
+    /// The database refused connections: the pools together exceed max_connections.
+    ConnectionsRefused,
+    /// Instances crashed out of memory: too many requests in flight for their memory.
+    OutOfMemory,
+    /// Queries failed while the database's primary was down.
+    PrimaryDown,
+    /// Users logged out: their session lived in an instance that died.
+    SessionsLost,
+    /// Replica reads returned rows older than the latest write.
+    StaleReads,
+    /// Requests failed while instances of a tier were down (crashed or killed).
+    InstancesDown,
 }
 
 /// How far one resource is from running out.
@@ -125,12 +180,40 @@ pub enum LeverKind {
     /// Replace an N+1 loop of queries by one query (send the loop's traffic to the
     /// endpoint that batches it).
     Batch,
+    /// Spread a sharded database's load evenly: shard by a key without a few giant
+    /// owners (a hot shard is a data-layout problem, like a missing index).
+    SpreadKey,
+    /// Admit at a rate limiter what the tier behind it can serve, and reject the rest
+    /// at once instead of letting it queue until it times out (a change on the server's
+    /// side, so before one every client must make).
+    LimitRate,
     /// Cap a client's retries (a retry budget) when they multiply the load.
     RetryBudget,
+    /// Give a call a timeout, so a slow service cannot hold its caller's threads.
+    CallTimeout,
+    /// Cap an instance's requests in flight at what its memory holds.
+    CapInFlight,
+    /// Keep sessions in a shared store rather than in an instance's memory.
+    ExternalSessions,
+    /// Send the reads of a user who just wrote to the primary.
+    ReadYourWrites,
+    /// Give a database without replicas one to fail over to.
+    FailoverReplica,
+    /// Start new instances faster, so an autoscaled tier keeps up with a spike.
+    FasterStartup,
     /// Give each instance's pool more connections (within max_connections).
     GrowPool,
+    /// Put a transaction pooler in front of a database whose pools exceed its
+    /// max_connections.
+    AddPooler,
+    /// Answer more requests at a CDN's edge.
+    EdgeCache,
     /// Run more instances of an app tier.
     AddInstances,
+    /// Give each instance of an app tier more cores (vertical scaling).
+    AppCores,
+    /// More consumers for a job queue.
+    AddConsumers,
     /// Give the database more cores.
     DatabaseCores,
 }
@@ -173,6 +256,76 @@ pub struct Predicted {
     /// The load at which the first resource runs out afterwards, and which one.
     pub saturates_at_per_sec: f64,
     pub bottleneck: String,
+    /// What it removes besides waiting: failures, lost sessions, stale reads, the
+    /// delay before new instances serve.
+    pub relief: Option<Relief>,
+}
+
+/// What a lever removes that latency does not show, before and after.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "what")]
+pub enum Relief {
+    /// Failed attempts of one cause (`db_refused`, `out_of_memory`, `db_down`) in the
+    /// measured span.
+    Failures {
+        cause: String,
+        before: f64,
+        after: f64,
+    },
+    /// Users logged out in the measured span.
+    SessionsLost { before: f64, after: f64 },
+    /// Replica reads by users whose own last write had not reached the replicas (they
+    /// may not see their own update); others' recent writes can still read stale.
+    OwnWritesUnseen { before: f64, after: f64 },
+    /// Seconds from a spike until the first new instance serves (the autoscaler's
+    /// interval plus the startup time).
+    ScaleUpDelay { before: f64, after: f64 },
+    /// The longest a call holds its caller's thread: the slowest call answered before,
+    /// the timeout after.
+    CallHeld { before_ms: f64, after_ms: f64 },
+    /// Users' requests that failed in the end.
+    UserFailures { before: f64, after: f64 },
+    /// Jobs waiting in a queue, on average (M/M/c after the change; a backlog that
+    /// grew without end before, when its consumers were saturated).
+    Backlog { before: f64, after: f64 },
+    /// The busiest shard's load over the average shard's.
+    HotShard { before: f64, after: f64 },
+}
+
+impl Relief {
+    /// Whether the change is large enough to count.
+    fn helps(&self) -> bool {
+        match *self {
+            Self::Failures { before, after, .. }
+            | Self::SessionsLost { before, after }
+            | Self::UserFailures { before, after }
+            | Self::Backlog { before, after }
+            | Self::OwnWritesUnseen { before, after } => {
+                before > 0.0 && after <= (1.0 - HELPS) * before
+            }
+            Self::ScaleUpDelay { before, after } => after <= (1.0 - HELPS) * before,
+            Self::HotShard { before, after } => after - 1.0 <= (1.0 - HELPS) * (before - 1.0),
+            Self::CallHeld {
+                before_ms,
+                after_ms,
+            } => after_ms <= (1.0 - HELPS) * before_ms,
+        }
+    }
+
+    /// The replicated figure that measures it, when there is one.
+    fn figure(&self, component: &str) -> Option<String> {
+        match self {
+            Self::Failures { cause, .. } => Some(format!("overall.errors.{cause}")),
+            Self::SessionsLost { .. } => Some(format!("components.{component}.sessions_lost")),
+            Self::OwnWritesUnseen { .. } => {
+                Some(format!("components.{component}.own_writes_unseen"))
+            }
+            Self::UserFailures { .. } => Some("overall.user_failures".to_owned()),
+            Self::Backlog { .. } => Some(format!("components.{component}.mean_depth")),
+            Self::HotShard { .. } => Some(format!("components.{component}.hot_shard_ratio")),
+            Self::ScaleUpDelay { .. } | Self::CallHeld { .. } => None,
+        }
+    }
 }
 
 /// Why a lever would not help.
@@ -195,6 +348,9 @@ pub struct Verified {
     pub error_rate: Difference,
     /// Users' requests that failed in the end (after any retries).
     pub user_error_rate: Difference,
+    /// The figure its [`Relief`] names (failures of its cause, sessions lost, stale
+    /// reads), when it has one.
+    pub relieved: Option<Difference>,
     /// Measured, it helps: the mean latency lower by 10 % or users' failures lower by a
     /// point, significantly, and neither the mean nor the p99 significantly 10 % worse.
     pub helps: bool,
@@ -264,12 +420,27 @@ pub fn analyse(sc: &Scenario, s: &Summary) -> Advice {
                 subject,
                 changes,
                 batch,
+                load,
+                utilization,
+                relief,
             } = c;
             let variant = variant_of(sc, &changes).ok()?;
-            let predicted = match &batch {
+            let mut predicted = match &batch {
                 Some(b) => model.predict_batch(b, sc, s),
-                None => model.predict(&variant, s, load_after(kind, sc, s, &component)),
+                None => model.predict(
+                    &variant,
+                    s,
+                    load * load_after(kind, sc, s, &component),
+                    &utilization,
+                ),
             };
+            if let Some(r) = relief {
+                if r.helps() {
+                    predicted.helps = true;
+                    predicted.unhelpful = None;
+                }
+                predicted.relief = Some(r);
+            }
             Some(Lever {
                 kind,
                 component,
@@ -290,10 +461,123 @@ pub fn analyse(sc: &Scenario, s: &Summary) -> Advice {
         p99_ms: s.overall.latency_ms.p99,
         headroom,
         diagnoses,
+        failures: failures(sc, s),
         levers,
         replications: 0,
         closed_loop: closed_loop(sc, s),
     }
+}
+
+/// The root causes of the run's failures, the largest share first.
+fn failures(sc: &Scenario, s: &Summary) -> Vec<Failure> {
+    let errors = |cause: &str| s.overall.errors.get(cause).copied().unwrap_or(0) as f64;
+    let users = s.overall.user_requests.max(1) as f64;
+    let figure = |id: &str, name: &str| {
+        s.component(id)
+            .map(|r| r.figure(name))
+            .filter(|x| x.is_finite())
+            .unwrap_or(0.0)
+    };
+    let mut out = Vec::new();
+    let mut push = |c: &str, resource: String, what: FailureKind, count: f64, share: f64| {
+        out.push(Failure {
+            component: c.to_owned(),
+            resource,
+            what,
+            count,
+            share,
+        })
+    };
+    for c in &sc.components {
+        match c {
+            ComponentSpec::App(a) => {
+                let oom = errors("out_of_memory");
+                if figure(&a.id, "out_of_memory_crashes") > 0.0 && oom > 0.0 {
+                    push(
+                        &a.id,
+                        format!("{} memory", a.id),
+                        FailureKind::OutOfMemory,
+                        oom,
+                        oom / users,
+                    );
+                }
+                let down = instances_down_failures(sc, s, &a.id);
+                if down > 0.0 {
+                    push(
+                        &a.id,
+                        format!("{} instances", a.id),
+                        FailureKind::InstancesDown,
+                        down,
+                        down / users,
+                    );
+                }
+                let lost = figure(&a.id, "sessions_lost");
+                if lost > 0.0 && matches!(a.sessions, model::SessionStore::InMemory) {
+                    push(
+                        &a.id,
+                        format!("{} sessions", a.id),
+                        FailureKind::SessionsLost,
+                        lost,
+                        lost / users,
+                    );
+                }
+            }
+            ComponentSpec::Database(d) => {
+                let refused = errors("db_refused");
+                if refused > 0.0 && !connections_within_limit(sc, &d.id) {
+                    push(
+                        &d.id,
+                        format!("{} connections", d.id),
+                        FailureKind::ConnectionsRefused,
+                        refused,
+                        refused / users,
+                    );
+                }
+                let down = errors("db_down");
+                let killed = sc.faults.iter().any(
+                    |f| matches!(&f.fault, model::Fault::KillPrimary { db, .. } if *db == d.id),
+                );
+                if down > 0.0 && killed {
+                    push(
+                        &d.id,
+                        format!("{} primary", d.id),
+                        FailureKind::PrimaryDown,
+                        down,
+                        down / users,
+                    );
+                }
+                let stale = figure(&d.id, "stale_reads");
+                if stale > 0.0 {
+                    push(
+                        &d.id,
+                        format!("{} replication lag", d.id),
+                        FailureKind::StaleReads,
+                        stale,
+                        figure(&d.id, "stale_share"),
+                    );
+                }
+            }
+            _ => {}
+        }
+    }
+    out.sort_by(|a, b| b.share.total_cmp(&a.share));
+    out
+}
+
+/// Failed attempts while instances of tier `id` were killed by a fault: none of them
+/// left, or what calls them failing. Zero when no fault kills the tier.
+fn instances_down_failures(sc: &Scenario, s: &Summary, id: &str) -> f64 {
+    let killed = sc
+        .faults
+        .iter()
+        .any(|f| matches!(&f.fault, model::Fault::KillInstances { tier, .. } if tier == id));
+    if !killed {
+        return 0.0;
+    }
+    ["no_instance", "crashed", "downstream", "circuit_open"]
+        .iter()
+        .map(|c| s.overall.errors.get(*c).copied().unwrap_or(0) as f64)
+        .sum()
 }
 
 /// Mean value analysis of the scenario when its only client is a closed loop.
@@ -378,7 +662,12 @@ pub fn verify(
     for (lever, variant) in advice.levers.iter_mut().zip(&variants) {
         let b =
             experiment::replicate_planned(variant, n, ctl).map_err(experiment::Error::Stopped)?;
-        lever.verified = verified(&paired(&base, &b, Pairing::Common));
+        let figure = lever
+            .predicted
+            .relief
+            .as_ref()
+            .and_then(|r| r.figure(&lever.component));
+        lever.verified = verified(&paired(&base, &b, Pairing::Common), figure.as_deref());
     }
     // What was measured decides the order: helpful levers first, least disruptive first.
     advice.levers.sort_by_key(|l| (!l.helps(), l.kind));
@@ -386,7 +675,7 @@ pub fn verify(
     Ok(())
 }
 
-fn verified(c: &Comparison) -> Option<Verified> {
+fn verified(c: &Comparison, relief: Option<&str>) -> Option<Verified> {
     let mean_ms = c.get("overall.latency_ms.mean")?.clone();
     let p99_ms = c.get("overall.latency_ms.p99")?.clone();
     let user_error_rate = c.get("overall.user_error_rate")?.clone();
@@ -395,13 +684,24 @@ fn verified(c: &Comparison) -> Option<Verified> {
         |d: &Difference, by: f64| d.significant() && d.b_minus_a.mean <= -by * d.a.mean.abs();
     let higher = |d: &Difference| d.significant() && d.b_minus_a.mean >= HELPS * d.a.mean.abs();
     let fewer_failures = user_error_rate.significant() && user_error_rate.b_minus_a.mean <= -0.01;
-    let helps = (lower(&mean_ms, HELPS) || fewer_failures) && !higher(&mean_ms) && !higher(&p99_ms);
+    let relieved = relief.and_then(|f| c.get(f)).cloned();
+    // A lever that removes what it is for (failures, lost sessions, stale reads) may
+    // cost some latency: that is its price, said beside it, not a reason to rank it
+    // last; it must not fail more users' requests.
+    let removes = relieved.as_ref().is_some_and(|d| lower(d, HELPS));
+    let more_failures = user_error_rate.significant() && user_error_rate.b_minus_a.mean >= 0.01;
+    let helps = if removes {
+        !more_failures
+    } else {
+        (lower(&mean_ms, HELPS) || fewer_failures) && !higher(&mean_ms) && !higher(&p99_ms)
+    };
     Some(Verified {
         mean_ms,
         p99_ms,
         throughput_per_sec: c.get("overall.throughput_per_sec")?.clone(),
         error_rate: c.get("overall.error_rate")?.clone(),
         user_error_rate,
+        relieved,
         helps,
     })
 }
@@ -660,7 +960,13 @@ impl Model {
     /// What `variant` (this model's scenario with a lever applied) would do.
     /// What `variant` would do with the load on every resource multiplied by `load`
     /// (1 unless the lever removes load, as a retry budget does).
-    fn predict(&self, variant: &Scenario, s: &Summary, load: f64) -> Predicted {
+    fn predict(
+        &self,
+        variant: &Scenario,
+        s: &Summary,
+        load: f64,
+        utilization: &[(String, f64)],
+    ) -> Predicted {
         let mut saturated = false;
         // Each database: its CPU after the change, and what Erlang C says of its wait
         // before and after.
@@ -859,6 +1165,11 @@ impl Model {
                 util_after.push((r.resource.clone(), r.utilization * scale));
             }
         }
+        // What the lever sets directly (a queue's consumers, a shard's share of the keys).
+        for (name, u) in utilization {
+            util_after.retain(|(n, _)| n != name);
+            util_after.push((name.clone(), *u));
+        }
         // Everything the lever does not touch keeps its utilisation (connections the
         // pools keep open do not grow with load, see `analyse`).
         for r in &s.saturation {
@@ -1003,6 +1314,7 @@ impl Model {
             mean_ms,
             saturates_at_per_sec: capacity,
             bottleneck,
+            relief: None,
         }
     }
 }
@@ -1159,6 +1471,11 @@ struct Candidate {
     changes: Vec<Override>,
     /// For [`LeverKind::Batch`]: what the batching replaces.
     batch: Option<Batch>,
+    /// The share of today's load the change leaves (a CDN answering more at its edge).
+    load: f64,
+    /// Resources whose utilisation the change sets directly, and to what.
+    utilization: Vec<(String, f64)>,
+    relief: Option<Relief>,
 }
 
 /// An N+1 loop and the endpoint that does the same work with one query.
@@ -1187,12 +1504,26 @@ fn candidate(
         subject: subject.map(str::to_owned),
         changes,
         batch: None,
+        load: 1.0,
+        utilization: Vec::new(),
+        relief: None,
+    }
+}
+
+impl Candidate {
+    fn relieving(mut self, relief: Relief) -> Self {
+        self.relief = Some(relief);
+        self
+    }
+
+    fn setting(mut self, resource: String, utilization: f64) -> Self {
+        self.utilization.push((resource, utilization));
+        self
     }
 }
 
 /// The levers the run makes relevant.
 fn candidates(sc: &Scenario, s: &Summary, model: &Model) -> Vec<Candidate> {
-    let set = |path: String, value: String| Override { path, value };
     let util = |resource: String| {
         s.saturation
             .iter()
@@ -1238,14 +1569,11 @@ fn candidates(sc: &Scenario, s: &Summary, model: &Model) -> Vec<Candidate> {
                             LeverKind::AddIndex,
                             &d.id,
                             Some(name),
-                            vec![set(
-                                format!("{}.queries[{name:?}].indexed", d.id),
-                                "true".into(),
-                            )],
+                            vec![set(format!("{}.queries[{name:?}].indexed", d.id), "true")],
                         ));
                     }
                 }
-                if busy >= 0.5 {
+                if busy >= PRESSED {
                     out.push(candidate(
                         LeverKind::DatabaseCores,
                         &d.id,
@@ -1253,6 +1581,7 @@ fn candidates(sc: &Scenario, s: &Summary, model: &Model) -> Vec<Candidate> {
                         vec![set(format!("{}.cores", d.id), (d.cores * 2).to_string())],
                     ));
                 }
+                out.extend(database_candidates(sc, s, d));
             }
             ComponentSpec::App(a) => {
                 let Some(t) = model.tiers.iter().find(|t| t.id == a.id) else {
@@ -1290,16 +1619,123 @@ fn candidates(sc: &Scenario, s: &Summary, model: &Model) -> Vec<Candidate> {
                         ));
                     }
                 }
-                if !scaled.contains(&a.id.as_str()) && t.served_per_sec > 0.0 {
-                    out.push(candidate(
-                        LeverKind::AddInstances,
-                        &a.id,
+                let down = instances_down_failures(sc, s, &a.id);
+                if !scaled.contains(&a.id.as_str()) && (t.served_per_sec > 0.0 || down > 0.0) {
+                    // Doubled, or as many more as the scenario's limits allow.
+                    let more = [
+                        a.instances * 2,
+                        a.instances + a.instances.div_ceil(2),
+                        a.instances + 1,
+                    ]
+                    .into_iter()
+                    .find(|n| variant_of(sc, &[set(format!("{}.instances", a.id), n)]).is_ok());
+                    if let Some(n) = more {
+                        let mut c = candidate(
+                            LeverKind::AddInstances,
+                            &a.id,
+                            None,
+                            vec![set(format!("{}.instances", a.id), n)],
+                        );
+                        if down > 0.0 {
+                            // The killed instances leave survivors that carry the tier.
+                            let killed = sc
+                                .faults
+                                .iter()
+                                .filter_map(|f| match &f.fault {
+                                    model::Fault::KillInstances { tier, count }
+                                        if *tier == a.id =>
+                                    {
+                                        Some(*count)
+                                    }
+                                    _ => None,
+                                })
+                                .max()
+                                .unwrap_or(0);
+                            let users = s.overall.user_failures as f64;
+                            let after = if killed < n {
+                                (users - down).max(0.0)
+                            } else {
+                                users
+                            };
+                            c = c.relieving(Relief::UserFailures {
+                                before: users,
+                                after,
+                            });
+                        }
+                        out.push(c);
+                    }
+                }
+                out.extend(app_candidates(sc, s, a, t));
+            }
+            ComponentSpec::Queue(q) => {
+                let resource = format!("{} consumers", q.id);
+                let u = util(resource.clone());
+                if u >= PRESSED {
+                    let c = q.consumers * 2;
+                    // Erlang C's line length does not depend on the service time.
+                    let after = crate::theory::predict(c, u / 2.0 * f64::from(c), 1.0, 1.0, 1.0)
+                        .map_or(f64::INFINITY, |p| p.wait * u / 2.0 * f64::from(c));
+                    let before = s
+                        .component(&q.id)
+                        .map(|r| r.figure("mean_depth"))
+                        .filter(|x| x.is_finite())
+                        .unwrap_or(0.0);
+                    out.push(
+                        candidate(
+                            LeverKind::AddConsumers,
+                            &q.id,
+                            None,
+                            vec![set(format!("{}.consumers", q.id), c)],
+                        )
+                        .setting(resource, u / 2.0)
+                        .relieving(Relief::Backlog { before, after }),
+                    );
+                }
+            }
+            ComponentSpec::RateLimiter(l) if !l.per_client => {
+                // The tier behind it, when it is overloaded: admit a little less than
+                // it serves at its fullest resource's limit.
+                let Some(t) = model.tiers.iter().find(|t| t.id == l.target) else {
+                    continue;
+                };
+                let (_, full) = fullest(s, &t.id);
+                if full >= 0.9 && t.served_per_sec > 0.0 {
+                    let capacity = t.served_per_sec / full;
+                    let rate = (0.92 * capacity / 10.0).floor() * 10.0;
+                    if rate >= 10.0 && rate < l.rate_per_sec {
+                        let mut c = candidate(
+                            LeverKind::LimitRate,
+                            &l.id,
+                            Some(&t.id),
+                            vec![set(format!("{}.rate_per_sec", l.id), rate)],
+                        );
+                        c.load = (rate / t.served_per_sec).min(1.0);
+                        out.push(c);
+                    }
+                }
+            }
+            ComponentSpec::Cdn(cdn) => {
+                // Halve what reaches the origin, when the origin is filling up and every
+                // user's request passes the CDN.
+                let fullest = s
+                    .saturation
+                    .iter()
+                    .map(|r| r.utilization)
+                    .fold(0.0, f64::max);
+                let fronts_all = sc.components.iter().all(|c| match c {
+                    ComponentSpec::Client(client) => client.target == cdn.id,
+                    _ => true,
+                });
+                let share = ((1.0 + cdn.edge_share) / 2.0 * 100.0).round() / 100.0;
+                if fullest >= PRESSED && fronts_all && cdn.edge_share < 0.9 {
+                    let mut c = candidate(
+                        LeverKind::EdgeCache,
+                        &cdn.id,
                         None,
-                        vec![set(
-                            format!("{}.instances", a.id),
-                            (a.instances * 2).to_string(),
-                        )],
-                    ));
+                        vec![set(format!("{}.edge_share", cdn.id), share.to_string())],
+                    );
+                    c.load = (1.0 - share) / (1.0 - cdn.edge_share);
+                    out.push(c);
                 }
             }
             ComponentSpec::Client(c) => {
@@ -1322,6 +1758,294 @@ fn candidates(sc: &Scenario, s: &Summary, model: &Model) -> Vec<Candidate> {
                 }
             }
             _ => {}
+        }
+    }
+    out
+}
+
+fn set(path: String, value: impl ToString) -> Override {
+    Override {
+        path,
+        value: value.to_string(),
+    }
+}
+
+/// A database's own levers beyond its queries and cores: an even shard key, a pooler,
+/// a replica to fail over to, reads that see their own writes.
+fn database_candidates(sc: &Scenario, s: &Summary, d: &model::DatabaseSpec) -> Vec<Candidate> {
+    let errors = |cause: &str| s.overall.errors.get(cause).copied().unwrap_or(0) as f64;
+    let figure = |name: &str| {
+        s.component(&d.id)
+            .map(|r| r.figure(name))
+            .filter(|x| x.is_finite())
+            .unwrap_or(0.0)
+    };
+    let mut out = Vec::new();
+    // A hot shard: every shard at the average of their loads once the key spreads.
+    let shards: Vec<(String, f64)> = s
+        .saturation
+        .iter()
+        .filter(|r| r.component == d.id && r.kind == "compute" && r.resource.contains("#s"))
+        .map(|r| (r.resource.clone(), r.utilization))
+        .collect();
+    if d.shards > 1 && d.keys.zipf_s > 0.0 && !shards.is_empty() {
+        let hottest = shards.iter().map(|r| r.1).fold(0.0, f64::max);
+        let average = shards.iter().map(|r| r.1).sum::<f64>() / shards.len() as f64;
+        if hottest >= PRESSED && hottest >= (1.0 + HELPS) * average {
+            let mut c = candidate(
+                LeverKind::SpreadKey,
+                &d.id,
+                None,
+                vec![set(format!("{}.keys.zipf_s", d.id), 0)],
+            );
+            for (resource, _) in shards {
+                c = c.setting(resource, average);
+            }
+            out.push(c.relieving(Relief::HotShard {
+                before: figure("hot_shard_ratio").max(1.0),
+                after: 1.0,
+            }));
+        }
+    }
+    let pooled = sc.components.iter().any(|c| match c {
+        ComponentSpec::App(a) => a.pools.iter().any(|p| p.db == d.id),
+        _ => false,
+    });
+    let refused = errors("db_refused");
+    if pooled && matches!(d.pooler, model::Pooler::None) && !connections_within_limit(sc, &d.id) {
+        // A few server connections per core keep the cores busy without a crowd.
+        let server = (4 * d.cores).clamp(1, d.max_connections);
+        out.push(
+            candidate(
+                LeverKind::AddPooler,
+                &d.id,
+                None,
+                vec![
+                    set(format!("{}.pooler.form", d.id), "Transaction"),
+                    set(format!("{}.pooler.server_connections", d.id), server),
+                ],
+            )
+            .relieving(Relief::Failures {
+                cause: "db_refused".into(),
+                before: refused,
+                after: 0.0,
+            }),
+        );
+    }
+    let down = errors("db_down");
+    let killed = sc
+        .faults
+        .iter()
+        .any(|f| matches!(&f.fault, model::Fault::KillPrimary { db, .. } if *db == d.id));
+    if d.replicas == 0 && down > 0.0 && killed {
+        // Reads move to the replica and survive the primary; writes wait for the
+        // promotion.
+        let reads = read_share(sc, s, &d.id);
+        out.push(
+            candidate(
+                LeverKind::FailoverReplica,
+                &d.id,
+                None,
+                vec![set(format!("{}.replicas", d.id), 1)],
+            )
+            .relieving(Relief::Failures {
+                cause: "db_down".into(),
+                before: down,
+                after: down * (1.0 - reads),
+            }),
+        );
+    }
+    let stale = figure("stale_reads");
+    if stale > 0.0 && !d.read_your_writes {
+        out.push(
+            candidate(
+                LeverKind::ReadYourWrites,
+                &d.id,
+                None,
+                vec![set(format!("{}.read_your_writes", d.id), true)],
+            )
+            .relieving(Relief::OwnWritesUnseen {
+                before: figure("own_writes_unseen"),
+                after: 0.0,
+            }),
+        );
+    }
+    out
+}
+
+/// The share of database `db`'s calls in the run that were reads.
+fn read_share(sc: &Scenario, s: &Summary, db: &str) -> f64 {
+    fn writes(steps: &[model::Step], db: &str, out: &mut std::collections::BTreeSet<String>) {
+        use model::Step;
+        for step in steps {
+            match step {
+                Step::Write { db: d, query } if d == db => {
+                    out.insert(query.clone());
+                }
+                Step::Repeat { steps, .. } => writes(steps, db, out),
+                Step::Branch {
+                    then, otherwise, ..
+                } => {
+                    writes(then, db, out);
+                    writes(otherwise, db, out);
+                }
+                Step::CacheGet { on_miss, .. } => writes(on_miss, db, out),
+                _ => {}
+            }
+        }
+    }
+    let mut written = std::collections::BTreeSet::new();
+    for e in sc.endpoints.values() {
+        writes(&e.steps, db, &mut written);
+    }
+    let (mut all, mut reads) = (0.0, 0.0);
+    for q in s.queries.iter().filter(|q| q.db == db) {
+        all += q.count as f64;
+        if !written.contains(&q.query) {
+            reads += q.count as f64;
+        }
+    }
+    if all > 0.0 { reads / all } else { 0.0 }
+}
+
+/// An app tier's levers beyond more instances and bigger pools: bigger instances, a
+/// cap on what its memory holds, sessions outside it, faster starts when it is
+/// autoscaled, timeouts on the calls that hold its threads.
+fn app_candidates(sc: &Scenario, s: &Summary, a: &model::AppSpec, t: &TierModel) -> Vec<Candidate> {
+    let errors = |cause: &str| s.overall.errors.get(cause).copied().unwrap_or(0) as f64;
+    let figure = |name: &str| {
+        s.component(&a.id)
+            .map(|r| r.figure(name))
+            .filter(|x| x.is_finite())
+            .unwrap_or(0.0)
+    };
+    let mut out = Vec::new();
+    let scaled = sc
+        .components
+        .iter()
+        .any(|c| matches!(c, ComponentSpec::Autoscaler(scaler) if scaler.tier == a.id));
+    if !scaled && t.cpu.is_some_and(|c| c.rho() >= PRESSED) {
+        out.push(candidate(
+            LeverKind::AppCores,
+            &a.id,
+            None,
+            vec![set(format!("{}.cores", a.id), a.cores * 2)],
+        ));
+    }
+    // Out of memory: admit what fits, with a fifth to spare.
+    if let Some(limit) = a.memory_mb
+        && figure("out_of_memory_crashes") > 0.0
+    {
+        let per_request = model::tier_endpoints(sc)
+            .iter()
+            .filter(|(tier, _)| *tier == a.id)
+            .filter_map(|(_, e)| sc.endpoints.get(e))
+            .map(|e| e.memory_mb)
+            .fold(0.0, f64::max);
+        if per_request > 0.0 {
+            let fits = (0.8 * (limit - a.base_memory_mb) / per_request)
+                .floor()
+                .max(1.0) as u32;
+            let (path, now) = match a.concurrency {
+                Concurrency::Async { max_in_flight } => ("max_in_flight", max_in_flight),
+                Concurrency::Threads { workers } => ("workers", workers),
+            };
+            if fits < now {
+                out.push(
+                    candidate(
+                        LeverKind::CapInFlight,
+                        &a.id,
+                        None,
+                        vec![set(format!("{}.concurrency.{path}", a.id), fits)],
+                    )
+                    .relieving(Relief::Failures {
+                        cause: "out_of_memory".into(),
+                        before: errors("out_of_memory"),
+                        after: 0.0,
+                    }),
+                );
+            }
+        }
+    }
+    // Its threads wait for threads: a call without a timeout that holds them.
+    let worker_wait = t
+        .time
+        .breakdown_ms
+        .get("worker_wait")
+        .copied()
+        .unwrap_or(0.0)
+        / t.time.mean_ms.max(1e-12);
+    if worker_wait >= WAITING_SHARE {
+        for (tier, name) in model::tier_endpoints(sc) {
+            let (Some(e), Some(o)) = (sc.endpoints.get(&name), s.endpoints.get(&name)) else {
+                continue;
+            };
+            if tier != a.id || o.throughput_per_sec <= 0.0 {
+                continue;
+            }
+            for (i, step) in e.steps.iter().enumerate() {
+                let model::Step::Call {
+                    service,
+                    timeout_ms: None,
+                    ..
+                } = step
+                else {
+                    continue;
+                };
+                // Twenty times the endpoint's typical time, at least 100 ms, in 50s.
+                let timeout = ((20.0 * o.latency_ms.p50).max(100.0) / 50.0).ceil() * 50.0;
+                out.push(
+                    candidate(
+                        LeverKind::CallTimeout,
+                        service,
+                        Some(&name),
+                        vec![set(
+                            format!("endpoints[{name:?}].steps[{i}].timeout_ms"),
+                            timeout,
+                        )],
+                    )
+                    .relieving(Relief::CallHeld {
+                        before_ms: o.latency_ms.max,
+                        after_ms: timeout,
+                    }),
+                );
+            }
+        }
+    }
+    let lost = figure("sessions_lost");
+    if lost > 0.0 && matches!(a.sessions, model::SessionStore::InMemory) {
+        out.push(
+            candidate(
+                LeverKind::ExternalSessions,
+                &a.id,
+                None,
+                vec![set(format!("{}.sessions.form", a.id), "External")],
+            )
+            .relieving(Relief::SessionsLost {
+                before: lost,
+                after: 0.0,
+            }),
+        );
+    }
+    // Autoscaled: new instances serve an interval plus a startup after the load rises.
+    for c in &sc.components {
+        let ComponentSpec::Autoscaler(scaler) = c else {
+            continue;
+        };
+        let faster = (scaler.interval_secs / 5.0).max(1.0).round();
+        if scaler.tier == a.id && a.startup_secs > scaler.interval_secs && faster < a.startup_secs {
+            out.push(
+                candidate(
+                    LeverKind::FasterStartup,
+                    &a.id,
+                    None,
+                    vec![set(format!("{}.startup_secs", a.id), faster)],
+                )
+                .relieving(Relief::ScaleUpDelay {
+                    before: scaler.interval_secs + a.startup_secs,
+                    after: scaler.interval_secs + faster,
+                }),
+            );
         }
     }
     out
@@ -1424,6 +2148,9 @@ fn batches(sc: &Scenario, s: &Summary, c: &model::ClientSpec) -> Vec<Candidate> 
                     queries_before: queries_per_request(&e.steps),
                     queries_after: queries_per_request(&o.steps),
                 }),
+                load: 1.0,
+                utilization: Vec::new(),
+                relief: None,
             });
         }
     }

@@ -843,6 +843,11 @@ pub fn difference_words(
         }
     };
     let diff = &d.b_minus_a;
+    let unit = if unit.is_empty() {
+        String::new()
+    } else {
+        format!(" {unit}")
+    };
     if d.significant() {
         let (low, high) = (
             (diff.mean - diff.half_width) * scale,
@@ -854,7 +859,7 @@ pub fn difference_words(
             ("higher", diff.mean * scale, low, high)
         };
         format!(
-            "{word} by {} {unit} ({:.0}% CI {} to {})",
+            "{word} by {}{unit} ({:.0}% CI {} to {})",
             number(by),
             diff.confidence * 100.0,
             number(low),
@@ -862,7 +867,7 @@ pub fn difference_words(
         )
     } else {
         format!(
-            "no significant difference ({} ± {} {unit})",
+            "no significant difference ({} ± {}{unit})",
             number(diff.mean * scale),
             number(diff.half_width * scale)
         )
@@ -1118,6 +1123,122 @@ pub fn lever_title(l: &crate::advisor::Lever) -> String {
         LeverKind::GrowPool => format!("grow {}'s pool to {subject}", l.component),
         LeverKind::AddInstances => format!("add {} instances", l.component),
         LeverKind::DatabaseCores => format!("give {} more cores", l.component),
+        LeverKind::SpreadKey => format!(
+            "shard {} by a key that spreads evenly (not by a few giant owners)",
+            l.component
+        ),
+        LeverKind::CallTimeout => format!("give {subject}'s call to {} a timeout", l.component),
+        LeverKind::CapInFlight => format!(
+            "cap {}'s requests in flight at what its memory holds",
+            l.component
+        ),
+        LeverKind::ExternalSessions => {
+            format!("keep {}'s sessions in a shared store", l.component)
+        }
+        LeverKind::ReadYourWrites => format!(
+            "send {}'s reads by users who just wrote to the primary",
+            l.component
+        ),
+        LeverKind::FailoverReplica => format!("give {} a replica to fail over to", l.component),
+        LeverKind::FasterStartup => format!("start {} instances faster", l.component),
+        LeverKind::AddPooler => format!(
+            "put a transaction pooler in front of {} (PgBouncer)",
+            l.component
+        ),
+        LeverKind::LimitRate => format!(
+            "admit at {} what {subject} can serve, and reject the rest at once",
+            l.component
+        ),
+        LeverKind::EdgeCache => format!("answer more at {}'s edge", l.component),
+        LeverKind::AppCores => format!("give each {} instance more cores", l.component),
+        LeverKind::AddConsumers => format!("give {} more consumers", l.component),
+    }
+}
+
+/// A count or a ratio, with the decimals its size deserves.
+pub fn count_words(x: f64) -> String {
+    if x.abs() >= 10.0 || x == x.round() {
+        format!("{x:.0}")
+    } else {
+        format!("{x:.2}")
+    }
+}
+
+/// What a lever removes besides waiting, in words.
+pub fn relief_words(r: &crate::advisor::Relief) -> String {
+    use crate::advisor::Relief;
+    match r {
+        Relief::Failures {
+            cause,
+            before,
+            after,
+        } => format!("{cause} failures from {before:.0} to about {after:.0}"),
+        Relief::SessionsLost { before, after } => {
+            format!("sessions lost from {before:.0} to {after:.0}")
+        }
+        Relief::OwnWritesUnseen { before, after } => format!(
+            "reads that may miss the user's own write from {before:.0} to {after:.0} \
+             (others' recent writes can still read stale)"
+        ),
+        Relief::ScaleUpDelay { before, after } => format!(
+            "new instances serve about {after:.0} s after load rises instead of {before:.0} s"
+        ),
+        Relief::Backlog { before, after } => {
+            format!("jobs waiting from {before:.1} to about {after:.1} on average")
+        }
+        Relief::HotShard { before, after } => format!(
+            "the busiest shard from {before:.2}× the average shard's load to about {after:.2}×"
+        ),
+        Relief::UserFailures { before, after } => {
+            format!("users' failed requests from {before:.0} to about {after:.0}")
+        }
+        Relief::CallHeld {
+            before_ms,
+            after_ms,
+        } => format!(
+            "a slow call holds a thread at most {after_ms:.0} ms instead of up to \
+             {before_ms:.0} ms; calls slower than that fail fast"
+        ),
+    }
+}
+
+/// A root cause of failures in words.
+pub fn failure_words(f: &crate::advisor::Failure) -> String {
+    use crate::advisor::FailureKind;
+    let share = if f.share >= 0.001 {
+        format!("{:.1}%", f.share * 100.0)
+    } else {
+        format!("{:.3}%", f.share * 100.0)
+    };
+    match f.what {
+        FailureKind::ConnectionsRefused => format!(
+            "{}: {:.0} connections refused ({share} of requests): the pools together may \
+             open more than max_connections",
+            f.resource, f.count
+        ),
+        FailureKind::OutOfMemory => format!(
+            "{}: {:.0} requests failed out of memory ({share}): more requests in flight \
+             than the instance's memory holds",
+            f.resource, f.count
+        ),
+        FailureKind::PrimaryDown => format!(
+            "{}: {:.0} queries failed while it was down ({share} of requests)",
+            f.resource, f.count
+        ),
+        FailureKind::SessionsLost => format!(
+            "{}: {:.0} users logged out ({share} of requests): their session lived on an \
+             instance that died",
+            f.resource, f.count
+        ),
+        FailureKind::InstancesDown => format!(
+            "{}: {:.0} requests failed while its instances were down ({share} of requests)",
+            f.resource, f.count
+        ),
+        FailureKind::StaleReads => format!(
+            "{}: {:.0} stale reads ({share} of replica reads): a replica answered before a \
+             write reached it",
+            f.resource, f.count
+        ),
     }
 }
 
@@ -1137,7 +1258,9 @@ fn per_sec(x: f64) -> String {
 pub fn advice_verdict(a: &crate::advisor::Advice) -> String {
     let mut out = String::new();
     let o = &mut out;
-    if let Some(first) = a.headroom.first() {
+    if let Some(f) = a.failures.first() {
+        let _ = writeln!(o, "fails first: {}", failure_words(f));
+    } else if let Some(first) = a.headroom.first() {
         let _ = write!(
             o,
             "runs out first: {} at {:.0}% (saturates at about {}",
@@ -1276,6 +1399,13 @@ pub fn advice_table(a: &crate::advisor::Advice) -> String {
             c.simulated_response_ms
         );
     }
+    if !a.failures.is_empty() {
+        let _ = writeln!(o);
+        let _ = writeln!(o, "what fails, at its root");
+        for f in &a.failures {
+            let _ = writeln!(o, "  {}", failure_words(f));
+        }
+    }
     if !a.diagnoses.is_empty() {
         let _ = writeln!(o);
         let _ = writeln!(o, "diagnosis");
@@ -1315,7 +1445,10 @@ pub fn advice_table(a: &crate::advisor::Advice) -> String {
                 Some(m) => format!("mean from {:.2} to about {:.2} ms", a.mean_ms, m),
                 None => "something would still be saturated".to_owned(),
             };
-            let verdict = if p.helps {
+            let relief = p.relief.as_ref().map(relief_words);
+            let verdict = if let (true, Some(r)) = (p.helps, &relief) {
+                r.clone()
+            } else if p.helps {
                 format!(
                     "{after}; runs out next: {} at about {}",
                     p.bottleneck,
@@ -1351,6 +1484,15 @@ pub fn advice_table(a: &crate::advisor::Advice) -> String {
                     v.p99_ms.b.mean,
                     difference_words(&v.p99_ms, "ms", 1.0),
                 );
+                if let Some(d) = &v.relieved {
+                    let _ = writeln!(
+                        o,
+                        "                  what it removes: from {} to {}, {}",
+                        count_words(d.a.mean),
+                        count_words(d.b.mean),
+                        difference_words(d, "", 1.0),
+                    );
+                }
                 let failed = &v.user_error_rate;
                 if failed.a.mean > 0.0005 || failed.b.mean > 0.0005 {
                     let _ = writeln!(

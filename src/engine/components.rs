@@ -773,7 +773,8 @@ pub struct Database {
     pub read_your_writes: bool,
     /// When the last write to a key reaches the replicas (entries in the past are pruned).
     pub visible_at: rustc_hash::FxHashMap<u64, SimTime>,
-    /// When each session's last write reaches the replicas (read-your-writes).
+    /// When each session's last write reaches the replicas (read-your-writes, and
+    /// counting the reads that may miss their own write without it).
     pub session_visible: rustc_hash::FxHashMap<u32, SimTime>,
     /// Prune the two maps when they grow past this, and not before this time (when
     /// they are full, the time by which half their writes will have replicated).
@@ -786,6 +787,9 @@ pub struct Database {
     pub stale_reads: Counter,
     /// Reads sent to the primary because their session wrote within the lag.
     pub own_write_reads: Counter,
+    /// Reads sent to a replica while their session's own last write had not reached
+    /// the replicas: the user may not see their own update.
+    pub own_writes_unseen: Counter,
     /// Server connections per node of a transaction-mode pooler; `None`: no pooler.
     pub pooler: Option<u32>,
     pub queries: Vec<QueryRt>,
@@ -866,7 +870,7 @@ impl Database {
                 None => untracked = true,
             }
         }
-        if self.read_your_writes {
+        if self.read_your_writes || self.track_stale {
             let room = !full(self);
             match self.session_visible.get_mut(&session) {
                 Some(e) => *e = (*e).max(visible),

@@ -478,6 +478,12 @@ impl World {
                             tier.sessions_lost.since_warmup() as f64,
                         );
                         f.insert("sessions_held".into(), tier.session_owner.len() as f64);
+                    } else if matches!(
+                        tier.spec.sessions,
+                        crate::model::SessionStore::External { .. }
+                    ) {
+                        // Nothing to lose: said, so the two stores compare.
+                        f.insert("sessions_lost".into(), 0.0);
                     }
                     f.insert("cpu_util".into(), cpu.utilization());
                     f.insert("worker_util".into(), workers.utilization());
@@ -634,6 +640,10 @@ impl World {
                         let stale = d.stale_reads.since_warmup() as f64;
                         f.insert("replica_reads".into(), reads);
                         f.insert("stale_reads".into(), stale);
+                        f.insert(
+                            "own_writes_unseen".into(),
+                            d.own_writes_unseen.since_warmup() as f64,
+                        );
                         f.insert(
                             "stale_share".into(),
                             if reads > 0.0 { stale / reads } else { 0.0 },

@@ -99,6 +99,31 @@ fn apply_one(scenario: &mut Scenario, o: &Override) -> Result<(), String> {
     if let Some(rest) = o.path.strip_prefix("run.") {
         return params::apply_to(&mut scenario.run, rest, &o.value, false);
     }
+    if let Some(rest) = o.path.strip_prefix("endpoints[") {
+        // `endpoints["GET /product"].steps[1].timeout_ms`: the name as a quoted string.
+        let (name, rest) = rest
+            .strip_prefix('"')
+            .and_then(|r| r.split_once("\"]."))
+            .ok_or_else(|| {
+                format!(
+                    "an endpoint is named in quotes: `endpoints[\"GET /product\"].steps[1]...`, \
+                     not `{}`",
+                    o.path
+                )
+            })?;
+        let names: Vec<&String> = scenario.endpoints.keys().collect();
+        let known = names
+            .iter()
+            .map(|n| format!("{n:?}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let Some(endpoint) = scenario.endpoints.get_mut(name) else {
+            return Err(format!(
+                "there is no endpoint {name:?}; the endpoints are: {known}"
+            ));
+        };
+        return params::apply_to(endpoint, rest, &o.value, false);
+    }
     // The longest component id the path starts with (ids may contain dots).
     let component = scenario
         .components
@@ -158,6 +183,30 @@ mod tests {
             crate::model::ComponentSpec::Client(c)
                 if c.arrivals == crate::model::Arrivals::Poisson { rate_per_sec: 1234.0 }
         ));
+    }
+
+    #[test]
+    fn overrides_reach_an_endpoints_steps_by_its_quoted_name() {
+        let mut s = crate::model::load_file("scenarios/microservices.ron".as_ref())
+            .expect("loads")
+            .into_inner();
+        set(
+            &mut s,
+            r#"endpoints["GET /product"].steps[1].timeout_ms=200"#,
+        )
+        .expect("timeout");
+        assert!(matches!(
+            s.endpoints["GET /product"].steps[1],
+            crate::model::Step::Call {
+                timeout_ms: Some(t),
+                ..
+            } if t == 200.0
+        ));
+        let e = set(&mut s, r#"endpoints["GET /nope"].steps[1].timeout_ms=200"#)
+            .expect_err("no such endpoint");
+        assert!(e.contains("GET /product"), "{e}");
+        let e = set(&mut s, "endpoints[GET].memory_mb=2").expect_err("unquoted");
+        assert!(e.contains("in quotes"), "{e}");
     }
 
     #[test]

@@ -223,6 +223,13 @@ impl AdvisorPanel {
         egui::ScrollArea::vertical()
             .auto_shrink([false, false])
             .show(ui, |ui| {
+                if !a.failures.is_empty() {
+                    ui.heading("What fails, at its root");
+                    for f in &a.failures {
+                        ui.label(report::failure_words(f));
+                    }
+                    ui.add_space(4.0);
+                }
                 ui.heading("What runs out first");
                 for h in a.headroom.iter().take(4) {
                     ui.horizontal(|ui| {
@@ -304,6 +311,13 @@ impl AdvisorPanel {
                         |m| format!("mean {:.1} ms now, about {m:.1} ms after", a.mean_ms),
                     );
                     let text = match (p.helps, p.unhelpful) {
+                        (true, _) if p.relief.is_some() => format!(
+                            "Predicted: {}.",
+                            p.relief
+                                .as_ref()
+                                .map(report::relief_words)
+                                .unwrap_or_default()
+                        ),
                         (true, _) => format!(
                             "Predicted: {after}; then {} runs out first, at about {:.0} req/s.",
                             p.bottleneck, p.saturates_at_per_sec
@@ -317,6 +331,14 @@ impl AdvisorPanel {
                         ),
                     };
                     ui.label(text);
+                    if let Some(d) = l.verified.as_ref().and_then(|v| v.relieved.as_ref()) {
+                        ui.label(format!(
+                            "Measured: what it removes from {} to {}, {}.",
+                            report::count_words(d.a.mean),
+                            report::count_words(d.b.mean),
+                            report::difference_words(d, "", 1.0)
+                        ));
+                    }
                     if let Some(v) = &l.verified {
                         ui.label(format!(
                             "Measured over {} replications: mean {:.1} ms to {:.1} ms, {}; \

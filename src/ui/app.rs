@@ -1694,11 +1694,33 @@ impl BottleneckApp {
     /// Makes an advisor's lever: its `--set` changes to one component, live when the
     /// run can take them (one undo step either way).
     fn apply_lever(&mut self, component: &str, changes: &[String], title: &str) {
+        let prefix = format!("{component}.");
+        if changes.iter().any(|c| !c.starts_with(&prefix)) {
+            // It changes more than one component (an endpoint's step): a document edit
+            // that takes effect on restart.
+            let parsed: Result<Vec<crate::model::overrides::Override>, String> =
+                changes.iter().map(|c| c.parse()).collect();
+            let applied =
+                self.edit_document(title, |s| crate::model::overrides::apply(s, &parsed?));
+            if applied.is_some() {
+                self.after_restart_only_edit();
+                if self.doc.problems.is_none() {
+                    self.status = if self.running() {
+                        format!(
+                            "Applied: {title}; it takes effect on restart (Ctrl+R); Ctrl+Z \
+                             undoes it"
+                        )
+                    } else {
+                        format!("Applied: {title} (recorded; Ctrl+Z undoes it)")
+                    };
+                }
+            }
+            return;
+        }
         let Some(mut spec) = self.effective(component) else {
             self.status = format!("Cannot {title}: there is no component {component:?}");
             return;
         };
-        let prefix = format!("{component}.");
         for change in changes {
             let applied = change
                 .split_once('=')

@@ -377,3 +377,234 @@ fn a_closed_loop_is_solved_by_exact_mean_value_analysis_beside_the_simulation() 
         );
     }
 }
+
+// ----- every lesson: its own resource and lever first ---------------------------------
+//
+// Each lesson scenario, in the state its text starts from (`sets` puts a lesson whose
+// file ships with the fix back into its problem, as the text tells the learner to), must
+// get the advisor's first resource and first lever from the lesson itself, and the
+// measured effect of that lever must have the sign and rough size the lesson teaches.
+
+/// The verified advice on a lesson with `sets` applied.
+fn lesson(name: &str, sets: &[&str], n: usize) -> Advice {
+    let mut s = bundled(name).into_inner();
+    let changes: Vec<bottleneck::model::overrides::Override> =
+        sets.iter().map(|o| o.parse().expect("override")).collect();
+    bottleneck::model::overrides::apply(&mut s, &changes).expect("applies");
+    let sc = valid(s);
+    let mut advice = advisor::advise(&sc);
+    advisor::verify(&sc, &mut advice, n, &Control::default()).expect("verification runs");
+    advice
+}
+
+/// The first resource and the first lever that helps (as measured), checked.
+fn first_of(advice: &Advice, resource: &str, kind: LeverKind) -> Lever {
+    assert_eq!(
+        advice.first_resource(),
+        Some(resource),
+        "failures {:#?}\nheadroom {:#?}",
+        advice.failures,
+        advice.headroom
+    );
+    let first = advice.first_lever().expect("a lever that helps");
+    assert_eq!(first.kind, kind, "{:#?}", advice.levers);
+    first.clone()
+}
+
+/// B − A of the figure the lever's relief names, as a fraction of A, and whether the
+/// difference is significant.
+fn relieved(l: &Lever) -> (f64, bool) {
+    let d = l
+        .verified
+        .as_ref()
+        .and_then(|v| v.relieved.as_ref())
+        .unwrap_or_else(|| panic!("no relieved figure: {l:#?}"));
+    (d.b_minus_a.mean / d.a.mean, d.significant())
+}
+
+#[test]
+fn lesson_4_connections_refused_past_max_connections_are_fixed_by_a_pooler() {
+    // external_pooler without its pooler: 50 instances × 10 connections against 100.
+    let advice = lesson("external_pooler", &["postgres.pooler.form=None"], 4);
+    let first = first_of(&advice, "postgres connections", LeverKind::AddPooler);
+    let (change, significant) = relieved(&first);
+    assert!(significant && change < -0.99, "{first:#?}");
+    // More instances only open more connections.
+    assert!(!lever(&advice, LeverKind::AddInstances).helps());
+}
+
+#[test]
+fn lesson_6_stale_reads_come_from_the_lag_and_read_your_writes_hides_a_users_own() {
+    let advice = lesson("read_replicas", &[], 4);
+    let first = first_of(
+        &advice,
+        "users_db replication lag",
+        LeverKind::ReadYourWrites,
+    );
+    // Every read that could miss the user's own write now goes to the primary.
+    let (change, significant) = relieved(&first);
+    assert!(significant && change < -0.99, "{first:#?}");
+}
+
+#[test]
+fn lesson_6b_a_replica_keeps_reads_up_through_a_primary_failure() {
+    let advice = lesson("failover", &["shop_db.replicas=0"], 4);
+    let first = first_of(&advice, "shop_db primary", LeverKind::FailoverReplica);
+    // Reads (nine in ten) survive; orders still wait for the promotion.
+    let (change, significant) = relieved(&first);
+    assert!(significant && change < -0.7, "{first:#?}");
+}
+
+#[test]
+fn lesson_7_sessions_in_memory_are_lost_with_their_instance_and_a_store_keeps_them() {
+    let advice = lesson("sessions", &[], 4);
+    let first = first_of(&advice, "app sessions", LeverKind::ExternalSessions);
+    let (change, significant) = relieved(&first);
+    assert!(significant && change < -0.99, "{first:#?}");
+    // The price: one lookup in the store per request, about half a millisecond.
+    let v = first.verified.as_ref().expect("verified");
+    let cost = v.mean_ms.b_minus_a.mean;
+    assert!(
+        v.mean_ms.significant() && (0.3..0.7).contains(&cost),
+        "{v:#?}"
+    );
+}
+
+#[test]
+fn lesson_8_a_saturated_job_queue_gets_more_consumers_and_its_backlog_drains() {
+    let advice = lesson("job_queue", &["mail.consumers=6"], 4);
+    let first = first_of(&advice, "mail consumers", LeverKind::AddConsumers);
+    let (change, significant) = relieved(&first);
+    assert!(significant && change < -0.9, "{first:#?}");
+    // The order's own latency does not depend on the workers: nothing else helps.
+    for l in &advice.levers {
+        assert!(l.kind == LeverKind::AddConsumers || !l.helps(), "{l:#?}");
+    }
+}
+
+#[test]
+fn lesson_9_memory_per_request_caps_what_an_instance_may_hold_in_flight() {
+    let advice = lesson("memory", &[], 4);
+    let first = first_of(&advice, "app memory", LeverKind::CapInFlight);
+    assert_eq!(first.changes, ["app.concurrency.max_in_flight=153"]);
+    let (change, significant) = relieved(&first);
+    assert!(significant && change < -0.99, "{first:#?}");
+    let failed = &first.verified.as_ref().expect("verified").user_error_rate;
+    assert!(
+        failed.significant() && failed.b_minus_a.mean < -0.3,
+        "{failed:#?}"
+    );
+}
+
+#[test]
+fn lesson_9b_a_call_without_a_timeout_holds_the_callers_threads_and_a_timeout_frees_them() {
+    let advice = lesson("microservices", &[], 4);
+    let first = first_of(&advice, "shop worker threads", LeverKind::CallTimeout);
+    assert_eq!(
+        first.changes,
+        [r#"endpoints["GET /product"].steps[1].timeout_ms=150"#]
+    );
+    // The home page no longer waits behind product pages: p99 falls from seconds to
+    // milliseconds, and fewer users' requests fail.
+    let v = first.verified.as_ref().expect("verified");
+    assert!(
+        v.p99_ms.significant() && v.p99_ms.b_minus_a.mean < -0.8 * v.p99_ms.a.mean,
+        "{v:#?}"
+    );
+    assert!(
+        v.user_error_rate.significant() && v.user_error_rate.b_minus_a.mean < 0.0,
+        "{v:#?}"
+    );
+}
+
+#[test]
+fn lesson_10_a_retry_storm_is_contained_by_a_limiter_at_what_the_app_serves() {
+    // rate_limiting with its limiter raised above the app's capacity: the storm is back.
+    let advice = lesson("rate_limiting", &["limiter.rate_per_sec=1000"], 4);
+    let first = first_of(&advice, "app cpu", LeverKind::LimitRate);
+    let failed = &first.verified.as_ref().expect("verified").user_error_rate;
+    assert!(
+        failed.significant() && failed.b_minus_a.mean < -0.5,
+        "{failed:#?}"
+    );
+    // As shipped, the limiter is what runs out first: it admits what the app serves.
+    let shipped = advisor::advise(&bundled("rate_limiting"));
+    assert_eq!(shipped.first_resource(), Some("limiter rate"));
+}
+
+#[test]
+fn lesson_10b_a_dead_dependency_is_named_and_redundancy_keeps_checkouts_up() {
+    // The breaker is in the file already: what fails is payments, every instance of it.
+    let advice = lesson("circuit_breaker", &[], 4);
+    let first = first_of(&advice, "payments instances", LeverKind::AddInstances);
+    assert_eq!(first.component, "payments");
+    let (change, significant) = relieved(&first);
+    assert!(significant && change < -0.9, "{first:#?}");
+}
+
+#[test]
+fn lesson_11_an_autoscaled_tier_that_starts_slowly_is_told_to_start_faster() {
+    let advice = lesson("autoscaling", &[], 4);
+    let first = first_of(&advice, "app cpu", LeverKind::FasterStartup);
+    assert_eq!(first.changes, ["app.startup_secs=2"]);
+    let (change, significant) = measured_mean_change(&first);
+    assert!(significant && change < -0.5, "{first:#?}");
+}
+
+#[test]
+fn lesson_12_a_hot_shard_is_fixed_by_a_key_that_spreads_not_by_more_of_everything() {
+    let advice = lesson("sharding", &[], 4);
+    let first = advice.first_lever().expect("a lever that helps").clone();
+    assert!(
+        advice
+            .first_resource()
+            .is_some_and(|r| r.starts_with("orders#s") && r.ends_with(" cpu")),
+        "{:#?}",
+        advice.headroom
+    );
+    assert_eq!(first.kind, LeverKind::SpreadKey, "{:#?}", advice.levers);
+    assert_eq!(first.cost_change_per_hour, 0.0);
+    // The busiest shard falls to the average.
+    let (change, significant) = relieved(&first);
+    assert!(significant && change < -0.15, "{first:#?}");
+    assert!(!lever(&advice, LeverKind::AddInstances).helps());
+}
+
+#[test]
+fn lesson_14_vertical_buys_latency_at_the_same_price_as_horizontal() {
+    // Eight instances of two cores: the same cores in bigger instances queue less.
+    let advice = lesson(
+        "vertical_vs_horizontal",
+        &["service.instances=8", "service.cores=2"],
+        4,
+    );
+    assert_eq!(advice.first_resource(), Some("service cpu"));
+    let cores = lever(&advice, LeverKind::AppCores);
+    assert!(cores.helps(), "{cores:#?}");
+    let (change, significant) = measured_mean_change(cores);
+    assert!(significant && change < -0.4, "{cores:#?}");
+    let predicted = cores.predicted.mean_ms.expect("a mean after") / advice.mean_ms - 1.0;
+    assert!(
+        (predicted - change).abs() < 0.15,
+        "predicted {predicted:+.2}, measured {change:+.2}"
+    );
+    // As shipped (two of eight cores), more instances or more cores cost the same.
+    let shipped = advisor::advise(&bundled("vertical_vs_horizontal"));
+    assert_eq!(shipped.first_resource(), Some("service cpu"));
+    let first = shipped.first_lever().expect("a lever that helps");
+    assert_eq!(first.kind, LeverKind::AddInstances);
+    let vertical = lever(&shipped, LeverKind::AppCores);
+    assert!(
+        (first.cost_change_per_hour - vertical.cost_change_per_hour).abs() < 0.01,
+        "{first:#?} {vertical:#?}"
+    );
+}
+
+#[test]
+fn edge_offload_a_cdn_answering_at_the_edge_is_the_lever_before_more_instances() {
+    let advice = lesson("cdn_offload", &["cdn.edge_share=0"], 4);
+    let first = first_of(&advice, "app cpu", LeverKind::EdgeCache);
+    assert_eq!(first.changes, ["cdn.edge_share=0.5"]);
+    let (change, significant) = measured_mean_change(&first);
+    assert!(significant && change < -0.9, "{first:#?}");
+}

@@ -312,6 +312,7 @@ impl World {
             replica_reads: Counter::default(),
             stale_reads: Counter::default(),
             own_write_reads: Counter::default(),
+            own_writes_unseen: Counter::default(),
             pooler,
             queries: s
                 .queries
@@ -569,7 +570,7 @@ impl World {
     /// Whether any component keeps state per user session (in-memory sessions,
     /// read-your-writes), so every request must carry its session.
     pub(super) fn any_session_state(&self) -> bool {
-        self.dbs.iter().any(|d| d.read_your_writes)
+        self.dbs.iter().any(|d| d.read_your_writes || d.track_stale)
             || self.tiers.iter().any(|t| t.in_memory_sessions)
     }
 

@@ -1708,14 +1708,18 @@ impl World {
         let shard = database.shard_of(key);
         // Read-your-writes: a session whose write has not reached the replicas yet reads
         // from the primary.
-        let own_write = !write
-            && database.read_your_writes
+        let pending_own_write = !write
+            && (database.read_your_writes || database.track_stale)
             && database
                 .session_visible
                 .get(&session)
                 .is_some_and(|t| *t > now);
+        let own_write = pending_own_write && database.read_your_writes;
         if own_write {
             database.own_write_reads.inc();
+        } else if pending_own_write {
+            // To a replica that may not have the user's own write yet.
+            database.own_writes_unseen.inc();
         }
 
         if access.base == NONE {
@@ -2048,6 +2052,7 @@ impl World {
             d.replica_reads.mark_warmup();
             d.stale_reads.mark_warmup();
             d.own_write_reads.mark_warmup();
+            d.own_writes_unseen.mark_warmup();
             d.writes_untracked.mark_warmup();
         }
         for n in &mut self.db_nodes {
