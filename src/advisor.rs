@@ -203,6 +203,9 @@ pub enum LeverKind {
     FasterStartup,
     /// Give each instance's pool more connections (within max_connections).
     GrowPool,
+    /// Serve a tier whose threads all wait on slow calls from an event loop, which
+    /// holds a waiting request in its own memory rather than in a thread and its stack.
+    EventLoop,
     /// Put a transaction pooler in front of a database whose pools exceed its
     /// max_connections.
     AddPooler,
@@ -1099,6 +1102,7 @@ impl Model {
             if let Some(workers) = &t.workers {
                 let after = Queue {
                     copies: n,
+                    servers: f64::from(slots(&spec.concurrency)),
                     service: (workers.service + delta_own + delta_cpu).max(1e-9),
                     lambda: workers.lambda * load,
                     ..*workers
@@ -1763,6 +1767,14 @@ fn candidates(sc: &Scenario, s: &Summary, model: &Model) -> Vec<Candidate> {
     out
 }
 
+/// Requests an instance runs at once: its worker threads or its event loop's cap.
+fn slots(c: &Concurrency) -> u32 {
+    match *c {
+        Concurrency::Threads { workers } => workers,
+        Concurrency::Async { max_in_flight } => max_in_flight,
+    }
+}
+
 fn set(path: String, value: impl ToString) -> Override {
     Override {
         path,
@@ -1932,24 +1944,62 @@ fn app_candidates(sc: &Scenario, s: &Summary, a: &model::AppSpec, t: &TierModel)
             vec![set(format!("{}.cores", a.id), a.cores * 2)],
         ));
     }
+    // The memory one request holds on this tier (its heaviest endpoint's).
+    let per_request = model::tier_endpoints(sc)
+        .iter()
+        .filter(|(tier, _)| *tier == a.id)
+        .filter_map(|(_, e)| sc.endpoints.get(e))
+        .map(|e| e.memory_mb)
+        .fold(0.0, f64::max);
+    // Every thread busy waiting on slow calls while the CPU idles: an event loop admits
+    // what memory holds (four times the threads when memory is not modelled).
+    // (Of the time a request holds its thread, not the time it waits for one.)
+    let part = |p: &str| t.time.breakdown_ms.get(p).copied().unwrap_or(0.0);
+    let waiting = ["external", "call", "network"]
+        .iter()
+        .map(|p| part(p))
+        .sum::<f64>()
+        / (t.time.mean_ms - part("worker_wait")).max(1e-12);
+    if let Concurrency::Threads { workers } = a.concurrency
+        && t.workers.is_some_and(|w| w.rho() >= PRESSED)
+        && t.cpu.is_some_and(|c| c.rho() < CPU_SATURATED)
+        && waiting >= 0.5
+    {
+        let fits = match a.memory_mb {
+            Some(limit) if per_request > 0.0 => {
+                (0.8 * (limit - a.base_memory_mb) / per_request).floor() as u32
+            }
+            _ => workers.saturating_mul(4),
+        };
+        if fits > workers {
+            out.push(candidate(
+                LeverKind::EventLoop,
+                &a.id,
+                None,
+                vec![
+                    set(format!("{}.concurrency.form", a.id), "Async"),
+                    set(format!("{}.concurrency.max_in_flight", a.id), fits),
+                ],
+            ));
+        }
+    }
     // Out of memory: admit what fits, with a fifth to spare.
     if let Some(limit) = a.memory_mb
         && figure("out_of_memory_crashes") > 0.0
     {
-        let per_request = model::tier_endpoints(sc)
-            .iter()
-            .filter(|(tier, _)| *tier == a.id)
-            .filter_map(|(_, e)| sc.endpoints.get(e))
-            .map(|e| e.memory_mb)
-            .fold(0.0, f64::max);
         if per_request > 0.0 {
-            let fits = (0.8 * (limit - a.base_memory_mb) / per_request)
+            // A thread fewer also frees its stack.
+            let (path, now, per_slot) = match a.concurrency {
+                Concurrency::Async { max_in_flight } => {
+                    ("max_in_flight", max_in_flight, per_request)
+                }
+                Concurrency::Threads { workers } => {
+                    ("workers", workers, per_request + a.thread_stack_mb)
+                }
+            };
+            let fits = (0.8 * (limit - a.base_memory_mb) / per_slot)
                 .floor()
                 .max(1.0) as u32;
-            let (path, now) = match a.concurrency {
-                Concurrency::Async { max_in_flight } => ("max_in_flight", max_in_flight),
-                Concurrency::Threads { workers } => ("workers", workers),
-            };
             if fits < now {
                 out.push(
                     candidate(

@@ -1150,6 +1150,10 @@ pub fn lever_title(l: &crate::advisor::Lever) -> String {
             l.component
         ),
         LeverKind::EdgeCache => format!("answer more at {}'s edge", l.component),
+        LeverKind::EventLoop => format!(
+            "serve {} from an event loop instead of a thread per request",
+            l.component
+        ),
         LeverKind::AppCores => format!("give each {} instance more cores", l.component),
         LeverKind::AddConsumers => format!("give {} more consumers", l.component),
     }

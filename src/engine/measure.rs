@@ -468,7 +468,7 @@ impl World {
                         f.insert("out_of_memory_crashes".into(), ooms as f64);
                         f.insert(
                             "memory_peak_mb".into(),
-                            tier.spec.base_memory_mb + peak as f64 / 1024.0,
+                            tier.spec.fixed_memory_mb() + peak as f64 / 1024.0,
                         );
                         f.insert("memory_for_requests_mb".into(), limit as f64 / 1024.0);
                     }

@@ -990,6 +990,7 @@ impl ComponentSpec {
                 pools: Vec::new(),
                 memory_mb: None,
                 base_memory_mb: defaults::base_memory(),
+                thread_stack_mb: 0.0,
                 sessions: SessionStore::Stateless,
                 price_per_hour: None,
             }),
@@ -2084,13 +2085,36 @@ impl Params for AppSpec {
              on every request and loses nothing.",
         );
         v.optional(&MEMORY, &mut self.memory_mb);
+        const STACK: Meta = Meta::new(
+            "thread_stack_mb",
+            "Memory each worker thread reserves for its stack (thread-per-request only; 1 MB \
+             is a JVM's default). The threads start with the instance, so their stacks \
+             count with base_memory_mb against memory_mb: memory caps how many threads an \
+             instance can have, where an event loop (Async) pays only each request's own \
+             memory.",
+        )
+        .unit("MB")
+        .range(0.0, MAX_MEMORY_MB);
         v.number(&BASE_MEMORY, &mut self.base_memory_mb);
+        v.number(&STACK, &mut self.thread_stack_mb);
         if let Some(limit) = self.memory_mb {
             v.rule(
                 "base_memory_mb",
                 (self.base_memory_mb >= limit).then(|| {
                     format!(
                         "the process alone ({} MB) fills the instance's memory ({limit} MB)",
+                        self.base_memory_mb
+                    )
+                }),
+            );
+            let fixed = self.fixed_memory_mb();
+            v.rule(
+                "thread_stack_mb",
+                (self.base_memory_mb < limit && fixed >= limit).then(|| {
+                    format!(
+                        "the process ({} MB) and its worker threads' stacks ({fixed} MB in all) \
+                         fill the instance's memory ({limit} MB); fewer workers, smaller stacks \
+                         or an event loop (Async)",
                         self.base_memory_mb
                     )
                 }),

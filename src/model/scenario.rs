@@ -841,6 +841,11 @@ pub struct AppSpec {
     /// Memory the process uses at rest (runtime, code, caches), in MB.
     #[serde(default = "defaults::base_memory")]
     pub base_memory_mb: f64,
+    /// Memory each worker thread reserves for its stack, in MB (thread-per-request
+    /// only): the threads start with the instance, so their stacks count with the
+    /// base against `memory_mb`. An event loop has no thread per request.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub thread_stack_mb: f64,
     /// Where user sessions live.
     #[serde(default)]
     pub sessions: SessionStore,
@@ -849,6 +854,24 @@ pub struct AppSpec {
     /// core.
     #[serde(default)]
     pub price_per_hour: Option<f64>,
+}
+
+impl AppSpec {
+    /// Memory an instance holds whatever its load: the process at rest and, for
+    /// thread-per-request, every worker thread's stack.
+    pub fn fixed_memory_mb(&self) -> f64 {
+        self.base_memory_mb
+            + match self.concurrency {
+                Concurrency::Threads { workers } => f64::from(workers) * self.thread_stack_mb,
+                Concurrency::Async { .. } => 0.0,
+            }
+    }
+
+    /// The memory an instance has for its requests, in KB (`None`: not modelled).
+    pub fn requests_memory_kb(&self) -> Option<u64> {
+        self.memory_mb
+            .map(|m| ((m - self.fixed_memory_mb()).max(0.0) * 1024.0) as u64)
+    }
 }
 
 /// Where an app tier keeps user sessions (logins, carts).

@@ -608,3 +608,31 @@ fn edge_offload_a_cdn_answering_at_the_edge_is_the_lever_before_more_instances()
     let (change, significant) = measured_mean_change(&first);
     assert!(significant && change < -0.9, "{first:#?}");
 }
+
+#[test]
+fn lesson_9_threads_that_all_wait_on_a_slow_call_are_replaced_by_an_event_loop() {
+    let advice = lesson("thread_per_request", &[], 4);
+    let first = first_of(&advice, "app worker threads", LeverKind::EventLoop);
+    // What the instances' memory holds once no thread reserves a stack.
+    assert_eq!(
+        first.changes,
+        [
+            "app.concurrency.form=Async",
+            "app.concurrency.max_in_flight=1433"
+        ]
+    );
+    assert_eq!(first.cost_change_per_hour, 0.0);
+    let v = first.verified.as_ref().expect("verified");
+    assert!(
+        v.user_error_rate.significant() && v.user_error_rate.b.mean < 0.001,
+        "{v:#?}"
+    );
+    let (change, significant) = measured_mean_change(&first);
+    assert!(significant && change < -0.4, "{first:#?}");
+    // More threads do not fit beside their stacks: the instances crash, and the advisor
+    // caps the threads at what fits.
+    let more = lesson("thread_per_request", &["app.concurrency.workers=175"], 2);
+    assert_eq!(more.first_resource(), Some("app memory"));
+    let cap = lever(&more, LeverKind::CapInFlight);
+    assert_eq!(cap.changes, ["app.concurrency.workers=130"]);
+}

@@ -115,3 +115,42 @@ fn capping_in_flight_requests_to_what_memory_holds_prevents_the_crash() {
     // The overload is refused at the door instead.
     assert!(sim.summary().overall.errors["rejected"] > 0);
 }
+
+#[test]
+fn thread_stacks_count_against_memory_so_more_threads_can_crash_an_instance() {
+    // thread_per_request: 150 threads of 10 MB and a 256 MB process leave 292 MB of
+    // the 2 GB for requests of 1 MB: 150 at most in flight, they fit.
+    let sim = run(&bundled("thread_per_request"));
+    assert_eq!(figure(&sim, "app", "out_of_memory_crashes"), 0.0);
+    let peak = figure(&sim, "app", "memory_peak_mb");
+    assert!((1756.0..=1906.0).contains(&peak), "peak {peak} MB");
+    // 175 threads: 2,006 MB before any request, so 42 of them crash the instance.
+    let sim = run(&with_app("thread_per_request", |a| {
+        a.concurrency = Concurrency::Threads { workers: 175 };
+    }));
+    assert!(figure(&sim, "app", "out_of_memory_crashes") >= 1.0);
+    // The same memory as an event loop holds every waiting request.
+    let sim = run(&with_app("thread_per_request", |a| {
+        a.concurrency = Concurrency::Async {
+            max_in_flight: 1400,
+        };
+    }));
+    assert_eq!(figure(&sim, "app", "out_of_memory_crashes"), 0.0);
+    assert_eq!(sim.summary().overall.user_failures, 0);
+}
+
+#[test]
+fn stacks_that_fill_the_memory_before_any_request_are_refused_with_the_reason() {
+    let mut s = bundled("thread_per_request").into_inner();
+    let more: bottleneck::model::overrides::Override =
+        "app.concurrency.workers=200".parse().expect("override");
+    bottleneck::model::overrides::apply(&mut s, &[more]).expect("a valid count");
+    let message = bottleneck::model::validate(s)
+        .map(|_| ())
+        .expect_err("200 stacks of 10 MB and the process exceed 2 GB")
+        .to_string();
+    assert!(
+        message.contains("thread_stack_mb") && message.contains("stacks"),
+        "{message}"
+    );
+}

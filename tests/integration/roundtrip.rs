@@ -719,6 +719,7 @@ fn app(id: String, plan: &Plan) -> BoxedStrategy<ComponentSpec> {
                     pools,
                     memory_mb: memory.map(|(_, limit)| limit),
                     base_memory_mb: memory.map_or(256.0, |(base, _)| base),
+                    thread_stack_mb: 0.0,
                     sessions,
                     price_per_hour: (cores % 2 == 0).then_some(f64::from(cores) * 0.07),
                 })

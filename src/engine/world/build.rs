@@ -373,9 +373,7 @@ impl World {
             wanted: s.instances,
             rr_next: 0,
             threads: matches!(s.concurrency, Concurrency::Threads { .. }),
-            memory_kb: s
-                .memory_mb
-                .map(|m| ((m - s.base_memory_mb).max(0.0) * 1024.0) as u64),
+            memory_kb: s.requests_memory_kb(),
             in_memory_sessions: s.sessions == SessionStore::InMemory,
             session_owner: Default::default(),
             sessions_lost: Counter::default(),

@@ -360,6 +360,8 @@ impl World {
 
     fn change_tier(&mut self, tier: u32, new: &crate::model::AppSpec) {
         self.tiers[tier as usize].spec = new.clone();
+        // More threads reserve more stacks: less room for the requests' own memory.
+        self.tiers[tier as usize].memory_kb = new.requests_memory_kb();
         let slots = match new.concurrency {
             Concurrency::Threads { workers } => workers,
             Concurrency::Async { max_in_flight } => max_in_flight,
