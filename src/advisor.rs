@@ -1986,35 +1986,32 @@ fn app_candidates(sc: &Scenario, s: &Summary, a: &model::AppSpec, t: &TierModel)
     // Out of memory: admit what fits, with a fifth to spare.
     if let Some(limit) = a.memory_mb
         && figure("out_of_memory_crashes") > 0.0
+        && per_request > 0.0
     {
-        if per_request > 0.0 {
-            // A thread fewer also frees its stack.
-            let (path, now, per_slot) = match a.concurrency {
-                Concurrency::Async { max_in_flight } => {
-                    ("max_in_flight", max_in_flight, per_request)
-                }
-                Concurrency::Threads { workers } => {
-                    ("workers", workers, per_request + a.thread_stack_mb)
-                }
-            };
-            let fits = (0.8 * (limit - a.base_memory_mb) / per_slot)
-                .floor()
-                .max(1.0) as u32;
-            if fits < now {
-                out.push(
-                    candidate(
-                        LeverKind::CapInFlight,
-                        &a.id,
-                        None,
-                        vec![set(format!("{}.concurrency.{path}", a.id), fits)],
-                    )
-                    .relieving(Relief::Failures {
-                        cause: "out_of_memory".into(),
-                        before: errors("out_of_memory"),
-                        after: 0.0,
-                    }),
-                );
+        // A thread fewer also frees its stack.
+        let (path, now, per_slot) = match a.concurrency {
+            Concurrency::Async { max_in_flight } => ("max_in_flight", max_in_flight, per_request),
+            Concurrency::Threads { workers } => {
+                ("workers", workers, per_request + a.thread_stack_mb)
             }
+        };
+        let fits = (0.8 * (limit - a.base_memory_mb) / per_slot)
+            .floor()
+            .max(1.0) as u32;
+        if fits < now {
+            out.push(
+                candidate(
+                    LeverKind::CapInFlight,
+                    &a.id,
+                    None,
+                    vec![set(format!("{}.concurrency.{path}", a.id), fits)],
+                )
+                .relieving(Relief::Failures {
+                    cause: "out_of_memory".into(),
+                    before: errors("out_of_memory"),
+                    after: 0.0,
+                }),
+            );
         }
     }
     // Its threads wait for threads: a call without a timeout that holds them.
