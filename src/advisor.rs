@@ -201,6 +201,8 @@ pub enum LeverKind {
     FailoverReplica,
     /// Start new instances faster, so an autoscaled tier keeps up with a spike.
     FasterStartup,
+    /// Keep connections in a pool instead of opening one for every request.
+    UsePool,
     /// Give each instance's pool more connections (within max_connections).
     GrowPool,
     /// Serve a tier whose threads all wait on slow calls from an event loop, which
@@ -422,15 +424,16 @@ pub fn analyse(sc: &Scenario, s: &Summary) -> Advice {
                 component,
                 subject,
                 changes,
-                batch,
+                forecast,
                 load,
                 utilization,
                 relief,
             } = c;
             let variant = variant_of(sc, &changes).ok()?;
-            let mut predicted = match &batch {
-                Some(b) => model.predict_batch(b, sc, s),
-                None => model.predict(
+            let mut predicted = match &forecast {
+                Forecast::Batch(b) => model.predict_batch(b, sc, s),
+                Forecast::Pooling(p) => model.predict_pooling(p, &variant, s),
+                Forecast::Generic => model.predict(
                     &variant,
                     s,
                     load * load_after(kind, sc, s, &component),
@@ -888,9 +891,23 @@ impl Model {
                         .iter()
                         .filter_map(|p| {
                             let name = format!("{}.pool({})", a.id, p.db);
-                            let st = s.station(&name)?;
+                            // Connections opened per request have no pool station: the
+                            // database's queries per request stand in (exact when this
+                            // tier is the only one querying it).
+                            let per_sec = match s.station(&name) {
+                                Some(st) => st.throughput_per_sec,
+                                None if matches!(p.mode, PoolMode::PerRequest) => {
+                                    s.queries
+                                        .iter()
+                                        .filter(|q| q.db == p.db)
+                                        .map(|q| q.count as f64)
+                                        .sum::<f64>()
+                                        / s.measured_secs.max(1e-9)
+                                }
+                                None => return None,
+                            };
                             let acquires = if time.served_per_sec > 0.0 {
-                                st.throughput_per_sec / time.served_per_sec
+                                per_sec / time.served_per_sec
                             } else {
                                 0.0
                             };
@@ -1189,6 +1206,56 @@ impl Model {
         self.conclude(s, &util_after, mean_ms)
     }
 
+    /// What keeping connections in a pool would do: the database no longer sets up a
+    /// connection per request (its line shortens, by Erlang C), and the tier's requests
+    /// no longer pay the handshake.
+    fn predict_pooling(&self, p: &Pooling, variant: &Scenario, s: &Summary) -> Predicted {
+        let (Some(db), Some(t)) = (
+            self.dbs.iter().find(|d| d.id == p.db),
+            self.tiers.iter().find(|t| t.id == p.tier),
+        ) else {
+            return self.conclude(s, &[], None);
+        };
+        let before = db.cpu;
+        let busy = before.lambda * before.service;
+        let lambda = (before.lambda - p.connects_per_sec).max(1e-9);
+        let after = Queue {
+            lambda,
+            service: ((busy - p.connects_per_sec * p.connect_cpu) / lambda).max(1e-9),
+            ..before
+        };
+        let ratio = if before.theory_wait() > 1e-15 {
+            after.theory_wait() / before.theory_wait()
+        } else {
+            1.0
+        };
+        let user = |name: &str| s.overall.breakdown_ms.get(name).copied().unwrap_or(0.0);
+        let users = if self.user_served > 0.0 {
+            t.time.user_requests_per_sec / self.user_served
+        } else {
+            0.0
+        };
+        let mean_ms = (after.rho() < 1.0).then(|| {
+            let saved = (user("connect") - p.handshake_stays_ms).max(0.0);
+            (s.overall.latency_ms.mean - users * saved - user("db_queue") * (1.0 - ratio)).max(0.0)
+        });
+        let scale = (after.lambda * after.service) / busy.max(1e-12);
+        let util_after: Vec<(String, f64)> = s
+            .saturation
+            .iter()
+            .filter(|r| !is_structural(variant, r))
+            .map(|r| {
+                let u = if r.component == p.db && r.kind == "compute" {
+                    r.utilization * scale
+                } else {
+                    r.utilization
+                };
+                (r.resource.clone(), u)
+            })
+            .collect();
+        self.conclude(s, &util_after, mean_ms)
+    }
+
     /// What batching an N+1 loop would do: the database loses the loop's calls and
     /// their service and gains one query per request; the endpoint loses the loop's
     /// round trips and waits; the waits for the database scale with Erlang C.
@@ -1473,13 +1540,37 @@ struct Candidate {
     component: String,
     subject: Option<String>,
     changes: Vec<Override>,
-    /// For [`LeverKind::Batch`]: what the batching replaces.
-    batch: Option<Batch>,
+    /// How its effect is predicted.
+    forecast: Forecast,
     /// The share of today's load the change leaves (a CDN answering more at its edge).
     load: f64,
     /// Resources whose utilisation the change sets directly, and to what.
     utilization: Vec<(String, f64)>,
     relief: Option<Relief>,
+}
+
+/// How a lever's effect is predicted.
+#[derive(Clone, Debug)]
+enum Forecast {
+    /// By [`Model::predict`]: the scenario's parameters changed, the load it leaves,
+    /// the utilisations it sets.
+    Generic,
+    Batch(Batch),
+    Pooling(Pooling),
+}
+
+/// A tier that opens a connection to a database for every request, and what keeping
+/// them in a pool saves: the handshake in every request, the setup on the database.
+#[derive(Clone, Debug)]
+struct Pooling {
+    tier: String,
+    db: String,
+    /// Connections opened per second, and the database CPU each costs (seconds).
+    connects_per_sec: f64,
+    connect_cpu: f64,
+    /// With an external pooler the request still opens its (client) connection: the
+    /// handshake stays, only the database's setup goes (milliseconds of handshake).
+    handshake_stays_ms: f64,
 }
 
 /// An N+1 loop and the endpoint that does the same work with one query.
@@ -1507,7 +1598,7 @@ fn candidate(
         component: component.to_owned(),
         subject: subject.map(str::to_owned),
         changes,
-        batch: None,
+        forecast: Forecast::Generic,
         load: 1.0,
         utilization: Vec::new(),
         relief: None,
@@ -1585,7 +1676,7 @@ fn candidates(sc: &Scenario, s: &Summary, model: &Model) -> Vec<Candidate> {
                         vec![set(format!("{}.cores", d.id), (d.cores * 2).to_string())],
                     ));
                 }
-                out.extend(database_candidates(sc, s, d));
+                out.extend(database_candidates(sc, s, model, d));
             }
             ComponentSpec::App(a) => {
                 let Some(t) = model.tiers.iter().find(|t| t.id == a.id) else {
@@ -1784,7 +1875,12 @@ fn set(path: String, value: impl ToString) -> Override {
 
 /// A database's own levers beyond its queries and cores: an even shard key, a pooler,
 /// a replica to fail over to, reads that see their own writes.
-fn database_candidates(sc: &Scenario, s: &Summary, d: &model::DatabaseSpec) -> Vec<Candidate> {
+fn database_candidates(
+    sc: &Scenario,
+    s: &Summary,
+    model: &Model,
+    d: &model::DatabaseSpec,
+) -> Vec<Candidate> {
     let errors = |cause: &str| s.overall.errors.get(cause).copied().unwrap_or(0) as f64;
     let figure = |name: &str| {
         s.component(&d.id)
@@ -1823,26 +1919,61 @@ fn database_candidates(sc: &Scenario, s: &Summary, d: &model::DatabaseSpec) -> V
         ComponentSpec::App(a) => a.pools.iter().any(|p| p.db == d.id),
         _ => false,
     });
+    let per_request_tiers: Vec<&str> = sc
+        .components
+        .iter()
+        .filter_map(|c| match c {
+            ComponentSpec::App(a)
+                if a.pools
+                    .iter()
+                    .any(|p| p.db == d.id && matches!(p.mode, PoolMode::PerRequest)) =>
+            {
+                Some(a.id.as_str())
+            }
+            _ => None,
+        })
+        .collect();
     let refused = errors("db_refused");
     if pooled && matches!(d.pooler, model::Pooler::None) && !connections_within_limit(sc, &d.id) {
         // A few server connections per core keep the cores busy without a crowd.
         let server = (4 * d.cores).clamp(1, d.max_connections);
-        out.push(
-            candidate(
-                LeverKind::AddPooler,
-                &d.id,
-                None,
-                vec![
-                    set(format!("{}.pooler.form", d.id), "Transaction"),
-                    set(format!("{}.pooler.server_connections", d.id), server),
-                ],
-            )
-            .relieving(Relief::Failures {
+        let mut c = candidate(
+            LeverKind::AddPooler,
+            &d.id,
+            None,
+            vec![
+                set(format!("{}.pooler.form", d.id), "Transaction"),
+                set(format!("{}.pooler.server_connections", d.id), server),
+            ],
+        );
+        if refused > 0.0 {
+            c = c.relieving(Relief::Failures {
                 cause: "db_refused".into(),
                 before: refused,
                 after: 0.0,
-            }),
-        );
+            });
+        }
+        // A tier connecting per request keeps its handshake (to the pooler), but the
+        // database no longer sets up a session for each.
+        if let Some(t) = model
+            .tiers
+            .iter()
+            .find(|t| per_request_tiers.contains(&t.id.as_str()))
+        {
+            let acquires = t
+                .pools
+                .iter()
+                .find(|(db, ..)| *db == d.id)
+                .map_or(0.0, |(_, _, acquires)| *acquires);
+            c.forecast = Forecast::Pooling(Pooling {
+                tier: t.id.clone(),
+                db: d.id.clone(),
+                connects_per_sec: t.served_per_sec * acquires.min(1.0),
+                connect_cpu: d.connect_cpu.mean_ms() / 1e3,
+                handshake_stays_ms: d.connect_time.mean_ms(),
+            });
+        }
+        out.push(c);
     }
     let down = errors("db_down");
     let killed = sc
@@ -1943,6 +2074,43 @@ fn app_candidates(sc: &Scenario, s: &Summary, a: &model::AppSpec, t: &TierModel)
             None,
             vec![set(format!("{}.cores", a.id), a.cores * 2)],
         ));
+    }
+    // A connection opened for every request: keep them in a pool instead (ten per
+    // instance, within the database's limit).
+    for (k, p) in a.pools.iter().enumerate() {
+        let (PoolMode::PerRequest, Some(ComponentSpec::Database(d))) =
+            (&p.mode, component(sc, &p.db))
+        else {
+            continue;
+        };
+        let acquires = t
+            .pools
+            .iter()
+            .find(|(db, ..)| *db == p.db)
+            .map_or(0.0, |(_, _, acquires)| *acquires);
+        let connect =
+            t.time.breakdown_ms.get("connect").copied().unwrap_or(0.0) / t.time.mean_ms.max(1e-12);
+        let busy = fullest(s, &p.db).1;
+        if acquires > 0.0 && (connect >= 0.05 || busy >= PRESSED) {
+            let size = (d.max_connections / a.instances.max(1)).clamp(1, 10);
+            let mut c = candidate(
+                LeverKind::UsePool,
+                &a.id,
+                Some(&p.db),
+                vec![
+                    set(format!("{}.pools[{k}].mode.form", a.id), "Pooled"),
+                    set(format!("{}.pools[{k}].mode.size", a.id), size),
+                ],
+            );
+            c.forecast = Forecast::Pooling(Pooling {
+                tier: a.id.clone(),
+                db: p.db.clone(),
+                connects_per_sec: t.served_per_sec * acquires.min(1.0),
+                connect_cpu: d.connect_cpu.mean_ms() / 1e3,
+                handshake_stays_ms: 0.0,
+            });
+            out.push(c);
+        }
     }
     // The memory one request holds on this tier (its heaviest endpoint's).
     let per_request = model::tier_endpoints(sc)
@@ -2186,7 +2354,7 @@ fn batches(sc: &Scenario, s: &Summary, c: &model::ClientSpec) -> Vec<Candidate> 
                 component: c.id.clone(),
                 subject: Some(name.clone()),
                 changes: vec![set(k, 0.0), set(j, other_weight + weight)],
-                batch: Some(Batch {
+                forecast: Forecast::Batch(Batch {
                     endpoint: name.clone(),
                     db: db.clone(),
                     looped: looped.clone(),

@@ -1120,6 +1120,10 @@ pub fn lever_title(l: &crate::advisor::Lever) -> String {
         LeverKind::AddIndex => format!("add the index on {}.{subject}", l.component),
         LeverKind::Batch => format!("batch the N+1 loop of {subject} into one query"),
         LeverKind::RetryBudget => format!("cap {}'s retries with a retry budget", l.component),
+        LeverKind::UsePool => format!(
+            "keep {}'s connections to {subject} in a pool instead of one per request",
+            l.component
+        ),
         LeverKind::GrowPool => format!("grow {}'s pool to {subject}", l.component),
         LeverKind::AddInstances => format!("add {} instances", l.component),
         LeverKind::DatabaseCores => format!("give {} more cores", l.component),

@@ -636,3 +636,30 @@ fn lesson_9_threads_that_all_wait_on_a_slow_call_are_replaced_by_an_event_loop()
     let cap = lever(&more, LeverKind::CapInFlight);
     assert_eq!(cap.changes, ["app.concurrency.workers=130"]);
 }
+
+#[test]
+fn lesson_4_a_connection_per_request_is_replaced_by_a_pool() {
+    let advice = lesson("no_pool", &[], 4);
+    let first = first_of(&advice, "accounts_db cpu", LeverKind::UsePool);
+    assert_eq!(
+        first.changes,
+        ["app.pools[0].mode.form=Pooled", "app.pools[0].mode.size=10"]
+    );
+    // The handshake leaves every page and the setup leaves the database: about four
+    // times faster, as predicted.
+    let (change, significant) = measured_mean_change(&first);
+    assert!(significant && change < -0.6, "{first:#?}");
+    let predicted = first.predicted.mean_ms.expect("a mean after") / advice.mean_ms - 1.0;
+    assert!(
+        (predicted - change).abs() < 0.1,
+        "predicted {predicted:+.2}, measured {change:+.2}"
+    );
+    // An external pooler saves the database's setup but not the handshake: it helps
+    // less.
+    let pooler = lever(&advice, LeverKind::AddPooler);
+    let (pooler_change, _) = measured_mean_change(pooler);
+    assert!(
+        change < pooler_change && pooler_change < -0.2,
+        "{pooler:#?}"
+    );
+}
