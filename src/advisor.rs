@@ -217,6 +217,8 @@ pub enum LeverKind {
     AddInstances,
     /// Give each instance of an app tier more cores (vertical scaling).
     AppCores,
+    /// Move slow work (an email, a PDF) out of the request onto a job queue's workers.
+    Offload,
     /// More consumers for a job queue.
     AddConsumers,
     /// Give the database more cores.
@@ -433,6 +435,7 @@ pub fn analyse(sc: &Scenario, s: &Summary) -> Advice {
             let mut predicted = match &forecast {
                 Forecast::Batch(b) => model.predict_batch(b, sc, s),
                 Forecast::Pooling(p) => model.predict_pooling(p, &variant, s),
+                Forecast::Offload(o) => model.predict_offload(o, s),
                 Forecast::Generic => model.predict(
                     &variant,
                     s,
@@ -1206,6 +1209,37 @@ impl Model {
         self.conclude(s, &util_after, mean_ms)
     }
 
+    /// What moving inline work to a job queue would do: the requests lose the work's
+    /// time and gain an enqueue; the queue's consumers take it on (M/M/c occupancy).
+    fn predict_offload(&self, o: &Offload, s: &Summary) -> Predicted {
+        let served: f64 = s.endpoints.values().map(|e| e.throughput_per_sec).sum();
+        let Some(e) = s.endpoints.get(&o.endpoint) else {
+            return self.conclude(s, &[], None);
+        };
+        let mean_ms = (served > 0.0).then(|| {
+            let saved = (o.moved_ms - o.enqueue_ms).max(0.0);
+            (s.overall.latency_ms.mean - e.throughput_per_sec / served * saved).max(0.0)
+        });
+        let consumers = format!("{} consumers", o.queue);
+        let mut util_after: Vec<(String, f64)> = s
+            .saturation
+            .iter()
+            .filter(|r| r.resource != consumers)
+            .map(|r| (r.resource.clone(), r.utilization))
+            .collect();
+        util_after.push((
+            consumers,
+            o.rate * o.moved_ms / 1e3 / f64::from(o.consumers.max(1)),
+        ));
+        let mut p = self.conclude(s, &util_after, mean_ms);
+        if util_after.last().is_some_and(|(_, u)| *u >= 1.0) {
+            // The requests are faster, but the consumers cannot keep up: say so.
+            p.helps = false;
+            p.unhelpful = Some(Unhelpful::SameBottleneck);
+        }
+        p
+    }
+
     /// What keeping connections in a pool would do: the database no longer sets up a
     /// connection per request (its line shortens, by Erlang C), and the tier's requests
     /// no longer pay the handshake.
@@ -1557,6 +1591,21 @@ enum Forecast {
     Generic,
     Batch(Batch),
     Pooling(Pooling),
+    Offload(Offload),
+}
+
+/// Slow steps an endpoint runs inline, and the endpoint in its client's mix that hands
+/// the same steps to a job queue instead.
+#[derive(Clone, Debug)]
+struct Offload {
+    endpoint: String,
+    queue: String,
+    /// Users' requests per second the move concerns.
+    rate: f64,
+    /// The moved steps' nominal time, and the enqueue's, in milliseconds.
+    moved_ms: f64,
+    enqueue_ms: f64,
+    consumers: u32,
 }
 
 /// A tier that opens a connection to a database for every request, and what keeping
@@ -1835,6 +1884,7 @@ fn candidates(sc: &Scenario, s: &Summary, model: &Model) -> Vec<Candidate> {
             }
             ComponentSpec::Client(c) => {
                 out.extend(batches(sc, s, c));
+                out.extend(offloads(sc, s, c));
                 // Retries that multiply the load: cap them (the budget applies to every
                 // client whose retries are not capped yet).
                 if s.overall.amplification >= AMPLIFIED
@@ -2261,6 +2311,92 @@ fn app_candidates(sc: &Scenario, s: &Summary, a: &model::AppSpec, t: &TierModel)
                     after: scaler.interval_secs + faster,
                 }),
             );
+        }
+    }
+    out
+}
+
+/// The nominal time of `steps` in milliseconds: their CPU and external calls (what an
+/// offload moves; queries and calls count nothing here).
+fn nominal_ms(steps: &[model::Step]) -> f64 {
+    use model::Step;
+    steps
+        .iter()
+        .map(|step| match step {
+            Step::Cpu(d) | Step::External(d) => d.mean_ms(),
+            Step::Repeat { times, steps } => times.mean() * nominal_ms(steps),
+            Step::Branch {
+                probability,
+                then,
+                otherwise,
+            } => probability * nominal_ms(then) + (1.0 - probability) * nominal_ms(otherwise),
+            _ => 0.0,
+        })
+        .sum()
+}
+
+/// Inline work this client's endpoints run that another endpoint in its mix hands to a
+/// job queue (the same steps, with one `Enqueue` of a job that runs exactly the inline
+/// ones): the lever shifts the client's mix to the queued endpoint, when the inline
+/// work is a fifth or more of the endpoint's time.
+fn offloads(sc: &Scenario, s: &Summary, c: &model::ClientSpec) -> Vec<Candidate> {
+    use model::Step;
+    let mut out = Vec::new();
+    for (k, (name, weight)) in c.mix.iter().enumerate() {
+        let (Some(e), Some(outcome)) = (sc.endpoints.get(name), s.endpoints.get(name)) else {
+            continue;
+        };
+        if *weight <= 0.0 || outcome.latency_ms.mean <= 0.0 {
+            continue;
+        }
+        for (j, (other, other_weight)) in c.mix.iter().enumerate() {
+            let Some(o) = sc.endpoints.get(other) else {
+                continue;
+            };
+            if j == k {
+                continue;
+            }
+            let Some((i, queue, job)) = o.steps.iter().enumerate().find_map(|(i, st)| match st {
+                Step::Enqueue { queue, job } => Some((i, queue, job)),
+                _ => None,
+            }) else {
+                continue;
+            };
+            let (Some(job_steps), Some(ComponentSpec::Queue(q))) = (
+                sc.endpoints.get(job).map(|j| &j.steps),
+                component(sc, queue),
+            ) else {
+                continue;
+            };
+            let inline: Vec<Step> = o.steps[..i]
+                .iter()
+                .chain(job_steps.iter())
+                .chain(&o.steps[i + 1..])
+                .cloned()
+                .collect();
+            let moved_ms = nominal_ms(job_steps);
+            if inline != e.steps || moved_ms < 0.2 * outcome.latency_ms.mean {
+                continue;
+            }
+            let set = |m: usize, w: f64| Override {
+                path: format!("{}.mix[{m}].weight", c.id),
+                value: w.to_string(),
+            };
+            let mut cand = candidate(
+                LeverKind::Offload,
+                &c.id,
+                Some(name),
+                vec![set(k, 0.0), set(j, other_weight + weight)],
+            );
+            cand.forecast = Forecast::Offload(Offload {
+                endpoint: name.clone(),
+                queue: queue.clone(),
+                rate: outcome.offered_per_sec,
+                moved_ms,
+                enqueue_ms: q.enqueue_latency.mean_ms(),
+                consumers: q.consumers,
+            });
+            out.push(cand);
         }
     }
     out

@@ -1159,6 +1159,7 @@ pub fn lever_title(l: &crate::advisor::Lever) -> String {
             l.component
         ),
         LeverKind::AppCores => format!("give each {} instance more cores", l.component),
+        LeverKind::Offload => format!("move {subject}'s slow work to a job queue"),
         LeverKind::AddConsumers => format!("give {} more consumers", l.component),
     }
 }

@@ -663,3 +663,20 @@ fn lesson_4_a_connection_per_request_is_replaced_by_a_pool() {
         "{pooler:#?}"
     );
 }
+
+#[test]
+fn lesson_8_an_email_sent_inside_the_request_moves_to_the_queue() {
+    let advice = lesson("email_inline", &[], 4);
+    let first = first_of(&advice, "web worker threads", LeverKind::Offload);
+    assert_eq!(first.subject.as_deref(), Some("POST /order (email inline)"));
+    assert_eq!(
+        first.changes,
+        ["users.mix[0].weight=0", "users.mix[1].weight=1"]
+    );
+    // The order no longer waits for the mail server: from 300 ms to a few.
+    let (change, significant) = measured_mean_change(&first);
+    assert!(significant && change < -0.9, "{first:#?}");
+    // The mailer's consumers take the emails on without saturating.
+    assert_eq!(first.predicted.bottleneck, "mail consumers");
+    assert!(first.predicted.saturates_at_per_sec > advice.load_per_sec);
+}
