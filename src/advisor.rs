@@ -384,13 +384,31 @@ const DB_SATURATED: f64 = 0.8;
 const RHO_CAP: f64 = 0.98;
 
 /// The advice for `s`, a run of `sc`, without re-running anything.
+/// How much more an autoscaled tier `id` can grow: its most instances over those it
+/// ran on average (1 for a tier without an autoscaler). Its own resources run out only
+/// at its most instances.
+fn growth(sc: &Scenario, s: &Summary, id: &str) -> f64 {
+    sc.components
+        .iter()
+        .find_map(|c| match c {
+            ComponentSpec::Autoscaler(a) if a.tier == id => Some(a.max_instances),
+            _ => None,
+        })
+        .and_then(|most| {
+            let now = s.component(id)?.figure("instances");
+            (now.is_finite() && now > 0.0).then(|| (f64::from(most) / now).max(1.0))
+        })
+        .unwrap_or(1.0)
+}
+
 pub fn analyse(sc: &Scenario, s: &Summary) -> Advice {
     let x = load(s);
+    let growth = |id: &str| growth(sc, s, id);
     let mut headroom: Vec<Headroom> = s
         .saturation
         .iter()
         .map(|r| {
-            let u = r.utilization;
+            let u = r.utilization / growth(&r.component);
             let (at, room) = if u > 1e-9 && !is_structural(sc, r) {
                 (x / u, 1.0 / u - 1.0)
             } else {
@@ -400,7 +418,7 @@ pub fn analyse(sc: &Scenario, s: &Summary) -> Advice {
                 component: r.component.clone(),
                 resource: r.resource.clone(),
                 kind: r.kind.clone(),
-                utilization: u,
+                utilization: r.utilization,
                 saturates_at_per_sec: at,
                 headroom: room,
             }
@@ -827,6 +845,9 @@ struct DbModel {
     /// Each query: its share of the database's calls, its measured mean cost and its
     /// nominal mean cost in the scenario (seconds).
     queries: Vec<(String, f64, f64, f64)>,
+    /// The share of its calls the primary serves (the writes, when reads go to
+    /// replicas): only those wait in the primary's line.
+    primary_share: f64,
 }
 
 /// One app tier.
@@ -847,6 +868,8 @@ struct TierModel {
 
 struct Model {
     x: f64,
+    /// Per resource of an autoscaled tier, how much its tier can still grow.
+    growth: std::collections::BTreeMap<String, f64>,
     /// Users' requests (attempts) app tiers served per second, wasted ones included.
     user_served: f64,
     tiers: Vec<TierModel>,
@@ -967,6 +990,11 @@ impl Model {
                         id: d.id.clone(),
                         cpu,
                         queries,
+                        primary_share: if d.replicas > 0 {
+                            1.0 - read_share(sc, s, &d.id)
+                        } else {
+                            1.0
+                        },
                     });
                 }
                 _ => {}
@@ -974,6 +1002,12 @@ impl Model {
         }
         Self {
             x: load(s),
+            growth: s
+                .saturation
+                .iter()
+                .map(|r| (r.resource.clone(), growth(sc, s, &r.component)))
+                .filter(|(_, g)| *g > 1.0)
+                .collect(),
             user_served: s.tiers.values().map(|t| t.user_requests_per_sec).sum(),
             tiers,
             dbs,
@@ -1024,7 +1058,7 @@ impl Model {
             if after.rho() >= 1.0 {
                 saturated = true;
             }
-            dbs.insert(db.id.clone(), (db.cpu, after));
+            dbs.insert(db.id.clone(), (db.cpu, after, db.primary_share));
         }
 
         let mut delta_user = 0.0;
@@ -1043,7 +1077,7 @@ impl Model {
             // database's line, plus the database as M/M/c, scaled to what was measured.
             let mut delta_db = 0.0;
             for (db, pool, acquires) in &t.pools {
-                let Some((db_before, db_after)) = dbs.get(db) else {
+                let Some((db_before, db_after, primary_share)) = dbs.get(db) else {
                     continue;
                 };
                 let service_change = db_after.service - db_before.service;
@@ -1098,7 +1132,7 @@ impl Model {
                 } else {
                     theory_after
                 };
-                delta_db += acquires * (waits_after - measured + service_change);
+                delta_db += acquires * primary_share * (waits_after - measured + service_change);
             }
             delta_own += delta_db;
             let mut delta_cpu = 0.0;
@@ -1178,9 +1212,9 @@ impl Model {
             delta_user += called / self.user_served * (delta_own + delta_cpu + delta_workers);
         }
         for db in &self.dbs {
-            let scale = dbs
-                .get(&db.id)
-                .map_or(1.0, |(before, after)| after.rho() / before.rho().max(1e-12));
+            let scale = dbs.get(&db.id).map_or(1.0, |(before, after, _)| {
+                after.rho() / before.rho().max(1e-12)
+            });
             for r in s
                 .saturation
                 .iter()
@@ -1384,16 +1418,18 @@ impl Model {
         util_after: &[(String, f64)],
         mean_ms: Option<f64>,
     ) -> Predicted {
+        // An autoscaled tier's resources fill only at its most instances.
+        let room = |name: &str, u: f64| u / self.growth.get(name).copied().unwrap_or(1.0);
         let (bottleneck, u) = util_after
             .iter()
-            .cloned()
+            .map(|(name, u)| (name.clone(), room(name, *u)))
             .max_by(|a, b| a.1.total_cmp(&b.1))
             .unwrap_or_default();
         let capacity = if u > 1e-9 { self.x / u } else { f64::INFINITY };
         let before_u = s
             .saturation
             .iter()
-            .map(|r| r.utilization)
+            .map(|r| room(&r.resource, r.utilization))
             .fold(0.0, f64::max);
         let capacity_before = if before_u > 1e-9 {
             self.x / before_u

@@ -680,3 +680,59 @@ fn lesson_8_an_email_sent_inside_the_request_moves_to_the_queue() {
     assert_eq!(first.predicted.bottleneck, "mail consumers");
     assert!(first.predicted.saturates_at_per_sec > advice.load_per_sec);
 }
+
+#[test]
+fn lesson_13_the_same_app_meets_a_new_limit_at_each_order_of_magnitude() {
+    // 100 req/s: nothing is near its limit; the time is the application's own logic.
+    let quiet = lesson("orders_of_magnitude", &[], 2);
+    assert!(
+        quiet.headroom[0].utilization < advisor::PRESSED,
+        "{quiet:#?}"
+    );
+    assert!(quiet.first_lever().is_none(), "{:#?}", quiet.levers);
+    let d = &quiet.diagnoses[0];
+    assert_eq!(
+        (d.bound, d.largest_phase.as_str()),
+        (Bound::Unsaturated, "cpu")
+    );
+
+    // 1,000 req/s: the autoscaled app keeps up; the primary's writes run out first.
+    let busy = lesson(
+        "orders_of_magnitude",
+        &["users.arrivals.rate_per_sec=1000"],
+        3,
+    );
+    assert_eq!(busy.first_resource(), Some("shop_db cpu"));
+    assert!(busy.headroom[0].utilization > 0.6, "{:#?}", busy.headroom);
+    // (The app's CPU is busier than the replicas, but it grows with the load.)
+    assert!(
+        busy.headroom
+            .iter()
+            .all(|h| h.resource != "app cpu" || h.saturates_at_per_sec > 2.0 * busy.load_per_sec)
+    );
+    let first = busy.first_lever().expect("a lever");
+    assert_eq!(first.kind, LeverKind::DatabaseCores, "{:#?}", busy.levers);
+
+    // 10,000 req/s with the writes split over four shards (and an app tier sized for
+    // it): the shard of the biggest customers runs out first.
+    let huge = lesson(
+        "orders_of_magnitude",
+        &[
+            "users.arrivals.rate_per_sec=10000",
+            "shop_db.shards=4",
+            "shop_db.cores=8",
+            "app.instances=30",
+        ],
+        3,
+    );
+    assert!(
+        huge.first_resource()
+            .is_some_and(|r| r.starts_with("shop_db#s") && r.ends_with(" cpu")),
+        "{:#?}",
+        huge.headroom
+    );
+    let first = huge.first_lever().expect("a lever");
+    assert_eq!(first.kind, LeverKind::SpreadKey, "{:#?}", huge.levers);
+    let (change, significant) = relieved(first);
+    assert!(significant && change < -0.15, "{first:#?}");
+}
