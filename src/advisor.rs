@@ -117,6 +117,8 @@ pub enum FailureKind {
     StaleReads,
     /// Requests failed while instances of a tier were down (crashed or killed).
     InstancesDown,
+    /// Cache hits served an entry its key's write had made stale (before its TTL).
+    StaleCacheReads,
 }
 
 /// How far one resource is from running out.
@@ -197,6 +199,8 @@ pub enum LeverKind {
     ExternalSessions,
     /// Send the reads of a user who just wrote to the primary.
     ReadYourWrites,
+    /// Delete a cache entry when its key is written, so no stale entry is served.
+    InvalidateOnWrite,
     /// Give a database without replicas one to fail over to.
     FailoverReplica,
     /// Start new instances faster, so an autoscaled tier keeps up with a spike.
@@ -297,6 +301,8 @@ pub enum Relief {
     Backlog { before: f64, after: f64 },
     /// The busiest shard's load over the average shard's.
     HotShard { before: f64, after: f64 },
+    /// Cache hits on stale entries.
+    StaleCacheHits { before: f64, after: f64 },
 }
 
 impl Relief {
@@ -307,6 +313,7 @@ impl Relief {
             | Self::SessionsLost { before, after }
             | Self::UserFailures { before, after }
             | Self::Backlog { before, after }
+            | Self::StaleCacheHits { before, after }
             | Self::OwnWritesUnseen { before, after } => {
                 before > 0.0 && after <= (1.0 - HELPS) * before
             }
@@ -330,6 +337,7 @@ impl Relief {
             Self::UserFailures { .. } => Some("overall.user_failures".to_owned()),
             Self::Backlog { .. } => Some(format!("components.{component}.mean_depth")),
             Self::HotShard { .. } => Some(format!("components.{component}.hot_shard_ratio")),
+            Self::StaleCacheHits { .. } => Some(format!("components.{component}.stale_hits")),
             Self::ScaleUpDelay { .. } | Self::CallHeld { .. } => None,
         }
     }
@@ -546,6 +554,18 @@ fn failures(sc: &Scenario, s: &Summary) -> Vec<Failure> {
                         FailureKind::SessionsLost,
                         lost,
                         lost / users,
+                    );
+                }
+            }
+            ComponentSpec::Cache(cache) => {
+                let stale = figure(&cache.id, "stale_hits");
+                if stale > 0.0 {
+                    push(
+                        &cache.id,
+                        format!("{} TTL", cache.id),
+                        FailureKind::StaleCacheReads,
+                        stale,
+                        figure(&cache.id, "stale_share"),
                     );
                 }
             }
@@ -1846,6 +1866,28 @@ fn candidates(sc: &Scenario, s: &Summary, model: &Model) -> Vec<Candidate> {
                     }
                 }
                 out.extend(app_candidates(sc, s, a, t));
+            }
+            ComponentSpec::Cache(cache) if !cache.invalidate_on_write => {
+                // Stale hits: delete an entry when its key is written.
+                let stale = s
+                    .component(&cache.id)
+                    .map(|r| r.figure("stale_hits"))
+                    .filter(|x| x.is_finite())
+                    .unwrap_or(0.0);
+                if stale > 0.0 {
+                    out.push(
+                        candidate(
+                            LeverKind::InvalidateOnWrite,
+                            &cache.id,
+                            None,
+                            vec![set(format!("{}.invalidate_on_write", cache.id), true)],
+                        )
+                        .relieving(Relief::StaleCacheHits {
+                            before: stale,
+                            after: 0.0,
+                        }),
+                    );
+                }
             }
             ComponentSpec::Queue(q) => {
                 let resource = format!("{} consumers", q.id);

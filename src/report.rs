@@ -1143,6 +1143,10 @@ pub fn lever_title(l: &crate::advisor::Lever) -> String {
             "send {}'s reads by users who just wrote to the primary",
             l.component
         ),
+        LeverKind::InvalidateOnWrite => format!(
+            "delete {}'s entry when its key is written (invalidate on write)",
+            l.component
+        ),
         LeverKind::FailoverReplica => format!("give {} a replica to fail over to", l.component),
         LeverKind::FasterStartup => format!("start {} instances faster", l.component),
         LeverKind::AddPooler => format!(
@@ -1195,6 +1199,9 @@ pub fn relief_words(r: &crate::advisor::Relief) -> String {
         Relief::Backlog { before, after } => {
             format!("jobs waiting from {before:.1} to about {after:.1} on average")
         }
+        Relief::StaleCacheHits { before, after } => {
+            format!("stale cache hits from {before:.0} to {after:.0}")
+        }
         Relief::HotShard { before, after } => format!(
             "the busiest shard from {before:.2}× the average shard's load to about {after:.2}×"
         ),
@@ -1241,6 +1248,11 @@ pub fn failure_words(f: &crate::advisor::Failure) -> String {
         ),
         FailureKind::InstancesDown => format!(
             "{}: {:.0} requests failed while its instances were down ({share} of requests)",
+            f.resource, f.count
+        ),
+        FailureKind::StaleCacheReads => format!(
+            "{}: {:.0} stale cache hits ({share} of hits): entries served after their key \
+             was written, until their TTL ended",
             f.resource, f.count
         ),
         FailureKind::StaleReads => format!(

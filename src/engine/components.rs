@@ -726,9 +726,22 @@ pub struct Cache {
     pub hits: Counter,
     pub misses: Counter,
     pub sets: Counter,
+    /// Writes per second per key behind the cache (0: its data never changes), and
+    /// whether a write deletes the key's entry.
+    pub update_rate_per_key: f64,
+    pub invalidate_on_write: bool,
+    /// Hits on an entry its key's write had made stale.
+    pub stale_hits: Counter,
 }
 
 impl Cache {
+    /// Whether an entry stored `age_ns` ago was written since, at `rate` writes per
+    /// second to its key: they arrive as a Poisson stream, so at least one came with
+    /// probability 1 − e^(−rate·age).
+    pub fn written_since(rate: f64, age_ns: u64, rng: &mut SimRng) -> bool {
+        rate > 0.0 && rng.chance(-(-rate * age_ns as f64 * 1e-9).exp_m1())
+    }
+
     /// Draws the key of one get from the key space.
     pub fn draw_key(model: &HitModel, rng: &mut SimRng) -> u64 {
         match model {

@@ -50,18 +50,17 @@ impl Lru {
 
     /// Whether `key` is present and younger than `ttl_ns`; a hit becomes most recent,
     /// an expired entry counts as a miss (it is replaced by the next `insert`).
-    pub fn get(&mut self, key: u64, now: SimTime, ttl_ns: Option<u64>) -> bool {
-        let Some(&idx) = self.map.get(&key) else {
-            return false;
-        };
-        if let Some(ttl) = ttl_ns
-            && now.0.saturating_sub(self.nodes[idx as usize].stored_at.0) >= ttl
-        {
-            return false;
+    ///
+    /// Returns how long ago the entry was stored (nanoseconds), `None` on a miss.
+    pub fn age(&mut self, key: u64, now: SimTime, ttl_ns: Option<u64>) -> Option<u64> {
+        let &idx = self.map.get(&key)?;
+        let age = now.0.saturating_sub(self.nodes[idx as usize].stored_at.0);
+        if ttl_ns.is_some_and(|ttl| age >= ttl) {
+            return None;
         }
         self.unlink(idx);
         self.push_front(idx);
-        true
+        Some(age)
     }
 
     /// Stores `key` as most recent, evicting the least recent key when full.
@@ -138,11 +137,11 @@ mod tests {
         let t = SimTime(0);
         l.insert(1, t);
         l.insert(2, t);
-        assert!(l.get(1, t, None)); // 1 is now most recent
+        assert!(l.age(1, t, None).is_some()); // 1 is now most recent
         l.insert(3, t); // evicts 2
-        assert!(l.get(1, t, None));
-        assert!(!l.get(2, t, None));
-        assert!(l.get(3, t, None));
+        assert!(l.age(1, t, None).is_some());
+        assert!(l.age(2, t, None).is_none());
+        assert!(l.age(3, t, None).is_some());
         assert_eq!(l.len(), 2);
     }
 
@@ -150,9 +149,9 @@ mod tests {
     fn entries_expire_after_ttl() {
         let mut l = Lru::new(10);
         l.insert(7, SimTime(100));
-        assert!(l.get(7, SimTime(150), Some(100)));
-        assert!(!l.get(7, SimTime(200), Some(100)));
+        assert_eq!(l.age(7, SimTime(150), Some(100)), Some(50));
+        assert!(l.age(7, SimTime(200), Some(100)).is_none());
         l.insert(7, SimTime(200));
-        assert!(l.get(7, SimTime(250), Some(100)));
+        assert!(l.age(7, SimTime(250), Some(100)).is_some());
     }
 }

@@ -1002,6 +1002,8 @@ impl ComponentSpec {
                 op_time: defaults::cache_op(),
                 network_latency: defaults::cache_network(),
                 price_per_hour: None,
+                updates_per_sec: 0.0,
+                invalidate_on_write: false,
             }),
             "Autoscaler" => Self::Autoscaler(AutoscalerSpec {
                 id,
@@ -2321,6 +2323,34 @@ impl Params for CacheSpec {
             },
         );
         v.group(&MODEL, &mut |v| cache_model(v, &mut self.model));
+        const UPDATES: Meta = Meta::new(
+            "updates_per_sec",
+            "Writes per second to the data behind the cache (Keys model), spread evenly \
+             over its keys. An entry stored before its key was written is stale until its \
+             TTL ends: a longer TTL means more hits and more stale reads, unless writes \
+             invalidate the entry.",
+        )
+        .unit("writes/s")
+        .range(0.0, MAX_RATE_PER_SEC)
+        .live();
+        const INVALIDATE: Meta = Meta::new(
+            "invalidate_on_write",
+            "A write deletes its key's entry: the next get misses and reads the new value, \
+             so nothing stale is served, at the price of those misses.",
+        )
+        .live();
+        v.number(&UPDATES, &mut self.updates_per_sec);
+        v.flag(&INVALIDATE, &mut self.invalidate_on_write);
+        v.rule(
+            "updates_per_sec",
+            (self.updates_per_sec > 0.0 && matches!(self.model, CacheModel::HitRatio { .. })).then(
+                || {
+                    "writes make entries stale per key: they need the Keys model, not a fixed \
+                     hit ratio"
+                        .to_owned()
+                },
+            ),
+        );
         count32(v, &SERVERS, &mut self.servers);
         group(v, &OP_TIME, &mut self.op_time);
         group(v, &NETWORK, &mut self.network_latency);

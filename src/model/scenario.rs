@@ -389,6 +389,10 @@ pub struct Endpoint {
     pub memory_mb: f64,
 }
 
+fn is_false(x: &bool) -> bool {
+    !*x
+}
+
 fn is_zero(x: &f64) -> bool {
     *x == 0.0
 }
@@ -996,6 +1000,15 @@ pub struct CacheSpec {
     /// [`defaults::CACHE_PRICE_PER_SERVER_HOUR`]. Local caches cost nothing extra.
     #[serde(default)]
     pub price_per_hour: Option<f64>,
+    /// Writes per second to the data behind the cache (Keys model), spread evenly
+    /// over its keys: an entry stored before its key's last write is stale until it
+    /// expires, unless writes invalidate it.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub updates_per_sec: f64,
+    /// A write deletes its key's entry, so the next get misses and reads the new value
+    /// (cache-aside invalidation) instead of serving a stale one.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub invalidate_on_write: bool,
 }
 
 /// Where a cache lives.

@@ -736,3 +736,11 @@ fn lesson_13_the_same_app_meets_a_new_limit_at_each_order_of_magnitude() {
     let (change, significant) = relieved(first);
     assert!(significant && change < -0.15, "{first:#?}");
 }
+
+#[test]
+fn lesson_5_stale_cache_hits_are_the_ttls_and_invalidation_on_write_ends_them() {
+    let advice = lesson("cache_ttl", &[], 3);
+    let first = first_of(&advice, "redis TTL", LeverKind::InvalidateOnWrite);
+    let (change, significant) = relieved(&first);
+    assert!(significant && change < -0.99, "{first:#?}");
+}

@@ -233,3 +233,47 @@ fn least_loaded_replicas_wait_less_than_random_ones_near_saturation() {
         "least loaded {least} ms vs random {random} ms"
     );
 }
+
+/// cache_ttl with its cache changed by `f`.
+fn with_cache(f: impl Fn(&mut bottleneck::model::CacheSpec)) -> ValidScenario {
+    let mut s = bundled("cache_ttl").into_inner();
+    for c in &mut s.components {
+        if let ComponentSpec::Cache(cache) = c {
+            f(cache);
+        }
+    }
+    valid(s)
+}
+
+#[test]
+fn a_caches_ttl_trades_hits_against_stale_reads_and_invalidation_serves_none() {
+    // Writes reach a key as a Poisson stream of u per second; a hot key's entry lives
+    // its whole TTL T, so a hit's age is uniform on [0, T) and it is stale with
+    // probability 1 − (1 − e^(−uT)) / (uT). (Entries of cooler keys are evicted younger,
+    // so a little fewer are: the simulation may sit a few percent under the formula.)
+    let sim = run(&bundled("cache_ttl"));
+    let stale = figure(&sim, "redis", "stale_share");
+    let ut: f64 = 50.0 / 100_000.0 * 120.0;
+    let theory = 1.0 + (-ut).exp_m1() / ut;
+    assert!(
+        stale < theory && stale > 0.85 * theory,
+        "stale share {stale:.4}, uniform-age theory {theory:.4}"
+    );
+    let hits = figure(&sim, "redis", "hit_ratio");
+    // A tenth of the TTL: about a tenth of the staleness, and fewer hits.
+    let short = run(&with_cache(|c| {
+        if let bottleneck::model::CacheModel::Keys { ttl_secs, .. } = &mut c.model {
+            *ttl_secs = Some(12.0);
+        }
+    }));
+    let short_stale = figure(&short, "redis", "stale_share");
+    assert!(
+        (0.05..0.2).contains(&(short_stale / stale)),
+        "{short_stale} against {stale}"
+    );
+    assert!(figure(&short, "redis", "hit_ratio") < hits - 0.1);
+    // Invalidation: nothing stale, and hardly fewer hits (only the written keys miss).
+    let invalidated = run(&with_cache(|c| c.invalidate_on_write = true));
+    assert_eq!(figure(&invalidated, "redis", "stale_hits"), 0.0);
+    assert!(figure(&invalidated, "redis", "hit_ratio") > hits - 0.02);
+}

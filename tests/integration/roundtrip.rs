@@ -759,6 +759,12 @@ fn cache_in(id: String, scope: CacheScope, max_capacity: u64) -> BoxedStrategy<C
             ComponentSpec::Cache(CacheSpec {
                 id: id.clone(),
                 scope,
+                // Writes behind the cache need a key space.
+                updates_per_sec: match model {
+                    CacheModel::Keys { .. } => f64::from(servers % 3) * 12.5,
+                    CacheModel::HitRatio { .. } => 0.0,
+                },
+                invalidate_on_write: servers % 2 == 1,
                 model,
                 price_per_hour: (servers % 2 == 0).then_some(f64::from(servers) * 0.5),
                 servers,
@@ -1116,6 +1122,8 @@ fn every_variant_at_its_limits_round_trips() {
             },
             servers: 1,
             price_per_hour: Some(0.0),
+            updates_per_sec: MAX_RATE_PER_SEC,
+            invalidate_on_write: true,
             op_time: dists[(i + 4) % dists.len()].clone(),
             network_latency: dists[(i + 5) % dists.len()].clone(),
         }));

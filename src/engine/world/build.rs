@@ -361,6 +361,12 @@ impl World {
             hits: Counter::default(),
             misses: Counter::default(),
             sets: Counter::default(),
+            update_rate_per_key: match s.model {
+                CacheModel::Keys { keys, .. } if keys > 0 => s.updates_per_sec / keys as f64,
+                _ => 0.0,
+            },
+            invalidate_on_write: s.invalidate_on_write,
+            stale_hits: Counter::default(),
         });
     }
 

@@ -83,6 +83,11 @@ impl World {
                     }
                     _ => {}
                 }
+                c.update_rate_per_key = match c.model {
+                    HitModel::Keys { keys, .. } if keys > 0 => new.updates_per_sec / keys as f64,
+                    _ => 0.0,
+                };
+                c.invalidate_on_write = new.invalidate_on_write;
                 let station = c.station;
                 if station != NONE {
                     self.set_servers(station, new.servers, true);

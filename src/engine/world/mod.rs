@@ -1366,30 +1366,51 @@ impl World {
                     _ => {
                         // Served: decide hit or miss.
                         q.phase = phase::START;
-                        let hit = match c.scope {
+                        // A hit's entry age, to tell whether a write made it stale.
+                        let (hit, age) = match c.scope {
                             CacheScope::Shared => match &c.model {
-                                HitModel::Ratio(p) => c.rng.chance(*p),
+                                HitModel::Ratio(p) => (c.rng.chance(*p), None),
                                 HitModel::Keys { ttl_ns, .. } => {
                                     let key = Cache::draw_key(&c.model, &mut c.rng);
                                     q.keys[*slot as usize] = key;
-                                    c.shared.as_mut().is_some_and(|l| l.get(key, now, *ttl_ns))
+                                    let age =
+                                        c.shared.as_mut().and_then(|l| l.age(key, now, *ttl_ns));
+                                    (age.is_some(), age)
                                 }
                             },
                             CacheScope::Local => {
                                 let i = &mut self.instances[inst];
                                 match &c.model {
-                                    HitModel::Ratio(p) => i.rng.chance(*p),
+                                    HitModel::Ratio(p) => (i.rng.chance(*p), None),
                                     HitModel::Keys { ttl_ns, .. } => {
                                         let key = Cache::draw_key(&c.model, &mut i.rng);
                                         q.keys[*slot as usize] = key;
-                                        i.local_caches
+                                        let age = i
+                                            .local_caches
                                             .iter_mut()
                                             .find(|(ci, _)| ci == cache)
-                                            .is_some_and(|(_, l)| l.get(key, now, *ttl_ns))
+                                            .and_then(|(_, l)| l.age(key, now, *ttl_ns));
+                                        (age.is_some(), age)
                                     }
                                 }
                             }
                         };
+                        // Written since it was stored: stale, or (invalidated) gone.
+                        let written = match age {
+                            Some(age) if c.update_rate_per_key > 0.0 => {
+                                let rate = c.update_rate_per_key;
+                                let rng = match c.scope {
+                                    CacheScope::Shared => &mut c.rng,
+                                    CacheScope::Local => &mut self.instances[inst].rng,
+                                };
+                                Cache::written_since(rate, age, rng)
+                            }
+                            _ => false,
+                        };
+                        let hit = hit && !(written && c.invalidate_on_write);
+                        if hit && written {
+                            c.stale_hits.inc();
+                        }
                         c.gets.inc();
                         if hit {
                             c.hits.inc();
@@ -2039,6 +2060,7 @@ impl World {
         for c in &mut self.caches {
             c.gets.mark_warmup();
             c.hits.mark_warmup();
+            c.stale_hits.mark_warmup();
             c.misses.mark_warmup();
             c.sets.mark_warmup();
         }
