@@ -215,6 +215,8 @@ pub enum LeverKind {
     /// Put a transaction pooler in front of a database whose pools exceed its
     /// max_connections.
     AddPooler,
+    /// One shared cache instead of a copy inside each of many instances.
+    ShareCache,
     /// Answer more requests at a CDN's edge.
     EdgeCache,
     /// Run more instances of an app tier.
@@ -303,6 +305,9 @@ pub enum Relief {
     HotShard { before: f64, after: f64 },
     /// Cache hits on stale entries.
     StaleCacheHits { before: f64, after: f64 },
+    /// Cache misses per second (Che's approximation of an LRU's hit ratio, scaled to
+    /// the one measured).
+    Misses { before: f64, after: f64 },
 }
 
 impl Relief {
@@ -314,6 +319,7 @@ impl Relief {
             | Self::UserFailures { before, after }
             | Self::Backlog { before, after }
             | Self::StaleCacheHits { before, after }
+            | Self::Misses { before, after }
             | Self::OwnWritesUnseen { before, after } => {
                 before > 0.0 && after <= (1.0 - HELPS) * before
             }
@@ -338,6 +344,7 @@ impl Relief {
             Self::Backlog { .. } => Some(format!("components.{component}.mean_depth")),
             Self::HotShard { .. } => Some(format!("components.{component}.hot_shard_ratio")),
             Self::StaleCacheHits { .. } => Some(format!("components.{component}.stale_hits")),
+            Self::Misses { .. } => Some(format!("components.{component}.misses_per_sec")),
             Self::ScaleUpDelay { .. } | Self::CallHeld { .. } => None,
         }
     }
@@ -1867,6 +1874,9 @@ fn candidates(sc: &Scenario, s: &Summary, model: &Model) -> Vec<Candidate> {
                 }
                 out.extend(app_candidates(sc, s, a, t));
             }
+            ComponentSpec::Cache(cache) if cache.scope == model::CacheScope::Local => {
+                out.extend(share_cache(sc, s, cache));
+            }
             ComponentSpec::Cache(cache) if !cache.invalidate_on_write => {
                 // Stale hits: delete an entry when its key is written.
                 let stale = s
@@ -2392,6 +2402,127 @@ fn app_candidates(sc: &Scenario, s: &Summary, a: &model::AppSpec, t: &TierModel)
         }
     }
     out
+}
+
+/// Whether `steps` ask cache `id`, and the (db, query) reads its misses run.
+fn cache_reads(
+    steps: &[model::Step],
+    id: &str,
+    found: &mut bool,
+    reads: &mut Vec<(String, String)>,
+) {
+    use model::Step;
+    for step in steps {
+        match step {
+            Step::CacheGet { cache, on_miss, .. } => {
+                if cache == id {
+                    *found = true;
+                    for s in on_miss {
+                        if let Step::Read { db, query } = s {
+                            reads.push((db.clone(), query.clone()));
+                        }
+                    }
+                }
+                cache_reads(on_miss, id, found, reads);
+            }
+            Step::Repeat { steps, .. } => cache_reads(steps, id, found, reads),
+            Step::Branch {
+                then, otherwise, ..
+            } => {
+                cache_reads(then, id, found, reads);
+                cache_reads(otherwise, id, found, reads);
+            }
+            _ => {}
+        }
+    }
+}
+
+/// A local cache on several instances: one shared copy sees every request, so its
+/// popular keys stay hot. Predicted by Che's approximation at each copy's share of the
+/// requests and at all of them, scaled to the hit ratio measured; the databases its
+/// misses read lose the misses it saves.
+fn share_cache(sc: &Scenario, s: &Summary, cache: &model::CacheSpec) -> Vec<Candidate> {
+    let model::CacheModel::Keys {
+        keys,
+        zipf_s,
+        capacity,
+        ttl_secs,
+    } = cache.model
+    else {
+        return Vec::new();
+    };
+    let (mut copies, mut reads) = (0.0, Vec::new());
+    for (tier, name) in model::tier_endpoints(sc) {
+        let Some(e) = sc.endpoints.get(&name) else {
+            continue;
+        };
+        let mut found = false;
+        cache_reads(&e.steps, &cache.id, &mut found, &mut reads);
+        if found {
+            copies += s
+                .component(&tier)
+                .map(|r| r.figure("instances"))
+                .filter(|n| n.is_finite() && *n > 0.0)
+                .unwrap_or(0.0);
+        }
+    }
+    let figure = |name: &str| {
+        s.component(&cache.id)
+            .map(|r| r.figure(name))
+            .filter(|x| x.is_finite())
+            .unwrap_or(0.0)
+    };
+    let (gets, hit) = (figure("gets_per_sec"), figure("hit_ratio"));
+    if copies < 2.0 || gets <= 0.0 {
+        return Vec::new();
+    }
+    let (Some(local), Some(shared)) = (
+        crate::theory::cache_hit_ratio(keys, zipf_s, capacity, ttl_secs, gets / copies),
+        crate::theory::cache_hit_ratio(keys, zipf_s, capacity, ttl_secs, gets),
+    ) else {
+        return Vec::new();
+    };
+    let miss_ratio = if local < 1.0 {
+        (1.0 - shared) / (1.0 - local)
+    } else {
+        1.0
+    };
+    let before = gets * (1.0 - hit);
+    let after = before * miss_ratio;
+    let mut c = candidate(
+        LeverKind::ShareCache,
+        &cache.id,
+        None,
+        vec![set(format!("{}.scope", cache.id), "Shared")],
+    )
+    .relieving(Relief::Misses { before, after });
+    // Each database its misses read: the share of its calls they make shrinks.
+    let mut dbs: Vec<&str> = reads.iter().map(|(db, _)| db.as_str()).collect();
+    dbs.sort_unstable();
+    dbs.dedup();
+    for db in dbs {
+        let calls = |pred: &dyn Fn(&str) -> bool| -> f64 {
+            s.queries
+                .iter()
+                .filter(|q| q.db == db && pred(&q.query))
+                .map(|q| q.count as f64)
+                .sum()
+        };
+        let all = calls(&|_| true);
+        let missed = calls(&|q| reads.iter().any(|(d, r)| d == db && r == q));
+        let f = if all > 0.0 { missed / all } else { 0.0 };
+        for r in s
+            .saturation
+            .iter()
+            .filter(|r| r.component == db && r.kind == "compute")
+        {
+            c = c.setting(
+                r.resource.clone(),
+                r.utilization * (1.0 - f + f * miss_ratio),
+            );
+        }
+    }
+    vec![c]
 }
 
 /// The nominal time of `steps` in milliseconds: their CPU and external calls (what an

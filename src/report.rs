@@ -1157,6 +1157,10 @@ pub fn lever_title(l: &crate::advisor::Lever) -> String {
             "admit at {} what {subject} can serve, and reject the rest at once",
             l.component
         ),
+        LeverKind::ShareCache => format!(
+            "share one {} cache between the instances instead of a copy in each",
+            l.component
+        ),
         LeverKind::EdgeCache => format!("answer more at {}'s edge", l.component),
         LeverKind::EventLoop => format!(
             "serve {} from an event loop instead of a thread per request",
@@ -1198,6 +1202,9 @@ pub fn relief_words(r: &crate::advisor::Relief) -> String {
         ),
         Relief::Backlog { before, after } => {
             format!("jobs waiting from {before:.1} to about {after:.1} on average")
+        }
+        Relief::Misses { before, after } => {
+            format!("cache misses from {before:.0} to about {after:.0} a second")
         }
         Relief::StaleCacheHits { before, after } => {
             format!("stale cache hits from {before:.0} to {after:.0}")

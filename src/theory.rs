@@ -211,6 +211,66 @@ pub fn mva(users: u32, think: f64, demands: &[f64]) -> (f64, f64) {
     (x, r_total)
 }
 
+/// The most keys [`cache_hit_ratio`] sums over; beyond, it gives no answer.
+pub const CACHE_THEORY_MAX_KEYS: u64 = 1_000_000;
+
+/// The steady-state hit ratio of an LRU cache of `capacity` entries, asked `rate` times
+/// a second for keys 1..=`keys` of Zipf popularity `zipf_s` (independent requests),
+/// its entries expiring `ttl` seconds after they were stored (`None`: never).
+///
+/// Che's approximation: a key is in the cache when it was asked for within the
+/// characteristic time t_C, found from Σ_k (1 − e^(−λ_k·t_C)) = capacity, so it hits
+/// with 1 − e^(−λ_k·t_C). A TTL T caps that: an entry stored at a miss serves the
+/// λ_k·T requests of its life, so the key hits with at most λ_k·T / (1 + λ_k·T). `None`
+/// for more than [`CACHE_THEORY_MAX_KEYS`] keys or no requests.
+pub fn cache_hit_ratio(
+    keys: u64,
+    zipf_s: f64,
+    capacity: u64,
+    ttl: Option<f64>,
+    rate: f64,
+) -> Option<f64> {
+    if keys == 0 || keys > CACHE_THEORY_MAX_KEYS || rate <= 0.0 || !rate.is_finite() {
+        return None;
+    }
+    let weights: Vec<f64> = (1..=keys).map(|k| (k as f64).powf(-zipf_s)).collect();
+    let total: f64 = weights.iter().sum();
+    let lambdas: Vec<f64> = weights.iter().map(|w| rate * w / total).collect();
+    let occupancy = |t: f64| lambdas.iter().map(|l| -(-l * t).exp_m1()).sum::<f64>();
+    let t_c = if capacity >= keys {
+        f64::INFINITY
+    } else {
+        let c = capacity as f64;
+        let mut hi = 1.0;
+        while occupancy(hi) < c && hi < 1e15 {
+            hi *= 2.0;
+        }
+        let mut lo = 0.0;
+        for _ in 0..60 {
+            let mid = 0.5 * (lo + hi);
+            if occupancy(mid) < c {
+                lo = mid;
+            } else {
+                hi = mid;
+            }
+        }
+        0.5 * (lo + hi)
+    };
+    let hit = lambdas
+        .iter()
+        .map(|l| {
+            let lru = if t_c.is_finite() {
+                -(-l * t_c).exp_m1()
+            } else {
+                1.0
+            };
+            let h = ttl.map_or(lru, |t| lru.min(l * t / (1.0 + l * t)));
+            l / rate * h
+        })
+        .sum();
+    Some(hit)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -554,6 +554,7 @@ impl World {
                         if gets > 0.0 { hits / gets } else { 0.0 },
                     );
                     f.insert("gets_per_sec".into(), gets / span_nz);
+                    f.insert("misses_per_sec".into(), (gets - hits) / span_nz);
                     if c.update_rate_per_key > 0.0 {
                         let stale = c.stale_hits.since_warmup() as f64;
                         f.insert("stale_hits".into(), stale);

@@ -407,7 +407,9 @@ pub fn estimate(s: &Scenario) -> Estimate {
         if p.lag {
             limit += d.keys.keys as f64;
         }
-        if p.ryw {
+        // Each session's last write too: for read-your-writes, and to count the reads
+        // that may miss their own write when reads can be stale.
+        if p.ryw || p.lag {
             limit += sessions;
         }
         let writes = limit.min(MAX_REMEMBERED_WRITES as f64);

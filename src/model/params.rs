@@ -437,6 +437,26 @@ impl Params for Dist {
                     (p99_ms <= median_ms)
                         .then(|| "the 99th percentile must be above the median".to_owned()),
                 );
+                // The further the p99 from the median, the heavier the tail: far enough
+                // and the mean is beyond any duration (or not a number), and draws are
+                // all but 0 or all but infinite.
+                let mean = Dist::LogNormalP99 {
+                    median_ms: *median_ms,
+                    p99_ms: *p99_ms,
+                }
+                .mean_ms();
+                v.rule(
+                    "p99_ms",
+                    (*p99_ms > *median_ms && (mean.is_nan() || mean > MAX_DURATION_MS)).then(
+                        || {
+                            format!(
+                                "a p99 {:.3e} times the median gives a mean of {mean:.3e} ms, \
+                             beyond a day: bring the p99 closer to the median",
+                                *p99_ms / *median_ms
+                            )
+                        },
+                    ),
+                );
             }
             Self::Empirical { values_ms } => {
                 v.rule(

@@ -140,6 +140,14 @@ fn dist() -> BoxedStrategy<Dist> {
             .prop_map(|(mean_ms, cv)| Dist::LogNormal { mean_ms, cv }),
         ordered(TINY, MAX_DURATION_MS)
             .prop_filter("p99 above the median", |(a, b)| a < b)
+            .prop_filter("a mean within a day", |(median_ms, p99_ms)| {
+                Dist::LogNormalP99 {
+                    median_ms: *median_ms,
+                    p99_ms: *p99_ms,
+                }
+                .mean_ms()
+                    <= MAX_DURATION_MS
+            })
             .prop_map(|(median_ms, p99_ms)| Dist::LogNormalP99 { median_ms, p99_ms }),
         vec(ms(), 1..=5).prop_map(|values_ms| Dist::Empirical { values_ms }),
     ]
