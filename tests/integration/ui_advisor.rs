@@ -1,7 +1,8 @@
 //! The Advisor panel driven through its controls (egui_kittest): it names what runs out
 //! first while the run goes on, and its Apply button makes a lever's change in the
-//! running system, recorded, and undone with Ctrl+Z. A node's hover shows its stations'
-//! waits beside queueing theory.
+//! running system, recorded, and undone with Ctrl+Z (a lever on an endpoint's step
+//! edits the document for the next restart). A failure at its root comes before what
+//! runs out. A node's hover shows its stations' waits beside queueing theory.
 
 use bottleneck::model::{ComponentSpec, Scenario};
 use bottleneck::report;
@@ -146,4 +147,74 @@ fn the_panel_measures_its_levers_in_the_background_and_says_which_help() {
     h.get_by_role_and_label(Role::Button, advisor::LIVE).click();
     h.run_steps(2);
     assert_eq!(h.state().advisor().advice().expect("live").replications, 0);
+}
+
+#[test]
+fn a_lever_on_an_endpoints_step_applies_to_the_document_and_undoes() {
+    // microservices: the product page's call without a timeout holds the shop's
+    // threads through the recommendations spike (t = 30 to 50 s).
+    let mut s = bundled("microservices").into_inner();
+    s.run.duration_secs = 300.0;
+    let mut h = harness(BottleneckApp::new(valid(s), None));
+    h.get_by_role_and_label(Role::Button, advisor::ADVISOR)
+        .click();
+    h.state_mut().command(Command::SetSpeed(60.0));
+    while h.state().simulation().now().as_secs_f64() < 55.0 {
+        h.run_steps(1);
+    }
+    h.state_mut().playback_mut().playing = false;
+    h.run_steps(2);
+    let advice = h.state().advisor().advice().expect("advice").clone();
+    let at = advice
+        .levers
+        .iter()
+        .position(|l| l.kind == bottleneck::advisor::LeverKind::CallTimeout)
+        .unwrap_or_else(|| panic!("a call timeout lever: {:#?}", advice.levers));
+    h.get_all_by_role_and_label(Role::Button, advisor::APPLY_LEVER)
+        .nth(at)
+        .expect("an Apply button per lever")
+        .click();
+    h.run_steps(2);
+    let timeout = |s: &Scenario| match &s.endpoints["GET /product"].steps[1] {
+        bottleneck::model::Step::Call { timeout_ms, .. } => *timeout_ms,
+        _ => None,
+    };
+    // A document edit: it takes effect on restart, and Ctrl+Z takes it back.
+    assert!(
+        timeout(h.state().scenario()).is_some(),
+        "{}",
+        h.state().status()
+    );
+    assert!(
+        h.state().status().contains("on restart"),
+        "{}",
+        h.state().status()
+    );
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::Z);
+    h.run_steps(2);
+    assert_eq!(timeout(h.state().scenario()), None, "undone");
+}
+
+#[test]
+fn the_panel_names_a_failure_at_its_root_before_what_runs_out() {
+    // sessions: an instance crashes at t = 40 s and logs out the users it held.
+    let mut s = bundled("sessions").into_inner();
+    s.run.duration_secs = 300.0;
+    let mut h = harness(BottleneckApp::new(valid(s), None));
+    h.get_by_role_and_label(Role::Button, advisor::ADVISOR)
+        .click();
+    h.state_mut().command(Command::SetSpeed(60.0));
+    while h.state().simulation().now().as_secs_f64() < 50.0 {
+        h.run_steps(1);
+    }
+    h.state_mut().playback_mut().playing = false;
+    h.run_steps(2);
+    let advice = h.state().advisor().advice().expect("advice").clone();
+    assert_eq!(advice.first_resource(), Some("app sessions"));
+    h.get_by_label("What fails, at its root");
+    h.get_by_label(&report::failure_words(&advice.failures[0]));
+    assert_eq!(
+        advice.first_lever().map(|l| l.kind),
+        Some(bottleneck::advisor::LeverKind::ExternalSessions)
+    );
 }
