@@ -149,22 +149,35 @@ fn the_panel_measures_its_levers_in_the_background_and_says_which_help() {
     assert_eq!(h.state().advisor().advice().expect("live").replications, 0);
 }
 
-#[test]
-fn a_lever_on_an_endpoints_step_applies_to_the_document_and_undoes() {
-    // microservices: the product page's call without a timeout holds the shop's
-    // threads through the recommendations spike (t = 30 to 50 s).
-    let mut s = bundled("microservices").into_inner();
+/// The window on a bundled lesson with the Advisor open, run at 60× to `secs` of
+/// simulated time and paused, and the advice it shows then.
+fn advised(
+    name: &str,
+    secs: f64,
+) -> (
+    egui_kittest::Harness<'static, BottleneckApp>,
+    bottleneck::advisor::Advice,
+) {
+    let mut s = bundled(name).into_inner();
     s.run.duration_secs = 300.0;
     let mut h = harness(BottleneckApp::new(valid(s), None));
     h.get_by_role_and_label(Role::Button, advisor::ADVISOR)
         .click();
     h.state_mut().command(Command::SetSpeed(60.0));
-    while h.state().simulation().now().as_secs_f64() < 55.0 {
+    while h.state().simulation().now().as_secs_f64() < secs {
         h.run_steps(1);
     }
     h.state_mut().playback_mut().playing = false;
     h.run_steps(2);
     let advice = h.state().advisor().advice().expect("advice").clone();
+    (h, advice)
+}
+
+#[test]
+fn a_lever_on_an_endpoints_step_applies_to_the_document_and_undoes() {
+    // microservices: the product page's call without a timeout holds the shop's
+    // threads through the recommendations spike (t = 30 to 50 s).
+    let (mut h, advice) = advised("microservices", 55.0);
     let at = advice
         .levers
         .iter()
@@ -198,18 +211,7 @@ fn a_lever_on_an_endpoints_step_applies_to_the_document_and_undoes() {
 #[test]
 fn the_panel_names_a_failure_at_its_root_before_what_runs_out() {
     // sessions: an instance crashes at t = 40 s and logs out the users it held.
-    let mut s = bundled("sessions").into_inner();
-    s.run.duration_secs = 300.0;
-    let mut h = harness(BottleneckApp::new(valid(s), None));
-    h.get_by_role_and_label(Role::Button, advisor::ADVISOR)
-        .click();
-    h.state_mut().command(Command::SetSpeed(60.0));
-    while h.state().simulation().now().as_secs_f64() < 50.0 {
-        h.run_steps(1);
-    }
-    h.state_mut().playback_mut().playing = false;
-    h.run_steps(2);
-    let advice = h.state().advisor().advice().expect("advice").clone();
+    let (mut h, advice) = advised("sessions", 50.0);
     assert_eq!(advice.first_resource(), Some("app sessions"));
     h.get_by_label("What fails, at its root");
     h.get_by_label(&report::failure_words(&advice.failures[0]));
