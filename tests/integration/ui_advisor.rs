@@ -211,7 +211,7 @@ fn a_lever_on_an_endpoints_step_applies_to_the_document_and_undoes() {
 #[test]
 fn the_panel_names_a_failure_at_its_root_before_what_runs_out() {
     // sessions: an instance crashes at t = 40 s and logs out the users it held.
-    let (mut h, advice) = advised("sessions", 50.0);
+    let (h, advice) = advised("sessions", 50.0);
     assert_eq!(advice.first_resource(), Some("app sessions"));
     h.get_by_label("What fails, at its root");
     h.get_by_label(&report::failure_words(&advice.failures[0]));
