@@ -413,7 +413,11 @@ fn every_character_the_window_draws_is_in_its_fonts() {
         include_str!("../../src/ui/experiments/results.rs"),
         include_str!("../../src/ui/experiments/setup.rs"),
         include_str!("../../src/ui/advisor.rs"),
-        include_str!("../../src/advisor.rs"),
+        include_str!("../../src/advisor/mod.rs"),
+        include_str!("../../src/advisor/diagnosis.rs"),
+        include_str!("../../src/advisor/failures.rs"),
+        include_str!("../../src/advisor/levers.rs"),
+        include_str!("../../src/advisor/prediction.rs"),
         include_str!("../../src/theory.rs"),
         include_str!("../../src/report.rs"),
     ];
