@@ -246,17 +246,17 @@ pub(super) fn candidates(sc: &Scenario, s: &Summary, model: &Model) -> Vec<Candi
                 }
                 out.extend(app_candidates(sc, s, a, t));
             }
-            ComponentSpec::Cache(cache) if cache.scope == model::CacheScope::Local => {
-                out.extend(share_cache(sc, s, cache));
-            }
-            ComponentSpec::Cache(cache) if !cache.invalidate_on_write => {
+            ComponentSpec::Cache(cache) => {
+                if cache.scope == model::CacheScope::Local {
+                    out.extend(share_cache(sc, s, cache));
+                }
                 // Stale hits: delete an entry when its key is written.
                 let stale = s
                     .component(&cache.id)
                     .map(|r| r.figure("stale_hits"))
                     .filter(|x| x.is_finite())
                     .unwrap_or(0.0);
-                if stale > 0.0 {
+                if stale > 0.0 && !cache.invalidate_on_write {
                     out.push(
                         candidate(
                             LeverKind::InvalidateOnWrite,

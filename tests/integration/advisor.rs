@@ -770,3 +770,16 @@ fn lesson_5_local_caches_on_many_instances_are_shared_and_the_database_sheds_the
     // More instances mean more, colder copies: they do not help.
     assert!(!lever(&advice, LeverKind::AddInstances).helps());
 }
+
+#[test]
+fn a_local_cache_with_stale_hits_gets_both_of_its_levers() {
+    let mut s = bundled("local_caches").into_inner();
+    let more: bottleneck::model::overrides::Override =
+        "products.updates_per_sec=50".parse().expect("override");
+    bottleneck::model::overrides::apply(&mut s, &[more]).expect("applies");
+    let advice = advisor::advise(&valid(s));
+    assert_eq!(advice.first_resource(), Some("products TTL"));
+    for kind in [LeverKind::InvalidateOnWrite, LeverKind::ShareCache] {
+        assert!(lever(&advice, kind).helps(), "{kind:?}");
+    }
+}
