@@ -103,6 +103,8 @@ impl Candidate {
 
 /// The levers the run makes relevant.
 pub(super) fn candidates(sc: &Scenario, s: &Summary, model: &Model) -> Vec<Candidate> {
+    // Which tier runs which endpoint, worked out once.
+    let served = model::tier_endpoints(sc);
     let util = |resource: String| {
         s.saturation
             .iter()
@@ -244,11 +246,11 @@ pub(super) fn candidates(sc: &Scenario, s: &Summary, model: &Model) -> Vec<Candi
                         out.push(c);
                     }
                 }
-                out.extend(app_candidates(sc, s, a, t));
+                out.extend(app_candidates(sc, s, &served, a, t));
             }
             ComponentSpec::Cache(cache) => {
                 if cache.scope == model::CacheScope::Local {
-                    out.extend(share_cache(sc, s, cache));
+                    out.extend(share_cache(sc, s, &served, cache));
                 }
                 // Stale hits: delete an entry when its key is written.
                 let stale = s
@@ -564,7 +566,13 @@ pub(super) fn read_share(sc: &Scenario, s: &Summary, db: &str) -> f64 {
 /// An app tier's levers beyond more instances and bigger pools: bigger instances, a
 /// cap on what its memory holds, sessions outside it, faster starts when it is
 /// autoscaled, timeouts on the calls that hold its threads.
-fn app_candidates(sc: &Scenario, s: &Summary, a: &model::AppSpec, t: &TierModel) -> Vec<Candidate> {
+fn app_candidates(
+    sc: &Scenario,
+    s: &Summary,
+    served: &[(String, String)],
+    a: &model::AppSpec,
+    t: &TierModel,
+) -> Vec<Candidate> {
     let errors = |cause: &str| s.overall.errors.get(cause).copied().unwrap_or(0) as f64;
     let figure = |name: &str| {
         s.component(&a.id)
@@ -623,7 +631,7 @@ fn app_candidates(sc: &Scenario, s: &Summary, a: &model::AppSpec, t: &TierModel)
         }
     }
     // The memory one request holds on this tier (its heaviest endpoint's).
-    let per_request = model::tier_endpoints(sc)
+    let per_request = served
         .iter()
         .filter(|(tier, _)| *tier == a.id)
         .filter_map(|(_, e)| sc.endpoints.get(e))
@@ -701,11 +709,11 @@ fn app_candidates(sc: &Scenario, s: &Summary, a: &model::AppSpec, t: &TierModel)
         .unwrap_or(0.0)
         / t.time.mean_ms.max(1e-12);
     if worker_wait >= WAITING_SHARE {
-        for (tier, name) in model::tier_endpoints(sc) {
-            let (Some(e), Some(o)) = (sc.endpoints.get(&name), s.endpoints.get(&name)) else {
+        for (tier, name) in served {
+            let (Some(e), Some(o)) = (sc.endpoints.get(name), s.endpoints.get(name)) else {
                 continue;
             };
-            if tier != a.id || o.throughput_per_sec <= 0.0 {
+            if *tier != a.id || o.throughput_per_sec <= 0.0 {
                 continue;
             }
             for (i, step) in e.steps.iter().enumerate() {
@@ -723,7 +731,7 @@ fn app_candidates(sc: &Scenario, s: &Summary, a: &model::AppSpec, t: &TierModel)
                     candidate(
                         LeverKind::CallTimeout,
                         service,
-                        Some(&name),
+                        Some(name),
                         vec![set(
                             format!("endpoints[{name:?}].steps[{i}].timeout_ms"),
                             timeout,
@@ -813,7 +821,12 @@ fn cache_reads(
 /// popular keys stay hot. Predicted by Che's approximation at each copy's share of the
 /// requests and at all of them, scaled to the hit ratio measured; the databases its
 /// misses read lose the misses it saves.
-fn share_cache(sc: &Scenario, s: &Summary, cache: &model::CacheSpec) -> Vec<Candidate> {
+fn share_cache(
+    sc: &Scenario,
+    s: &Summary,
+    served: &[(String, String)],
+    cache: &model::CacheSpec,
+) -> Vec<Candidate> {
     let model::CacheModel::Keys {
         keys,
         zipf_s,
@@ -824,15 +837,15 @@ fn share_cache(sc: &Scenario, s: &Summary, cache: &model::CacheSpec) -> Vec<Cand
         return Vec::new();
     };
     let (mut copies, mut reads) = (0.0, Vec::new());
-    for (tier, name) in model::tier_endpoints(sc) {
-        let Some(e) = sc.endpoints.get(&name) else {
+    for (tier, name) in served {
+        let Some(e) = sc.endpoints.get(name) else {
             continue;
         };
         let mut found = false;
         cache_reads(&e.steps, &cache.id, &mut found, &mut reads);
         if found {
             copies += s
-                .component(&tier)
+                .component(tier)
                 .map(|r| r.figure("instances"))
                 .filter(|n| n.is_finite() && *n > 0.0)
                 .unwrap_or(0.0);
