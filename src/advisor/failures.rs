@@ -4,14 +4,9 @@ use super::*;
 
 /// The root causes of the run's failures, the largest share first.
 pub(super) fn failures(sc: &Scenario, s: &Summary) -> Vec<Failure> {
-    let errors = |cause: &str| s.overall.errors.get(cause).copied().unwrap_or(0) as f64;
+    let errors = |cause: &str| errors_of(s, cause);
     let users = s.overall.user_requests.max(1) as f64;
-    let figure = |id: &str, name: &str| {
-        s.component(id)
-            .map(|r| r.figure(name))
-            .filter(|x| x.is_finite())
-            .unwrap_or(0.0)
-    };
+    let figure = |id: &str, name: &str| figure_of(s, id, name);
     let mut out = Vec::new();
     let mut push = |c: &str, resource: String, what: FailureKind, count: f64, share: f64| {
         out.push(Failure {
@@ -122,6 +117,6 @@ pub(super) fn instances_down_failures(sc: &Scenario, s: &Summary, id: &str) -> f
     }
     ["no_instance", "crashed", "downstream", "circuit_open"]
         .iter()
-        .map(|c| s.overall.errors.get(*c).copied().unwrap_or(0) as f64)
+        .map(|c| errors_of(s, c))
         .sum()
 }

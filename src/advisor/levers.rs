@@ -253,11 +253,7 @@ pub(super) fn candidates(sc: &Scenario, s: &Summary, model: &Model) -> Vec<Candi
                     out.extend(share_cache(sc, s, &served, cache));
                 }
                 // Stale hits: delete an entry when its key is written.
-                let stale = s
-                    .component(&cache.id)
-                    .map(|r| r.figure("stale_hits"))
-                    .filter(|x| x.is_finite())
-                    .unwrap_or(0.0);
+                let stale = figure_of(s, &cache.id, "stale_hits");
                 if stale > 0.0 && !cache.invalidate_on_write {
                     out.push(
                         candidate(
@@ -281,11 +277,7 @@ pub(super) fn candidates(sc: &Scenario, s: &Summary, model: &Model) -> Vec<Candi
                     // Erlang C's line length does not depend on the service time.
                     let after = crate::theory::predict(c, u / 2.0 * f64::from(c), 1.0, 1.0, 1.0)
                         .map_or(f64::INFINITY, |p| p.wait * u / 2.0 * f64::from(c));
-                    let before = s
-                        .component(&q.id)
-                        .map(|r| r.figure("mean_depth"))
-                        .filter(|x| x.is_finite())
-                        .unwrap_or(0.0);
+                    let before = figure_of(s, &q.id, "mean_depth");
                     out.push(
                         candidate(
                             LeverKind::AddConsumers,
@@ -393,13 +385,8 @@ fn database_candidates(
     model: &Model,
     d: &model::DatabaseSpec,
 ) -> Vec<Candidate> {
-    let errors = |cause: &str| s.overall.errors.get(cause).copied().unwrap_or(0) as f64;
-    let figure = |name: &str| {
-        s.component(&d.id)
-            .map(|r| r.figure(name))
-            .filter(|x| x.is_finite())
-            .unwrap_or(0.0)
-    };
+    let errors = |cause: &str| errors_of(s, cause);
+    let figure = |name: &str| figure_of(s, &d.id, name);
     let mut out = Vec::new();
     // A hot shard: every shard at the average of their loads once the key spreads.
     let shards: Vec<(String, f64)> = s
@@ -573,13 +560,8 @@ fn app_candidates(
     a: &model::AppSpec,
     t: &TierModel,
 ) -> Vec<Candidate> {
-    let errors = |cause: &str| s.overall.errors.get(cause).copied().unwrap_or(0) as f64;
-    let figure = |name: &str| {
-        s.component(&a.id)
-            .map(|r| r.figure(name))
-            .filter(|x| x.is_finite())
-            .unwrap_or(0.0)
-    };
+    let errors = |cause: &str| errors_of(s, cause);
+    let figure = |name: &str| figure_of(s, &a.id, name);
     let mut out = Vec::new();
     let scaled = sc
         .components
@@ -851,12 +833,7 @@ fn share_cache(
                 .unwrap_or(0.0);
         }
     }
-    let figure = |name: &str| {
-        s.component(&cache.id)
-            .map(|r| r.figure(name))
-            .filter(|x| x.is_finite())
-            .unwrap_or(0.0)
-    };
+    let figure = |name: &str| figure_of(s, &cache.id, name);
     let (gets, hit) = (figure("gets_per_sec"), figure("hit_ratio"));
     if copies < 2.0 || gets <= 0.0 {
         return Vec::new();

@@ -694,6 +694,19 @@ fn component<'a>(sc: &'a Scenario, id: &str) -> Option<&'a ComponentSpec> {
     sc.components.iter().find(|c| c.id() == id)
 }
 
+/// Component `id`'s figure `name` in the run, 0 when it has none.
+fn figure_of(s: &Summary, id: &str, name: &str) -> f64 {
+    s.component(id)
+        .map(|r| r.figure(name))
+        .filter(|x| x.is_finite())
+        .unwrap_or(0.0)
+}
+
+/// Failed attempts of `cause` in the run.
+fn errors_of(s: &Summary, cause: &str) -> f64 {
+    s.overall.errors.get(cause).copied().unwrap_or(0) as f64
+}
+
 /// Users' requests served per second (what was sent, when nothing was served).
 fn load(s: &Summary) -> f64 {
     if s.overall.throughput_per_sec > 0.0 {
