@@ -21,7 +21,7 @@ use crate::metrics::{Glance, SeriesSet, Summary};
 use crate::model::{
     self, Fault, Problems, Scenario, TimedChange, TimedFault, ValidScenario, params,
 };
-use crate::sim::{SimRng, SimTime};
+use crate::sim::{SimDuration, SimRng, SimTime};
 
 pub use sampler::Sampler;
 use world::{Event, World};
@@ -75,6 +75,10 @@ pub const STALL_EVENTS_PER_REQUEST: u64 = 1_000;
 pub const STALL_EVENTS_PER_STEP: u64 = 4;
 /// Events watched, once the limit is passed, to name what loops.
 const STALL_WATCH: u64 = 100_000;
+
+/// Changes and faults made during a run take effect at a multiple of this (see
+/// `Simulation::advance_to_round_instant`).
+pub const CHANGE_RESOLUTION: SimDuration = SimDuration(100_000_000);
 
 /// Simulated time stopped advancing: where, and what kept happening.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -199,8 +203,7 @@ impl Simulation {
         if self.is_finished() {
             return Err(ChangeError::Finished);
         }
-        let now = self.world.now;
-        self.advance_until(now, u64::MAX);
+        let now = self.advance_to_round_instant()?;
         let mut check = self.current.clone();
         check.timeline.clear();
         check.faults = vec![TimedFault {
@@ -239,6 +242,20 @@ impl Simulation {
         &self.timeline
     }
 
+    /// Runs on to the next whole tenth of a simulated second (or the run's end), where a
+    /// change or fault made "now" takes effect: a frame ends at an arbitrary nanosecond,
+    /// and the saved file should say `at_secs: 32.3`, the time the user meant, not
+    /// `32.237508212`. Every event due by then happens first, exactly as when replayed.
+    fn advance_to_round_instant(&mut self) -> Result<SimTime, ChangeError> {
+        let step = CHANGE_RESOLUTION.nanos();
+        let at = SimTime(self.world.now.nanos().div_ceil(step).saturating_mul(step)).min(self.end);
+        self.advance_until(at, u64::MAX);
+        if self.is_finished() {
+            return Err(ChangeError::Finished);
+        }
+        Ok(self.world.now)
+    }
+
     /// Changes parameters of `component` now, as a user would on the running system.
     /// The change is recorded in the timeline; later changes to the same component that
     /// were waiting to be replayed are dropped (the user took over).
@@ -251,8 +268,7 @@ impl Simulation {
             return Err(ChangeError::Finished);
         }
         // Everything due at this instant happens first, exactly as when replayed.
-        let now = self.world.now;
-        self.advance_until(now, u64::MAX);
+        let now = self.advance_to_round_instant()?;
         let position = self
             .current
             .components

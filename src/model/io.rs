@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 
 use ron::extensions::Extensions;
 
+use super::format::Comments;
 use super::limits::{MAX_FILE_BYTES, MAX_PARSE_DEPTH};
 use super::scenario::{FORMAT_VERSION, Scenario};
 use super::validate::{Problems, ValidScenario, validate};
@@ -110,27 +111,27 @@ pub fn load_file(path: &Path) -> Result<ValidScenario, LoadError> {
     load_str(&text)
 }
 
-/// The scenario as pretty RON text: stable field order, one item per line, diff-friendly.
+/// The scenario as RON text laid out for reading and diffing ([`super::format::layout`]):
+/// the outer levels one item per line, small values on one line, fields left at their
+/// defaults omitted.
 pub fn to_ron_string(scenario: &Scenario) -> String {
-    let config = ron::ser::PrettyConfig::new()
-        .indentor("    ")
-        .struct_names(false)
-        .separate_tuple_members(false)
-        .compact_arrays(false);
-    ron_options()
-        .to_string_pretty(scenario, config)
-        .map(|mut s| {
-            s.push('\n');
-            s
-        })
+    let compact = ron_options()
+        .to_string(scenario)
         // A scenario is plain data (strings, numbers, enums, maps with string keys):
         // serialising it cannot fail.
-        .unwrap_or_else(|e| unreachable!("serialising a scenario failed: {e}"))
+        .unwrap_or_else(|e| unreachable!("serialising a scenario failed: {e}"));
+    super::format::layout(&compact, "Scenario")
 }
 
 /// Writes `scenario` to `path` atomically (see [`write_atomically`]).
 pub fn save_file(path: &Path, scenario: &Scenario) -> io::Result<()> {
-    write_atomically(path, to_ron_string(scenario).as_bytes())
+    save_file_keeping(path, scenario, &Comments::default())
+}
+
+/// Writes `scenario` to `path` atomically with the `comments` of the file it came from
+/// (its header, and the comments above its top-level fields).
+pub fn save_file_keeping(path: &Path, scenario: &Scenario, comments: &Comments) -> io::Result<()> {
+    write_atomically(path, comments.apply(&to_ron_string(scenario)).as_bytes())
 }
 
 /// Replaces the file at `path` with `bytes` so that anyone reading it sees either the old

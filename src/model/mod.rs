@@ -3,6 +3,7 @@
 
 pub mod budget;
 pub mod dist;
+pub mod format;
 pub mod io;
 pub mod limits;
 pub mod overrides;
@@ -12,7 +13,10 @@ pub mod scenario;
 pub mod validate;
 
 pub use dist::Dist;
-pub use io::{LoadError, load_file, load_str, parse_str, save_file, to_ron_string};
+pub use format::Comments;
+pub use io::{
+    LoadError, load_file, load_str, parse_str, save_file, save_file_keeping, to_ron_string,
+};
 pub use params::{Meta, ParamList, ParamVisitor, Params, RefKind};
 pub use scenario::*;
 pub use validate::{

@@ -21,19 +21,19 @@ pub struct Scenario {
     /// File format version; files from a newer Bottleneck are refused with a clear error.
     pub version: u32,
     /// A short title.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "defaults::is_default")]
     pub name: String,
     /// What the scenario shows: what to look at and what to change.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "defaults::is_default")]
     pub description: String,
     /// Seed of every random stream. A scenario plus a seed determines a run exactly.
-    #[serde(default = "defaults::seed")]
+    #[serde(default = "defaults::seed", skip_serializing_if = "defaults::is_seed")]
     pub seed: u64,
     /// Run length, warm-up and chart resolution.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "defaults::is_default")]
     pub run: RunSpec,
     /// The endpoints of the workload: each is a script of steps an app instance executes.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "defaults::is_default")]
     pub endpoints: BTreeMap<String, Endpoint>,
     /// The topology: clients, load balancers, app tiers, caches, databases.
     pub components: Vec<ComponentSpec>,
@@ -360,19 +360,22 @@ pub struct TimedChange {
 #[serde(deny_unknown_fields, default)]
 pub struct RunSpec {
     /// Simulated seconds to run (after which the run ends).
+    #[serde(skip_serializing_if = "defaults::is_duration")]
     pub duration_secs: f64,
     /// Simulated seconds at the start excluded from the summary, while queues fill.
+    #[serde(skip_serializing_if = "defaults::is_warmup")]
     pub warmup_secs: f64,
     /// Resolution of the time series shown in charts, in simulated seconds.
+    #[serde(skip_serializing_if = "defaults::is_sample_interval")]
     pub sample_interval_secs: f64,
 }
 
 impl Default for RunSpec {
     fn default() -> Self {
         Self {
-            duration_secs: 60.0,
-            warmup_secs: 10.0,
-            sample_interval_secs: 1.0,
+            duration_secs: defaults::duration(),
+            warmup_secs: defaults::warmup(),
+            sample_interval_secs: defaults::sample_interval(),
         }
     }
 }
@@ -410,9 +413,9 @@ pub enum Step {
     /// Look a key up in a cache; on a miss run `on_miss`, then store the key.
     CacheGet {
         cache: String,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "defaults::is_default")]
         on_miss: Vec<Step>,
-        #[serde(default = "defaults::yes")]
+        #[serde(default = "defaults::yes", skip_serializing_if = "defaults::is_yes")]
         set_on_miss: bool,
     },
     /// A read query. Holds a connection of the instance's pool for that database while
@@ -431,7 +434,7 @@ pub enum Step {
     Branch {
         probability: f64,
         then: Vec<Step>,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "defaults::is_default")]
         otherwise: Vec<Step>,
     },
     /// Call another service: `endpoint` runs on an instance of the tier behind `service`
@@ -571,22 +574,25 @@ pub struct ClientSpec {
     pub arrivals: Arrivals,
     /// Endpoint weights, e.g. `[("GET /product", 9.0), ("POST /order", 1.0)]`.
     /// Empty means every endpoint with equal weight.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "defaults::is_default")]
     pub mix: Vec<(String, f64)>,
     /// The client gives up after this long and counts a timeout; the server keeps working
     /// on the request. `None` waits forever.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "defaults::is_default")]
     pub timeout_ms: Option<f64>,
     /// Number of distinct user sessions (the key for sticky hash routing). Closed-loop
     /// users are their own sessions.
-    #[serde(default = "defaults::sessions")]
+    #[serde(
+        default = "defaults::sessions",
+        skip_serializing_if = "defaults::is_sessions"
+    )]
     pub sessions: u32,
     /// What the client does after a failed attempt (an error or its own timeout).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "defaults::is_default")]
     pub retry: Retry,
     /// Retries allowed as a share of first attempts (0.1: at most one retry per ten
     /// requests, with a reserve of 10); `None`: no budget.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "defaults::is_default")]
     pub retry_budget: Option<f64>,
 }
 
@@ -607,7 +613,7 @@ pub enum Retry {
         max_retries: u32,
         base_ms: f64,
         max_ms: f64,
-        #[serde(default = "defaults::yes")]
+        #[serde(default = "defaults::yes", skip_serializing_if = "defaults::is_yes")]
         jitter: bool,
     },
 }
@@ -654,7 +660,7 @@ pub enum Arrivals {
     Ramp {
         from_per_sec: f64,
         to_per_sec: f64,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "defaults::is_default")]
         start_secs: f64,
         end_secs: f64,
     },
@@ -686,10 +692,16 @@ pub struct CdnSpec {
     /// Share of requests answered at the edge (static files, cached pages), 0–1.
     pub edge_share: f64,
     /// Time to answer from the edge.
-    #[serde(default = "defaults::edge_latency")]
+    #[serde(
+        default = "defaults::edge_latency",
+        skip_serializing_if = "defaults::is_edge_latency"
+    )]
     pub edge_latency: Dist,
     /// Price per million requests answered at the edge, in dollars.
-    #[serde(default = "defaults::cdn_price")]
+    #[serde(
+        default = "defaults::cdn_price",
+        skip_serializing_if = "defaults::is_cdn_price"
+    )]
     pub price_per_million: f64,
 }
 
@@ -703,19 +715,34 @@ pub struct CircuitBreakerSpec {
     /// The service it protects: a rate limiter, a load balancer or an app tier.
     pub target: String,
     /// Share of failed calls (0–1) over the window that opens it.
-    #[serde(default = "defaults::breaker_threshold")]
+    #[serde(
+        default = "defaults::breaker_threshold",
+        skip_serializing_if = "defaults::is_breaker_threshold"
+    )]
     pub error_threshold: f64,
     /// Length of the window the error share is measured over, in seconds.
-    #[serde(default = "defaults::breaker_window")]
+    #[serde(
+        default = "defaults::breaker_window",
+        skip_serializing_if = "defaults::is_breaker_window"
+    )]
     pub window_secs: f64,
     /// Calls needed in the window before it may open (so two failures of three do not).
-    #[serde(default = "defaults::breaker_min_calls")]
+    #[serde(
+        default = "defaults::breaker_min_calls",
+        skip_serializing_if = "defaults::is_breaker_min_calls"
+    )]
     pub min_calls: u32,
     /// How long it stays open before probing.
-    #[serde(default = "defaults::breaker_open")]
+    #[serde(
+        default = "defaults::breaker_open",
+        skip_serializing_if = "defaults::is_breaker_open"
+    )]
     pub open_secs: f64,
     /// Calls let through while half-open; if all succeed it closes, one failure reopens it.
-    #[serde(default = "defaults::breaker_probes")]
+    #[serde(
+        default = "defaults::breaker_probes",
+        skip_serializing_if = "defaults::is_breaker_probes"
+    )]
     pub half_open_probes: u32,
 }
 
@@ -729,25 +756,43 @@ pub struct QueueSpec {
     /// The app tier whose instances run the jobs (their cores, threads and pools).
     pub workers: String,
     /// Jobs running at once (consumer threads pulling from the queue).
-    #[serde(default = "defaults::consumers")]
+    #[serde(
+        default = "defaults::consumers",
+        skip_serializing_if = "defaults::is_consumers"
+    )]
     pub consumers: u32,
     /// Jobs the broker holds waiting; an enqueue beyond it fails.
-    #[serde(default = "defaults::queue_capacity")]
+    #[serde(
+        default = "defaults::queue_capacity",
+        skip_serializing_if = "defaults::is_queue_capacity"
+    )]
     pub capacity: u32,
     /// Time an enqueue takes (network round trip to the broker).
-    #[serde(default = "defaults::enqueue_latency")]
+    #[serde(
+        default = "defaults::enqueue_latency",
+        skip_serializing_if = "defaults::is_enqueue_latency"
+    )]
     pub enqueue_latency: Dist,
     /// Chance that a job that ran fails anyway (a flaky mail server, a bad input).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "defaults::is_default")]
     pub failure_probability: f64,
     /// Retries of a failed job before it goes to the dead-letter queue.
-    #[serde(default = "defaults::job_retries")]
+    #[serde(
+        default = "defaults::job_retries",
+        skip_serializing_if = "defaults::is_job_retries"
+    )]
     pub max_retries: u32,
     /// Wait before retry n: `backoff_ms` × 2^(n − 1), with full jitter.
-    #[serde(default = "defaults::job_backoff")]
+    #[serde(
+        default = "defaults::job_backoff",
+        skip_serializing_if = "defaults::is_job_backoff"
+    )]
     pub backoff_ms: f64,
     /// Price of the broker per hour.
-    #[serde(default = "defaults::queue_price")]
+    #[serde(
+        default = "defaults::queue_price",
+        skip_serializing_if = "defaults::is_queue_price"
+    )]
     pub price_per_hour: f64,
 }
 
@@ -762,10 +807,13 @@ pub struct RateLimiterSpec {
     /// Requests admitted per second, on average.
     pub rate_per_sec: f64,
     /// Requests admitted at once after a quiet period (the bucket's size).
-    #[serde(default = "defaults::burst")]
+    #[serde(
+        default = "defaults::burst",
+        skip_serializing_if = "defaults::is_burst"
+    )]
     pub burst: f64,
     /// One bucket per client (each gets the rate) instead of one shared by all.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "defaults::is_default")]
     pub per_client: bool,
 }
 
@@ -775,16 +823,19 @@ pub struct RateLimiterSpec {
 pub struct LoadBalancerSpec {
     pub id: String,
     /// How the next instance is chosen.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "defaults::is_default")]
     pub policy: Policy,
     /// App tiers behind it; tiers with different instance sizes make a mixed fleet.
     pub backends: Vec<String>,
     /// Load shedding: with this many requests in flight behind it, new ones are
     /// rejected at once. `None`: never shed.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "defaults::is_default")]
     pub max_in_flight: Option<u32>,
     /// Price per hour.
-    #[serde(default = "defaults::lb_price")]
+    #[serde(
+        default = "defaults::lb_price",
+        skip_serializing_if = "defaults::is_lb_price"
+    )]
     pub price_per_hour: f64,
 }
 
@@ -810,10 +861,13 @@ pub enum Policy {
 pub struct AppSpec {
     pub id: String,
     /// Number of instances.
-    #[serde(default = "defaults::one")]
+    #[serde(default = "defaults::one", skip_serializing_if = "defaults::is_one")]
     pub instances: u32,
     /// CPU cores per instance: CPU steps queue for them.
-    #[serde(default = "defaults::app_cores")]
+    #[serde(
+        default = "defaults::app_cores",
+        skip_serializing_if = "defaults::is_app_cores"
+    )]
     pub cores: u32,
     /// How fast one core is, relative to the core the CPU steps were measured on: at
     /// 2.0 every CPU step takes half as long (a faster instance type). With tiers of
@@ -824,26 +878,35 @@ pub struct AppSpec {
     )]
     pub cpu_speed: f64,
     /// Thread-per-request or async event loop.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "defaults::is_default")]
     pub concurrency: Concurrency,
     /// Requests that wait for a worker (or event-loop slot) beyond this many are rejected.
-    #[serde(default = "defaults::accept_queue")]
+    #[serde(
+        default = "defaults::accept_queue",
+        skip_serializing_if = "defaults::is_accept_queue"
+    )]
     pub accept_queue: u32,
     /// A request still waiting for a worker after this long is dropped when it would start.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "defaults::is_default")]
     pub queue_timeout_ms: Option<f64>,
     /// Time a new instance takes before it receives traffic (scale-out during a run).
-    #[serde(default = "defaults::startup_secs")]
+    #[serde(
+        default = "defaults::startup_secs",
+        skip_serializing_if = "defaults::is_startup_secs"
+    )]
     pub startup_secs: f64,
     /// One connection pool per database the endpoints use, per instance.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "defaults::is_default")]
     pub pools: Vec<PoolSpec>,
     /// Memory of one instance in MB; requests beyond it crash the instance (out of
     /// memory). `None`: memory is not modelled.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "defaults::is_default")]
     pub memory_mb: Option<f64>,
     /// Memory the process uses at rest (runtime, code, caches), in MB.
-    #[serde(default = "defaults::base_memory")]
+    #[serde(
+        default = "defaults::base_memory",
+        skip_serializing_if = "defaults::is_base_memory"
+    )]
     pub base_memory_mb: f64,
     /// Memory each worker thread reserves for its stack, in MB (thread-per-request
     /// only): the threads start with the instance, so their stacks count with the
@@ -851,12 +914,12 @@ pub struct AppSpec {
     #[serde(default, skip_serializing_if = "is_zero")]
     pub thread_stack_mb: f64,
     /// Where user sessions live.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "defaults::is_default")]
     pub sessions: SessionStore,
     /// Price of one instance per hour (its size's price); `None`: estimated from its
     /// cores and their speed at [`defaults::APP_PRICE_PER_CORE_HOUR`] per reference
     /// core.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "defaults::is_default")]
     pub price_per_hour: Option<f64>,
 }
 
@@ -918,7 +981,7 @@ pub struct PoolSpec {
     /// The database component.
     pub db: String,
     /// Pooled connections, or a fresh connection per request.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "defaults::is_default")]
     pub mode: PoolMode,
 }
 
@@ -954,14 +1017,20 @@ pub struct AutoscalerSpec {
     pub tier: String,
     /// What it keeps near a target.
     pub metric: ScaleMetric,
-    #[serde(default = "defaults::one")]
+    #[serde(default = "defaults::one", skip_serializing_if = "defaults::is_one")]
     pub min_instances: u32,
     pub max_instances: u32,
     /// How often it looks at the metric (averaged over that interval).
-    #[serde(default = "defaults::scale_interval")]
+    #[serde(
+        default = "defaults::scale_interval",
+        skip_serializing_if = "defaults::is_scale_interval"
+    )]
     pub interval_secs: f64,
     /// After a change, how long it waits before changing again.
-    #[serde(default = "defaults::scale_cooldown")]
+    #[serde(
+        default = "defaults::scale_cooldown",
+        skip_serializing_if = "defaults::is_scale_cooldown"
+    )]
     pub cooldown_secs: f64,
 }
 
@@ -983,22 +1052,28 @@ pub enum ScaleMetric {
 pub struct CacheSpec {
     pub id: String,
     /// Shared by all instances, or one independent copy inside each instance.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "defaults::is_default")]
     pub scope: CacheScope,
     /// How hits happen: a fixed ratio, or a key space from which the hit ratio emerges.
     pub model: CacheModel,
     /// Operations served at once (Redis: 1). Shared caches only.
-    #[serde(default = "defaults::one")]
+    #[serde(default = "defaults::one", skip_serializing_if = "defaults::is_one")]
     pub servers: u32,
     /// Time the cache spends on one get or set.
-    #[serde(default = "defaults::cache_op")]
+    #[serde(
+        default = "defaults::cache_op",
+        skip_serializing_if = "defaults::is_cache_op"
+    )]
     pub op_time: Dist,
     /// Network round trip per operation. Shared caches only.
-    #[serde(default = "defaults::cache_network")]
+    #[serde(
+        default = "defaults::cache_network",
+        skip_serializing_if = "defaults::is_cache_network"
+    )]
     pub network_latency: Dist,
     /// Price of a shared cache per hour; `None`: estimated from its servers at
     /// [`defaults::CACHE_PRICE_PER_SERVER_HOUR`]. Local caches cost nothing extra.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "defaults::is_default")]
     pub price_per_hour: Option<f64>,
     /// Writes per second to the data behind the cache (Keys model), spread evenly
     /// over its keys: an entry stored before its key's last write is stale until it
@@ -1030,10 +1105,13 @@ pub enum CacheModel {
     /// the least recently used, and an entry expires `ttl_secs` after it was stored.
     Keys {
         keys: u64,
-        #[serde(default = "defaults::zipf_s")]
+        #[serde(
+            default = "defaults::zipf_s",
+            skip_serializing_if = "defaults::is_zipf_s"
+        )]
         zipf_s: f64,
         capacity: u64,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "defaults::is_default")]
         ttl_secs: Option<f64>,
     },
 }
@@ -1045,50 +1123,68 @@ pub enum CacheModel {
 pub struct DatabaseSpec {
     pub id: String,
     /// Cores per node serving queries (a query's cost is CPU/IO time on one core).
-    #[serde(default = "defaults::db_cores")]
+    #[serde(
+        default = "defaults::db_cores",
+        skip_serializing_if = "defaults::is_db_cores"
+    )]
     pub cores: u32,
     /// Connections a node accepts; opening one more is refused.
-    #[serde(default = "defaults::max_connections")]
+    #[serde(
+        default = "defaults::max_connections",
+        skip_serializing_if = "defaults::is_max_connections"
+    )]
     pub max_connections: u32,
     /// Network round trip per query.
-    #[serde(default = "defaults::db_network")]
+    #[serde(
+        default = "defaults::db_network",
+        skip_serializing_if = "defaults::is_db_network"
+    )]
     pub network_latency: Dist,
     /// Time to open a connection (TCP, TLS, authentication), paid by the requester.
-    #[serde(default = "defaults::connect_time")]
+    #[serde(
+        default = "defaults::connect_time",
+        skip_serializing_if = "defaults::is_connect_time"
+    )]
     pub connect_time: Dist,
     /// Database CPU spent setting up a new connection (a backend process, session state).
-    #[serde(default = "defaults::connect_cpu")]
+    #[serde(
+        default = "defaults::connect_cpu",
+        skip_serializing_if = "defaults::is_connect_cpu"
+    )]
     pub connect_cpu: Dist,
     /// The queries the endpoints run, by name.
     pub queries: BTreeMap<String, QuerySpec>,
     /// Read replicas, each a node like the primary; reads are spread over them.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "defaults::is_default")]
     pub replicas: u32,
     /// How a read picks its replica.
     #[serde(default, skip_serializing_if = "ReplicaPolicy::is_default")]
     pub replica_policy: ReplicaPolicy,
     /// Time for a write to reach the replicas. A replica read of a key written less than
     /// this long ago returns the old row (a stale read).
-    #[serde(default = "defaults::no_lag")]
+    #[serde(
+        default = "defaults::no_lag",
+        skip_serializing_if = "defaults::is_no_lag"
+    )]
     pub replication_lag: Dist,
     /// Reads of a user session that wrote within the last replication lag go to the
     /// primary, so users always see their own writes.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "defaults::is_default")]
     pub read_your_writes: bool,
     /// Primaries the key space is split over (each with its own replicas); a query goes
     /// to the shard of its key.
-    #[serde(default = "defaults::one")]
+    #[serde(default = "defaults::one", skip_serializing_if = "defaults::is_one")]
     pub shards: u32,
     /// The rows queries touch: which key each query reads or writes decides its shard
     /// and whether a replica read is stale.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "defaults::is_default")]
     pub keys: KeySpace,
     /// An external connection pooler (PgBouncer) in front of every node.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "defaults::is_default")]
     pub pooler: Pooler,
     /// Price of one node (the primary or a replica) per hour; `None`: estimated from its
     /// cores at [`defaults::DB_PRICE_PER_CORE_HOUR`].
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "defaults::is_default")]
     pub price_per_hour: Option<f64>,
 }
 
@@ -1113,7 +1209,7 @@ impl ReplicaPolicy {
 #[serde(deny_unknown_fields)]
 pub struct KeySpace {
     pub keys: u64,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "defaults::is_default")]
     pub zipf_s: f64,
 }
 
@@ -1146,10 +1242,10 @@ pub struct QuerySpec {
     /// Time on a database core with the right index in place.
     pub cost: Dist,
     /// Time on a database core without the index (a scan), if an index matters.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "defaults::is_default")]
     pub unindexed_cost: Option<Dist>,
     /// Whether the index exists. Only meaningful with `unindexed_cost`.
-    #[serde(default = "defaults::yes")]
+    #[serde(default = "defaults::yes", skip_serializing_if = "defaults::is_yes")]
     pub indexed: bool,
 }
 
@@ -1167,6 +1263,132 @@ impl QuerySpec {
 pub mod defaults {
     use super::Dist;
 
+    /// Whether a field is at its type's default (plain `#[serde(default)]` fields are
+    /// left out of a saved file then).
+    pub fn is_default<T: Default + PartialEq>(x: &T) -> bool {
+        *x == T::default()
+    }
+    pub fn is_accept_queue(x: &u32) -> bool {
+        *x == accept_queue()
+    }
+    pub fn is_app_cores(x: &u32) -> bool {
+        *x == app_cores()
+    }
+    pub fn is_base_memory(x: &f64) -> bool {
+        *x == base_memory()
+    }
+    pub fn is_breaker_min_calls(x: &u32) -> bool {
+        *x == breaker_min_calls()
+    }
+    pub fn is_breaker_open(x: &f64) -> bool {
+        *x == breaker_open()
+    }
+    pub fn is_breaker_probes(x: &u32) -> bool {
+        *x == breaker_probes()
+    }
+    pub fn is_breaker_threshold(x: &f64) -> bool {
+        *x == breaker_threshold()
+    }
+    pub fn is_breaker_window(x: &f64) -> bool {
+        *x == breaker_window()
+    }
+    pub fn is_burst(x: &f64) -> bool {
+        *x == burst()
+    }
+    pub fn is_cache_network(x: &Dist) -> bool {
+        *x == cache_network()
+    }
+    pub fn is_cache_op(x: &Dist) -> bool {
+        *x == cache_op()
+    }
+    pub fn is_cdn_price(x: &f64) -> bool {
+        *x == cdn_price()
+    }
+    pub fn is_connect_cpu(x: &Dist) -> bool {
+        *x == connect_cpu()
+    }
+    pub fn is_connect_time(x: &Dist) -> bool {
+        *x == connect_time()
+    }
+    pub fn is_consumers(x: &u32) -> bool {
+        *x == consumers()
+    }
+    pub fn is_db_cores(x: &u32) -> bool {
+        *x == db_cores()
+    }
+    pub fn is_db_network(x: &Dist) -> bool {
+        *x == db_network()
+    }
+    pub fn is_edge_latency(x: &Dist) -> bool {
+        *x == edge_latency()
+    }
+    pub fn is_enqueue_latency(x: &Dist) -> bool {
+        *x == enqueue_latency()
+    }
+    pub fn is_job_backoff(x: &f64) -> bool {
+        *x == job_backoff()
+    }
+    pub fn is_job_retries(x: &u32) -> bool {
+        *x == job_retries()
+    }
+    pub fn is_lb_price(x: &f64) -> bool {
+        *x == lb_price()
+    }
+    pub fn is_max_connections(x: &u32) -> bool {
+        *x == max_connections()
+    }
+    pub fn is_no_lag(x: &Dist) -> bool {
+        *x == no_lag()
+    }
+    pub fn is_one(x: &u32) -> bool {
+        *x == one()
+    }
+    pub fn is_queue_capacity(x: &u32) -> bool {
+        *x == queue_capacity()
+    }
+    pub fn is_queue_price(x: &f64) -> bool {
+        *x == queue_price()
+    }
+    pub fn is_scale_cooldown(x: &f64) -> bool {
+        *x == scale_cooldown()
+    }
+    pub fn is_scale_interval(x: &f64) -> bool {
+        *x == scale_interval()
+    }
+    pub fn is_seed(x: &u64) -> bool {
+        *x == seed()
+    }
+    pub fn is_sessions(x: &u32) -> bool {
+        *x == sessions()
+    }
+    pub fn is_startup_secs(x: &f64) -> bool {
+        *x == startup_secs()
+    }
+    pub fn is_yes(x: &bool) -> bool {
+        *x == yes()
+    }
+    pub fn is_zipf_s(x: &f64) -> bool {
+        *x == zipf_s()
+    }
+
+    pub fn duration() -> f64 {
+        60.0
+    }
+    pub fn is_duration(x: &f64) -> bool {
+        *x == duration()
+    }
+    pub fn warmup() -> f64 {
+        10.0
+    }
+    pub fn is_warmup(x: &f64) -> bool {
+        *x == warmup()
+    }
+    pub fn sample_interval() -> f64 {
+        1.0
+    }
+    pub fn is_sample_interval(x: &f64) -> bool {
+        *x == sample_interval()
+    }
     pub fn seed() -> u64 {
         1
     }

@@ -14,6 +14,8 @@ pub struct Document {
     pub path: Option<PathBuf>,
     /// Its text when it was last loaded or saved, to tell whether it changed.
     saved_text: String,
+    /// The comments of the file it came from, which saving keeps.
+    comments: model::Comments,
     /// Whether it differs from `saved_text` (recomputed after each edit).
     dirty: bool,
     pub history: History,
@@ -22,13 +24,20 @@ pub struct Document {
 }
 
 impl Document {
-    /// A document for `scenario`, as if just loaded from `path`.
+    /// A document for `scenario`, as if just loaded from `path` (whose comments a save
+    /// keeps).
     pub fn new(scenario: Scenario, path: Option<PathBuf>) -> Self {
         let saved_text = model::to_ron_string(&scenario);
+        let comments = path
+            .as_deref()
+            .and_then(|p| std::fs::read_to_string(p).ok())
+            .map(|text| model::Comments::of(&text))
+            .unwrap_or_default();
         let mut doc = Self {
             scenario,
             path,
             saved_text,
+            comments,
             dirty: false,
             history: History::default(),
             problems: None,
@@ -46,7 +55,7 @@ impl Document {
     /// Saves to `path` (atomically: a failed save leaves the previous file intact) and
     /// makes it the document's file.
     pub fn save_as(&mut self, path: &Path) -> std::io::Result<()> {
-        model::save_file(path, &self.scenario)?;
+        model::save_file_keeping(path, &self.scenario, &self.comments)?;
         self.path = Some(path.to_owned());
         self.saved_text = model::to_ron_string(&self.scenario);
         self.dirty = false;
@@ -176,5 +185,22 @@ mod tests {
         assert_eq!(d.title(), "s.ron");
         let again = Document::open(&path).expect("open");
         assert_eq!(again.scenario, d.scenario);
+    }
+
+    #[test]
+    fn an_edited_lesson_saved_keeps_its_header_comment() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("lesson.ron");
+        std::fs::write(&path, super::super::DEFAULT_SCENARIO).expect("written");
+        let mut d = Document::open(&path).expect("open");
+        d.edit("rename", |s| crate::edit::rename_component(s, "app", "web"))
+            .expect("rename");
+        d.save_as(&path).expect("save");
+        let text = std::fs::read_to_string(&path).expect("read");
+        assert!(
+            text.starts_with("// The default scenario: a classic three-tier web app.\n"),
+            "{text}"
+        );
+        assert!(text.contains("id: \"web\""));
     }
 }

@@ -8,7 +8,9 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use bottleneck::model::{load_file, load_str, save_file, to_ron_string};
+use bottleneck::model::{
+    Comments, load_file, load_str, save_file, save_file_keeping, to_ron_string,
+};
 
 use super::util::bundled;
 
@@ -369,5 +371,71 @@ fn save_into_a_missing_directory_fails_and_leaves_nothing() {
         dir_entries(dir.path()).is_empty(),
         "left behind: {:?}",
         dir_entries(dir.path())
+    );
+}
+
+/// A team opens a bundled lesson, saves it unedited and shares the file: it must read as
+/// well as the original — its header kept, nothing added — and load to the same scenario.
+#[test]
+fn saving_a_bundled_scenario_unedited_keeps_its_comments_and_does_not_make_it_longer() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    for name in super::util::bundled_names() {
+        let original = fs::read_to_string(super::util::repo_path(&format!("scenarios/{name}.ron")))
+            .expect("a bundled scenario");
+        let scenario = load_str(&original)
+            .expect("bundled scenarios load")
+            .into_inner();
+        let path = dir.path().join(format!("{name}.ron"));
+        save_file_keeping(&path, &scenario, &Comments::of(&original)).expect("saved");
+        let saved = fs::read_to_string(&path).expect("saved file");
+        assert!(
+            saved.len() <= original.len(),
+            "{name}: saving made it {} bytes longer",
+            saved.len() - original.len()
+        );
+        let header: Vec<&str> = original
+            .lines()
+            .take_while(|l| l.starts_with("//"))
+            .collect();
+        assert!(
+            !header.is_empty(),
+            "{name}: every lesson opens with a comment"
+        );
+        assert!(saved.starts_with(&header.join("\n")), "{name}: header lost");
+        assert_eq!(
+            load_file(&path).expect("the saved file loads").into_inner(),
+            scenario,
+            "{name}"
+        );
+    }
+}
+
+/// A change made in the window mid-run is saved at the tenth of a second it took effect,
+/// not at the nanosecond a frame ended, and the saved run replays it exactly.
+#[test]
+fn a_change_made_during_a_run_is_saved_at_a_round_time_and_replays() {
+    let scenario = bundled("three_tier");
+    let mut sim = bottleneck::engine::Simulation::new(&scenario);
+    let odd = bottleneck::sim::SimTime::from_secs_f64(32.237_508_212);
+    sim.advance_until(odd, u64::MAX);
+    sim.change("app", vec![("instances".to_owned(), "6".to_owned())])
+        .expect("a live change");
+    sim.inject(bottleneck::model::Fault::FlushCache {
+        cache: "redis".to_owned(),
+    })
+    .expect("a fault");
+    let mut saved = scenario.scenario().clone();
+    saved.timeline = sim.timeline().to_vec();
+    saved.faults = sim.faults().to_vec();
+    let text = to_ron_string(&saved);
+    assert!(text.contains("at_secs: 32.3,"), "{text}");
+    assert!(!text.contains("32.2375"), "{text}");
+
+    sim.run_to_end();
+    let mut replay = bottleneck::engine::Simulation::new(&load_str(&text).expect("loads"));
+    replay.run_to_end();
+    assert_eq!(
+        serde_json::to_string(&replay.summary()).expect("json"),
+        serde_json::to_string(&sim.summary()).expect("json")
     );
 }
