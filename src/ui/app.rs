@@ -35,6 +35,8 @@ pub mod labels {
     pub const PAUSE: &str = "Pause";
     pub const STEP: &str = "Step";
     pub const RESTART: &str = "Restart";
+    pub const KEEP_BASELINE: &str = "Keep this run to compare";
+    pub const FORGET_BASELINE: &str = "Forget the kept run";
     pub const NEW: &str = "New";
     pub const OPEN: &str = "Open…";
     pub const SAVE: &str = "Save";
@@ -104,6 +106,10 @@ pub enum Command {
     KeepChanges,
     FitView,
     ToggleTheme,
+    /// Keep the current run on the charts as a faded trace to compare with.
+    KeepBaseline,
+    /// Stop drawing the kept run.
+    ForgetBaseline,
     /// Close the window.
     Quit,
     /// Break something in the running system now (recorded).
@@ -225,6 +231,13 @@ pub struct BottleneckApp {
     experiments: Experiments,
     /// The Advisor panel: what runs out first and the levers, from the running system.
     advisor: AdvisorPanel,
+    /// A run kept on the charts as a faded trace (the run before a restart, or one the
+    /// user kept).
+    baseline: Option<charts::model::Baseline>,
+    /// What the charts drew in the last frame.
+    charts_drawn: charts::Drawn,
+    /// Whether the fallback font is in the context's fonts (on the first frame).
+    fonts_installed: bool,
     last_frame: Option<Instant>,
     frame_dt: f64,
     pub stats: FrameStats,
@@ -282,6 +295,57 @@ impl FrameLog {
     }
 }
 
+/// DejaVu Sans (Bitstream Vera licence, `assets/fonts/`), after egui's own fonts: the
+/// arrows, symbols and subscripts of lesson texts and charts (→, ÷, ≥, μ₁, ━) that egui's
+/// fonts lack, instead of a missing-glyph box.
+const FALLBACK_FONT: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
+
+pub fn install_fonts(ctx: &egui::Context) {
+    let after = |family| egui::epaint::text::InsertFontFamily {
+        family,
+        priority: egui::epaint::text::FontPriority::Lowest,
+    };
+    ctx.add_font(egui::epaint::text::FontInsert {
+        name: "DejaVuSans".to_owned(),
+        data: egui::FontData::from_static(FALLBACK_FONT),
+        families: vec![
+            after(egui::FontFamily::Proportional),
+            after(egui::FontFamily::Monospace),
+        ],
+    });
+}
+
+/// What a restart changed between two starting points, in a few words
+/// (`app: instances = 6; redis: capacity = 40000`).
+fn what_changed(old: &Scenario, new: &Scenario) -> String {
+    let mut parts = Vec::new();
+    for c in &new.components {
+        match old.components.iter().find(|o| o.id() == c.id()) {
+            Some(o) => {
+                let diff = crate::model::params::diff(o, c);
+                if !diff.is_empty() {
+                    let set: Vec<String> = diff.iter().map(|(p, v)| format!("{p} = {v}")).collect();
+                    parts.push(format!("{}: {}", c.id(), set.join(", ")));
+                }
+            }
+            None => parts.push(format!("{} added", c.id())),
+        }
+    }
+    for o in &old.components {
+        if !new.components.iter().any(|c| c.id() == o.id()) {
+            parts.push(format!("{} removed", o.id()));
+        }
+    }
+    if old.seed != new.seed {
+        parts.push(format!("seed {}", new.seed));
+    }
+    if parts.is_empty() {
+        "the same scenario from time zero".to_owned()
+    } else {
+        parts.join("; ")
+    }
+}
+
 /// What a run starts from: the scenario without what a run records (its changes and
 /// faults) and without where its nodes sit. When the document's differs from the running
 /// simulation's, edits are waiting for a restart.
@@ -321,6 +385,9 @@ impl BottleneckApp {
             moving: None,
             experiments: Experiments::default(),
             advisor: AdvisorPanel::default(),
+            baseline: None,
+            charts_drawn: charts::Drawn::default(),
+            fonts_installed: false,
             last_frame: None,
             frame_dt: 0.0,
             stats: FrameStats::default(),
@@ -336,6 +403,12 @@ impl BottleneckApp {
             self.prefs = prefs;
         }
         self
+    }
+
+    /// What the charts drew in the last frame (their titles, markers, the kept run's
+    /// lines, their notes).
+    pub fn charts_drawn(&self) -> &charts::Drawn {
+        &self.charts_drawn
     }
 
     pub fn simulation(&self) -> &Simulation {
@@ -446,6 +519,10 @@ impl BottleneckApp {
 
     /// Draws the whole window and applies what the user asked for.
     pub fn ui(&mut self, ui: &mut egui::Ui) {
+        if !self.fonts_installed {
+            install_fonts(ui.ctx());
+            self.fonts_installed = true;
+        }
         ui.ctx().set_visuals(if self.prefs.dark {
             egui::Visuals::dark()
         } else {
@@ -463,9 +540,24 @@ impl BottleneckApp {
         if self.prefs.show_charts {
             egui::Panel::bottom("charts")
                 .resizable(true)
-                .default_size(290.0)
+                .default_size(345.0)
                 .show(ui, |ui| {
-                    charts::panel(ui, self.sim.series(), &mut self.prefs.charts);
+                    let markers = charts::model::markers(&self.sim);
+                    // The panel keeps the height the user gave it; more charts scroll.
+                    egui::ScrollArea::vertical()
+                        .id_salt("charts scroll")
+                        .show(ui, |ui| {
+                            self.charts_drawn = charts::panel(
+                                ui,
+                                self.sim.series(),
+                                &mut self.prefs.charts,
+                                self.sim.current(),
+                                &charts::Context {
+                                    markers: &markers,
+                                    baseline: self.baseline.as_ref(),
+                                },
+                            );
+                        });
                 });
         }
         if self.prefs.show_scenario {
@@ -659,6 +751,27 @@ impl BottleneckApp {
                 ui.checkbox(&mut self.prefs.show_scenario, "Scenario panel");
                 ui.checkbox(&mut self.prefs.show_inspector, "Inspector");
                 ui.checkbox(&mut self.prefs.show_charts, "Charts");
+                if ui
+                    .add_enabled(
+                        self.sim.now() > crate::sim::SimTime::ZERO,
+                        egui::Button::new(labels::KEEP_BASELINE),
+                    )
+                    .on_hover_text(
+                        "Keep this run on the charts, faded, to compare what comes next with it                          (a restart keeps the run before it by itself)",
+                    )
+                    .clicked()
+                {
+                    self.commands.push(Command::KeepBaseline);
+                }
+                if ui
+                    .add_enabled(
+                        self.baseline.is_some(),
+                        egui::Button::new(labels::FORGET_BASELINE),
+                    )
+                    .clicked()
+                {
+                    self.commands.push(Command::ForgetBaseline);
+                }
                 ui.checkbox(&mut self.prefs.show_experiments, labels::EXPERIMENTS)
                     .on_hover_text(
                         "Sweep the load or a parameter, find the capacity, edit the objectives",
@@ -1326,6 +1439,19 @@ impl BottleneckApp {
                 self.sim.step();
             }
             Command::Restart => self.restart(),
+            Command::KeepBaseline => {
+                let at = self.sim.now().as_secs_f64();
+                self.baseline = Some(charts::model::Baseline::keep(
+                    &self.sim,
+                    format!("run kept at {at:.0} s"),
+                    "kept here".to_owned(),
+                ));
+                self.status = format!(
+                    "This run is kept on the charts, faded: restart or change something to \
+                     compare (kept at {at:.0} s)"
+                );
+            }
+            Command::ForgetBaseline => self.baseline = None,
             Command::SetSpeed(s) => self.playback.speed = s,
             Command::SetSeed(seed) => {
                 self.edit_document("change the seed", |s| {
@@ -1869,8 +1995,24 @@ impl BottleneckApp {
     }
 
     fn restart(&mut self) {
+        let before = (self.sim.now() > crate::sim::SimTime::ZERO).then(|| {
+            (
+                self.sim.now().as_secs_f64(),
+                self.ran.clone(),
+                charts::model::Baseline::keep(&self.sim, String::new(), String::new()),
+            )
+        });
         if self.restart_quietly() {
             self.status = format!("Restarted with seed {}", self.sim.seed());
+            if let Some((at, ran, mut kept)) = before {
+                // The run before stays on the charts, faded, ending with what the restart
+                // changed.
+                kept.name = format!("run before the restart at {at:.0} s");
+                if let Some(m) = kept.markers.last_mut() {
+                    m.text = format!("restarted: {}", what_changed(&ran, &self.ran));
+                }
+                self.baseline = Some(kept);
+            }
         }
     }
 
@@ -1895,6 +2037,8 @@ impl BottleneckApp {
         // An experiment on the previous scenario stops; its results no longer apply.
         self.experiments.forget();
         self.advisor.forget();
+        // A run of another scenario is no baseline for this one.
+        self.baseline = None;
         self.doc = doc;
         self.undo.clear();
         self.redo.clear();

@@ -16,7 +16,7 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 
-pub use app::{BottleneckApp, Command, FRAME_BUDGET, FrameStats, Selection, labels};
+pub use app::{BottleneckApp, Command, FRAME_BUDGET, FrameStats, Selection, install_fonts, labels};
 
 /// The scenario opened when no file is given: the three-tier web app, built into the binary.
 pub const DEFAULT_SCENARIO: &str = include_str!("../../scenarios/three_tier.ron");

@@ -54,6 +54,10 @@ mod ui;
 // theory beside simulation on a node's hover.
 #[cfg(feature = "gui")]
 mod ui_advisor;
+// The charts: markers of changes and faults, the run before a restart kept faded, a
+// chart for each component's lesson.
+#[cfg(feature = "gui")]
+mod ui_charts;
 // The Experiments panel: sweeps in the background, Cancel, Apply, objectives saved.
 #[cfg(feature = "gui")]
 mod ui_experiments;

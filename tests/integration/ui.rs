@@ -96,7 +96,7 @@ fn play_advances_simulated_time_and_fills_the_throughput_chart() {
         .expect("throughput series")
         .len();
     assert!(points >= 20, "the throughput chart has {points} points");
-    h.get_by_label("Throughput (requests/s)");
+    h.get_by_label("Throughput (req/s)");
 }
 
 #[test]
@@ -404,7 +404,8 @@ fn every_character_the_window_draws_is_in_its_fonts() {
         include_str!("../../src/metrics/mod.rs"),
         include_str!("../../src/ui/app.rs"),
         include_str!("../../src/ui/canvas.rs"),
-        include_str!("../../src/ui/charts.rs"),
+        include_str!("../../src/ui/charts/mod.rs"),
+        include_str!("../../src/ui/charts/model.rs"),
         include_str!("../../src/ui/inspector.rs"),
         include_str!("../../src/ui/experiments/mod.rs"),
         include_str!("../../src/ui/experiments/curve.rs"),
@@ -422,9 +423,25 @@ fn every_character_the_window_draws_is_in_its_fonts() {
         include_str!("../../src/report.rs"),
     ];
     let ctx = egui::Context::default();
+    bottleneck::ui::install_fonts(&ctx);
     let mut output = ctx.run_ui(egui::RawInput::default(), |_| {});
     output.textures_delta.clear();
     let mut missing = Vec::new();
+    // The lessons' own words: names and descriptions, shown in the scenario panel.
+    for name in crate::util::bundled_names() {
+        let s = bundled(&name);
+        for c in s
+            .name
+            .chars()
+            .chain(s.description.chars())
+            .filter(|c| !c.is_ascii())
+        {
+            let font = egui::FontId::proportional(14.0);
+            if !ctx.fonts_mut(|f| f.has_glyph(&font, c)) && !missing.contains(&c) {
+                missing.push(c);
+            }
+        }
+    }
     for source in sources {
         for line in source.lines() {
             let code = line.split("//").next().unwrap_or("");
@@ -506,10 +523,19 @@ fn every_component_kind_can_be_added_from_the_palette_and_inspected() {
     h.run_steps(2);
     for kind in bottleneck::model::ComponentSpec::KINDS {
         let before = h.state().scenario().components.len();
+        // Unconnected components list their problems above the palette: scroll to it.
+        h.get_by_role_and_label(Role::Button, kind).scroll_to_me();
+        // Scrolling is animated: let it settle before clicking.
+        h.run_steps(30);
         h.get_by_role_and_label(Role::Button, kind).click();
         h.run_steps(2);
         let s = h.state().scenario();
-        assert_eq!(s.components.len(), before + 1, "{kind}");
+        assert_eq!(
+            s.components.len(),
+            before + 1,
+            "{kind}: {}",
+            h.state().status()
+        );
         let added = s.components.last().expect("added");
         assert_eq!(added.kind_name(), *kind);
         // It is selected and the inspector shows it, with its parameters.

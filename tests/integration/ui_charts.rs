@@ -1,0 +1,223 @@
+//! The charts tell the story of a run: a change or a fault leaves a marker on every
+//! chart's time axis, a restart keeps the run before it as a faded trace with a table of
+//! before and after, and each component's lesson series gets a chart of its own.
+
+use bottleneck::engine::Simulation;
+use bottleneck::model::ComponentSpec;
+use bottleneck::ui::charts::model::{self as charts, MarkerKind, Unit};
+use bottleneck::ui::{BottleneckApp, Command, Selection, labels};
+use egui::accesskit::Role;
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable as _;
+
+use crate::util::{bundled, ui_harness as harness};
+
+fn now_secs(h: &Harness<'_, BottleneckApp>) -> f64 {
+    h.state().simulation().now().as_secs_f64()
+}
+
+fn run_until(h: &mut Harness<'_, BottleneckApp>, secs: f64) {
+    h.state_mut().command(Command::SetSpeed(60.0));
+    h.state_mut().playback_mut().playing = true;
+    while now_secs(h) < secs - 1e-6 && !h.state().simulation().is_finished() {
+        h.run_steps(1);
+    }
+    h.state_mut().playback_mut().playing = false;
+    h.run_steps(2);
+}
+
+#[test]
+fn a_live_change_draws_a_marker_on_every_chart_saying_what_changed() {
+    let mut h = harness(BottleneckApp::new(bundled("three_tier"), None));
+    run_until(&mut h, 12.0);
+    assert_eq!(h.state().charts_drawn().markers, 0, "nothing happened yet");
+    let charts = h.state().charts_drawn().titles.len();
+    assert!(charts >= 4, "{:?}", h.state().charts_drawn());
+
+    h.state_mut()
+        .command(Command::Select(Selection::Component("app".to_owned())));
+    h.run_steps(2);
+    h.get_by_role_and_label(Role::SpinButton, "instances")
+        .set_value_accesskit(6.0);
+    h.run_steps(3);
+    run_until(&mut h, 20.0);
+
+    let marks = charts::markers(h.state().simulation());
+    assert_eq!(marks.len(), 1, "{marks:?}");
+    assert_eq!(marks[0].kind, MarkerKind::Change);
+    assert_eq!(marks[0].text, "app: instances = 6");
+    assert!((12.0..13.0).contains(&marks[0].at_secs), "{marks:?}");
+    // One marker on each chart: they all cover the last two minutes.
+    assert_eq!(
+        h.state().charts_drawn().markers,
+        h.state().charts_drawn().titles.len()
+    );
+    // The instance count changed, so the tier's instances get a chart of their own.
+    assert!(
+        h.state()
+            .charts_drawn()
+            .titles
+            .iter()
+            .any(|t| t == "app instances"),
+        "{:?}",
+        h.state().charts_drawn().titles
+    );
+}
+
+#[test]
+fn a_restart_keeps_the_run_before_as_a_faded_trace_until_forgotten() {
+    let mut h = harness(BottleneckApp::new(bundled("three_tier"), None));
+    run_until(&mut h, 30.0);
+    assert_eq!(h.state().charts_drawn().ghost_lines, 0);
+
+    h.get_by_label(labels::RESTART).click();
+    h.run_steps(2);
+    run_until(&mut h, 10.0);
+    let drawn = h.state().charts_drawn().clone();
+    assert!(drawn.ghost_lines >= 4, "the run before is drawn: {drawn:?}");
+    // Its end is marked on every chart, and its markers say it was a restart.
+    assert_eq!(drawn.markers, drawn.titles.len(), "{drawn:?}");
+    assert!(
+        h.query_all_by_label_contains("run before the restart at 30 s")
+            .next()
+            .is_some(),
+        "the kept run is named"
+    );
+
+    h.get_by_label("View").click();
+    h.run_steps(2);
+    h.get_by_label(labels::FORGET_BASELINE).click();
+    h.run_steps(2);
+    assert_eq!(h.state().charts_drawn().ghost_lines, 0);
+    assert_eq!(h.state().charts_drawn().markers, 0);
+}
+
+#[test]
+fn a_fault_is_marked_and_a_kept_run_compares_over_the_same_seconds() {
+    let mut h = harness(BottleneckApp::new(bundled("cache_stampede"), None));
+    run_until(&mut h, 5.0);
+    h.state_mut().command(Command::KeepBaseline);
+    h.run_steps(1);
+    h.state_mut()
+        .command(Command::Inject(bottleneck::model::Fault::FlushCache {
+            cache: "redis".to_owned(),
+        }));
+    run_until(&mut h, 8.0);
+    let marks = charts::markers(h.state().simulation());
+    assert!(
+        marks
+            .iter()
+            .any(|m| m.kind == MarkerKind::Fault && m.text == "flush redis"),
+        "{marks:?}"
+    );
+    // The kept run is drawn faded, and the table compares the same seconds of both.
+    assert!(h.state().charts_drawn().ghost_lines > 0);
+    assert!(
+        h.query_all_by_label_contains("run kept at 5 s → now")
+            .next()
+            .is_some(),
+        "a before-and-after table"
+    );
+}
+
+/// A run of `name` to `secs` simulated seconds.
+fn ran(name: &str, secs: f64) -> Simulation {
+    let mut sim = Simulation::new(&bundled(name));
+    sim.advance_until(bottleneck::sim::SimTime::from_secs_f64(secs), u64::MAX);
+    sim
+}
+
+fn charts_of(sim: &Simulation) -> Vec<charts::Chart> {
+    charts::charts(
+        sim.series(),
+        sim.current(),
+        &charts::Choice {
+            window_secs: 120.0,
+            endpoint: None,
+            shown: &|_| true,
+            causes: true,
+        },
+    )
+}
+
+#[test]
+fn each_lesson_gets_the_chart_it_talks_about() {
+    // Sharding: each shard's CPU, the hot one drawn thicker and named.
+    let sim = ran("sharding", 30.0);
+    let all = charts_of(&sim);
+    let shards = all
+        .iter()
+        .find(|c| c.title == "orders CPU by shard")
+        .expect("a chart of the shards");
+    assert_eq!(shards.lines.len(), 4);
+    let hot: Vec<_> = shards.lines.iter().filter(|l| l.emphasis).collect();
+    assert_eq!(hot.len(), 1);
+    assert!(hot[0].label.ends_with("(hot)"));
+    // The hot shard is the busiest one.
+    let mean = |scope: &str| charts::mean_between(sim.series(), scope, "cpu_util", 0.0, 30.0);
+    assert!(
+        shards
+            .lines
+            .iter()
+            .all(|l| mean(&l.scope) <= mean(&hot[0].scope))
+    );
+
+    // Autoscaling: the instances running and the autoscaler's target.
+    let all = charts_of(&ran("autoscaling", 30.0));
+    let instances = all
+        .iter()
+        .find(|c| c.title == "app instances")
+        .expect("instances");
+    let metrics: Vec<&str> = instances.lines.iter().map(|l| l.metric.as_str()).collect();
+    assert_eq!(metrics, ["instances", "desired"]);
+
+    // A cache's hit ratio in %, a breaker's state, a queue's backlog.
+    let all = charts_of(&ran("cache_stampede", 10.0));
+    assert!(
+        all.iter()
+            .any(|c| c.title == "redis hit ratio" && c.unit == Unit::Share)
+    );
+    let all = charts_of(&ran("circuit_breaker", 10.0));
+    assert!(all.iter().any(|c| c.unit == Unit::BreakerState));
+    let all = charts_of(&ran("job_queue", 10.0));
+    assert!(
+        all.iter()
+            .any(|c| c.lines.iter().any(|l| l.metric == "dead_letters"))
+    );
+
+    // Without an autoscaler or a change, a constant instance count gets no chart.
+    let all = charts_of(&ran("three_tier", 10.0));
+    assert!(!all.iter().any(|c| c.title.ends_with("instances")));
+    assert!(
+        bundled("three_tier")
+            .components
+            .iter()
+            .any(|c| matches!(c, ComponentSpec::App(_)))
+    );
+}
+
+#[test]
+fn units_scale_to_be_read() {
+    assert_eq!(Unit::Millis.scale(15_000.0), (1e-3, "s".to_owned()));
+    assert_eq!(Unit::Millis.scale(150.0), (1.0, "ms".to_owned()));
+    let rate = Unit::PerSec { what: "req/s" };
+    assert_eq!(rate.scale(12_000.0), (1e-3, "k req/s".to_owned()));
+    assert_eq!(rate.scale(800.0), (1.0, "req/s".to_owned()));
+    assert_eq!(Unit::Share.scale(0.5), (100.0, "%".to_owned()));
+}
+
+#[test]
+fn a_chart_without_data_says_so_instead_of_drawing_empty_axes() {
+    let mut h = harness(BottleneckApp::new(bundled("three_tier"), None));
+    h.get_by_label(labels::PAUSE).click();
+    h.run_steps(2);
+    h.state_mut().command(Command::Restart);
+    h.run_steps(2);
+    let notes = &h.state().charts_drawn().notes;
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.contains("no successful responses in this window")),
+        "{notes:?}"
+    );
+}
