@@ -1153,8 +1153,17 @@ fn ratio(busy: f64, capacity: f64) -> f64 {
 
 impl World {
     /// Every component at a glance, from the latest chart sample (all zero before it).
-    pub fn glance(&self, scenario: &crate::model::Scenario, set: &SeriesSet) -> Vec<Glance> {
-        let get = |scope: &str, metric: &str| {
+    pub fn glance(
+        &self,
+        scenario: &crate::model::Scenario,
+        set: &SeriesSet,
+        window_secs: f64,
+    ) -> Vec<Glance> {
+        // Figures over the window; states and counts (a breaker's state, instances) as
+        // they are now.
+        let get =
+            |scope: &str, metric: &str| set.recent_mean(scope, metric, window_secs).unwrap_or(0.0);
+        let now = |scope: &str, metric: &str| {
             set.latest(scope, metric)
                 .filter(|x| x.is_finite())
                 .unwrap_or(0.0)
@@ -1208,7 +1217,7 @@ impl World {
                         let measured = get(id, "measured");
                         g.headline = format!(
                             "{:.0} to {:.0} inst ({:.0}% of target)",
-                            get(&a.tier, "instances"),
+                            now(&a.tier, "instances"),
                             get(id, "desired"),
                             100.0 * measured / target
                         );
@@ -1222,7 +1231,7 @@ impl World {
                         } else {
                             0.0
                         };
-                        let state = match get(id, "state") {
+                        let state = match now(id, "state") {
                             x if x >= 2.0 => "open",
                             x if x >= 1.0 => "half-open",
                             _ => "closed",
@@ -1299,10 +1308,17 @@ impl World {
                         };
                         g.broken = self.partition_note(id);
                         let queue = get(id, "accept_queue");
+                        // The label names what drives the node's colour: its fullest
+                        // resource, CPU unless something else is fuller.
+                        let driver = match g.fullest.as_str() {
+                            "cpu" => format!("CPU {}", percent(cpu)),
+                            "worker threads" => format!("threads {}", percent(g.saturation)),
+                            "in-flight slots" => format!("slots {}", percent(g.saturation)),
+                            other => format!("{other} {}", percent(g.saturation)),
+                        };
                         g.headline = format!(
-                            "CPU {} · {:.0} inst{}",
-                            percent(cpu),
-                            get(id, "instances"),
+                            "{driver} · {:.0} inst{}",
+                            now(id, "instances"),
                             if queue >= 1.0 {
                                 format!(" · queue {queue:.0}")
                             } else {

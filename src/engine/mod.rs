@@ -504,10 +504,11 @@ impl Simulation {
         &self.series
     }
 
-    /// Every component at a glance: saturation, key figures and rate as of the latest
-    /// chart sample, and what a fault has broken there as of now.
-    pub fn glance(&self) -> Vec<Glance> {
-        self.world.glance(&self.current, &self.series)
+    /// Every component at a glance: saturation, key figures and rate over the last
+    /// `window_secs` of chart samples (at least the last one), its instances and state as
+    /// of the last sample, and what a fault has broken there as of now.
+    pub fn glance(&self, window_secs: f64) -> Vec<Glance> {
+        self.world.glance(&self.current, &self.series, window_secs)
     }
 
     /// Requests currently inside the system.

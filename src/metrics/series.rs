@@ -106,6 +106,44 @@ impl SeriesSet {
         self.latest.get(i).copied()
     }
 
+    /// The mean of a column over its points in the last `window_secs` of the run (at least
+    /// the last point), finite values only: rates, utilisations and queue lengths are
+    /// averages over equal intervals, so this is their value over the window. `None`
+    /// before the first point or when no value in the window is finite.
+    pub fn recent_mean(&self, scope: &str, metric: &str, window_secs: f64) -> Option<f64> {
+        self.recent_weighted_mean(scope, metric, None, window_secs)
+    }
+
+    /// As [`Self::recent_mean`], each point weighted by the same point of the column
+    /// `weight` (scope, metric) — e.g. each second's p99 by the responses of that second.
+    pub fn recent_weighted_mean(
+        &self,
+        scope: &str,
+        metric: &str,
+        weight: Option<(&str, &str)>,
+        window_secs: f64,
+    ) -> Option<f64> {
+        let values = self.column(scope, metric)?;
+        let end = *self.times.last()?;
+        let first = self
+            .times
+            .partition_point(|t| *t <= end - window_secs)
+            .min(self.times.len() - 1);
+        let weights = match weight {
+            Some((s, m)) => Some(self.column(s, m)?),
+            None => None,
+        };
+        let (mut sum, mut total) = (0.0, 0.0);
+        for i in first..values.len() {
+            let w = weights.map_or(1.0, |w| w[i]);
+            if values[i].is_finite() && w.is_finite() && w > 0.0 {
+                sum += w * values[i];
+                total += w;
+            }
+        }
+        (total > 0.0).then(|| sum / total)
+    }
+
     /// The scopes (components, endpoints) that have series, in order, without repeats.
     pub fn scopes(&self) -> Vec<&str> {
         let mut out: Vec<&str> = Vec::new();

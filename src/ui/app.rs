@@ -36,6 +36,11 @@ pub mod labels {
     pub const STEP: &str = "Step";
     pub const RESTART: &str = "Restart";
     pub const KEEP_BASELINE: &str = "Keep this run to compare";
+    pub const LIVE_WINDOW: &str = "Live figures over the last";
+    pub const WHOLE_RUN: &str = "whole run";
+    pub const OFFERED: &str = "Offered";
+    pub const SERVED: &str = "Served";
+    pub const SATURATION: &str = "Saturation, fullest first";
     pub const FORGET_BASELINE: &str = "Forget the kept run";
     pub const NEW: &str = "New";
     pub const OPEN: &str = "Open…";
@@ -238,6 +243,8 @@ pub struct BottleneckApp {
     charts_drawn: charts::Drawn,
     /// Whether the fallback font is in the context's fonts (on the first frame).
     fonts_installed: bool,
+    /// The node outlined as the bottleneck (kept with hysteresis from frame to frame).
+    outlined: Option<String>,
     last_frame: Option<Instant>,
     frame_dt: f64,
     pub stats: FrameStats,
@@ -388,6 +395,7 @@ impl BottleneckApp {
             baseline: None,
             charts_drawn: charts::Drawn::default(),
             fonts_installed: false,
+            outlined: None,
             last_frame: None,
             frame_dt: 0.0,
             stats: FrameStats::default(),
@@ -409,6 +417,17 @@ impl BottleneckApp {
     /// lines, their notes).
     pub fn charts_drawn(&self) -> &charts::Drawn {
         &self.charts_drawn
+    }
+
+    /// Every component at a glance over the live window: what the canvas draws, the
+    /// ranking lists and the outline is chosen from.
+    pub fn glance(&self) -> Vec<crate::metrics::Glance> {
+        self.sim.glance(self.prefs.live_window_secs)
+    }
+
+    /// The node outlined as the bottleneck in the last frame.
+    pub fn outlined(&self) -> Option<&str> {
+        self.outlined.as_deref()
     }
 
     pub fn simulation(&self) -> &Simulation {
@@ -533,6 +552,7 @@ impl BottleneckApp {
         self.close_requested(ui.ctx());
         self.experiments.poll();
         let summary = self.sim.summary();
+        let glance = self.sim.glance(self.prefs.live_window_secs);
 
         egui::Panel::top("menu").show(ui, |ui| self.menu_ui(ui));
         egui::Panel::top("toolbar").show(ui, |ui| self.toolbar_ui(ui));
@@ -565,7 +585,8 @@ impl BottleneckApp {
                 .resizable(true)
                 .default_size(290.0)
                 .show(ui, |ui| {
-                    egui::ScrollArea::vertical().show(ui, |ui| self.scenario_ui(ui, &summary));
+                    egui::ScrollArea::vertical()
+                        .show(ui, |ui| self.scenario_ui(ui, &summary, &glance));
                 });
         }
         if self.prefs.show_inspector {
@@ -576,7 +597,7 @@ impl BottleneckApp {
                     egui::ScrollArea::vertical().show(ui, |ui| self.inspector_ui(ui));
                 });
         }
-        egui::CentralPanel::default().show(ui, |ui| self.canvas_ui(ui, &summary));
+        egui::CentralPanel::default().show(ui, |ui| self.canvas_ui(ui, &summary, &glance));
         self.experiments_ui(ui.ctx());
         self.advisor_ui(ui.ctx(), &summary);
         self.dialog_ui(ui.ctx());
@@ -931,7 +952,7 @@ impl BottleneckApp {
         });
     }
 
-    fn scenario_ui(&mut self, ui: &mut egui::Ui, s: &Summary) {
+    fn scenario_ui(&mut self, ui: &mut egui::Ui, s: &Summary, glance: &[crate::metrics::Glance]) {
         ui.heading(if self.doc.scenario.name.is_empty() {
             "Untitled scenario"
         } else {
@@ -971,51 +992,7 @@ impl BottleneckApp {
             }
         });
         ui.separator();
-        let o = &s.overall;
-        egui::Grid::new("overall")
-            .num_columns(2)
-            .show(ui, |ui| {
-                ui.label("Offered");
-                ui.label(format!("{:.0} req/s", o.offered_per_sec));
-                ui.end_row();
-                ui.label("Served");
-                ui.label(format!("{:.0} req/s", o.throughput_per_sec));
-                ui.end_row();
-                ui.label("Errors");
-                ui.label(format!("{:.2} %", o.error_rate * 100.0));
-                ui.end_row();
-                ui.label("Latency p50 / p99");
-                ui.label(format!(
-                    "{:.1} / {:.1} ms",
-                    o.latency_ms.p50, o.latency_ms.p99
-                ));
-                ui.end_row();
-                ui.label("Cost");
-                ui.label(format!(
-                    "${:.2}/hour · ${:.2} per million",
-                    s.cost.per_hour, s.cost.per_million_requests
-                ));
-                ui.end_row();
-            })
-            .response
-            .on_hover_text("Measured since the warm-up ended");
-        ui.separator();
-        ui.label(egui::RichText::new("Saturation, fullest first").strong())
-            .on_hover_text(
-                "compute: CPU busy, add cores or instances; concurrency: a pool of threads or \
-                 connections is full while its holders wait",
-            );
-        for r in s.saturation.iter().take(6) {
-            ui.horizontal(|ui| {
-                ui.add(
-                    egui::ProgressBar::new(r.utilization.clamp(0.0, 1.0) as f32)
-                        .desired_width(90.0)
-                        .fill(super::canvas::saturation_color(r.utilization))
-                        .text(format!("{:.0} %", r.utilization * 100.0)),
-                );
-                ui.label(format!("{} ({})", r.resource, r.kind));
-            });
-        }
+        self.outcome_ui(ui, s, glance);
         if !s.queries.is_empty() {
             ui.separator();
             ui.label(egui::RichText::new(labels::TOP_QUERIES).strong())
@@ -1261,10 +1238,121 @@ impl BottleneckApp {
         });
     }
 
-    fn canvas_ui(&mut self, ui: &mut egui::Ui, summary: &crate::metrics::Summary) {
+    /// What users get and what is fullest: the live figures over the chosen window (the
+    /// same the node labels, colours and outline use), beside the whole run's.
+    fn outcome_ui(&mut self, ui: &mut egui::Ui, s: &Summary, glance: &[crate::metrics::Glance]) {
+        use labels::*;
+        let window = self.prefs.live_window_secs;
+        ui.horizontal(|ui| {
+            let label = ui.label(LIVE_WINDOW);
+            egui::ComboBox::from_id_salt("live window")
+                .selected_text(format!("{window:.0} s"))
+                .show_ui(ui, |ui| {
+                    for w in [5.0, 10.0, 30.0, 60.0] {
+                        ui.selectable_value(
+                            &mut self.prefs.live_window_secs,
+                            w,
+                            format!("{w:.0} s"),
+                        );
+                    }
+                })
+                .response
+                .labelled_by(label.id)
+                .on_hover_text(
+                    "The simulated seconds every live figure is measured over: node labels \
+                     and colours, the outline, the ranking below and the first column",
+                );
+        });
+        let series = self.sim.series();
+        let recent = |metric: &str| series.recent_mean("", metric, window);
+        let percentile = |metric: &str| {
+            series.recent_weighted_mean("", metric, Some(("", "ok_per_sec")), window)
+        };
+        let rate = |x: Option<f64>| x.map_or("–".to_owned(), |x| format!("{x:.0} req/s"));
+        let ms = |x: Option<f64>| {
+            x.map_or("–".to_owned(), |x| {
+                let (factor, unit) = charts::model::Unit::Millis.scale(x);
+                format!("{:.1} {unit}", x * factor)
+            })
+        };
+        let o = &s.overall;
+        let error_share = match (recent("errors_per_sec"), recent("offered_per_sec")) {
+            (Some(e), Some(n)) if n > 0.0 => format!("{:.2} %", 100.0 * e / n),
+            _ => "–".to_owned(),
+        };
+        egui::Grid::new("overall")
+            .num_columns(3)
+            .striped(true)
+            .show(ui, |ui| {
+                ui.label("");
+                ui.label(egui::RichText::new(format!("last {window:.0} s")).strong())
+                    .on_hover_text("Over the live window: the figures the canvas shows");
+                ui.label(egui::RichText::new(WHOLE_RUN).strong())
+                    .on_hover_text("Since the warm-up ended: the figures of the report");
+                ui.end_row();
+                ui.label(OFFERED);
+                ui.label(rate(recent("offered_per_sec")));
+                ui.label(rate(Some(o.offered_per_sec)));
+                ui.end_row();
+                ui.label(SERVED);
+                ui.label(rate(recent("ok_per_sec")));
+                ui.label(rate(Some(o.throughput_per_sec)));
+                ui.end_row();
+                ui.label("Errors");
+                ui.label(error_share);
+                ui.label(format!("{:.2} %", o.error_rate * 100.0));
+                ui.end_row();
+                for (name, metric, whole) in [
+                    ("Latency p50", "p50_ms", o.latency_ms.p50),
+                    ("Latency p99", "p99_ms", o.latency_ms.p99),
+                ] {
+                    ui.label(name);
+                    ui.label(ms(percentile(metric))).on_hover_text(
+                        "Each second's percentile, weighted by its responses (the whole run's \
+                         is exact)",
+                    );
+                    ui.label(ms((o.throughput_per_sec > 0.0).then_some(whole)));
+                    ui.end_row();
+                }
+                ui.label("Cost");
+                ui.label("");
+                ui.label(format!(
+                    "${:.2}/hour · ${:.2} per million",
+                    s.cost.per_hour, s.cost.per_million_requests
+                ));
+                ui.end_row();
+            });
+        ui.separator();
+        ui.label(egui::RichText::new(format!("{SATURATION} (last {window:.0} s)")).strong())
+            .on_hover_text(
+                "Each component's fullest resource over the live window. compute: CPU busy, \
+                 add cores or instances; concurrency: a pool of threads or connections is \
+                 full while its holders wait",
+            );
+        let mut ranked: Vec<&crate::metrics::Glance> =
+            glance.iter().filter(|g| !g.fullest.is_empty()).collect();
+        ranked.sort_by(|a, b| b.saturation.total_cmp(&a.saturation));
+        for g in ranked.into_iter().take(6) {
+            ui.horizontal(|ui| {
+                ui.add(
+                    egui::ProgressBar::new(g.saturation.clamp(0.0, 1.0) as f32)
+                        .desired_width(90.0)
+                        .fill(super::canvas::saturation_color(g.saturation))
+                        .text(format!("{:.0} %", g.saturation * 100.0)),
+                );
+                ui.label(format!("{} {}", g.id, g.fullest));
+            });
+        }
+    }
+
+    fn canvas_ui(
+        &mut self,
+        ui: &mut egui::Ui,
+        summary: &crate::metrics::Summary,
+        glance: &[crate::metrics::Glance],
+    ) {
         let positions = edit::layout(&self.doc.scenario);
         let edges = edit::edges(&self.doc.scenario);
-        let glance = self.sim.glance();
         // Glance covers what the run has; components added since show as idle.
         let mut glance_all = Vec::new();
         for c in &self.doc.scenario.components {
@@ -1281,11 +1369,8 @@ impl BottleneckApp {
                     }),
             );
         }
-        let bottleneck = glance_all
-            .iter()
-            .filter(|g| g.saturation >= 0.8)
-            .max_by(|a, b| a.saturation.total_cmp(&b.saturation))
-            .map(|g| g.id.clone());
+        self.outlined = super::canvas::outline(self.outlined.as_deref(), &glance_all);
+        let bottleneck = self.outlined.clone();
         let selected = match &self.selection {
             Selection::Component(id) => Some(id.as_str()),
             _ => None,

@@ -71,6 +71,28 @@ pub struct CanvasInput<'a> {
     pub stations: &'a [StationReport],
 }
 
+/// A node is outlined as the bottleneck from this saturation, if it is the fullest…
+pub const OUTLINE_FROM: f64 = 0.8;
+/// …and stays outlined until it falls below this, or another is fuller by
+/// [`OUTLINE_OVERTAKE`]: the outline does not flicker while a figure hovers at 80 %.
+pub const OUTLINE_UNTIL: f64 = 0.7;
+pub const OUTLINE_OVERTAKE: f64 = 0.05;
+
+/// The node to outline as the bottleneck this frame, given the one outlined before.
+pub fn outline(previous: Option<&str>, glance: &[Glance]) -> Option<String> {
+    let fullest = glance
+        .iter()
+        .filter(|g| g.saturation.is_finite())
+        .max_by(|a, b| a.saturation.total_cmp(&b.saturation))?;
+    if let Some(kept) = previous.and_then(|p| glance.iter().find(|g| g.id == p))
+        && kept.saturation >= OUTLINE_UNTIL
+        && fullest.saturation < kept.saturation + OUTLINE_OVERTAKE
+    {
+        return Some(kept.id.clone());
+    }
+    (fullest.saturation >= OUTLINE_FROM).then(|| fullest.id.clone())
+}
+
 /// Fill colour for a saturation from 0 to 1: green, yellow, red.
 pub fn saturation_color(u: f64) -> Color32 {
     let u = u.clamp(0.0, 1.0) as f32;
@@ -588,6 +610,35 @@ mod tests {
         assert!(dots_for(100.0) < dots_for(1_000.0));
         assert_eq!(dots_for(1e9), 40);
         assert_eq!(dots_for(f64::NAN), 0);
+    }
+
+    #[test]
+    fn the_outline_holds_until_the_node_clearly_stops_being_the_bottleneck() {
+        let at = |app: f64, db: f64| {
+            vec![
+                Glance {
+                    id: "app".into(),
+                    saturation: app,
+                    ..Glance::default()
+                },
+                Glance {
+                    id: "db".into(),
+                    saturation: db,
+                    ..Glance::default()
+                },
+            ]
+        };
+        assert_eq!(outline(None, &at(0.79, 0.5)), None, "not yet");
+        assert_eq!(outline(None, &at(0.81, 0.5)).as_deref(), Some("app"));
+        // Hovering around 80 % keeps it, as does a rival a little fuller.
+        assert_eq!(outline(Some("app"), &at(0.78, 0.5)).as_deref(), Some("app"));
+        assert_eq!(
+            outline(Some("app"), &at(0.81, 0.84)).as_deref(),
+            Some("app")
+        );
+        // Clearly overtaken, or clearly not full: it goes.
+        assert_eq!(outline(Some("app"), &at(0.81, 0.9)).as_deref(), Some("db"));
+        assert_eq!(outline(Some("app"), &at(0.65, 0.5)), None);
     }
 
     #[test]

@@ -23,6 +23,9 @@ pub struct Prefs {
     pub show_experiments: bool,
     pub show_advisor: bool,
     pub charts: ChartChoice,
+    /// The simulated seconds every live figure (node labels and colours, the outline,
+    /// the saturation ranking, the outcome panel's first column) is measured over.
+    pub live_window_secs: f64,
 }
 
 impl Default for Prefs {
@@ -36,6 +39,7 @@ impl Default for Prefs {
             show_experiments: false,
             show_advisor: false,
             charts: ChartChoice::default(),
+            live_window_secs: 10.0,
         }
     }
 }

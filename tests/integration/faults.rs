@@ -337,7 +337,7 @@ fn a_component_says_what_is_broken_while_a_fault_lasts() {
     let sc = three_tier(60.0);
     let mut sim = Simulation::new(&sc);
     let broken = |sim: &Simulation, id: &str| {
-        sim.glance()
+        sim.glance(10.0)
             .into_iter()
             .find(|g| g.id == id)
             .expect("component")

@@ -221,3 +221,57 @@ fn a_chart_without_data_says_so_instead_of_drawing_empty_axes() {
         "{notes:?}"
     );
 }
+
+/// At 3,000 req/s on the three-tier scenario the node said CPU 100 % while the ranking said
+/// 52 % and the panel a whole-run average: now every live figure is over the same window.
+#[test]
+fn the_node_label_the_ranking_and_the_outcome_panel_agree_on_one_window() {
+    let mut s = bundled("three_tier").into_inner();
+    for c in &mut s.components {
+        if let ComponentSpec::Client(client) = c {
+            client.arrivals = bottleneck::model::Arrivals::Poisson {
+                rate_per_sec: 3000.0,
+            };
+        }
+    }
+    let mut h = harness(BottleneckApp::new(crate::util::valid(s), None));
+    run_until(&mut h, 45.0);
+    let window = h.state().prefs.live_window_secs;
+    assert_eq!(window, 10.0, "the default window");
+    h.get_by_label("last 10 s");
+    h.get_by_label("whole run");
+
+    let glance = h.state().glance();
+    let app = glance.iter().find(|g| g.id == "app").expect("app");
+    assert_eq!(app.fullest, "cpu", "{app:?}");
+    let percent = format!("{:.0} %", app.saturation * 100.0);
+    // The node's label and the ranking show the same figure…
+    assert!(
+        app.headline
+            .starts_with(&format!("CPU {:.0}%", app.saturation * 100.0)),
+        "{}",
+        app.headline
+    );
+    h.get_by_label("app cpu");
+    assert!(
+        h.query_all_by_label(&percent).next().is_some(),
+        "the ranking shows {percent}"
+    );
+    // …the fullest is outlined, and it is the one the ranking lists first.
+    let fullest = glance
+        .iter()
+        .max_by(|a, b| a.saturation.total_cmp(&b.saturation))
+        .expect("components");
+    assert_eq!(h.state().outlined(), Some(fullest.id.as_str()));
+    assert!(fullest.saturation >= 0.8);
+    // The outcome panel's first column is the same window of the charts' series.
+    let served = h
+        .state()
+        .simulation()
+        .series()
+        .recent_mean("", "ok_per_sec", window)
+        .expect("served");
+    h.get_by_label(&format!("{served:.0} req/s"));
+    let whole = h.state().simulation().summary().overall.throughput_per_sec;
+    h.get_by_label(&format!("{whole:.0} req/s"));
+}

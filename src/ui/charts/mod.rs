@@ -540,9 +540,9 @@ pub fn nice_grid(input: GridInput) -> Vec<GridMark> {
         return Vec::new();
     }
     // About four labelled lines, at least 24 points apart (`base_step_size` is the value
-    // of about 6 points): a short chart gets fewer, so its labels do not crowd out.
+    // of 8 points): a short chart gets fewer, so its labels do not crowd out.
     let mut major = nice_step(span / 4.0);
-    while input.base_step_size.is_finite() && major < 4.0 * input.base_step_size {
+    while input.base_step_size.is_finite() && major < 3.0 * input.base_step_size {
         major = next_nice_step(major);
     }
     let minor = major / 5.0;
@@ -664,7 +664,7 @@ mod tests {
 
     #[test]
     fn a_short_chart_gets_fewer_labelled_lines_each_far_enough_apart() {
-        // 0–100 on a chart about 60 points tall: a value of 10 per 6 points.
+        // 0–100 on a chart 80 points tall: a value of 10 per 8 points.
         let labelled: Vec<f64> = nice_grid(GridInput {
             bounds: (0.0, 100.0),
             base_step_size: 10.0,
