@@ -127,6 +127,18 @@ pub fn delete_component(s: &mut Scenario, id: &str) -> Result<(), EditError> {
     Ok(())
 }
 
+/// Rewrites the lesson's changes that start with `from` to start with `to` (a renamed
+/// component or endpoint).
+fn rename_in_lesson(s: &mut Scenario, from: &str, to: &str) {
+    for step in s.lesson.iter_mut().flat_map(|l| &mut l.steps) {
+        for set in &mut step.set {
+            if let Some(rest) = set.strip_prefix(from) {
+                *set = format!("{to}{rest}");
+            }
+        }
+    }
+}
+
 /// Drops steps that use component `id` (their nested steps go with them).
 fn remove_steps_using(steps: &mut Vec<Step>, id: &str) {
     steps.retain(|step| match step {
@@ -239,6 +251,7 @@ pub fn rename_component(s: &mut Scenario, id: &str, new_id: &str) -> Result<(), 
     if let Some(xy) = s.layout.remove(id) {
         s.layout.insert(new_id.to_owned(), xy);
     }
+    rename_in_lesson(s, &format!("{id}."), &format!("{new_id}."));
     Ok(())
 }
 
@@ -386,6 +399,11 @@ pub fn rename_endpoint(s: &mut Scenario, name: &str, new_name: &str) -> Result<(
             slo.endpoint = Some(new_name.to_owned());
         }
     }
+    rename_in_lesson(
+        s,
+        &format!("endpoints[{name:?}]."),
+        &format!("endpoints[{new_name:?}]."),
+    );
     Ok(())
 }
 
@@ -655,6 +673,19 @@ mod tests {
         let text = model::to_ron_string(&s);
         assert!(!text.contains("postgres") && !text.contains("\"redis\""));
         model::validate(s).expect("still valid");
+    }
+
+    #[test]
+    fn a_lesson_follows_a_rename_of_what_its_steps_change() {
+        let mut s = three_tier();
+        rename_component(&mut s, "app", "web").expect("rename");
+        let step = &s.lesson.as_ref().expect("a lesson").steps[1];
+        assert_eq!(step.set, vec!["web.instances=8".to_owned()]);
+        assert!(step.applied_to(&s).is_ok());
+        // Deleted, its step no longer applies, and says why; the scenario still runs.
+        delete_component(&mut s, "web").expect("delete");
+        let step = &s.lesson.as_ref().expect("a lesson").steps[1];
+        assert!(step.applied_to(&s).unwrap_err().contains("web"));
     }
 
     #[test]

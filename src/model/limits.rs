@@ -40,6 +40,8 @@ pub const MAX_STEPS_PER_REQUEST: u64 = 100_000;
 pub const MAX_PROFILE_POINTS: usize = 10_000;
 /// Service-level objectives of one scenario.
 pub const MAX_SLOS: usize = 100;
+/// Steps a lesson's checklist may have.
+pub const MAX_LESSON_STEPS: usize = 20;
 /// Changes recorded in a scenario's timeline.
 pub const MAX_TIMELINE_CHANGES: usize = 10_000;
 /// Retries a client may make of one request.

@@ -26,6 +26,9 @@ pub struct Scenario {
     /// What the scenario shows: what to look at and what to change.
     #[serde(default, skip_serializing_if = "defaults::is_default")]
     pub description: String,
+    /// What the scenario teaches, for the window's Lessons menu and checklist.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lesson: Option<Lesson>,
     /// Seed of every random stream. A scenario plus a seed determines a run exactly.
     #[serde(default = "defaults::seed", skip_serializing_if = "defaults::is_seed")]
     pub seed: u64,
@@ -65,6 +68,48 @@ impl Scenario {
                 _ => None,
             })
             .fold(app.instances, u32::max)
+    }
+}
+
+/// What a scenario teaches: its topic, what to watch, and what to try, each step a change
+/// the window applies with one click (and undoes), e.g.
+/// `(topic: "Databases", watch: "…", steps: [(say: "Add an index", set: ["shop_db.queries[\"search\"].indexed=true"])])`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Lesson {
+    /// The topic it belongs to in the Lessons menu (e.g. "Databases").
+    pub topic: String,
+    /// What to look at while it runs, in a sentence.
+    pub watch: String,
+    /// What to try, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub steps: Vec<LessonStep>,
+}
+
+/// One thing to try: what to do, in words, and the change that does it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LessonStep {
+    /// What to do and what to expect, in a sentence.
+    pub say: String,
+    /// The change, as `--set` overrides (`COMPONENT.PATH=VALUE`) applied in order;
+    /// empty: only look.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub set: Vec<String>,
+}
+
+impl LessonStep {
+    /// `scenario` with this step's changes made, or why they no longer apply (the
+    /// scenario was edited since the lesson was written).
+    pub fn applied_to(&self, scenario: &Scenario) -> Result<Scenario, String> {
+        let overrides = self
+            .set
+            .iter()
+            .map(|s| s.parse())
+            .collect::<Result<Vec<super::overrides::Override>, String>>()?;
+        let mut changed = scenario.clone();
+        super::overrides::apply(&mut changed, &overrides)?;
+        Ok(changed)
     }
 }
 

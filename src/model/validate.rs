@@ -392,6 +392,7 @@ impl Validator {
             self.pools_cover_reachable_endpoints(s, &kinds);
             self.timeline(s, &kinds);
             self.faults(s, &kinds);
+            self.lesson(s);
         }
         if self.problems.is_empty() {
             self.budget(s);
@@ -775,6 +776,33 @@ impl Validator {
 
     /// Changes recorded during a run: in time order, within the run, each to an existing
     /// component of the same kind, and only in what can change while running.
+    /// Every change of the lesson's steps is a well-formed `--set` override. Whether it
+    /// still applies is not checked here: a user's edit (another arrival process, a
+    /// deleted component) must not stop the scenario from running; the window shows such a
+    /// step disabled, saying why.
+    fn lesson(&mut self, s: &Scenario) {
+        let Some(lesson) = &s.lesson else {
+            return;
+        };
+        if lesson.steps.len() > MAX_LESSON_STEPS {
+            self.fail(
+                "lesson.steps",
+                format!(
+                    "{} steps is more than the limit of {MAX_LESSON_STEPS}",
+                    lesson.steps.len()
+                ),
+            );
+            return;
+        }
+        for (i, step) in lesson.steps.iter().enumerate() {
+            for (j, set) in step.set.iter().enumerate() {
+                if let Err(e) = set.parse::<crate::model::overrides::Override>() {
+                    self.fail(format!("lesson.steps[{i}].set[{j}]"), e);
+                }
+            }
+        }
+    }
+
     fn timeline(&mut self, s: &Scenario, kinds: &BTreeMap<&str, &ComponentSpec>) {
         if s.timeline.len() > MAX_TIMELINE_CHANGES {
             self.fail(

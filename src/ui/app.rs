@@ -36,6 +36,11 @@ pub mod labels {
     pub const STEP: &str = "Step";
     pub const RESTART: &str = "Restart";
     pub const KEEP_BASELINE: &str = "Keep this run to compare";
+    pub const LESSONS: &str = "Lessons";
+    /// The button of a lesson's step `i` (from 0).
+    pub fn try_step(i: usize) -> String {
+        format!("Try {}", i + 1)
+    }
     pub const LIVE_WINDOW: &str = "Live figures over the last";
     pub const WHOLE_RUN: &str = "whole run";
     pub const OFFERED: &str = "Offered";
@@ -88,6 +93,8 @@ pub enum Command {
     Open(PathBuf),
     /// Ask for a path to open (after confirming unsaved changes are discarded).
     OpenDialog,
+    /// Open a bundled scenario by its file name (`cache_stampede`), from the Lessons menu.
+    OpenLesson(String),
     Save,
     SaveAs(PathBuf),
     SaveAsDialog,
@@ -141,7 +148,7 @@ impl Command {
     fn discards(&self) -> bool {
         matches!(
             self,
-            Self::New | Self::Open(_) | Self::OpenDialog | Self::Quit
+            Self::New | Self::Open(_) | Self::OpenDialog | Self::OpenLesson(_) | Self::Quit
         )
     }
 }
@@ -320,6 +327,26 @@ pub fn install_fonts(ctx: &egui::Context) {
             after(egui::FontFamily::Monospace),
         ],
     });
+}
+
+/// A menu entry showing its keyboard shortcut (as this platform writes it), named by its
+/// text alone for screen readers and tests.
+fn menu_entry(
+    ui: &mut egui::Ui,
+    enabled: bool,
+    text: &str,
+    modifiers: egui::Modifiers,
+    key: egui::Key,
+) -> egui::Response {
+    let shortcut = ui
+        .ctx()
+        .format_shortcut(&egui::KeyboardShortcut::new(modifiers, key));
+    let response = ui.add_enabled(
+        enabled,
+        egui::Button::new(text.to_owned()).shortcut_text(shortcut),
+    );
+    response.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Button, enabled, text));
+    response
 }
 
 /// What a restart changed between two starting points, in a few words
@@ -703,19 +730,18 @@ impl BottleneckApp {
     // ----- panels -----------------------------------------------------------------------
 
     fn menu_ui(&mut self, ui: &mut egui::Ui) {
+        use egui::{Key, Modifiers as M};
         use labels::*;
         egui::MenuBar::new().ui(ui, |ui| {
             ui.menu_button("File", |ui| {
-                if ui
-                    .button(NEW)
-                    .on_hover_text("A new scenario (Ctrl+N)")
+                if menu_entry(ui, true, NEW, M::COMMAND, Key::N)
+                    .on_hover_text("A new scenario")
                     .clicked()
                 {
                     self.commands.push(Command::New);
                 }
-                if ui
-                    .button(OPEN)
-                    .on_hover_text("Open a scenario file (Ctrl+O)")
+                if menu_entry(ui, true, OPEN, M::COMMAND, Key::O)
+                    .on_hover_text("Open a scenario file")
                     .clicked()
                 {
                     self.commands.push(Command::OpenDialog);
@@ -731,12 +757,11 @@ impl BottleneckApp {
                     }
                 });
                 ui.separator();
-                if ui.button(SAVE).on_hover_text("Save (Ctrl+S)").clicked() {
+                if menu_entry(ui, true, SAVE, M::COMMAND, Key::S).clicked() {
                     self.commands.push(Command::Save);
                 }
-                if ui
-                    .button(SAVE_AS)
-                    .on_hover_text("Save to another file (Ctrl+Shift+S)")
+                if menu_entry(ui, true, SAVE_AS, M::COMMAND | M::SHIFT, Key::S)
+                    .on_hover_text("Save to another file")
                     .clicked()
                 {
                     self.commands.push(Command::SaveAsDialog);
@@ -750,23 +775,19 @@ impl BottleneckApp {
                     }
                     None => UNDO.to_owned(),
                 };
-                if ui
-                    .add_enabled(!self.undo.is_empty(), egui::Button::new(undo))
-                    .on_hover_text("Ctrl+Z")
+                if menu_entry(ui, !self.undo.is_empty(), &undo, M::COMMAND, Key::Z)
                     .clicked()
                 {
                     self.commands.push(Command::Undo);
                 }
-                if ui
-                    .add_enabled(!self.redo.is_empty(), egui::Button::new(REDO))
-                    .on_hover_text("Ctrl+Shift+Z")
+                if menu_entry(ui, !self.redo.is_empty(), REDO, M::COMMAND | M::SHIFT, Key::Z)
                     .clicked()
                 {
                     self.commands.push(Command::Redo);
                 }
             });
             ui.menu_button("View", |ui| {
-                if ui.button("Fit topology").on_hover_text("F").clicked() {
+                if menu_entry(ui, true, "Fit topology", M::NONE, Key::F).clicked() {
                     self.commands.push(Command::FitView);
                 }
                 ui.checkbox(&mut self.prefs.show_scenario, "Scenario panel");
@@ -808,6 +829,26 @@ impl BottleneckApp {
                     .clicked()
                 {
                     self.commands.push(Command::ToggleTheme);
+                }
+            });
+            ui.menu_button(LESSONS, |ui| {
+                let mut topic = "";
+                for entry in super::lessons::catalogue() {
+                    if entry.topic != topic {
+                        if !topic.is_empty() {
+                            ui.separator();
+                        }
+                        topic = &entry.topic;
+                        ui.label(egui::RichText::new(topic).weak().small());
+                    }
+                    if ui
+                        .button(&entry.title)
+                        .on_hover_text(format!("Watch: {}", entry.watch))
+                        .clicked()
+                    {
+                        self.commands
+                            .push(Command::OpenLesson(entry.file.to_owned()));
+                    }
                 }
             });
         });
@@ -961,6 +1002,7 @@ impl BottleneckApp {
         if !self.doc.scenario.description.is_empty() {
             ui.label(&self.doc.scenario.description);
         }
+        self.lesson_ui(ui);
         if ui
             .small_button("Run settings")
             .on_hover_text("Duration, warm-up and chart resolution of the run")
@@ -1236,6 +1278,46 @@ impl BottleneckApp {
                 self.rename = name.to_owned();
             }
         });
+    }
+
+    /// The lesson's checklist: what to watch, then each step to try with a button that
+    /// makes its change (live when it can, else for the restart; Ctrl+Z undoes it).
+    fn lesson_ui(&mut self, ui: &mut egui::Ui) {
+        let Some(lesson) = self.doc.scenario.lesson.clone() else {
+            return;
+        };
+        ui.label(egui::RichText::new(format!("Watch: {}", lesson.watch)).italics());
+        for (i, step) in lesson.steps.iter().enumerate() {
+            ui.horizontal_wrapped(|ui| {
+                if step.set.is_empty() {
+                    ui.label(format!("{}.", i + 1));
+                } else if let Err(why) = step.applied_to(&self.doc.scenario) {
+                    ui.add_enabled(false, egui::Button::new(labels::try_step(i)))
+                        .on_disabled_hover_text(format!(
+                            "The scenario was edited since the lesson was written: {why}"
+                        ));
+                } else if ui
+                    .button(labels::try_step(i))
+                    .on_hover_text(format!("Sets {}", step.set.join(", ")))
+                    .clicked()
+                {
+                    // A step on one component changes it (live when it can); one on an
+                    // endpoint's script edits the document for the restart.
+                    let component = step.set[0]
+                        .split_once('.')
+                        .map(|(c, _)| c)
+                        .filter(|c| self.doc.scenario.components.iter().any(|x| x.id() == *c))
+                        .unwrap_or_default()
+                        .to_owned();
+                    self.commands.push(Command::ApplyLever {
+                        component,
+                        changes: step.set.clone(),
+                        title: step.say.clone(),
+                    });
+                }
+                ui.label(&step.say);
+            });
+        }
     }
 
     /// What users get and what is fullest: the live figures over the chosen window (the
@@ -1546,6 +1628,19 @@ impl BottleneckApp {
                 self.restart();
             }
             Command::New => self.open_document(Document::new(new_scenario(), None)),
+            Command::OpenLesson(file) => {
+                match (super::lessons::scenario(&file), super::lessons::text(&file)) {
+                    (Some(scenario), Some(text)) => {
+                        let name = scenario.name.clone();
+                        self.open_document(
+                            Document::new(scenario, None)
+                                .with_comments(crate::model::Comments::of(text)),
+                        );
+                        self.status = format!("Opened the lesson \"{name}\" (bundled)");
+                    }
+                    _ => self.status = format!("There is no bundled scenario {file:?}"),
+                }
+            }
             Command::OpenDialog => {
                 let text = self
                     .doc

@@ -46,6 +46,13 @@ impl Document {
         doc
     }
 
+    /// The same document keeping `comments` when saved (for a scenario opened from text,
+    /// such as a bundled lesson).
+    pub fn with_comments(mut self, comments: model::Comments) -> Self {
+        self.comments = comments;
+        self
+    }
+
     /// Loads a file. On failure nothing changes and the error says where and why.
     pub fn open(path: &Path) -> Result<Self, LoadError> {
         let valid = model::load_file(path)?;

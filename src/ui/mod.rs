@@ -8,6 +8,7 @@ pub mod charts;
 mod document;
 pub mod experiments;
 mod inspector;
+pub mod lessons;
 pub mod playback;
 mod prefs;
 

@@ -58,6 +58,9 @@ mod ui_advisor;
 // chart for each component's lesson.
 #[cfg(feature = "gui")]
 mod ui_charts;
+// The Lessons menu and a lesson's checklist, applied and undone.
+#[cfg(feature = "gui")]
+mod ui_lessons;
 // The Experiments panel: sweeps in the background, Cancel, Apply, objectives saved.
 #[cfg(feature = "gui")]
 mod ui_experiments;

@@ -910,27 +910,43 @@ fn scenario_for(plan: Plan) -> BoxedStrategy<Scenario> {
         components.prop_shuffle(),
         vec((any::<f32>(), any::<f32>()), 0..4),
         vec(slo(endpoint_names), 0..4),
+        // A lesson's words are any text; its steps here only say what to look at (a
+        // change must apply to the components, which `lesson` tests elsewhere check).
+        proptest::option::of((any::<String>(), any::<String>(), vec(any::<String>(), 0..3))),
     )
         .prop_map(
-            |(name, description, seed, run, endpoints, components, positions, slos)| Scenario {
-                version: FORMAT_VERSION,
-                name,
-                description,
-                seed,
-                run,
-                endpoints: endpoints.into_iter().collect(),
-                // Canvas positions for some components (any f32 bit pattern but NaN, which
-                // is never equal to itself).
-                layout: components
-                    .iter()
-                    .zip(positions)
-                    .filter(|(_, (x, y))| !x.is_nan() && !y.is_nan())
-                    .map(|(c, xy)| (c.id().to_owned(), xy))
-                    .collect(),
-                components,
-                timeline: Vec::new(),
-                faults: Vec::new(),
-                slos,
+            |(name, description, seed, run, endpoints, components, positions, slos, lesson)| {
+                Scenario {
+                    version: FORMAT_VERSION,
+                    name,
+                    description,
+                    lesson: lesson.map(|(topic, watch, says)| bottleneck::model::Lesson {
+                        topic,
+                        watch,
+                        steps: says
+                            .into_iter()
+                            .map(|say| bottleneck::model::LessonStep {
+                                say,
+                                set: Vec::new(),
+                            })
+                            .collect(),
+                    }),
+                    seed,
+                    run,
+                    endpoints: endpoints.into_iter().collect(),
+                    // Canvas positions for some components (any f32 bit pattern but NaN, which
+                    // is never equal to itself).
+                    layout: components
+                        .iter()
+                        .zip(positions)
+                        .filter(|(_, (x, y))| !x.is_nan() && !y.is_nan())
+                        .map(|(c, xy)| (c.id().to_owned(), xy))
+                        .collect(),
+                    components,
+                    timeline: Vec::new(),
+                    faults: Vec::new(),
+                    slos,
+                }
             },
         )
         .boxed()

@@ -292,3 +292,27 @@ fn a_flushed_cache_sends_a_stampede_the_database_was_not_sized_for() {
     assert!(max(&big, "", "p99_ms", 40.0, 60.0) < 0.1 * p99_after);
     assert_eq!(big.summary().overall.error_rate, 0.0);
 }
+
+/// Every bundled lesson's checklist works as a learner follows it, step after step: each
+/// step's changes apply, change something, and leave a valid scenario, so clicking it
+/// (then restarting) runs.
+#[test]
+fn every_lesson_step_applies_and_leaves_a_valid_scenario() {
+    for name in super::util::bundled_names() {
+        let mut s = super::util::bundled(&name).into_inner();
+        let lesson = s
+            .lesson
+            .clone()
+            .unwrap_or_else(|| panic!("{name} has no lesson"));
+        assert!(!lesson.watch.is_empty(), "{name}");
+        for (i, step) in lesson.steps.iter().enumerate() {
+            let changed = step
+                .applied_to(&s)
+                .unwrap_or_else(|e| panic!("{name} step {i}: {e}"));
+            assert!(changed != s, "{name} step {i} changes nothing");
+            s = bottleneck::model::validate(changed)
+                .unwrap_or_else(|e| panic!("{name} step {i}: {e}"))
+                .into_inner();
+        }
+    }
+}

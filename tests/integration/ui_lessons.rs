@@ -1,0 +1,90 @@
+//! Lessons you can find and follow: the Lessons menu opens a bundled scenario by topic,
+//! and its checklist's steps apply their change with one click and undo it.
+
+use bottleneck::model::ComponentSpec;
+use bottleneck::ui::{BottleneckApp, Command, labels};
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable as _;
+
+use crate::util::{bundled, ui_harness as harness};
+
+fn instances(s: &bottleneck::model::Scenario, id: &str) -> u32 {
+    s.components
+        .iter()
+        .find_map(|c| match c {
+            ComponentSpec::App(a) if a.id == id => Some(a.instances),
+            _ => None,
+        })
+        .expect("an app tier")
+}
+
+fn run_for(h: &mut Harness<'_, BottleneckApp>, frames: usize) {
+    h.state_mut().command(Command::SetSpeed(10.0));
+    h.state_mut().playback_mut().playing = true;
+    h.run_steps(frames);
+}
+
+#[test]
+fn a_lesson_opens_from_the_menu_and_its_step_applies_and_undoes() {
+    let mut h = harness(BottleneckApp::new(bundled("three_tier"), None));
+    h.run_steps(2);
+    h.get_by_label(labels::LESSONS).click();
+    h.run_steps(2);
+    // Grouped by topic: the compute-bound lesson sits under its topic.
+    h.get_by_label("Compute and concurrency");
+    h.get_by_label("Compute-bound: app CPU saturated").click();
+    h.run_steps(2);
+    assert_eq!(
+        h.state().scenario().name,
+        "Compute-bound: app CPU saturated"
+    );
+    h.get_by_label_contains("Watch: The app CPU at about 85%");
+
+    run_for(&mut h, 30);
+    assert!(h.state().simulation().now().as_secs_f64() > 1.0, "running");
+    let before = instances(h.state().simulation().current(), "app");
+    assert_eq!(before, 4);
+    h.get_by_label(&labels::try_step(0)).click();
+    h.run_steps(3);
+    // Applied to the running system, recorded, and said.
+    assert_eq!(instances(h.state().simulation().current(), "app"), 8);
+    assert!(
+        h.state()
+            .status()
+            .starts_with("Applied: Double the app instances"),
+        "{}",
+        h.state().status()
+    );
+
+    h.state_mut().command(Command::Undo);
+    h.run_steps(3);
+    assert_eq!(
+        instances(h.state().simulation().current(), "app"),
+        4,
+        "undone"
+    );
+}
+
+#[test]
+fn a_step_that_needs_a_restart_edits_the_document_and_undoes() {
+    let mut h = harness(BottleneckApp::new(bundled("microservices"), None));
+    run_for(&mut h, 10);
+    let timeout = |h: &Harness<'_, BottleneckApp>| {
+        match &h.state().scenario().endpoints["GET /product"].steps[1] {
+            bottleneck::model::Step::Call { timeout_ms, .. } => *timeout_ms,
+            other => panic!("a call, not {other:?}"),
+        }
+    };
+    assert_eq!(timeout(&h), None);
+    h.get_by_label(&labels::try_step(0)).click();
+    h.run_steps(3);
+    assert_eq!(timeout(&h), Some(200.0));
+    assert!(
+        h.state().status().contains("takes effect on restart"),
+        "{}",
+        h.state().status()
+    );
+    h.state_mut().command(Command::Undo);
+    h.run_steps(3);
+    assert_eq!(timeout(&h), None, "undone");
+}
