@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Takes a screenshot of the running window under Xvfb (1280×800).
+# Takes a screenshot of the running window under Xvfb (1280×800, or SIZE=1920x1080).
 #
 # Usage: .ci/screenshot.sh OUT.png [SECONDS] [-- ARGS for bottleneck]
 #   SECONDS  how long the window runs before the shot (default 6)
@@ -8,9 +8,10 @@
 #                    clicks a field there, selects its text and types TEXT, then Enter
 #   CLICK_AFTER=S    click S seconds after the start instead (e.g. to start an experiment)
 #   BOTTLENECK_BIN   the binary (default target/release/bottleneck)
+#   SIZE=WxH         the screen and the window's size (default 1280x800)
 #
 # The README's screenshot: cargo build --release &&
-#   CLICK=755,252 .ci/screenshot.sh assets/screenshot.png 12 -- --speed 2
+#   CLICK=740,200 .ci/screenshot.sh assets/screenshot.png 12 -- --speed 2
 # The Experiments panel's (clicks Start): cargo build --release &&
 #   CLICK=157,280 CLICK_AFTER=3 .ci/screenshot.sh assets/experiments.png 100 -- --panel experiments
 # The cheapest configuration's (plan mode, Add parameter, load ×3, Start: app.instances
@@ -33,7 +34,8 @@ export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-$(mktemp -d)}"
 chmod 700 "$XDG_RUNTIME_DIR"
 export CLICK="${CLICK:-}"
 export CLICK_AFTER="${CLICK_AFTER:-}"
-xvfb-run -a -s "-screen 0 1280x800x24" bash -c '
+size="${SIZE:-1280x800}"
+xvfb-run -a -s "-screen 0 ${size}x24" bash -c '
     "$0" "${@:3}" & pid=$!
     if [ -n "$CLICK" ]; then
         before="${CLICK_AFTER:-$(($2 - 1))}"
@@ -61,5 +63,5 @@ xvfb-run -a -s "-screen 0 1280x800x24" bash -c '
     fi
     import -window root "$1"
     kill $pid; wait $pid 2>/dev/null || true
-' "$bin" "$out" "$wait_secs" "$@"
+' "$bin" "$out" "$wait_secs" --size "$size" "$@"
 echo "wrote $out"

@@ -37,6 +37,25 @@ pub struct WindowArgs {
     /// Open with this panel shown (as if chosen in the View menu).
     #[arg(long, value_enum, value_name = "PANEL")]
     pub panel: Option<Panel>,
+    /// The window's size in points, e.g. `1920x1080` (default 1280x800).
+    #[arg(long, value_parser = parse_size, value_name = "WxH")]
+    pub size: Option<[f32; 2]>,
+}
+
+fn parse_size(s: &str) -> Result<[f32; 2], String> {
+    let parse = |x: &str| {
+        x.trim()
+            .parse::<f32>()
+            .ok()
+            .filter(|v| (400.0..=10_000.0).contains(v))
+    };
+    match s.split_once(['x', '×']) {
+        Some((w, h)) => match (parse(w), parse(h)) {
+            (Some(w), Some(h)) => Ok([w, h]),
+            _ => Err(format!("`{s}`: width and height from 400 to 10000 points")),
+        },
+        None => Err(format!("`{s}` is not WIDTHxHEIGHT, e.g. 1920x1080")),
+    }
 }
 
 /// A panel the window can open with.

@@ -1276,7 +1276,7 @@ impl World {
                         };
                         g.headline = format!("{routed:.0} req/s · {:?}", lb.policy);
                     }
-                    crate::model::ComponentSpec::App(_) => {
+                    crate::model::ComponentSpec::App(app) => {
                         let cpu = get(id, "cpu_util");
                         fullest(&mut g, "cpu".into(), cpu);
                         let threads = self
@@ -1318,7 +1318,10 @@ impl World {
                         };
                         g.headline = format!(
                             "{driver} · {:.0} inst{}",
-                            now(id, "instances"),
+                            // Before the first sample: the instances it starts with.
+                            set.latest(id, "instances")
+                                .filter(|x| x.is_finite())
+                                .unwrap_or(f64::from(app.instances)),
                             if queue >= 1.0 {
                                 format!(" · queue {queue:.0}")
                             } else {

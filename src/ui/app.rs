@@ -612,7 +612,11 @@ impl BottleneckApp {
                 .resizable(true)
                 .default_size(290.0)
                 .show(ui, |ui| {
+                    // A scroll bar always shown says there is more below the fold.
                     egui::ScrollArea::vertical()
+                        .scroll_bar_visibility(
+                            egui::scroll_area::ScrollBarVisibility::AlwaysVisible,
+                        )
                         .show(ui, |ui| self.scenario_ui(ui, &summary, &glance));
                 });
         }
@@ -1003,13 +1007,6 @@ impl BottleneckApp {
             ui.label(&self.doc.scenario.description);
         }
         self.lesson_ui(ui);
-        if ui
-            .small_button("Run settings")
-            .on_hover_text("Duration, warm-up and chart resolution of the run")
-            .clicked()
-        {
-            self.commands.push(Command::Select(Selection::Run));
-        }
         if let Some(problems) = &self.doc.problems {
             ui.separator();
             ui.colored_label(
@@ -1020,19 +1017,6 @@ impl BottleneckApp {
                 ui.label(format!("• {p}"));
             }
         }
-        ui.separator();
-        ui.label(egui::RichText::new("Add a component").strong());
-        ui.horizontal_wrapped(|ui| {
-            for &kind in ComponentSpec::KINDS {
-                if ui
-                    .button(kind)
-                    .on_hover_text(ComponentSpec::kind_help(kind))
-                    .clicked()
-                {
-                    self.commands.push(Command::Add(kind.to_owned()));
-                }
-            }
-        });
         ui.separator();
         self.outcome_ui(ui, s, glance);
         if !s.queries.is_empty() {
@@ -1067,6 +1051,27 @@ impl BottleneckApp {
                 });
         }
 
+        ui.separator();
+        ui.label(egui::RichText::new("Add a component").strong());
+        ui.horizontal_wrapped(|ui| {
+            for &kind in ComponentSpec::KINDS {
+                if ui
+                    .button(kind)
+                    .on_hover_text(ComponentSpec::kind_help(kind))
+                    .clicked()
+                {
+                    self.commands.push(Command::Add(kind.to_owned()));
+                }
+            }
+        });
+        ui.add_space(4.0);
+        if ui
+            .small_button("Run settings")
+            .on_hover_text("Duration, warm-up and chart resolution of the run")
+            .clicked()
+        {
+            self.commands.push(Command::Select(Selection::Run));
+        }
         ui.separator();
         ui.horizontal(|ui| {
             ui.label(egui::RichText::new("Endpoints").strong())
@@ -1422,7 +1427,12 @@ impl BottleneckApp {
                         .fill(super::canvas::saturation_color(g.saturation))
                         .text(format!("{:.0} %", g.saturation * 100.0)),
                 );
-                ui.label(format!("{} {}", g.id, g.fullest));
+                // A database's fullest names its node (`orders#s1 cpu`), which says whose.
+                ui.label(if g.fullest.starts_with(&g.id) {
+                    g.fullest.clone()
+                } else {
+                    format!("{} {}", g.id, g.fullest)
+                });
             });
         }
     }

@@ -93,6 +93,17 @@ pub fn outline(previous: Option<&str>, glance: &[Glance]) -> Option<String> {
     (fullest.saturation >= OUTLINE_FROM).then(|| fullest.id.clone())
 }
 
+/// The fill of a component without a resource of its own (users, a load balancer, an
+/// autoscaler): neutral — not green, which would say "room to spare" about something that
+/// has no capacity — unless requests fail there, then yellow (1 %) to red (50 % or more).
+pub fn no_resource_fill(error_share: f64, neutral: Color32) -> Color32 {
+    if error_share >= 0.01 {
+        saturation_color(0.5 + error_share.min(0.5))
+    } else {
+        neutral
+    }
+}
+
 /// Fill colour for a saturation from 0 to 1: green, yellow, red.
 pub fn saturation_color(u: f64) -> Color32 {
     let u = u.clamp(0.0, 1.0) as f32;
@@ -210,12 +221,10 @@ impl Canvas {
                 actions.push(CanvasAction::MoveDone(g.id.clone()));
             }
 
-            // Components without a resource of their own (users, a load balancer, an
-            // autoscaler) stay neutral unless requests fail there.
             let fill = if !g.broken.is_empty() {
                 saturation_color(1.0)
-            } else if g.fullest.is_empty() && g.error_share == 0.0 {
-                visuals.widgets.inactive.bg_fill
+            } else if g.fullest.is_empty() {
+                no_resource_fill(g.error_share, visuals.widgets.inactive.bg_fill)
             } else {
                 saturation_color(g.saturation)
             };
@@ -639,6 +648,16 @@ mod tests {
         // Clearly overtaken, or clearly not full: it goes.
         assert_eq!(outline(Some("app"), &at(0.81, 0.9)).as_deref(), Some("db"));
         assert_eq!(outline(Some("app"), &at(0.65, 0.5)), None);
+    }
+
+    #[test]
+    fn users_are_never_green_and_turn_red_as_their_requests_fail() {
+        let neutral = Color32::GRAY;
+        assert_eq!(no_resource_fill(0.0, neutral), neutral);
+        assert_eq!(no_resource_fill(0.005, neutral), neutral);
+        assert_eq!(no_resource_fill(0.6, neutral), saturation_color(1.0));
+        let some = no_resource_fill(0.05, neutral);
+        assert!(some != neutral && some != saturation_color(0.0));
     }
 
     #[test]

@@ -31,7 +31,7 @@ pub fn run(file: Option<PathBuf>, window: crate::cli::WindowArgs) -> anyhow::Res
     let options = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default()
             .with_title("Bottleneck")
-            .with_inner_size([1280.0, 800.0])
+            .with_inner_size(window.size.unwrap_or([1280.0, 800.0]))
             .with_min_inner_size([900.0, 560.0])
             .with_drag_and_drop(true),
         ..Default::default()

@@ -63,6 +63,15 @@ fn click_at(h: &mut Harness<'_, BottleneckApp>, pos: egui::Pos2) {
     h.run_steps(1);
 }
 
+/// Clicks the palette's button for `kind` (scrolled into view first: it sits below the
+/// lesson and the live figures).
+fn add_from_palette(h: &mut Harness<'_, BottleneckApp>, kind: &str) {
+    h.get_by_role_and_label(Role::Button, kind).scroll_to_me();
+    // Scrolling is animated: let it settle before clicking.
+    h.run_steps(30);
+    h.get_by_role_and_label(Role::Button, kind).click();
+}
+
 fn menu(h: &mut Harness<'_, BottleneckApp>, menu: &str, item: &str) {
     h.get_by_label(menu).click();
     h.run_steps(2);
@@ -104,7 +113,7 @@ fn the_palette_adds_a_component_and_selects_it() {
     let mut h = harness(default_app());
     h.run_steps(2);
     let before = h.state().scenario().components.len();
-    h.get_by_role_and_label(Role::Button, "App").click();
+    add_from_palette(&mut h, "App");
     h.run_steps(2);
     let s = h.state().scenario();
     assert_eq!(s.components.len(), before + 1);
@@ -241,7 +250,7 @@ fn a_live_edit_changes_the_running_simulation_and_replays_from_the_saved_file() 
 fn save_then_open_gives_the_identical_scenario() {
     let mut h = harness(default_app());
     h.run_steps(2);
-    h.get_by_role_and_label(Role::Button, "Cache").click();
+    add_from_palette(&mut h, "Cache");
     h.run_steps(2);
     let edited = h.state().scenario().clone();
     let dir = tempfile::tempdir().expect("temp dir");
@@ -303,7 +312,7 @@ fn a_broken_file_shows_its_error_and_keeps_the_current_scenario() {
 fn unsaved_changes_are_not_discarded_without_asking() {
     let mut h = harness(default_app());
     h.run_steps(2);
-    h.get_by_role_and_label(Role::Button, "Database").click();
+    add_from_palette(&mut h, "Database");
     h.run_steps(2);
     let edited = h.state().scenario().clone();
     menu(&mut h, "File", labels::NEW);
@@ -333,7 +342,7 @@ fn nodes_select_connect_by_dragging_and_delete_with_the_keyboard() {
     app.playback_mut().playing = false;
     let mut h = harness(app);
     h.run_steps(2);
-    h.get_by_role_and_label(Role::Button, "App").click();
+    add_from_palette(&mut h, "App");
     h.run_steps(3);
     // The canvas is panned and zoomed: nodes are found by where the app draws them.
     let node = |h: &Harness<'_, BottleneckApp>, id: &str| {
@@ -523,11 +532,7 @@ fn every_component_kind_can_be_added_from_the_palette_and_inspected() {
     h.run_steps(2);
     for kind in bottleneck::model::ComponentSpec::KINDS {
         let before = h.state().scenario().components.len();
-        // Unconnected components list their problems above the palette: scroll to it.
-        h.get_by_role_and_label(Role::Button, kind).scroll_to_me();
-        // Scrolling is animated: let it settle before clicking.
-        h.run_steps(30);
-        h.get_by_role_and_label(Role::Button, kind).click();
+        add_from_palette(&mut h, kind);
         h.run_steps(2);
         let s = h.state().scenario();
         assert_eq!(

@@ -456,9 +456,38 @@ fn draw(
         }
         if !has_data {
             drawn.notes.push(format!("{title}: {}", chart.empty));
+        } else if let Some(since) = silent_since(set, chart) {
+            // The lines end: say so rather than let them stop silently.
+            let note = format!("{} since {since:.0} s", chart.empty);
+            ui.label(
+                egui::RichText::new(&note)
+                    .small()
+                    .color(ui.visuals().warn_fg_color),
+            );
+            drawn.notes.push(format!("{title}: {note}"));
         }
         legend(ui, chart, has_data);
     });
+}
+
+/// When every line of `chart` has had no value for at least the last two points: the
+/// time of the last point with one (e.g. no successful responses since the database died).
+fn silent_since(set: &SeriesSet, chart: &Chart) -> Option<f64> {
+    let columns: Vec<&[f64]> = chart
+        .lines
+        .iter()
+        .filter_map(|l| set.column(&l.scope, &l.metric))
+        .collect();
+    let n = set.times.len();
+    if columns.is_empty() || n < 2 {
+        return None;
+    }
+    let any_at = |i: usize| columns.iter().any(|c| c[i].is_finite());
+    if any_at(n - 1) || any_at(n - 2) {
+        return None;
+    }
+    let last = (0..n).rev().find(|&i| any_at(i))?;
+    Some(set.times[last])
 }
 
 /// The chart's lines by colour, below it (a legend inside would cover the newest data).
@@ -660,6 +689,48 @@ mod tests {
             })
             .is_empty()
         );
+    }
+
+    #[test]
+    fn a_latency_chart_whose_lines_stop_says_since_when() {
+        let mut set = SeriesSet::new(vec![
+            ("".into(), "p50_ms".into()),
+            ("".into(), "p99_ms".into()),
+        ]);
+        let chart = Chart {
+            id: "latency".into(),
+            title: "Latency".into(),
+            unit: model::Unit::Millis,
+            lines: vec![
+                Line {
+                    scope: "".into(),
+                    metric: "p50_ms".into(),
+                    label: "p50".into(),
+                    emphasis: false,
+                },
+                Line {
+                    scope: "".into(),
+                    metric: "p99_ms".into(),
+                    label: "p99".into(),
+                    emphasis: false,
+                },
+            ],
+            empty: "no successful responses",
+        };
+        for t in 1..=5 {
+            set.push(f64::from(t), &[2.0, 9.0]);
+        }
+        assert_eq!(silent_since(&set, &chart), None);
+        set.push(6.0, &[f64::NAN, f64::NAN]);
+        assert_eq!(
+            silent_since(&set, &chart),
+            None,
+            "one empty second is noise"
+        );
+        set.push(7.0, &[f64::NAN, f64::NAN]);
+        assert_eq!(silent_since(&set, &chart), Some(5.0));
+        set.push(8.0, &[f64::NAN, 30.0]);
+        assert_eq!(silent_since(&set, &chart), None);
     }
 
     #[test]
