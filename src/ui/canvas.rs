@@ -93,6 +93,67 @@ pub fn outline(previous: Option<&str>, glance: &[Glance]) -> Option<String> {
     (fullest.saturation >= OUTLINE_FROM).then(|| fullest.id.clone())
 }
 
+/// Where a node's labels go and how wide they may be, by the shape of its kind.
+struct LabelPlace {
+    /// Offsets of the name and the figures from the centre.
+    id_dy: f32,
+    headline_dy: f32,
+    /// The widest a label may be and stay inside the shape.
+    width: f32,
+    /// The figures go under the shape (a dial is too small for them).
+    caption: bool,
+}
+
+impl LabelPlace {
+    fn of(kind: &str, rect: Rect) -> Self {
+        let w = rect.width();
+        let (id_dy, headline_dy, width, caption) = match kind {
+            // The diamond narrows away from its middle.
+            "LoadBalancer" => (-9.0, 10.0, 0.74 * w, false),
+            "Autoscaler" => (0.0, 0.0, 0.9 * w, true),
+            // Below the top ellipse's front edge, above the bottom one's.
+            "Database" => (-3.0, 13.0, 0.92 * w, false),
+            "Cache" => (-9.0, 10.0, 0.86 * w, false),
+            _ => (-9.0, 10.0, 0.92 * w, false),
+        };
+        Self {
+            id_dy,
+            headline_dy,
+            width,
+            caption,
+        }
+    }
+}
+
+/// `text` laid out at `size` points, or smaller (down to 8.5) until it fits `width`,
+/// and wrapped onto more lines if even that is too wide.
+fn fitted(
+    painter: &egui::Painter,
+    text: &str,
+    width: f32,
+    size: f32,
+    color: Color32,
+) -> std::sync::Arc<egui::Galley> {
+    const SMALLEST: f32 = 8.5;
+    let mut points = size;
+    loop {
+        let galley =
+            painter.layout_no_wrap(text.to_owned(), egui::FontId::proportional(points), color);
+        if galley.size().x <= width {
+            return galley;
+        }
+        if points <= SMALLEST {
+            return painter.layout(
+                text.to_owned(),
+                egui::FontId::proportional(SMALLEST),
+                color,
+                width,
+            );
+        }
+        points = (points - 0.5).max(SMALLEST);
+    }
+}
+
 /// The fill of a component without a resource of its own (users, a load balancer, an
 /// autoscaler): neutral — not green, which would say "room to spare" about something that
 /// has no capacity — unless requests fail there, then yellow (1 %) to red (50 % or more).
@@ -252,24 +313,30 @@ impl Canvas {
                     Color32::from_rgb(230, 80, 70),
                 );
             }
-            painter.text(
-                rect.center() - Vec2::new(0.0, 9.0),
-                egui::Align2::CENTER_CENTER,
-                &g.id,
-                egui::FontId::proportional(14.0),
-                text_color,
+            // Labels fit inside their shape: smaller type, then a second line, where the
+            // shape is narrow; a dial's figures go under it.
+            let place = LabelPlace::of(&g.kind, rect);
+            let centred = |galley: std::sync::Arc<egui::Galley>, at: Pos2| {
+                painter.galley(at - galley.size() / 2.0, galley, text_color);
+            };
+            centred(
+                fitted(&painter, &g.id, place.width, 14.0, text_color),
+                rect.center() + Vec2::new(0.0, place.id_dy),
             );
-            painter.text(
-                rect.center() + Vec2::new(0.0, 10.0),
-                egui::Align2::CENTER_CENTER,
-                &g.headline,
-                egui::FontId::proportional(11.5),
-                text_color,
-            );
+            let headline = fitted(&painter, &g.headline, place.width, 11.5, text_color);
+            let below = rect.center_bottom().y + 6.0;
+            let caption_height = if place.caption {
+                let h = headline.size().y;
+                centred(headline, Pos2::new(rect.center().x, below + h / 2.0));
+                h + 2.0
+            } else {
+                centred(headline, rect.center() + Vec2::new(0.0, place.headline_dy));
+                0.0
+            };
             if !g.broken.is_empty() {
                 // What a fault broke here, under the node, while it lasts.
                 painter.text(
-                    rect.center_bottom() + Vec2::new(0.0, 6.0),
+                    rect.center_bottom() + Vec2::new(0.0, 6.0 + caption_height),
                     egui::Align2::CENTER_TOP,
                     &g.broken,
                     egui::FontId::proportional(12.0),
