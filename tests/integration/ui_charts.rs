@@ -37,6 +37,8 @@ fn a_live_change_draws_a_marker_on_every_chart_saying_what_changed() {
     h.state_mut()
         .command(Command::Select(Selection::Component("app".to_owned())));
     h.run_steps(2);
+    // Paused: the change takes effect at the next tenth of a second from here.
+    let changed_at = now_secs(&h);
     h.get_by_role_and_label(Role::SpinButton, "instances")
         .set_value_accesskit(6.0);
     h.run_steps(3);
@@ -46,7 +48,10 @@ fn a_live_change_draws_a_marker_on_every_chart_saying_what_changed() {
     assert_eq!(marks.len(), 1, "{marks:?}");
     assert_eq!(marks[0].kind, MarkerKind::Change);
     assert_eq!(marks[0].text, "app: instances = 6");
-    assert!((12.0..13.0).contains(&marks[0].at_secs), "{marks:?}");
+    assert!(
+        marks[0].at_secs >= changed_at && marks[0].at_secs <= changed_at + 0.1 + 1e-9,
+        "{marks:?} at {changed_at}"
+    );
     // One marker on each chart: they all cover the last two minutes.
     assert_eq!(
         h.state().charts_drawn().markers,
@@ -69,6 +74,8 @@ fn a_restart_keeps_the_run_before_as_a_faded_trace_until_forgotten() {
     let mut h = harness(BottleneckApp::new(bundled("three_tier"), None));
     run_until(&mut h, 30.0);
     assert_eq!(h.state().charts_drawn().ghost_lines, 0);
+    // Paused: the restart happens at this time (a frame may overshoot 30 s).
+    let restarted_at = now_secs(&h);
 
     h.get_by_label(labels::RESTART).click();
     h.run_steps(2);
@@ -78,7 +85,7 @@ fn a_restart_keeps_the_run_before_as_a_faded_trace_until_forgotten() {
     // Its end is marked on every chart, and its markers say it was a restart.
     assert_eq!(drawn.markers, drawn.titles.len(), "{drawn:?}");
     assert!(
-        h.query_all_by_label_contains("run before the restart at 30 s")
+        h.query_all_by_label_contains(&format!("run before the restart at {restarted_at:.0} s"))
             .next()
             .is_some(),
         "the kept run is named"
@@ -96,6 +103,7 @@ fn a_restart_keeps_the_run_before_as_a_faded_trace_until_forgotten() {
 fn a_fault_is_marked_and_a_kept_run_compares_over_the_same_seconds() {
     let mut h = harness(BottleneckApp::new(bundled("cache_stampede"), None));
     run_until(&mut h, 5.0);
+    let kept_at = now_secs(&h);
     h.state_mut().command(Command::KeepBaseline);
     h.run_steps(1);
     h.state_mut()
@@ -113,7 +121,7 @@ fn a_fault_is_marked_and_a_kept_run_compares_over_the_same_seconds() {
     // The kept run is drawn faded, and the table compares the same seconds of both.
     assert!(h.state().charts_drawn().ghost_lines > 0);
     assert!(
-        h.query_all_by_label_contains("run kept at 5 s → now")
+        h.query_all_by_label_contains(&format!("run kept at {kept_at:.0} s → now"))
             .next()
             .is_some(),
         "a before-and-after table"
@@ -262,8 +270,18 @@ fn the_node_label_the_ranking_and_the_outcome_panel_agree_on_one_window() {
         .iter()
         .max_by(|a, b| a.saturation.total_cmp(&b.saturation))
         .expect("components");
-    assert_eq!(h.state().outlined(), Some(fullest.id.as_str()));
     assert!(fullest.saturation >= 0.8);
+    // The outline keeps a node until another is fuller by 5 points (hysteresis).
+    let outlined = h.state().outlined().expect("a node is outlined");
+    let outlined = glance.iter().find(|g| g.id == outlined).expect("outlined");
+    assert!(
+        outlined.saturation + 0.05 > fullest.saturation,
+        "{} outlined at {:.2}, {} at {:.2}",
+        outlined.id,
+        outlined.saturation,
+        fullest.id,
+        fullest.saturation
+    );
     // The outcome panel's first column is the same window of the charts' series.
     let served = h
         .state()
