@@ -37,6 +37,10 @@ pub mod labels {
     pub const RESTART: &str = "Restart";
     pub const KEEP_BASELINE: &str = "Keep this run to compare";
     pub const LESSONS: &str = "Lessons";
+    pub const EXPORT_RUN: &str = "Export the run";
+    pub const EXPORT_SUMMARY_JSON: &str = "Summary (JSON)…";
+    pub const EXPORT_SUMMARY_CSV: &str = "Summary (CSV)…";
+    pub const EXPORT_SERIES_CSV: &str = "Chart series (CSV)…";
     /// The button of a lesson's step `i` (from 0).
     pub fn try_step(i: usize) -> String {
         format!("Try {}", i + 1)
@@ -182,6 +186,9 @@ impl PathPurpose {
             Self::Export(Export::Png) => "Export the experiment's curve as PNG",
             Self::Export(Export::PlanCsv) => "Export the configurations as CSV",
             Self::Export(Export::PlanPng) => "Export the cost against p99 as PNG",
+            Self::Export(Export::RunJson) => "Export the run's summary as JSON",
+            Self::Export(Export::RunCsv) => "Export the run's summary as CSV",
+            Self::Export(Export::SeriesCsv) => "Export the run's chart series as CSV",
         }
     }
 
@@ -770,6 +777,30 @@ impl BottleneckApp {
                 {
                     self.commands.push(Command::SaveAsDialog);
                 }
+                ui.separator();
+                ui.menu_button(EXPORT_RUN, |ui| {
+                    for (label, kind, hint) in [
+                        (
+                            EXPORT_SUMMARY_JSON,
+                            Export::RunJson,
+                            "Every figure of the run so far, as `bottleneck run --format json`",
+                        ),
+                        (
+                            EXPORT_SUMMARY_CSV,
+                            Export::RunCsv,
+                            "Every figure of the run so far, as `bottleneck run --format csv`",
+                        ),
+                        (
+                            EXPORT_SERIES_CSV,
+                            Export::SeriesCsv,
+                            "Every chart series, one row per sample, as `bottleneck run --series`",
+                        ),
+                    ] {
+                        if ui.button(label).on_hover_text(hint).clicked() {
+                            self.commands.push(Command::ExportDialog(kind));
+                        }
+                    }
+                });
             });
             ui.menu_button("Edit", |ui| {
                 let undo = match self.undo.last() {
@@ -1906,6 +1937,35 @@ impl BottleneckApp {
 
     /// Writes the experiment's results (CSV now, a PNG in a few frames).
     fn export(&mut self, kind: Export, path: PathBuf) {
+        let run = match kind {
+            Export::RunJson => Some(crate::report::json(&self.sim.summary())),
+            Export::RunCsv => Some(crate::report::csv(&self.sim.summary())),
+            Export::SeriesCsv => Some(crate::report::series_csv(self.sim.series())),
+            _ => None,
+        };
+        if let Some(text) = run {
+            match crate::model::io::write_atomically(&path, text.as_bytes()) {
+                Ok(()) => {
+                    self.status = format!(
+                        "Saved the run's {} at {:.1} s to {}",
+                        if kind == Export::SeriesCsv {
+                            "chart series"
+                        } else {
+                            "summary"
+                        },
+                        self.sim.now().as_secs_f64(),
+                        path.display()
+                    )
+                }
+                Err(e) => {
+                    self.dialog = Some(Dialog::Error {
+                        title: format!("Cannot save {}", path.display()),
+                        message: format!("{e}\n\nThe previous file, if any, is untouched."),
+                    })
+                }
+            }
+            return;
+        }
         match kind {
             Export::Csv | Export::PlanCsv => {
                 let csv = if kind == Export::Csv {
@@ -1932,6 +1992,7 @@ impl BottleneckApp {
                 }
             }
             Export::Png | Export::PlanPng => self.experiments.export_png(path),
+            Export::RunJson | Export::RunCsv | Export::SeriesCsv => {}
         }
     }
 

@@ -293,3 +293,38 @@ fn the_node_label_the_ranking_and_the_outcome_panel_agree_on_one_window() {
     let whole = h.state().simulation().summary().overall.throughput_per_sec;
     h.get_by_label(&format!("{whole:.0} req/s"));
 }
+
+/// The run's summary and its chart series export from the File menu, as the command line
+/// writes them.
+#[test]
+fn the_runs_summary_and_series_export_from_the_file_menu() {
+    let mut h = harness(BottleneckApp::new(bundled("three_tier"), None));
+    run_until(&mut h, 15.0);
+    let dir = tempfile::tempdir().expect("temp dir");
+    for (item, name) in [
+        (labels::EXPORT_SUMMARY_JSON, "summary.json"),
+        (labels::EXPORT_SERIES_CSV, "series.csv"),
+    ] {
+        let path = dir.path().join(name);
+        h.get_by_label("File").click();
+        h.run_steps(2);
+        h.get_by_label(labels::EXPORT_RUN).click();
+        h.run_steps(2);
+        h.get_by_label(item).click();
+        h.run_steps(3);
+        h.get_by_role_and_label(Role::TextInput, labels::FILE_PATH)
+            .set_text_value_accesskit(path.to_str().expect("UTF-8 path"));
+        h.run_steps(1);
+        h.get_by_label(labels::CONFIRM_SAVE).click();
+        h.run_steps(2);
+        let written = std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("{name}: {e}; {}", h.state().status()));
+        let sim = h.state().simulation();
+        let expected = if name.ends_with(".json") {
+            bottleneck::report::json(&sim.summary())
+        } else {
+            bottleneck::report::series_csv(sim.series())
+        };
+        assert_eq!(written, expected, "{name}");
+    }
+}

@@ -94,13 +94,20 @@ pub enum Export {
     PlanCsv,
     /// A picture of the cost against p99 and its words.
     PlanPng,
+    /// The running system's summary, as `run --format json` writes it (File menu).
+    RunJson,
+    /// The running system's summary, as `run --format csv` writes it (File menu).
+    RunCsv,
+    /// Every chart series of the run, one row per sample, as `run --series` writes it.
+    SeriesCsv,
 }
 
 impl Export {
     pub fn extension(self) -> &'static str {
         match self {
-            Self::Csv | Self::PlanCsv => "csv",
+            Self::Csv | Self::PlanCsv | Self::RunCsv | Self::SeriesCsv => "csv",
             Self::Png | Self::PlanPng => "png",
+            Self::RunJson => "json",
         }
     }
 
@@ -111,6 +118,9 @@ impl Export {
             Self::Png => format!("{stem}-curve.png"),
             Self::PlanCsv => format!("{stem}-plan.csv"),
             Self::PlanPng => format!("{stem}-plan.png"),
+            Self::RunJson => format!("{stem}-summary.json"),
+            Self::RunCsv => format!("{stem}-summary.csv"),
+            Self::SeriesCsv => format!("{stem}-series.csv"),
         }
     }
 }
