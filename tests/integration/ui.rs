@@ -12,14 +12,10 @@ use egui::accesskit::Role;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable as _;
 
-use crate::util::{bundled, repo_path, ui_harness as harness, valid};
+use crate::util::{bundled, now_secs, repo_path, run_until, ui_harness as harness, valid};
 
 fn default_app() -> BottleneckApp {
     BottleneckApp::new(bundled("three_tier"), None)
-}
-
-fn now_secs(h: &Harness<'_, BottleneckApp>) -> f64 {
-    h.state().simulation().now().as_secs_f64()
 }
 
 fn instances(app: &BottleneckApp, id: &str) -> u32 {
@@ -182,15 +178,6 @@ fn mean_run_queue_after(sim: &Simulation, from: f64) -> f64 {
 }
 
 /// Plays the window's simulation at 60× (one simulated second per frame) until `secs`.
-fn run_until(h: &mut Harness<'_, BottleneckApp>, secs: f64) {
-    h.state_mut().command(Command::SetSpeed(60.0));
-    h.state_mut().playback_mut().playing = true;
-    while now_secs(h) < secs - 1e-6 && !h.state().simulation().is_finished() {
-        h.run_steps(1);
-    }
-    h.state_mut().playback_mut().playing = false;
-    h.run_steps(1);
-}
 
 #[test]
 fn a_live_edit_changes_the_running_simulation_and_replays_from_the_saved_file() {

@@ -7,24 +7,9 @@ use bottleneck::model::ComponentSpec;
 use bottleneck::ui::charts::model::{self as charts, MarkerKind, Unit};
 use bottleneck::ui::{BottleneckApp, Command, Selection, labels};
 use egui::accesskit::Role;
-use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable as _;
 
-use crate::util::{bundled, ui_harness as harness};
-
-fn now_secs(h: &Harness<'_, BottleneckApp>) -> f64 {
-    h.state().simulation().now().as_secs_f64()
-}
-
-fn run_until(h: &mut Harness<'_, BottleneckApp>, secs: f64) {
-    h.state_mut().command(Command::SetSpeed(60.0));
-    h.state_mut().playback_mut().playing = true;
-    while now_secs(h) < secs - 1e-6 && !h.state().simulation().is_finished() {
-        h.run_steps(1);
-    }
-    h.state_mut().playback_mut().playing = false;
-    h.run_steps(2);
-}
+use crate::util::{bundled, now_secs, run_until, ui_harness as harness};
 
 #[test]
 fn a_live_change_draws_a_marker_on_every_chart_saying_what_changed() {

@@ -218,3 +218,23 @@ pub fn ui_harness(
             app,
         )
 }
+
+/// The simulated seconds the window's run has reached.
+#[cfg(feature = "gui")]
+pub fn now_secs(h: &egui_kittest::Harness<'_, bottleneck::ui::BottleneckApp>) -> f64 {
+    h.state().simulation().now().as_secs_f64()
+}
+
+/// Plays the window's run at 60× until `secs` simulated seconds (or its end), then pauses.
+/// A frame may overshoot `secs`: read [`now_secs`] for the time reached.
+#[cfg(feature = "gui")]
+pub fn run_until(h: &mut egui_kittest::Harness<'_, bottleneck::ui::BottleneckApp>, secs: f64) {
+    h.state_mut()
+        .command(bottleneck::ui::Command::SetSpeed(60.0));
+    h.state_mut().playback_mut().playing = true;
+    while now_secs(h) < secs - 1e-6 && !h.state().simulation().is_finished() {
+        h.run_steps(1);
+    }
+    h.state_mut().playback_mut().playing = false;
+    h.run_steps(1);
+}
