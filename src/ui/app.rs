@@ -1263,8 +1263,8 @@ impl BottleneckApp {
                          (restart) apply when the run restarts.",
                     );
                 }
-                self.fault_buttons(ui, &spec, running);
                 ui.separator();
+                // The parameters first (what a user comes to change), the faults after.
                 if let Some(new) = inspector::edit(
                     ui,
                     &id,
@@ -1275,6 +1275,8 @@ impl BottleneckApp {
                 ) {
                     self.commands.push(Command::EditComponent(new));
                 }
+                ui.separator();
+                self.fault_buttons(ui, &spec, running);
             }
         }
     }
@@ -1507,6 +1509,7 @@ impl BottleneckApp {
             bottleneck: bottleneck.as_deref(),
             animate: self.playback.playing && !self.sim.is_finished(),
             stations: &summary.stations,
+            window_secs: self.prefs.live_window_secs,
         };
         let actions = self.canvas.show(ui, &input, self.frame_dt);
         for a in actions {

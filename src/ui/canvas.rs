@@ -69,6 +69,9 @@ pub struct CanvasInput<'a> {
     pub animate: bool,
     /// Every queueing station so far, for the theory beside the simulation on hover.
     pub stations: &'a [StationReport],
+    /// The live window the figures are measured over (the shards' CPU under a sharded
+    /// database uses it too).
+    pub window_secs: f64,
 }
 
 /// A node is outlined as the bottleneck from this saturation, if it is the fullest…
@@ -91,6 +94,76 @@ pub fn outline(previous: Option<&str>, glance: &[Glance]) -> Option<String> {
         return Some(kept.id.clone());
     }
     (fullest.saturation >= OUTLINE_FROM).then(|| fullest.id.clone())
+}
+
+/// Each shard's primary CPU over the window, by shard (empty unless sharded).
+pub fn shard_cpus(series: &SeriesSet, db: &str, window_secs: f64) -> Vec<f64> {
+    let prefix = format!("{db}#s");
+    let shards: Vec<&str> = series
+        .names
+        .iter()
+        .filter(|(s, m)| {
+            m == "cpu_util"
+                && s.strip_prefix(&prefix)
+                    .is_some_and(|k| k.parse::<u32>().is_ok())
+        })
+        .map(|(s, _)| s.as_str())
+        .collect();
+    if shards.len() < 2 {
+        return Vec::new();
+    }
+    shards
+        .iter()
+        .map(|s| {
+            series
+                .recent_mean(s, "cpu_util", window_secs)
+                .unwrap_or(0.0)
+        })
+        .collect()
+}
+
+/// A sharded database's shards as a row of small cylinders under its node, each coloured
+/// by its CPU, the busiest outlined: the hot shard shows on the canvas. Returns the height
+/// it took.
+fn shard_row(painter: &egui::Painter, rect: Rect, cpus: &[f64], text: Color32) -> f32 {
+    if cpus.is_empty() {
+        return 0.0;
+    }
+    const SIZE: Vec2 = Vec2::new(22.0, 16.0);
+    const GAP: f32 = 4.0;
+    let n = cpus.len().min(16);
+    let width = n as f32 * SIZE.x + (n - 1) as f32 * GAP;
+    let hottest = cpus
+        .iter()
+        .take(n)
+        .enumerate()
+        .max_by(|a, b| a.1.total_cmp(b.1))
+        .map(|(i, _)| i);
+    let top = rect.center_bottom().y + 8.0;
+    for (i, cpu) in cpus.iter().take(n).enumerate() {
+        let x = rect.center().x - width / 2.0 + i as f32 * (SIZE.x + GAP);
+        let shard = Rect::from_min_size(Pos2::new(x, top), SIZE);
+        let stroke = if Some(i) == hottest {
+            Stroke::new(2.0, Color32::from_rgb(230, 60, 50))
+        } else {
+            Stroke::new(1.0, text)
+        };
+        painter.rect(
+            shard,
+            4.0,
+            saturation_color(*cpu),
+            stroke,
+            egui::StrokeKind::Inside,
+        );
+        painter.text(
+            shard.center(),
+            egui::Align2::CENTER_CENTER,
+            format!("s{i}"),
+            egui::FontId::proportional(9.0),
+            Color32::BLACK,
+        );
+    }
+    SIZE.y + 6.0
 }
 
 /// Where a node's labels go and how wide they may be, by the shape of its kind.
@@ -333,6 +406,13 @@ impl Canvas {
                 centred(headline, rect.center() + Vec2::new(0.0, place.headline_dy));
                 0.0
             };
+            let shards = if g.kind == "Database" {
+                shard_cpus(input.series, &g.id, input.window_secs)
+            } else {
+                Vec::new()
+            };
+            let caption_height =
+                caption_height + shard_row(&painter, rect, &shards, visuals.weak_text_color());
             if !g.broken.is_empty() {
                 // What a fault broke here, under the node, while it lasts.
                 painter.text(
@@ -715,6 +795,29 @@ mod tests {
         // Clearly overtaken, or clearly not full: it goes.
         assert_eq!(outline(Some("app"), &at(0.81, 0.9)).as_deref(), Some("db"));
         assert_eq!(outline(Some("app"), &at(0.65, 0.5)), None);
+    }
+
+    #[test]
+    fn a_sharded_database_shows_each_shards_cpu_over_the_window() {
+        let names = ["orders#s0", "orders#s1", "orders#replica1", "other#s0"]
+            .iter()
+            .map(|s| ((*s).to_owned(), "cpu_util".to_owned()))
+            .collect();
+        let mut set = SeriesSet::new(names);
+        for t in 1..=20 {
+            // s1 is hot only over the last 10 s.
+            let hot = if t > 10 { 0.9 } else { 0.3 };
+            set.push(f64::from(t), &[0.3, hot, 0.5, 0.1]);
+        }
+        let close = |a: Vec<f64>, b: [f64; 2]| {
+            a.len() == 2 && a.iter().zip(b).all(|(x, y)| (x - y).abs() < 1e-9)
+        };
+        assert!(close(shard_cpus(&set, "orders", 10.0), [0.3, 0.9]));
+        assert!(close(shard_cpus(&set, "orders", 20.0), [0.3, 0.6]));
+        assert!(
+            shard_cpus(&set, "other", 10.0).is_empty(),
+            "one shard is no row"
+        );
     }
 
     #[test]

@@ -62,10 +62,16 @@ fn click_at(h: &mut Harness<'_, BottleneckApp>, pos: egui::Pos2) {
 /// Clicks the palette's button for `kind` (scrolled into view first: it sits below the
 /// lesson and the live figures).
 fn add_from_palette(h: &mut Harness<'_, BottleneckApp>, kind: &str) {
-    h.get_by_role_and_label(Role::Button, kind).scroll_to_me();
+    click_in_view(h, kind);
+}
+
+/// Clicks the button `label` after scrolling it into view (the inspector's fault buttons
+/// sit below the parameters, the palette below the live figures).
+fn click_in_view(h: &mut Harness<'_, BottleneckApp>, label: &str) {
+    h.get_by_role_and_label(Role::Button, label).scroll_to_me();
     // Scrolling is animated: let it settle before clicking.
     h.run_steps(30);
-    h.get_by_role_and_label(Role::Button, kind).click();
+    h.get_by_role_and_label(Role::Button, label).click();
 }
 
 fn menu(h: &mut Harness<'_, BottleneckApp>, menu: &str, item: &str) {
@@ -467,7 +473,7 @@ fn a_fault_button_breaks_the_running_system_and_is_recorded() {
     select(&mut h, "app");
     // Disabled until the run has started; one frame of play starts it.
     h.run_steps(2);
-    h.get_by_label("Kill an instance").click();
+    click_in_view(&mut h, "Kill an instance");
     h.run_steps(3);
     let faults = &h.state().scenario().faults;
     assert_eq!(faults.len(), 1, "{}", h.state().status());
@@ -496,7 +502,7 @@ fn a_partition_button_is_offered_for_each_dependency_of_a_tier() {
     h.get_by_label("Partition from postgres");
     h.get_by_label("Drop packets to postgres");
     h.get_by_label("Drop packets to redis");
-    h.get_by_label("Partition from redis").click();
+    click_in_view(&mut h, "Partition from redis");
     h.run_steps(3);
     let faults = &h.state().scenario().faults;
     assert_eq!(faults.len(), 1, "{}", h.state().status());
