@@ -18,7 +18,8 @@ use super::advisor::{self as advisor_panel, AdvisorPanel};
 use super::canvas::{Canvas, CanvasAction, CanvasInput};
 use super::charts;
 use super::document::Document;
-use super::experiments::{self, Experiments, Export};
+use super::experiments::picture::take_picture;
+use super::experiments::{self, Experiments, Export, PngExport};
 use super::inspector::{self, Buffer, RefChoices};
 use super::playback::{Playback, SPEEDS, speed_label};
 use super::prefs::{Prefs, STORAGE_KEY};
@@ -41,6 +42,8 @@ pub mod labels {
     pub const EXPORT_SUMMARY_JSON: &str = "Summary (JSON)…";
     pub const EXPORT_SUMMARY_CSV: &str = "Summary (CSV)…";
     pub const EXPORT_SERIES_CSV: &str = "Chart series (CSV)…";
+    pub const EXPORT_CHARTS_PNG: &str = "Charts picture (PNG)…";
+    pub const EXPORT_WINDOW_PNG: &str = "Window picture (PNG)…";
     /// The button of a lesson's step `i` (from 0).
     pub fn try_step(i: usize) -> String {
         format!("Try {}", i + 1)
@@ -189,6 +192,8 @@ impl PathPurpose {
             Self::Export(Export::RunJson) => "Export the run's summary as JSON",
             Self::Export(Export::RunCsv) => "Export the run's summary as CSV",
             Self::Export(Export::SeriesCsv) => "Export the run's chart series as CSV",
+            Self::Export(Export::ChartsPng) => "Save a picture of the charts",
+            Self::Export(Export::WindowPng) => "Save a picture of the window",
         }
     }
 
@@ -259,6 +264,12 @@ pub struct BottleneckApp {
     fonts_installed: bool,
     /// The node outlined as the bottleneck (kept with hysteresis from frame to frame).
     outlined: Option<String>,
+    /// A picture being saved: of the charts panel (`true`) or the whole window.
+    picture: Option<(PngExport, bool)>,
+    /// Where the charts panel was drawn in the last frame (what its picture shows).
+    charts_rect: Option<egui::Rect>,
+    picture_sender: std::sync::mpsc::Sender<Result<PathBuf, String>>,
+    picture_replies: std::sync::mpsc::Receiver<Result<PathBuf, String>>,
     last_frame: Option<Instant>,
     frame_dt: f64,
     pub stats: FrameStats,
@@ -406,6 +417,7 @@ impl BottleneckApp {
     pub fn new(scenario: ValidScenario, path: Option<PathBuf>) -> Self {
         let sim = Simulation::new(&scenario);
         let ran = starting_point(&scenario);
+        let (picture_sender, picture_replies) = std::sync::mpsc::channel();
         Self {
             doc: Document::new(scenario.into_inner(), path),
             sim,
@@ -430,6 +442,10 @@ impl BottleneckApp {
             charts_drawn: charts::Drawn::default(),
             fonts_installed: false,
             outlined: None,
+            picture: None,
+            charts_rect: None,
+            picture_sender,
+            picture_replies,
             last_frame: None,
             frame_dt: 0.0,
             stats: FrameStats::default(),
@@ -597,6 +613,7 @@ impl BottleneckApp {
                 .default_size(345.0)
                 .show(ui, |ui| {
                     let markers = charts::model::markers(&self.sim);
+                    self.charts_rect = Some(ui.max_rect());
                     // The panel keeps the height the user gave it; more charts scroll.
                     egui::ScrollArea::vertical()
                         .id_salt("charts scroll")
@@ -639,6 +656,7 @@ impl BottleneckApp {
         self.experiments_ui(ui.ctx());
         self.advisor_ui(ui.ctx(), &summary);
         self.dialog_ui(ui.ctx());
+        self.picture_ui(ui.ctx());
 
         let commands = std::mem::take(&mut self.commands);
         for c in commands {
@@ -648,6 +666,57 @@ impl BottleneckApp {
         if self.quitting {
             ui.ctx().send_viewport_cmd(egui::ViewportCommand::Close);
         }
+    }
+
+    /// A picture of the charts or the window being saved: asked for once the frames have
+    /// settled (no dialog in it), encoded and written in another thread; its reply, or
+    /// ten seconds without one, is said in the status bar.
+    fn picture_ui(&mut self, ctx: &egui::Context) {
+        if let Ok(reply) = self.picture_replies.try_recv() {
+            self.picture = None;
+            match reply {
+                Ok(path) => self.status = format!("Saved the picture to {}", path.display()),
+                Err(e) => {
+                    self.dialog = Some(Dialog::Error {
+                        title: "Cannot save the picture".to_owned(),
+                        message: e,
+                    })
+                }
+            }
+            return;
+        }
+        if self.dialog.is_some() {
+            return;
+        }
+        let charts_rect = self.charts_rect;
+        let Some((png, charts)) = &mut self.picture else {
+            return;
+        };
+        if png
+            .asked
+            .is_some_and(|at| at.elapsed() > std::time::Duration::from_secs(10))
+        {
+            self.status = "No picture came from the window (its renderer may not take \
+                           screenshots)"
+                .to_owned();
+            self.picture = None;
+            return;
+        }
+        let rect = if *charts {
+            match charts_rect {
+                Some(r) if self.prefs.show_charts => r,
+                _ => {
+                    self.status = "The charts are hidden: show them (View → Charts) to \
+                                   picture them"
+                        .to_owned();
+                    self.picture = None;
+                    return;
+                }
+            }
+        } else {
+            ctx.content_rect()
+        };
+        take_picture(ctx, png, rect, &self.picture_sender);
     }
 
     fn update_title(&mut self, ctx: &egui::Context) {
@@ -794,6 +863,16 @@ impl BottleneckApp {
                             EXPORT_SERIES_CSV,
                             Export::SeriesCsv,
                             "Every chart series, one row per sample, as `bottleneck run --series`",
+                        ),
+                        (
+                            EXPORT_CHARTS_PNG,
+                            Export::ChartsPng,
+                            "A picture of the charts panel as it is drawn",
+                        ),
+                        (
+                            EXPORT_WINDOW_PNG,
+                            Export::WindowPng,
+                            "A picture of the whole window as it is drawn",
                         ),
                     ] {
                         if ui.button(label).on_hover_text(hint).clicked() {
@@ -1995,6 +2074,10 @@ impl BottleneckApp {
                 }
             }
             Export::Png | Export::PlanPng => self.experiments.export_png(path),
+            Export::ChartsPng | Export::WindowPng => {
+                self.status = format!("Saving the picture to {}…", path.display());
+                self.picture = Some((PngExport::new(path), kind == Export::ChartsPng));
+            }
             Export::RunJson | Export::RunCsv | Export::SeriesCsv => {}
         }
     }

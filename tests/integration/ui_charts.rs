@@ -313,3 +313,29 @@ fn the_runs_summary_and_series_export_from_the_file_menu() {
         assert_eq!(written, expected, "{name}");
     }
 }
+
+/// A picture of the window or the charts is asked for from the File menu and saved in the
+/// background (the status says so at once; the file follows when the renderer answers).
+#[test]
+fn a_picture_of_the_charts_is_asked_for_from_the_file_menu() {
+    let mut h = harness(BottleneckApp::new(bundled("three_tier"), None));
+    run_until(&mut h, 5.0);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("charts.png");
+    h.get_by_label("File").click();
+    h.run_steps(2);
+    h.get_by_label(labels::EXPORT_RUN).click();
+    h.run_steps(2);
+    h.get_by_label(labels::EXPORT_CHARTS_PNG).click();
+    h.run_steps(3);
+    h.get_by_role_and_label(Role::TextInput, labels::FILE_PATH)
+        .set_text_value_accesskit(path.to_str().expect("UTF-8 path"));
+    h.run_steps(1);
+    h.get_by_label(labels::CONFIRM_SAVE).click();
+    h.run_steps(1);
+    assert!(
+        h.state().status().starts_with("Saving the picture to"),
+        "{}",
+        h.state().status()
+    );
+}

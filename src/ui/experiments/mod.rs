@@ -17,7 +17,7 @@ mod curve;
 mod forms;
 mod frontier;
 mod job;
-mod picture;
+pub(crate) mod picture;
 mod results;
 mod setup;
 
@@ -100,13 +100,17 @@ pub enum Export {
     RunCsv,
     /// Every chart series of the run, one row per sample, as `run --series` writes it.
     SeriesCsv,
+    /// A picture of the charts panel.
+    ChartsPng,
+    /// A picture of the whole window.
+    WindowPng,
 }
 
 impl Export {
     pub fn extension(self) -> &'static str {
         match self {
             Self::Csv | Self::PlanCsv | Self::RunCsv | Self::SeriesCsv => "csv",
-            Self::Png | Self::PlanPng => "png",
+            Self::Png | Self::PlanPng | Self::ChartsPng | Self::WindowPng => "png",
             Self::RunJson => "json",
         }
     }
@@ -121,6 +125,8 @@ impl Export {
             Self::RunJson => format!("{stem}-summary.json"),
             Self::RunCsv => format!("{stem}-summary.csv"),
             Self::SeriesCsv => format!("{stem}-series.csv"),
+            Self::ChartsPng => format!("{stem}-charts.png"),
+            Self::WindowPng => format!("{stem}-window.png"),
         }
     }
 }
@@ -142,12 +148,23 @@ const PICTURE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// A PNG export under way: the picture is taken a few frames after the file dialog
 /// closed, of the curve drawn without hover marks.
-struct PngExport {
-    path: PathBuf,
+pub(crate) struct PngExport {
+    pub(crate) path: PathBuf,
     /// Frames to wait before asking for the picture.
-    wait_frames: u32,
+    pub(crate) wait_frames: u32,
     /// When the picture was asked for.
-    asked: Option<Instant>,
+    pub(crate) asked: Option<Instant>,
+}
+
+impl PngExport {
+    /// A picture to save to `path`, taken after two frames have settled.
+    pub(crate) fn new(path: PathBuf) -> Self {
+        Self {
+            path,
+            wait_frames: 2,
+            asked: None,
+        }
+    }
 }
 
 /// The panel's state.
