@@ -98,25 +98,15 @@ pub fn outline(previous: Option<&str>, glance: &[Glance]) -> Option<String> {
 
 /// Each shard's primary CPU over the window, by shard (empty unless sharded).
 pub fn shard_cpus(series: &SeriesSet, db: &str, window_secs: f64) -> Vec<f64> {
-    let prefix = format!("{db}#s");
-    let shards: Vec<&str> = series
-        .names
-        .iter()
-        .filter(|(s, m)| {
-            m == "cpu_util"
-                && s.strip_prefix(&prefix)
-                    .is_some_and(|k| k.parse::<u32>().is_ok())
-        })
-        .map(|(s, _)| s.as_str())
-        .collect();
+    let shards = super::charts::model::shard_scopes(series, db);
     if shards.len() < 2 {
         return Vec::new();
     }
     shards
         .iter()
-        .map(|s| {
+        .map(|(scope, _)| {
             series
-                .recent_mean(s, "cpu_util", window_secs)
+                .recent_mean(scope, "cpu_util", window_secs)
                 .unwrap_or(0.0)
         })
         .collect()

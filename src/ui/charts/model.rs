@@ -265,23 +265,32 @@ pub fn charts(set: &SeriesSet, scenario: &Scenario, choice: &Choice<'_>) -> Vec<
     out
 }
 
+/// The series scopes of database `db`'s shard primaries (`orders#s0`, …) with their short
+/// names (`s0`), in order; empty unless it is sharded.
+pub fn shard_scopes<'a>(set: &'a SeriesSet, db: &str) -> Vec<(&'a str, &'a str)> {
+    let prefix = format!("{db}#");
+    set.names
+        .iter()
+        .filter(|(_, m)| m == "cpu_util")
+        .filter_map(|(s, _)| {
+            let shard = s.strip_prefix(&prefix)?;
+            shard
+                .strip_prefix('s')
+                .is_some_and(|k| k.parse::<u32>().is_ok())
+                .then_some((s.as_str(), shard))
+        })
+        .collect()
+}
+
 /// Each shard's primary CPU, the busiest over the window drawn thicker and named.
 fn shard_lines(set: &SeriesSet, db: &str, first: usize) -> Vec<Line> {
-    let prefix = format!("{db}#s");
-    let mut lines: Vec<(Line, f64)> = set
-        .names
-        .iter()
-        .filter(|(s, m)| {
-            m == "cpu_util"
-                && s.strip_prefix(&prefix)
-                    .is_some_and(|k| k.parse::<u32>().is_ok())
-        })
-        .map(|(s, m)| {
+    let mut lines: Vec<(Line, f64)> = shard_scopes(set, db)
+        .into_iter()
+        .map(|(scope, shard)| {
             let mean = set
-                .column(s, m)
+                .column(scope, "cpu_util")
                 .map_or(0.0, |v| mean_of(v.get(first..).unwrap_or_default()));
-            let shard = &s[prefix.len() - 1..];
-            (Line::new(s, m, shard.to_owned()), mean)
+            (Line::new(scope, "cpu_util", shard.to_owned()), mean)
         })
         .collect();
     if let Some((hot, _)) = lines
