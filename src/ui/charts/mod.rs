@@ -306,7 +306,7 @@ fn x_range(set: &SeriesSet, window_secs: f64) -> (f64, f64) {
     }
 }
 
-fn points(set: &SeriesSet, line: &Line, (lo, hi): (f64, f64), factor: f64) -> Vec<[f64; 2]> {
+fn points(set: &SeriesSet, line: &Line, (lo, hi): (f64, f64)) -> Vec<[f64; 2]> {
     let Some(values) = set.column(&line.scope, &line.metric) else {
         return Vec::new();
     };
@@ -316,7 +316,7 @@ fn points(set: &SeriesSet, line: &Line, (lo, hi): (f64, f64), factor: f64) -> Ve
         .iter()
         .zip(&values[first..last])
         .filter(|(_, v)| v.is_finite())
-        .map(|(t, v)| [*t, *v * factor])
+        .map(|(t, v)| [*t, *v])
         .collect()
 }
 
@@ -332,29 +332,29 @@ fn draw(
     drawn: &mut Drawn,
 ) {
     let range = x_range(set, window_secs);
-    let ghost = context.baseline.map(|b| &b.series);
-    let largest = chart
-        .lines
+    // Each line's points once, for this run and the kept one; scaled to the unit their
+    // largest value reads best in.
+    let of = |set: &SeriesSet| -> Vec<Vec<[f64; 2]>> {
+        chart.lines.iter().map(|l| points(set, l, range)).collect()
+    };
+    let mut current = of(set);
+    let mut ghost = context.baseline.map(|b| of(&b.series)).unwrap_or_default();
+    let largest = current
         .iter()
-        .flat_map(|l| {
-            points(set, l, range, 1.0)
-                .into_iter()
-                .chain(ghost.map(|g| points(g, l, range, 1.0)).unwrap_or_default())
-        })
-        .map(|[_, y]| y)
+        .chain(&ghost)
+        .flatten()
+        .map(|[_, y]| *y)
         .fold(0.0, f64::max);
     let (factor, unit) = chart.unit.scale(largest);
+    for [_, y] in current.iter_mut().chain(&mut ghost).flatten() {
+        *y *= factor;
+    }
     let title = if unit.is_empty() {
         chart.title.clone()
     } else {
         format!("{} ({unit})", chart.title)
     };
-    let current: Vec<(&Line, Vec<[f64; 2]>)> = chart
-        .lines
-        .iter()
-        .map(|l| (l, points(set, l, range, factor)))
-        .collect();
-    let has_data = current.iter().any(|(_, p)| !p.is_empty());
+    let has_data = current.iter().any(|p| !p.is_empty());
     let markers: Vec<&Marker> = context
         .markers
         .iter()
@@ -378,9 +378,10 @@ fn draw(
             .include_x(range.0)
             .include_x(range.1)
             .include_y(0.0)
-            .include_y(if has_data { 0.0 } else { upper })
+            // A share or a state always shows its whole scale; an empty chart a unit one.
             .include_y(
-                if chart.unit == model::Unit::Share || chart.unit == model::Unit::BreakerState {
+                if !has_data || matches!(chart.unit, model::Unit::Share | model::Unit::BreakerState)
+                {
                     upper
                 } else {
                     0.0
@@ -409,24 +410,21 @@ fn draw(
                     .formatter(|m, _| grid_label(m)),
             ])
             .show(ui, |plot_ui| {
-                if let Some(ghost) = ghost {
-                    for line in &chart.lines {
-                        let p = points(ghost, line, range, factor);
-                        if !p.is_empty() {
-                            drawn.ghost_lines += 1;
-                            plot_ui.line(
-                                egui_plot::Line::new(
-                                    format!("{} (kept)", line.label),
-                                    PlotPoints::from(p),
-                                )
-                                .color(colour(line).gamma_multiply(0.45))
-                                .style(egui_plot::LineStyle::dashed_loose())
-                                .allow_hover(false),
-                            );
-                        }
+                for (line, p) in chart.lines.iter().zip(ghost) {
+                    if !p.is_empty() {
+                        drawn.ghost_lines += 1;
+                        plot_ui.line(
+                            egui_plot::Line::new(
+                                format!("{} (kept)", line.label),
+                                PlotPoints::from(p),
+                            )
+                            .color(colour(line).gamma_multiply(0.45))
+                            .style(egui_plot::LineStyle::dashed_loose())
+                            .allow_hover(false),
+                        );
                     }
                 }
-                for (line, p) in current {
+                for (line, p) in chart.lines.iter().zip(current) {
                     plot_ui.line(
                         egui_plot::Line::new(line.label.as_str(), PlotPoints::from(p))
                             .color(colour(line))
