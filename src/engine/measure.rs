@@ -143,6 +143,13 @@ impl Agg {
 
 /// A span of time to divide counts by: over no time at all, rates are zero (dividing by
 /// infinity), not infinite.
+/// The chart series of one query's rate, under its database's scope
+/// (`queries_per_sec.find_user`): a metric name, since component ids and query names may
+/// hold any character but a database's own metrics hold no `.`.
+pub fn query_rate_metric(query: &str) -> String {
+    format!("queries_per_sec.{query}")
+}
+
 fn nonzero(secs: f64) -> f64 {
     if secs > 0.0 { secs } else { f64::INFINITY }
 }
@@ -838,6 +845,9 @@ impl World {
         for d in &self.dbs {
             names.push((d.id.clone(), "queries_per_sec".to_owned()));
             names.push((d.id.clone(), "stale_reads_per_sec".to_owned()));
+            for q in &d.queries {
+                names.push((d.id.clone(), query_rate_metric(&q.name)));
+            }
         }
         for t in &self.tiers {
             for m in [
@@ -997,9 +1007,16 @@ impl World {
             v.push(c.gets.take_sample() as f64 / secs);
         }
         for d in &mut self.dbs {
-            let n: u64 = d.queries.iter_mut().map(|q| q.count.take_sample()).sum();
-            v.push(n as f64 / secs);
+            let total = v.len();
+            v.push(0.0);
             v.push(d.stale_reads.take_sample() as f64 / secs);
+            let mut n = 0;
+            for q in &mut d.queries {
+                let k = q.count.take_sample();
+                n += k;
+                v.push(k as f64 / secs);
+            }
+            v[total] = n as f64 / secs;
         }
 
         for ti in 0..self.tiers.len() {

@@ -13,6 +13,7 @@ mod arrivals;
 mod components;
 mod lru;
 mod measure;
+pub use measure::query_rate_metric;
 mod program;
 mod sampler;
 mod world;

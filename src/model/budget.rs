@@ -526,14 +526,14 @@ fn sessions_reaching(s: &Scenario, peaks: &BTreeMap<String, Peak>) -> f64 {
 }
 
 /// Chart series the run keeps, about: system-wide ones, four per endpoint, and a dozen
-/// per component (more for tiers with pools and database nodes).
+/// per component (more for tiers with pools, database nodes and queries).
 fn series_columns(s: &Scenario) -> f64 {
     let mut columns = 32.0 + 4.0 * s.endpoints.len() as f64;
     for c in &s.components {
         columns += match c {
             ComponentSpec::App(a) => 12.0 + 2.0 * a.pools.len() as f64,
             ComponentSpec::Database(d) => {
-                2.0 + 4.0 * f64::from(d.shards) * f64::from(d.replicas + 1)
+                2.0 + d.queries.len() as f64 + 4.0 * f64::from(d.shards) * f64::from(d.replicas + 1)
             }
             _ => 6.0,
         };

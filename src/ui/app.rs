@@ -17,9 +17,11 @@ use crate::model::{self, ComponentSpec, Endpoint, RunSpec, Scenario, ValidScenar
 use super::advisor::{self as advisor_panel, AdvisorPanel};
 use super::canvas::{Canvas, CanvasAction, CanvasInput};
 use super::charts;
+use super::compare::Comparing;
 use super::document::Document;
 use super::experiments::picture::take_picture;
 use super::experiments::{self, Experiments, Export, PngExport};
+use super::files::{self, Picker};
 use super::inspector::{self, Buffer, RefChoices};
 use super::playback::{Playback, SPEEDS, speed_label};
 use super::prefs::{Prefs, STORAGE_KEY};
@@ -38,6 +40,8 @@ pub mod labels {
     pub const RESTART: &str = "Restart";
     pub const KEEP_BASELINE: &str = "Keep this run to compare";
     pub const LESSONS: &str = "Lessons";
+    pub const ALL_LESSONS: &str = "All lessons…";
+    pub const LESSONS_WINDOW: &str = "Lessons by topic";
     pub const EXPORT_RUN: &str = "Export the run";
     pub const EXPORT_SUMMARY_JSON: &str = "Summary (JSON)…";
     pub const EXPORT_SUMMARY_CSV: &str = "Summary (CSV)…";
@@ -54,8 +58,14 @@ pub mod labels {
     pub const SERVED: &str = "Served";
     pub const SATURATION: &str = "Saturation, fullest first";
     pub const FORGET_BASELINE: &str = "Forget the kept run";
+    pub const COMPARE_WITH: &str = "Compare with a scenario file…";
+    pub const STOP_COMPARING: &str = "Stop comparing";
     pub const NEW: &str = "New";
     pub const OPEN: &str = "Open…";
+    pub const OPEN_TYPED: &str = "Open a path…";
+    /// The status while the system's file dialog is shown.
+    pub const CHOOSING: &str = "Choosing a file in the system dialog…";
+    pub const TYPE_INSTEAD: &str = "Type the path instead";
     pub const SAVE: &str = "Save";
     pub const SAVE_AS: &str = "Save as…";
     pub const UNDO: &str = "Undo";
@@ -98,8 +108,11 @@ pub enum Command {
     SetSeed(u64),
     New,
     Open(PathBuf),
-    /// Ask for a path to open (after confirming unsaved changes are discarded).
+    /// Ask for a file to open (after confirming unsaved changes are discarded): the
+    /// system's dialog, or the path field where there is none.
     OpenDialog,
+    /// Ask for the path of a file to open in the path field (keyboard use).
+    OpenTyped,
     /// Open a bundled scenario by its file name (`cache_stampede`), from the Lessons menu.
     OpenLesson(String),
     Save,
@@ -129,6 +142,10 @@ pub enum Command {
     KeepBaseline,
     /// Stop drawing the kept run.
     ForgetBaseline,
+    /// Ask for another scenario to run beside this one.
+    CompareDialog,
+    /// Run the scenario of this file beside this one and keep it on the charts (A/B).
+    CompareWith(PathBuf),
     /// Close the window.
     Quit,
     /// Break something in the running system now (recorded).
@@ -148,6 +165,8 @@ pub enum Command {
         title: String,
     },
     Export(Export, PathBuf),
+    /// Stop waiting for the system's file dialog; type the path.
+    TypeInstead,
 }
 
 impl Command {
@@ -155,7 +174,12 @@ impl Command {
     fn discards(&self) -> bool {
         matches!(
             self,
-            Self::New | Self::Open(_) | Self::OpenDialog | Self::OpenLesson(_) | Self::Quit
+            Self::New
+                | Self::Open(_)
+                | Self::OpenDialog
+                | Self::OpenTyped
+                | Self::OpenLesson(_)
+                | Self::Quit
         )
     }
 }
@@ -163,8 +187,8 @@ impl Command {
 /// A modal dialog.
 #[derive(Clone, Debug, PartialEq)]
 enum Dialog {
-    /// A file path to open, save to or export to (typed, or picked with the native
-    /// dialog).
+    /// A file path to open, save to or export to, typed (the system's dialog is one
+    /// button away).
     Path { purpose: PathPurpose, text: String },
     /// Unsaved changes would be lost by `then`.
     Discard { then: Box<Command> },
@@ -177,6 +201,8 @@ enum Dialog {
 enum PathPurpose {
     Open,
     Save,
+    /// Another scenario to run beside this one (A/B).
+    Compare,
     Export(Export),
 }
 
@@ -185,6 +211,7 @@ impl PathPurpose {
         match self {
             Self::Open => "Open scenario",
             Self::Save => "Save scenario",
+            Self::Compare => "Compare with another scenario",
             Self::Export(Export::Csv) => "Export the experiment's results as CSV",
             Self::Export(Export::Png) => "Export the experiment's curve as PNG",
             Self::Export(Export::PlanCsv) => "Export the configurations as CSV",
@@ -197,10 +224,20 @@ impl PathPurpose {
         }
     }
 
+    /// What the window does with the path given.
+    fn command(self, path: PathBuf) -> Command {
+        match self {
+            Self::Open => Command::Open(path),
+            Self::Save => Command::SaveAs(path),
+            Self::Compare => Command::CompareWith(path),
+            Self::Export(e) => Command::Export(e, path),
+        }
+    }
+
     /// The file type the native dialog offers.
     fn filter(self) -> (&'static str, &'static str) {
         match self {
-            Self::Open | Self::Save => ("scenario", "ron"),
+            Self::Open | Self::Save | Self::Compare => ("scenario", "ron"),
             Self::Export(e) => (e.extension(), e.extension()),
         }
     }
@@ -270,6 +307,13 @@ pub struct BottleneckApp {
     charts_rect: Option<egui::Rect>,
     picture_sender: std::sync::mpsc::Sender<Result<PathBuf, String>>,
     picture_replies: std::sync::mpsc::Receiver<Result<PathBuf, String>>,
+    /// How paths are asked for, and the system dialog being shown, if one is.
+    picker: Picker,
+    picking: Option<files::Pending<PathPurpose>>,
+    /// Another scenario being run to compare with, until it becomes the baseline.
+    comparing: Option<Comparing>,
+    /// The Lessons window is open.
+    show_lessons: bool,
     last_frame: Option<Instant>,
     frame_dt: f64,
     pub stats: FrameStats,
@@ -446,6 +490,10 @@ impl BottleneckApp {
             charts_rect: None,
             picture_sender,
             picture_replies,
+            picker: Picker::default(),
+            picking: None,
+            comparing: None,
+            show_lessons: false,
             last_frame: None,
             frame_dt: 0.0,
             stats: FrameStats::default(),
@@ -453,6 +501,11 @@ impl BottleneckApp {
             title: String::new(),
             quitting: false,
         }
+    }
+
+    /// How the window asks for paths: the system's dialog (the default) or the path field.
+    pub fn set_picker(&mut self, picker: Picker) {
+        self.picker = picker;
     }
 
     /// Restores preferences saved by a previous session.
@@ -473,6 +526,11 @@ impl BottleneckApp {
     /// ranking lists and the outline is chosen from.
     pub fn glance(&self) -> Vec<crate::metrics::Glance> {
         self.sim.glance(self.prefs.live_window_secs)
+    }
+
+    /// The run kept on the charts to compare with, if any.
+    pub fn baseline(&self) -> Option<&charts::model::Baseline> {
+        self.baseline.as_ref()
     }
 
     /// The node outlined as the bottleneck in the last frame.
@@ -653,9 +711,12 @@ impl BottleneckApp {
                 });
         }
         egui::CentralPanel::default().show(ui, |ui| self.canvas_ui(ui, &summary, &glance));
+        self.lessons_ui(ui.ctx());
         self.experiments_ui(ui.ctx());
         self.advisor_ui(ui.ctx(), &summary);
         self.dialog_ui(ui.ctx());
+        self.picking_ui(ui.ctx());
+        self.comparing_ui(ui.ctx());
         self.picture_ui(ui.ctx());
 
         let commands = std::mem::take(&mut self.commands);
@@ -665,6 +726,143 @@ impl BottleneckApp {
         self.update_title(ui.ctx());
         if self.quitting {
             ui.ctx().send_viewport_cmd(egui::ViewportCommand::Close);
+        }
+    }
+
+    /// Asks for a path for `purpose`: the system's dialog on its own thread when there is
+    /// one, else the path field starting at `text`.
+    fn ask_path(&mut self, purpose: PathPurpose, text: String) {
+        let Picker::Dialog(pick) = self.picker else {
+            self.dialog = Some(Dialog::Path { purpose, text });
+            return;
+        };
+        if self.picking.is_some() {
+            self.status = "A file dialog is already open".to_owned();
+            return;
+        }
+        let save = !matches!(purpose, PathPurpose::Open | PathPurpose::Compare);
+        let typed = std::path::Path::new(text.trim());
+        let (directory, file_name) = if text.is_empty() || text.ends_with(['/', '\\']) {
+            (Some(typed.to_owned()), None)
+        } else {
+            (
+                typed.parent().map(std::path::Path::to_owned),
+                typed.file_name().map(|n| n.to_string_lossy().into_owned()),
+            )
+        };
+        let ask = files::Ask {
+            title: purpose.heading().to_owned(),
+            save,
+            filter: purpose.filter(),
+            directory: directory.filter(|d| d.is_dir()),
+            file_name: file_name.filter(|_| save),
+        };
+        match files::Pending::start(purpose, text.clone(), ask, pick) {
+            Ok(p) => {
+                self.picking = Some(p);
+                self.status = labels::CHOOSING.to_owned();
+            }
+            Err(_) => self.dialog = Some(Dialog::Path { purpose, text }),
+        }
+    }
+
+    /// The system dialog's answer, once it comes: the command it asked for, or the path
+    /// field when no dialog appeared.
+    fn picking_ui(&mut self, ctx: &egui::Context) {
+        let Some(p) = &self.picking else {
+            return;
+        };
+        let answer = p.poll();
+        if answer == files::Answer::Waiting {
+            ctx.request_repaint_after(std::time::Duration::from_millis(100));
+            return;
+        }
+        let Some(p) = self.picking.take() else {
+            return;
+        };
+        match answer {
+            files::Answer::Waiting => {}
+            files::Answer::Picked(path) => {
+                self.status.clear();
+                self.commands.push(p.purpose.command(path));
+            }
+            files::Answer::Cancelled => self.status = "No file chosen".to_owned(),
+            files::Answer::NoDialog => {
+                self.status = "No system file dialog appeared (it needs an XDG desktop portal \
+                               or zenity): type the path"
+                    .to_owned();
+                self.dialog = Some(Dialog::Path {
+                    purpose: p.purpose,
+                    text: p.typed,
+                });
+            }
+        }
+    }
+
+    /// Starts running the scenario of `path` beside this one, to this run's end.
+    fn compare_with(&mut self, path: &std::path::Path) {
+        let b = match model::load_file(path) {
+            Ok(b) => b,
+            Err(e) => {
+                self.dialog = Some(Dialog::Error {
+                    title: format!("Cannot compare with {}", path.display()),
+                    message: e.to_string(),
+                });
+                return;
+            }
+        };
+        let name = path.file_name().map_or_else(
+            || path.display().to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        );
+        let streams = if b.seed == self.sim.seed() {
+            "on the same random numbers as this run"
+        } else {
+            "with another seed than this run's: part of any difference is luck"
+        };
+        match Comparing::start(b, name.clone(), self.sim.end()) {
+            Ok(job) => {
+                self.status = format!("Running {name} beside this one, {streams}");
+                self.comparing = Some(job);
+            }
+            Err(e) => self.status = format!("Cannot run {name}: {e}"),
+        }
+    }
+
+    /// The compared scenario's run, once done, becomes the kept run on the charts.
+    fn comparing_ui(&mut self, ctx: &egui::Context) {
+        let Some(job) = &self.comparing else {
+            return;
+        };
+        match job.poll() {
+            None => ctx.request_repaint_after(std::time::Duration::from_millis(100)),
+            Some(Ok(kept)) => {
+                self.status = format!(
+                    "{} is on the charts, dashed and faded, with a table of both over the \
+                     same seconds",
+                    kept.name
+                );
+                self.baseline = Some(kept);
+                self.comparing = None;
+            }
+            Some(Err(e)) => {
+                self.dialog = Some(Dialog::Error {
+                    title: format!("Cannot compare with {}", job.name),
+                    message: e,
+                });
+                self.comparing = None;
+            }
+        }
+    }
+
+    /// Stops waiting for the system dialog and asks in the path field instead.
+    fn type_instead(&mut self) {
+        if let Some(p) = self.picking.take() {
+            self.status.clear();
+            self.dialog = Some(Dialog::Path {
+                purpose: p.purpose,
+                text: p.typed,
+            });
         }
     }
 
@@ -759,6 +957,9 @@ impl BottleneckApp {
         if pressed(M::COMMAND, Key::O) {
             out.push(Command::OpenDialog);
         }
+        if pressed(M::COMMAND, Key::L) {
+            out.push(Command::OpenTyped);
+        }
         if pressed(M::COMMAND, Key::N) {
             out.push(Command::New);
         }
@@ -826,6 +1027,12 @@ impl BottleneckApp {
                 {
                     self.commands.push(Command::OpenDialog);
                 }
+                if menu_entry(ui, true, OPEN_TYPED, M::COMMAND, Key::L)
+                    .on_hover_text("Type the path of a scenario file")
+                    .clicked()
+                {
+                    self.commands.push(Command::OpenTyped);
+                }
                 ui.menu_button("Open recent", |ui| {
                     if self.prefs.recent.is_empty() {
                         ui.weak("no recent files");
@@ -889,13 +1096,17 @@ impl BottleneckApp {
                     }
                     None => UNDO.to_owned(),
                 };
-                if menu_entry(ui, !self.undo.is_empty(), &undo, M::COMMAND, Key::Z)
-                    .clicked()
-                {
+                if menu_entry(ui, !self.undo.is_empty(), &undo, M::COMMAND, Key::Z).clicked() {
                     self.commands.push(Command::Undo);
                 }
-                if menu_entry(ui, !self.redo.is_empty(), REDO, M::COMMAND | M::SHIFT, Key::Z)
-                    .clicked()
+                if menu_entry(
+                    ui,
+                    !self.redo.is_empty(),
+                    REDO,
+                    M::COMMAND | M::SHIFT,
+                    Key::Z,
+                )
+                .clicked()
                 {
                     self.commands.push(Command::Redo);
                 }
@@ -913,15 +1124,28 @@ impl BottleneckApp {
                         egui::Button::new(labels::KEEP_BASELINE),
                     )
                     .on_hover_text(
-                        "Keep this run on the charts, faded, to compare what comes next with it                          (a restart keeps the run before it by itself)",
+                        "Keep this run on the charts, faded, to compare what comes next with it \
+                         (a restart keeps the run before it by itself)",
                     )
                     .clicked()
                 {
                     self.commands.push(Command::KeepBaseline);
                 }
                 if ui
+                    .button(labels::COMPARE_WITH)
+                    .on_hover_text(
+                        "Run another scenario (B) to this run's end in the background and keep \
+                         it on the charts, faded, with a table of both over the same seconds. \
+                         With the same seed, both draw the same random numbers, so what \
+                         differs is the configuration, not the luck",
+                    )
+                    .clicked()
+                {
+                    self.commands.push(Command::CompareDialog);
+                }
+                if ui
                     .add_enabled(
-                        self.baseline.is_some(),
+                        self.baseline.is_some() || self.comparing.is_some(),
                         egui::Button::new(labels::FORGET_BASELINE),
                     )
                     .clicked()
@@ -946,6 +1170,14 @@ impl BottleneckApp {
                 }
             });
             ui.menu_button(LESSONS, |ui| {
+                if ui
+                    .button(ALL_LESSONS)
+                    .on_hover_text("Every lesson with what to watch and what to try")
+                    .clicked()
+                {
+                    self.show_lessons = true;
+                }
+                ui.separator();
                 let mut topic = "";
                 for entry in super::lessons::catalogue() {
                     if entry.topic != topic {
@@ -1063,7 +1295,7 @@ impl BottleneckApp {
         });
     }
 
-    fn status_ui(&self, ui: &mut egui::Ui) {
+    fn status_ui(&mut self, ui: &mut egui::Ui) {
         ui.horizontal(|ui| {
             if self.sim.stall().is_some() {
                 ui.colored_label(
@@ -1100,6 +1332,25 @@ impl BottleneckApp {
                  responsive",
                 FRAME_BUDGET.as_millis()
             ));
+            if let Some(job) = &self.comparing {
+                ui.separator();
+                ui.add(
+                    egui::ProgressBar::new(job.progress() as f32)
+                        .desired_width(120.0)
+                        .text(format!("running {}", job.name)),
+                );
+                if ui.small_button(labels::STOP_COMPARING).clicked() {
+                    self.commands.push(Command::ForgetBaseline);
+                }
+            }
+            if self.picking.is_some()
+                && ui
+                    .small_button(labels::TYPE_INSTEAD)
+                    .on_hover_text("Stop waiting for the system's dialog and type the path")
+                    .clicked()
+            {
+                self.commands.push(Command::TypeInstead);
+            }
             if !self.status.is_empty() {
                 ui.separator();
                 ui.label(&self.status);
@@ -1610,7 +1861,8 @@ impl BottleneckApp {
         let mut close = false;
         match dialog {
             Dialog::Path { purpose, mut text } => {
-                let save = purpose != PathPurpose::Open;
+                let save = !matches!(purpose, PathPurpose::Open | PathPurpose::Compare);
+                let mut browse = false;
                 egui::Modal::new(egui::Id::unique("path dialog")).show(ctx, |ui| {
                     ui.heading(purpose.heading());
                     let label = ui.label(FILE_PATH);
@@ -1622,11 +1874,7 @@ impl BottleneckApp {
                         let confirm = if save { CONFIRM_SAVE } else { CONFIRM_OPEN };
                         if ui.button(confirm).clicked() || enter {
                             let path = PathBuf::from(text.trim());
-                            self.commands.push(match purpose {
-                                PathPurpose::Open => Command::Open(path),
-                                PathPurpose::Save => Command::SaveAs(path),
-                                PathPurpose::Export(e) => Command::Export(e, path),
-                            });
+                            self.commands.push(purpose.command(path));
                             close = true;
                         }
                         if ui
@@ -1634,32 +1882,25 @@ impl BottleneckApp {
                             .on_hover_text("Pick the file with the system's file dialog")
                             .clicked()
                         {
-                            let (kind, extension) = purpose.filter();
-                            let dialog = rfd::FileDialog::new().add_filter(kind, &[extension]);
-                            let picked = if save {
-                                let name =
-                                    std::path::Path::new(text.trim()).file_name().map_or_else(
-                                        || self.doc.title(),
-                                        |n| n.to_string_lossy().into_owned(),
-                                    );
-                                dialog.set_file_name(name).save_file()
-                            } else {
-                                dialog.pick_file()
-                            };
-                            match picked {
-                                Some(p) => text = p.display().to_string(),
-                                None => {
-                                    self.status = "No file picked (if no dialog appeared, type \
-                                                   the path instead)"
-                                        .to_owned()
-                                }
-                            }
+                            browse = true;
+                            close = true;
                         }
                         if ui.button(CANCEL).clicked() {
                             close = true;
                         }
                     });
                 });
+                if browse {
+                    self.dialog = None;
+                    // The system's dialog, even when the window types paths by default.
+                    let picker = self.picker;
+                    if matches!(picker, Picker::Typed) {
+                        self.picker = Picker::default();
+                    }
+                    self.ask_path(purpose, text);
+                    self.picker = picker;
+                    return;
+                }
                 if !close {
                     self.dialog = Some(Dialog::Path { purpose, text });
                 }
@@ -1741,7 +1982,21 @@ impl BottleneckApp {
                      compare (kept at {at:.0} s)"
                 );
             }
-            Command::ForgetBaseline => self.baseline = None,
+            Command::ForgetBaseline => {
+                self.baseline = None;
+                self.comparing = None;
+            }
+            Command::CompareDialog => {
+                let text = self
+                    .doc
+                    .path
+                    .as_ref()
+                    .and_then(|p| p.parent())
+                    .map(|d| format!("{}/", d.display()))
+                    .unwrap_or_default();
+                self.ask_path(PathPurpose::Compare, text);
+            }
+            Command::CompareWith(path) => self.compare_with(&path),
             Command::SetSpeed(s) => self.playback.speed = s,
             Command::SetSeed(seed) => {
                 self.edit_document("change the seed", |s| {
@@ -1764,7 +2019,7 @@ impl BottleneckApp {
                     _ => self.status = format!("There is no bundled scenario {file:?}"),
                 }
             }
-            Command::OpenDialog => {
+            Command::OpenDialog | Command::OpenTyped => {
                 let text = self
                     .doc
                     .path
@@ -1772,10 +2027,14 @@ impl BottleneckApp {
                     .and_then(|p| p.parent())
                     .map(|d| format!("{}/", d.display()))
                     .unwrap_or_default();
-                self.dialog = Some(Dialog::Path {
-                    purpose: PathPurpose::Open,
-                    text,
-                });
+                if matches!(c, Command::OpenTyped) {
+                    self.dialog = Some(Dialog::Path {
+                        purpose: PathPurpose::Open,
+                        text,
+                    });
+                } else {
+                    self.ask_path(PathPurpose::Open, text);
+                }
             }
             Command::Open(path) => match Document::open(&path) {
                 Ok(doc) => {
@@ -1801,10 +2060,7 @@ impl BottleneckApp {
                     .as_ref()
                     .map(|p| p.display().to_string())
                     .unwrap_or_else(|| "scenario.ron".to_owned());
-                self.dialog = Some(Dialog::Path {
-                    purpose: PathPurpose::Save,
-                    text,
-                });
+                self.ask_path(PathPurpose::Save, text);
             }
             Command::SaveAs(path) => self.save_to(path),
             Command::Undo => self.undo(),
@@ -1980,12 +2236,10 @@ impl BottleneckApp {
                 let text = experiments::export_path(self.doc.path.as_deref(), kind)
                     .display()
                     .to_string();
-                self.dialog = Some(Dialog::Path {
-                    purpose: PathPurpose::Export(kind),
-                    text,
-                });
+                self.ask_path(PathPurpose::Export(kind), text);
             }
             Command::Export(kind, path) => self.export(kind, path),
+            Command::TypeInstead => self.type_instead(),
             Command::ApplyLever {
                 component,
                 changes,
@@ -2084,6 +2338,22 @@ impl BottleneckApp {
 
     /// The Experiments panel, in its own window while shown. Hiding it cancels a
     /// running experiment.
+    /// The Lessons window: every bundled lesson by topic, opened with a click.
+    fn lessons_ui(&mut self, ctx: &egui::Context) {
+        let mut chosen = None;
+        egui::Window::new(labels::LESSONS_WINDOW)
+            .open(&mut self.show_lessons)
+            .default_pos([200.0, 60.0])
+            .default_size([760.0, 620.0])
+            .resizable(true)
+            .collapsible(false)
+            .show(ctx, |ui| chosen = super::lessons::browse_ui(ui));
+        if let Some(file) = chosen {
+            self.show_lessons = false;
+            self.commands.push(Command::OpenLesson(file.to_owned()));
+        }
+    }
+
     fn experiments_ui(&mut self, ctx: &egui::Context) {
         if !self.prefs.show_experiments {
             self.experiments.stop();
@@ -2376,6 +2646,7 @@ impl BottleneckApp {
         self.advisor.forget();
         // A run of another scenario is no baseline for this one.
         self.baseline = None;
+        self.comparing = None;
         self.doc = doc;
         self.undo.clear();
         self.redo.clear();

@@ -72,6 +72,8 @@ pub struct Entry {
     pub topic: String,
     /// What to watch (the menu item's hover text).
     pub watch: String,
+    /// What to try, step by step (the lesson's checklist).
+    pub steps: Vec<String>,
 }
 
 /// The bundled scenarios by topic, in the menu's order (parsed once).
@@ -88,6 +90,9 @@ pub fn catalogue() -> &'static [Entry] {
                     title: s.name.clone(),
                     topic: lesson.map_or_else(|| "Other".to_owned(), |l| l.topic.clone()),
                     watch: lesson.map_or_else(String::new, |l| l.watch.clone()),
+                    steps: lesson.map_or_else(Vec::new, |l| {
+                        l.steps.iter().map(|st| st.say.clone()).collect()
+                    }),
                 })
             })
             .collect();
@@ -102,6 +107,43 @@ pub fn catalogue() -> &'static [Entry] {
         });
         entries
     })
+}
+
+/// The Lessons window's contents: every bundled lesson by topic, what to watch and its
+/// checklist; returns the file of the lesson whose title was clicked.
+pub fn browse_ui(ui: &mut egui::Ui) -> Option<&'static str> {
+    let mut chosen = None;
+    ui.label(
+        "Each scenario teaches one lesson. Open one: it starts running, the left panel says \
+         what to watch, and each step of its checklist has a Try button that makes the change \
+         (undo takes it back).",
+    );
+    egui::ScrollArea::vertical().show(ui, |ui| {
+        let mut topic = "";
+        for entry in catalogue() {
+            if entry.topic != topic {
+                topic = &entry.topic;
+                ui.add_space(6.0);
+                ui.heading(topic);
+            }
+            ui.horizontal_wrapped(|ui| {
+                if ui
+                    .button(egui::RichText::new(&entry.title).strong())
+                    .on_hover_text("Open this lesson (it replaces the open scenario)")
+                    .clicked()
+                {
+                    chosen = Some(entry.file);
+                }
+                ui.label(format!("Watch: {}", entry.watch));
+            });
+            ui.indent(entry.file, |ui| {
+                for (i, say) in entry.steps.iter().enumerate() {
+                    ui.weak(format!("{}. {say}", i + 1));
+                }
+            });
+        }
+    });
+    chosen
 }
 
 /// The text of the bundled scenario `file`.

@@ -7,7 +7,7 @@ use std::path::Path;
 use bottleneck::engine::Simulation;
 use bottleneck::model::{self, ComponentSpec, ValidScenario};
 use bottleneck::report;
-use bottleneck::ui::{BottleneckApp, Command, Selection, labels};
+use bottleneck::ui::{BottleneckApp, Command, Selection, files, labels};
 use egui::accesskit::Role;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable as _;
@@ -263,6 +263,80 @@ fn save_then_open_gives_the_identical_scenario() {
     menu(&mut h, "File", labels::OPEN);
     answer_file_dialog(&mut h, &path, labels::CONFIRM_OPEN);
     assert_eq!(h.state().scenario(), &edited);
+}
+
+/// What the stand-in system dialog was asked, and what it answers.
+static ASKED: std::sync::Mutex<Vec<files::Ask>> = std::sync::Mutex::new(Vec::new());
+static ANSWER: std::sync::Mutex<Option<std::path::PathBuf>> = std::sync::Mutex::new(None);
+
+/// A system dialog stand-in: records the question and answers, after the time a person
+/// takes, with [`ANSWER`].
+fn dialog_answering(ask: &files::Ask) -> Option<std::path::PathBuf> {
+    ASKED.lock().unwrap().push(ask.clone());
+    std::thread::sleep(files::NO_DIALOG_WITHIN * 2);
+    ANSWER.lock().unwrap().clone()
+}
+
+/// Frames until the dialog's thread has answered and the window acted on it.
+fn until_answered(h: &mut Harness<'_, BottleneckApp>) {
+    for _ in 0..500 {
+        h.run_steps(1);
+        if h.state().status() != labels::CHOOSING {
+            h.run_steps(2);
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    panic!("the file dialog never answered");
+}
+
+/// Open and Save as use the system's dialog (on a thread of its own: the window goes on
+/// drawing); where no dialog appears, the path field opens and says why.
+#[test]
+fn open_and_save_as_use_the_system_dialog_and_fall_back_to_typing() {
+    let mut h = harness(default_app());
+    h.state_mut()
+        .set_picker(files::Picker::Dialog(dialog_answering));
+    h.run_steps(2);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let saved = dir.path().join("mine.ron");
+
+    *ANSWER.lock().unwrap() = Some(saved.clone());
+    menu(&mut h, "File", labels::SAVE_AS);
+    assert_eq!(h.state().status(), labels::CHOOSING);
+    // While the dialog is up, the window keeps answering: its frames go on.
+    h.run_steps(3);
+    until_answered(&mut h);
+    assert_eq!(h.state().document_path(), Some(saved.as_path()));
+    assert!(saved.exists(), "{}", h.state().status());
+    let ask = ASKED.lock().unwrap().pop().expect("the dialog was asked");
+    assert!(ask.save);
+    assert_eq!(ask.filter, ("scenario", "ron"));
+    assert_eq!(ask.file_name.as_deref(), Some("scenario.ron"));
+
+    *ANSWER.lock().unwrap() = Some(repo_path("scenarios/mm1.ron"));
+    menu(&mut h, "File", labels::OPEN);
+    until_answered(&mut h);
+    assert_eq!(h.state().scenario().name, "M/M/1");
+    let ask = ASKED.lock().unwrap().pop().expect("the dialog was asked");
+    assert!(!ask.save);
+    assert_eq!(
+        ask.directory.as_deref(),
+        Some(dir.path()),
+        "starts by the open file"
+    );
+
+    // No dialog on this machine: it answers "nothing" at once.
+    h.state_mut().set_picker(files::Picker::Dialog(|_| None));
+    menu(&mut h, "File", labels::OPEN);
+    until_answered(&mut h);
+    assert!(
+        h.state().status().contains("No system file dialog"),
+        "{}",
+        h.state().status()
+    );
+    answer_file_dialog(&mut h, &saved, labels::CONFIRM_OPEN);
+    assert_eq!(h.state().document_path(), Some(saved.as_path()));
 }
 
 #[test]

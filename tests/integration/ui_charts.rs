@@ -84,6 +84,60 @@ fn a_restart_keeps_the_run_before_as_a_faded_trace_until_forgotten() {
     assert_eq!(h.state().charts_drawn().markers, 0);
 }
 
+/// View → Compare with a scenario file… runs B in the background to this run's end and
+/// keeps it on the charts like the run before a restart: B's run exactly as a headless run
+/// of B gives it, named, with the table of both over the same seconds.
+#[test]
+fn another_scenario_runs_beside_this_one_and_is_kept_on_the_charts() {
+    let mut b = bundled("three_tier").into_inner();
+    let more: bottleneck::model::overrides::Override = "app.instances=8".parse().expect("override");
+    bottleneck::model::overrides::apply(&mut b, &[more]).expect("applies");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("more_instances.ron");
+    bottleneck::model::save_file(&path, &b).expect("saved");
+
+    let mut h = harness(BottleneckApp::new(bundled("three_tier"), None));
+    run_until(&mut h, 20.0);
+    h.get_by_label("View").click();
+    h.run_steps(2);
+    h.get_by_label(labels::COMPARE_WITH).click();
+    h.run_steps(3);
+    h.get_by_role_and_label(Role::TextInput, labels::FILE_PATH)
+        .set_text_value_accesskit(path.to_str().expect("UTF-8 path"));
+    h.run_steps(1);
+    h.get_by_label(labels::CONFIRM_OPEN).click();
+    h.run_steps(1);
+    assert!(
+        h.state().status().contains("on the same random numbers"),
+        "{}",
+        h.state().status()
+    );
+    for _ in 0..2_000 {
+        if h.state().baseline().is_some() {
+            break;
+        }
+        h.run_steps(1);
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    let kept = h.state().baseline().expect("B kept on the charts");
+    assert_eq!(kept.name, "more_instances.ron");
+    let mut alone = Simulation::new(&bottleneck::model::load_file(&path).expect("valid"));
+    alone.advance_until(h.state().simulation().end(), u64::MAX);
+    assert_eq!(
+        bottleneck::report::series_csv(&kept.series),
+        bottleneck::report::series_csv(alone.series()),
+        "B as a headless run gives it"
+    );
+    h.run_steps(2);
+    assert!(h.state().charts_drawn().ghost_lines >= 4);
+    assert!(
+        h.query_all_by_label_contains("more_instances.ron → now")
+            .next()
+            .is_some(),
+        "the table compares B and this run"
+    );
+}
+
 #[test]
 fn a_fault_is_marked_and_a_kept_run_compares_over_the_same_seconds() {
     let mut h = harness(BottleneckApp::new(bundled("cache_stampede"), None));
@@ -177,6 +231,26 @@ fn each_lesson_gets_the_chart_it_talks_about() {
         all.iter()
             .any(|c| c.lines.iter().any(|l| l.metric == "dead_letters"))
     );
+
+    // N+1: each query's own rate beside the total; the loop's query runs 20 times for
+    // each page's list (a few queries in flight at the window's edges aside).
+    let sim = ran("n_plus_one", 30.0);
+    let all = charts_of(&sim);
+    let queries = all
+        .iter()
+        .find(|c| c.title == "posts_db queries")
+        .expect("the database's queries");
+    let labels: Vec<&str> = queries.lines.iter().map(|l| l.label.as_str()).collect();
+    assert_eq!(labels, ["all queries", "author_of_post", "list_posts"]);
+    let rate =
+        |l: &charts::Line| charts::mean_between(sim.series(), &l.scope, &l.metric, 0.0, 30.0);
+    let (author, list) = (rate(&queries.lines[1]), rate(&queries.lines[2]));
+    assert!(list > 10.0, "{list} lists/s");
+    assert!(
+        (author / list - 20.0).abs() < 0.4,
+        "{author} against {list}"
+    );
+    assert!((rate(&queries.lines[0]) - author - list).abs() < 1e-9 * author);
 
     // Without an autoscaler or a change, a constant instance count gets no chart.
     let all = charts_of(&ran("three_tier", 10.0));

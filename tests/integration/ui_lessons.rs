@@ -3,6 +3,7 @@
 
 use bottleneck::model::ComponentSpec;
 use bottleneck::ui::{BottleneckApp, Command, labels};
+use egui::accesskit::Role;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable as _;
 
@@ -87,4 +88,38 @@ fn a_step_that_needs_a_restart_edits_the_document_and_undoes() {
     h.state_mut().command(Command::Undo);
     h.run_steps(3);
     assert_eq!(timeout(&h), None, "undone");
+}
+
+/// All lessons… opens a window of every bundled lesson by topic, each with what to watch
+/// and its checklist; a click on a title opens that lesson and closes the window.
+#[test]
+fn the_lessons_window_lists_every_lesson_with_its_checklist_and_opens_one() {
+    let mut h = harness(BottleneckApp::new(bundled("three_tier"), None));
+    h.run_steps(2);
+    h.get_by_label(labels::LESSONS).click();
+    h.run_steps(2);
+    h.get_by_label(labels::ALL_LESSONS).click();
+    h.run_steps(3);
+    h.get_by_label(labels::LESSONS_WINDOW);
+    let sharding = bottleneck::ui::lessons::scenario("sharding").expect("bundled");
+    let lesson = sharding.lesson.as_ref().expect("a lesson");
+    for entry in bottleneck::ui::lessons::catalogue() {
+        assert!(
+            h.query_all_by_label(&entry.title).next().is_some(),
+            "{} is listed",
+            entry.title
+        );
+    }
+    h.get_by_label(&format!("Watch: {}", lesson.watch));
+    h.get_by_label(&format!("1. {}", lesson.steps[0].say));
+
+    // Below the fold at 1280×800: scrolled to, as a user would (scrolling is animated).
+    h.get_by_role_and_label(Role::Button, &sharding.name)
+        .scroll_to_me();
+    h.run_steps(30);
+    h.get_by_role_and_label(Role::Button, &sharding.name)
+        .click();
+    h.run_steps(3);
+    assert_eq!(h.state().scenario().name, sharding.name);
+    assert!(h.query_by_label(labels::LESSONS_WINDOW).is_none(), "closed");
 }

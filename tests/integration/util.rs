@@ -202,12 +202,15 @@ pub fn within_estimate(sim: &Simulation) -> Result<(), String> {
 #[cfg(feature = "gui")]
 pub const DT: f64 = 1.0 / 60.0;
 
-/// The window at 1280×800 in an egui_kittest harness; each step is one frame of [`DT`],
+/// The window at 1280×800 in an egui_kittest harness, asking for paths in its path field;
+/// each step is one frame of [`DT`],
 /// in which the simulation advances exactly as in the real window.
 #[cfg(feature = "gui")]
 pub fn ui_harness(
-    app: bottleneck::ui::BottleneckApp,
+    mut app: bottleneck::ui::BottleneckApp,
 ) -> egui_kittest::Harness<'static, bottleneck::ui::BottleneckApp> {
+    // No system file dialog here: paths are typed, as with the keyboard.
+    app.set_picker(bottleneck::ui::files::Picker::Typed);
     egui_kittest::Harness::builder()
         .with_size(egui::vec2(1280.0, 800.0))
         .build_ui_state(

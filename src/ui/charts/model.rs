@@ -114,7 +114,8 @@ fn varies(set: &SeriesSet, scope: &str, metric: &str, first: usize) -> bool {
 
 /// The charts of a run: throughput, latency, utilisation and waiting, then one per
 /// component whose lesson has a series of its own (instances of a scaled or changed tier
-/// with its autoscaler's target, a cache's hit ratio, a database's queries and each shard's
+/// with its autoscaler's target, a cache's hit ratio, a database's queries (in all and
+/// each query's) and each shard's
 /// CPU with the hot one drawn thicker, a breaker's state, a queue's depth and dead letters,
 /// sessions lost).
 pub fn charts(set: &SeriesSet, scenario: &Scenario, choice: &Choice<'_>) -> Vec<Chart> {
@@ -229,7 +230,20 @@ pub fn charts(set: &SeriesSet, scenario: &Scenario, choice: &Choice<'_>) -> Vec<
                 ));
             }
             ComponentSpec::Database(d) => {
-                let mut lines = vec![Line::new(id, "queries_per_sec", "queries")];
+                let mut lines = vec![Line::new(id, "queries_per_sec", "all queries")];
+                // Each query's own rate, when there is more than one (an N+1 loop's query
+                // runs N times per request); those not run in the window are left out.
+                let own = crate::engine::query_rate_metric("");
+                let per_query: Vec<Line> = set
+                    .names
+                    .iter()
+                    .filter(|(s, m)| s == id && m.starts_with(&own))
+                    .filter(|(s, m)| any_nonzero(set, s, m, first))
+                    .map(|(s, m)| Line::new(s, m, &m[own.len()..]))
+                    .collect();
+                if d.queries.len() > 1 {
+                    lines.extend(per_query);
+                }
                 if any_nonzero(set, id, "stale_reads_per_sec", first) {
                     lines.push(Line::new(id, "stale_reads_per_sec", "stale reads"));
                 }
