@@ -1178,23 +1178,25 @@ impl BottleneckApp {
                     self.show_lessons = true;
                 }
                 ui.separator();
-                let mut topic = "";
-                for entry in super::lessons::catalogue() {
-                    if entry.topic != topic {
-                        if !topic.is_empty() {
-                            ui.separator();
+                // One submenu per topic: the whole list does not fit a window's height.
+                let catalogue = super::lessons::catalogue();
+                let mut rest = catalogue;
+                while let Some(first) = rest.first() {
+                    let n = rest.iter().take_while(|e| e.topic == first.topic).count();
+                    let (topic, after) = rest.split_at(n);
+                    rest = after;
+                    ui.menu_button(&first.topic, |ui| {
+                        for entry in topic {
+                            if ui
+                                .button(&entry.title)
+                                .on_hover_text(format!("Watch: {}", entry.watch))
+                                .clicked()
+                            {
+                                self.commands
+                                    .push(Command::OpenLesson(entry.file.to_owned()));
+                            }
                         }
-                        topic = &entry.topic;
-                        ui.label(egui::RichText::new(topic).weak().small());
-                    }
-                    if ui
-                        .button(&entry.title)
-                        .on_hover_text(format!("Watch: {}", entry.watch))
-                        .clicked()
-                    {
-                        self.commands
-                            .push(Command::OpenLesson(entry.file.to_owned()));
-                    }
+                    });
                 }
             });
         });

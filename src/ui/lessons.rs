@@ -118,31 +118,34 @@ pub fn browse_ui(ui: &mut egui::Ui) -> Option<&'static str> {
          what to watch, and each step of its checklist has a Try button that makes the change \
          (undo takes it back).",
     );
-    egui::ScrollArea::vertical().show(ui, |ui| {
-        let mut topic = "";
-        for entry in catalogue() {
-            if entry.topic != topic {
-                topic = &entry.topic;
-                ui.add_space(6.0);
-                ui.heading(topic);
+    // A scroll bar always shown says there is more below the fold.
+    egui::ScrollArea::vertical()
+        .scroll_bar_visibility(egui::scroll_area::ScrollBarVisibility::AlwaysVisible)
+        .show(ui, |ui| {
+            let mut topic = "";
+            for entry in catalogue() {
+                if entry.topic != topic {
+                    topic = &entry.topic;
+                    ui.add_space(6.0);
+                    ui.heading(topic);
+                }
+                ui.horizontal_wrapped(|ui| {
+                    if ui
+                        .button(egui::RichText::new(&entry.title).strong())
+                        .on_hover_text("Open this lesson (it replaces the open scenario)")
+                        .clicked()
+                    {
+                        chosen = Some(entry.file);
+                    }
+                    ui.label(format!("Watch: {}", entry.watch));
+                });
+                ui.indent(entry.file, |ui| {
+                    for (i, say) in entry.steps.iter().enumerate() {
+                        ui.weak(format!("{}. {say}", i + 1));
+                    }
+                });
             }
-            ui.horizontal_wrapped(|ui| {
-                if ui
-                    .button(egui::RichText::new(&entry.title).strong())
-                    .on_hover_text("Open this lesson (it replaces the open scenario)")
-                    .clicked()
-                {
-                    chosen = Some(entry.file);
-                }
-                ui.label(format!("Watch: {}", entry.watch));
-            });
-            ui.indent(entry.file, |ui| {
-                for (i, say) in entry.steps.iter().enumerate() {
-                    ui.weak(format!("{}. {say}", i + 1));
-                }
-            });
-        }
-    });
+        });
     chosen
 }
 

@@ -36,6 +36,8 @@ pub fn run(file: Option<PathBuf>, window: crate::cli::WindowArgs) -> anyhow::Res
             .with_inner_size(window.size.unwrap_or([1280.0, 800.0]))
             .with_min_inner_size([900.0, 560.0])
             .with_drag_and_drop(true),
+        // A size asked for on the command line wins over the one remembered.
+        persist_window: window.size.is_none(),
         ..Default::default()
     };
     eframe::run_native(
