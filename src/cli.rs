@@ -8,7 +8,7 @@ use std::time::Duration;
 use anyhow::{Context as _, bail};
 use clap::{Parser, Subcommand, ValueEnum};
 
-use crate::engine::{Advance, Simulation};
+use crate::engine::{Advance, Record, Simulation};
 use crate::experiment;
 use crate::model::{self, ValidScenario};
 use crate::report;
@@ -37,7 +37,8 @@ pub struct WindowArgs {
     /// Open with this panel shown (as if chosen in the View menu).
     #[arg(long, value_enum, value_name = "PANEL")]
     pub panel: Option<Panel>,
-    /// The window's size in points, e.g. `1920x1080` (default 1280x800).
+    /// The window's size in points, e.g. `1920x1080` (default: the size it had when last
+    /// closed, else 1280x800).
     #[arg(long, value_parser = parse_size, value_name = "WxH")]
     pub size: Option<[f32; 2]>,
 }
@@ -820,7 +821,13 @@ fn run_scenario(args: RunArgs) -> anyhow::Result<ExitCode> {
         return run_replications(&args, &scenario);
     }
     let seed = scenario.seed;
-    let mut sim = Simulation::with_seed(&scenario, seed);
+    // Chart series only when they are written: sampling them costs time, not results.
+    let record = if args.series.is_some() {
+        Record::Series
+    } else {
+        Record::Summary
+    };
+    let mut sim = Simulation::recording(&scenario, seed, record);
     catch_interrupt();
 
     let mut progress = Progress::new(sim.end());

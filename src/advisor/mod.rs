@@ -567,7 +567,7 @@ fn closed_loop(sc: &Scenario, s: &Summary) -> Option<ClosedLoop> {
 
 /// Runs the scenario with its own seed and analyses it.
 pub fn advise(sc: &ValidScenario) -> Advice {
-    let mut sim = crate::engine::Simulation::new(sc);
+    let mut sim = crate::engine::Simulation::recording(sc, sc.seed, crate::engine::Record::Summary);
     sim.run_to_end();
     analyse(sc, &sim.summary())
 }

@@ -98,6 +98,17 @@ pub struct Stall {
     pub culprit: String,
 }
 
+/// What a run keeps besides its summary. Either way the summary is the same, to the bit:
+/// a sample reads the meters and changes nothing else.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Record {
+    /// The chart series too: every `sample_interval_secs`, one value per series (the
+    /// window, `run --series`).
+    Series,
+    /// Only the summary: no sample is taken (`run`, replications, sweeps, plans).
+    Summary,
+}
+
 /// A running simulation of one scenario with one seed.
 ///
 /// Building may fail (the scenario is validated first); running never does. Results depend
@@ -154,9 +165,20 @@ impl Simulation {
         Self::with_seed(scenario, scenario.seed)
     }
 
-    /// A simulation with an explicit seed (e.g. from the command line).
+    /// A simulation with an explicit seed (e.g. from the command line), recording the
+    /// chart series.
     pub fn with_seed(scenario: &ValidScenario, seed: u64) -> Self {
-        let world = World::build(scenario, seed);
+        Self::recording(scenario, seed, Record::Series)
+    }
+
+    /// A simulation with `seed` that keeps what `record` says.
+    pub fn recording(scenario: &ValidScenario, seed: u64, record: Record) -> Self {
+        let mut world = World::build(scenario, seed);
+        if record == Record::Series {
+            world
+                .queue
+                .schedule(SimTime::ZERO + world.sample_interval, Event::Sample);
+        }
         let series = SeriesSet::new(world.series_names());
         let timeline = scenario.timeline.clone();
         let mut sim = Self {
@@ -355,7 +377,8 @@ impl Simulation {
         self.end
     }
 
-    /// Events processed so far.
+    /// The system's events processed so far (arrivals, departures, timeouts …; not the
+    /// chart samples, so the count is the same whether series are recorded or not).
     pub fn events(&self) -> u64 {
         self.events
     }
@@ -414,10 +437,11 @@ impl Simulation {
                     self.at_instant = 1;
                 }
                 self.world.now = t;
-                self.events += 1;
                 if let Event::Sample = event {
                     let values = self.world.take_sample();
                     self.series.push(t.as_secs_f64(), &values);
+                } else {
+                    self.events += 1;
                 }
                 self.world.handle(event);
                 continue;
@@ -465,10 +489,11 @@ impl Simulation {
         for _ in 0..STALL_WATCH {
             *sources.entry(self.world.event_source(&event)).or_default() += 1;
             self.world.now = at;
-            self.events += 1;
             if let Event::Sample = event {
                 let values = self.world.take_sample();
                 self.series.push(at.as_secs_f64(), &values);
+            } else {
+                self.events += 1;
             }
             self.world.handle(event);
             if self.world.queue.peek_time() != Some(at) {

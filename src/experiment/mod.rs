@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::engine::Simulation;
+use crate::engine::{Record, Simulation};
 use crate::metrics::Summary;
 use crate::model::ValidScenario;
 use crate::sim::rng::mix64;
@@ -123,7 +123,8 @@ fn run_with_seed(
     ctl: &Control,
 ) -> Result<Summary, Stopped> {
     use crate::engine::Advance;
-    let mut sim = Simulation::with_seed(sc, seed);
+    // A replication's figures are its summary's: no chart series.
+    let mut sim = Simulation::recording(sc, seed, Record::Summary);
     let end = sim.end();
     loop {
         ctl.check()?;

@@ -135,3 +135,25 @@ fn adding_an_unrelated_component_leaves_other_streams_unchanged() {
         );
     }
 }
+
+/// Recording the chart series or not changes nothing of a run's summary, to the bit, for
+/// every bundled scenario (changes, faults, autoscalers and queues included): the window
+/// and `run --series` sample, `run` and the replications do not.
+#[test]
+fn a_run_without_chart_series_gives_the_same_summary() {
+    use bottleneck::engine::Record;
+    for name in crate::util::bundled_names() {
+        let sc = bundled(&name);
+        let mut with = Simulation::recording(&sc, 5, Record::Series);
+        let mut without = Simulation::recording(&sc, 5, Record::Summary);
+        with.run_to_end();
+        without.run_to_end();
+        assert!(!with.series().times.is_empty(), "{name}: sampled");
+        assert!(without.series().times.is_empty(), "{name}: not sampled");
+        assert_eq!(
+            report::json(&with.summary()),
+            report::json(&without.summary()),
+            "{name}"
+        );
+    }
+}

@@ -232,8 +232,6 @@ impl World {
         if !w.warm {
             w.queue.schedule(w.warmup_end, Event::WarmupEnd);
         }
-        w.queue
-            .schedule(SimTime::ZERO + w.sample_interval, Event::Sample);
         w
     }
 

@@ -1,0 +1,199 @@
+//! Bottleneck against a bare event loop and SimPy on the same model, side by side.
+//!
+//! `cargo bench --bench versus [-- CUSTOMERS ROUNDS]` (default 2,000,000 customers,
+//! 5 rounds). The model is M/M/4 at ρ = 0.8: Poisson arrivals at 32/s, four servers,
+//! exponential service of mean 100 ms, first come first served. An *event* is one
+//! arrival or one departure, so a run of N customers is 2N events whatever each
+//! simulator calls an event internally.
+//!
+//! - **bare**: the least a discrete-event simulation can do — a binary heap of
+//!   `(time, sequence)` events, a FIFO of waiting customers, the same xoshiro256++ stream
+//!   and exponential sampler as the engine; nothing measured.
+//! - **bottleneck**: the engine on the same model as a scenario (a client, an app of four
+//!   cores), measuring everything a user sees in a headless `run`; and **+ series**, the
+//!   same recording the chart series every simulated second, as the window does.
+//! - **simpy**: `benches/versus/mm4_simpy.py`, run when `python3` (or `$PYTHON`) can
+//!   import SimPy (`pip install simpy`), on a tenth of the customers (its rate does not
+//!   depend on the run's length).
+//!
+//! Rounds are interleaved (bare, bottleneck, simpy, bare, …) so the machine's load
+//! weighs on each alike; each figure is events per CPU-second of the process (or of the
+//! Python child), min / median / max over the rounds, and the ratios are of the medians.
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, VecDeque};
+use std::process::Command;
+
+use bottleneck::engine::{Record, Simulation};
+use bottleneck::sim::SimRng;
+use cpu_time::ProcessTime;
+
+const RATE: f64 = 32.0;
+const MEAN_SERVICE_SECS: f64 = 0.1;
+const SERVERS: u32 = 4;
+
+/// The bare loop: events handled.
+fn bare(customers: u64, seed: u64) -> u64 {
+    const ARRIVAL: u8 = 0;
+    const DEPARTURE: u8 = 1;
+    let mut rng = SimRng::stream(seed, "bare");
+    let nanos = |secs: f64| (secs * 1e9) as u64;
+    let mut heap = BinaryHeap::new();
+    let mut seq = 0u64;
+    let mut push = |heap: &mut BinaryHeap<Reverse<(u64, u64, u8)>>, at: u64, kind: u8| {
+        seq += 1;
+        heap.push(Reverse((at, seq, kind)));
+    };
+    let mut waiting: VecDeque<u64> = VecDeque::new();
+    let (mut busy, mut arrived, mut events) = (0u32, 0u64, 0u64);
+    push(&mut heap, nanos(rng.exp1() / RATE), ARRIVAL);
+    while let Some(Reverse((now, _, kind))) = heap.pop() {
+        events += 1;
+        if kind == ARRIVAL {
+            arrived += 1;
+            if arrived < customers {
+                push(&mut heap, now + nanos(rng.exp1() / RATE), ARRIVAL);
+            }
+            if busy < SERVERS {
+                busy += 1;
+                push(
+                    &mut heap,
+                    now + nanos(rng.exp1() * MEAN_SERVICE_SECS),
+                    DEPARTURE,
+                );
+            } else {
+                waiting.push_back(now);
+            }
+        } else if waiting.pop_front().is_some() {
+            push(
+                &mut heap,
+                now + nanos(rng.exp1() * MEAN_SERVICE_SECS),
+                DEPARTURE,
+            );
+        } else {
+            busy -= 1;
+        }
+    }
+    events
+}
+
+/// The same model as a scenario, run headless as `bottleneck run` runs it (or recording
+/// the chart series too, as the window does); the customers it served.
+fn bottleneck(customers: u64, seed: u64, record: Record) -> u64 {
+    let text = format!(
+        r#"Scenario(
+    version: 1,
+    name: "M/M/4 at rho 0.8",
+    seed: {seed},
+    run: (duration_secs: {duration}, warmup_secs: 0.0),
+    endpoints: {{ "job": (steps: [Cpu(Exp(mean_ms: {service_ms}))]) }},
+    components: [
+        Client(id: "arrivals", target: "server", arrivals: Poisson(rate_per_sec: {RATE})),
+        App(id: "server", cores: {SERVERS}, concurrency: Threads(workers: 10000)),
+    ],
+)"#,
+        duration = customers as f64 / RATE,
+        service_ms = MEAN_SERVICE_SECS * 1e3,
+    );
+    let scenario = bottleneck::model::load_str(&text).expect("a valid scenario");
+    let mut sim = Simulation::recording(&scenario, seed, record);
+    sim.run_to_end();
+    sim.summary().overall.ok
+}
+
+/// SimPy's figures from its own process: customers served and CPU seconds, or why not.
+fn simpy(customers: u64, seed: u64) -> Result<(u64, f64), String> {
+    let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".to_owned());
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/benches/versus/mm4_simpy.py");
+    let out = Command::new(&python)
+        .args([script, &customers.to_string(), &seed.to_string()])
+        .output()
+        .map_err(|e| format!("{python}: {e}"))?;
+    if !out.status.success() {
+        let err = String::from_utf8_lossy(&out.stderr);
+        return Err(err.lines().last().unwrap_or("failed").to_owned());
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    let field = |name: &str| -> Option<f64> {
+        let rest = text.split(&format!("\"{name}\": ")).nth(1)?;
+        rest.split([',', '}']).next()?.trim().parse().ok()
+    };
+    match (field("customers"), field("cpu_secs")) {
+        (Some(n), Some(cpu)) => Ok((n as u64, cpu)),
+        _ => Err(format!("unexpected output: {text}")),
+    }
+}
+
+/// Runs `f` and returns its result and the CPU seconds it took.
+fn timed<T>(f: impl FnOnce() -> T) -> (T, f64) {
+    let start = ProcessTime::now();
+    let out = f();
+    (out, start.elapsed().as_secs_f64())
+}
+
+fn stats(v: &mut [f64]) -> (f64, f64, f64) {
+    v.sort_by(f64::total_cmp);
+    (v[0], v[v.len() / 2], v[v.len() - 1])
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; the numbers are ours.
+    let numbers: Vec<u64> = std::env::args()
+        .skip(1)
+        .filter_map(|a| a.parse().ok())
+        .collect();
+    let customers = numbers.first().copied().unwrap_or(2_000_000);
+    let rounds = numbers.get(1).copied().unwrap_or(5).max(1);
+    println!(
+        "M/M/4, rho = 0.8 (lambda = {RATE}/s, mean service {} ms), {customers} customers, \
+         {rounds} interleaved rounds; events (arrivals + departures) per CPU-second",
+        MEAN_SERVICE_SECS * 1e3
+    );
+    let (mut bare_rates, mut engine_rates, mut series_rates, mut simpy_rates) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let mut simpy_missing = None;
+    for round in 0..rounds {
+        let seed = 1 + round;
+        let (events, cpu) = timed(|| bare(customers, seed));
+        assert_eq!(events, 2 * customers);
+        bare_rates.push(events as f64 / cpu);
+
+        // The run ends at N / λ simulated seconds: about N customers, a few in service.
+        let (served, cpu) = timed(|| bottleneck(customers, seed, Record::Summary));
+        engine_rates.push(2.0 * served as f64 / cpu);
+        let (served, cpu) = timed(|| bottleneck(customers, seed, Record::Series));
+        series_rates.push(2.0 * served as f64 / cpu);
+
+        if simpy_missing.is_none() {
+            match simpy((customers / 10).max(1_000), seed) {
+                Ok((n, cpu)) => simpy_rates.push(2.0 * n as f64 / cpu),
+                Err(e) => simpy_missing = Some(e),
+            }
+        }
+        eprintln!("round {} of {rounds} done", round + 1);
+    }
+    let show = |name: &str, v: &mut Vec<f64>| -> f64 {
+        let (min, median, max) = stats(v);
+        println!(
+            "{name:>10}: {:>6.2} M/s median ({:.2}–{:.2})",
+            median / 1e6,
+            min / 1e6,
+            max / 1e6
+        );
+        median
+    };
+    let bare_median = show("bare", &mut bare_rates);
+    let engine_median = show("bottleneck", &mut engine_rates);
+    show("+ series", &mut series_rates);
+    println!(
+        "bottleneck / bare loop: {:.0} %",
+        100.0 * engine_median / bare_median
+    );
+    match simpy_missing {
+        None => {
+            let simpy_median = show("simpy", &mut simpy_rates);
+            println!("bottleneck / simpy: {:.0}×", engine_median / simpy_median);
+        }
+        Some(why) => println!("simpy: not run ({why}); `pip install simpy` to compare"),
+    }
+}
