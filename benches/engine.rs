@@ -1,13 +1,15 @@
 //! Engine throughput: events per second on M/M/4 at 80% utilisation, and simulated
 //! requests per second on the default three-tier scenario.
 //!
+//! Runs are headless as `bottleneck run` runs them (no chart series).
+//!
 //! `cargo bench --bench engine` (criterion). Throughput is reported per element:
 //! `events` for M/M/4, `requests` for the three-tier app.
 
 use std::path::Path;
 use std::time::Duration;
 
-use bottleneck::engine::Simulation;
+use bottleneck::engine::{Record, Simulation};
 use bottleneck::model::{self, ValidScenario};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
@@ -29,14 +31,14 @@ fn bench(c: &mut Criterion) {
 
     let mmc = load("mmc", 600.0);
     let events = {
-        let mut sim = Simulation::new(&mmc);
+        let mut sim = Simulation::recording(&mmc, mmc.seed, Record::Summary);
         sim.run_to_end();
         sim.events()
     };
     group.throughput(Throughput::Elements(events));
     group.bench_function("mm4_rho0.8_events", |b| {
         b.iter(|| {
-            let mut sim = Simulation::new(&mmc);
+            let mut sim = Simulation::recording(&mmc, mmc.seed, Record::Summary);
             sim.run_to_end();
             sim.events()
         })
@@ -44,14 +46,14 @@ fn bench(c: &mut Criterion) {
 
     let tier = load("three_tier", 120.0);
     let requests = {
-        let mut sim = Simulation::new(&tier);
+        let mut sim = Simulation::recording(&tier, tier.seed, Record::Summary);
         sim.run_to_end();
         sim.summary().overall.offered
     };
     group.throughput(Throughput::Elements(requests));
     group.bench_function("three_tier_requests", |b| {
         b.iter(|| {
-            let mut sim = Simulation::new(&tier);
+            let mut sim = Simulation::recording(&tier, tier.seed, Record::Summary);
             sim.run_to_end();
             sim.events()
         })
