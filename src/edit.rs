@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 
 use crate::model::params::fresh_name;
-use crate::model::{ComponentSpec, Endpoint, PoolSpec, Scenario, Step};
+use crate::model::{ComponentSpec, Endpoint, Kind, PoolSpec, Scenario, Step};
 
 /// The most undo steps kept.
 pub const UNDO_DEPTH: usize = 200;
@@ -85,17 +85,15 @@ fn position(s: &Scenario, id: &str) -> Result<usize, EditError> {
 
 /// Adds a component of `kind` with default parameters at `at` on the canvas. Returns its
 /// id (the kind's name in lower case, numbered if taken).
-pub fn add_component(s: &mut Scenario, kind: &str, at: (f32, f32)) -> Result<String, EditError> {
+pub fn add_component(s: &mut Scenario, kind: Kind, at: (f32, f32)) -> Result<String, EditError> {
     let base = match kind {
-        "LoadBalancer" => "lb".to_owned(),
-        "Database" => "db".to_owned(),
-        other => other.to_lowercase(),
+        Kind::LoadBalancer => "lb".to_owned(),
+        Kind::Database => "db".to_owned(),
+        other => other.name().to_lowercase(),
     };
     let id = fresh_name(&base, ids(s));
-    let Some(spec) = ComponentSpec::new_of_kind(kind, id.clone()) else {
-        return refuse(format!("there is no component kind {kind:?}"));
-    };
-    s.components.push(spec);
+    s.components
+        .push(ComponentSpec::new_of_kind(kind, id.clone()));
     s.layout.insert(id.clone(), at);
     Ok(id)
 }
@@ -297,41 +295,44 @@ pub fn connect(s: &mut Scenario, from: &str, to: &str) -> Result<String, EditErr
     if from == to {
         return refuse("a component cannot connect to itself");
     }
-    let to_kind = s.components[position(s, to)?].kind_name();
+    let to_kind = s.components[position(s, to)?].kind();
     let at = position(s, from)?;
     match (&mut s.components[at], to_kind) {
-        (ComponentSpec::Cdn(c), "RateLimiter" | "LoadBalancer" | "App") => {
+        (ComponentSpec::Cdn(c), Kind::RateLimiter | Kind::LoadBalancer | Kind::App) => {
             c.target = to.to_owned();
             Ok(format!("{to} is now the origin behind {from}"))
         }
-        (ComponentSpec::Client(c), "Cdn" | "RateLimiter" | "LoadBalancer" | "App") => {
+        (
+            ComponentSpec::Client(c),
+            Kind::Cdn | Kind::RateLimiter | Kind::LoadBalancer | Kind::App,
+        ) => {
             c.target = to.to_owned();
             Ok(format!("{from} now sends its requests to {to}"))
         }
-        (ComponentSpec::RateLimiter(r), "LoadBalancer" | "App") => {
+        (ComponentSpec::RateLimiter(r), Kind::LoadBalancer | Kind::App) => {
             r.target = to.to_owned();
             Ok(format!("{from} now protects {to}"))
         }
-        (ComponentSpec::Autoscaler(a), "App") => {
+        (ComponentSpec::Autoscaler(a), Kind::App) => {
             a.tier = to.to_owned();
             Ok(format!("{from} now scales {to}"))
         }
-        (ComponentSpec::CircuitBreaker(b), "RateLimiter" | "LoadBalancer" | "App") => {
+        (ComponentSpec::CircuitBreaker(b), Kind::RateLimiter | Kind::LoadBalancer | Kind::App) => {
             b.target = to.to_owned();
             Ok(format!("{from} now guards calls to {to}"))
         }
-        (ComponentSpec::Queue(q), "App") => {
+        (ComponentSpec::Queue(q), Kind::App) => {
             q.workers = to.to_owned();
             Ok(format!("{to} now runs the jobs of {from}"))
         }
-        (ComponentSpec::LoadBalancer(lb), "App") => {
+        (ComponentSpec::LoadBalancer(lb), Kind::App) => {
             if lb.backends.iter().any(|b| b == to) {
                 return refuse(format!("{from} already sends to {to}"));
             }
             lb.backends.push(to.to_owned());
             Ok(format!("{to} is now behind {from}"))
         }
-        (ComponentSpec::App(a), "Database") => {
+        (ComponentSpec::App(a), Kind::Database) => {
             if a.pools.iter().any(|p| p.db == to) {
                 return refuse(format!("{from} already has a pool for {to}"));
             }
@@ -341,7 +342,7 @@ pub fn connect(s: &mut Scenario, from: &str, to: &str) -> Result<String, EditErr
             });
             Ok(format!("{from} has a connection pool for {to}"))
         }
-        (ComponentSpec::App(_), "Cache") => {
+        (ComponentSpec::App(_), Kind::Cache) => {
             refuse("an app uses a cache through its endpoints: add a CacheGet step to an endpoint")
         }
         (spec, to_kind) => refuse(format!("a {} cannot send to a {to_kind}", spec.kind_name())),
@@ -707,7 +708,7 @@ mod tests {
     #[test]
     fn connecting_follows_what_each_kind_may_send_to() {
         let mut s = three_tier();
-        let app2 = add_component(&mut s, "App", (0.0, 0.0)).expect("add");
+        let app2 = add_component(&mut s, Kind::App, (0.0, 0.0)).expect("add");
         assert_eq!(app2, "app2");
         connect(&mut s, "lb", &app2).expect("lb → app");
         connect(&mut s, &app2, "postgres").expect("app → db");
@@ -740,7 +741,7 @@ mod tests {
         let mut s = three_tier();
         let mut h = History::default();
         h.record("add", s.clone());
-        add_component(&mut s, "Cache", (0.0, 0.0)).expect("add");
+        add_component(&mut s, Kind::Cache, (0.0, 0.0)).expect("add");
         let added = s.clone();
         let back = h.undo(&s).expect("undo");
         assert_eq!(back, three_tier());

@@ -2,6 +2,7 @@
 //! what waits for what), or not saturated.
 
 use super::*;
+use crate::metrics::summary::ResourceKind;
 
 pub(super) fn diagnose(tier: &str, s: &Summary, model: &Model) -> Option<Diagnosis> {
     let t = model.tiers.iter().find(|t| t.id == tier)?;
@@ -56,7 +57,7 @@ pub(super) fn diagnose(tier: &str, s: &Summary, model: &Model) -> Option<Diagnos
                     .iter()
                     .find(|r| {
                         r.component == tier
-                            && r.kind == "concurrency"
+                            && r.kind == ResourceKind::Concurrency
                             && !r.resource.contains("pool(")
                     })
                     .map_or(format!("{tier} worker threads"), |r| r.resource.clone());

@@ -2,6 +2,7 @@
 //! overrides, how it is forecast, and what it removes.
 
 use super::*;
+use crate::metrics::summary::ResourceKind;
 
 /// A lever the run makes relevant, before its prediction.
 pub(super) struct Candidate {
@@ -126,7 +127,7 @@ pub(super) fn candidates(sc: &Scenario, s: &Summary, model: &Model) -> Vec<Candi
                 let busy = s
                     .saturation
                     .iter()
-                    .filter(|r| r.component == d.id && r.kind == "compute")
+                    .filter(|r| r.component == d.id && r.kind == ResourceKind::Compute)
                     .map(|r| r.utilization)
                     .fold(0.0, f64::max);
                 let total: f64 = s
@@ -392,7 +393,9 @@ fn database_candidates(
     let shards: Vec<(String, f64)> = s
         .saturation
         .iter()
-        .filter(|r| r.component == d.id && r.kind == "compute" && r.resource.contains("#s"))
+        .filter(|r| {
+            r.component == d.id && r.kind == ResourceKind::Compute && r.resource.contains("#s")
+        })
         .map(|r| (r.resource.clone(), r.utilization))
         .collect();
     if d.shards > 1 && d.keys.zipf_s > 0.0 && !shards.is_empty() {
@@ -876,7 +879,7 @@ fn share_cache(
         for r in s
             .saturation
             .iter()
-            .filter(|r| r.component == db && r.kind == "compute")
+            .filter(|r| r.component == db && r.kind == ResourceKind::Compute)
         {
             c = c.setting(
                 r.resource.clone(),

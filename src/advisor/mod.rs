@@ -28,6 +28,7 @@ mod failures;
 mod levers;
 mod prediction;
 
+use crate::metrics::summary::ResourceKind;
 use serde::Serialize;
 
 use diagnosis::diagnose;
@@ -137,8 +138,7 @@ pub struct Headroom {
     pub component: String,
     /// e.g. `app cpu`, `app pool(db)`, `db cpu`.
     pub resource: String,
-    /// `compute`, `concurrency`, `queue` or `limit`.
-    pub kind: String,
+    pub kind: ResourceKind,
     pub utilization: f64,
     /// Users' requests per second at which it is fully used, at today's demand per
     /// request (for held resources, at today's holding times). Infinite when unused.
@@ -442,7 +442,7 @@ pub fn analyse(sc: &Scenario, s: &Summary) -> Advice {
             Headroom {
                 component: r.component.clone(),
                 resource: r.resource.clone(),
-                kind: r.kind.clone(),
+                kind: r.kind,
                 utilization: r.utilization,
                 saturates_at_per_sec: at,
                 headroom: room,
@@ -657,7 +657,7 @@ pub fn variant_of(sc: &Scenario, changes: &[Override]) -> Result<ValidScenario, 
 /// connections open, so a database's connections grow with load only while the pools
 /// together may open more than it allows.
 fn is_structural(sc: &Scenario, r: &crate::metrics::summary::Saturation) -> bool {
-    r.kind == "concurrency"
+    r.kind == ResourceKind::Concurrency
         && r.resource.ends_with(" connections")
         && connections_within_limit(sc, &r.component)
 }

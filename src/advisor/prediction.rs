@@ -2,6 +2,7 @@
 //! calibrated on the waits measured, and what a lever does to them.
 
 use super::*;
+use crate::metrics::summary::ResourceKind;
 
 /// A multi-server station seen as `copies` identical M/M/c queues (one per instance).
 #[derive(Clone, Copy, Debug)]
@@ -377,7 +378,7 @@ impl Model {
                     .iter()
                     .find(|r| {
                         r.component == t.id
-                            && r.kind == "concurrency"
+                            && r.kind == ResourceKind::Concurrency
                             && !r.resource.contains("pool(")
                     })
                     .map_or(format!("{} worker threads", t.id), |r| r.resource.clone());
@@ -429,7 +430,7 @@ impl Model {
             for r in s
                 .saturation
                 .iter()
-                .filter(|r| r.component == db.id && r.kind == "compute")
+                .filter(|r| r.component == db.id && r.kind == ResourceKind::Compute)
             {
                 util_after.push((r.resource.clone(), r.utilization * scale));
             }
@@ -529,7 +530,7 @@ impl Model {
             .iter()
             .filter(|r| !is_structural(variant, r))
             .map(|r| {
-                let u = if r.component == p.db && r.kind == "compute" {
+                let u = if r.component == p.db && r.kind == ResourceKind::Compute {
                     r.utilization * scale
                 } else {
                     r.utilization
@@ -613,7 +614,7 @@ impl Model {
             .iter()
             .filter(|r| !is_structural(sc, r))
             .map(|r| {
-                let u = if r.component == b.db && r.kind == "compute" {
+                let u = if r.component == b.db && r.kind == ResourceKind::Compute {
                     r.utilization * scale
                 } else if r.resource.contains(&pool) {
                     r.utilization * calls

@@ -290,11 +290,11 @@ impl World {
         let mut stations = Vec::new();
         let mut saturation = Vec::new();
         let mut tiers = BTreeMap::new();
-        let mut sat = |component: &str, resource: String, kind: &str, u: f64| {
+        let mut sat = |component: &str, resource: String, kind: ResourceKind, u: f64| {
             saturation.push(Saturation {
                 component: component.to_owned(),
                 resource,
-                kind: kind.to_owned(),
+                kind,
                 utilization: u,
             })
         };
@@ -378,7 +378,7 @@ impl World {
                         sat(
                             id,
                             format!("{id} consumers"),
-                            "queue",
+                            ResourceKind::Queue,
                             ratio(
                                 q.running.level().mean_since_warmup(t0, now),
                                 q.running.capacity().mean_since_warmup(t0, now),
@@ -398,7 +398,7 @@ impl World {
                         f.insert("limited".into(), limited);
                         f.insert("limited_per_sec".into(), limited / span_nz);
                         f.insert("util".into(), util);
-                        sat(id, format!("{id} rate"), "limit", util);
+                        sat(id, format!("{id} rate"), ResourceKind::Limit, util);
                     }
                 }
                 crate::model::ComponentSpec::LoadBalancer(_) => {
@@ -504,7 +504,12 @@ impl World {
                         "throughput_per_sec".into(),
                         workers.departures as f64 / span_nz,
                     );
-                    sat(id, format!("{id} cpu"), "compute", cpu.utilization());
+                    sat(
+                        id,
+                        format!("{id} cpu"),
+                        ResourceKind::Compute,
+                        cpu.utilization(),
+                    );
                     sat(
                         id,
                         format!(
@@ -515,7 +520,7 @@ impl World {
                                 "in-flight slots"
                             }
                         ),
-                        "concurrency",
+                        ResourceKind::Concurrency,
                         workers.utilization(),
                     );
                     stations.push(cpu.report(format!("{id}.cpu"), span));
@@ -544,7 +549,7 @@ impl World {
                         sat(
                             id,
                             format!("{id} pool({db_id})"),
-                            "concurrency",
+                            ResourceKind::Concurrency,
                             agg.utilization(),
                         );
                         stations.push(agg.report(format!("{id}.pool({db_id})"), span));
@@ -578,7 +583,12 @@ impl World {
                         let mut agg = Agg::default();
                         agg.add_station(self, st);
                         f.insert("util".into(), agg.utilization());
-                        sat(id, format!("{id} server"), "compute", agg.utilization());
+                        sat(
+                            id,
+                            format!("{id} server"),
+                            ResourceKind::Compute,
+                            agg.utilization(),
+                        );
                         stations.push(agg.report(format!("{id}.server"), span));
                     }
                 }
@@ -620,13 +630,13 @@ impl World {
                         sat(
                             id,
                             format!("{} cpu", node.name),
-                            "compute",
+                            ResourceKind::Compute,
                             agg.utilization(),
                         );
                         sat(
                             id,
                             format!("{} connections", node.name),
-                            "concurrency",
+                            ResourceKind::Concurrency,
                             ratio(conns, conns_capacity),
                         );
                         stations.push(agg.report(format!("{}.cpu", node.name), span));
@@ -689,7 +699,7 @@ impl World {
             total_cost += cost;
             components.push(ComponentReport {
                 id: id.to_owned(),
-                kind: spec.kind_name().to_owned(),
+                kind: spec.kind(),
                 figures: f,
             });
         }
@@ -1193,11 +1203,7 @@ impl World {
             .iter()
             .map(|spec| {
                 let id = spec.id();
-                let mut g = Glance {
-                    id: id.to_owned(),
-                    kind: spec.kind_name().to_owned(),
-                    ..Glance::default()
-                };
+                let mut g = Glance::new(id.to_owned(), spec.kind());
                 let fullest = |g: &mut Glance, what: String, u: f64| {
                     if u > g.saturation || g.fullest.is_empty() {
                         g.saturation = u;

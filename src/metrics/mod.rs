@@ -9,6 +9,8 @@ pub mod summary;
 use hdrhistogram::Histogram;
 use serde::Serialize;
 
+use crate::model::Kind;
+
 use breakdown::{Breakdown, PhaseClock};
 use level::{Counter, DurationSum};
 
@@ -17,10 +19,10 @@ pub use summary::Summary;
 
 /// A component at a glance, for the canvas: how full it is, one line of its key figures,
 /// and the rate of work flowing into it, from the latest chart interval.
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Glance {
     pub id: String,
-    pub kind: String,
+    pub kind: Kind,
     /// The fullest of its resources, 0–1 (utilisation of cores, threads, connections …).
     pub saturation: f64,
     /// Which resource that is (`cpu`, `worker threads`, `pool(db)`, `connections` …).
@@ -34,6 +36,22 @@ pub struct Glance {
     /// What a fault has broken here right now, in a few words (e.g. `primary down ·
     /// back in 4 s`); empty when nothing is.
     pub broken: String,
+}
+
+impl Glance {
+    /// Component `id` of `kind` with nothing measured yet.
+    pub fn new(id: String, kind: Kind) -> Self {
+        Self {
+            id,
+            kind,
+            saturation: 0.0,
+            fullest: String::new(),
+            headline: String::new(),
+            rate_per_sec: 0.0,
+            error_share: 0.0,
+            broken: String::new(),
+        }
+    }
 }
 
 /// Why a request failed.

@@ -6,6 +6,8 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use crate::model::Kind;
+
 /// Everything a run measured after its warm-up.
 #[derive(Clone, Debug, Serialize)]
 pub struct Summary {
@@ -102,7 +104,7 @@ pub struct TierTime {
 #[derive(Clone, Debug, Serialize)]
 pub struct ComponentReport {
     pub id: String,
-    pub kind: String,
+    pub kind: Kind,
     pub figures: BTreeMap<String, f64>,
 }
 
@@ -175,6 +177,32 @@ pub struct QueryReport {
     pub mean_ms: f64,
 }
 
+/// What kind of resource is saturated, which says what kind of lever helps. Written
+/// `compute`, `concurrency`, `queue` or `limit` in reports and JSON.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ResourceKind {
+    /// CPU: adding cores or instances helps.
+    Compute,
+    /// A pool of threads or connections: waiting, not working.
+    Concurrency,
+    /// A queue's consumers.
+    Queue,
+    /// A rate limit: its tokens run out.
+    Limit,
+}
+
+impl std::fmt::Display for ResourceKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Compute => "compute",
+            Self::Concurrency => "concurrency",
+            Self::Queue => "queue",
+            Self::Limit => "limit",
+        })
+    }
+}
+
 /// How full one resource is.
 #[derive(Clone, Debug, Serialize)]
 pub struct Saturation {
@@ -182,9 +210,8 @@ pub struct Saturation {
     pub component: String,
     /// e.g. `app cpu`, `app workers`, `app pool(main)`, `main cpu`, `main connections`.
     pub resource: String,
-    /// `compute` (CPU: adding cores or instances helps) or `concurrency` (a pool of
-    /// threads or connections: waiting, not working).
-    pub kind: String,
+    /// What kind of resource it is (CPU, a pool, a queue's consumers, a rate limit).
+    pub kind: ResourceKind,
     /// Fraction in use, time-averaged (0–1).
     pub utilization: f64,
 }

@@ -894,78 +894,63 @@ impl Params for Step {
 // ----- components ---------------------------------------------------------------------
 
 impl ComponentSpec {
-    /// The names of the component kinds, in palette order.
-    pub const KINDS: &[&'static str] = &[
-        "Client",
-        "Cdn",
-        "RateLimiter",
-        "LoadBalancer",
-        "App",
-        "Cache",
-        "Database",
-        "Autoscaler",
-        "CircuitBreaker",
-        "Queue",
-    ];
-
     /// What a kind is, in one sentence (palette tooltips).
-    pub fn kind_help(kind: &str) -> &'static str {
+    pub fn kind_help(kind: Kind) -> &'static str {
         match kind {
-            "Client" => {
+            Kind::Client => {
                 "Users sending requests: an open stream at a rate, or closed-loop users \
                          who wait for each answer and think before the next."
             }
-            "Cdn" => {
+            Kind::Cdn => {
                 "A CDN or static-file offload: a share of the requests is answered at the edge \
                  and never reaches the origin, which then has that much less load."
             }
-            "RateLimiter" => {
+            Kind::RateLimiter => {
                 "A token bucket in front of a load balancer or an app tier: requests beyond \
                  its rate are rejected at once instead of queueing, so an overload fails fast \
                  and the rest is served in time."
             }
-            "LoadBalancer" => {
+            Kind::LoadBalancer => {
                 "Spreads requests over the instances of one or more app tiers, and can shed \
                  load beyond a number of requests in flight."
             }
-            "App" => {
+            Kind::App => {
                 "A tier of identical app instances running the endpoints' scripts on \
                  their cores, with a worker pool, a connection pool per database, optional \
                  memory limits and user sessions in memory or in a store."
             }
-            "Autoscaler" => {
+            Kind::Autoscaler => {
                 "Adds and removes instances of an app tier to keep CPU, request rate or queue \
                  depth per instance near a target; new instances help only after their \
                  startup time."
             }
-            "CircuitBreaker" => {
+            Kind::CircuitBreaker => {
                 "Sits in front of a service that is called: when too many calls fail it opens \
                  and fails calls at once for a while, so callers stop piling threads onto a \
                  broken dependency; then it probes and closes if the service recovered."
             }
-            "Queue" => {
+            Kind::Queue => {
                 "A broker queue with consumers: requests enqueue jobs (emails, PDFs) and answer \
                  at once; the jobs run later on a worker tier, with retries and a dead-letter \
                  queue for jobs that keep failing."
             }
-            "Cache" => {
+            Kind::Cache => {
                 "A cache in front of the database: shared over the network (Redis) or \
                         local inside each instance."
             }
-            "Database" => {
+            Kind::Database => {
                 "A primary with optional read replicas (and replication lag), optionally \
                  split into shards by key; each node has cores and a connection limit, each \
                  named query a cost, and a connection pooler may sit in front."
             }
-            _ => "",
         }
     }
 
     /// A new component of `kind` with default parameters and the id `id`; references
     /// are left empty (or pointed at `hint`, the first suitable component, if any).
-    pub fn new_of_kind(kind: &str, id: String) -> Option<Self> {
-        Some(match kind {
-            "Client" => Self::Client(ClientSpec {
+    pub fn new_of_kind(kind: Kind, id: String) -> Self {
+        match kind {
+            Kind::Client => Self::Client(ClientSpec {
                 id,
                 target: String::new(),
                 arrivals: Arrivals::Poisson {
@@ -977,28 +962,28 @@ impl ComponentSpec {
                 retry: Retry::None,
                 retry_budget: None,
             }),
-            "Cdn" => Self::Cdn(CdnSpec {
+            Kind::Cdn => Self::Cdn(CdnSpec {
                 id,
                 target: String::new(),
                 edge_share: 0.5,
                 edge_latency: defaults::edge_latency(),
                 price_per_million: defaults::cdn_price(),
             }),
-            "RateLimiter" => Self::RateLimiter(RateLimiterSpec {
+            Kind::RateLimiter => Self::RateLimiter(RateLimiterSpec {
                 id,
                 target: String::new(),
                 rate_per_sec: 100.0,
                 burst: defaults::burst(),
                 per_client: false,
             }),
-            "LoadBalancer" => Self::LoadBalancer(LoadBalancerSpec {
+            Kind::LoadBalancer => Self::LoadBalancer(LoadBalancerSpec {
                 id,
                 policy: Policy::RoundRobin,
                 backends: Vec::new(),
                 max_in_flight: None,
                 price_per_hour: defaults::lb_price(),
             }),
-            "App" => Self::App(AppSpec {
+            Kind::App => Self::App(AppSpec {
                 id,
                 instances: 2,
                 cores: defaults::app_cores(),
@@ -1014,7 +999,7 @@ impl ComponentSpec {
                 sessions: SessionStore::Stateless,
                 price_per_hour: None,
             }),
-            "Cache" => Self::Cache(CacheSpec {
+            Kind::Cache => Self::Cache(CacheSpec {
                 id,
                 scope: CacheScope::Shared,
                 model: CacheModel::HitRatio { ratio: 0.8 },
@@ -1025,7 +1010,7 @@ impl ComponentSpec {
                 updates_per_sec: 0.0,
                 invalidate_on_write: false,
             }),
-            "Autoscaler" => Self::Autoscaler(AutoscalerSpec {
+            Kind::Autoscaler => Self::Autoscaler(AutoscalerSpec {
                 id,
                 tier: String::new(),
                 metric: ScaleMetric::Cpu { target: 0.6 },
@@ -1034,7 +1019,7 @@ impl ComponentSpec {
                 interval_secs: defaults::scale_interval(),
                 cooldown_secs: defaults::scale_cooldown(),
             }),
-            "CircuitBreaker" => Self::CircuitBreaker(CircuitBreakerSpec {
+            Kind::CircuitBreaker => Self::CircuitBreaker(CircuitBreakerSpec {
                 id,
                 target: String::new(),
                 error_threshold: defaults::breaker_threshold(),
@@ -1043,7 +1028,7 @@ impl ComponentSpec {
                 open_secs: defaults::breaker_open(),
                 half_open_probes: defaults::breaker_probes(),
             }),
-            "Queue" => Self::Queue(QueueSpec {
+            Kind::Queue => Self::Queue(QueueSpec {
                 id,
                 workers: String::new(),
                 consumers: defaults::consumers(),
@@ -1054,7 +1039,7 @@ impl ComponentSpec {
                 backoff_ms: defaults::job_backoff(),
                 price_per_hour: defaults::queue_price(),
             }),
-            "Database" => Self::Database(DatabaseSpec {
+            Kind::Database => Self::Database(DatabaseSpec {
                 id,
                 cores: defaults::db_cores(),
                 max_connections: defaults::max_connections(),
@@ -1079,8 +1064,7 @@ impl ComponentSpec {
                 pooler: Pooler::None,
                 price_per_hour: None,
             }),
-            _ => return None,
-        })
+        }
     }
 
     pub fn id_mut(&mut self) -> &mut String {
@@ -2864,7 +2848,7 @@ pub fn flatten(spec: &ComponentSpec) -> Vec<(String, String, bool)> {
 /// The parameters that differ between two versions of a component and cannot change
 /// while a simulation runs (empty: the change can be applied live).
 pub fn restart_only_differences(old: &ComponentSpec, new: &ComponentSpec) -> Vec<String> {
-    if old.kind_name() != new.kind_name() {
+    if old.kind() != new.kind() {
         return vec!["kind".to_owned()];
     }
     let (a, b) = (flatten(old), flatten(new));

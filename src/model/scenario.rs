@@ -591,20 +591,80 @@ impl ComponentSpec {
         }
     }
 
+    /// What kind of component it is.
+    pub fn kind(&self) -> Kind {
+        match self {
+            Self::Client(_) => Kind::Client,
+            Self::Cdn(_) => Kind::Cdn,
+            Self::RateLimiter(_) => Kind::RateLimiter,
+            Self::LoadBalancer(_) => Kind::LoadBalancer,
+            Self::App(_) => Kind::App,
+            Self::Cache(_) => Kind::Cache,
+            Self::Database(_) => Kind::Database,
+            Self::Autoscaler(_) => Kind::Autoscaler,
+            Self::CircuitBreaker(_) => Kind::CircuitBreaker,
+            Self::Queue(_) => Kind::Queue,
+        }
+    }
+
     /// The kind's name as written in a scenario file.
     pub fn kind_name(&self) -> &'static str {
+        self.kind().name()
+    }
+}
+
+/// A kind of component: what a [`ComponentSpec`] variant is, without its parameters
+/// (the palette, the canvas's shapes, the engine's numbering). Written in figures and
+/// JSON by its name in a scenario file (`"LoadBalancer"`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum Kind {
+    Client,
+    Cdn,
+    RateLimiter,
+    LoadBalancer,
+    App,
+    Cache,
+    Database,
+    Autoscaler,
+    CircuitBreaker,
+    Queue,
+}
+
+impl Kind {
+    /// Every kind, in palette order.
+    pub const ALL: [Kind; 10] = [
+        Kind::Client,
+        Kind::Cdn,
+        Kind::RateLimiter,
+        Kind::LoadBalancer,
+        Kind::App,
+        Kind::Cache,
+        Kind::Database,
+        Kind::Autoscaler,
+        Kind::CircuitBreaker,
+        Kind::Queue,
+    ];
+
+    /// Its name as written in a scenario file.
+    pub fn name(self) -> &'static str {
         match self {
-            Self::Client(_) => "Client",
-            Self::Cdn(_) => "Cdn",
-            Self::RateLimiter(_) => "RateLimiter",
-            Self::LoadBalancer(_) => "LoadBalancer",
-            Self::App(_) => "App",
-            Self::Cache(_) => "Cache",
-            Self::Database(_) => "Database",
-            Self::Autoscaler(_) => "Autoscaler",
-            Self::CircuitBreaker(_) => "CircuitBreaker",
-            Self::Queue(_) => "Queue",
+            Self::Client => "Client",
+            Self::Cdn => "Cdn",
+            Self::RateLimiter => "RateLimiter",
+            Self::LoadBalancer => "LoadBalancer",
+            Self::App => "App",
+            Self::Cache => "Cache",
+            Self::Database => "Database",
+            Self::Autoscaler => "Autoscaler",
+            Self::CircuitBreaker => "CircuitBreaker",
+            Self::Queue => "Queue",
         }
+    }
+}
+
+impl std::fmt::Display for Kind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
     }
 }
 

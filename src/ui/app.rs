@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use crate::edit;
 use crate::engine::{Advance, Simulation};
 use crate::metrics::Summary;
-use crate::model::{self, ComponentSpec, Endpoint, RunSpec, Scenario, ValidScenario, params};
+use crate::model::{self, ComponentSpec, Endpoint, Kind, RunSpec, Scenario, ValidScenario, params};
 
 use super::advisor::{self as advisor_panel, AdvisorPanel};
 use super::canvas::{Canvas, CanvasAction, CanvasInput};
@@ -121,7 +121,7 @@ pub enum Command {
     Undo,
     Redo,
     Select(Selection),
-    Add(String),
+    Add(Kind),
     Delete(String),
     Duplicate(String),
     Rename(String, String),
@@ -1417,13 +1417,13 @@ impl BottleneckApp {
         ui.separator();
         ui.label(egui::RichText::new("Add a component").strong());
         ui.horizontal_wrapped(|ui| {
-            for &kind in ComponentSpec::KINDS {
+            for kind in Kind::ALL {
                 if ui
-                    .button(kind)
+                    .button(kind.name())
                     .on_hover_text(ComponentSpec::kind_help(kind))
                     .clicked()
                 {
-                    self.commands.push(Command::Add(kind.to_owned()));
+                    self.commands.push(Command::Add(kind));
                 }
             }
         });
@@ -1575,7 +1575,7 @@ impl BottleneckApp {
                     return;
                 };
                 ui.heading(format!("{id} ({})", spec.kind_name()));
-                ui.label(ComponentSpec::kind_help(spec.kind_name()));
+                ui.label(ComponentSpec::kind_help(spec.kind()));
                 self.rename_row(ui, &id, Command::Rename);
                 ui.horizontal(|ui| {
                     if ui
@@ -1819,10 +1819,8 @@ impl BottleneckApp {
                     .find(|g| g.id == c.id())
                     .cloned()
                     .unwrap_or_else(|| crate::metrics::Glance {
-                        id: c.id().to_owned(),
-                        kind: c.kind_name().to_owned(),
                         headline: "not running yet".to_owned(),
-                        ..Default::default()
+                        ..crate::metrics::Glance::new(c.id().to_owned(), c.kind())
                     }),
             );
         }
@@ -2076,9 +2074,9 @@ impl BottleneckApp {
             }
             Command::Add(kind) => {
                 let at = self.free_spot();
-                if let Some(id) = self.edit_document(&format!("add {kind}"), |s| {
-                    edit::add_component(s, &kind, at)
-                }) {
+                if let Some(id) =
+                    self.edit_document(&format!("add {kind}"), |s| edit::add_component(s, kind, at))
+                {
                     self.selection = Selection::Component(id.clone());
                     self.status = format!(
                         "Added {id}: drag from its port to connect it; it joins the run on restart"

@@ -12,6 +12,7 @@ use egui::{Color32, Pos2, Rect, Sense, Shape, Stroke, Vec2, epaint::CubicBezierS
 
 use crate::metrics::summary::StationReport;
 use crate::metrics::{Glance, SeriesSet};
+use crate::model::Kind;
 
 /// Size of a node on the canvas, in canvas units.
 pub const NODE_SIZE: Vec2 = Vec2::new(136.0, 56.0);
@@ -168,16 +169,21 @@ struct LabelPlace {
 }
 
 impl LabelPlace {
-    fn of(kind: &str, rect: Rect) -> Self {
+    fn of(kind: Kind, rect: Rect) -> Self {
         let w = rect.width();
         let (id_dy, headline_dy, width, caption) = match kind {
             // The diamond narrows away from its middle.
-            "LoadBalancer" => (-9.0, 10.0, 0.74 * w, false),
-            "Autoscaler" => (0.0, 0.0, 0.9 * w, true),
+            Kind::LoadBalancer => (-9.0, 10.0, 0.74 * w, false),
+            Kind::Autoscaler => (0.0, 0.0, 0.9 * w, true),
             // Below the top ellipse's front edge, above the bottom one's.
-            "Database" => (-3.0, 13.0, 0.92 * w, false),
-            "Cache" => (-9.0, 10.0, 0.86 * w, false),
-            _ => (-9.0, 10.0, 0.92 * w, false),
+            Kind::Database => (-3.0, 13.0, 0.92 * w, false),
+            Kind::Cache => (-9.0, 10.0, 0.86 * w, false),
+            Kind::Client
+            | Kind::Cdn
+            | Kind::RateLimiter
+            | Kind::App
+            | Kind::CircuitBreaker
+            | Kind::Queue => (-9.0, 10.0, 0.92 * w, false),
         };
         Self {
             id_dy,
@@ -315,7 +321,7 @@ impl Canvas {
             // failure its users see.
             let into = glance.get(to.as_str()).map_or(0.0, |g| g.error_share);
             let errors = match glance.get(from.as_str()) {
-                Some(f) if f.kind == "Client" => f.error_share.max(into),
+                Some(f) if f.kind == Kind::Client => f.error_share.max(into),
                 _ => into,
             };
             self.flow(&painter, curve, rate, errors, &visuals);
@@ -360,7 +366,7 @@ impl Canvas {
             } else {
                 Stroke::new(1.0, visuals.weak_text_color())
             };
-            draw_shape(&painter, &g.kind, rect, fill, stroke);
+            draw_shape(&painter, g.kind, rect, fill, stroke);
             if input.bottleneck == Some(g.id.as_str()) {
                 painter.rect_stroke(
                     rect.expand(7.0),
@@ -378,7 +384,7 @@ impl Canvas {
             }
             // Labels fit inside their shape: smaller type, then a second line, where the
             // shape is narrow; a dial's figures go under it.
-            let place = LabelPlace::of(&g.kind, rect);
+            let place = LabelPlace::of(g.kind, rect);
             let centred = |galley: std::sync::Arc<egui::Galley>, at: Pos2| {
                 painter.galley(at - galley.size() / 2.0, galley, text_color);
             };
@@ -396,7 +402,7 @@ impl Canvas {
                 centred(headline, rect.center() + Vec2::new(0.0, place.headline_dy));
                 0.0
             };
-            let shards = if g.kind == "Database" {
+            let shards = if g.kind == Kind::Database {
                 shard_cpus(input.series, &g.id, input.window_secs)
             } else {
                 Vec::new()
@@ -415,7 +421,7 @@ impl Canvas {
             }
 
             // The port connections are dragged from.
-            if g.kind != "Cache" && g.kind != "Database" {
+            if g.kind != Kind::Cache && g.kind != Kind::Database {
                 let port = rect.right_center();
                 let port_rect = Rect::from_center_size(port, Vec2::splat(2.0 * PORT_RADIUS));
                 let port_response = ui
@@ -560,9 +566,9 @@ fn arrow_head(painter: &egui::Painter, curve: [Pos2; 4], color: Color32) {
 /// A distinct shape per kind: users are a pill, a load balancer a diamond, an app tier a
 /// stack of instances, a cache a hexagon, a database a cylinder, a circuit breaker an
 /// octagon, a queue a row of slots.
-fn draw_shape(painter: &egui::Painter, kind: &str, rect: Rect, fill: Color32, stroke: Stroke) {
+fn draw_shape(painter: &egui::Painter, kind: Kind, rect: Rect, fill: Color32, stroke: Stroke) {
     match kind {
-        "Client" => {
+        Kind::Client => {
             painter.rect(
                 rect,
                 rect.height() / 2.0,
@@ -571,7 +577,7 @@ fn draw_shape(painter: &egui::Painter, kind: &str, rect: Rect, fill: Color32, st
                 egui::StrokeKind::Inside,
             );
         }
-        "Cdn" => {
+        Kind::Cdn => {
             // A cloud-ish ellipse at the edge of the network.
             painter.add(egui::epaint::EllipseShape {
                 center: rect.center(),
@@ -581,11 +587,11 @@ fn draw_shape(painter: &egui::Painter, kind: &str, rect: Rect, fill: Color32, st
                 angle: 0.0,
             });
         }
-        "Autoscaler" => {
+        Kind::Autoscaler => {
             // A dial: it turns the tier's instance count up and down.
             painter.circle(rect.center(), rect.height() / 2.0 + 4.0, fill, stroke);
         }
-        "RateLimiter" => {
+        Kind::RateLimiter => {
             // A funnel: wide where requests come in, narrow where the admitted go on.
             painter.add(Shape::convex_polygon(
                 vec![
@@ -598,7 +604,7 @@ fn draw_shape(painter: &egui::Painter, kind: &str, rect: Rect, fill: Color32, st
                 stroke,
             ));
         }
-        "LoadBalancer" => {
+        Kind::LoadBalancer => {
             let c = rect.center();
             let (w, h) = (rect.width() / 2.0 + 8.0, rect.height() / 2.0 + 6.0);
             painter.add(Shape::convex_polygon(
@@ -612,7 +618,7 @@ fn draw_shape(painter: &egui::Painter, kind: &str, rect: Rect, fill: Color32, st
                 stroke,
             ));
         }
-        "App" => {
+        Kind::App => {
             for k in [2.0, 1.0] {
                 let behind = rect.translate(Vec2::splat(4.0 * k));
                 painter.rect(
@@ -625,7 +631,7 @@ fn draw_shape(painter: &egui::Painter, kind: &str, rect: Rect, fill: Color32, st
             }
             painter.rect(rect, 6.0, fill, stroke, egui::StrokeKind::Inside);
         }
-        "Cache" => {
+        Kind::Cache => {
             let c = rect.center();
             let (w, h) = (rect.width() / 2.0, rect.height() / 2.0);
             let inset = 16.0;
@@ -642,7 +648,7 @@ fn draw_shape(painter: &egui::Painter, kind: &str, rect: Rect, fill: Color32, st
                 stroke,
             ));
         }
-        "Database" => {
+        Kind::Database => {
             let ry = 8.0;
             let body =
                 Rect::from_min_max(rect.min + Vec2::new(0.0, ry), rect.max - Vec2::new(0.0, ry));
@@ -666,7 +672,7 @@ fn draw_shape(painter: &egui::Painter, kind: &str, rect: Rect, fill: Color32, st
             };
             painter.add(top);
         }
-        "CircuitBreaker" => {
+        Kind::CircuitBreaker => {
             // An octagon, like a stop sign: it stops calls while open.
             let c = rect.center();
             let (w, h) = (rect.width() / 2.0, rect.height() / 2.0);
@@ -686,7 +692,7 @@ fn draw_shape(painter: &egui::Painter, kind: &str, rect: Rect, fill: Color32, st
                 stroke,
             ));
         }
-        "Queue" => {
+        Kind::Queue => {
             // A pipe of slots: jobs wait in line.
             painter.rect(rect, 2.0, fill, stroke, egui::StrokeKind::Inside);
             let slots = 6;
@@ -700,9 +706,6 @@ fn draw_shape(painter: &egui::Painter, kind: &str, rect: Rect, fill: Color32, st
                     stroke,
                 );
             }
-        }
-        _ => {
-            painter.rect(rect, 4.0, fill, stroke, egui::StrokeKind::Inside);
         }
     }
 }
@@ -763,14 +766,12 @@ mod tests {
         let at = |app: f64, db: f64| {
             vec![
                 Glance {
-                    id: "app".into(),
                     saturation: app,
-                    ..Glance::default()
+                    ..Glance::new("app".into(), Kind::App)
                 },
                 Glance {
-                    id: "db".into(),
                     saturation: db,
-                    ..Glance::default()
+                    ..Glance::new("db".into(), Kind::Database)
                 },
             ]
         };

@@ -184,7 +184,7 @@ mod tests {
         let path = dir.path().join("s.ron");
         let mut d = doc();
         d.edit("add", |s| {
-            crate::edit::add_component(s, "Cache", (1.0, 2.0))
+            crate::edit::add_component(s, crate::model::Kind::Cache, (1.0, 2.0))
         })
         .expect("add");
         d.save_as(&path).expect("save");

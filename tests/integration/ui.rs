@@ -597,9 +597,9 @@ fn every_component_kind_can_be_added_from_the_palette_and_inspected() {
     app.playback_mut().playing = false;
     let mut h = harness(app);
     h.run_steps(2);
-    for kind in bottleneck::model::ComponentSpec::KINDS {
+    for kind in bottleneck::model::Kind::ALL {
         let before = h.state().scenario().components.len();
-        add_from_palette(&mut h, kind);
+        add_from_palette(&mut h, kind.name());
         h.run_steps(2);
         let s = h.state().scenario();
         assert_eq!(
@@ -609,7 +609,7 @@ fn every_component_kind_can_be_added_from_the_palette_and_inspected() {
             h.state().status()
         );
         let added = s.components.last().expect("added");
-        assert_eq!(added.kind_name(), *kind);
+        assert_eq!(added.kind(), kind);
         // It is selected and the inspector shows it, with its parameters.
         let heading = format!("{} ({kind})", added.id());
         h.get_by_label(&heading);

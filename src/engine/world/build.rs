@@ -11,7 +11,7 @@ use crate::metrics::breakdown::Phase;
 use crate::metrics::level::{Counter, DurationSum, Level, Occupancy};
 use crate::model::{
     AppSpec, Arrivals, CacheModel, CacheScope, CacheSpec, ClientSpec, ComponentSpec, Concurrency,
-    DatabaseSpec, PoolMode, Pooler, QuerySpec, SessionStore, ValidScenario,
+    DatabaseSpec, Kind, PoolMode, Pooler, QuerySpec, SessionStore, ValidScenario,
 };
 use crate::sim::{EventQueue, SimDuration, SimRng, SimTime};
 
@@ -63,24 +63,21 @@ impl World {
         };
 
         // Index every kind by id first, in file order.
-        let mut counts = vec![0u32; ComponentSpec::KINDS.len()];
+        let mut counts: BTreeMap<Kind, u32> = BTreeMap::new();
         for c in &sc.components {
             // Each kind is numbered on its own, in file order.
-            let kind = ComponentSpec::KINDS
-                .iter()
-                .position(|k| *k == c.kind_name())
-                .unwrap_or(0);
-            w.index.insert(c.id().to_owned(), counts[kind]);
-            counts[kind] += 1;
+            let count = counts.entry(c.kind()).or_default();
+            w.index.insert(c.id().to_owned(), *count);
+            *count += 1;
         }
-        let ids = |kind: &str| -> BTreeMap<String, u32> {
+        let ids = |kind: Kind| -> BTreeMap<String, u32> {
             sc.components
                 .iter()
-                .filter(|c| c.kind_name() == kind)
+                .filter(|c| c.kind() == kind)
                 .map(|c| (c.id().to_owned(), w.index[c.id()]))
                 .collect()
         };
-        let (cache_idx, db_idx) = (ids("Cache"), ids("Database"));
+        let (cache_idx, db_idx) = (ids(Kind::Cache), ids(Kind::Database));
         let index = w.index.clone();
         let resolver = Resolver {
             caches: &cache_idx,
