@@ -799,6 +799,16 @@ impl BottleneckApp {
         }
     }
 
+    /// The open file's folder (`dir/`), where a dialog for another file starts.
+    fn document_folder(&self) -> String {
+        self.doc
+            .path
+            .as_ref()
+            .and_then(|p| p.parent())
+            .map(|d| format!("{}/", d.display()))
+            .unwrap_or_default()
+    }
+
     /// Starts running the scenario of `path` beside this one, to this run's end.
     fn compare_with(&mut self, path: &std::path::Path) {
         let b = match model::load_file(path) {
@@ -1986,16 +1996,7 @@ impl BottleneckApp {
                 self.baseline = None;
                 self.comparing = None;
             }
-            Command::CompareDialog => {
-                let text = self
-                    .doc
-                    .path
-                    .as_ref()
-                    .and_then(|p| p.parent())
-                    .map(|d| format!("{}/", d.display()))
-                    .unwrap_or_default();
-                self.ask_path(PathPurpose::Compare, text);
-            }
+            Command::CompareDialog => self.ask_path(PathPurpose::Compare, self.document_folder()),
             Command::CompareWith(path) => self.compare_with(&path),
             Command::SetSpeed(s) => self.playback.speed = s,
             Command::SetSeed(seed) => {
@@ -2020,13 +2021,7 @@ impl BottleneckApp {
                 }
             }
             Command::OpenDialog | Command::OpenTyped => {
-                let text = self
-                    .doc
-                    .path
-                    .as_ref()
-                    .and_then(|p| p.parent())
-                    .map(|d| format!("{}/", d.display()))
-                    .unwrap_or_default();
+                let text = self.document_folder();
                 if matches!(c, Command::OpenTyped) {
                     self.dialog = Some(Dialog::Path {
                         purpose: PathPurpose::Open,
