@@ -796,111 +796,334 @@ impl World {
         }
     }
 
-    /// Names of the chart series, in the order [`World::take_sample`] fills them.
-    pub fn series_names(&self) -> Vec<(String, String)> {
+    /// Names of the chart series, in the order [`World::take_sample`] fills them: the
+    /// same walk as the samples', so names and values cannot drift apart.
+    pub fn series_names(&mut self) -> Vec<(String, String)> {
+        let mut names = Names(Vec::new());
+        self.walk_series(&mut names);
+        names.0
+    }
+
+    /// One value per series for the interval since the previous sample; resets the
+    /// interval meters.
+    pub fn take_sample(&mut self) -> Vec<f64> {
+        let mut values = Values(Vec::new());
+        self.walk_series(&mut values);
+        self.last_sample = self.now;
+        values.0
+    }
+
+    /// Every chart series in order, each named and valued in one place. Names come
+    /// once, when the run is built (then no meter is read); values at each sample, for
+    /// the interval since the previous one.
+    fn walk_series<S: SeriesSink>(&mut self, out: &mut S) {
+        let now = self.now;
+        let prev = self.last_sample;
+        let secs = nonzero(now.since(prev).as_secs_f64());
+        let sampling = out.sampling();
         let g = |m: &str| (String::new(), m.to_owned());
-        let mut names = vec![
-            g("offered_per_sec"),
-            g("user_requests_per_sec"),
-            g("retries_per_sec"),
-            g("ok_per_sec"),
-            g("errors_per_sec"),
-        ];
-        for c in ErrorCause::ALL {
-            names.push(g(&format!("{}_per_sec", c.name())));
-        }
-        names.extend([g("p50_ms"), g("p95_ms"), g("p99_ms"), g("in_flight")]);
-        for p in &self.programs {
-            for m in ["ok_per_sec", "p50_ms", "p95_ms", "p99_ms"] {
-                names.push((p.name.clone(), m.to_owned()));
+        let named = |id: &str, m: &str| (id.to_owned(), m.to_owned());
+
+        // Endpoints first (their interval counts add up to the system-wide ones).
+        let (mut offered, mut ok, mut users, mut retries) = (0, 0, 0, 0);
+        let mut per_cause = [0u64; ErrorCause::ALL.len()];
+        let mut endpoint_values = Vec::with_capacity(4 * self.per_endpoint.len());
+        let mut overall = [f64::NAN; 3];
+        if sampling {
+            let single = self.per_endpoint.len() == 1;
+            let interval = &mut self.interval_scratch;
+            interval.reset();
+            for m in &mut self.per_endpoint {
+                let n_ok = m.ok.take_sample();
+                ok += n_ok;
+                offered += m.offered.take_sample();
+                users += m.user_requests.take_sample();
+                retries += m.retries.take_sample();
+                for (total, e) in per_cause.iter_mut().zip(&mut m.errors) {
+                    *total += e.take_sample();
+                }
+                let q = chart_quantiles(&m.interval);
+                endpoint_values.push([n_ok as f64 / secs, q[0], q[1], q[2]]);
+                if single {
+                    overall = q;
+                } else {
+                    let _ = interval.add(&m.interval);
+                }
+                m.interval.reset();
+            }
+            if !single {
+                overall = chart_quantiles(interval);
             }
         }
-        for c in &self.clients {
-            names.push((c.id.clone(), "sent_per_sec".to_owned()));
+        out.put(|| g("offered_per_sec"), || offered as f64 / secs);
+        out.put(|| g("user_requests_per_sec"), || users as f64 / secs);
+        out.put(|| g("retries_per_sec"), || retries as f64 / secs);
+        out.put(|| g("ok_per_sec"), || ok as f64 / secs);
+        out.put(
+            || g("errors_per_sec"),
+            || per_cause.iter().sum::<u64>() as f64 / secs,
+        );
+        for (c, n) in ErrorCause::ALL.iter().zip(per_cause) {
+            out.put(|| g(&format!("{}_per_sec", c.name())), || n as f64 / secs);
         }
-        for lb in &self.lbs {
-            names.push((lb.id.clone(), "routed_per_sec".to_owned()));
-            names.push((lb.id.clone(), "shed_per_sec".to_owned()));
+        for (m, q) in ["p50_ms", "p95_ms", "p99_ms"].into_iter().zip(overall) {
+            out.put(|| g(m), || q);
         }
-        for l in &self.limiters {
-            names.push((l.id.clone(), "arrivals_per_sec".to_owned()));
-            names.push((l.id.clone(), "limited_per_sec".to_owned()));
-            names.push((l.id.clone(), "util".to_owned()));
+        out.put(
+            || g("in_flight"),
+            || {
+                self.instances
+                    .iter_mut()
+                    .map(|i| i.in_system.take_sample_mean(prev, now))
+                    .sum()
+            },
+        );
+        for (k, p) in self.programs.iter().enumerate() {
+            let v = endpoint_values.get(k).copied().unwrap_or([f64::NAN; 4]);
+            for (m, x) in ["ok_per_sec", "p50_ms", "p95_ms", "p99_ms"].into_iter().zip(v) {
+                out.put(|| named(&p.name, m), || x);
+            }
         }
-        for c in &self.cdns {
-            names.push((c.id.clone(), "arrivals_per_sec".to_owned()));
-            names.push((c.id.clone(), "edge_per_sec".to_owned()));
+
+        // Rates per component: the flow along each edge of the topology.
+        for c in &mut self.clients {
+            out.put(
+                || named(&c.id, "sent_per_sec"),
+                || c.sent.take_sample() as f64 / secs,
+            );
+        }
+        for lb in &mut self.lbs {
+            out.put(
+                || named(&lb.id, "routed_per_sec"),
+                || lb.routed.take_sample() as f64 / secs,
+            );
+            out.put(
+                || named(&lb.id, "shed_per_sec"),
+                || lb.shed.take_sample() as f64 / secs,
+            );
+        }
+        for l in &mut self.limiters {
+            let (arrivals, limited, supplied) = if sampling {
+                let supplied = l.supplied - l.supplied_at_sample;
+                l.supplied_at_sample = l.supplied;
+                (l.arrivals.take_sample(), l.limited.take_sample(), supplied)
+            } else {
+                Default::default()
+            };
+            out.put(|| named(&l.id, "arrivals_per_sec"), || arrivals as f64 / secs);
+            out.put(|| named(&l.id, "limited_per_sec"), || limited as f64 / secs);
+            out.put(
+                || named(&l.id, "util"),
+                || l.utilization((arrivals - limited) as f64, supplied),
+            );
+        }
+        for c in &mut self.cdns {
+            out.put(
+                || named(&c.id, "arrivals_per_sec"),
+                || c.arrivals.take_sample() as f64 / secs,
+            );
+            out.put(
+                || named(&c.id, "edge_per_sec"),
+                || c.edge.take_sample() as f64 / secs,
+            );
         }
         for a in &self.autoscalers {
-            names.push((a.id.clone(), "desired".to_owned()));
-            names.push((a.id.clone(), "measured".to_owned()));
+            out.put(|| named(&a.id, "desired"), || f64::from(a.desired));
+            out.put(|| named(&a.id, "measured"), || a.measured);
         }
-        for b in &self.breakers {
-            names.push((b.id.clone(), "state".to_owned()));
-            names.push((b.id.clone(), "calls_per_sec".to_owned()));
-            names.push((b.id.clone(), "short_circuited_per_sec".to_owned()));
+        for b in &mut self.breakers {
+            out.put(|| named(&b.id, "state"), || b.state.level());
+            out.put(
+                || named(&b.id, "calls_per_sec"),
+                || b.calls.take_sample() as f64 / secs,
+            );
+            out.put(
+                || named(&b.id, "short_circuited_per_sec"),
+                || b.short_circuited.take_sample() as f64 / secs,
+            );
         }
-        for q in &self.queues {
-            for m in [
-                "depth",
-                "running",
-                "consumers_util",
-                "enqueued_per_sec",
-                "completed_per_sec",
-                "dead_letters",
-            ] {
-                names.push((q.id.clone(), m.to_owned()));
-            }
+        for q in &mut self.queues {
+            out.put(
+                || named(&q.id, "depth"),
+                || q.depth.take_sample_mean(prev, now),
+            );
+            let (running, consumers) = if sampling {
+                q.running.take_sample_means(prev, now)
+            } else {
+                (0.0, 0.0)
+            };
+            out.put(|| named(&q.id, "running"), || running);
+            out.put(
+                || named(&q.id, "consumers_util"),
+                || ratio(running, consumers),
+            );
+            out.put(
+                || named(&q.id, "enqueued_per_sec"),
+                || q.enqueued.take_sample() as f64 / secs,
+            );
+            out.put(
+                || named(&q.id, "completed_per_sec"),
+                || q.completed.take_sample() as f64 / secs,
+            );
+            out.put(
+                || named(&q.id, "dead_letters"),
+                || q.dead_letters.total() as f64,
+            );
         }
         for t in &self.tiers {
-            names.push((t.id.clone(), "arrivals_per_sec".to_owned()));
-            names.push((t.id.clone(), "errors_per_sec".to_owned()));
+            let (mut arrivals, mut errors) = (0, 0);
+            if sampling {
+                for &i in &t.instances {
+                    let i = &mut self.instances[i as usize];
+                    arrivals += i.arrivals.take_sample();
+                    errors += i.rejected.take_sample() + i.queue_timeouts.take_sample();
+                }
+            }
+            out.put(|| named(&t.id, "arrivals_per_sec"), || arrivals as f64 / secs);
+            out.put(|| named(&t.id, "errors_per_sec"), || errors as f64 / secs);
         }
-        for c in &self.caches {
-            names.push((c.id.clone(), "gets_per_sec".to_owned()));
+        for c in &mut self.caches {
+            out.put(
+                || named(&c.id, "gets_per_sec"),
+                || c.gets.take_sample() as f64 / secs,
+            );
         }
-        for d in &self.dbs {
-            names.push((d.id.clone(), "queries_per_sec".to_owned()));
-            names.push((d.id.clone(), "stale_reads_per_sec".to_owned()));
-            for q in &d.queries {
-                names.push((d.id.clone(), query_rate_metric(&q.name)));
+        for d in &mut self.dbs {
+            let counts: Vec<u64> = if sampling {
+                d.queries.iter_mut().map(|q| q.count.take_sample()).collect()
+            } else {
+                vec![0; d.queries.len()]
+            };
+            out.put(
+                || named(&d.id, "queries_per_sec"),
+                || counts.iter().sum::<u64>() as f64 / secs,
+            );
+            out.put(
+                || named(&d.id, "stale_reads_per_sec"),
+                || d.stale_reads.take_sample() as f64 / secs,
+            );
+            for (q, n) in d.queries.iter().zip(counts) {
+                out.put(|| (d.id.clone(), query_rate_metric(&q.name)), || n as f64 / secs);
             }
         }
-        for t in &self.tiers {
-            for m in [
-                "cpu_util",
-                "worker_util",
-                "accept_queue",
-                "run_queue",
-                "instances",
-            ] {
-                names.push((t.id.clone(), m.to_owned()));
+
+        for ti in 0..self.tiers.len() {
+            let dbs = self.tier_dbs(&self.tiers[ti]);
+            let (mut cpu_busy, mut cores, mut w_busy, mut slots, mut aq, mut rq) =
+                (0.0, 0.0, 0.0, 0.0, 0.0, 0.0);
+            let mut pool_busy = vec![0.0; dbs.len()];
+            let mut pool_size = vec![0.0; dbs.len()];
+            let mut pool_wait = vec![0.0; dbs.len()];
+            if sampling {
+                for k in 0..self.tiers[ti].instances.len() {
+                    let i = self.tiers[ti].instances[k] as usize;
+                    let st = &mut self.stations[self.instances[i].cores as usize];
+                    let (busy, capacity) = st.busy.take_sample_means(prev, now);
+                    cpu_busy += busy;
+                    cores += capacity;
+                    rq += st.queue_len.take_sample_mean(prev, now);
+                    let inst = &mut self.instances[i];
+                    let (busy, capacity) = inst.busy_slots.take_sample_means(prev, now);
+                    w_busy += busy;
+                    slots += capacity;
+                    aq += inst.queue_len.take_sample_mean(prev, now);
+                    for (j, db) in dbs.iter().enumerate() {
+                        let Some(a) = inst.db_access.iter().find(|a| a.db == *db).copied()
+                        else {
+                            continue;
+                        };
+                        for p in a.pools() {
+                            let pool = &mut self.pools[p as usize];
+                            let (busy, capacity) = pool.in_use.take_sample_means(prev, now);
+                            pool_busy[j] += busy;
+                            pool_size[j] += capacity;
+                            pool_wait[j] += pool.waiting.take_sample_mean(prev, now);
+                        }
+                    }
+                }
             }
-            if t.memory_kb.is_some() {
-                names.push((t.id.clone(), "memory_util".to_owned()));
+            let t = &self.tiers[ti];
+            out.put(|| named(&t.id, "cpu_util"), || ratio(cpu_busy, cores));
+            out.put(|| named(&t.id, "worker_util"), || ratio(w_busy, slots));
+            out.put(|| named(&t.id, "accept_queue"), || aq);
+            out.put(|| named(&t.id, "run_queue"), || rq);
+            out.put(|| named(&t.id, "instances"), || t.active.len() as f64);
+            // The fullest instance's memory, now: the one that would crash first.
+            if let Some(limit) = t.memory_kb {
+                out.put(
+                    || named(&t.id, "memory_util"),
+                    || {
+                        let used = t
+                            .active
+                            .iter()
+                            .map(|i| self.instances[*i as usize].memory_kb)
+                            .max()
+                            .unwrap_or(0);
+                        used as f64 / limit.max(1) as f64
+                    },
+                );
             }
             if t.in_memory_sessions {
-                names.push((t.id.clone(), "sessions_lost".to_owned()));
+                out.put(
+                    || named(&t.id, "sessions_lost"),
+                    || t.sessions_lost.total() as f64,
+                );
             }
-            let tier_dbs = self.tier_dbs(t);
-            for db in tier_dbs {
-                let id = &self.dbs[db as usize].id;
-                names.push((t.id.clone(), format!("pool({id})_util")));
-                names.push((t.id.clone(), format!("pool({id})_waiting")));
+            for (j, db) in dbs.iter().enumerate() {
+                let id = &self.dbs[*db as usize].id;
+                out.put(
+                    || (t.id.clone(), format!("pool({id})_util")),
+                    || ratio(pool_busy[j], pool_size[j]),
+                );
+                out.put(
+                    || (t.id.clone(), format!("pool({id})_waiting")),
+                    || pool_wait[j],
+                );
             }
         }
-        for c in &self.caches {
-            names.push((c.id.clone(), "hit_ratio".to_owned()));
+        for c in &mut self.caches {
+            out.put(
+                || named(&c.id, "hit_ratio"),
+                || {
+                    let hits = c.hits.take_sample() as f64;
+                    let gets = hits + c.misses.take_sample() as f64;
+                    if gets > 0.0 { hits / gets } else { f64::NAN }
+                },
+            );
             if c.station != NONE {
-                names.push((c.id.clone(), "util".to_owned()));
+                let st = &mut self.stations[c.station as usize];
+                out.put(
+                    || named(&c.id, "util"),
+                    || {
+                        let (busy, capacity) = st.busy.take_sample_means(prev, now);
+                        ratio(busy, capacity)
+                    },
+                );
             }
         }
-        for n in &self.db_nodes {
-            for m in ["cpu_util", "queue", "connections", "connections_util"] {
-                names.push((n.name.clone(), m.to_owned()));
-            }
+        for n in &mut self.db_nodes {
+            let st = &mut self.stations[n.station as usize];
+            let (busy, capacity) = if sampling {
+                st.busy.take_sample_means(prev, now)
+            } else {
+                (0.0, 0.0)
+            };
+            out.put(|| named(&n.name, "cpu_util"), || ratio(busy, capacity));
+            out.put(
+                || named(&n.name, "queue"),
+                || st.queue_len.take_sample_mean(prev, now),
+            );
+            let (conns, capacity) = if sampling {
+                n.connections.take_sample_means(prev, now)
+            } else {
+                (0.0, 0.0)
+            };
+            out.put(|| named(&n.name, "connections"), || conns);
+            out.put(
+                || named(&n.name, "connections_util"),
+                || ratio(conns, capacity),
+            );
         }
-        names
     }
 
     fn tier_dbs(&self, t: &super::components::Tier) -> Vec<u32> {
@@ -916,202 +1139,37 @@ impl World {
             })
             .unwrap_or_default()
     }
+}
 
-    /// One value per series for the interval since the previous sample; resets the
-    /// interval meters.
-    pub fn take_sample(&mut self) -> Vec<f64> {
-        let now = self.now;
-        let prev = self.last_sample;
-        let secs = nonzero(now.since(prev).as_secs_f64());
-        self.last_sample = now;
-        let mut v = Vec::new();
+/// Where [`World::walk_series`] puts each series: its name, or its value now.
+trait SeriesSink {
+    /// Whether values are wanted (then the walk reads and resets the interval meters).
+    fn sampling(&self) -> bool;
+    /// One series: `name` and `value` are called only if this sink wants them.
+    fn put(&mut self, name: impl FnOnce() -> (String, String), value: impl FnOnce() -> f64);
+}
 
-        // Endpoints first (their interval counts add up to the system-wide ones).
-        let (mut offered, mut ok, mut users, mut retries) = (0, 0, 0, 0);
-        let mut per_cause = [0u64; ErrorCause::ALL.len()];
-        let mut endpoint_values = Vec::with_capacity(4 * self.per_endpoint.len());
-        let single = self.per_endpoint.len() == 1;
-        let interval = &mut self.interval_scratch;
-        interval.reset();
-        let mut overall = [f64::NAN; 3];
-        for m in &mut self.per_endpoint {
-            let n_ok = m.ok.take_sample();
-            ok += n_ok;
-            offered += m.offered.take_sample();
-            users += m.user_requests.take_sample();
-            retries += m.retries.take_sample();
-            for (total, e) in per_cause.iter_mut().zip(&mut m.errors) {
-                *total += e.take_sample();
-            }
-            endpoint_values.push(n_ok as f64 / secs);
-            let q = chart_quantiles(&m.interval);
-            endpoint_values.extend(q);
-            if single {
-                overall = q;
-            } else {
-                let _ = interval.add(&m.interval);
-            }
-            m.interval.reset();
-        }
-        if !single {
-            overall = chart_quantiles(interval);
-        }
-        v.push(offered as f64 / secs);
-        v.push(users as f64 / secs);
-        v.push(retries as f64 / secs);
-        v.push(ok as f64 / secs);
-        v.push(per_cause.iter().sum::<u64>() as f64 / secs);
-        v.extend(per_cause.iter().map(|n| *n as f64 / secs));
-        v.extend(overall);
-        let in_flight: f64 = self
-            .instances
-            .iter_mut()
-            .map(|i| i.in_system.take_sample_mean(prev, now))
-            .sum();
-        v.push(in_flight);
-        v.extend(endpoint_values);
+/// The series' names, in order (scope, metric).
+struct Names(Vec<(String, String)>);
 
-        // Rates per component: the flow along each edge of the topology.
-        for c in &mut self.clients {
-            v.push(c.sent.take_sample() as f64 / secs);
-        }
-        for lb in &mut self.lbs {
-            v.push(lb.routed.take_sample() as f64 / secs);
-            v.push(lb.shed.take_sample() as f64 / secs);
-        }
-        for l in &mut self.limiters {
-            let arrivals = l.arrivals.take_sample();
-            let limited = l.limited.take_sample();
-            let supplied = l.supplied - l.supplied_at_sample;
-            l.supplied_at_sample = l.supplied;
-            v.push(arrivals as f64 / secs);
-            v.push(limited as f64 / secs);
-            v.push(l.utilization((arrivals - limited) as f64, supplied));
-        }
-        for c in &mut self.cdns {
-            v.push(c.arrivals.take_sample() as f64 / secs);
-            v.push(c.edge.take_sample() as f64 / secs);
-        }
-        for a in &self.autoscalers {
-            v.push(f64::from(a.desired));
-            v.push(a.measured);
-        }
-        for b in &mut self.breakers {
-            v.push(b.state.level());
-            v.push(b.calls.take_sample() as f64 / secs);
-            v.push(b.short_circuited.take_sample() as f64 / secs);
-        }
-        for q in &mut self.queues {
-            v.push(q.depth.take_sample_mean(prev, now));
-            let (running, consumers) = q.running.take_sample_means(prev, now);
-            v.push(running);
-            v.push(ratio(running, consumers));
-            v.push(q.enqueued.take_sample() as f64 / secs);
-            v.push(q.completed.take_sample() as f64 / secs);
-            v.push(q.dead_letters.total() as f64);
-        }
-        for t in &self.tiers {
-            let (mut arrivals, mut errors) = (0, 0);
-            for &i in &t.instances {
-                let i = &mut self.instances[i as usize];
-                arrivals += i.arrivals.take_sample();
-                errors += i.rejected.take_sample() + i.queue_timeouts.take_sample();
-            }
-            v.push(arrivals as f64 / secs);
-            v.push(errors as f64 / secs);
-        }
-        for c in &mut self.caches {
-            v.push(c.gets.take_sample() as f64 / secs);
-        }
-        for d in &mut self.dbs {
-            let total = v.len();
-            v.push(0.0);
-            v.push(d.stale_reads.take_sample() as f64 / secs);
-            let mut n = 0;
-            for q in &mut d.queries {
-                let k = q.count.take_sample();
-                n += k;
-                v.push(k as f64 / secs);
-            }
-            v[total] = n as f64 / secs;
-        }
+impl SeriesSink for Names {
+    fn sampling(&self) -> bool {
+        false
+    }
+    fn put(&mut self, name: impl FnOnce() -> (String, String), _: impl FnOnce() -> f64) {
+        self.0.push(name());
+    }
+}
 
-        for ti in 0..self.tiers.len() {
-            let (mut cpu_busy, mut cores, mut w_busy, mut slots, mut aq, mut rq) =
-                (0.0, 0.0, 0.0, 0.0, 0.0, 0.0);
-            let dbs = self.tier_dbs(&self.tiers[ti]);
-            let mut pool_busy = vec![0.0; dbs.len()];
-            let mut pool_size = vec![0.0; dbs.len()];
-            let mut pool_wait = vec![0.0; dbs.len()];
-            for k in 0..self.tiers[ti].instances.len() {
-                let i = self.tiers[ti].instances[k] as usize;
-                let st = &mut self.stations[self.instances[i].cores as usize];
-                let (busy, capacity) = st.busy.take_sample_means(prev, now);
-                cpu_busy += busy;
-                cores += capacity;
-                rq += st.queue_len.take_sample_mean(prev, now);
-                let inst = &mut self.instances[i];
-                let (busy, capacity) = inst.busy_slots.take_sample_means(prev, now);
-                w_busy += busy;
-                slots += capacity;
-                aq += inst.queue_len.take_sample_mean(prev, now);
-                for (j, db) in dbs.iter().enumerate() {
-                    let Some(a) = inst.db_access.iter().find(|a| a.db == *db).copied() else {
-                        continue;
-                    };
-                    for p in a.pools() {
-                        let pool = &mut self.pools[p as usize];
-                        let (busy, capacity) = pool.in_use.take_sample_means(prev, now);
-                        pool_busy[j] += busy;
-                        pool_size[j] += capacity;
-                        pool_wait[j] += pool.waiting.take_sample_mean(prev, now);
-                    }
-                }
-            }
-            v.push(ratio(cpu_busy, cores));
-            v.push(ratio(w_busy, slots));
-            v.push(aq);
-            v.push(rq);
-            let t = &self.tiers[ti];
-            v.push(t.active.len() as f64);
-            // The fullest instance's memory, now: the one that would crash first.
-            if let Some(limit) = t.memory_kb {
-                let used = t
-                    .active
-                    .iter()
-                    .map(|i| self.instances[*i as usize].memory_kb)
-                    .max()
-                    .unwrap_or(0);
-                v.push(used as f64 / limit.max(1) as f64);
-            }
-            if t.in_memory_sessions {
-                v.push(t.sessions_lost.total() as f64);
-            }
-            for j in 0..dbs.len() {
-                v.push(ratio(pool_busy[j], pool_size[j]));
-                v.push(pool_wait[j]);
-            }
-        }
-        for c in &mut self.caches {
-            let hits = c.hits.take_sample() as f64;
-            let gets = hits + c.misses.take_sample() as f64;
-            v.push(if gets > 0.0 { hits / gets } else { f64::NAN });
-            if c.station != NONE {
-                let st = &mut self.stations[c.station as usize];
-                let (busy, capacity) = st.busy.take_sample_means(prev, now);
-                v.push(ratio(busy, capacity));
-            }
-        }
-        for n in &mut self.db_nodes {
-            let st = &mut self.stations[n.station as usize];
-            let (busy, capacity) = st.busy.take_sample_means(prev, now);
-            v.push(ratio(busy, capacity));
-            v.push(st.queue_len.take_sample_mean(prev, now));
-            let (conns, capacity) = n.connections.take_sample_means(prev, now);
-            v.push(conns);
-            v.push(ratio(conns, capacity));
-        }
-        v
+/// One sample's values, in the same order.
+struct Values(Vec<f64>);
+
+impl SeriesSink for Values {
+    fn sampling(&self) -> bool {
+        true
+    }
+    fn put(&mut self, _: impl FnOnce() -> (String, String), value: impl FnOnce() -> f64) {
+        self.0.push(value());
     }
 }
 
