@@ -880,7 +880,10 @@ impl World {
         );
         for (k, p) in self.programs.iter().enumerate() {
             let v = endpoint_values.get(k).copied().unwrap_or([f64::NAN; 4]);
-            for (m, x) in ["ok_per_sec", "p50_ms", "p95_ms", "p99_ms"].into_iter().zip(v) {
+            for (m, x) in ["ok_per_sec", "p50_ms", "p95_ms", "p99_ms"]
+                .into_iter()
+                .zip(v)
+            {
                 out.put(|| named(&p.name, m), || x);
             }
         }
@@ -910,7 +913,10 @@ impl World {
             } else {
                 Default::default()
             };
-            out.put(|| named(&l.id, "arrivals_per_sec"), || arrivals as f64 / secs);
+            out.put(
+                || named(&l.id, "arrivals_per_sec"),
+                || arrivals as f64 / secs,
+            );
             out.put(|| named(&l.id, "limited_per_sec"), || limited as f64 / secs);
             out.put(
                 || named(&l.id, "util"),
@@ -979,7 +985,10 @@ impl World {
                     errors += i.rejected.take_sample() + i.queue_timeouts.take_sample();
                 }
             }
-            out.put(|| named(&t.id, "arrivals_per_sec"), || arrivals as f64 / secs);
+            out.put(
+                || named(&t.id, "arrivals_per_sec"),
+                || arrivals as f64 / secs,
+            );
             out.put(|| named(&t.id, "errors_per_sec"), || errors as f64 / secs);
         }
         for c in &mut self.caches {
@@ -990,7 +999,10 @@ impl World {
         }
         for d in &mut self.dbs {
             let counts: Vec<u64> = if sampling {
-                d.queries.iter_mut().map(|q| q.count.take_sample()).collect()
+                d.queries
+                    .iter_mut()
+                    .map(|q| q.count.take_sample())
+                    .collect()
             } else {
                 vec![0; d.queries.len()]
             };
@@ -1003,7 +1015,10 @@ impl World {
                 || d.stale_reads.take_sample() as f64 / secs,
             );
             for (q, n) in d.queries.iter().zip(counts) {
-                out.put(|| (d.id.clone(), query_rate_metric(&q.name)), || n as f64 / secs);
+                out.put(
+                    || (d.id.clone(), query_rate_metric(&q.name)),
+                    || n as f64 / secs,
+                );
             }
         }
 
@@ -1028,8 +1043,7 @@ impl World {
                     slots += capacity;
                     aq += inst.queue_len.take_sample_mean(prev, now);
                     for (j, db) in dbs.iter().enumerate() {
-                        let Some(a) = inst.db_access.iter().find(|a| a.db == *db).copied()
-                        else {
+                        let Some(a) = inst.db_access.iter().find(|a| a.db == *db).copied() else {
                             continue;
                         };
                         for p in a.pools() {

@@ -157,3 +157,109 @@ fn a_run_without_chart_series_gives_the_same_summary() {
         );
     }
 }
+
+/// Nothing counted before the warm-up reaches the summary, for every meter the summary
+/// reads: a run measured from its warm-up `w` counts exactly what the same run measured
+/// from zero counts by its end, less what it had counted by `w` (the two runs differ only
+/// by the warm-up's mark, so their events are the same). A meter left out of the warm-up
+/// mark would report its whole run and fail here.
+#[test]
+fn nothing_before_the_warm_up_leaks_into_the_summary() {
+    use bottleneck::engine::Record;
+    for name in crate::util::bundled_names() {
+        let mut from_zero = bundled(&name).into_inner();
+        let w = if from_zero.run.warmup_secs > 0.0 {
+            from_zero.run.warmup_secs
+        } else {
+            (from_zero.run.duration_secs / 3.0).round()
+        };
+        let mut measured = from_zero.clone();
+        measured.run.warmup_secs = w;
+        from_zero.run.warmup_secs = 0.0;
+        let (measured, from_zero) = (valid(measured), valid(from_zero));
+
+        let mut a = Simulation::recording(&measured, 9, Record::Summary);
+        a.run_to_end();
+        let a = a.summary();
+        let mut b = Simulation::recording(&from_zero, 9, Record::Summary);
+        // Events at `w` itself come after the warm-up's mark in `a`.
+        b.advance_until(SimTime(SimTime::from_secs_f64(w).nanos() - 1), u64::MAX);
+        let before = b.summary();
+        b.run_to_end();
+        let all = b.summary();
+
+        let span = |s: &bottleneck::metrics::Summary| s.measured_secs;
+        assert!(
+            (span(&a) - (span(&all) - w)).abs() < 1e-6,
+            "{name}: measured time"
+        );
+        let counts = |s: &bottleneck::metrics::Summary| {
+            let mut c: Vec<(String, u64)> = vec![
+                ("offered".into(), s.overall.offered),
+                ("user_requests".into(), s.overall.user_requests),
+                ("retries".into(), s.overall.retries),
+                ("user_failures".into(), s.overall.user_failures),
+                ("ok".into(), s.overall.ok),
+            ];
+            for (cause, n) in &s.overall.errors {
+                c.push((format!("errors.{cause}"), *n));
+            }
+            for q in &s.queries {
+                c.push((format!("queries.{}.{}", q.db, q.query), q.count));
+            }
+            c.into_iter().collect::<std::collections::BTreeMap<_, _>>()
+        };
+        let (a_counts, before_counts, all_counts) = (counts(&a), counts(&before), counts(&all));
+        for (figure, n) in &all_counts {
+            let expected = n - before_counts.get(figure).copied().unwrap_or(0);
+            assert_eq!(
+                a_counts.get(figure).copied().unwrap_or(0),
+                expected,
+                "{name}: {figure}"
+            );
+        }
+        // Every station's time-weighted levels and departures: their integrals since the
+        // warm-up.
+        let close = |got: f64, total: f64| (got - total).abs() <= 1e-6 * total.abs().max(1.0);
+        for (st_all, (st_before, st_a)) in all
+            .stations
+            .iter()
+            .zip(before.stations.iter().zip(&a.stations))
+        {
+            type Figure = fn(&bottleneck::metrics::summary::StationReport) -> f64;
+            let figures: [(&str, Figure); 3] = [
+                ("mean_queue", |s| s.mean_queue),
+                ("mean_in_system", |s| s.mean_in_system),
+                ("throughput_per_sec", |s| s.throughput_per_sec),
+            ];
+            for (figure, of) in figures {
+                let total = of(st_all) * span(&all) - of(st_before) * span(&before);
+                let got = of(st_a) * span(&a);
+                assert!(
+                    close(got, total),
+                    "{name}: {} {figure}: {got} since the warm-up, against {total}",
+                    st_all.name
+                );
+            }
+        }
+        // Every rate of a component: what it counted since the warm-up, over that time.
+        for (c_all, (c_before, c_a)) in all
+            .components
+            .iter()
+            .zip(before.components.iter().zip(&a.components))
+        {
+            for (figure, rate) in &c_all.figures {
+                if !figure.ends_with("_per_sec") {
+                    continue;
+                }
+                let total = rate * span(&all) - c_before.figure(figure) * span(&before);
+                let got = c_a.figure(figure) * span(&a);
+                assert!(
+                    close(got, total),
+                    "{name}: {} {figure}: {got} counted since the warm-up, against {total}",
+                    c_all.id
+                );
+            }
+        }
+    }
+}
