@@ -16,6 +16,11 @@
 //!   import SimPy (`pip install simpy`), on a tenth of the customers (its rate does not
 //!   depend on the run's length).
 //!
+//! Then the engine's own figures: the default three-tier scenario's simulated requests
+//! per CPU-second (1,500 simulated seconds), and the CPU cost of a request when a load
+//! balancer spreads 800 req/s over 5,000 app instances against over 4 (2,000 simulated
+//! seconds each).
+//!
 //! Rounds are interleaved (bare, bottleneck, simpy, bare, …) so the machine's load
 //! weighs on each alike; each figure is events per CPU-second of the process (or of the
 //! Python child), min / median / max over the rounds, and the ratios are of the medians.
@@ -101,6 +106,42 @@ fn bottleneck(customers: u64, seed: u64, record: Record) -> u64 {
     sim.summary().overall.ok
 }
 
+/// The bundled three-tier scenario over `secs` simulated seconds: requests offered.
+fn three_tier(secs: f64) -> u64 {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/three_tier.ron");
+    let mut s = bottleneck::model::load_file(std::path::Path::new(path))
+        .expect("bundled")
+        .into_inner();
+    s.run.duration_secs = secs;
+    let s = bottleneck::model::validate(s).expect("valid");
+    let mut sim = Simulation::recording(&s, s.seed, Record::Summary);
+    sim.run_to_end();
+    sim.summary().overall.offered
+}
+
+/// 800 req/s through a load balancer to `instances` one-core app instances, 2,000
+/// simulated seconds: requests offered.
+fn spread(instances: u32) -> u64 {
+    let text = format!(
+        r#"Scenario(
+    version: 1,
+    name: "{instances} instances",
+    run: (duration_secs: 2000.0, warmup_secs: 0.0),
+    endpoints: {{ "GET /": (steps: [Cpu(Exp(mean_ms: 2.0))]) }},
+    components: [
+        Client(id: "users", target: "lb", arrivals: Poisson(rate_per_sec: 800.0)),
+        LoadBalancer(id: "lb", backends: ["app"]),
+        App(id: "app", instances: {instances}, cores: 1,
+            concurrency: Threads(workers: 8), accept_queue: 8),
+    ],
+)"#
+    );
+    let scenario = bottleneck::model::load_str(&text).expect("a valid scenario");
+    let mut sim = Simulation::recording(&scenario, 1, Record::Summary);
+    sim.run_to_end();
+    sim.summary().overall.offered
+}
+
 /// SimPy's figures from its own process: customers served and CPU seconds, or why not.
 fn simpy(customers: u64, seed: u64) -> Result<(u64, f64), String> {
     let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".to_owned());
@@ -152,6 +193,7 @@ fn main() {
     let (mut bare_rates, mut engine_rates, mut series_rates, mut simpy_rates) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let mut simpy_missing = None;
+    let (mut tier_rates, mut few_costs, mut many_costs) = (Vec::new(), Vec::new(), Vec::new());
     for round in 0..rounds {
         let seed = 1 + round;
         let (events, cpu) = timed(|| bare(customers, seed));
@@ -170,6 +212,12 @@ fn main() {
                 Err(e) => simpy_missing = Some(e),
             }
         }
+        let (requests, cpu) = timed(|| three_tier(1_500.0));
+        tier_rates.push(requests as f64 / cpu);
+        let (requests, cpu) = timed(|| spread(4));
+        few_costs.push(cpu / requests as f64);
+        let (requests, cpu) = timed(|| spread(5_000));
+        many_costs.push(cpu / requests as f64);
         eprintln!("round {} of {rounds} done", round + 1);
     }
     let show = |name: &str, v: &mut Vec<f64>| -> f64 {
@@ -196,4 +244,20 @@ fn main() {
         }
         Some(why) => println!("simpy: not run ({why}); `pip install simpy` to compare"),
     }
+    let (min, median, max) = stats(&mut tier_rates);
+    println!(
+        "three-tier: {:.2} M simulated requests per CPU-second median ({:.2}–{:.2})",
+        median / 1e6,
+        min / 1e6,
+        max / 1e6
+    );
+    let few = stats(&mut few_costs).1;
+    let many = stats(&mut many_costs).1;
+    println!(
+        "a request at 5,000 instances costs {:.2}× one at 4 ({:.0} ns against {:.0} ns, \
+         medians)",
+        many / few,
+        many * 1e9,
+        few * 1e9
+    );
 }
