@@ -14,7 +14,7 @@ use crate::sim::{SimDuration, SimTime};
 use crate::theory;
 
 use super::components::{Database, NONE};
-use super::world::World;
+use super::world::{Event, World};
 
 /// Accumulates queueing figures of several identical stations (one per instance).
 #[derive(Default)]
@@ -793,6 +793,16 @@ impl World {
             }),
             C::Queue(q) => q.price_per_hour,
             C::Client(_) | C::RateLimiter(_) | C::Autoscaler(_) | C::CircuitBreaker(_) => 0.0,
+        }
+    }
+
+    /// Records the chart series from now on: a sample every `sample_interval`, and the
+    /// latencies of each interval for its percentiles.
+    pub fn record_series(&mut self) {
+        self.queue
+            .schedule(self.now + self.sample_interval, Event::Sample);
+        for m in &mut self.per_endpoint {
+            m.charting = true;
         }
     }
 

@@ -175,9 +175,7 @@ impl Simulation {
     pub fn recording(scenario: &ValidScenario, seed: u64, record: Record) -> Self {
         let mut world = World::build(scenario, seed);
         if record == Record::Series {
-            world
-                .queue
-                .schedule(SimTime::ZERO + world.sample_interval, Event::Sample);
+            world.record_series();
         }
         let series = SeriesSet::new(world.series_names());
         let timeline = scenario.timeline.clone();

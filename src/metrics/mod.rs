@@ -180,8 +180,10 @@ pub struct OutcomeMeter {
     pub errors: [Counter; ErrorCause::ALL.len()],
     /// Latency of successful responses since the warm-up.
     pub latency: Histogram<u64>,
-    /// Latency of successful responses since the last chart sample.
+    /// Latency of successful responses since the last chart sample, kept only while
+    /// `charting` (a run recording chart series).
     pub interval: Histogram<u64>,
+    pub charting: bool,
     pub latency_sum: DurationSum,
     /// Where the successful responses' time went, by phase.
     pub breakdown: Breakdown,
@@ -198,6 +200,7 @@ impl Default for OutcomeMeter {
             errors: [Counter::default(); ErrorCause::ALL.len()],
             latency: new_histogram(3),
             interval: new_histogram(2),
+            charting: false,
             latency_sum: DurationSum::default(),
             breakdown: Breakdown::default(),
         }
@@ -213,7 +216,9 @@ impl OutcomeMeter {
         self.breakdown.record(clock, now_ns, retries_ns);
         self.ok.inc();
         let micros = (latency_ns / 1_000).clamp(1, HIST_MAX_MICROS);
-        self.interval.saturating_record(micros);
+        if self.charting {
+            self.interval.saturating_record(micros);
+        }
         // Everything recorded before the warm-up ends is reset by `mark_warmup`.
         self.latency.saturating_record(micros);
         self.latency_sum.record(latency_ns);
