@@ -732,10 +732,14 @@ impl BottleneckApp {
     /// Asks for a path for `purpose`: the system's dialog on its own thread when there is
     /// one, else the path field starting at `text`.
     fn ask_path(&mut self, purpose: PathPurpose, text: String) {
-        let Picker::Dialog(pick) = self.picker else {
-            self.dialog = Some(Dialog::Path { purpose, text });
-            return;
-        };
+        match self.picker {
+            Picker::Dialog(pick) => self.show_file_dialog(purpose, text, pick),
+            Picker::Typed => self.dialog = Some(Dialog::Path { purpose, text }),
+        }
+    }
+
+    /// Shows `pick`'s dialog for `purpose` on a thread of its own, starting from `text`.
+    fn show_file_dialog(&mut self, purpose: PathPurpose, text: String, pick: files::PickFn) {
         if self.picking.is_some() {
             self.status = "A file dialog is already open".to_owned();
             return;
@@ -1903,12 +1907,11 @@ impl BottleneckApp {
                 if browse {
                     self.dialog = None;
                     // The system's dialog, even when the window types paths by default.
-                    let picker = self.picker;
-                    if matches!(picker, Picker::Typed) {
-                        self.picker = Picker::default();
-                    }
-                    self.ask_path(purpose, text);
-                    self.picker = picker;
+                    let pick = match self.picker {
+                        Picker::Dialog(pick) => pick,
+                        Picker::Typed => files::system_dialog,
+                    };
+                    self.show_file_dialog(purpose, text, pick);
                     return;
                 }
                 if !close {
