@@ -19,7 +19,7 @@
 //! Then the engine's own figures: the default three-tier scenario's simulated requests
 //! per CPU-second (1,500 simulated seconds), and the CPU cost of a request when a load
 //! balancer spreads 800 req/s over 5,000 app instances against over 4 (2,000 simulated
-//! seconds each).
+//! seconds each), headless and recording the chart series.
 //!
 //! Rounds are interleaved (bare, bottleneck, simpy, bare, …) so the machine's load
 //! weighs on each alike; each figure is events per CPU-second of the process (or of the
@@ -121,7 +121,7 @@ fn three_tier(secs: f64) -> u64 {
 
 /// 800 req/s through a load balancer to `instances` one-core app instances, 2,000
 /// simulated seconds: requests offered.
-fn spread(instances: u32) -> u64 {
+fn spread(instances: u32, record: Record) -> u64 {
     let text = format!(
         r#"Scenario(
     version: 1,
@@ -137,7 +137,7 @@ fn spread(instances: u32) -> u64 {
 )"#
     );
     let scenario = bottleneck::model::load_str(&text).expect("a valid scenario");
-    let mut sim = Simulation::recording(&scenario, 1, Record::Summary);
+    let mut sim = Simulation::recording(&scenario, 1, record);
     sim.run_to_end();
     sim.summary().overall.offered
 }
@@ -194,6 +194,7 @@ fn main() {
         (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let mut simpy_missing = None;
     let (mut tier_rates, mut few_costs, mut many_costs) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut few_charted, mut many_charted) = (Vec::new(), Vec::new());
     for round in 0..rounds {
         let seed = 1 + round;
         let (events, cpu) = timed(|| bare(customers, seed));
@@ -214,10 +215,15 @@ fn main() {
         }
         let (requests, cpu) = timed(|| three_tier(1_500.0));
         tier_rates.push(requests as f64 / cpu);
-        let (requests, cpu) = timed(|| spread(4));
-        few_costs.push(cpu / requests as f64);
-        let (requests, cpu) = timed(|| spread(5_000));
-        many_costs.push(cpu / requests as f64);
+        for (record, few, many) in [
+            (Record::Summary, &mut few_costs, &mut many_costs),
+            (Record::Series, &mut few_charted, &mut many_charted),
+        ] {
+            let (requests, cpu) = timed(|| spread(4, record));
+            few.push(cpu / requests as f64);
+            let (requests, cpu) = timed(|| spread(5_000, record));
+            many.push(cpu / requests as f64);
+        }
         eprintln!("round {} of {rounds} done", round + 1);
     }
     let show = |name: &str, v: &mut Vec<f64>| -> f64 {
@@ -251,13 +257,18 @@ fn main() {
         min / 1e6,
         max / 1e6
     );
-    let few = stats(&mut few_costs).1;
-    let many = stats(&mut many_costs).1;
-    println!(
-        "a request at 5,000 instances costs {:.2}× one at 4 ({:.0} ns against {:.0} ns, \
-         medians)",
-        many / few,
-        many * 1e9,
-        few * 1e9
-    );
+    for (how, few, many) in [
+        ("headless", &mut few_costs, &mut many_costs),
+        ("with chart series", &mut few_charted, &mut many_charted),
+    ] {
+        let few = stats(few).1;
+        let many = stats(many).1;
+        println!(
+            "a request at 5,000 instances costs {:.2}× one at 4 {how} ({:.0} ns against \
+             {:.0} ns, medians)",
+            many / few,
+            many * 1e9,
+            few * 1e9
+        );
+    }
 }

@@ -495,6 +495,25 @@ pub struct Tier {
     pub session_lookup: Option<Sampler>,
     /// The tier's spec, for instances created during the run.
     pub spec: crate::model::AppSpec,
+    /// Chart sampling visits only the instances that may have changed since the last
+    /// sample (`awake`); the others are quiet — nothing in them, nothing changing — and
+    /// add only their capacity, summed in `quiet`. So a sample costs what the busy
+    /// instances cost, not what the tier has.
+    pub awake: Vec<u32>,
+    pub quiet: QuietShare,
+    /// The databases the quiet share's pools are for, in order (`World::tier_dbs` when
+    /// instances last went quiet).
+    pub dbs: Vec<u32>,
+}
+
+/// The capacity that a tier's quiet instances add to its sampled utilisations: cores,
+/// worker slots, and pooled connections per database the tier uses (in
+/// `World::tier_dbs` order).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct QuietShare {
+    pub cores: f64,
+    pub slots: f64,
+    pub pools: Vec<f64>,
 }
 
 /// Where an instance is in its life.
@@ -597,6 +616,8 @@ pub struct Instance {
     /// Memory held by the requests it runs, in KB, and the most it held.
     pub memory_kb: u64,
     pub memory_peak_kb: u64,
+    /// Whether chart sampling visits it (see `Tier::awake`).
+    pub awake: bool,
 }
 
 /// A FCFS multi-server resource: app cores, database cores, a cache server.

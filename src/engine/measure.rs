@@ -833,6 +833,12 @@ impl World {
         let sampling = out.sampling();
         let g = |m: &str| (String::new(), m.to_owned());
         let named = |id: &str, m: &str| (id.to_owned(), m.to_owned());
+        if sampling {
+            // Instances in index order, as a walk over every instance would add them.
+            for t in &mut self.tiers {
+                t.awake.sort_unstable();
+            }
+        }
 
         // Endpoints first (their interval counts add up to the system-wide ones).
         let (mut offered, mut ok, mut users, mut retries) = (0, 0, 0, 0);
@@ -882,10 +888,15 @@ impl World {
         out.put(
             || g("in_flight"),
             || {
-                self.instances
-                    .iter_mut()
-                    .map(|i| i.in_system.take_sample_mean(prev, now))
-                    .sum()
+                let mut sum = 0.0;
+                for t in &self.tiers {
+                    for &i in &t.awake {
+                        sum += self.instances[i as usize]
+                            .in_system
+                            .take_sample_mean(prev, now);
+                    }
+                }
+                sum
             },
         );
         for (k, p) in self.programs.iter().enumerate() {
@@ -989,7 +1000,7 @@ impl World {
         for t in &self.tiers {
             let (mut arrivals, mut errors) = (0, 0);
             if sampling {
-                for &i in &t.instances {
+                for &i in &t.awake {
                     let i = &mut self.instances[i as usize];
                     arrivals += i.arrivals.take_sample();
                     errors += i.rejected.take_sample() + i.queue_timeouts.take_sample();
@@ -1034,14 +1045,18 @@ impl World {
 
         for ti in 0..self.tiers.len() {
             let dbs = self.tier_dbs(&self.tiers[ti]);
+            // The quiet instances' capacity, then what the awake ones had.
+            let quiet = &self.tiers[ti].quiet;
             let (mut cpu_busy, mut cores, mut w_busy, mut slots, mut aq, mut rq) =
-                (0.0, 0.0, 0.0, 0.0, 0.0, 0.0);
+                (0.0, quiet.cores, 0.0, quiet.slots, 0.0, 0.0);
             let mut pool_busy = vec![0.0; dbs.len()];
-            let mut pool_size = vec![0.0; dbs.len()];
+            let mut pool_size: Vec<f64> = (0..dbs.len())
+                .map(|j| quiet.pools.get(j).copied().unwrap_or(0.0))
+                .collect();
             let mut pool_wait = vec![0.0; dbs.len()];
             if sampling {
-                for k in 0..self.tiers[ti].instances.len() {
-                    let i = self.tiers[ti].instances[k] as usize;
+                for k in 0..self.tiers[ti].awake.len() {
+                    let i = self.tiers[ti].awake[k] as usize;
                     let st = &mut self.stations[self.instances[i].cores as usize];
                     let (busy, capacity) = st.busy.take_sample_means(prev, now);
                     cpu_busy += busy;
@@ -1064,6 +1079,9 @@ impl World {
                             pool_wait[j] += pool.waiting.take_sample_mean(prev, now);
                         }
                     }
+                }
+                if self.lazy_sampling {
+                    self.let_quiet_instances_sleep(ti, &dbs);
                 }
             }
             let t = &self.tiers[ti];
@@ -1147,6 +1165,99 @@ impl World {
                 || named(&n.name, "connections_util"),
                 || ratio(conns, capacity),
             );
+        }
+    }
+
+    /// Takes the instances of tier `ti` that hold nothing out of the chart sampling
+    /// (just sampled): until something wakes them, only their capacity counts, in the
+    /// tier's quiet share.
+    fn let_quiet_instances_sleep(&mut self, ti: usize, dbs: &[u32]) {
+        let t = &mut self.tiers[ti];
+        if t.dbs != dbs {
+            // Its pools changed: every instance was woken first, so none is quiet.
+            debug_assert!(t.quiet.pools.iter().all(|p| *p == 0.0));
+            t.dbs = dbs.to_vec();
+            t.quiet.pools = vec![0.0; dbs.len()];
+        }
+        let mut awake = std::mem::take(&mut t.awake);
+        awake.retain(|&inst| {
+            let i = &self.instances[inst as usize];
+            let st = &self.stations[i.cores as usize];
+            let quiet = i.in_system.value() == 0
+                && i.busy_slots.value() == 0
+                && i.queue_len.value() == 0
+                && st.busy.value() == 0
+                && st.queue_len.value() == 0
+                && i.db_access.iter().flat_map(|a| a.pools()).all(|p| {
+                    let p = &self.pools[p as usize];
+                    p.in_use.value() == 0 && p.waiting.value() == 0
+                });
+            if quiet {
+                self.shift_quiet_share(ti, inst, dbs, 1.0);
+                self.instances[inst as usize].awake = false;
+            }
+            !quiet
+        });
+        self.tiers[ti].awake = awake;
+    }
+
+    /// Adds (`sign` 1) or takes back (−1) what quiet instance `inst` adds to its tier's
+    /// sampled capacity: its levels are constant while it sleeps, so each interval's
+    /// mean is its value now. (Whole numbers: the sums are exact in any order.)
+    fn shift_quiet_share(&mut self, ti: usize, inst: u32, dbs: &[u32], sign: f64) {
+        let i = &self.instances[inst as usize];
+        let capacity = |o: &crate::metrics::level::Occupancy| f64::from(o.capacity().value());
+        let q = &mut self.tiers[ti].quiet;
+        q.cores += sign * capacity(&self.stations[i.cores as usize].busy);
+        q.slots += sign * capacity(&i.busy_slots);
+        for a in &i.db_access {
+            if let Some(j) = dbs.iter().position(|db| *db == a.db) {
+                for p in a.pools() {
+                    q.pools[j] += sign * capacity(&self.pools[p as usize].in_use);
+                }
+            }
+        }
+    }
+
+    /// Instance `inst` is about to change what chart samples read: if it was quiet, it
+    /// takes its capacity back out of the quiet share and its sample marks catch up to
+    /// the last sample, so the next one reads it in full. Call before the change.
+    #[inline]
+    pub(super) fn wake(&mut self, inst: u32) {
+        if !self.instances[inst as usize].awake {
+            self.wake_quiet(inst);
+        }
+    }
+
+    #[cold]
+    fn wake_quiet(&mut self, inst: u32) {
+        let ti = self.instances[inst as usize].tier as usize;
+        let dbs = std::mem::take(&mut self.tiers[ti].dbs);
+        self.shift_quiet_share(ti, inst, &dbs, -1.0);
+        self.tiers[ti].dbs = dbs;
+        self.tiers[ti].awake.push(inst);
+        let at = self.last_sample;
+        let i = &mut self.instances[inst as usize];
+        i.awake = true;
+        i.busy_slots.skip_sample(at);
+        i.queue_len.skip_sample(at);
+        i.in_system.skip_sample(at);
+        let st = &mut self.stations[i.cores as usize];
+        st.busy.skip_sample(at);
+        st.queue_len.skip_sample(at);
+        for a in &i.db_access {
+            for p in a.pools() {
+                let p = &mut self.pools[p as usize];
+                p.in_use.skip_sample(at);
+                p.waiting.skip_sample(at);
+            }
+        }
+    }
+
+    /// Wakes every instance: before a change or a fault, which may change any of them.
+    pub(super) fn wake_all(&mut self) {
+        for inst in 0..self.instances.len() as u32 {
+            self.wake(inst);
         }
     }
 

@@ -540,6 +540,19 @@ impl Simulation {
         self.world.in_flight
     }
 
+    /// Makes every chart sample read every instance, as it did before quiet instances
+    /// slept through samples: the reference the lazy sampling is tested against.
+    #[doc(hidden)]
+    pub fn sample_every_instance(&mut self) {
+        self.world.lazy_sampling = false;
+    }
+
+    /// The app instances the next chart sample will read (the others are quiet).
+    #[doc(hidden)]
+    pub fn instances_awake(&self) -> usize {
+        self.world.tiers.iter().map(|t| t.awake.len()).sum()
+    }
+
     /// What the run holds in memory now, counted by kind: each count stays within the
     /// scenario's [`crate::model::budget::Estimate`] however long it runs.
     pub fn footprint(&self) -> Footprint {

@@ -158,6 +158,74 @@ fn a_run_without_chart_series_gives_the_same_summary() {
     }
 }
 
+/// Chart samples read only the instances that may have changed since the last one
+/// (quiet ones add their capacity): every series of every bundled scenario (changes,
+/// faults, crashes, autoscaling, draining included) is what a sample of every instance
+/// gives, to rounding in the last bits (sums in another order).
+#[test]
+fn lazy_chart_sampling_gives_the_series_a_sample_of_every_instance_gives() {
+    use bottleneck::engine::Record;
+    for name in crate::util::bundled_names() {
+        let sc = bundled(&name);
+        let mut lazy = Simulation::recording(&sc, 3, Record::Series);
+        let mut full = Simulation::recording(&sc, 3, Record::Series);
+        full.sample_every_instance();
+        lazy.run_to_end();
+        full.run_to_end();
+        let (a, b) = (lazy.series(), full.series());
+        assert_eq!(a.names, b.names, "{name}");
+        assert_eq!(a.times, b.times, "{name}");
+        for ((scope, metric), (x, y)) in a.names.iter().zip(a.columns.iter().zip(&b.columns)) {
+            for (t, (x, y)) in a.times.iter().zip(x.iter().zip(y)) {
+                let same = (x.is_nan() && y.is_nan())
+                    || (x - y).abs() <= 1e-9 * x.abs().max(y.abs()).max(1.0);
+                assert!(
+                    same,
+                    "{name}: {scope}.{metric} at {t} s: {x} lazily, {y} in full"
+                );
+            }
+        }
+    }
+}
+
+/// With many idle instances, a sample reads the few that had traffic: 800 req/s over
+/// 5,000 instances leaves most of them without a request in any one second.
+#[test]
+fn a_chart_sample_reads_the_busy_instances_not_the_whole_tier() {
+    let sc = bottleneck::model::load_str(
+        r#"Scenario(
+    version: 1,
+    name: "5000 instances",
+    run: (duration_secs: 30.0, warmup_secs: 0.0),
+    endpoints: { "GET /": (steps: [Cpu(Exp(mean_ms: 2.0))]) },
+    components: [
+        Client(id: "users", target: "lb", arrivals: Poisson(rate_per_sec: 800.0)),
+        LoadBalancer(id: "lb", backends: ["app"]),
+        App(id: "app", instances: 5000, cores: 1, concurrency: Threads(workers: 8)),
+    ],
+)"#,
+    )
+    .expect("valid");
+    let mut sim = Simulation::new(&sc);
+    sim.run_to_end();
+    // About 800 instances take a request in a second; a few are busy at the sample.
+    assert!(
+        sim.instances_awake() < 1_500,
+        "{} instances read by the next sample",
+        sim.instances_awake()
+    );
+    let cpu = sim
+        .series()
+        .column("app", "cpu_util")
+        .expect("the tier's CPU");
+    let mean = cpu[5..].iter().sum::<f64>() / cpu[5..].len() as f64;
+    // 800 req/s × 2 ms over 5,000 cores: 0.032 % busy.
+    assert!(
+        (mean - 1.6 / 5000.0).abs() < 0.2 * 1.6 / 5000.0,
+        "cpu {mean}"
+    );
+}
+
 /// Nothing counted before the warm-up reaches the summary, for every meter the summary
 /// reads: a run measured from its warm-up `w` counts exactly what the same run measured
 /// from zero counts by its end, less what it had counted by `w` (the two runs differ only

@@ -33,6 +33,7 @@ impl World {
             warm: sc.run.warmup_secs <= 0.0,
             sample_interval: SimDuration::from_secs_f64(sc.run.sample_interval_secs),
             last_sample: SimTime::ZERO,
+            lazy_sampling: true,
             clients: Vec::new(),
             lbs: Vec::new(),
             limiters: Vec::new(),
@@ -386,6 +387,9 @@ impl World {
                 _ => None,
             },
             spec: s.clone(),
+            awake: Vec::new(),
+            quiet: Default::default(),
+            dbs: Vec::new(),
         });
         for _ in 0..s.instances {
             let inst = self.add_instance(tier, true);
@@ -507,10 +511,12 @@ impl World {
             ooms: Counter::default(),
             memory_kb: 0,
             memory_peak_kb: 0,
+            awake: true,
         });
         // Its meters start empty, so they count from now: nothing before the warm-up
         // end to discard.
         self.tiers[tier as usize].instances.push(inst);
+        self.tiers[tier as usize].awake.push(inst);
         inst
     }
 

@@ -23,6 +23,7 @@ impl World {
         let Some(&at) = self.index.get(new.id()) else {
             return;
         };
+        self.wake_all();
         match (old, new) {
             (ComponentSpec::Client(old), ComponentSpec::Client(new)) => {
                 let mix = self.mix(&new.mix);
@@ -136,6 +137,7 @@ impl World {
         let Some(&at) = self.index.get(fault.component()) else {
             return;
         };
+        self.wake_all();
         let now = self.now;
         match fault {
             Fault::KillInstances { count, .. } => {
@@ -209,6 +211,7 @@ impl World {
     /// now for their clients (with `cause`) and end at their next step, its memory,
     /// local caches and in-memory sessions are gone; it restarts after its startup time.
     pub(super) fn crash(&mut self, inst: u32, cause: crate::metrics::ErrorCause) {
+        self.wake(inst);
         let now = self.now;
         let i = &mut self.instances[inst as usize];
         i.crashes.inc();
@@ -494,6 +497,7 @@ impl World {
 
     /// An instance finished starting: it takes traffic from now on.
     pub(super) fn instance_up(&mut self, inst: u32) {
+        self.wake(inst);
         let now = self.now;
         let i = &mut self.instances[inst as usize];
         if i.state != InstanceState::Starting {
@@ -517,6 +521,7 @@ impl World {
     /// A drained instance holds nothing more: its capacity leaves the averages, its idle
     /// connections close and its local caches are gone (a restart starts them cold).
     pub(super) fn stop_instance(&mut self, inst: u32) {
+        self.wake(inst);
         let now = self.now;
         self.lose_sessions(inst);
         let i = &mut self.instances[inst as usize];

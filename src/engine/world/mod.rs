@@ -216,6 +216,9 @@ pub struct World {
     pub warm: bool,
     pub sample_interval: SimDuration,
     pub last_sample: SimTime,
+    /// Whether chart sampling lets quiet instances sleep (see `Tier::awake`); off, it
+    /// visits every instance, as a check that both give the same series.
+    pub lazy_sampling: bool,
 
     pub clients: Vec<Client>,
     pub lbs: Vec<LoadBalancer>,
@@ -1015,6 +1018,7 @@ impl World {
 
     #[inline(always)]
     fn arrive_at_instance(&mut self, inst: u32, r: ReqRef) {
+        self.wake(inst);
         let now = self.now;
         let i = &mut self.instances[inst as usize];
         i.arrivals.inc();
