@@ -1349,124 +1349,87 @@ impl World {
                 slot,
             } => {
                 let c = &mut self.caches[*cache as usize];
-                match (c.scope, q.phase) {
-                    (CacheScope::Shared, phase::START) => {
-                        q.phase = phase::AT_SERVER;
-                        let extra = spike_extra(c.spike, now);
-                        Action::Delay(
-                            SimDuration(c.network.sample(&mut c.rng).0 + extra.0),
-                            Phase::Cache,
-                        )
-                    }
-                    (CacheScope::Shared, phase::AT_SERVER) => {
-                        q.phase = phase::SERVED;
-                        q.sub_enter = now;
-                        Action::Serve(c.station, c.op.sample(&mut c.rng), Phase::Cache)
-                    }
-                    (CacheScope::Local, phase::START) => {
-                        q.phase = phase::SERVED;
-                        Action::Delay(c.op.sample(&mut self.instances[inst].rng), Phase::Cache)
-                    }
-                    _ => {
-                        // Served: decide hit or miss.
-                        q.phase = phase::START;
-                        // A hit's entry age, to tell whether a write made it stale.
-                        let (hit, age) = match c.scope {
-                            CacheScope::Shared => match &c.model {
-                                HitModel::Ratio(p) => (c.rng.chance(*p), None),
-                                HitModel::Keys { ttl_ns, .. } => {
-                                    let key = Cache::draw_key(&c.model, &mut c.rng);
-                                    q.keys[*slot as usize] = key;
-                                    let age =
-                                        c.shared.as_mut().and_then(|l| l.age(key, now, *ttl_ns));
-                                    (age.is_some(), age)
-                                }
-                            },
-                            CacheScope::Local => {
-                                let i = &mut self.instances[inst];
-                                match &c.model {
-                                    HitModel::Ratio(p) => (i.rng.chance(*p), None),
-                                    HitModel::Keys { ttl_ns, .. } => {
-                                        let key = Cache::draw_key(&c.model, &mut i.rng);
-                                        q.keys[*slot as usize] = key;
-                                        let age = i
-                                            .local_caches
-                                            .iter_mut()
-                                            .find(|(ci, _)| ci == cache)
-                                            .and_then(|(_, l)| l.age(key, now, *ttl_ns));
-                                        (age.is_some(), age)
-                                    }
-                                }
-                            }
-                        };
-                        // Written since it was stored: stale, or (invalidated) gone.
-                        let written = match age {
-                            Some(age) if c.update_rate_per_key > 0.0 => {
-                                let rate = c.update_rate_per_key;
-                                let rng = match c.scope {
-                                    CacheScope::Shared => &mut c.rng,
-                                    CacheScope::Local => &mut self.instances[inst].rng,
-                                };
-                                Cache::written_since(rate, age, rng)
-                            }
-                            _ => false,
-                        };
-                        let hit = hit && !(written && c.invalidate_on_write);
-                        if hit && written {
-                            c.stale_hits.inc();
-                        }
-                        c.gets.inc();
-                        if hit {
-                            c.hits.inc();
-                            q.pc = *hit_target;
-                        } else {
-                            c.misses.inc();
-                            q.pc += 1;
-                        }
-                        Action::Continue
-                    }
+                if let Some(trip) = cache_trip(c, q, &mut self.instances[inst].rng, now) {
+                    return trip;
                 }
+                // Served: decide hit or miss.
+                q.phase = phase::START;
+                // A hit's entry age, to tell whether a write made it stale.
+                let (hit, age) = match c.scope {
+                    CacheScope::Shared => match &c.model {
+                        HitModel::Ratio(p) => (c.rng.chance(*p), None),
+                        HitModel::Keys { ttl_ns, .. } => {
+                            let key = Cache::draw_key(&c.model, &mut c.rng);
+                            q.keys[*slot as usize] = key;
+                            let age = c.shared.as_mut().and_then(|l| l.age(key, now, *ttl_ns));
+                            (age.is_some(), age)
+                        }
+                    },
+                    CacheScope::Local => {
+                        let i = &mut self.instances[inst];
+                        match &c.model {
+                            HitModel::Ratio(p) => (i.rng.chance(*p), None),
+                            HitModel::Keys { ttl_ns, .. } => {
+                                let key = Cache::draw_key(&c.model, &mut i.rng);
+                                q.keys[*slot as usize] = key;
+                                let age = i
+                                    .local_caches
+                                    .iter_mut()
+                                    .find(|(ci, _)| ci == cache)
+                                    .and_then(|(_, l)| l.age(key, now, *ttl_ns));
+                                (age.is_some(), age)
+                            }
+                        }
+                    }
+                };
+                // Written since it was stored: stale, or (invalidated) gone.
+                let written = match age {
+                    Some(age) if c.update_rate_per_key > 0.0 => {
+                        let rate = c.update_rate_per_key;
+                        let rng = match c.scope {
+                            CacheScope::Shared => &mut c.rng,
+                            CacheScope::Local => &mut self.instances[inst].rng,
+                        };
+                        Cache::written_since(rate, age, rng)
+                    }
+                    _ => false,
+                };
+                let hit = hit && !(written && c.invalidate_on_write);
+                if hit && written {
+                    c.stale_hits.inc();
+                }
+                c.gets.inc();
+                if hit {
+                    c.hits.inc();
+                    q.pc = *hit_target;
+                } else {
+                    c.misses.inc();
+                    q.pc += 1;
+                }
+                Action::Continue
             }
             Op::CacheSet { cache, slot } => {
                 let c = &mut self.caches[*cache as usize];
-                match (c.scope, q.phase) {
-                    (CacheScope::Shared, phase::START) => {
-                        q.phase = phase::AT_SERVER;
-                        let extra = spike_extra(c.spike, now);
-                        Action::Delay(
-                            SimDuration(c.network.sample(&mut c.rng).0 + extra.0),
-                            Phase::Cache,
-                        )
-                    }
-                    (CacheScope::Shared, phase::AT_SERVER) => {
-                        q.phase = phase::SERVED;
-                        q.sub_enter = now;
-                        Action::Serve(c.station, c.op.sample(&mut c.rng), Phase::Cache)
-                    }
-                    (CacheScope::Local, phase::START) => {
-                        q.phase = phase::SERVED;
-                        Action::Delay(c.op.sample(&mut self.instances[inst].rng), Phase::Cache)
-                    }
-                    _ => {
-                        q.phase = phase::START;
-                        q.pc += 1;
-                        c.sets.inc();
-                        let key = q.keys[*slot as usize];
-                        if c.scope == CacheScope::Shared {
-                            if let Some(l) = c.shared.as_mut() {
-                                l.insert(key, now);
-                            }
-                        } else if let Some((_, l)) = self.instances[inst]
-                            .local_caches
-                            .iter_mut()
-                            .find(|(ci, _)| ci == cache)
-                            && matches!(c.model, HitModel::Keys { .. })
-                        {
-                            l.insert(key, now);
-                        }
-                        Action::Continue
-                    }
+                if let Some(trip) = cache_trip(c, q, &mut self.instances[inst].rng, now) {
+                    return trip;
                 }
+                q.phase = phase::START;
+                q.pc += 1;
+                c.sets.inc();
+                let key = q.keys[*slot as usize];
+                if c.scope == CacheScope::Shared {
+                    if let Some(l) = c.shared.as_mut() {
+                        l.insert(key, now);
+                    }
+                } else if let Some((_, l)) = self.instances[inst]
+                    .local_caches
+                    .iter_mut()
+                    .find(|(ci, _)| ci == cache)
+                    && matches!(c.model, HitModel::Keys { .. })
+                {
+                    l.insert(key, now);
+                }
+                Action::Continue
             }
             Op::Query { db, query, write } => {
                 let database = &mut self.dbs[*db as usize];
@@ -2134,6 +2097,42 @@ pub fn two_distinct(rng: &mut crate::sim::SimRng, n: usize) -> (usize, usize) {
 /// partition refuses connections, and hangs where one drops packets until it heals, or
 /// until a call's timeout if that comes first; the time held is taken off the call's
 /// timeout. `None`: the operation goes on as usual. Kept out of [`World::step`]: it only
+/// The trip of a cache operation to where it is served, in phases: over the network to a
+/// shared cache, then through its server; or the lookup's time in the instance's own
+/// memory. `None` once served: the operation itself comes next.
+#[inline]
+fn cache_trip(
+    c: &mut Cache,
+    q: &mut Request,
+    local: &mut crate::sim::SimRng,
+    now: SimTime,
+) -> Option<Action> {
+    match (c.scope, q.phase) {
+        (CacheScope::Shared, phase::START) => {
+            q.phase = phase::AT_SERVER;
+            let extra = spike_extra(c.spike, now);
+            Some(Action::Delay(
+                SimDuration(c.network.sample(&mut c.rng).0 + extra.0),
+                Phase::Cache,
+            ))
+        }
+        (CacheScope::Shared, phase::AT_SERVER) => {
+            q.phase = phase::SERVED;
+            q.sub_enter = now;
+            Some(Action::Serve(
+                c.station,
+                c.op.sample(&mut c.rng),
+                Phase::Cache,
+            ))
+        }
+        (CacheScope::Local, phase::START) => {
+            q.phase = phase::SERVED;
+            Some(Action::Delay(c.op.sample(local), Phase::Cache))
+        }
+        _ => None,
+    }
+}
+
 /// runs while partitions exist.
 #[cold]
 #[inline(never)]
