@@ -175,6 +175,88 @@ fn run_planned(
         .collect()
 }
 
+/// `reps` replications (at least 2) of each of `scenarios`, all in one parallel pass:
+/// the threads take them one at a time in order (every replication of the first
+/// scenario, then the second's, …), so no thread waits at the end of one scenario for
+/// another to finish its last replication. `done` gets each scenario's replications, in
+/// scenario order, as soon as they and those of every scenario before it are finished.
+/// Each replication depends only on its scenario and index: the results do not depend
+/// on the number of threads. Plans them on `ctl` first; a replication that stalls stops
+/// the pass (the first such, by order, is the error).
+pub(crate) fn replicate_each(
+    scenarios: &[&ValidScenario],
+    reps: usize,
+    ctl: &Control,
+    done: impl FnMut(usize, Replicated) + Send,
+) -> Result<(), Stopped> {
+    use std::sync::Mutex;
+    use std::sync::atomic::AtomicUsize;
+
+    struct Pass<F> {
+        runs: Vec<Vec<Option<Summary>>>,
+        left: Vec<usize>,
+        handed: usize,
+        done: F,
+        error: Option<(usize, Stopped)>,
+    }
+    let reps = reps.max(2);
+    let jobs = scenarios.len() * reps;
+    ctl.plan(jobs);
+    let next = AtomicUsize::new(0);
+    let failed = AtomicBool::new(false);
+    let pass = Mutex::new(Pass {
+        runs: vec![vec![None; reps]; scenarios.len()],
+        left: vec![reps; scenarios.len()],
+        handed: 0,
+        done,
+        error: None,
+    });
+    let work = || {
+        while !failed.load(Ordering::Relaxed) {
+            let job = next.fetch_add(1, Ordering::Relaxed);
+            if job >= jobs {
+                break;
+            }
+            let (k, rep) = (job / reps, job % reps);
+            let result = run_one(scenarios[k], rep, ctl);
+            // A worker that panicked poisons the lock; the panic reaches the caller.
+            let Ok(mut pass) = pass.lock() else { break };
+            let pass = &mut *pass;
+            match result {
+                Ok(summary) => {
+                    pass.runs[k][rep] = Some(summary);
+                    pass.left[k] -= 1;
+                    while pass.handed < scenarios.len() && pass.left[pass.handed] == 0 {
+                        let runs = std::mem::take(&mut pass.runs[pass.handed])
+                            .into_iter()
+                            .flatten()
+                            .collect();
+                        (pass.done)(pass.handed, Replicated::from_runs(runs));
+                        pass.handed += 1;
+                    }
+                }
+                Err(e) => {
+                    failed.store(true, Ordering::Relaxed);
+                    if pass.error.as_ref().is_none_or(|(first, _)| job < *first) {
+                        pass.error = Some((job, e));
+                    }
+                }
+            }
+        }
+    };
+    rayon::scope(|s| {
+        for _ in 1..rayon::current_num_threads().min(jobs) {
+            s.spawn(|_| work());
+        }
+        work();
+    });
+    let pass = pass.into_inner().unwrap_or_else(|e| e.into_inner());
+    match pass.error {
+        Some((_, e)) => Err(e),
+        None => Ok(()),
+    }
+}
+
 /// `n` independent replications of `sc` (at least 2).
 pub fn replicate(sc: &ValidScenario, n: usize, ctl: &Control) -> Result<Replicated, Stopped> {
     Ok(Replicated::from_runs(run_range(sc, 0, n.max(2), ctl)?))

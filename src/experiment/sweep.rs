@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::shard::Shard;
-use super::{Control, Decision, Error, Replicated, Verdict, check, judge, replicate_planned};
+use super::{Control, Decision, Error, Replicated, Verdict, check, judge, replicate_each};
 use crate::model::overrides::{self, Override};
 use crate::model::{self, Scenario, ValidScenario};
 
@@ -189,7 +189,7 @@ pub fn sweep_with(
     axes: &[Axis],
     replications: usize,
     ctl: &Control,
-    mut on_point: impl FnMut(&Point),
+    mut on_point: impl FnMut(&Point) + Send,
 ) -> Result<Vec<Point>, Error> {
     sweep_part(base, axes, replications, None, ctl, |_, p| on_point(p))
 }
@@ -202,7 +202,7 @@ pub fn sweep_part(
     replications: usize,
     shard: Option<Shard>,
     ctl: &Control,
-    mut on_point: impl FnMut(usize, &Point),
+    mut on_point: impl FnMut(usize, &Point) + Send,
 ) -> Result<Vec<Point>, Error> {
     if axes.is_empty() || axes.len() > 2 {
         return Err(Error::Invalid(
@@ -228,21 +228,20 @@ pub fn sweep_part(
         .map(|index| at_point(base, axes, index))
         .collect::<Result<_, _>>()
         .map_err(Error::Invalid)?;
-    let mine = |position: usize| shard.is_none_or(|s| s.takes(position));
-    let count = (0..scenarios.len()).filter(|&p| mine(p)).count();
-    ctl.plan(count * replications.max(2));
-    let mut points = Vec::with_capacity(count);
-    for (position, (index, sc)) in indices.iter().zip(&scenarios).enumerate() {
-        if !mine(position) {
-            continue;
-        }
-        // Planned above, all at once, so that progress knows the whole.
-        let replicated = replicate_planned(sc, replications, ctl)?;
+    let mine: Vec<usize> = (0..scenarios.len())
+        .filter(|&p| shard.is_none_or(|s| s.takes(p)))
+        .collect();
+    let runs: Vec<&ValidScenario> = mine.iter().map(|&p| &scenarios[p]).collect();
+    let mut points = Vec::with_capacity(mine.len());
+    // Every replication of every point in one pass: no core idles at the end of a point.
+    replicate_each(&runs, replications, ctl, |k, replicated| {
+        let position = mine[k];
+        let sc = &scenarios[position];
         let verdicts = sc.slos.iter().map(|slo| judge(slo, &replicated)).collect();
         let point = Point {
             at: axes
                 .iter()
-                .zip(index)
+                .zip(&indices[position])
                 .map(|(a, &i)| (a.name().to_owned(), a.value(i)))
                 .collect(),
             replicated,
@@ -250,7 +249,7 @@ pub fn sweep_part(
         };
         on_point(position, &point);
         points.push(point);
-    }
+    })?;
     Ok(points)
 }
 

@@ -90,7 +90,7 @@ pub struct Job {
 impl Job {
     /// Starts `work` in a new thread; `wake` is called after each report (to ask the
     /// window for a frame).
-    pub fn start(work: Work, wake: impl Fn() + Send + 'static) -> std::io::Result<Self> {
+    pub fn start(work: Work, wake: impl Fn() + Send + Sync + 'static) -> std::io::Result<Self> {
         let control = Arc::new(Control::default());
         let (tx, reports) = mpsc::channel();
         let ctl = Arc::clone(&control);
@@ -182,7 +182,7 @@ impl Drop for Job {
 }
 
 /// The experiment itself, on the worker thread.
-fn run(plan: &Plan, ctl: &Control, send: &dyn Fn(Report)) -> Result<(), Error> {
+fn run(plan: &Plan, ctl: &Control, send: &(dyn Fn(Report) + Sync)) -> Result<(), Error> {
     let points = sweep::sweep_with(&plan.base, &plan.axes, plan.replications, ctl, |p| {
         send(Report::Point(Box::new(p.clone())));
     })?;
@@ -205,7 +205,11 @@ fn run(plan: &Plan, ctl: &Control, send: &dyn Fn(Report)) -> Result<(), Error> {
 }
 
 /// The search for the cheapest configuration, on the worker thread.
-fn search_cheapest(search: &Search, ctl: &Control, send: &dyn Fn(Report)) -> Result<(), Error> {
+fn search_cheapest(
+    search: &Search,
+    ctl: &Control,
+    send: &(dyn Fn(Report) + Sync),
+) -> Result<(), Error> {
     let answer = plan::plan(
         &search.loaded(),
         &search.axes,
