@@ -17,6 +17,13 @@ use super::sampler::Sampler;
 /// "No index" marker for optional `u32` indices.
 pub const NONE: u32 = u32::MAX;
 
+/// The meters a component keeps, marked at the end of the warm-up: summaries count from
+/// the mark. Each kind lists its own meters here, beside its state, once; a meter left
+/// out would count the warm-up, which `tests/integration/determinism.rs` catches.
+pub trait Warm {
+    fn mark_warmup(&mut self, now: SimTime);
+}
+
 /// A live request: slab index plus generation, so stale events for a finished request
 /// are recognised and ignored.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -89,6 +96,16 @@ pub struct Breaker {
     pub opened: Counter,
     /// 1 while open, for the share of time it was open.
     pub open_level: Level,
+}
+
+impl Warm for Breaker {
+    fn mark_warmup(&mut self, now: SimTime) {
+        self.calls.mark_warmup();
+        self.failures.mark_warmup();
+        self.short_circuited.mark_warmup();
+        self.opened.mark_warmup();
+        self.open_level.mark_warmup(now);
+    }
 }
 
 /// Writes still replicating that a database remembers at most (keys and sessions
@@ -233,6 +250,20 @@ pub struct JobQueue {
     pub latency_hist: hdrhistogram::Histogram<u64>,
 }
 
+impl Warm for JobQueue {
+    fn mark_warmup(&mut self, now: SimTime) {
+        self.depth.mark_warmup(now);
+        self.running.mark_warmup(now);
+        self.enqueued.mark_warmup();
+        self.refused.mark_warmup();
+        self.completed.mark_warmup();
+        self.failed_runs.mark_warmup();
+        self.dead_letters.mark_warmup();
+        self.latency_sum.mark_warmup();
+        self.latency_hist.reset();
+    }
+}
+
 impl JobQueue {
     /// Jobs the broker holds: waiting to run and waiting to be retried.
     pub fn held(&self) -> u32 {
@@ -259,6 +290,13 @@ pub struct Cdn {
     pub edge: Counter,
 }
 
+impl Warm for Cdn {
+    fn mark_warmup(&mut self, _now: SimTime) {
+        self.arrivals.mark_warmup();
+        self.edge.mark_warmup();
+    }
+}
+
 /// Scales an app tier toward a target metric.
 pub struct Autoscaler {
     pub id: String,
@@ -275,6 +313,12 @@ pub struct Autoscaler {
     /// The metric at the last evaluation.
     pub measured: f64,
     pub changes: Counter,
+}
+
+impl Warm for Autoscaler {
+    fn mark_warmup(&mut self, _now: SimTime) {
+        self.changes.mark_warmup();
+    }
 }
 
 /// A token bucket in front of a load balancer or a tier.
@@ -295,6 +339,14 @@ pub struct RateLimiter {
     pub supplied_at_sample: f64,
     pub arrivals: Counter,
     pub limited: Counter,
+}
+
+impl Warm for RateLimiter {
+    fn mark_warmup(&mut self, _now: SimTime) {
+        self.arrivals.mark_warmup();
+        self.limited.mark_warmup();
+        self.supplied_at_warmup = self.supplied;
+    }
 }
 
 impl RateLimiter {
@@ -372,6 +424,12 @@ pub struct Client {
     /// Retries waiting for their delay, by slot (the `Retry` event carries the slot).
     pub pending_retries: Vec<PendingRetry>,
     pub free_retry_slots: Vec<u32>,
+}
+
+impl Warm for Client {
+    fn mark_warmup(&mut self, _now: SimTime) {
+        self.sent.mark_warmup();
+    }
 }
 
 /// A retry waiting to be sent.
@@ -464,6 +522,13 @@ pub struct LoadBalancer {
     pub shed: Counter,
 }
 
+impl Warm for LoadBalancer {
+    fn mark_warmup(&mut self, _now: SimTime) {
+        self.routed.mark_warmup();
+        self.shed.mark_warmup();
+    }
+}
+
 /// An app tier: a group of identical instances.
 pub struct Tier {
     pub id: String,
@@ -504,6 +569,15 @@ pub struct Tier {
     /// The databases the quiet share's pools are for, in order (`World::tier_dbs` when
     /// instances last went quiet).
     pub dbs: Vec<u32>,
+}
+
+impl Warm for Tier {
+    fn mark_warmup(&mut self, _now: SimTime) {
+        self.sessions_lost.mark_warmup();
+        self.served.mark_warmup();
+        self.breakdown.mark_warmup();
+        self.served_users.mark_warmup();
+    }
 }
 
 /// The capacity that a tier's quiet instances add to its sampled utilisations: cores,
@@ -620,6 +694,22 @@ pub struct Instance {
     pub awake: bool,
 }
 
+impl Warm for Instance {
+    fn mark_warmup(&mut self, now: SimTime) {
+        self.busy_slots.mark_warmup(now);
+        self.queue_len.mark_warmup(now);
+        self.in_system.mark_warmup(now);
+        self.sojourn.mark_warmup();
+        self.arrivals.mark_warmup();
+        self.rejected.mark_warmup();
+        self.crashes.mark_warmup();
+        self.ooms.mark_warmup();
+        self.queue_timeouts.mark_warmup();
+        self.delayed.mark_warmup();
+        self.queue_wait.mark_warmup();
+    }
+}
+
 /// A FCFS multi-server resource: app cores, database cores, a cache server.
 pub struct Station {
     pub servers: u32,
@@ -640,6 +730,20 @@ pub struct Station {
     pub interarrival: Moments,
     pub last_arrival: Option<SimTime>,
     pub service: Moments,
+}
+
+impl Warm for Station {
+    fn mark_warmup(&mut self, now: SimTime) {
+        self.busy.mark_warmup(now);
+        self.queue_len.mark_warmup(now);
+        self.in_system.mark_warmup(now);
+        self.sojourn.mark_warmup();
+        self.wait.mark_warmup();
+        self.arrivals.mark_warmup();
+        self.delayed.mark_warmup();
+        self.interarrival.mark_warmup();
+        self.service.mark_warmup();
+    }
 }
 
 impl Station {
@@ -675,19 +779,6 @@ impl Station {
         self.last_arrival = Some(now);
         self.service.record(service.0);
     }
-
-    /// Summaries count from now.
-    pub fn mark_warmup(&mut self, now: SimTime) {
-        self.busy.mark_warmup(now);
-        self.queue_len.mark_warmup(now);
-        self.in_system.mark_warmup(now);
-        self.sojourn.mark_warmup();
-        self.wait.mark_warmup();
-        self.arrivals.mark_warmup();
-        self.delayed.mark_warmup();
-        self.interarrival.mark_warmup();
-        self.service.mark_warmup();
-    }
 }
 
 /// A per-instance connection pool to one database (writer or reader side).
@@ -716,6 +807,20 @@ pub struct Pool {
     pub acquires: Counter,
     pub timeouts: Counter,
     pub wait: DurationSum,
+}
+
+impl Warm for Pool {
+    fn mark_warmup(&mut self, now: SimTime) {
+        self.open.mark_warmup(now);
+        self.in_use.mark_warmup(now);
+        self.waiting.mark_warmup(now);
+        self.acquires.mark_warmup();
+        self.timeouts.mark_warmup();
+        self.wait.mark_warmup();
+        self.in_system.mark_warmup(now);
+        self.sojourn.mark_warmup();
+        self.delayed.mark_warmup();
+    }
 }
 
 /// How a cache decides hits.
@@ -753,6 +858,16 @@ pub struct Cache {
     pub invalidate_on_write: bool,
     /// Hits on an entry its key's write had made stale.
     pub stale_hits: Counter,
+}
+
+impl Warm for Cache {
+    fn mark_warmup(&mut self, _now: SimTime) {
+        self.gets.mark_warmup();
+        self.hits.mark_warmup();
+        self.stale_hits.mark_warmup();
+        self.misses.mark_warmup();
+        self.sets.mark_warmup();
+    }
 }
 
 impl Cache {
@@ -836,6 +951,20 @@ pub struct Database {
     pub rng: SimRng,
     /// A latency spike: extra network time per query until the given time.
     pub spike: Option<(SimTime, SimDuration)>,
+}
+
+impl Warm for Database {
+    fn mark_warmup(&mut self, _now: SimTime) {
+        for q in &mut self.queries {
+            q.count.mark_warmup();
+            q.time.mark_warmup();
+        }
+        self.replica_reads.mark_warmup();
+        self.stale_reads.mark_warmup();
+        self.own_write_reads.mark_warmup();
+        self.own_writes_unseen.mark_warmup();
+        self.writes_untracked.mark_warmup();
+    }
 }
 
 /// The extra network time of a latency spike still going on at `now`.
@@ -946,6 +1075,15 @@ pub struct DbNode {
     pub down_until: SimTime,
     /// When it was last killed: queries it was running then fail.
     pub killed_at: Option<SimTime>,
+}
+
+impl Warm for DbNode {
+    fn mark_warmup(&mut self, now: SimTime) {
+        self.connections.mark_warmup(now);
+        self.refused.mark_warmup();
+        self.gate_waiting.mark_warmup(now);
+        self.gate_wait.mark_warmup();
+    }
 }
 
 impl DbNode {

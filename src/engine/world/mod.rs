@@ -1954,102 +1954,26 @@ impl World {
             m.mark_warmup();
         }
         self.late_responses.mark_warmup();
-        for c in &mut self.clients {
-            c.sent.mark_warmup();
-        }
-        for lb in &mut self.lbs {
-            lb.routed.mark_warmup();
-            lb.shed.mark_warmup();
-        }
-        for l in &mut self.limiters {
-            l.arrivals.mark_warmup();
-            l.limited.mark_warmup();
-            l.supplied_at_warmup = l.supplied;
-        }
-        for c in &mut self.cdns {
-            c.arrivals.mark_warmup();
-            c.edge.mark_warmup();
-        }
-        for a in &mut self.autoscalers {
-            a.changes.mark_warmup();
-        }
-        for t in &mut self.tiers {
-            t.sessions_lost.mark_warmup();
-            t.served.mark_warmup();
-            t.breakdown.mark_warmup();
-            t.served_users.mark_warmup();
-        }
-        for b in &mut self.breakers {
-            b.calls.mark_warmup();
-            b.failures.mark_warmup();
-            b.short_circuited.mark_warmup();
-            b.opened.mark_warmup();
-            b.open_level.mark_warmup(now);
-        }
-        for q in &mut self.queues {
-            q.depth.mark_warmup(now);
-            q.running.mark_warmup(now);
-            q.enqueued.mark_warmup();
-            q.refused.mark_warmup();
-            q.completed.mark_warmup();
-            q.failed_runs.mark_warmup();
-            q.dead_letters.mark_warmup();
-            q.latency_sum.mark_warmup();
-            q.latency_hist.reset();
-        }
-        for i in &mut self.instances {
-            i.busy_slots.mark_warmup(now);
-            i.queue_len.mark_warmup(now);
-            i.in_system.mark_warmup(now);
-            i.sojourn.mark_warmup();
-            i.arrivals.mark_warmup();
-            i.rejected.mark_warmup();
-            i.crashes.mark_warmup();
-            i.ooms.mark_warmup();
-            i.queue_timeouts.mark_warmup();
-            i.delayed.mark_warmup();
-            i.queue_wait.mark_warmup();
-        }
-        for s in &mut self.stations {
-            s.mark_warmup(now);
-        }
-        for p in &mut self.pools {
-            p.open.mark_warmup(now);
-            p.in_use.mark_warmup(now);
-            p.waiting.mark_warmup(now);
-            p.acquires.mark_warmup();
-            p.timeouts.mark_warmup();
-            p.wait.mark_warmup();
-            p.in_system.mark_warmup(now);
-            p.sojourn.mark_warmup();
-            p.delayed.mark_warmup();
-        }
-        for c in &mut self.caches {
-            c.gets.mark_warmup();
-            c.hits.mark_warmup();
-            c.stale_hits.mark_warmup();
-            c.misses.mark_warmup();
-            c.sets.mark_warmup();
-        }
-        for d in &mut self.dbs {
-            for q in &mut d.queries {
-                q.count.mark_warmup();
-                q.time.mark_warmup();
+        fn mark<T: Warm>(items: &mut [T], now: SimTime) {
+            for item in items {
+                item.mark_warmup(now);
             }
         }
-        for d in &mut self.dbs {
-            d.replica_reads.mark_warmup();
-            d.stale_reads.mark_warmup();
-            d.own_write_reads.mark_warmup();
-            d.own_writes_unseen.mark_warmup();
-            d.writes_untracked.mark_warmup();
-        }
-        for n in &mut self.db_nodes {
-            n.connections.mark_warmup(now);
-            n.refused.mark_warmup();
-            n.gate_waiting.mark_warmup(now);
-            n.gate_wait.mark_warmup();
-        }
+        // Every collection of component state, each kind marking its own meters.
+        mark(&mut self.clients, now);
+        mark(&mut self.lbs, now);
+        mark(&mut self.limiters, now);
+        mark(&mut self.cdns, now);
+        mark(&mut self.autoscalers, now);
+        mark(&mut self.tiers, now);
+        mark(&mut self.breakers, now);
+        mark(&mut self.queues, now);
+        mark(&mut self.instances, now);
+        mark(&mut self.stations, now);
+        mark(&mut self.pools, now);
+        mark(&mut self.caches, now);
+        mark(&mut self.dbs, now);
+        mark(&mut self.db_nodes, now);
     }
 }
 
