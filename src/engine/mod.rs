@@ -11,6 +11,7 @@
 
 mod arrivals;
 mod components;
+mod kinds;
 mod lru;
 mod measure;
 pub use measure::query_rate_metric;

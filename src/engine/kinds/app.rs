@@ -1,0 +1,238 @@
+//! An app tier: its instances, their worker slots, accept queues and connection pools.
+
+use std::collections::VecDeque;
+
+use crate::metrics::breakdown::Breakdown;
+use crate::metrics::level::{Counter, DurationSum, Level, Occupancy};
+use crate::sim::{SimDuration, SimRng, SimTime};
+
+use crate::engine::components::{NONE, ReqRef, Warm};
+use crate::engine::lru::Lru;
+use crate::engine::sampler::Sampler;
+
+/// Sessions remembered per tier at most (beyond, new sessions are not tracked), so a
+/// changed session count can never grow memory without bound.
+pub const MAX_TRACKED_SESSIONS: usize = crate::model::limits::MAX_IN_MEMORY_SESSIONS as usize;
+
+/// An app tier: a group of identical instances.
+pub struct Tier {
+    pub id: String,
+    /// Every instance the tier has had, in creation order (statistics cover them all).
+    pub instances: Vec<u32>,
+    /// The instances that take traffic, in the order they came up.
+    pub active: Vec<u32>,
+    /// Instances asked for: active plus starting.
+    pub wanted: u32,
+    pub rr_next: usize,
+    /// Thread-per-request (`true`) or async event loop.
+    pub threads: bool,
+    /// Memory an instance has for requests (its memory less the process's own), in KB;
+    /// `None`: not modelled.
+    pub memory_kb: Option<u64>,
+    /// Sessions live in instance memory: which instance holds each session.
+    pub in_memory_sessions: bool,
+    pub session_owner: rustc_hash::FxHashMap<u32, u32>,
+    /// Users logged out: their session was on an instance that died or stopped, or their
+    /// request landed on another instance (routing that is not sticky).
+    pub sessions_lost: Counter,
+    /// Requests it served successfully (from their sending to their end here, whoever
+    /// sent them: users, calling services, queues) and where their time went.
+    pub served: DurationSum,
+    pub breakdown: Breakdown,
+    /// Of those, users' requests.
+    pub served_users: Counter,
+    /// Time to fetch the session from an external store before each request.
+    pub session_lookup: Option<Sampler>,
+    /// The tier's spec, for instances created during the run.
+    pub spec: crate::model::AppSpec,
+    /// Chart sampling visits only the instances that may have changed since the last
+    /// sample (`awake`); the others are quiet — nothing in them, nothing changing — and
+    /// add only their capacity, summed in `quiet`. So a sample costs what the busy
+    /// instances cost, not what the tier has.
+    pub awake: Vec<u32>,
+    pub quiet: QuietShare,
+    /// The databases the quiet share's pools are for, in order (`World::tier_dbs` when
+    /// instances last went quiet).
+    pub dbs: Vec<u32>,
+}
+
+impl Warm for Tier {
+    fn mark_warmup(&mut self, _now: SimTime) {
+        self.sessions_lost.mark_warmup();
+        self.served.mark_warmup();
+        self.breakdown.mark_warmup();
+        self.served_users.mark_warmup();
+    }
+}
+
+/// The capacity that a tier's quiet instances add to its sampled utilisations: cores,
+/// worker slots, and pooled connections per database the tier uses (in
+/// `World::tier_dbs` order).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct QuietShare {
+    pub cores: f64,
+    pub slots: f64,
+    pub pools: Vec<f64>,
+}
+
+/// Where an instance is in its life.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InstanceState {
+    /// Starting up: takes no traffic until its startup time has passed.
+    Starting,
+    /// Taking traffic.
+    Active,
+    /// Taken out of rotation: finishes the requests it has, takes no new ones.
+    Draining,
+    /// Drained: holds nothing; may be started again.
+    Stopped,
+}
+
+/// The connections one instance uses for one database: per shard, a pool for writes
+/// (and reads without replicas) and, with replicas, one for reads, numbered from `base`.
+#[derive(Clone, Copy, Debug)]
+pub struct DbAccess {
+    pub db: u32,
+    /// The first pool; `NONE` in per-request mode.
+    pub base: u32,
+    pub shards: u32,
+    /// Whether each shard has a reader pool (the database has replicas).
+    pub readers: bool,
+}
+
+impl DbAccess {
+    fn stride(&self) -> u32 {
+        if self.readers { 2 } else { 1 }
+    }
+
+    /// The writer pool of `shard` (`NONE` in per-request mode).
+    pub fn writer(&self, shard: u32) -> u32 {
+        if self.base == NONE {
+            NONE
+        } else {
+            self.base + shard * self.stride()
+        }
+    }
+
+    /// The reader pool of `shard` (`NONE` without replicas or pools).
+    pub fn reader(&self, shard: u32) -> u32 {
+        if self.base == NONE || !self.readers {
+            NONE
+        } else {
+            self.base + shard * self.stride() + 1
+        }
+    }
+
+    /// Every pool, writers and readers of all shards.
+    pub fn pools(&self) -> std::ops::Range<u32> {
+        if self.base == NONE {
+            0..0
+        } else {
+            self.base..self.base + self.shards * self.stride()
+        }
+    }
+}
+
+/// One app instance.
+pub struct Instance {
+    pub tier: u32,
+    pub state: InstanceState,
+    pub rng: SimRng,
+    /// Workers (thread mode) or event-loop admission slots (async mode).
+    pub slots: u32,
+    /// Slots in use, against `slots` while the instance is up (0 while it is starting
+    /// or stopped).
+    pub busy_slots: Occupancy,
+    pub accept_queue: VecDeque<(ReqRef, SimTime)>,
+    pub queue_cap: u32,
+    pub queue_timeout: Option<SimDuration>,
+    /// When the accept queue's timeout check is due (`None`: none pending).
+    pub queue_deadline_at: Option<SimTime>,
+    pub queue_len: Level,
+    /// Arrivals that found every slot busy and queued, and the wait of each request
+    /// that got a slot (0 for those that got one at once).
+    pub delayed: Counter,
+    pub queue_wait: DurationSum,
+    pub in_system: Level,
+    pub sojourn: DurationSum,
+    pub arrivals: Counter,
+    pub rejected: Counter,
+    pub queue_timeouts: Counter,
+    /// Station index of the cores.
+    pub cores: u32,
+    /// How fast its cores are relative to the reference (CPU steps take 1 / this).
+    pub cpu_speed: f64,
+    pub db_access: Vec<DbAccess>,
+    /// Local caches, by cache index.
+    pub local_caches: Vec<(u32, Lru)>,
+    /// Times it crashed.
+    pub crashes: Counter,
+    /// Whether admitting a request does more than take a slot (memory to count, a
+    /// session to keep or look up): the common case skips all of it.
+    pub admission_work: bool,
+    /// Times it ran out of memory (counted in `crashes` too).
+    pub ooms: Counter,
+    /// Memory held by the requests it runs, in KB, and the most it held.
+    pub memory_kb: u64,
+    pub memory_peak_kb: u64,
+    /// Whether chart sampling visits it (see `Tier::awake`).
+    pub awake: bool,
+}
+
+impl Warm for Instance {
+    fn mark_warmup(&mut self, now: SimTime) {
+        self.busy_slots.mark_warmup(now);
+        self.queue_len.mark_warmup(now);
+        self.in_system.mark_warmup(now);
+        self.sojourn.mark_warmup();
+        self.arrivals.mark_warmup();
+        self.rejected.mark_warmup();
+        self.crashes.mark_warmup();
+        self.ooms.mark_warmup();
+        self.queue_timeouts.mark_warmup();
+        self.delayed.mark_warmup();
+        self.queue_wait.mark_warmup();
+    }
+}
+
+/// A per-instance connection pool to one database (writer or reader side).
+pub struct Pool {
+    pub db: u32,
+    pub shard: u32,
+    pub reader: bool,
+    pub size: u32,
+    pub acquire_timeout: SimDuration,
+    /// Connections open or being opened.
+    pub open: Level,
+    /// Connections in use, against `size` while the instance is up.
+    pub in_use: Occupancy,
+    /// Requests holding or waiting for a connection, and how long each stayed (from
+    /// asking for a connection to giving it back, failing, or timing out).
+    pub in_system: Level,
+    pub sojourn: DurationSum,
+    /// Acquires that found no connection and waited.
+    pub delayed: Counter,
+    /// Idle connections, by the database node each is bound to.
+    pub idle: Vec<u32>,
+    /// Requests waiting for a connection with their deadline and start of the wait.
+    pub waiters: VecDeque<(ReqRef, SimTime, SimTime)>,
+    pub waiting: Level,
+    pub deadline_armed: bool,
+    pub acquires: Counter,
+    pub timeouts: Counter,
+    pub wait: DurationSum,
+}
+
+impl Warm for Pool {
+    fn mark_warmup(&mut self, now: SimTime) {
+        self.open.mark_warmup(now);
+        self.in_use.mark_warmup(now);
+        self.waiting.mark_warmup(now);
+        self.acquires.mark_warmup();
+        self.timeouts.mark_warmup();
+        self.wait.mark_warmup();
+        self.in_system.mark_warmup(now);
+        self.sojourn.mark_warmup();
+        self.delayed.mark_warmup();
+    }
+}

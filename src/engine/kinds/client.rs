@@ -1,0 +1,129 @@
+//! A client: open-loop arrivals or closed-loop users, timeouts and retries.
+
+use std::collections::VecDeque;
+
+use crate::metrics::level::Counter;
+use crate::sim::{EventId, SimDuration, SimRng, SimTime};
+
+use crate::engine::arrivals::ArrivalProcess;
+use crate::engine::components::{ReqRef, Target, Warm};
+use crate::engine::sampler::Sampler;
+
+/// A population of users.
+pub struct Client {
+    pub id: String,
+    pub rng: SimRng,
+    pub target: Target,
+    /// Open-loop arrivals; `None` for closed-loop users.
+    pub process: Option<ArrivalProcess>,
+    /// The scheduled next open-loop arrival, cancelled when the arrival process changes.
+    pub next_arrival: Option<EventId>,
+    /// Closed-loop think time and the number of users who should be sending.
+    pub think: Option<(Sampler, u32)>,
+    /// Closed-loop users that are thinking or waiting for an answer (by user number).
+    /// A user numbered at or above the target count stops at its next turn.
+    pub user_running: Vec<bool>,
+    /// Endpoints with cumulative weights.
+    pub mix: Vec<(u16, f64)>,
+    pub timeout: Option<SimDuration>,
+    pub sessions: u32,
+    /// Whether requests need a session key (the target balances by hash).
+    pub needs_session: bool,
+    /// Outstanding requests' deadlines, in send order (the timeout is the same for all,
+    /// so deadlines are ordered too): one armed timer serves them all.
+    pub deadlines: VecDeque<(SimTime, ReqRef)>,
+    pub deadline_armed: bool,
+    /// Drop answered entries from `deadlines` when it grows past this: they would
+    /// otherwise linger behind an older unanswered one until their deadline, so the
+    /// list would grow with rate × timeout instead of with the requests outstanding.
+    pub deadlines_compact_at: usize,
+    pub sent: Counter,
+    pub retry: crate::model::Retry,
+    pub retry_budget: Option<f64>,
+    /// Retries the budget still allows (grows by `retry_budget` per first attempt).
+    pub retry_tokens: f64,
+    /// Retries waiting for their delay, by slot (the `Retry` event carries the slot).
+    pub pending_retries: Vec<PendingRetry>,
+    pub free_retry_slots: Vec<u32>,
+}
+
+impl Warm for Client {
+    fn mark_warmup(&mut self, _now: SimTime) {
+        self.sent.mark_warmup();
+    }
+}
+
+/// A retry waiting to be sent.
+#[derive(Clone, Copy, Debug)]
+pub struct PendingRetry {
+    pub user: u32,
+    pub session: u32,
+    pub endpoint: u16,
+    /// The number of this attempt (1 for the first retry).
+    pub attempt: u8,
+    /// When the user's first attempt was sent: latency counts from there.
+    pub first_sent: SimTime,
+}
+
+/// Retries the budget keeps in reserve (and starts with).
+pub const RETRY_RESERVE: f64 = 10.0;
+
+impl Client {
+    /// The wait before retry number `attempt` (1-based), or `None` if the policy or the
+    /// budget allows no more. Takes a token from the budget when it allows one.
+    pub fn retry_delay(&mut self, attempt: u8) -> Option<SimDuration> {
+        use crate::model::Retry;
+        let delay_ms = match self.retry {
+            Retry::None => return None,
+            Retry::Immediate { .. } => 0.0,
+            Retry::Fixed { delay_ms, .. } => delay_ms,
+            Retry::Backoff {
+                base_ms,
+                max_ms,
+                jitter,
+                ..
+            } => {
+                let exp = base_ms * 2f64.powi(i32::from(attempt.saturating_sub(1)));
+                let wait = exp.min(max_ms);
+                if jitter {
+                    self.rng.uniform() * wait
+                } else {
+                    wait
+                }
+            }
+        };
+        if u32::from(attempt) > self.retry.max_retries() {
+            return None;
+        }
+        if self.retry_budget.is_some() {
+            if self.retry_tokens < 1.0 {
+                return None;
+            }
+            self.retry_tokens -= 1.0;
+        }
+        Some(SimDuration::from_millis_f64(delay_ms))
+    }
+
+    /// A first attempt earns the budget its share of a retry.
+    pub fn earn_retry_tokens(&mut self) {
+        if let Some(share) = self.retry_budget {
+            self.retry_tokens = (self.retry_tokens + share).min(RETRY_RESERVE.max(100.0 * share));
+        }
+    }
+}
+
+impl Client {
+    /// Picks an endpoint by weight.
+    pub fn pick_endpoint(&mut self) -> u16 {
+        if self.mix.len() == 1 {
+            return self.mix[0].0;
+        }
+        let total = self.mix.last().map_or(0.0, |m| m.1);
+        let x = self.rng.uniform() * total;
+        self.mix
+            .iter()
+            .find(|(_, cum)| x < *cum)
+            .or(self.mix.last())
+            .map_or(0, |m| m.0)
+    }
+}

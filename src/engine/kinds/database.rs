@@ -1,0 +1,205 @@
+//! A database: its nodes (primary, replicas, shards), queries and connections.
+
+use std::collections::VecDeque;
+
+use rand_distr::Zipf;
+
+use crate::metrics::level::{Counter, DurationSum, Level, Occupancy};
+use crate::sim::{SimDuration, SimRng, SimTime};
+
+use crate::engine::components::{ReqRef, Warm};
+use crate::engine::sampler::Sampler;
+
+/// Writes still replicating that a database remembers at most (keys and sessions
+/// together): a day of replication lag at a high write rate would otherwise grow memory
+/// without bound. Beyond it, further writes are not tracked (and counted as such).
+pub const MAX_REMEMBERED_WRITES: usize = crate::model::limits::MAX_REMEMBERED_WRITES as usize;
+
+/// One named query of a database.
+pub struct QueryRt {
+    pub name: String,
+    pub cost: Sampler,
+    pub count: Counter,
+    pub time: DurationSum,
+}
+
+/// A database: per shard, a primary and its replicas.
+pub struct Database {
+    pub id: String,
+    /// Node indices, shard by shard: each shard's primary, then its replicas.
+    pub nodes: Vec<u32>,
+    pub shards: u32,
+    /// Nodes per shard: the primary and the replicas.
+    pub per_shard: u32,
+    /// The key space queries draw from.
+    pub zipf: Option<Zipf<f64>>,
+    pub keys: u64,
+    /// Whether queries draw a key (shards, or stale reads to track).
+    pub needs_key: bool,
+    pub lag: Sampler,
+    /// Whether replica reads can be stale (replicas and a lag that is not zero).
+    pub track_stale: bool,
+    pub read_your_writes: bool,
+    /// When the last write to a key reaches the replicas (entries in the past are pruned).
+    pub visible_at: rustc_hash::FxHashMap<u64, SimTime>,
+    /// When each session's last write reaches the replicas (read-your-writes, and
+    /// counting the reads that may miss their own write without it).
+    pub session_visible: rustc_hash::FxHashMap<u32, SimTime>,
+    /// Prune the two maps when they grow past this, and not before this time (when
+    /// they are full, the time by which half their writes will have replicated).
+    pub prune_at: usize,
+    pub prune_not_before: SimTime,
+    /// Writes not remembered because the maps were full of writes still replicating
+    /// (at [`MAX_REMEMBERED_WRITES`]): their stale reads go uncounted.
+    pub writes_untracked: Counter,
+    pub replica_reads: Counter,
+    pub stale_reads: Counter,
+    /// Reads sent to the primary because their session wrote within the lag.
+    pub own_write_reads: Counter,
+    /// Reads sent to a replica while their session's own last write had not reached
+    /// the replicas: the user may not see their own update.
+    pub own_writes_unseen: Counter,
+    /// Server connections per node of a transaction-mode pooler; `None`: no pooler.
+    pub pooler: Option<u32>,
+    pub queries: Vec<QueryRt>,
+    pub network: Sampler,
+    pub connect_time: Sampler,
+    pub connect_cpu: Sampler,
+    pub max_connections: u32,
+    /// How reads pick a replica, and the stream random picks draw from.
+    pub replica_policy: crate::model::ReplicaPolicy,
+    pub rng: SimRng,
+    /// A latency spike: extra network time per query until the given time.
+    pub spike: Option<(SimTime, SimDuration)>,
+}
+
+impl Warm for Database {
+    fn mark_warmup(&mut self, _now: SimTime) {
+        for q in &mut self.queries {
+            q.count.mark_warmup();
+            q.time.mark_warmup();
+        }
+        self.replica_reads.mark_warmup();
+        self.stale_reads.mark_warmup();
+        self.own_write_reads.mark_warmup();
+        self.own_writes_unseen.mark_warmup();
+        self.writes_untracked.mark_warmup();
+    }
+}
+
+impl Database {
+    /// The node index of `shard`'s primary.
+    #[inline]
+    pub fn primary(&self, shard: u32) -> u32 {
+        self.nodes[(shard * self.per_shard) as usize]
+    }
+
+    /// The shard holding `key`.
+    pub fn shard_of(&self, key: u64) -> u32 {
+        if self.shards <= 1 {
+            0
+        } else {
+            (crate::sim::rng::fnv1a(&key.to_le_bytes()) % u64::from(self.shards)) as u32
+        }
+    }
+
+    /// Forgets writes already visible everywhere (they no longer matter). When what is
+    /// left still fills half the room, the next prune waits until half of it has
+    /// replicated, so pruning costs O(1) per write however full the maps stay.
+    #[cold]
+    fn prune(&mut self, now: SimTime) {
+        self.visible_at.retain(|_, t| *t > now);
+        self.session_visible.retain(|_, t| *t > now);
+        let len = self.visible_at.len() + self.session_visible.len();
+        self.prune_at = (2 * len).clamp(1024, MAX_REMEMBERED_WRITES);
+        self.prune_not_before = SimTime::ZERO;
+        if len >= MAX_REMEMBERED_WRITES / 2 {
+            let mut times: Vec<SimTime> = self
+                .visible_at
+                .values()
+                .chain(self.session_visible.values())
+                .copied()
+                .collect();
+            let mid = times.len() / 2;
+            let (_, median, _) = times.select_nth_unstable(mid);
+            self.prune_not_before = *median;
+        }
+    }
+
+    /// Records that a write of `key` by `session` reaches the replicas at `visible`.
+    pub fn written(&mut self, key: u64, session: u32, visible: SimTime, now: SimTime) {
+        if self.visible_at.len() + self.session_visible.len() >= self.prune_at
+            && now >= self.prune_not_before
+        {
+            self.prune(now);
+        }
+        let full = |d: &Self| d.visible_at.len() + d.session_visible.len() >= MAX_REMEMBERED_WRITES;
+        let mut untracked = false;
+        if self.track_stale {
+            let room = !full(self);
+            match self.visible_at.get_mut(&key) {
+                Some(e) => *e = (*e).max(visible),
+                None if room => {
+                    self.visible_at.insert(key, visible);
+                }
+                None => untracked = true,
+            }
+        }
+        if self.read_your_writes || self.track_stale {
+            let room = !full(self);
+            match self.session_visible.get_mut(&session) {
+                Some(e) => *e = (*e).max(visible),
+                None if room => {
+                    self.session_visible.insert(session, visible);
+                }
+                None => untracked = true,
+            }
+        }
+        if untracked {
+            self.writes_untracked.inc();
+        }
+    }
+}
+
+/// One database server (primary or replica).
+pub struct DbNode {
+    pub db: u32,
+    pub shard: u32,
+    /// Whether it is a replica (not its shard's primary).
+    pub replica: bool,
+    pub name: String,
+    /// How its figures are prefixed in the summary: empty for the only primary,
+    /// `replica1`, `s2`, `s2_replica1` …
+    pub label: String,
+    pub rng: SimRng,
+    pub station: u32,
+    /// Connections open, against the database's `max_connections` (which may be lowered
+    /// below them during a run: they stay open until they close).
+    pub connections: Occupancy,
+    pub refused: Counter,
+    /// Free server connections of the pooler in front of it (with a pooler).
+    pub gate_free: u32,
+    /// Queries waiting in the pooler for a server connection, and since when.
+    pub gate_waiters: VecDeque<(ReqRef, SimTime)>,
+    pub gate_waiting: Level,
+    pub gate_wait: DurationSum,
+    /// Down (killed, failing over) until this time.
+    pub down_until: SimTime,
+    /// When it was last killed: queries it was running then fail.
+    pub killed_at: Option<SimTime>,
+}
+
+impl Warm for DbNode {
+    fn mark_warmup(&mut self, now: SimTime) {
+        self.connections.mark_warmup(now);
+        self.refused.mark_warmup();
+        self.gate_waiting.mark_warmup(now);
+        self.gate_wait.mark_warmup();
+    }
+}
+
+impl DbNode {
+    pub fn is_down(&self, now: SimTime) -> bool {
+        now < self.down_until
+    }
+}

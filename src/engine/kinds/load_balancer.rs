@@ -1,0 +1,29 @@
+//! A load balancer over app tiers.
+
+use crate::metrics::level::Counter;
+use crate::model::Policy;
+use crate::sim::{SimRng, SimTime};
+
+use crate::engine::components::Warm;
+
+/// A load balancer over the instances of its backend tiers.
+pub struct LoadBalancer {
+    pub id: String,
+    pub policy: Policy,
+    pub tiers: Vec<u32>,
+    pub rng: SimRng,
+    pub rr_next: usize,
+    pub routed: Counter,
+    /// Requests routed through it and not finished yet.
+    pub in_flight: u32,
+    /// Load shedding: at this many in flight, new requests are rejected.
+    pub max_in_flight: Option<u32>,
+    pub shed: Counter,
+}
+
+impl Warm for LoadBalancer {
+    fn mark_warmup(&mut self, _now: SimTime) {
+        self.routed.mark_warmup();
+        self.shed.mark_warmup();
+    }
+}

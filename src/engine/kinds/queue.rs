@@ -1,0 +1,77 @@
+//! A job queue and its consumers.
+
+use std::collections::VecDeque;
+
+use crate::metrics::level::{Counter, DurationSum, Level, Occupancy};
+use crate::sim::{SimDuration, SimRng, SimTime};
+
+use crate::engine::components::Warm;
+use crate::engine::sampler::Sampler;
+
+/// A job waiting in a queue (or for its retry).
+#[derive(Clone, Copy, Debug)]
+pub struct Job {
+    pub endpoint: u16,
+    /// 0 for the first run, then one per retry.
+    pub attempt: u8,
+    pub enqueued_at: SimTime,
+    pub session: u32,
+}
+
+/// A broker queue and its consumers.
+pub struct JobQueue {
+    pub id: String,
+    /// The tier whose instances run the jobs.
+    pub tier: u32,
+    pub spec: crate::model::QueueSpec,
+    pub latency: Sampler,
+    pub rng: SimRng,
+    pub waiting: VecDeque<Job>,
+    /// Jobs waiting for a retry, by slot (the `JobRetry` event carries the slot).
+    pub retrying: Vec<Job>,
+    pub free_retry_slots: Vec<u32>,
+    /// Jobs waiting for a retry now (they count against the capacity).
+    pub retry_pending: u32,
+    pub depth: Level,
+    /// Jobs running, against the consumers.
+    pub running: Occupancy,
+    pub dispatch_armed: bool,
+    pub enqueued: Counter,
+    pub refused: Counter,
+    pub completed: Counter,
+    pub failed_runs: Counter,
+    pub dead_letters: Counter,
+    /// Enqueue to completion of jobs that succeeded: the mean, and the distribution in
+    /// microseconds for percentiles.
+    pub latency_sum: DurationSum,
+    pub latency_hist: hdrhistogram::Histogram<u64>,
+}
+
+impl Warm for JobQueue {
+    fn mark_warmup(&mut self, now: SimTime) {
+        self.depth.mark_warmup(now);
+        self.running.mark_warmup(now);
+        self.enqueued.mark_warmup();
+        self.refused.mark_warmup();
+        self.completed.mark_warmup();
+        self.failed_runs.mark_warmup();
+        self.dead_letters.mark_warmup();
+        self.latency_sum.mark_warmup();
+        self.latency_hist.reset();
+    }
+}
+
+impl JobQueue {
+    /// Jobs the broker holds: waiting to run and waiting to be retried.
+    pub fn held(&self) -> u32 {
+        self.waiting.len() as u32 + self.retry_pending
+    }
+
+    /// The wait before retry number `attempt` (1-based): exponential with full jitter.
+    pub fn backoff(&mut self, attempt: u8) -> SimDuration {
+        let exp = self.spec.backoff_ms * 2f64.powi(i32::from(attempt.saturating_sub(1)).min(30));
+        SimDuration::from_millis_f64(
+            self.rng.uniform() * exp.min(crate::model::limits::MAX_DURATION_MS),
+        )
+    }
+}

@@ -1,0 +1,73 @@
+//! A rate limiter: token buckets in front of a target.
+
+use crate::metrics::level::Counter;
+use crate::sim::SimTime;
+
+use crate::engine::components::{NONE, Target, Warm};
+
+/// A token bucket in front of a load balancer or a tier.
+pub struct RateLimiter {
+    pub id: String,
+    pub target: Target,
+    pub rate_per_sec: f64,
+    pub burst: f64,
+    pub per_client: bool,
+    /// Tokens of the shared bucket (index 0) and of each client's (client index + 1),
+    /// and when each was last refilled.
+    pub buckets: Vec<(f64, SimTime)>,
+    /// Tokens the buckets were given since the start (refills, counted before the cap
+    /// at `burst` throws the surplus away), with marks at the warm-up and the last
+    /// sample: what the limiter could have admitted, for its utilisation.
+    pub supplied: f64,
+    pub supplied_at_warmup: f64,
+    pub supplied_at_sample: f64,
+    pub arrivals: Counter,
+    pub limited: Counter,
+}
+
+impl Warm for RateLimiter {
+    fn mark_warmup(&mut self, _now: SimTime) {
+        self.arrivals.mark_warmup();
+        self.limited.mark_warmup();
+        self.supplied_at_warmup = self.supplied;
+    }
+}
+
+impl RateLimiter {
+    /// Admitted over what could have been: at most the tokens its buckets held at the
+    /// start of the window (a full burst each) plus those they were given since.
+    pub fn utilization(&self, admitted: f64, supplied: f64) -> f64 {
+        let capacity = supplied + self.burst * self.buckets.len().max(1) as f64;
+        if capacity > 0.0 {
+            admitted / capacity
+        } else {
+            0.0
+        }
+    }
+
+    /// Takes a token for a request from `client`, if the bucket has one.
+    pub fn admit(&mut self, client: u32, now: SimTime) -> bool {
+        // Bucket 0 is the shared one, and serves calls and jobs that no client sent.
+        let k = if self.per_client && client != NONE {
+            client as usize + 1
+        } else {
+            0
+        };
+        if self.buckets.len() <= k {
+            self.buckets.resize(k + 1, (self.burst, now));
+        }
+        let (tokens, last) = &mut self.buckets[k];
+        let refill = now.since(*last).as_secs_f64() * self.rate_per_sec;
+        self.supplied += refill;
+        *tokens = (*tokens + refill).min(self.burst);
+        *last = now;
+        self.arrivals.inc();
+        if *tokens >= 1.0 {
+            *tokens -= 1.0;
+            true
+        } else {
+            self.limited.inc();
+            false
+        }
+    }
+}
