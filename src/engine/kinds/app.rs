@@ -2,13 +2,15 @@
 
 use std::collections::VecDeque;
 
-use crate::metrics::breakdown::Breakdown;
+use crate::metrics::breakdown::{Breakdown, Phase};
 use crate::metrics::level::{Counter, DurationSum, Level, Occupancy};
+use crate::model::{AppSpec, CacheScope, Concurrency, PoolMode, SessionStore};
 use crate::sim::{SimDuration, SimRng, SimTime};
 
-use crate::engine::components::{NONE, ReqRef, Warm};
+use crate::engine::components::*;
 use crate::engine::lru::Lru;
 use crate::engine::sampler::Sampler;
+use crate::engine::world::World;
 
 /// Sessions remembered per tier at most (beyond, new sessions are not tracked), so a
 /// changed session count can never grow memory without bound.
@@ -234,5 +236,161 @@ impl Warm for Pool {
         self.in_system.mark_warmup(now);
         self.sojourn.mark_warmup();
         self.delayed.mark_warmup();
+    }
+}
+
+impl World {
+    pub(in crate::engine) fn build_tier(&mut self, s: &AppSpec) {
+        let tier = self.tiers.len() as u32;
+        self.tiers.push(Tier {
+            id: s.id.clone(),
+            instances: Vec::new(),
+            active: Vec::new(),
+            wanted: s.instances,
+            rr_next: 0,
+            threads: matches!(s.concurrency, Concurrency::Threads { .. }),
+            memory_kb: s.requests_memory_kb(),
+            in_memory_sessions: s.sessions == SessionStore::InMemory,
+            session_owner: Default::default(),
+            sessions_lost: Counter::default(),
+            served: DurationSum::default(),
+            breakdown: Default::default(),
+            served_users: Counter::default(),
+            session_lookup: match &s.sessions {
+                SessionStore::External { lookup } => Some(Sampler::new(lookup)),
+                _ => None,
+            },
+            spec: s.clone(),
+            awake: Vec::new(),
+            quiet: Default::default(),
+            dbs: Vec::new(),
+        });
+        for _ in 0..s.instances {
+            let inst = self.add_instance(tier, true);
+            self.tiers[tier as usize].active.push(inst);
+        }
+    }
+
+    /// Creates instance number `k` of `tier` (its random stream is named `tier#k`, so it
+    /// is the same whenever the instance is created). An instance that is not `up` yet
+    /// holds no capacity until [`World::instance_up`].
+    pub(in crate::engine) fn add_instance(&mut self, tier: u32, up: bool) -> u32 {
+        let now = self.now;
+        let s = self.tiers[tier as usize].spec.clone();
+        let k = self.tiers[tier as usize].instances.len();
+        let inst = self.instances.len() as u32;
+        let name = format!("{}#{k}", s.id);
+        let slots = match s.concurrency {
+            Concurrency::Threads { workers } => workers,
+            Concurrency::Async { max_in_flight } => max_in_flight,
+        };
+        let cores = self.stations.len() as u32;
+        self.stations
+            .push(Station::new(s.cores, now, up, Phase::CoreWait));
+        let mut db_access = Vec::new();
+        for p in &s.pools {
+            let db = self.index[&p.db];
+            let (shards, readers) = {
+                let d = &self.dbs[db as usize];
+                (d.shards, d.per_shard > 1)
+            };
+            let base = match p.mode {
+                PoolMode::PerRequest => NONE,
+                PoolMode::Pooled {
+                    size,
+                    acquire_timeout_ms,
+                } => {
+                    let base = self.pools.len() as u32;
+                    for shard in 0..shards {
+                        for reader in [false, true] {
+                            if reader && !readers {
+                                continue;
+                            }
+                            let mut in_use = Occupancy::default();
+                            in_use.set_servers(now, if up { size } else { 0 });
+                            self.pools.push(Pool {
+                                db,
+                                shard,
+                                reader,
+                                size,
+                                acquire_timeout: SimDuration::from_millis_f64(acquire_timeout_ms),
+                                open: Level::default(),
+                                in_use,
+                                in_system: Level::default(),
+                                sojourn: DurationSum::default(),
+                                delayed: Counter::default(),
+                                idle: Vec::new(),
+                                waiters: VecDeque::new(),
+                                waiting: Level::default(),
+                                deadline_armed: false,
+                                acquires: Counter::default(),
+                                timeouts: Counter::default(),
+                                wait: Default::default(),
+                            });
+                        }
+                    }
+                    base
+                }
+            };
+            db_access.push(DbAccess {
+                db,
+                base,
+                shards,
+                readers,
+            });
+        }
+        let local_caches = self
+            .caches
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.scope == CacheScope::Local)
+            .map(|(i, c)| {
+                let capacity = match c.model {
+                    HitModel::Keys { capacity, .. } => capacity,
+                    HitModel::Ratio(_) => 1,
+                };
+                (i as u32, Lru::new(capacity))
+            })
+            .collect();
+        let mut busy_slots = Occupancy::default();
+        busy_slots.set_servers(now, if up { slots } else { 0 });
+        self.instances.push(Instance {
+            tier,
+            state: if up {
+                InstanceState::Active
+            } else {
+                InstanceState::Starting
+            },
+            rng: SimRng::stream(self.seed, &name),
+            slots,
+            busy_slots,
+            accept_queue: VecDeque::new(),
+            queue_cap: s.accept_queue,
+            queue_timeout: s.queue_timeout_ms.map(SimDuration::from_millis_f64),
+            queue_deadline_at: None,
+            queue_len: Level::default(),
+            delayed: Counter::default(),
+            queue_wait: DurationSum::default(),
+            in_system: Level::default(),
+            sojourn: Default::default(),
+            arrivals: Counter::default(),
+            rejected: Counter::default(),
+            queue_timeouts: Counter::default(),
+            cores,
+            cpu_speed: s.cpu_speed,
+            db_access,
+            local_caches,
+            crashes: Counter::default(),
+            admission_work: s.memory_mb.is_some() || s.sessions != SessionStore::Stateless,
+            ooms: Counter::default(),
+            memory_kb: 0,
+            memory_peak_kb: 0,
+            awake: true,
+        });
+        // Its meters start empty, so they count from now: nothing before the warm-up
+        // end to discard.
+        self.tiers[tier as usize].instances.push(inst);
+        self.tiers[tier as usize].awake.push(inst);
+        inst
     }
 }

@@ -3,7 +3,8 @@
 use crate::metrics::level::Counter;
 use crate::sim::SimTime;
 
-use crate::engine::components::Warm;
+use crate::engine::components::*;
+use crate::engine::world::{Event, World};
 
 /// Scales an app tier toward a target metric.
 pub struct Autoscaler {
@@ -26,5 +27,27 @@ pub struct Autoscaler {
 impl Warm for Autoscaler {
     fn mark_warmup(&mut self, _now: SimTime) {
         self.changes.mark_warmup();
+    }
+}
+
+impl World {
+    pub(in crate::engine) fn build_autoscaler(&mut self, s: &crate::model::AutoscalerSpec) {
+        let scaler = self.autoscalers.len() as u32;
+        let tier = self.index[&s.tier];
+        self.autoscalers.push(Autoscaler {
+            id: s.id.clone(),
+            tier,
+            spec: s.clone(),
+            prev: (0, 0, 0, 0),
+            last_tick: SimTime::ZERO,
+            last_change: None,
+            desired: self.tiers[tier as usize].wanted,
+            measured: 0.0,
+            changes: Counter::default(),
+        });
+        self.queue.schedule(
+            SimTime::from_secs_f64(s.interval_secs),
+            Event::AutoscaleTick { scaler },
+        );
     }
 }

@@ -3,7 +3,8 @@
 use crate::metrics::level::{Counter, Level};
 use crate::sim::{SimDuration, SimTime};
 
-use crate::engine::components::{Target, Warm};
+use crate::engine::components::*;
+use crate::engine::world::World;
 
 /// The state of a circuit breaker.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -151,5 +152,24 @@ impl Breaker {
         self.state = BreakerState::Open {
             until: now + SimDuration::from_secs_f64(self.spec.open_secs),
         };
+    }
+}
+
+impl World {
+    pub(in crate::engine) fn build_breaker(&mut self, s: &crate::model::CircuitBreakerSpec) {
+        let target = self.target_of(&s.target);
+        self.breakers.push(Breaker {
+            id: s.id.clone(),
+            target,
+            spec: s.clone(),
+            state: BreakerState::Closed,
+            buckets: [(0, 0); BREAKER_BUCKETS],
+            bucket_at: 0,
+            calls: Counter::default(),
+            failures: Counter::default(),
+            short_circuited: Counter::default(),
+            opened: Counter::default(),
+            open_level: Level::default(),
+        });
     }
 }

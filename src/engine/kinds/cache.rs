@@ -2,13 +2,15 @@
 
 use rand_distr::Zipf;
 
+use crate::metrics::breakdown::Phase;
 use crate::metrics::level::Counter;
-use crate::model::CacheScope;
+use crate::model::{CacheModel, CacheScope, CacheSpec};
 use crate::sim::{SimDuration, SimRng, SimTime};
 
-use crate::engine::components::{Warm, draw_key};
+use crate::engine::components::*;
 use crate::engine::lru::Lru;
 use crate::engine::sampler::Sampler;
+use crate::engine::world::World;
 
 /// How a cache decides hits.
 pub enum HitModel {
@@ -71,5 +73,65 @@ impl Cache {
             HitModel::Ratio(_) => 0,
             HitModel::Keys { zipf, keys, .. } => draw_key(zipf.as_ref(), *keys, rng),
         }
+    }
+}
+
+impl World {
+    pub(in crate::engine) fn build_cache(&mut self, s: &CacheSpec) {
+        let station = if s.scope == CacheScope::Shared {
+            self.stations
+                .push(Station::new(s.servers, SimTime::ZERO, true, Phase::Cache));
+            (self.stations.len() - 1) as u32
+        } else {
+            NONE
+        };
+        let model = hit_model(&s.model);
+        let shared = match (&model, s.scope) {
+            (HitModel::Keys { capacity, .. }, CacheScope::Shared) => Some(Lru::new(*capacity)),
+            _ => None,
+        };
+        self.caches.push(Cache {
+            id: s.id.clone(),
+            scope: s.scope,
+            model,
+            station,
+            op: Sampler::new(&s.op_time),
+            network: Sampler::new(&s.network_latency),
+            rng: SimRng::stream(self.seed, &s.id),
+            shared,
+            spike: None,
+            gets: Counter::default(),
+            hits: Counter::default(),
+            misses: Counter::default(),
+            sets: Counter::default(),
+            update_rate_per_key: match s.model {
+                CacheModel::Keys { keys, .. } if keys > 0 => s.updates_per_sec / keys as f64,
+                _ => 0.0,
+            },
+            invalidate_on_write: s.invalidate_on_write,
+            stale_hits: Counter::default(),
+        });
+    }
+}
+
+/// A cache's hit model from its spec.
+pub(in crate::engine) fn hit_model(model: &CacheModel) -> HitModel {
+    match model {
+        CacheModel::HitRatio { ratio } => HitModel::Ratio(*ratio),
+        CacheModel::Keys {
+            keys,
+            zipf_s,
+            capacity,
+            ttl_secs,
+        } => HitModel::Keys {
+            zipf: if *zipf_s > 0.0 {
+                Zipf::new(*keys as f64, *zipf_s).ok()
+            } else {
+                None
+            },
+            keys: *keys,
+            capacity: *capacity,
+            ttl_ns: ttl_secs.map(|t| SimDuration::from_secs_f64(t).0),
+        },
     }
 }

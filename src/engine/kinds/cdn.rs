@@ -3,8 +3,9 @@
 use crate::metrics::level::Counter;
 use crate::sim::{SimRng, SimTime};
 
-use crate::engine::components::{Target, Warm};
+use crate::engine::components::*;
 use crate::engine::sampler::Sampler;
+use crate::engine::world::World;
 
 /// A CDN: answers a share of requests at the edge.
 pub struct Cdn {
@@ -21,5 +22,20 @@ impl Warm for Cdn {
     fn mark_warmup(&mut self, _now: SimTime) {
         self.arrivals.mark_warmup();
         self.edge.mark_warmup();
+    }
+}
+
+impl World {
+    pub(in crate::engine) fn build_cdn(&mut self, s: &crate::model::CdnSpec) {
+        let target = self.target_of(&s.target);
+        self.cdns.push(Cdn {
+            id: s.id.clone(),
+            target,
+            edge_share: s.edge_share,
+            latency: Sampler::new(&s.edge_latency),
+            rng: SimRng::stream(self.seed, &s.id),
+            arrivals: Counter::default(),
+            edge: Counter::default(),
+        });
     }
 }

@@ -3,11 +3,13 @@
 use std::collections::VecDeque;
 
 use crate::metrics::level::Counter;
+use crate::model::{Arrivals, ClientSpec};
 use crate::sim::{EventId, SimDuration, SimRng, SimTime};
 
 use crate::engine::arrivals::ArrivalProcess;
-use crate::engine::components::{ReqRef, Target, Warm};
+use crate::engine::components::*;
 use crate::engine::sampler::Sampler;
+use crate::engine::world::{DEADLINES_COMPACT_MIN, Event, World};
 
 /// A population of users.
 pub struct Client {
@@ -125,5 +127,82 @@ impl Client {
             .find(|(_, cum)| x < *cum)
             .or(self.mix.last())
             .map_or(0, |m| m.0)
+    }
+}
+
+impl World {
+    pub(in crate::engine) fn build_client(&mut self, s: &ClientSpec) {
+        let client = self.clients.len() as u32;
+        let mut rng = SimRng::stream(self.seed, &s.id);
+        let target = self.target_of(&s.target);
+        let process = ArrivalProcess::new(&s.arrivals, &mut rng);
+        let think = match &s.arrivals {
+            Arrivals::Closed { users, think } => Some((Sampler::new(think), *users)),
+            _ => None,
+        };
+        let needs_session = self.needs_session(target);
+        self.clients.push(Client {
+            id: s.id.clone(),
+            rng,
+            target,
+            process,
+            next_arrival: None,
+            think,
+            user_running: Vec::new(),
+            mix: self.mix(&s.mix),
+            timeout: s.timeout_ms.map(SimDuration::from_millis_f64),
+            sessions: s.sessions,
+            needs_session,
+            deadlines: VecDeque::new(),
+            deadline_armed: false,
+            deadlines_compact_at: DEADLINES_COMPACT_MIN,
+            sent: Counter::default(),
+            retry: s.retry,
+            retry_budget: s.retry_budget,
+            retry_tokens: RETRY_RESERVE,
+            pending_retries: Vec::new(),
+            free_retry_slots: Vec::new(),
+        });
+        self.schedule_next_arrival(client);
+        self.start_users(client);
+    }
+
+    /// Schedules the client's next open-loop arrival after now, if its process has one.
+    pub(in crate::engine) fn schedule_next_arrival(&mut self, client: u32) {
+        let now = self.now;
+        let c = &mut self.clients[client as usize];
+        c.next_arrival = match c.process.as_mut() {
+            Some(p) => p
+                .next_after(now, &mut c.rng)
+                .map(|t| self.queue.schedule(t, Event::Arrival { client })),
+            None => None,
+        };
+    }
+
+    /// Starts every closed-loop user up to the target count that is not already running;
+    /// users start spread over one think time, not all at once.
+    pub(in crate::engine) fn start_users(&mut self, client: u32) {
+        let now = self.now;
+        let c = &mut self.clients[client as usize];
+        let Some((think, users)) = &c.think else {
+            return;
+        };
+        let users = *users as usize;
+        if c.user_running.len() < users {
+            c.user_running.resize(users, false);
+        }
+        for user in 0..users {
+            if !c.user_running[user] {
+                c.user_running[user] = true;
+                let t = now + think.sample(&mut c.rng);
+                self.queue.schedule(
+                    t,
+                    Event::UserReady {
+                        client,
+                        user: user as u32,
+                    },
+                );
+            }
+        }
     }
 }

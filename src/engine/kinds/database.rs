@@ -4,11 +4,14 @@ use std::collections::VecDeque;
 
 use rand_distr::Zipf;
 
+use crate::metrics::breakdown::Phase;
 use crate::metrics::level::{Counter, DurationSum, Level, Occupancy};
+use crate::model::{DatabaseSpec, Pooler, QuerySpec};
 use crate::sim::{SimDuration, SimRng, SimTime};
 
-use crate::engine::components::{ReqRef, Warm};
+use crate::engine::components::*;
 use crate::engine::sampler::Sampler;
+use crate::engine::world::World;
 
 /// Writes still replicating that a database remembers at most (keys and sessions
 /// together): a day of replication lag at a high write rate would otherwise grow memory
@@ -202,4 +205,109 @@ impl DbNode {
     pub fn is_down(&self, now: SimTime) -> bool {
         now < self.down_until
     }
+}
+
+impl World {
+    pub(in crate::engine) fn build_database(&mut self, s: &DatabaseSpec) {
+        let db = self.dbs.len() as u32;
+        let mut nodes = Vec::new();
+        let pooler = match s.pooler {
+            Pooler::None => None,
+            Pooler::Transaction { server_connections } => Some(server_connections),
+        };
+        for shard in 0..s.shards {
+            for n in 0..=s.replicas {
+                // Names stay as they were without shards: `db`, `db#replica1`.
+                let label = match (s.shards > 1, n) {
+                    (false, 0) => String::new(),
+                    (false, n) => format!("replica{n}"),
+                    (true, 0) => format!("s{shard}"),
+                    (true, n) => format!("s{shard}_replica{n}"),
+                };
+                let name = if label.is_empty() {
+                    s.id.clone()
+                } else {
+                    format!("{}#{label}", s.id)
+                };
+                let station = self.stations.len() as u32;
+                self.stations
+                    .push(Station::new(s.cores, SimTime::ZERO, true, Phase::DbQueue));
+                nodes.push(self.db_nodes.len() as u32);
+                let mut connections = Occupancy::default();
+                connections.set_servers(SimTime::ZERO, s.max_connections);
+                if let Some(server) = pooler {
+                    // The pooler keeps its server connections open.
+                    connections.set(SimTime::ZERO, server);
+                }
+                self.db_nodes.push(DbNode {
+                    db,
+                    shard,
+                    replica: n > 0,
+                    rng: SimRng::stream(self.seed, &name),
+                    name,
+                    label,
+                    station,
+                    connections,
+                    refused: Counter::default(),
+                    gate_free: pooler.unwrap_or(0),
+                    gate_waiters: VecDeque::new(),
+                    gate_waiting: Level::default(),
+                    gate_wait: Default::default(),
+                    down_until: SimTime::ZERO,
+                    killed_at: None,
+                });
+            }
+        }
+        let zipf = if s.keys.zipf_s > 0.0 {
+            Zipf::new(s.keys.keys as f64, s.keys.zipf_s).ok()
+        } else {
+            None
+        };
+        let track_stale = s.replicas > 0 && !s.replication_lag.is_zero();
+        self.dbs.push(Database {
+            id: s.id.clone(),
+            nodes,
+            shards: s.shards,
+            per_shard: s.replicas + 1,
+            zipf,
+            keys: s.keys.keys,
+            needs_key: s.shards > 1 || track_stale,
+            lag: Sampler::new(&s.replication_lag),
+            track_stale,
+            read_your_writes: s.read_your_writes && s.replicas > 0,
+            visible_at: Default::default(),
+            session_visible: Default::default(),
+            prune_at: 1024,
+            prune_not_before: SimTime::ZERO,
+            writes_untracked: Counter::default(),
+            replica_reads: Counter::default(),
+            stale_reads: Counter::default(),
+            own_write_reads: Counter::default(),
+            own_writes_unseen: Counter::default(),
+            pooler,
+            queries: s
+                .queries
+                .iter()
+                .map(|(name, q)| QueryRt {
+                    name: name.clone(),
+                    cost: query_cost(q),
+                    count: Counter::default(),
+                    time: Default::default(),
+                })
+                .collect(),
+            network: Sampler::new(&s.network_latency),
+            connect_time: Sampler::new(&s.connect_time),
+            connect_cpu: Sampler::new(&s.connect_cpu),
+            max_connections: s.max_connections,
+            replica_policy: s.replica_policy,
+            rng: SimRng::stream(self.seed, &format!("{}#replicas", s.id)),
+            spike: None,
+        });
+    }
+}
+
+/// Whether a replication lag is always zero (then replica reads are never stale).
+/// The cost sampler of a query given its index flag.
+pub(in crate::engine) fn query_cost(q: &QuerySpec) -> Sampler {
+    Sampler::new(q.effective_cost())
 }

@@ -4,7 +4,8 @@ use crate::metrics::level::Counter;
 use crate::model::Policy;
 use crate::sim::{SimRng, SimTime};
 
-use crate::engine::components::Warm;
+use crate::engine::components::*;
+use crate::engine::world::World;
 
 /// A load balancer over the instances of its backend tiers.
 pub struct LoadBalancer {
@@ -25,5 +26,21 @@ impl Warm for LoadBalancer {
     fn mark_warmup(&mut self, _now: SimTime) {
         self.routed.mark_warmup();
         self.shed.mark_warmup();
+    }
+}
+
+impl World {
+    pub(in crate::engine) fn build_load_balancer(&mut self, s: &crate::model::LoadBalancerSpec) {
+        self.lbs.push(LoadBalancer {
+            id: s.id.clone(),
+            policy: s.policy,
+            tiers: s.backends.iter().map(|b| self.index[b]).collect(),
+            rng: SimRng::stream(self.seed, &s.id),
+            rr_next: 0,
+            routed: Counter::default(),
+            in_flight: 0,
+            max_in_flight: s.max_in_flight,
+            shed: Counter::default(),
+        });
     }
 }

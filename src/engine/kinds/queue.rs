@@ -5,8 +5,9 @@ use std::collections::VecDeque;
 use crate::metrics::level::{Counter, DurationSum, Level, Occupancy};
 use crate::sim::{SimDuration, SimRng, SimTime};
 
-use crate::engine::components::Warm;
+use crate::engine::components::*;
 use crate::engine::sampler::Sampler;
+use crate::engine::world::World;
 
 /// A job waiting in a queue (or for its retry).
 #[derive(Clone, Copy, Debug)]
@@ -73,5 +74,35 @@ impl JobQueue {
         SimDuration::from_millis_f64(
             self.rng.uniform() * exp.min(crate::model::limits::MAX_DURATION_MS),
         )
+    }
+}
+
+impl World {
+    pub(in crate::engine) fn build_queue(&mut self, s: &crate::model::QueueSpec) {
+        self.queues.push(JobQueue {
+            id: s.id.clone(),
+            tier: self.index[&s.workers],
+            spec: s.clone(),
+            latency: Sampler::new(&s.enqueue_latency),
+            rng: SimRng::stream(self.seed, &s.id),
+            waiting: VecDeque::new(),
+            retrying: Vec::new(),
+            free_retry_slots: Vec::new(),
+            retry_pending: 0,
+            depth: Level::default(),
+            running: {
+                let mut running = Occupancy::default();
+                running.set_servers(SimTime::ZERO, s.consumers);
+                running
+            },
+            dispatch_armed: false,
+            enqueued: Counter::default(),
+            refused: Counter::default(),
+            completed: Counter::default(),
+            failed_runs: Counter::default(),
+            dead_letters: Counter::default(),
+            latency_sum: Default::default(),
+            latency_hist: crate::metrics::new_histogram(3),
+        });
     }
 }

@@ -3,7 +3,8 @@
 use crate::metrics::level::Counter;
 use crate::sim::SimTime;
 
-use crate::engine::components::{NONE, Target, Warm};
+use crate::engine::components::*;
+use crate::engine::world::World;
 
 /// A token bucket in front of a load balancer or a tier.
 pub struct RateLimiter {
@@ -69,5 +70,24 @@ impl RateLimiter {
             self.limited.inc();
             false
         }
+    }
+}
+
+impl World {
+    pub(in crate::engine) fn build_rate_limiter(&mut self, s: &crate::model::RateLimiterSpec) {
+        let target = self.target_of(&s.target);
+        self.limiters.push(RateLimiter {
+            id: s.id.clone(),
+            target,
+            rate_per_sec: s.rate_per_sec,
+            burst: s.burst,
+            per_client: s.per_client,
+            buckets: Vec::new(),
+            supplied: 0.0,
+            supplied_at_warmup: 0.0,
+            supplied_at_sample: 0.0,
+            arrivals: Counter::default(),
+            limited: Counter::default(),
+        });
     }
 }

@@ -12,9 +12,9 @@ use crate::sim::SimDuration;
 
 use super::super::arrivals::ArrivalProcess;
 use super::super::components::*;
+use super::super::kinds::{hit_model, query_cost};
 use super::super::lru::Lru;
 use super::super::sampler::Sampler;
-use super::build::{hit_model, query_cost};
 use super::{Event, World};
 
 impl World {
