@@ -10,7 +10,7 @@ use crate::sim::{SimDuration, SimRng, SimTime};
 use crate::engine::components::*;
 use crate::engine::lru::Lru;
 use crate::engine::sampler::Sampler;
-use crate::engine::world::World;
+use crate::engine::world::{Event, World};
 
 /// Sessions remembered per tier at most (beyond, new sessions are not tracked), so a
 /// changed session count can never grow memory without bound.
@@ -392,5 +392,230 @@ impl World {
         self.tiers[tier as usize].instances.push(inst);
         self.tiers[tier as usize].awake.push(inst);
         inst
+    }
+
+    pub(in crate::engine) fn change_tier(&mut self, tier: u32, new: &crate::model::AppSpec) {
+        self.tiers[tier as usize].spec = new.clone();
+        // More threads reserve more stacks: less room for the requests' own memory.
+        self.tiers[tier as usize].memory_kb = new.requests_memory_kb();
+        let slots = match new.concurrency {
+            Concurrency::Threads { workers } => workers,
+            Concurrency::Async { max_in_flight } => max_in_flight,
+        };
+        let instances = self.tiers[tier as usize].instances.clone();
+        for inst in instances {
+            let up = matches!(
+                self.instances[inst as usize].state,
+                InstanceState::Active | InstanceState::Draining
+            );
+            let cores = self.instances[inst as usize].cores;
+            self.set_servers(cores, new.cores, up);
+            let now = self.now;
+            let i = &mut self.instances[inst as usize];
+            i.slots = slots;
+            if up {
+                i.busy_slots.set_servers(now, slots);
+            }
+            i.queue_cap = new.accept_queue;
+            i.queue_timeout = new.queue_timeout_ms.map(SimDuration::from_millis_f64);
+            if i.queue_timeout.is_some() && !i.accept_queue.is_empty() {
+                // A new timeout applies to those already waiting: check them now.
+                self.arm_queue_deadline(inst, now);
+            }
+            if up {
+                self.start_next_queued(inst);
+            }
+            let access = self.instances[inst as usize].db_access.clone();
+            for (a, p) in access.iter().zip(&new.pools) {
+                let PoolMode::Pooled {
+                    size,
+                    acquire_timeout_ms,
+                } = p.mode
+                else {
+                    continue;
+                };
+                for pool in a.pools() {
+                    self.resize_pool(
+                        pool,
+                        size,
+                        SimDuration::from_millis_f64(acquire_timeout_ms),
+                        up,
+                    );
+                }
+            }
+        }
+        self.set_instances(
+            tier,
+            new.instances,
+            SimDuration::from_secs_f64(new.startup_secs),
+        );
+    }
+
+    /// Brings the tier to `wanted` instances: draining ones go back into rotation at
+    /// once, then stopped or new instances start (taking traffic after `startup`);
+    /// surplus ones stop starting, or drain, newest first. So a tier never has more
+    /// instances than the most it was asked for, however often it scales.
+    pub(in crate::engine) fn set_instances(
+        &mut self,
+        tier: u32,
+        wanted: u32,
+        startup: SimDuration,
+    ) {
+        let now = self.now;
+        let t = &mut self.tiers[tier as usize];
+        let current = t.wanted;
+        t.wanted = wanted;
+        if wanted > current {
+            let mut missing = wanted - current;
+            // A draining instance is still up: taking it back costs no startup.
+            let draining: Vec<u32> = t
+                .instances
+                .iter()
+                .copied()
+                .filter(|i| self.instances[*i as usize].state == InstanceState::Draining)
+                .take(missing as usize)
+                .collect();
+            for inst in draining {
+                self.instances[inst as usize].state = InstanceState::Active;
+                self.tiers[tier as usize].active.push(inst);
+                missing -= 1;
+            }
+            let t = &mut self.tiers[tier as usize];
+            // Restart stopped instances first: their random streams continue, and the
+            // number of instances ever created stays at the largest count asked for.
+            let stopped: Vec<u32> = t
+                .instances
+                .iter()
+                .copied()
+                .filter(|i| self.instances[*i as usize].state == InstanceState::Stopped)
+                .take(missing as usize)
+                .collect();
+            for inst in stopped {
+                self.instances[inst as usize].state = InstanceState::Starting;
+                self.queue
+                    .schedule(now + startup, Event::InstanceUp { inst });
+                missing -= 1;
+            }
+            for _ in 0..missing {
+                let inst = self.add_instance(tier, false);
+                self.queue
+                    .schedule(now + startup, Event::InstanceUp { inst });
+            }
+        } else {
+            let mut surplus = current - wanted;
+            let starting: Vec<u32> = t
+                .instances
+                .iter()
+                .rev()
+                .copied()
+                .filter(|i| self.instances[*i as usize].state == InstanceState::Starting)
+                .take(surplus as usize)
+                .collect();
+            for inst in starting {
+                // Its `InstanceUp` event finds it stopped and does nothing.
+                self.instances[inst as usize].state = InstanceState::Stopped;
+                surplus -= 1;
+            }
+            for _ in 0..surplus {
+                let Some(inst) = self.tiers[tier as usize].active.pop() else {
+                    break;
+                };
+                self.instances[inst as usize].state = InstanceState::Draining;
+                if self.instances[inst as usize].in_system.value() == 0 {
+                    self.stop_instance(inst);
+                }
+            }
+        }
+    }
+
+    /// An instance finished starting: it takes traffic from now on.
+    pub(in crate::engine) fn instance_up(&mut self, inst: u32) {
+        self.wake(inst);
+        let now = self.now;
+        let i = &mut self.instances[inst as usize];
+        if i.state != InstanceState::Starting {
+            return;
+        }
+        i.state = InstanceState::Active;
+        let slots = i.slots;
+        i.busy_slots.set_servers(now, slots);
+        let (tier, cores) = (i.tier, i.cores);
+        let st = &mut self.stations[cores as usize];
+        st.busy.set_servers(now, st.servers);
+        for a in self.instances[inst as usize].db_access.clone() {
+            for pool in a.pools() {
+                let p = &mut self.pools[pool as usize];
+                p.in_use.set_servers(now, p.size);
+            }
+        }
+        self.tiers[tier as usize].active.push(inst);
+    }
+
+    /// A drained instance holds nothing more: its capacity leaves the averages, its idle
+    /// connections close and its local caches are gone (a restart starts them cold).
+    pub(in crate::engine) fn stop_instance(&mut self, inst: u32) {
+        self.wake(inst);
+        let now = self.now;
+        self.lose_sessions(inst);
+        let i = &mut self.instances[inst as usize];
+        i.state = InstanceState::Stopped;
+        i.busy_slots.set_servers(now, 0);
+        for (_, lru) in &mut i.local_caches {
+            *lru = Lru::new(lru.capacity() as u64);
+        }
+        let cores = i.cores;
+        self.stations[cores as usize].busy.set_servers(now, 0);
+        for a in self.instances[inst as usize].db_access.clone() {
+            for pool in a.pools() {
+                let p = &mut self.pools[pool as usize];
+                p.in_use.set_servers(now, 0);
+                let idle = std::mem::take(&mut p.idle);
+                p.open.add(now, -(idle.len() as i32));
+                for node in idle {
+                    self.close_db_connection(node);
+                }
+            }
+        }
+    }
+
+    /// Resizes a pool: a larger one opens connections for its waiters at once, a smaller
+    /// one closes idle connections now and busy ones as they are released.
+    pub(in crate::engine) fn resize_pool(
+        &mut self,
+        pool_idx: u32,
+        size: u32,
+        timeout: SimDuration,
+        up: bool,
+    ) {
+        let now = self.now;
+        let mut p = &mut self.pools[pool_idx as usize];
+        p.size = size;
+        p.acquire_timeout = timeout;
+        if up {
+            p.in_use.set_servers(now, size);
+        }
+        while p.open.value() > p.size {
+            let Some(node) = p.idle.pop() else { break };
+            p.open.dec(now);
+            self.close_db_connection(node);
+            p = &mut self.pools[pool_idx as usize];
+        }
+        loop {
+            let p = &mut self.pools[pool_idx as usize];
+            if p.open.value() >= p.size {
+                break;
+            }
+            let Some((r, _, since)) = p.waiters.pop_front() else {
+                break;
+            };
+            p.waiting.dec(now);
+            p.wait.record(now.since(since).0);
+            p.open.inc(now);
+            p.in_use.inc(now);
+            let node = self.node_for_new_connection(pool_idx);
+            // Opening parks the request for its handshake (it resumes by itself) or
+            // fails it at the database's connection limit.
+            self.open_connection(r, pool_idx, node);
+        }
     }
 }

@@ -1,7 +1,7 @@
 //! An autoscaler of an app tier.
 
 use crate::metrics::level::Counter;
-use crate::sim::SimTime;
+use crate::sim::{SimDuration, SimTime};
 
 use crate::engine::components::*;
 use crate::engine::world::{Event, World};
@@ -47,6 +47,81 @@ impl World {
         });
         self.queue.schedule(
             SimTime::from_secs_f64(s.interval_secs),
+            Event::AutoscaleTick { scaler },
+        );
+    }
+
+    /// Applies the live parameters of `new` to autoscaler `at`.
+    pub(in crate::engine) fn change_autoscaler(
+        &mut self,
+        at: u32,
+        _old: &crate::model::AutoscalerSpec,
+        new: &crate::model::AutoscalerSpec,
+    ) {
+        // Takes effect at its next evaluation.
+        self.autoscalers[at as usize].spec = new.clone();
+    }
+
+    /// An autoscaler's evaluation: the metric over the last interval, the instances it
+    /// calls for (current × measured ÷ target, within min and max), a change if that
+    /// differs and the cooldown has passed; then the next evaluation.
+    pub(in crate::engine) fn autoscale(&mut self, scaler: u32) {
+        use crate::model::ScaleMetric;
+        let now = self.now;
+        let tier = self.autoscalers[scaler as usize].tier;
+        let (mut busy, mut capacity, mut arrivals, mut queue) = (0u128, 0u128, 0u64, 0u128);
+        for &i in &self.tiers[tier as usize].instances {
+            let inst = &self.instances[i as usize];
+            let st = &self.stations[inst.cores as usize];
+            busy += st.busy.level().area_until(now);
+            capacity += st.busy.capacity().area_until(now);
+            arrivals += inst.arrivals.total();
+            queue += inst.queue_len.area_until(now);
+        }
+        let a = &mut self.autoscalers[scaler as usize];
+        let spec = a.spec.clone();
+        let (pb, pc, pa, pq) = a.prev;
+        a.prev = (busy, capacity, arrivals, queue);
+        let interval_ns = now.since(a.last_tick).0.max(1) as f64;
+        a.last_tick = now;
+        let t = &self.tiers[tier as usize];
+        let current = t.wanted.max(1);
+        let active = (t.active.len() as f64).max(1.0);
+        let (measured, target) = match spec.metric {
+            ScaleMetric::Cpu { target } => {
+                let cap = (capacity - pc) as f64;
+                (
+                    if cap > 0.0 {
+                        (busy - pb) as f64 / cap
+                    } else {
+                        0.0
+                    },
+                    target,
+                )
+            }
+            ScaleMetric::RequestRate { per_instance } => (
+                (arrivals - pa) as f64 / (interval_ns / 1e9) / active,
+                per_instance,
+            ),
+            ScaleMetric::QueueDepth { per_instance } => {
+                ((queue - pq) as f64 / interval_ns / active, per_instance)
+            }
+        };
+        let wanted = (f64::from(current) * measured / target).ceil();
+        let desired = (wanted.max(0.0) as u32).clamp(spec.min_instances, spec.max_instances);
+        a.measured = measured;
+        a.desired = desired;
+        let cooled = a
+            .last_change
+            .is_none_or(|at| now.since(at) >= SimDuration::from_secs_f64(spec.cooldown_secs));
+        if desired != current && cooled {
+            a.last_change = Some(now);
+            a.changes.inc();
+            let startup = SimDuration::from_secs_f64(self.tiers[tier as usize].spec.startup_secs);
+            self.set_instances(tier, desired, startup);
+        }
+        self.queue.schedule(
+            now + SimDuration::from_secs_f64(spec.interval_secs),
             Event::AutoscaleTick { scaler },
         );
     }

@@ -172,4 +172,15 @@ impl World {
             open_level: Level::default(),
         });
     }
+
+    /// Applies the live parameters of `new` to circuit breaker `at`.
+    pub(in crate::engine) fn change_breaker(
+        &mut self,
+        at: u32,
+        _old: &crate::model::CircuitBreakerSpec,
+        new: &crate::model::CircuitBreakerSpec,
+    ) {
+        // The state carries on; the new thresholds apply from the next call.
+        self.breakers[at as usize].spec = new.clone();
+    }
 }

@@ -112,6 +112,33 @@ impl World {
             stale_hits: Counter::default(),
         });
     }
+
+    /// Applies the live parameters of `new` to cache `at`.
+    pub(in crate::engine) fn change_cache(
+        &mut self,
+        at: u32,
+        _old: &crate::model::CacheSpec,
+        new: &crate::model::CacheSpec,
+    ) {
+        let c = &mut self.caches[at as usize];
+        c.op = Sampler::new(&new.op_time);
+        c.network = Sampler::new(&new.network_latency);
+        // Only the hit ratio and the TTL are live; the key space keeps its LRU.
+        match (&mut c.model, hit_model(&new.model)) {
+            (HitModel::Ratio(r), HitModel::Ratio(n)) => *r = n,
+            (HitModel::Keys { ttl_ns, .. }, HitModel::Keys { ttl_ns: n, .. }) => *ttl_ns = n,
+            _ => {}
+        }
+        c.update_rate_per_key = match c.model {
+            HitModel::Keys { keys, .. } if keys > 0 => new.updates_per_sec / keys as f64,
+            _ => 0.0,
+        };
+        c.invalidate_on_write = new.invalidate_on_write;
+        let station = c.station;
+        if station != NONE {
+            self.set_servers(station, new.servers, true);
+        }
+    }
 }
 
 /// A cache's hit model from its spec.

@@ -38,4 +38,16 @@ impl World {
             edge: Counter::default(),
         });
     }
+
+    /// Applies the live parameters of `new` to CDN `at`.
+    pub(in crate::engine) fn change_cdn(
+        &mut self,
+        at: u32,
+        _old: &crate::model::CdnSpec,
+        new: &crate::model::CdnSpec,
+    ) {
+        let c = &mut self.cdns[at as usize];
+        c.edge_share = new.edge_share;
+        c.latency = Sampler::new(&new.edge_latency);
+    }
 }

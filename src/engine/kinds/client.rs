@@ -205,4 +205,42 @@ impl World {
             }
         }
     }
+
+    /// Applies the live parameters of `new` to client `at`.
+    pub(in crate::engine) fn change_client(
+        &mut self,
+        at: u32,
+        old: &crate::model::ClientSpec,
+        new: &crate::model::ClientSpec,
+    ) {
+        let mix = self.mix(&new.mix);
+        let c = &mut self.clients[at as usize];
+        c.mix = mix;
+        c.timeout = new.timeout_ms.map(SimDuration::from_millis_f64);
+        c.sessions = new.sessions;
+        c.retry = new.retry;
+        c.retry_budget = new.retry_budget;
+        if old.arrivals != new.arrivals {
+            self.change_arrivals(at, &new.arrivals);
+        }
+    }
+
+    pub(in crate::engine) fn change_arrivals(
+        &mut self,
+        client: u32,
+        arrivals: &crate::model::Arrivals,
+    ) {
+        let c = &mut self.clients[client as usize];
+        if let Some(id) = c.next_arrival.take() {
+            self.queue.cancel(id);
+        }
+        c.process = ArrivalProcess::new(arrivals, &mut c.rng);
+        c.think = match arrivals {
+            crate::model::Arrivals::Closed { users, think } => Some((Sampler::new(think), *users)),
+            // Closed-loop users stop at their next turn (`user_may_send`).
+            _ => None,
+        };
+        self.schedule_next_arrival(client);
+        self.start_users(client);
+    }
 }

@@ -304,6 +304,46 @@ impl World {
             spike: None,
         });
     }
+
+    /// Applies the live parameters of `new` to database `at`.
+    pub(in crate::engine) fn change_database(
+        &mut self,
+        at: u32,
+        _old: &crate::model::DatabaseSpec,
+        new: &crate::model::DatabaseSpec,
+    ) {
+        let d = &mut self.dbs[at as usize];
+        d.max_connections = new.max_connections;
+        d.replica_policy = new.replica_policy;
+        d.network = Sampler::new(&new.network_latency);
+        d.connect_time = Sampler::new(&new.connect_time);
+        d.connect_cpu = Sampler::new(&new.connect_cpu);
+        d.lag = Sampler::new(&new.replication_lag);
+        d.track_stale = d.per_shard > 1 && !new.replication_lag.is_zero();
+        d.needs_key = d.shards > 1 || d.track_stale;
+        d.read_your_writes = new.read_your_writes && d.per_shard > 1;
+        for (q, spec) in d.queries.iter_mut().zip(new.queries.values()) {
+            q.cost = query_cost(spec);
+        }
+        let now = self.now;
+        for n in &d.nodes {
+            self.db_nodes[*n as usize]
+                .connections
+                .set_servers(now, new.max_connections);
+        }
+        let stations: Vec<u32> = d
+            .nodes
+            .iter()
+            .map(|n| self.db_nodes[*n as usize].station)
+            .collect();
+        for st in stations {
+            self.set_servers(st, new.cores, true);
+        }
+        self.sessions_needed = self.any_session_state();
+        for k in 0..self.clients.len() {
+            self.clients[k].needs_session = self.needs_session(self.clients[k].target);
+        }
+    }
 }
 
 /// Whether a replication lag is always zero (then replica reads are never stale).

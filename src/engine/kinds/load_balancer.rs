@@ -43,4 +43,18 @@ impl World {
             shed: Counter::default(),
         });
     }
+
+    /// Applies the live parameters of `new` to load balancer `at`.
+    pub(in crate::engine) fn change_load_balancer(
+        &mut self,
+        at: u32,
+        _old: &crate::model::LoadBalancerSpec,
+        new: &crate::model::LoadBalancerSpec,
+    ) {
+        self.lbs[at as usize].policy = new.policy;
+        self.lbs[at as usize].max_in_flight = new.max_in_flight;
+        for k in 0..self.clients.len() {
+            self.clients[k].needs_session = self.needs_session(self.clients[k].target);
+        }
+    }
 }

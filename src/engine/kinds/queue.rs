@@ -105,4 +105,20 @@ impl World {
             latency_hist: crate::metrics::new_histogram(3),
         });
     }
+
+    /// Applies the live parameters of `new` to queue `at`.
+    pub(in crate::engine) fn change_queue(
+        &mut self,
+        at: u32,
+        _old: &crate::model::QueueSpec,
+        new: &crate::model::QueueSpec,
+    ) {
+        let now = self.now;
+        let q = &mut self.queues[at as usize];
+        q.latency = Sampler::new(&new.enqueue_latency);
+        q.running.set_servers(now, new.consumers);
+        q.spec = new.clone();
+        // More consumers start on waiting jobs now; fewer finish what they run.
+        self.arm_dispatch(at);
+    }
 }

@@ -90,4 +90,16 @@ impl World {
             limited: Counter::default(),
         });
     }
+
+    /// Applies the live parameters of `new` to rate limiter `at`.
+    pub(in crate::engine) fn change_rate_limiter(
+        &mut self,
+        at: u32,
+        _old: &crate::model::RateLimiterSpec,
+        new: &crate::model::RateLimiterSpec,
+    ) {
+        let l = &mut self.limiters[at as usize];
+        l.rate_per_sec = new.rate_per_sec;
+        l.burst = new.burst;
+    }
 }
