@@ -18,30 +18,36 @@ use super::world::{Event, World};
 
 /// Accumulates queueing figures of several identical stations (one per instance).
 #[derive(Default)]
-struct Agg {
+pub(in crate::engine) struct Agg {
     /// Servers now.
-    servers: u64,
+    pub servers: u64,
     /// Servers, time-averaged (servers change when instances start, stop or resize).
-    capacity: f64,
-    busy: f64,
-    queue: f64,
-    in_system: f64,
-    departures: u64,
-    sojourn_secs: f64,
-    wait_secs: f64,
-    waits: u64,
-    arrivals: u64,
-    delayed: u64,
+    pub capacity: f64,
+    pub busy: f64,
+    pub queue: f64,
+    pub in_system: f64,
+    pub departures: u64,
+    pub sojourn_secs: f64,
+    pub wait_secs: f64,
+    pub waits: u64,
+    pub arrivals: u64,
+    pub delayed: u64,
     /// For queueing stations (cores, a cache server): the most servers of one copy (an
     /// instance's cores) and the moments of interarrival and service times, pooled over
     /// the copies.
-    copy_servers: u32,
-    interarrival: Moments,
-    service: Moments,
+    pub copy_servers: u32,
+    pub interarrival: Moments,
+    pub service: Moments,
 }
 
 impl Agg {
-    fn add_levels(&mut self, w: &World, servers: u32, busy: &Occupancy, [queue, sys]: [&Level; 2]) {
+    pub(in crate::engine) fn add_levels(
+        &mut self,
+        w: &World,
+        servers: u32,
+        busy: &Occupancy,
+        [queue, sys]: [&Level; 2],
+    ) {
         let (t0, now) = (w.t0(), w.now);
         self.servers += u64::from(servers);
         self.capacity += busy.capacity().mean_since_warmup(t0, now);
@@ -50,14 +56,14 @@ impl Agg {
         self.in_system += sys.mean_since_warmup(t0, now);
     }
 
-    fn add_times(&mut self, sojourn: &DurationSum, wait: &DurationSum) {
+    pub(in crate::engine) fn add_times(&mut self, sojourn: &DurationSum, wait: &DurationSum) {
         self.departures += sojourn.count_since_warmup();
         self.sojourn_secs += sojourn.total_secs_since_warmup();
         self.wait_secs += wait.total_secs_since_warmup();
         self.waits += wait.count_since_warmup();
     }
 
-    fn add_station(&mut self, w: &World, st: &super::components::Station) {
+    pub(in crate::engine) fn add_station(&mut self, w: &World, st: &super::components::Station) {
         self.add_levels(w, st.servers, &st.busy, [&st.queue_len, &st.in_system]);
         self.add_times(&st.sojourn, &st.wait);
         self.arrivals += st.arrivals.since_warmup();
@@ -69,7 +75,7 @@ impl Agg {
 
     /// Queueing theory at the measured load, per copy of the station (an instance's
     /// cores get 1/k of a tier's traffic when k instances share it).
-    fn theory(&self, lambda: f64) -> Option<StationTheory> {
+    pub(in crate::engine) fn theory(&self, lambda: f64) -> Option<StationTheory> {
         if self.copy_servers == 0 {
             return None;
         }
@@ -95,7 +101,7 @@ impl Agg {
         })
     }
 
-    fn utilization(&self) -> f64 {
+    pub(in crate::engine) fn utilization(&self) -> f64 {
         if self.capacity <= 0.0 {
             0.0
         } else {
@@ -103,7 +109,7 @@ impl Agg {
         }
     }
 
-    fn report(&self, name: String, span_secs: f64) -> StationReport {
+    pub(in crate::engine) fn report(&self, name: String, span_secs: f64) -> StationReport {
         let lambda = self.departures as f64 / nonzero(span_secs);
         let w_secs = if self.departures == 0 {
             0.0
@@ -141,6 +147,29 @@ impl Agg {
     }
 }
 
+/// What the kinds' figure functions add to a summary besides their own figures: the
+/// measured span, the stations, the saturation ranking and the tiers' time breakdown.
+pub(in crate::engine) struct SummaryParts<'a> {
+    pub span: f64,
+    /// `span`, never zero (a divisor).
+    pub span_nz: f64,
+    pub stations: &'a mut Vec<StationReport>,
+    pub saturation: &'a mut Vec<Saturation>,
+    pub tiers: &'a mut BTreeMap<String, TierTime>,
+}
+
+impl SummaryParts<'_> {
+    /// A resource of `component` in the saturation ranking.
+    pub fn saturated(&mut self, component: &str, resource: String, kind: ResourceKind, u: f64) {
+        self.saturation.push(Saturation {
+            component: component.to_owned(),
+            resource,
+            kind,
+            utilization: u,
+        });
+    }
+}
+
 /// A span of time to divide counts by: over no time at all, rates are zero (dividing by
 /// infinity), not infinite.
 /// The chart series of one query's rate, under its database's scope
@@ -154,7 +183,7 @@ fn nonzero(secs: f64) -> f64 {
     if secs > 0.0 { secs } else { f64::INFINITY }
 }
 
-fn ms_at(h: &Histogram<u64>, q: f64) -> f64 {
+pub(in crate::engine) fn ms_at(h: &Histogram<u64>, q: f64) -> f64 {
     if h.is_empty() {
         f64::NAN
     } else {
@@ -250,7 +279,7 @@ impl World {
         }
     }
 
-    fn tier_stations(&self, tier: usize) -> (Agg, Agg, BTreeMap<u32, Agg>) {
+    pub(in crate::engine) fn tier_stations(&self, tier: usize) -> (Agg, Agg, BTreeMap<u32, Agg>) {
         let mut cpu = Agg::default();
         let mut workers = Agg::default();
         let mut pools: BTreeMap<u32, Agg> = BTreeMap::new();
@@ -291,19 +320,18 @@ impl World {
     pub fn summary(&self, scenario: &crate::model::Scenario, seed: u64, events: u64) -> Summary {
         let span = self.now.since(self.t0()).as_secs_f64();
         let span_nz = nonzero(span);
-        let (t0, now) = (self.t0(), self.now);
+        let (_t0, _now) = (self.t0(), self.now);
         let mut components = Vec::new();
         let mut total_cost = 0.0;
         let mut stations = Vec::new();
         let mut saturation = Vec::new();
         let mut tiers = BTreeMap::new();
-        let mut sat = |component: &str, resource: String, kind: ResourceKind, u: f64| {
-            saturation.push(Saturation {
-                component: component.to_owned(),
-                resource,
-                kind,
-                utilization: u,
-            })
+        let mut parts = SummaryParts {
+            span,
+            span_nz,
+            stations: &mut stations,
+            saturation: &mut saturation,
+            tiers: &mut tiers,
         };
 
         for spec in &scenario.components {
@@ -311,392 +339,26 @@ impl World {
             let mut f = BTreeMap::new();
             match spec {
                 crate::model::ComponentSpec::Client(_) => {
-                    if let Some(c) = self.clients.iter().find(|c| c.id == id) {
-                        f.insert(
-                            "sent_per_sec".into(),
-                            c.sent.since_warmup() as f64 / span_nz,
-                        );
-                    }
+                    self.client_figures(id, &mut f, &mut parts)
                 }
-                crate::model::ComponentSpec::Cdn(_) => {
-                    if let Some(c) = self.cdns.iter().find(|c| c.id == id) {
-                        let arrivals = c.arrivals.since_warmup() as f64;
-                        let edge = c.edge.since_warmup() as f64;
-                        f.insert("arrivals_per_sec".into(), arrivals / span_nz);
-                        f.insert("edge_per_sec".into(), edge / span_nz);
-                        f.insert("origin_per_sec".into(), (arrivals - edge) / span_nz);
-                    }
-                }
+                crate::model::ComponentSpec::Cdn(_) => self.cdn_figures(id, &mut f, &mut parts),
                 crate::model::ComponentSpec::Autoscaler(_) => {
-                    if let Some(a) = self.autoscalers.iter().find(|a| a.id == id) {
-                        f.insert("desired".into(), f64::from(a.desired));
-                        f.insert("measured".into(), a.measured);
-                        f.insert("changes".into(), a.changes.since_warmup() as f64);
-                    }
+                    self.autoscaler_figures(id, &mut f, &mut parts)
                 }
                 crate::model::ComponentSpec::CircuitBreaker(_) => {
-                    if let Some(b) = self.breakers.iter().find(|b| b.id == id) {
-                        f.insert("calls".into(), b.calls.since_warmup() as f64);
-                        f.insert("failures".into(), b.failures.since_warmup() as f64);
-                        f.insert(
-                            "short_circuited".into(),
-                            b.short_circuited.since_warmup() as f64,
-                        );
-                        f.insert("opened".into(), b.opened.since_warmup() as f64);
-                        f.insert(
-                            "open_share".into(),
-                            b.open_level.mean_since_warmup(self.t0(), self.now),
-                        );
-                    }
+                    self.breaker_figures(id, &mut f, &mut parts)
                 }
-                crate::model::ComponentSpec::Queue(_) => {
-                    if let Some(q) = self.queues.iter().find(|q| q.id == id) {
-                        let (t0, now) = (self.t0(), self.now);
-                        f.insert(
-                            "enqueued_per_sec".into(),
-                            q.enqueued.since_warmup() as f64 / span_nz,
-                        );
-                        f.insert(
-                            "completed_per_sec".into(),
-                            q.completed.since_warmup() as f64 / span_nz,
-                        );
-                        f.insert("refused".into(), q.refused.since_warmup() as f64);
-                        f.insert("failed_runs".into(), q.failed_runs.since_warmup() as f64);
-                        f.insert("dead_letters".into(), q.dead_letters.since_warmup() as f64);
-                        f.insert("mean_depth".into(), q.depth.mean_since_warmup(t0, now));
-                        f.insert("depth".into(), f64::from(q.depth.value()));
-                        f.insert(
-                            "consumers_busy".into(),
-                            q.running.level().mean_since_warmup(t0, now),
-                        );
-                        f.insert(
-                            "job_latency_ms".into(),
-                            q.latency_sum.mean_ms_since_warmup(),
-                        );
-                        if !q.latency_hist.is_empty() {
-                            for (name, quantile) in [
-                                ("job_latency_p50_ms", 0.5),
-                                ("job_latency_p95_ms", 0.95),
-                                ("job_latency_p99_ms", 0.99),
-                            ] {
-                                f.insert(name.into(), ms_at(&q.latency_hist, quantile));
-                            }
-                        }
-                        sat(
-                            id,
-                            format!("{id} consumers"),
-                            ResourceKind::Queue,
-                            ratio(
-                                q.running.level().mean_since_warmup(t0, now),
-                                q.running.capacity().mean_since_warmup(t0, now),
-                            ),
-                        );
-                    }
-                }
+                crate::model::ComponentSpec::Queue(_) => self.queue_figures(id, &mut f, &mut parts),
                 crate::model::ComponentSpec::RateLimiter(_) => {
-                    if let Some(l) = self.limiters.iter().find(|l| l.id == id) {
-                        let arrivals = l.arrivals.since_warmup() as f64;
-                        let limited = l.limited.since_warmup() as f64;
-                        let util =
-                            l.utilization(arrivals - limited, l.supplied - l.supplied_at_warmup);
-                        let admitted = (arrivals - limited) / span_nz;
-                        f.insert("arrivals_per_sec".into(), arrivals / span_nz);
-                        f.insert("admitted_per_sec".into(), admitted);
-                        f.insert("limited".into(), limited);
-                        f.insert("limited_per_sec".into(), limited / span_nz);
-                        f.insert("util".into(), util);
-                        sat(id, format!("{id} rate"), ResourceKind::Limit, util);
-                    }
+                    self.rate_limiter_figures(id, &mut f, &mut parts)
                 }
                 crate::model::ComponentSpec::LoadBalancer(_) => {
-                    if let Some(lb) = self.lbs.iter().find(|l| l.id == id) {
-                        f.insert(
-                            "routed_per_sec".into(),
-                            lb.routed.since_warmup() as f64 / span_nz,
-                        );
-                        f.insert("shed".into(), lb.shed.since_warmup() as f64);
-                        if let Some(max) = lb.max_in_flight {
-                            f.insert("max_in_flight".into(), f64::from(max));
-                        }
-                        let counts: Vec<f64> = lb
-                            .tiers
-                            .iter()
-                            .flat_map(|t| self.tiers[*t as usize].instances.iter())
-                            .map(|i| self.instances[*i as usize].arrivals.since_warmup() as f64)
-                            .collect();
-                        let mean = counts.iter().sum::<f64>() / counts.len().max(1) as f64;
-                        let max = counts.iter().copied().fold(0.0, f64::max);
-                        f.insert(
-                            "imbalance".into(),
-                            if mean > 0.0 { max / mean } else { 1.0 },
-                        );
-                    }
+                    self.load_balancer_figures(id, &mut f, &mut parts)
                 }
-                crate::model::ComponentSpec::App(_) => {
-                    let Some(t) = self.tiers.iter().position(|t| t.id == id) else {
-                        continue;
-                    };
-                    let tier = &self.tiers[t];
-                    let served = tier.served.count_since_warmup();
-                    tiers.insert(
-                        id.to_owned(),
-                        TierTime {
-                            served_per_sec: served as f64 / span_nz,
-                            user_requests_per_sec: tier.served_users.since_warmup() as f64
-                                / span_nz,
-                            mean_ms: tier.served.mean_ms_since_warmup(),
-                            breakdown_ms: Phase::ALL
-                                .iter()
-                                .filter(|p| **p != Phase::Retries)
-                                .map(|p| (p.name().to_owned(), tier.breakdown.mean_ms(*p, served)))
-                                .collect(),
-                        },
-                    );
-                    let (cpu, workers, pools) = self.tier_stations(t);
-                    let mut rejected = 0;
-                    let mut qto = 0;
-                    for &i in &tier.instances {
-                        rejected += self.instances[i as usize].rejected.since_warmup();
-                        qto += self.instances[i as usize].queue_timeouts.since_warmup();
-                    }
-                    f.insert("instances".into(), tier.active.len() as f64);
-                    f.insert("instances_wanted".into(), f64::from(tier.wanted));
-                    let crashes: u64 = tier
-                        .instances
-                        .iter()
-                        .map(|i| self.instances[*i as usize].crashes.since_warmup())
-                        .sum();
-                    f.insert("crashes".into(), crashes as f64);
-                    if let Some(limit) = tier.memory_kb {
-                        let ooms: u64 = tier
-                            .instances
-                            .iter()
-                            .map(|i| self.instances[*i as usize].ooms.since_warmup())
-                            .sum();
-                        let peak = tier
-                            .instances
-                            .iter()
-                            .map(|i| self.instances[*i as usize].memory_peak_kb)
-                            .max()
-                            .unwrap_or(0);
-                        f.insert("out_of_memory_crashes".into(), ooms as f64);
-                        f.insert(
-                            "memory_peak_mb".into(),
-                            tier.spec.fixed_memory_mb() + peak as f64 / 1024.0,
-                        );
-                        f.insert("memory_for_requests_mb".into(), limit as f64 / 1024.0);
-                    }
-                    if tier.in_memory_sessions {
-                        f.insert(
-                            "sessions_lost".into(),
-                            tier.sessions_lost.since_warmup() as f64,
-                        );
-                        f.insert("sessions_held".into(), tier.session_owner.len() as f64);
-                    } else if matches!(
-                        tier.spec.sessions,
-                        crate::model::SessionStore::External { .. }
-                    ) {
-                        // Nothing to lose: said, so the two stores compare.
-                        f.insert("sessions_lost".into(), 0.0);
-                    }
-                    f.insert("cpu_util".into(), cpu.utilization());
-                    f.insert("worker_util".into(), workers.utilization());
-                    f.insert("busy_workers".into(), workers.busy);
-                    f.insert("accept_queue".into(), workers.queue);
-                    f.insert("run_queue".into(), cpu.queue);
-                    f.insert("in_flight".into(), workers.in_system);
-                    f.insert("rejected".into(), rejected as f64);
-                    f.insert("queue_timeouts".into(), qto as f64);
-                    f.insert(
-                        "throughput_per_sec".into(),
-                        workers.departures as f64 / span_nz,
-                    );
-                    sat(
-                        id,
-                        format!("{id} cpu"),
-                        ResourceKind::Compute,
-                        cpu.utilization(),
-                    );
-                    sat(
-                        id,
-                        format!(
-                            "{id} {}",
-                            if tier.threads {
-                                "worker threads"
-                            } else {
-                                "in-flight slots"
-                            }
-                        ),
-                        ResourceKind::Concurrency,
-                        workers.utilization(),
-                    );
-                    stations.push(cpu.report(format!("{id}.cpu"), span));
-                    stations.push(workers.report(format!("{id}.workers"), span));
-                    for (db, agg) in &pools {
-                        let db_id = &self.dbs[*db as usize].id;
-                        f.insert(format!("pool({db_id})_util"), agg.utilization());
-                        f.insert(format!("pool({db_id})_waiting"), agg.queue);
-                        f.insert(
-                            format!("pool({db_id})_wait_ms"),
-                            if agg.waits == 0 {
-                                0.0
-                            } else {
-                                agg.wait_secs / agg.waits as f64 * 1e3
-                            },
-                        );
-                        let timeouts: u64 = tier
-                            .instances
-                            .iter()
-                            .flat_map(|i| self.instances[*i as usize].db_access.iter())
-                            .filter(|a| a.db == *db)
-                            .flat_map(|a| a.pools())
-                            .map(|p| self.pools[p as usize].timeouts.since_warmup())
-                            .sum();
-                        f.insert(format!("pool({db_id})_timeouts"), timeouts as f64);
-                        sat(
-                            id,
-                            format!("{id} pool({db_id})"),
-                            ResourceKind::Concurrency,
-                            agg.utilization(),
-                        );
-                        stations.push(agg.report(format!("{id}.pool({db_id})"), span));
-                    }
-                }
-                crate::model::ComponentSpec::Cache(_) => {
-                    let Some(c) = self.caches.iter().find(|c| c.id == id) else {
-                        continue;
-                    };
-                    let hits = c.hits.since_warmup() as f64;
-                    let gets = hits + c.misses.since_warmup() as f64;
-                    f.insert(
-                        "hit_ratio".into(),
-                        if gets > 0.0 { hits / gets } else { 0.0 },
-                    );
-                    f.insert("gets_per_sec".into(), gets / span_nz);
-                    f.insert("misses_per_sec".into(), (gets - hits) / span_nz);
-                    if c.update_rate_per_key > 0.0 {
-                        let stale = c.stale_hits.since_warmup() as f64;
-                        f.insert("stale_hits".into(), stale);
-                        f.insert(
-                            "stale_share".into(),
-                            if hits > 0.0 { stale / hits } else { 0.0 },
-                        );
-                    }
-                    if let Some(lru) = &c.shared {
-                        f.insert("entries".into(), lru.len() as f64);
-                    }
-                    if c.station != NONE {
-                        let st = &self.stations[c.station as usize];
-                        let mut agg = Agg::default();
-                        agg.add_station(self, st);
-                        f.insert("util".into(), agg.utilization());
-                        sat(
-                            id,
-                            format!("{id} server"),
-                            ResourceKind::Compute,
-                            agg.utilization(),
-                        );
-                        stations.push(agg.report(format!("{id}.server"), span));
-                    }
-                }
+                crate::model::ComponentSpec::App(_) => self.tier_figures(id, &mut f, &mut parts),
+                crate::model::ComponentSpec::Cache(_) => self.cache_figures(id, &mut f, &mut parts),
                 crate::model::ComponentSpec::Database(_) => {
-                    let Some(d) = self.dbs.iter().find(|d| d.id == id) else {
-                        continue;
-                    };
-                    let mut refused = 0;
-                    let mut primary_util = vec![0.0; d.shards as usize];
-                    let (mut gate_waiting, mut gate_wait_secs, mut gate_waits) = (0.0, 0.0, 0);
-                    for &n in &d.nodes {
-                        let node = &self.db_nodes[n as usize];
-                        let st = &self.stations[node.station as usize];
-                        let mut agg = Agg::default();
-                        agg.add_station(self, st);
-                        let conns = node.connections.level().mean_since_warmup(t0, now);
-                        let conns_capacity = node.connections.capacity().mean_since_warmup(t0, now);
-                        let prefix = if node.label.is_empty() {
-                            String::new()
-                        } else {
-                            format!("{}_", node.label)
-                        };
-                        f.insert(format!("{prefix}cpu_util"), agg.utilization());
-                        f.insert(format!("{prefix}queue"), agg.queue);
-                        f.insert(format!("{prefix}connections"), conns);
-                        f.insert(
-                            format!("{prefix}connections_peak"),
-                            f64::from(node.connections.level().peak()),
-                        );
-                        if !node.replica {
-                            primary_util[node.shard as usize] = agg.utilization();
-                        }
-                        if d.pooler.is_some() {
-                            gate_waiting += node.gate_waiting.mean_since_warmup(t0, now);
-                            gate_wait_secs += node.gate_wait.total_secs_since_warmup();
-                            gate_waits += node.gate_wait.count_since_warmup();
-                        }
-                        refused += node.refused.since_warmup();
-                        sat(
-                            id,
-                            format!("{} cpu", node.name),
-                            ResourceKind::Compute,
-                            agg.utilization(),
-                        );
-                        sat(
-                            id,
-                            format!("{} connections", node.name),
-                            ResourceKind::Concurrency,
-                            ratio(conns, conns_capacity),
-                        );
-                        stations.push(agg.report(format!("{}.cpu", node.name), span));
-                    }
-                    if d.shards > 1 {
-                        // How much busier the busiest shard's primary is than the average.
-                        let mean = primary_util.iter().sum::<f64>() / f64::from(d.shards);
-                        let max = primary_util.iter().copied().fold(0.0, f64::max);
-                        f.insert(
-                            "hot_shard_ratio".into(),
-                            if mean > 0.0 { max / mean } else { 1.0 },
-                        );
-                    }
-                    if d.pooler.is_some() {
-                        f.insert("pooler_waiting".into(), gate_waiting);
-                        f.insert(
-                            "pooler_wait_ms".into(),
-                            if gate_waits > 0 {
-                                gate_wait_secs / gate_waits as f64 * 1e3
-                            } else {
-                                0.0
-                            },
-                        );
-                    }
-                    if d.track_stale {
-                        let reads = d.replica_reads.since_warmup() as f64;
-                        let stale = d.stale_reads.since_warmup() as f64;
-                        f.insert("replica_reads".into(), reads);
-                        f.insert("stale_reads".into(), stale);
-                        f.insert(
-                            "own_writes_unseen".into(),
-                            d.own_writes_unseen.since_warmup() as f64,
-                        );
-                        f.insert(
-                            "stale_share".into(),
-                            if reads > 0.0 { stale / reads } else { 0.0 },
-                        );
-                    }
-                    let untracked = d.writes_untracked.since_warmup();
-                    if untracked > 0 {
-                        // Stale reads are undercounted: say by how many writes.
-                        f.insert("writes_untracked".into(), untracked as f64);
-                    }
-                    if d.read_your_writes {
-                        f.insert(
-                            "own_write_reads".into(),
-                            d.own_write_reads.since_warmup() as f64,
-                        );
-                    }
-                    f.insert("max_connections".into(), f64::from(d.max_connections));
-                    f.insert("refused".into(), refused as f64);
-                    let total: u64 = d.queries.iter().map(|q| q.count.since_warmup()).sum();
-                    f.insert("queries_per_sec".into(), total as f64 / span_nz);
+                    self.database_figures(id, &mut f, &mut parts)
                 }
             }
             let cost = self.cost_per_hour(spec);
@@ -1374,7 +1036,7 @@ impl World {
 }
 
 /// `busy ÷ capacity`, 0 when there was no capacity.
-fn ratio(busy: f64, capacity: f64) -> f64 {
+pub(in crate::engine) fn ratio(busy: f64, capacity: f64) -> f64 {
     if capacity > 0.0 { busy / capacity } else { 0.0 }
 }
 

@@ -1,14 +1,16 @@
 //! An app tier: its instances, their worker slots, accept queues and connection pools.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 
 use crate::metrics::breakdown::{Breakdown, Phase};
 use crate::metrics::level::{Counter, DurationSum, Level, Occupancy};
+use crate::metrics::summary::{ResourceKind, TierTime};
 use crate::model::{AppSpec, CacheScope, Concurrency, PoolMode, SessionStore};
 use crate::sim::{SimDuration, SimRng, SimTime};
 
 use crate::engine::components::*;
 use crate::engine::lru::Lru;
+use crate::engine::measure::SummaryParts;
 use crate::engine::sampler::Sampler;
 use crate::engine::world::{Event, World};
 
@@ -616,6 +618,149 @@ impl World {
             // Opening parks the request for its handshake (it resumes by itself) or
             // fails it at the database's connection limit.
             self.open_connection(r, pool_idx, node);
+        }
+    }
+
+    /// An app tier's figures in the summary, its resources in the saturation ranking and its
+    /// stations.
+    pub(in crate::engine) fn tier_figures(
+        &self,
+        id: &str,
+        f: &mut BTreeMap<String, f64>,
+        parts: &mut SummaryParts,
+    ) {
+        let Some(t) = self.tiers.iter().position(|t| t.id == id) else {
+            return;
+        };
+        let tier = &self.tiers[t];
+        let served = tier.served.count_since_warmup();
+        parts.tiers.insert(
+            id.to_owned(),
+            TierTime {
+                served_per_sec: served as f64 / parts.span_nz,
+                user_requests_per_sec: tier.served_users.since_warmup() as f64 / parts.span_nz,
+                mean_ms: tier.served.mean_ms_since_warmup(),
+                breakdown_ms: Phase::ALL
+                    .iter()
+                    .filter(|p| **p != Phase::Retries)
+                    .map(|p| (p.name().to_owned(), tier.breakdown.mean_ms(*p, served)))
+                    .collect(),
+            },
+        );
+        let (cpu, workers, pools) = self.tier_stations(t);
+        let mut rejected = 0;
+        let mut qto = 0;
+        for &i in &tier.instances {
+            rejected += self.instances[i as usize].rejected.since_warmup();
+            qto += self.instances[i as usize].queue_timeouts.since_warmup();
+        }
+        f.insert("instances".into(), tier.active.len() as f64);
+        f.insert("instances_wanted".into(), f64::from(tier.wanted));
+        let crashes: u64 = tier
+            .instances
+            .iter()
+            .map(|i| self.instances[*i as usize].crashes.since_warmup())
+            .sum();
+        f.insert("crashes".into(), crashes as f64);
+        if let Some(limit) = tier.memory_kb {
+            let ooms: u64 = tier
+                .instances
+                .iter()
+                .map(|i| self.instances[*i as usize].ooms.since_warmup())
+                .sum();
+            let peak = tier
+                .instances
+                .iter()
+                .map(|i| self.instances[*i as usize].memory_peak_kb)
+                .max()
+                .unwrap_or(0);
+            f.insert("out_of_memory_crashes".into(), ooms as f64);
+            f.insert(
+                "memory_peak_mb".into(),
+                tier.spec.fixed_memory_mb() + peak as f64 / 1024.0,
+            );
+            f.insert("memory_for_requests_mb".into(), limit as f64 / 1024.0);
+        }
+        if tier.in_memory_sessions {
+            f.insert(
+                "sessions_lost".into(),
+                tier.sessions_lost.since_warmup() as f64,
+            );
+            f.insert("sessions_held".into(), tier.session_owner.len() as f64);
+        } else if matches!(
+            tier.spec.sessions,
+            crate::model::SessionStore::External { .. }
+        ) {
+            // Nothing to lose: said, so the two stores compare.
+            f.insert("sessions_lost".into(), 0.0);
+        }
+        f.insert("cpu_util".into(), cpu.utilization());
+        f.insert("worker_util".into(), workers.utilization());
+        f.insert("busy_workers".into(), workers.busy);
+        f.insert("accept_queue".into(), workers.queue);
+        f.insert("run_queue".into(), cpu.queue);
+        f.insert("in_flight".into(), workers.in_system);
+        f.insert("rejected".into(), rejected as f64);
+        f.insert("queue_timeouts".into(), qto as f64);
+        f.insert(
+            "throughput_per_sec".into(),
+            workers.departures as f64 / parts.span_nz,
+        );
+        parts.saturated(
+            id,
+            format!("{id} cpu"),
+            ResourceKind::Compute,
+            cpu.utilization(),
+        );
+        parts.saturated(
+            id,
+            format!(
+                "{id} {}",
+                if tier.threads {
+                    "worker threads"
+                } else {
+                    "in-flight slots"
+                }
+            ),
+            ResourceKind::Concurrency,
+            workers.utilization(),
+        );
+        parts
+            .stations
+            .push(cpu.report(format!("{id}.cpu"), parts.span));
+        parts
+            .stations
+            .push(workers.report(format!("{id}.workers"), parts.span));
+        for (db, agg) in &pools {
+            let db_id = &self.dbs[*db as usize].id;
+            f.insert(format!("pool({db_id})_util"), agg.utilization());
+            f.insert(format!("pool({db_id})_waiting"), agg.queue);
+            f.insert(
+                format!("pool({db_id})_wait_ms"),
+                if agg.waits == 0 {
+                    0.0
+                } else {
+                    agg.wait_secs / agg.waits as f64 * 1e3
+                },
+            );
+            let timeouts: u64 = tier
+                .instances
+                .iter()
+                .flat_map(|i| self.instances[*i as usize].db_access.iter())
+                .filter(|a| a.db == *db)
+                .flat_map(|a| a.pools())
+                .map(|p| self.pools[p as usize].timeouts.since_warmup())
+                .sum();
+            f.insert(format!("pool({db_id})_timeouts"), timeouts as f64);
+            parts.saturated(
+                id,
+                format!("{id} pool({db_id})"),
+                ResourceKind::Concurrency,
+                agg.utilization(),
+            );
+            parts
+                .stations
+                .push(agg.report(format!("{id}.pool({db_id})"), parts.span));
         }
     }
 }

@@ -1,9 +1,12 @@
 //! An autoscaler of an app tier.
 
+use std::collections::BTreeMap;
+
 use crate::metrics::level::Counter;
 use crate::sim::{SimDuration, SimTime};
 
 use crate::engine::components::*;
+use crate::engine::measure::SummaryParts;
 use crate::engine::world::{Event, World};
 
 /// Scales an app tier toward a target metric.
@@ -124,5 +127,20 @@ impl World {
             now + SimDuration::from_secs_f64(spec.interval_secs),
             Event::AutoscaleTick { scaler },
         );
+    }
+
+    /// An autoscaler's figures in the summary, its resources in the saturation ranking and its
+    /// stations.
+    pub(in crate::engine) fn autoscaler_figures(
+        &self,
+        id: &str,
+        f: &mut BTreeMap<String, f64>,
+        _parts: &mut SummaryParts,
+    ) {
+        if let Some(a) = self.autoscalers.iter().find(|a| a.id == id) {
+            f.insert("desired".into(), f64::from(a.desired));
+            f.insert("measured".into(), a.measured);
+            f.insert("changes".into(), a.changes.since_warmup() as f64);
+        }
     }
 }

@@ -1,9 +1,12 @@
 //! A circuit breaker: its state machine over a sliding window of calls.
 
+use std::collections::BTreeMap;
+
 use crate::metrics::level::{Counter, Level};
 use crate::sim::{SimDuration, SimTime};
 
 use crate::engine::components::*;
+use crate::engine::measure::SummaryParts;
 use crate::engine::world::World;
 
 /// The state of a circuit breaker.
@@ -182,5 +185,28 @@ impl World {
     ) {
         // The state carries on; the new thresholds apply from the next call.
         self.breakers[at as usize].spec = new.clone();
+    }
+
+    /// A circuit breaker's figures in the summary, its resources in the saturation ranking and its
+    /// stations.
+    pub(in crate::engine) fn breaker_figures(
+        &self,
+        id: &str,
+        f: &mut BTreeMap<String, f64>,
+        _parts: &mut SummaryParts,
+    ) {
+        if let Some(b) = self.breakers.iter().find(|b| b.id == id) {
+            f.insert("calls".into(), b.calls.since_warmup() as f64);
+            f.insert("failures".into(), b.failures.since_warmup() as f64);
+            f.insert(
+                "short_circuited".into(),
+                b.short_circuited.since_warmup() as f64,
+            );
+            f.insert("opened".into(), b.opened.since_warmup() as f64);
+            f.insert(
+                "open_share".into(),
+                b.open_level.mean_since_warmup(self.t0(), self.now),
+            );
+        }
     }
 }

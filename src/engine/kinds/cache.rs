@@ -1,14 +1,18 @@
 //! A cache, shared or local to each instance.
 
+use std::collections::BTreeMap;
+
 use rand_distr::Zipf;
 
 use crate::metrics::breakdown::Phase;
 use crate::metrics::level::Counter;
+use crate::metrics::summary::ResourceKind;
 use crate::model::{CacheModel, CacheScope, CacheSpec};
 use crate::sim::{SimDuration, SimRng, SimTime};
 
 use crate::engine::components::*;
 use crate::engine::lru::Lru;
+use crate::engine::measure::{Agg, SummaryParts};
 use crate::engine::sampler::Sampler;
 use crate::engine::world::World;
 
@@ -137,6 +141,53 @@ impl World {
         let station = c.station;
         if station != NONE {
             self.set_servers(station, new.servers, true);
+        }
+    }
+
+    /// A cache's figures in the summary, its resources in the saturation ranking and its
+    /// stations.
+    pub(in crate::engine) fn cache_figures(
+        &self,
+        id: &str,
+        f: &mut BTreeMap<String, f64>,
+        parts: &mut SummaryParts,
+    ) {
+        let Some(c) = self.caches.iter().find(|c| c.id == id) else {
+            return;
+        };
+        let hits = c.hits.since_warmup() as f64;
+        let gets = hits + c.misses.since_warmup() as f64;
+        f.insert(
+            "hit_ratio".into(),
+            if gets > 0.0 { hits / gets } else { 0.0 },
+        );
+        f.insert("gets_per_sec".into(), gets / parts.span_nz);
+        f.insert("misses_per_sec".into(), (gets - hits) / parts.span_nz);
+        if c.update_rate_per_key > 0.0 {
+            let stale = c.stale_hits.since_warmup() as f64;
+            f.insert("stale_hits".into(), stale);
+            f.insert(
+                "stale_share".into(),
+                if hits > 0.0 { stale / hits } else { 0.0 },
+            );
+        }
+        if let Some(lru) = &c.shared {
+            f.insert("entries".into(), lru.len() as f64);
+        }
+        if c.station != NONE {
+            let st = &self.stations[c.station as usize];
+            let mut agg = Agg::default();
+            agg.add_station(self, st);
+            f.insert("util".into(), agg.utilization());
+            parts.saturated(
+                id,
+                format!("{id} server"),
+                ResourceKind::Compute,
+                agg.utilization(),
+            );
+            parts
+                .stations
+                .push(agg.report(format!("{id}.server"), parts.span));
         }
     }
 }

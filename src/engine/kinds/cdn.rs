@@ -1,9 +1,12 @@
 //! A CDN edge in front of a target.
 
+use std::collections::BTreeMap;
+
 use crate::metrics::level::Counter;
 use crate::sim::{SimRng, SimTime};
 
 use crate::engine::components::*;
+use crate::engine::measure::SummaryParts;
 use crate::engine::sampler::Sampler;
 use crate::engine::world::World;
 
@@ -49,5 +52,22 @@ impl World {
         let c = &mut self.cdns[at as usize];
         c.edge_share = new.edge_share;
         c.latency = Sampler::new(&new.edge_latency);
+    }
+
+    /// A CDN's figures in the summary, its resources in the saturation ranking and its
+    /// stations.
+    pub(in crate::engine) fn cdn_figures(
+        &self,
+        id: &str,
+        f: &mut BTreeMap<String, f64>,
+        parts: &mut SummaryParts,
+    ) {
+        if let Some(c) = self.cdns.iter().find(|c| c.id == id) {
+            let arrivals = c.arrivals.since_warmup() as f64;
+            let edge = c.edge.since_warmup() as f64;
+            f.insert("arrivals_per_sec".into(), arrivals / parts.span_nz);
+            f.insert("edge_per_sec".into(), edge / parts.span_nz);
+            f.insert("origin_per_sec".into(), (arrivals - edge) / parts.span_nz);
+        }
     }
 }

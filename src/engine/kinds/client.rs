@@ -1,6 +1,6 @@
 //! A client: open-loop arrivals or closed-loop users, timeouts and retries.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 
 use crate::metrics::level::Counter;
 use crate::model::{Arrivals, ClientSpec};
@@ -8,6 +8,7 @@ use crate::sim::{EventId, SimDuration, SimRng, SimTime};
 
 use crate::engine::arrivals::ArrivalProcess;
 use crate::engine::components::*;
+use crate::engine::measure::SummaryParts;
 use crate::engine::sampler::Sampler;
 use crate::engine::world::{DEADLINES_COMPACT_MIN, Event, World};
 
@@ -242,5 +243,21 @@ impl World {
         };
         self.schedule_next_arrival(client);
         self.start_users(client);
+    }
+
+    /// A client's figures in the summary, its resources in the saturation ranking and its
+    /// stations.
+    pub(in crate::engine) fn client_figures(
+        &self,
+        id: &str,
+        f: &mut BTreeMap<String, f64>,
+        parts: &mut SummaryParts,
+    ) {
+        if let Some(c) = self.clients.iter().find(|c| c.id == id) {
+            f.insert(
+                "sent_per_sec".into(),
+                c.sent.since_warmup() as f64 / parts.span_nz,
+            );
+        }
     }
 }

@@ -1,15 +1,17 @@
 //! A database: its nodes (primary, replicas, shards), queries and connections.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 
 use rand_distr::Zipf;
 
 use crate::metrics::breakdown::Phase;
 use crate::metrics::level::{Counter, DurationSum, Level, Occupancy};
+use crate::metrics::summary::ResourceKind;
 use crate::model::{DatabaseSpec, Pooler, QuerySpec};
 use crate::sim::{SimDuration, SimRng, SimTime};
 
 use crate::engine::components::*;
+use crate::engine::measure::{Agg, SummaryParts, ratio};
 use crate::engine::sampler::Sampler;
 use crate::engine::world::World;
 
@@ -343,6 +345,116 @@ impl World {
         for k in 0..self.clients.len() {
             self.clients[k].needs_session = self.needs_session(self.clients[k].target);
         }
+    }
+
+    /// A database's figures in the summary, its resources in the saturation ranking and its
+    /// stations.
+    pub(in crate::engine) fn database_figures(
+        &self,
+        id: &str,
+        f: &mut BTreeMap<String, f64>,
+        parts: &mut SummaryParts,
+    ) {
+        let (t0, now) = (self.t0(), self.now);
+        let Some(d) = self.dbs.iter().find(|d| d.id == id) else {
+            return;
+        };
+        let mut refused = 0;
+        let mut primary_util = vec![0.0; d.shards as usize];
+        let (mut gate_waiting, mut gate_wait_secs, mut gate_waits) = (0.0, 0.0, 0);
+        for &n in &d.nodes {
+            let node = &self.db_nodes[n as usize];
+            let st = &self.stations[node.station as usize];
+            let mut agg = Agg::default();
+            agg.add_station(self, st);
+            let conns = node.connections.level().mean_since_warmup(t0, now);
+            let conns_capacity = node.connections.capacity().mean_since_warmup(t0, now);
+            let prefix = if node.label.is_empty() {
+                String::new()
+            } else {
+                format!("{}_", node.label)
+            };
+            f.insert(format!("{prefix}cpu_util"), agg.utilization());
+            f.insert(format!("{prefix}queue"), agg.queue);
+            f.insert(format!("{prefix}connections"), conns);
+            f.insert(
+                format!("{prefix}connections_peak"),
+                f64::from(node.connections.level().peak()),
+            );
+            if !node.replica {
+                primary_util[node.shard as usize] = agg.utilization();
+            }
+            if d.pooler.is_some() {
+                gate_waiting += node.gate_waiting.mean_since_warmup(t0, now);
+                gate_wait_secs += node.gate_wait.total_secs_since_warmup();
+                gate_waits += node.gate_wait.count_since_warmup();
+            }
+            refused += node.refused.since_warmup();
+            parts.saturated(
+                id,
+                format!("{} cpu", node.name),
+                ResourceKind::Compute,
+                agg.utilization(),
+            );
+            parts.saturated(
+                id,
+                format!("{} connections", node.name),
+                ResourceKind::Concurrency,
+                ratio(conns, conns_capacity),
+            );
+            parts
+                .stations
+                .push(agg.report(format!("{}.cpu", node.name), parts.span));
+        }
+        if d.shards > 1 {
+            // How much busier the busiest shard's primary is than the average.
+            let mean = primary_util.iter().sum::<f64>() / f64::from(d.shards);
+            let max = primary_util.iter().copied().fold(0.0, f64::max);
+            f.insert(
+                "hot_shard_ratio".into(),
+                if mean > 0.0 { max / mean } else { 1.0 },
+            );
+        }
+        if d.pooler.is_some() {
+            f.insert("pooler_waiting".into(), gate_waiting);
+            f.insert(
+                "pooler_wait_ms".into(),
+                if gate_waits > 0 {
+                    gate_wait_secs / gate_waits as f64 * 1e3
+                } else {
+                    0.0
+                },
+            );
+        }
+        if d.track_stale {
+            let reads = d.replica_reads.since_warmup() as f64;
+            let stale = d.stale_reads.since_warmup() as f64;
+            f.insert("replica_reads".into(), reads);
+            f.insert("stale_reads".into(), stale);
+            f.insert(
+                "own_writes_unseen".into(),
+                d.own_writes_unseen.since_warmup() as f64,
+            );
+            f.insert(
+                "stale_share".into(),
+                if reads > 0.0 { stale / reads } else { 0.0 },
+            );
+        }
+        let untracked = d.writes_untracked.since_warmup();
+        if untracked > 0 {
+            // Stale reads are undercounted: say by how many writes.
+            f.insert("writes_untracked".into(), untracked as f64);
+        }
+        if d.read_your_writes {
+            f.insert(
+                "own_write_reads".into(),
+                d.own_write_reads.since_warmup() as f64,
+            );
+        }
+        f.insert("max_connections".into(), f64::from(d.max_connections));
+        f.insert("refused".into(), refused as f64);
+        let total: u64 = d.queries.iter().map(|q| q.count.since_warmup()).sum();
+        f.insert("queries_per_sec".into(), total as f64 / parts.span_nz);
     }
 }
 

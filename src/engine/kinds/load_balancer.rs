@@ -1,10 +1,13 @@
 //! A load balancer over app tiers.
 
+use std::collections::BTreeMap;
+
 use crate::metrics::level::Counter;
 use crate::model::Policy;
 use crate::sim::{SimRng, SimTime};
 
 use crate::engine::components::*;
+use crate::engine::measure::SummaryParts;
 use crate::engine::world::World;
 
 /// A load balancer over the instances of its backend tiers.
@@ -55,6 +58,38 @@ impl World {
         self.lbs[at as usize].max_in_flight = new.max_in_flight;
         for k in 0..self.clients.len() {
             self.clients[k].needs_session = self.needs_session(self.clients[k].target);
+        }
+    }
+
+    /// A load balancer's figures in the summary, its resources in the saturation ranking and its
+    /// stations.
+    pub(in crate::engine) fn load_balancer_figures(
+        &self,
+        id: &str,
+        f: &mut BTreeMap<String, f64>,
+        parts: &mut SummaryParts,
+    ) {
+        if let Some(lb) = self.lbs.iter().find(|l| l.id == id) {
+            f.insert(
+                "routed_per_sec".into(),
+                lb.routed.since_warmup() as f64 / parts.span_nz,
+            );
+            f.insert("shed".into(), lb.shed.since_warmup() as f64);
+            if let Some(max) = lb.max_in_flight {
+                f.insert("max_in_flight".into(), f64::from(max));
+            }
+            let counts: Vec<f64> = lb
+                .tiers
+                .iter()
+                .flat_map(|t| self.tiers[*t as usize].instances.iter())
+                .map(|i| self.instances[*i as usize].arrivals.since_warmup() as f64)
+                .collect();
+            let mean = counts.iter().sum::<f64>() / counts.len().max(1) as f64;
+            let max = counts.iter().copied().fold(0.0, f64::max);
+            f.insert(
+                "imbalance".into(),
+                if mean > 0.0 { max / mean } else { 1.0 },
+            );
         }
     }
 }

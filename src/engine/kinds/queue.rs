@@ -1,11 +1,13 @@
 //! A job queue and its consumers.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 
 use crate::metrics::level::{Counter, DurationSum, Level, Occupancy};
+use crate::metrics::summary::ResourceKind;
 use crate::sim::{SimDuration, SimRng, SimTime};
 
 use crate::engine::components::*;
+use crate::engine::measure::{SummaryParts, ms_at, ratio};
 use crate::engine::sampler::Sampler;
 use crate::engine::world::World;
 
@@ -120,5 +122,57 @@ impl World {
         q.spec = new.clone();
         // More consumers start on waiting jobs now; fewer finish what they run.
         self.arm_dispatch(at);
+    }
+
+    /// A queue's figures in the summary, its resources in the saturation ranking and its
+    /// stations.
+    pub(in crate::engine) fn queue_figures(
+        &self,
+        id: &str,
+        f: &mut BTreeMap<String, f64>,
+        parts: &mut SummaryParts,
+    ) {
+        if let Some(q) = self.queues.iter().find(|q| q.id == id) {
+            let (t0, now) = (self.t0(), self.now);
+            f.insert(
+                "enqueued_per_sec".into(),
+                q.enqueued.since_warmup() as f64 / parts.span_nz,
+            );
+            f.insert(
+                "completed_per_sec".into(),
+                q.completed.since_warmup() as f64 / parts.span_nz,
+            );
+            f.insert("refused".into(), q.refused.since_warmup() as f64);
+            f.insert("failed_runs".into(), q.failed_runs.since_warmup() as f64);
+            f.insert("dead_letters".into(), q.dead_letters.since_warmup() as f64);
+            f.insert("mean_depth".into(), q.depth.mean_since_warmup(t0, now));
+            f.insert("depth".into(), f64::from(q.depth.value()));
+            f.insert(
+                "consumers_busy".into(),
+                q.running.level().mean_since_warmup(t0, now),
+            );
+            f.insert(
+                "job_latency_ms".into(),
+                q.latency_sum.mean_ms_since_warmup(),
+            );
+            if !q.latency_hist.is_empty() {
+                for (name, quantile) in [
+                    ("job_latency_p50_ms", 0.5),
+                    ("job_latency_p95_ms", 0.95),
+                    ("job_latency_p99_ms", 0.99),
+                ] {
+                    f.insert(name.into(), ms_at(&q.latency_hist, quantile));
+                }
+            }
+            parts.saturated(
+                id,
+                format!("{id} consumers"),
+                ResourceKind::Queue,
+                ratio(
+                    q.running.level().mean_since_warmup(t0, now),
+                    q.running.capacity().mean_since_warmup(t0, now),
+                ),
+            );
+        }
     }
 }

@@ -1,9 +1,13 @@
 //! A rate limiter: token buckets in front of a target.
 
+use std::collections::BTreeMap;
+
 use crate::metrics::level::Counter;
+use crate::metrics::summary::ResourceKind;
 use crate::sim::SimTime;
 
 use crate::engine::components::*;
+use crate::engine::measure::SummaryParts;
 use crate::engine::world::World;
 
 /// A token bucket in front of a load balancer or a tier.
@@ -101,5 +105,27 @@ impl World {
         let l = &mut self.limiters[at as usize];
         l.rate_per_sec = new.rate_per_sec;
         l.burst = new.burst;
+    }
+
+    /// A rate limiter's figures in the summary, its resources in the saturation ranking and its
+    /// stations.
+    pub(in crate::engine) fn rate_limiter_figures(
+        &self,
+        id: &str,
+        f: &mut BTreeMap<String, f64>,
+        parts: &mut SummaryParts,
+    ) {
+        if let Some(l) = self.limiters.iter().find(|l| l.id == id) {
+            let arrivals = l.arrivals.since_warmup() as f64;
+            let limited = l.limited.since_warmup() as f64;
+            let util = l.utilization(arrivals - limited, l.supplied - l.supplied_at_warmup);
+            let admitted = (arrivals - limited) / parts.span_nz;
+            f.insert("arrivals_per_sec".into(), arrivals / parts.span_nz);
+            f.insert("admitted_per_sec".into(), admitted);
+            f.insert("limited".into(), limited);
+            f.insert("limited_per_sec".into(), limited / parts.span_nz);
+            f.insert("util".into(), util);
+            parts.saturated(id, format!("{id} rate"), ResourceKind::Limit, util);
+        }
     }
 }
