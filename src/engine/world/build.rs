@@ -83,53 +83,28 @@ impl World {
             w.endpoint_memory_kb.push((ep.memory_mb * 1024.0) as u64);
         }
 
-        // Databases and caches first: instances refer to them.
-        for c in &sc.components {
-            match c {
-                ComponentSpec::Database(s) => w.build_database(s),
-                ComponentSpec::Cache(s) => w.build_cache(s),
-                _ => {}
+        // Kinds in stages (`build_stage`), each in the file's order within its stage.
+        for stage in 0..=build_stage(Kind::Autoscaler) {
+            if stage == build_stage(Kind::LoadBalancer) {
+                w.sessions_needed = w.any_session_state();
             }
-        }
-        for c in &sc.components {
-            if let ComponentSpec::App(s) = c {
-                w.build_tier(s);
-            }
-        }
-        w.sessions_needed = w.any_session_state();
-        for c in &sc.components {
-            if let ComponentSpec::LoadBalancer(s) = c {
-                w.build_load_balancer(s);
-            }
-        }
-        for c in &sc.components {
-            if let ComponentSpec::RateLimiter(s) = c {
-                w.build_rate_limiter(s);
-            }
-        }
-        for c in &sc.components {
-            if let ComponentSpec::CircuitBreaker(s) = c {
-                w.build_breaker(s);
-            }
-        }
-        for c in &sc.components {
-            if let ComponentSpec::Queue(s) = c {
-                w.build_queue(s);
-            }
-        }
-        for c in &sc.components {
-            if let ComponentSpec::Cdn(s) = c {
-                w.build_cdn(s);
-            }
-        }
-        for c in &sc.components {
-            if let ComponentSpec::Client(s) = c {
-                w.build_client(s);
-            }
-        }
-        for c in &sc.components {
-            if let ComponentSpec::Autoscaler(s) = c {
-                w.build_autoscaler(s);
+            for c in sc
+                .components
+                .iter()
+                .filter(|c| build_stage(c.kind()) == stage)
+            {
+                match c {
+                    ComponentSpec::Database(s) => w.build_database(s),
+                    ComponentSpec::Cache(s) => w.build_cache(s),
+                    ComponentSpec::App(s) => w.build_tier(s),
+                    ComponentSpec::LoadBalancer(s) => w.build_load_balancer(s),
+                    ComponentSpec::RateLimiter(s) => w.build_rate_limiter(s),
+                    ComponentSpec::CircuitBreaker(s) => w.build_breaker(s),
+                    ComponentSpec::Queue(s) => w.build_queue(s),
+                    ComponentSpec::Cdn(s) => w.build_cdn(s),
+                    ComponentSpec::Client(s) => w.build_client(s),
+                    ComponentSpec::Autoscaler(s) => w.build_autoscaler(s),
+                }
             }
         }
 
@@ -200,5 +175,23 @@ impl World {
                 (idx as u16, cum)
             })
             .collect()
+    }
+}
+
+/// When a kind is built: databases and caches before the tiers whose instances open
+/// pools to them and look them up; tiers before the load balancers, limiters, breakers,
+/// queues and CDNs in front of them (which resolve their targets); clients after what
+/// they target; autoscalers after the tiers they scale (the last stage).
+fn build_stage(kind: Kind) -> u8 {
+    match kind {
+        Kind::Database | Kind::Cache => 0,
+        Kind::App => 1,
+        Kind::LoadBalancer => 2,
+        Kind::RateLimiter => 3,
+        Kind::CircuitBreaker => 4,
+        Kind::Queue => 5,
+        Kind::Cdn => 6,
+        Kind::Client => 7,
+        Kind::Autoscaler => 8,
     }
 }

@@ -21,34 +21,37 @@ impl World {
             return;
         };
         self.wake_all();
-        match (old, new) {
-            (ComponentSpec::Client(old), ComponentSpec::Client(new)) => {
-                self.change_client(at, old, new)
+        // A change keeps a component's kind (`edit` replaces a component of another kind).
+        macro_rules! same_kind {
+            ($kind:ident) => {{
+                let ComponentSpec::$kind(old) = old else {
+                    return;
+                };
+                old
+            }};
+        }
+        match new {
+            ComponentSpec::Client(new) => self.change_client(at, same_kind!(Client), new),
+            ComponentSpec::Cdn(new) => self.change_cdn(at, same_kind!(Cdn), new),
+            ComponentSpec::Autoscaler(new) => {
+                self.change_autoscaler(at, same_kind!(Autoscaler), new)
             }
-            (ComponentSpec::Cdn(old), ComponentSpec::Cdn(new)) => self.change_cdn(at, old, new),
-            (ComponentSpec::Autoscaler(old), ComponentSpec::Autoscaler(new)) => {
-                self.change_autoscaler(at, old, new)
+            ComponentSpec::RateLimiter(new) => {
+                self.change_rate_limiter(at, same_kind!(RateLimiter), new)
             }
-            (ComponentSpec::RateLimiter(old), ComponentSpec::RateLimiter(new)) => {
-                self.change_rate_limiter(at, old, new)
+            ComponentSpec::LoadBalancer(new) => {
+                self.change_load_balancer(at, same_kind!(LoadBalancer), new)
             }
-            (ComponentSpec::LoadBalancer(old), ComponentSpec::LoadBalancer(new)) => {
-                self.change_load_balancer(at, old, new)
+            ComponentSpec::App(new) => {
+                same_kind!(App);
+                self.change_tier(at, new)
             }
-            (ComponentSpec::App(_), ComponentSpec::App(new)) => self.change_tier(at, new),
-            (ComponentSpec::CircuitBreaker(old), ComponentSpec::CircuitBreaker(new)) => {
-                self.change_breaker(at, old, new)
+            ComponentSpec::CircuitBreaker(new) => {
+                self.change_breaker(at, same_kind!(CircuitBreaker), new)
             }
-            (ComponentSpec::Queue(old), ComponentSpec::Queue(new)) => {
-                self.change_queue(at, old, new)
-            }
-            (ComponentSpec::Cache(old), ComponentSpec::Cache(new)) => {
-                self.change_cache(at, old, new)
-            }
-            (ComponentSpec::Database(old), ComponentSpec::Database(new)) => {
-                self.change_database(at, old, new)
-            }
-            _ => {}
+            ComponentSpec::Queue(new) => self.change_queue(at, same_kind!(Queue), new),
+            ComponentSpec::Cache(new) => self.change_cache(at, same_kind!(Cache), new),
+            ComponentSpec::Database(new) => self.change_database(at, same_kind!(Database), new),
         }
     }
 
