@@ -1068,18 +1068,7 @@ impl ComponentSpec {
     }
 
     pub fn id_mut(&mut self) -> &mut String {
-        match self {
-            Self::Client(c) => &mut c.id,
-            Self::Cdn(c) => &mut c.id,
-            Self::RateLimiter(c) => &mut c.id,
-            Self::LoadBalancer(c) => &mut c.id,
-            Self::App(c) => &mut c.id,
-            Self::Cache(c) => &mut c.id,
-            Self::Database(c) => &mut c.id,
-            Self::Autoscaler(c) => &mut c.id,
-            Self::CircuitBreaker(c) => &mut c.id,
-            Self::Queue(c) => &mut c.id,
-        }
+        crate::model::scenario::for_each_spec!(self, |c, _| &mut c.id)
     }
 
     /// The ids this component refers to (its outgoing edges in the topology).
@@ -1100,18 +1089,7 @@ impl ComponentSpec {
 
 impl Params for ComponentSpec {
     fn params(&mut self, v: &mut dyn ParamVisitor) {
-        match self {
-            Self::Client(c) => c.params(v),
-            Self::Cdn(c) => c.params(v),
-            Self::RateLimiter(c) => c.params(v),
-            Self::LoadBalancer(c) => c.params(v),
-            Self::App(c) => c.params(v),
-            Self::Cache(c) => c.params(v),
-            Self::Database(c) => c.params(v),
-            Self::Autoscaler(c) => c.params(v),
-            Self::CircuitBreaker(c) => c.params(v),
-            Self::Queue(c) => c.params(v),
-        }
+        crate::model::scenario::for_each_spec!(self, |c, _| c.params(v))
     }
 }
 

@@ -574,37 +574,37 @@ pub enum ComponentSpec {
     Queue(QueueSpec),
 }
 
+/// A `match` over every [`ComponentSpec`] variant with the same body:
+/// `for_each_spec!(value, |spec, kind| body)` binds `spec` to the variant's spec and
+/// `kind` to its [`Kind`]. The variants are listed here once, so code that treats every
+/// kind alike names them in one place.
+macro_rules! for_each_spec {
+    ($value:expr, |$spec:pat_param, $kind:pat_param| $body:expr) => {
+        for_each_spec!(@arms $value, $spec, $kind, $body;
+            Client Cdn RateLimiter LoadBalancer App Cache Database Autoscaler CircuitBreaker Queue)
+    };
+    (@arms $value:expr, $spec:pat_param, $kind:pat_param, $body:expr; $($variant:ident)*) => {
+        match $value {
+            $(
+                $crate::model::ComponentSpec::$variant($spec) => {
+                    let $kind = $crate::model::Kind::$variant;
+                    $body
+                }
+            )*
+        }
+    };
+}
+pub(crate) use for_each_spec;
+
 impl ComponentSpec {
     /// The component's unique id, as used in references and RNG streams.
     pub fn id(&self) -> &str {
-        match self {
-            Self::Client(c) => &c.id,
-            Self::Cdn(c) => &c.id,
-            Self::RateLimiter(c) => &c.id,
-            Self::LoadBalancer(c) => &c.id,
-            Self::App(c) => &c.id,
-            Self::Cache(c) => &c.id,
-            Self::Database(c) => &c.id,
-            Self::Autoscaler(c) => &c.id,
-            Self::CircuitBreaker(c) => &c.id,
-            Self::Queue(c) => &c.id,
-        }
+        for_each_spec!(self, |c, _| &c.id)
     }
 
     /// What kind of component it is.
     pub fn kind(&self) -> Kind {
-        match self {
-            Self::Client(_) => Kind::Client,
-            Self::Cdn(_) => Kind::Cdn,
-            Self::RateLimiter(_) => Kind::RateLimiter,
-            Self::LoadBalancer(_) => Kind::LoadBalancer,
-            Self::App(_) => Kind::App,
-            Self::Cache(_) => Kind::Cache,
-            Self::Database(_) => Kind::Database,
-            Self::Autoscaler(_) => Kind::Autoscaler,
-            Self::CircuitBreaker(_) => Kind::CircuitBreaker,
-            Self::Queue(_) => Kind::Queue,
-        }
+        for_each_spec!(self, |_, kind| kind)
     }
 
     /// The kind's name as written in a scenario file.
