@@ -13,7 +13,7 @@ use crate::metrics::{ErrorCause, Glance, OutcomeMeter, SeriesSet};
 use crate::sim::{SimDuration, SimTime};
 use crate::theory;
 
-use super::components::{Database, NONE};
+use super::components::Database;
 use super::world::{Event, World};
 
 /// Accumulates queueing figures of several identical stations (one per instance).
@@ -494,7 +494,12 @@ impl World {
         let secs = nonzero(now.since(prev).as_secs_f64());
         let sampling = out.sampling();
         let g = |m: &str| (String::new(), m.to_owned());
-        let named = |id: &str, m: &str| (id.to_owned(), m.to_owned());
+        let span = SampleSpan {
+            prev,
+            now,
+            secs,
+            sampling,
+        };
         if sampling {
             // Instances in index order, as a walk over every instance would add them.
             for t in &mut self.tiers {
@@ -572,374 +577,40 @@ impl World {
         }
 
         // Rates per component: the flow along each edge of the topology.
-        for c in &mut self.clients {
-            out.put(
-                || named(&c.id, "sent_per_sec"),
-                || c.sent.take_sample() as f64 / secs,
-            );
-        }
-        for lb in &mut self.lbs {
-            out.put(
-                || named(&lb.id, "routed_per_sec"),
-                || lb.routed.take_sample() as f64 / secs,
-            );
-            out.put(
-                || named(&lb.id, "shed_per_sec"),
-                || lb.shed.take_sample() as f64 / secs,
-            );
-        }
-        for l in &mut self.limiters {
-            let (arrivals, limited, supplied) = if sampling {
-                let supplied = l.supplied - l.supplied_at_sample;
-                l.supplied_at_sample = l.supplied;
-                (l.arrivals.take_sample(), l.limited.take_sample(), supplied)
-            } else {
-                Default::default()
-            };
-            out.put(
-                || named(&l.id, "arrivals_per_sec"),
-                || arrivals as f64 / secs,
-            );
-            out.put(|| named(&l.id, "limited_per_sec"), || limited as f64 / secs);
-            out.put(
-                || named(&l.id, "util"),
-                || l.utilization((arrivals - limited) as f64, supplied),
-            );
-        }
-        for c in &mut self.cdns {
-            out.put(
-                || named(&c.id, "arrivals_per_sec"),
-                || c.arrivals.take_sample() as f64 / secs,
-            );
-            out.put(
-                || named(&c.id, "edge_per_sec"),
-                || c.edge.take_sample() as f64 / secs,
-            );
-        }
-        for a in &self.autoscalers {
-            out.put(|| named(&a.id, "desired"), || f64::from(a.desired));
-            out.put(|| named(&a.id, "measured"), || a.measured);
-        }
-        for b in &mut self.breakers {
-            out.put(|| named(&b.id, "state"), || b.state.level());
-            out.put(
-                || named(&b.id, "calls_per_sec"),
-                || b.calls.take_sample() as f64 / secs,
-            );
-            out.put(
-                || named(&b.id, "short_circuited_per_sec"),
-                || b.short_circuited.take_sample() as f64 / secs,
-            );
-        }
-        for q in &mut self.queues {
-            out.put(
-                || named(&q.id, "depth"),
-                || q.depth.take_sample_mean(prev, now),
-            );
-            let (running, consumers) = if sampling {
-                q.running.take_sample_means(prev, now)
-            } else {
-                (0.0, 0.0)
-            };
-            out.put(|| named(&q.id, "running"), || running);
-            out.put(
-                || named(&q.id, "consumers_util"),
-                || ratio(running, consumers),
-            );
-            out.put(
-                || named(&q.id, "enqueued_per_sec"),
-                || q.enqueued.take_sample() as f64 / secs,
-            );
-            out.put(
-                || named(&q.id, "completed_per_sec"),
-                || q.completed.take_sample() as f64 / secs,
-            );
-            out.put(
-                || named(&q.id, "dead_letters"),
-                || q.dead_letters.total() as f64,
-            );
-        }
-        for t in &self.tiers {
-            let (mut arrivals, mut errors) = (0, 0);
-            if sampling {
-                for &i in &t.awake {
-                    let i = &mut self.instances[i as usize];
-                    arrivals += i.arrivals.take_sample();
-                    errors += i.rejected.take_sample() + i.queue_timeouts.take_sample();
-                }
-            }
-            out.put(
-                || named(&t.id, "arrivals_per_sec"),
-                || arrivals as f64 / secs,
-            );
-            out.put(|| named(&t.id, "errors_per_sec"), || errors as f64 / secs);
-        }
-        for c in &mut self.caches {
-            out.put(
-                || named(&c.id, "gets_per_sec"),
-                || c.gets.take_sample() as f64 / secs,
-            );
-        }
-        for d in &mut self.dbs {
-            let counts: Vec<u64> = if sampling {
-                d.queries
-                    .iter_mut()
-                    .map(|q| q.count.take_sample())
-                    .collect()
-            } else {
-                vec![0; d.queries.len()]
-            };
-            out.put(
-                || named(&d.id, "queries_per_sec"),
-                || counts.iter().sum::<u64>() as f64 / secs,
-            );
-            out.put(
-                || named(&d.id, "stale_reads_per_sec"),
-                || d.stale_reads.take_sample() as f64 / secs,
-            );
-            for (q, n) in d.queries.iter().zip(counts) {
-                out.put(
-                    || (d.id.clone(), query_rate_metric(&q.name)),
-                    || n as f64 / secs,
-                );
-            }
-        }
+        self.client_series(out, span);
+        self.load_balancer_series(out, span);
+        self.rate_limiter_series(out, span);
+        self.cdn_series(out, span);
+        self.autoscaler_series(out, span);
+        self.breaker_series(out, span);
+        self.queue_series(out, span);
+        self.tier_traffic_series(out, span);
+        self.cache_traffic_series(out, span);
+        self.database_query_series(out, span);
 
-        for ti in 0..self.tiers.len() {
-            let dbs = self.tier_dbs(&self.tiers[ti]);
-            // The quiet instances' capacity, then what the awake ones had.
-            let quiet = &self.tiers[ti].quiet;
-            let (mut cpu_busy, mut cores, mut w_busy, mut slots, mut aq, mut rq) =
-                (0.0, quiet.cores, 0.0, quiet.slots, 0.0, 0.0);
-            let mut pool_busy = vec![0.0; dbs.len()];
-            let mut pool_size: Vec<f64> = (0..dbs.len())
-                .map(|j| quiet.pools.get(j).copied().unwrap_or(0.0))
-                .collect();
-            let mut pool_wait = vec![0.0; dbs.len()];
-            if sampling {
-                for k in 0..self.tiers[ti].awake.len() {
-                    let i = self.tiers[ti].awake[k] as usize;
-                    let st = &mut self.stations[self.instances[i].cores as usize];
-                    let (busy, capacity) = st.busy.take_sample_means(prev, now);
-                    cpu_busy += busy;
-                    cores += capacity;
-                    rq += st.queue_len.take_sample_mean(prev, now);
-                    let inst = &mut self.instances[i];
-                    let (busy, capacity) = inst.busy_slots.take_sample_means(prev, now);
-                    w_busy += busy;
-                    slots += capacity;
-                    aq += inst.queue_len.take_sample_mean(prev, now);
-                    for (j, db) in dbs.iter().enumerate() {
-                        let Some(a) = inst.db_access.iter().find(|a| a.db == *db).copied() else {
-                            continue;
-                        };
-                        for p in a.pools() {
-                            let pool = &mut self.pools[p as usize];
-                            let (busy, capacity) = pool.in_use.take_sample_means(prev, now);
-                            pool_busy[j] += busy;
-                            pool_size[j] += capacity;
-                            pool_wait[j] += pool.waiting.take_sample_mean(prev, now);
-                        }
-                    }
-                }
-                if self.lazy_sampling {
-                    self.let_quiet_instances_sleep(ti, &dbs);
-                }
-            }
-            let t = &self.tiers[ti];
-            out.put(|| named(&t.id, "cpu_util"), || ratio(cpu_busy, cores));
-            out.put(|| named(&t.id, "worker_util"), || ratio(w_busy, slots));
-            out.put(|| named(&t.id, "accept_queue"), || aq);
-            out.put(|| named(&t.id, "run_queue"), || rq);
-            out.put(|| named(&t.id, "instances"), || t.active.len() as f64);
-            // The fullest instance's memory, now: the one that would crash first.
-            if let Some(limit) = t.memory_kb {
-                out.put(
-                    || named(&t.id, "memory_util"),
-                    || {
-                        let used = t
-                            .active
-                            .iter()
-                            .map(|i| self.instances[*i as usize].memory_kb)
-                            .max()
-                            .unwrap_or(0);
-                        used as f64 / limit.max(1) as f64
-                    },
-                );
-            }
-            if t.in_memory_sessions {
-                out.put(
-                    || named(&t.id, "sessions_lost"),
-                    || t.sessions_lost.total() as f64,
-                );
-            }
-            for (j, db) in dbs.iter().enumerate() {
-                let id = &self.dbs[*db as usize].id;
-                out.put(
-                    || (t.id.clone(), format!("pool({id})_util")),
-                    || ratio(pool_busy[j], pool_size[j]),
-                );
-                out.put(
-                    || (t.id.clone(), format!("pool({id})_waiting")),
-                    || pool_wait[j],
-                );
-            }
-        }
-        for c in &mut self.caches {
-            out.put(
-                || named(&c.id, "hit_ratio"),
-                || {
-                    let hits = c.hits.take_sample() as f64;
-                    let gets = hits + c.misses.take_sample() as f64;
-                    if gets > 0.0 { hits / gets } else { f64::NAN }
-                },
-            );
-            if c.station != NONE {
-                let st = &mut self.stations[c.station as usize];
-                out.put(
-                    || named(&c.id, "util"),
-                    || {
-                        let (busy, capacity) = st.busy.take_sample_means(prev, now);
-                        ratio(busy, capacity)
-                    },
-                );
-            }
-        }
-        for n in &mut self.db_nodes {
-            let st = &mut self.stations[n.station as usize];
-            let (busy, capacity) = if sampling {
-                st.busy.take_sample_means(prev, now)
-            } else {
-                (0.0, 0.0)
-            };
-            out.put(|| named(&n.name, "cpu_util"), || ratio(busy, capacity));
-            out.put(
-                || named(&n.name, "queue"),
-                || st.queue_len.take_sample_mean(prev, now),
-            );
-            let (conns, capacity) = if sampling {
-                n.connections.take_sample_means(prev, now)
-            } else {
-                (0.0, 0.0)
-            };
-            out.put(|| named(&n.name, "connections"), || conns);
-            out.put(
-                || named(&n.name, "connections_util"),
-                || ratio(conns, capacity),
-            );
-        }
-    }
-
-    /// Takes the instances of tier `ti` that hold nothing out of the chart sampling
-    /// (just sampled): until something wakes them, only their capacity counts, in the
-    /// tier's quiet share.
-    fn let_quiet_instances_sleep(&mut self, ti: usize, dbs: &[u32]) {
-        let t = &mut self.tiers[ti];
-        if t.dbs != dbs {
-            // Its pools changed: every instance was woken first, so none is quiet.
-            debug_assert!(t.quiet.pools.iter().all(|p| *p == 0.0));
-            t.dbs = dbs.to_vec();
-            t.quiet.pools = vec![0.0; dbs.len()];
-        }
-        let mut awake = std::mem::take(&mut t.awake);
-        awake.retain(|&inst| {
-            let i = &self.instances[inst as usize];
-            let st = &self.stations[i.cores as usize];
-            let quiet = i.in_system.value() == 0
-                && i.busy_slots.value() == 0
-                && i.queue_len.value() == 0
-                && st.busy.value() == 0
-                && st.queue_len.value() == 0
-                && i.db_access.iter().flat_map(|a| a.pools()).all(|p| {
-                    let p = &self.pools[p as usize];
-                    p.in_use.value() == 0 && p.waiting.value() == 0
-                });
-            if quiet {
-                self.shift_quiet_share(ti, inst, dbs, 1.0);
-                self.instances[inst as usize].awake = false;
-            }
-            !quiet
-        });
-        self.tiers[ti].awake = awake;
-    }
-
-    /// Adds (`sign` 1) or takes back (−1) what quiet instance `inst` adds to its tier's
-    /// sampled capacity: its levels are constant while it sleeps, so each interval's
-    /// mean is its value now. (Whole numbers: the sums are exact in any order.)
-    fn shift_quiet_share(&mut self, ti: usize, inst: u32, dbs: &[u32], sign: f64) {
-        let i = &self.instances[inst as usize];
-        let capacity = |o: &crate::metrics::level::Occupancy| f64::from(o.capacity().value());
-        let q = &mut self.tiers[ti].quiet;
-        q.cores += sign * capacity(&self.stations[i.cores as usize].busy);
-        q.slots += sign * capacity(&i.busy_slots);
-        for a in &i.db_access {
-            if let Some(j) = dbs.iter().position(|db| *db == a.db) {
-                for p in a.pools() {
-                    q.pools[j] += sign * capacity(&self.pools[p as usize].in_use);
-                }
-            }
-        }
-    }
-
-    /// Instance `inst` is about to change what chart samples read: if it was quiet, it
-    /// takes its capacity back out of the quiet share and its sample marks catch up to
-    /// the last sample, so the next one reads it in full. Call before the change.
-    #[inline]
-    pub(super) fn wake(&mut self, inst: u32) {
-        if !self.instances[inst as usize].awake {
-            self.wake_quiet(inst);
-        }
-    }
-
-    #[cold]
-    fn wake_quiet(&mut self, inst: u32) {
-        let ti = self.instances[inst as usize].tier as usize;
-        let dbs = std::mem::take(&mut self.tiers[ti].dbs);
-        self.shift_quiet_share(ti, inst, &dbs, -1.0);
-        self.tiers[ti].dbs = dbs;
-        self.tiers[ti].awake.push(inst);
-        let at = self.last_sample;
-        let i = &mut self.instances[inst as usize];
-        i.awake = true;
-        i.busy_slots.skip_sample(at);
-        i.queue_len.skip_sample(at);
-        i.in_system.skip_sample(at);
-        let st = &mut self.stations[i.cores as usize];
-        st.busy.skip_sample(at);
-        st.queue_len.skip_sample(at);
-        for a in &i.db_access {
-            for p in a.pools() {
-                let p = &mut self.pools[p as usize];
-                p.in_use.skip_sample(at);
-                p.waiting.skip_sample(at);
-            }
-        }
-    }
-
-    /// Wakes every instance: before a change or a fault, which may change any of them.
-    pub(super) fn wake_all(&mut self) {
-        for inst in 0..self.instances.len() as u32 {
-            self.wake(inst);
-        }
-    }
-
-    fn tier_dbs(&self, t: &super::components::Tier) -> Vec<u32> {
-        t.instances
-            .first()
-            .map(|i| {
-                self.instances[*i as usize]
-                    .db_access
-                    .iter()
-                    .filter(|a| a.base != NONE)
-                    .map(|a| a.db)
-                    .collect()
-            })
-            .unwrap_or_default()
+        self.tier_resource_series(out, span);
+        self.cache_state_series(out, span);
+        self.database_node_series(out, span);
     }
 }
 
+/// The interval a chart sample covers: from the previous sample to now, in seconds
+/// (never zero), and whether values are wanted (a sample) or only names.
+#[derive(Clone, Copy)]
+pub(in crate::engine) struct SampleSpan {
+    pub prev: SimTime,
+    pub now: SimTime,
+    pub secs: f64,
+    pub sampling: bool,
+}
+
+/// A series' name: its component and metric.
+pub(in crate::engine) fn named(id: &str, metric: &str) -> (String, String) {
+    (id.to_owned(), metric.to_owned())
+}
+
 /// Where [`World::walk_series`] puts each series: its name, or its value now.
-trait SeriesSink {
+pub(in crate::engine) trait SeriesSink {
     /// Whether values are wanted (then the walk reads and resets the interval meters).
     fn sampling(&self) -> bool;
     /// One series: `name` and `value` are called only if this sink wants them.

@@ -10,7 +10,7 @@ use crate::sim::{SimDuration, SimRng, SimTime};
 
 use crate::engine::components::*;
 use crate::engine::lru::Lru;
-use crate::engine::measure::SummaryParts;
+use crate::engine::measure::{SampleSpan, SeriesSink, SummaryParts, named, ratio};
 use crate::engine::sampler::Sampler;
 use crate::engine::world::{Event, World};
 
@@ -762,5 +762,236 @@ impl World {
                 .stations
                 .push(agg.report(format!("{id}.pool({db_id})"), parts.span));
         }
+    }
+
+    /// An app tier's traffic series (arrivals, errors), read from its awake instances.
+    pub(in crate::engine) fn tier_traffic_series<S: SeriesSink>(
+        &mut self,
+        out: &mut S,
+        span: SampleSpan,
+    ) {
+        let SampleSpan { secs, sampling, .. } = span;
+        for t in &self.tiers {
+            let (mut arrivals, mut errors) = (0, 0);
+            if sampling {
+                for &i in &t.awake {
+                    let i = &mut self.instances[i as usize];
+                    arrivals += i.arrivals.take_sample();
+                    errors += i.rejected.take_sample() + i.queue_timeouts.take_sample();
+                }
+            }
+            out.put(
+                || named(&t.id, "arrivals_per_sec"),
+                || arrivals as f64 / secs,
+            );
+            out.put(|| named(&t.id, "errors_per_sec"), || errors as f64 / secs);
+        }
+    }
+
+    /// An app tier's resources over the interval (CPU, workers, queues, instances, memory, sessions, pools), from its awake instances plus the quiet ones' capacity; quiet instances go to sleep after.
+    pub(in crate::engine) fn tier_resource_series<S: SeriesSink>(
+        &mut self,
+        out: &mut S,
+        span: SampleSpan,
+    ) {
+        let SampleSpan {
+            prev,
+            now,
+            sampling,
+            ..
+        } = span;
+        for ti in 0..self.tiers.len() {
+            let dbs = self.tier_dbs(&self.tiers[ti]);
+            // The quiet instances' capacity, then what the awake ones had.
+            let quiet = &self.tiers[ti].quiet;
+            let (mut cpu_busy, mut cores, mut w_busy, mut slots, mut aq, mut rq) =
+                (0.0, quiet.cores, 0.0, quiet.slots, 0.0, 0.0);
+            let mut pool_busy = vec![0.0; dbs.len()];
+            let mut pool_size: Vec<f64> = (0..dbs.len())
+                .map(|j| quiet.pools.get(j).copied().unwrap_or(0.0))
+                .collect();
+            let mut pool_wait = vec![0.0; dbs.len()];
+            if sampling {
+                for k in 0..self.tiers[ti].awake.len() {
+                    let i = self.tiers[ti].awake[k] as usize;
+                    let st = &mut self.stations[self.instances[i].cores as usize];
+                    let (busy, capacity) = st.busy.take_sample_means(prev, now);
+                    cpu_busy += busy;
+                    cores += capacity;
+                    rq += st.queue_len.take_sample_mean(prev, now);
+                    let inst = &mut self.instances[i];
+                    let (busy, capacity) = inst.busy_slots.take_sample_means(prev, now);
+                    w_busy += busy;
+                    slots += capacity;
+                    aq += inst.queue_len.take_sample_mean(prev, now);
+                    for (j, db) in dbs.iter().enumerate() {
+                        let Some(a) = inst.db_access.iter().find(|a| a.db == *db).copied() else {
+                            continue;
+                        };
+                        for p in a.pools() {
+                            let pool = &mut self.pools[p as usize];
+                            let (busy, capacity) = pool.in_use.take_sample_means(prev, now);
+                            pool_busy[j] += busy;
+                            pool_size[j] += capacity;
+                            pool_wait[j] += pool.waiting.take_sample_mean(prev, now);
+                        }
+                    }
+                }
+                if self.lazy_sampling {
+                    self.let_quiet_instances_sleep(ti, &dbs);
+                }
+            }
+            let t = &self.tiers[ti];
+            out.put(|| named(&t.id, "cpu_util"), || ratio(cpu_busy, cores));
+            out.put(|| named(&t.id, "worker_util"), || ratio(w_busy, slots));
+            out.put(|| named(&t.id, "accept_queue"), || aq);
+            out.put(|| named(&t.id, "run_queue"), || rq);
+            out.put(|| named(&t.id, "instances"), || t.active.len() as f64);
+            // The fullest instance's memory, now: the one that would crash first.
+            if let Some(limit) = t.memory_kb {
+                out.put(
+                    || named(&t.id, "memory_util"),
+                    || {
+                        let used = t
+                            .active
+                            .iter()
+                            .map(|i| self.instances[*i as usize].memory_kb)
+                            .max()
+                            .unwrap_or(0);
+                        used as f64 / limit.max(1) as f64
+                    },
+                );
+            }
+            if t.in_memory_sessions {
+                out.put(
+                    || named(&t.id, "sessions_lost"),
+                    || t.sessions_lost.total() as f64,
+                );
+            }
+            for (j, db) in dbs.iter().enumerate() {
+                let id = &self.dbs[*db as usize].id;
+                out.put(
+                    || (t.id.clone(), format!("pool({id})_util")),
+                    || ratio(pool_busy[j], pool_size[j]),
+                );
+                out.put(
+                    || (t.id.clone(), format!("pool({id})_waiting")),
+                    || pool_wait[j],
+                );
+            }
+        }
+    }
+
+    /// Takes the instances of tier `ti` that hold nothing out of the chart sampling
+    /// (just sampled): until something wakes them, only their capacity counts, in the
+    /// tier's quiet share.
+    pub(in crate::engine) fn let_quiet_instances_sleep(&mut self, ti: usize, dbs: &[u32]) {
+        let t = &mut self.tiers[ti];
+        if t.dbs != dbs {
+            // Its pools changed: every instance was woken first, so none is quiet.
+            debug_assert!(t.quiet.pools.iter().all(|p| *p == 0.0));
+            t.dbs = dbs.to_vec();
+            t.quiet.pools = vec![0.0; dbs.len()];
+        }
+        let mut awake = std::mem::take(&mut t.awake);
+        awake.retain(|&inst| {
+            let i = &self.instances[inst as usize];
+            let st = &self.stations[i.cores as usize];
+            let quiet = i.in_system.value() == 0
+                && i.busy_slots.value() == 0
+                && i.queue_len.value() == 0
+                && st.busy.value() == 0
+                && st.queue_len.value() == 0
+                && i.db_access.iter().flat_map(|a| a.pools()).all(|p| {
+                    let p = &self.pools[p as usize];
+                    p.in_use.value() == 0 && p.waiting.value() == 0
+                });
+            if quiet {
+                self.shift_quiet_share(ti, inst, dbs, 1.0);
+                self.instances[inst as usize].awake = false;
+            }
+            !quiet
+        });
+        self.tiers[ti].awake = awake;
+    }
+
+    /// Adds (`sign` 1) or takes back (−1) what quiet instance `inst` adds to its tier's
+    /// sampled capacity: its levels are constant while it sleeps, so each interval's
+    /// mean is its value now. (Whole numbers: the sums are exact in any order.)
+    pub(in crate::engine) fn shift_quiet_share(
+        &mut self,
+        ti: usize,
+        inst: u32,
+        dbs: &[u32],
+        sign: f64,
+    ) {
+        let i = &self.instances[inst as usize];
+        let capacity = |o: &crate::metrics::level::Occupancy| f64::from(o.capacity().value());
+        let q = &mut self.tiers[ti].quiet;
+        q.cores += sign * capacity(&self.stations[i.cores as usize].busy);
+        q.slots += sign * capacity(&i.busy_slots);
+        for a in &i.db_access {
+            if let Some(j) = dbs.iter().position(|db| *db == a.db) {
+                for p in a.pools() {
+                    q.pools[j] += sign * capacity(&self.pools[p as usize].in_use);
+                }
+            }
+        }
+    }
+
+    /// Instance `inst` is about to change what chart samples read: if it was quiet, it
+    /// takes its capacity back out of the quiet share and its sample marks catch up to
+    /// the last sample, so the next one reads it in full. Call before the change.
+    #[inline]
+    pub(in crate::engine) fn wake(&mut self, inst: u32) {
+        if !self.instances[inst as usize].awake {
+            self.wake_quiet(inst);
+        }
+    }
+
+    #[cold]
+    pub(in crate::engine) fn wake_quiet(&mut self, inst: u32) {
+        let ti = self.instances[inst as usize].tier as usize;
+        let dbs = std::mem::take(&mut self.tiers[ti].dbs);
+        self.shift_quiet_share(ti, inst, &dbs, -1.0);
+        self.tiers[ti].dbs = dbs;
+        self.tiers[ti].awake.push(inst);
+        let at = self.last_sample;
+        let i = &mut self.instances[inst as usize];
+        i.awake = true;
+        i.busy_slots.skip_sample(at);
+        i.queue_len.skip_sample(at);
+        i.in_system.skip_sample(at);
+        let st = &mut self.stations[i.cores as usize];
+        st.busy.skip_sample(at);
+        st.queue_len.skip_sample(at);
+        for a in &i.db_access {
+            for p in a.pools() {
+                let p = &mut self.pools[p as usize];
+                p.in_use.skip_sample(at);
+                p.waiting.skip_sample(at);
+            }
+        }
+    }
+
+    /// Wakes every instance: before a change or a fault, which may change any of them.
+    pub(in crate::engine) fn wake_all(&mut self) {
+        for inst in 0..self.instances.len() as u32 {
+            self.wake(inst);
+        }
+    }
+
+    pub(in crate::engine) fn tier_dbs(&self, t: &Tier) -> Vec<u32> {
+        t.instances
+            .first()
+            .map(|i| {
+                self.instances[*i as usize]
+                    .db_access
+                    .iter()
+                    .filter(|a| a.base != NONE)
+                    .map(|a| a.db)
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 }

@@ -6,7 +6,7 @@ use crate::metrics::level::Counter;
 use crate::sim::{SimDuration, SimTime};
 
 use crate::engine::components::*;
-use crate::engine::measure::SummaryParts;
+use crate::engine::measure::{SampleSpan, SeriesSink, SummaryParts, named};
 use crate::engine::world::{Event, World};
 
 /// Scales an app tier toward a target metric.
@@ -141,6 +141,18 @@ impl World {
             f.insert("desired".into(), f64::from(a.desired));
             f.insert("measured".into(), a.measured);
             f.insert("changes".into(), a.changes.since_warmup() as f64);
+        }
+    }
+
+    /// An autoscaler's chart series.
+    pub(in crate::engine) fn autoscaler_series<S: SeriesSink>(
+        &mut self,
+        out: &mut S,
+        _span: SampleSpan,
+    ) {
+        for a in &self.autoscalers {
+            out.put(|| named(&a.id, "desired"), || f64::from(a.desired));
+            out.put(|| named(&a.id, "measured"), || a.measured);
         }
     }
 }

@@ -6,7 +6,7 @@ use crate::metrics::level::{Counter, Level};
 use crate::sim::{SimDuration, SimTime};
 
 use crate::engine::components::*;
-use crate::engine::measure::SummaryParts;
+use crate::engine::measure::{SampleSpan, SeriesSink, SummaryParts, named};
 use crate::engine::world::World;
 
 /// The state of a circuit breaker.
@@ -206,6 +206,26 @@ impl World {
             f.insert(
                 "open_share".into(),
                 b.open_level.mean_since_warmup(self.t0(), self.now),
+            );
+        }
+    }
+
+    /// A circuit breaker's chart series.
+    pub(in crate::engine) fn breaker_series<S: SeriesSink>(
+        &mut self,
+        out: &mut S,
+        span: SampleSpan,
+    ) {
+        let SampleSpan { secs, .. } = span;
+        for b in &mut self.breakers {
+            out.put(|| named(&b.id, "state"), || b.state.level());
+            out.put(
+                || named(&b.id, "calls_per_sec"),
+                || b.calls.take_sample() as f64 / secs,
+            );
+            out.put(
+                || named(&b.id, "short_circuited_per_sec"),
+                || b.short_circuited.take_sample() as f64 / secs,
             );
         }
     }

@@ -12,7 +12,7 @@ use crate::sim::{SimDuration, SimRng, SimTime};
 
 use crate::engine::components::*;
 use crate::engine::lru::Lru;
-use crate::engine::measure::{Agg, SummaryParts};
+use crate::engine::measure::{Agg, SampleSpan, SeriesSink, SummaryParts, named, ratio};
 use crate::engine::sampler::Sampler;
 use crate::engine::world::World;
 
@@ -188,6 +188,50 @@ impl World {
             parts
                 .stations
                 .push(agg.report(format!("{id}.server"), parts.span));
+        }
+    }
+
+    /// A cache's gets.
+    pub(in crate::engine) fn cache_traffic_series<S: SeriesSink>(
+        &mut self,
+        out: &mut S,
+        span: SampleSpan,
+    ) {
+        let SampleSpan { secs, .. } = span;
+        for c in &mut self.caches {
+            out.put(
+                || named(&c.id, "gets_per_sec"),
+                || c.gets.take_sample() as f64 / secs,
+            );
+        }
+    }
+
+    /// A cache's hit ratio and its server's utilisation.
+    pub(in crate::engine) fn cache_state_series<S: SeriesSink>(
+        &mut self,
+        out: &mut S,
+        span: SampleSpan,
+    ) {
+        let SampleSpan { prev, now, .. } = span;
+        for c in &mut self.caches {
+            out.put(
+                || named(&c.id, "hit_ratio"),
+                || {
+                    let hits = c.hits.take_sample() as f64;
+                    let gets = hits + c.misses.take_sample() as f64;
+                    if gets > 0.0 { hits / gets } else { f64::NAN }
+                },
+            );
+            if c.station != NONE {
+                let st = &mut self.stations[c.station as usize];
+                out.put(
+                    || named(&c.id, "util"),
+                    || {
+                        let (busy, capacity) = st.busy.take_sample_means(prev, now);
+                        ratio(busy, capacity)
+                    },
+                );
+            }
         }
     }
 }

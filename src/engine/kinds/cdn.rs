@@ -6,7 +6,7 @@ use crate::metrics::level::Counter;
 use crate::sim::{SimRng, SimTime};
 
 use crate::engine::components::*;
-use crate::engine::measure::SummaryParts;
+use crate::engine::measure::{SampleSpan, SeriesSink, SummaryParts, named};
 use crate::engine::sampler::Sampler;
 use crate::engine::world::World;
 
@@ -68,6 +68,21 @@ impl World {
             f.insert("arrivals_per_sec".into(), arrivals / parts.span_nz);
             f.insert("edge_per_sec".into(), edge / parts.span_nz);
             f.insert("origin_per_sec".into(), (arrivals - edge) / parts.span_nz);
+        }
+    }
+
+    /// A CDN's chart series.
+    pub(in crate::engine) fn cdn_series<S: SeriesSink>(&mut self, out: &mut S, span: SampleSpan) {
+        let SampleSpan { secs, .. } = span;
+        for c in &mut self.cdns {
+            out.put(
+                || named(&c.id, "arrivals_per_sec"),
+                || c.arrivals.take_sample() as f64 / secs,
+            );
+            out.put(
+                || named(&c.id, "edge_per_sec"),
+                || c.edge.take_sample() as f64 / secs,
+            );
         }
     }
 }

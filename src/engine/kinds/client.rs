@@ -8,7 +8,7 @@ use crate::sim::{EventId, SimDuration, SimRng, SimTime};
 
 use crate::engine::arrivals::ArrivalProcess;
 use crate::engine::components::*;
-use crate::engine::measure::SummaryParts;
+use crate::engine::measure::{SampleSpan, SeriesSink, SummaryParts, named};
 use crate::engine::sampler::Sampler;
 use crate::engine::world::{DEADLINES_COMPACT_MIN, Event, World};
 
@@ -257,6 +257,21 @@ impl World {
             f.insert(
                 "sent_per_sec".into(),
                 c.sent.since_warmup() as f64 / parts.span_nz,
+            );
+        }
+    }
+
+    /// A client's chart series.
+    pub(in crate::engine) fn client_series<S: SeriesSink>(
+        &mut self,
+        out: &mut S,
+        span: SampleSpan,
+    ) {
+        let SampleSpan { secs, .. } = span;
+        for c in &mut self.clients {
+            out.put(
+                || named(&c.id, "sent_per_sec"),
+                || c.sent.take_sample() as f64 / secs,
             );
         }
     }

@@ -11,7 +11,9 @@ use crate::model::{DatabaseSpec, Pooler, QuerySpec};
 use crate::sim::{SimDuration, SimRng, SimTime};
 
 use crate::engine::components::*;
-use crate::engine::measure::{Agg, SummaryParts, ratio};
+use crate::engine::measure::{
+    Agg, SampleSpan, SeriesSink, SummaryParts, named, query_rate_metric, ratio,
+};
 use crate::engine::sampler::Sampler;
 use crate::engine::world::World;
 
@@ -455,6 +457,76 @@ impl World {
         f.insert("refused".into(), refused as f64);
         let total: u64 = d.queries.iter().map(|q| q.count.since_warmup()).sum();
         f.insert("queries_per_sec".into(), total as f64 / parts.span_nz);
+    }
+
+    /// A database's queries per second, in all and per query, and its stale reads.
+    pub(in crate::engine) fn database_query_series<S: SeriesSink>(
+        &mut self,
+        out: &mut S,
+        span: SampleSpan,
+    ) {
+        let SampleSpan { secs, sampling, .. } = span;
+        for d in &mut self.dbs {
+            let counts: Vec<u64> = if sampling {
+                d.queries
+                    .iter_mut()
+                    .map(|q| q.count.take_sample())
+                    .collect()
+            } else {
+                vec![0; d.queries.len()]
+            };
+            out.put(
+                || named(&d.id, "queries_per_sec"),
+                || counts.iter().sum::<u64>() as f64 / secs,
+            );
+            out.put(
+                || named(&d.id, "stale_reads_per_sec"),
+                || d.stale_reads.take_sample() as f64 / secs,
+            );
+            for (q, n) in d.queries.iter().zip(counts) {
+                out.put(
+                    || (d.id.clone(), query_rate_metric(&q.name)),
+                    || n as f64 / secs,
+                );
+            }
+        }
+    }
+
+    /// Each database node's CPU, queue and connections.
+    pub(in crate::engine) fn database_node_series<S: SeriesSink>(
+        &mut self,
+        out: &mut S,
+        span: SampleSpan,
+    ) {
+        let SampleSpan {
+            prev,
+            now,
+            sampling,
+            ..
+        } = span;
+        for n in &mut self.db_nodes {
+            let st = &mut self.stations[n.station as usize];
+            let (busy, capacity) = if sampling {
+                st.busy.take_sample_means(prev, now)
+            } else {
+                (0.0, 0.0)
+            };
+            out.put(|| named(&n.name, "cpu_util"), || ratio(busy, capacity));
+            out.put(
+                || named(&n.name, "queue"),
+                || st.queue_len.take_sample_mean(prev, now),
+            );
+            let (conns, capacity) = if sampling {
+                n.connections.take_sample_means(prev, now)
+            } else {
+                (0.0, 0.0)
+            };
+            out.put(|| named(&n.name, "connections"), || conns);
+            out.put(
+                || named(&n.name, "connections_util"),
+                || ratio(conns, capacity),
+            );
+        }
     }
 }
 

@@ -7,7 +7,7 @@ use crate::model::Policy;
 use crate::sim::{SimRng, SimTime};
 
 use crate::engine::components::*;
-use crate::engine::measure::SummaryParts;
+use crate::engine::measure::{SampleSpan, SeriesSink, SummaryParts, named};
 use crate::engine::world::World;
 
 /// A load balancer over the instances of its backend tiers.
@@ -89,6 +89,25 @@ impl World {
             f.insert(
                 "imbalance".into(),
                 if mean > 0.0 { max / mean } else { 1.0 },
+            );
+        }
+    }
+
+    /// A load balancer's chart series.
+    pub(in crate::engine) fn load_balancer_series<S: SeriesSink>(
+        &mut self,
+        out: &mut S,
+        span: SampleSpan,
+    ) {
+        let SampleSpan { secs, .. } = span;
+        for lb in &mut self.lbs {
+            out.put(
+                || named(&lb.id, "routed_per_sec"),
+                || lb.routed.take_sample() as f64 / secs,
+            );
+            out.put(
+                || named(&lb.id, "shed_per_sec"),
+                || lb.shed.take_sample() as f64 / secs,
             );
         }
     }

@@ -7,7 +7,7 @@ use crate::metrics::summary::ResourceKind;
 use crate::sim::{SimDuration, SimRng, SimTime};
 
 use crate::engine::components::*;
-use crate::engine::measure::{SummaryParts, ms_at, ratio};
+use crate::engine::measure::{SampleSpan, SeriesSink, SummaryParts, ms_at, named, ratio};
 use crate::engine::sampler::Sampler;
 use crate::engine::world::World;
 
@@ -172,6 +172,44 @@ impl World {
                     q.running.level().mean_since_warmup(t0, now),
                     q.running.capacity().mean_since_warmup(t0, now),
                 ),
+            );
+        }
+    }
+
+    /// A queue's chart series.
+    pub(in crate::engine) fn queue_series<S: SeriesSink>(&mut self, out: &mut S, span: SampleSpan) {
+        let SampleSpan {
+            prev,
+            now,
+            secs,
+            sampling,
+        } = span;
+        for q in &mut self.queues {
+            out.put(
+                || named(&q.id, "depth"),
+                || q.depth.take_sample_mean(prev, now),
+            );
+            let (running, consumers) = if sampling {
+                q.running.take_sample_means(prev, now)
+            } else {
+                (0.0, 0.0)
+            };
+            out.put(|| named(&q.id, "running"), || running);
+            out.put(
+                || named(&q.id, "consumers_util"),
+                || ratio(running, consumers),
+            );
+            out.put(
+                || named(&q.id, "enqueued_per_sec"),
+                || q.enqueued.take_sample() as f64 / secs,
+            );
+            out.put(
+                || named(&q.id, "completed_per_sec"),
+                || q.completed.take_sample() as f64 / secs,
+            );
+            out.put(
+                || named(&q.id, "dead_letters"),
+                || q.dead_letters.total() as f64,
             );
         }
     }

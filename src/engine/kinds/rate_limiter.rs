@@ -7,7 +7,7 @@ use crate::metrics::summary::ResourceKind;
 use crate::sim::SimTime;
 
 use crate::engine::components::*;
-use crate::engine::measure::SummaryParts;
+use crate::engine::measure::{SampleSpan, SeriesSink, SummaryParts, named};
 use crate::engine::world::World;
 
 /// A token bucket in front of a load balancer or a tier.
@@ -126,6 +126,33 @@ impl World {
             f.insert("limited_per_sec".into(), limited / parts.span_nz);
             f.insert("util".into(), util);
             parts.saturated(id, format!("{id} rate"), ResourceKind::Limit, util);
+        }
+    }
+
+    /// A rate limiter's chart series.
+    pub(in crate::engine) fn rate_limiter_series<S: SeriesSink>(
+        &mut self,
+        out: &mut S,
+        span: SampleSpan,
+    ) {
+        let SampleSpan { secs, sampling, .. } = span;
+        for l in &mut self.limiters {
+            let (arrivals, limited, supplied) = if sampling {
+                let supplied = l.supplied - l.supplied_at_sample;
+                l.supplied_at_sample = l.supplied;
+                (l.arrivals.take_sample(), l.limited.take_sample(), supplied)
+            } else {
+                Default::default()
+            };
+            out.put(
+                || named(&l.id, "arrivals_per_sec"),
+                || arrivals as f64 / secs,
+            );
+            out.put(|| named(&l.id, "limited_per_sec"), || limited as f64 / secs);
+            out.put(
+                || named(&l.id, "util"),
+                || l.utilization((arrivals - limited) as f64, supplied),
+            );
         }
     }
 }
