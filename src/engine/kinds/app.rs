@@ -885,7 +885,7 @@ impl World {
     /// Takes the instances of tier `ti` that hold nothing out of the chart sampling
     /// (just sampled): until something wakes them, only their capacity counts, in the
     /// tier's quiet share.
-    pub(in crate::engine) fn let_quiet_instances_sleep(&mut self, ti: usize, dbs: &[u32]) {
+    fn let_quiet_instances_sleep(&mut self, ti: usize, dbs: &[u32]) {
         let t = &mut self.tiers[ti];
         if t.dbs != dbs {
             // Its pools changed: every instance was woken first, so none is quiet.
@@ -907,7 +907,7 @@ impl World {
                     p.in_use.value() == 0 && p.waiting.value() == 0
                 });
             if quiet {
-                self.shift_quiet_share(ti, inst, dbs, 1.0);
+                self.shift_quiet_share(ti, inst, 1.0);
                 self.instances[inst as usize].awake = false;
             }
             !quiet
@@ -918,16 +918,11 @@ impl World {
     /// Adds (`sign` 1) or takes back (−1) what quiet instance `inst` adds to its tier's
     /// sampled capacity: its levels are constant while it sleeps, so each interval's
     /// mean is its value now. (Whole numbers: the sums are exact in any order.)
-    pub(in crate::engine) fn shift_quiet_share(
-        &mut self,
-        ti: usize,
-        inst: u32,
-        dbs: &[u32],
-        sign: f64,
-    ) {
+    fn shift_quiet_share(&mut self, ti: usize, inst: u32, sign: f64) {
         let i = &self.instances[inst as usize];
         let capacity = |o: &crate::metrics::level::Occupancy| f64::from(o.capacity().value());
-        let q = &mut self.tiers[ti].quiet;
+        let t = &mut self.tiers[ti];
+        let (q, dbs) = (&mut t.quiet, &t.dbs);
         q.cores += sign * capacity(&self.stations[i.cores as usize].busy);
         q.slots += sign * capacity(&i.busy_slots);
         for a in &i.db_access {
@@ -950,11 +945,9 @@ impl World {
     }
 
     #[cold]
-    pub(in crate::engine) fn wake_quiet(&mut self, inst: u32) {
+    fn wake_quiet(&mut self, inst: u32) {
         let ti = self.instances[inst as usize].tier as usize;
-        let dbs = std::mem::take(&mut self.tiers[ti].dbs);
-        self.shift_quiet_share(ti, inst, &dbs, -1.0);
-        self.tiers[ti].dbs = dbs;
+        self.shift_quiet_share(ti, inst, -1.0);
         self.tiers[ti].awake.push(inst);
         let at = self.last_sample;
         let i = &mut self.instances[inst as usize];
