@@ -10,8 +10,9 @@ use crate::sim::{SimRng, SimTime};
 /// The state of one open arrival process.
 #[derive(Clone, Debug)]
 pub enum ArrivalProcess {
+    /// Exponential gaps of mean `mean_gap_ns` (`None`: a rate of zero, no arrivals).
     Poisson {
-        rate_per_sec: f64,
+        mean_gap_ns: Option<f64>,
     },
     Constant {
         rate_per_sec: f64,
@@ -33,7 +34,7 @@ impl ArrivalProcess {
     pub fn new(spec: &Arrivals, rng: &mut SimRng) -> Option<Self> {
         Some(match spec {
             Arrivals::Poisson { rate_per_sec } => Self::Poisson {
-                rate_per_sec: *rate_per_sec,
+                mean_gap_ns: (*rate_per_sec > 0.0).then(|| 1e9 / rate_per_sec),
             },
             Arrivals::Constant { rate_per_sec } => Self::Constant {
                 rate_per_sec: *rate_per_sec,
@@ -60,21 +61,12 @@ impl ArrivalProcess {
 
     /// The time of the next arrival after `now`, or `None` if no more will come.
     pub fn next_after(&mut self, now: SimTime, rng: &mut SimRng) -> Option<SimTime> {
-        if let Self::Poisson { rate_per_sec } = self {
-            // The hot path: exponential gaps, computed in integer nanoseconds.
-            if *rate_per_sec <= 0.0 {
-                return None;
-            }
-            let gap_ns = rng.exp1() * (1e9 / *rate_per_sec) + 0.5;
-            return Some(now + crate::sim::SimDuration(gap_ns as u64));
-        }
         let now_secs = now.as_secs_f64();
         let next_secs = match self {
-            Self::Poisson { rate_per_sec } => {
-                if *rate_per_sec <= 0.0 {
-                    return None;
-                }
-                now_secs + rng.exp1() / *rate_per_sec
+            Self::Poisson { mean_gap_ns } => {
+                // The hot path: exponential gaps, computed in integer nanoseconds.
+                let gap_ns = rng.exp1() * (*mean_gap_ns)? + 0.5;
+                return Some(now + crate::sim::SimDuration(gap_ns as u64));
             }
             Self::Constant { rate_per_sec } => {
                 if *rate_per_sec <= 0.0 {
@@ -239,7 +231,11 @@ mod tests {
 
     #[test]
     fn zero_rate_ends_the_stream() {
-        let mut p = ArrivalProcess::Poisson { rate_per_sec: 0.0 };
+        let mut p = ArrivalProcess::new(
+            &Arrivals::Poisson { rate_per_sec: 0.0 },
+            &mut SimRng::stream(1, "z"),
+        )
+        .unwrap();
         assert_eq!(
             p.next_after(SimTime::ZERO, &mut SimRng::stream(1, "z")),
             None

@@ -902,8 +902,14 @@ impl World {
         if n == 0 {
             return Routed::Refused(ErrorCause::NoInstance);
         }
-        let i = tier.active[tier.rr_next % n];
-        tier.rr_next = (tier.rr_next + 1) % n;
+        // (Only after instances left can the turn be past the end: no division else.)
+        let k = if tier.rr_next < n {
+            tier.rr_next
+        } else {
+            tier.rr_next % n
+        };
+        let i = tier.active[k];
+        tier.rr_next = if k + 1 == n { 0 } else { k + 1 };
         Routed::Instance(i)
     }
 
@@ -977,8 +983,12 @@ impl World {
                 use crate::model::Policy::*;
                 Routed::Instance(match lb.policy {
                     RoundRobin => {
-                        let k = lb.rr_next % n;
-                        lb.rr_next = (k + 1) % n;
+                        let k = if lb.rr_next < n {
+                            lb.rr_next
+                        } else {
+                            lb.rr_next % n
+                        };
+                        lb.rr_next = if k + 1 == n { 0 } else { k + 1 };
                         nth(k)
                     }
                     Random => nth(lb.rng.below(n as u64) as usize),
