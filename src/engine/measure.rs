@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use hdrhistogram::Histogram;
 
 use crate::metrics::breakdown::Phase;
-use crate::metrics::level::{DurationSum, Level, Moments, Occupancy};
+use crate::metrics::level::{DurationSum, Level, Moments, Occupancy, SampleSum};
 use crate::metrics::summary::*;
 use crate::metrics::{ErrorCause, Glance, OutcomeMeter, SeriesSet};
 use crate::sim::{SimDuration, SimTime};
@@ -500,13 +500,6 @@ impl World {
             secs,
             sampling,
         };
-        if sampling {
-            // Instances in index order, as a walk over every instance would add them.
-            for t in &mut self.tiers {
-                t.awake.sort_unstable();
-            }
-        }
-
         // Endpoints first (their interval counts add up to the system-wide ones).
         let (mut offered, mut ok, mut users, mut retries) = (0, 0, 0, 0);
         let mut per_cause = [0u64; ErrorCause::ALL.len()];
@@ -555,15 +548,13 @@ impl World {
         out.put(
             || g("in_flight"),
             || {
-                let mut sum = 0.0;
+                let mut sum = SampleSum::default();
                 for t in &self.tiers {
                     for &i in &t.awake {
-                        sum += self.instances[i as usize]
-                            .in_system
-                            .take_sample_mean(prev, now);
+                        sum.take(&mut self.instances[i as usize].in_system, now);
                     }
                 }
-                sum
+                sum.mean(prev, now)
             },
         );
         for (k, p) in self.programs.iter().enumerate() {

@@ -199,6 +199,57 @@ impl Occupancy {
             self.capacity.take_sample_mean(prev, now),
         )
     }
+
+    /// Adds its busy servers and its capacity since the previous sample to two sums
+    /// (moves both marks).
+    #[inline]
+    pub fn take_sample_into(
+        &mut self,
+        now: SimTime,
+        busy: &mut SampleSum,
+        capacity: &mut SampleSum,
+    ) {
+        busy.take(&mut self.busy, now);
+        capacity.take(&mut self.capacity, now);
+    }
+}
+
+/// Several levels summed over one sample interval — a tier's instances — in exact
+/// integer areas, divided once at the end: the same whatever order they are added in.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SampleSum {
+    /// ∫ Σ value dt over the interval, in value·ns.
+    area: u128,
+    /// Σ value now (the mean of an interval of no length).
+    value: u64,
+}
+
+impl SampleSum {
+    /// Adds `level` since its sample mark and moves the mark to `now`.
+    #[inline]
+    pub fn take(&mut self, level: &mut Level, now: SimTime) {
+        let area = level.area_until(now);
+        self.area += area - level.area_at_sample;
+        self.value += u64::from(level.value);
+        level.area_at_sample = area;
+    }
+
+    /// Adds a level that held `value` over the whole interval `prev..now`.
+    #[inline]
+    pub fn add_constant(&mut self, value: u64, prev: SimTime, now: SimTime) {
+        self.area += u128::from(value) * u128::from(now.0.saturating_sub(prev.0));
+        self.value += value;
+    }
+
+    /// The sum's time average over `prev..now`.
+    pub fn mean(&self, prev: SimTime, now: SimTime) -> f64 {
+        let span = now.0.saturating_sub(prev.0);
+        if span == 0 {
+            self.value as f64
+        } else {
+            to_f64(self.area) / span as f64
+        }
+    }
 }
 
 /// An event count with warm-up and sample marks.

@@ -3,7 +3,7 @@
 use std::collections::{BTreeMap, VecDeque};
 
 use crate::metrics::breakdown::{Breakdown, Phase};
-use crate::metrics::level::{Counter, DurationSum, Level, Occupancy};
+use crate::metrics::level::{Counter, DurationSum, Level, Occupancy, SampleSum};
 use crate::metrics::summary::{ResourceKind, TierTime};
 use crate::model::{AppSpec, CacheScope, Concurrency, PoolMode, SessionStore};
 use crate::sim::{SimDuration, SimRng, SimTime};
@@ -74,9 +74,9 @@ impl Warm for Tier {
 /// `World::tier_dbs` order).
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct QuietShare {
-    pub cores: f64,
-    pub slots: f64,
-    pub pools: Vec<f64>,
+    pub cores: u64,
+    pub slots: u64,
+    pub pools: Vec<u64>,
 }
 
 /// Where an instance is in its life.
@@ -804,36 +804,36 @@ impl World {
             let dbs = self.tier_dbs(&self.tiers[ti]);
             // The quiet instances' capacity, then what the awake ones had.
             let quiet = &self.tiers[ti].quiet;
-            let (mut cpu_busy, mut cores, mut w_busy, mut slots, mut aq, mut rq) =
-                (0.0, quiet.cores, 0.0, quiet.slots, 0.0, 0.0);
-            let mut pool_busy = vec![0.0; dbs.len()];
-            let mut pool_size: Vec<f64> = (0..dbs.len())
-                .map(|j| quiet.pools.get(j).copied().unwrap_or(0.0))
-                .collect();
-            let mut pool_wait = vec![0.0; dbs.len()];
+            let mut cores = SampleSum::default();
+            let mut slots = SampleSum::default();
+            cores.add_constant(quiet.cores, prev, now);
+            slots.add_constant(quiet.slots, prev, now);
+            let mut pool_size = vec![SampleSum::default(); dbs.len()];
+            for (j, size) in pool_size.iter_mut().enumerate() {
+                size.add_constant(quiet.pools.get(j).copied().unwrap_or(0), prev, now);
+            }
+            let (mut cpu_busy, mut w_busy, mut aq, mut rq) = Default::default();
+            let mut pool_busy = vec![SampleSum::default(); dbs.len()];
+            let mut pool_wait = vec![SampleSum::default(); dbs.len()];
             if sampling {
                 for k in 0..self.tiers[ti].awake.len() {
                     let i = self.tiers[ti].awake[k] as usize;
                     let st = &mut self.stations[self.instances[i].cores as usize];
-                    let (busy, capacity) = st.busy.take_sample_means(prev, now);
-                    cpu_busy += busy;
-                    cores += capacity;
-                    rq += st.queue_len.take_sample_mean(prev, now);
+                    st.busy.take_sample_into(now, &mut cpu_busy, &mut cores);
+                    SampleSum::take(&mut rq, &mut st.queue_len, now);
                     let inst = &mut self.instances[i];
-                    let (busy, capacity) = inst.busy_slots.take_sample_means(prev, now);
-                    w_busy += busy;
-                    slots += capacity;
-                    aq += inst.queue_len.take_sample_mean(prev, now);
+                    inst.busy_slots
+                        .take_sample_into(now, &mut w_busy, &mut slots);
+                    SampleSum::take(&mut aq, &mut inst.queue_len, now);
                     for (j, db) in dbs.iter().enumerate() {
                         let Some(a) = inst.db_access.iter().find(|a| a.db == *db).copied() else {
                             continue;
                         };
                         for p in a.pools() {
                             let pool = &mut self.pools[p as usize];
-                            let (busy, capacity) = pool.in_use.take_sample_means(prev, now);
-                            pool_busy[j] += busy;
-                            pool_size[j] += capacity;
-                            pool_wait[j] += pool.waiting.take_sample_mean(prev, now);
+                            pool.in_use
+                                .take_sample_into(now, &mut pool_busy[j], &mut pool_size[j]);
+                            pool_wait[j].take(&mut pool.waiting, now);
                         }
                     }
                 }
@@ -841,6 +841,13 @@ impl World {
                     self.let_quiet_instances_sleep(ti, &dbs);
                 }
             }
+            let mean = |sum: &SampleSum| sum.mean(prev, now);
+            let (cpu_busy, cores, w_busy, slots) =
+                (mean(&cpu_busy), mean(&cores), mean(&w_busy), mean(&slots));
+            let (aq, rq): (f64, f64) = (mean(&aq), mean(&rq));
+            let pool_busy: Vec<f64> = pool_busy.iter().map(mean).collect();
+            let pool_size: Vec<f64> = pool_size.iter().map(mean).collect();
+            let pool_wait: Vec<f64> = pool_wait.iter().map(mean).collect();
             let t = &self.tiers[ti];
             out.put(|| named(&t.id, "cpu_util"), || ratio(cpu_busy, cores));
             out.put(|| named(&t.id, "worker_util"), || ratio(w_busy, slots));
@@ -889,9 +896,9 @@ impl World {
         let t = &mut self.tiers[ti];
         if t.dbs != dbs {
             // Its pools changed: every instance was woken first, so none is quiet.
-            debug_assert!(t.quiet.pools.iter().all(|p| *p == 0.0));
+            debug_assert!(t.quiet.pools.iter().all(|p| *p == 0));
             t.dbs = dbs.to_vec();
-            t.quiet.pools = vec![0.0; dbs.len()];
+            t.quiet.pools = vec![0; dbs.len()];
         }
         let mut awake = std::mem::take(&mut t.awake);
         awake.retain(|&inst| {
@@ -907,7 +914,7 @@ impl World {
                     p.in_use.value() == 0 && p.waiting.value() == 0
                 });
             if quiet {
-                self.shift_quiet_share(ti, inst, 1.0);
+                self.shift_quiet_share(ti, inst, true);
                 self.instances[inst as usize].awake = false;
             }
             !quiet
@@ -915,20 +922,27 @@ impl World {
         self.tiers[ti].awake = awake;
     }
 
-    /// Adds (`sign` 1) or takes back (−1) what quiet instance `inst` adds to its tier's
+    /// Adds (`sleeping`) or takes back what quiet instance `inst` adds to its tier's
     /// sampled capacity: its levels are constant while it sleeps, so each interval's
-    /// mean is its value now. (Whole numbers: the sums are exact in any order.)
-    fn shift_quiet_share(&mut self, ti: usize, inst: u32, sign: f64) {
+    /// mean is its value now.
+    fn shift_quiet_share(&mut self, ti: usize, inst: u32, sleeping: bool) {
         let i = &self.instances[inst as usize];
-        let capacity = |o: &crate::metrics::level::Occupancy| f64::from(o.capacity().value());
+        let shift = |sum: &mut u64, o: &Occupancy| {
+            let capacity = u64::from(o.capacity().value());
+            if sleeping {
+                *sum += capacity;
+            } else {
+                *sum -= capacity;
+            }
+        };
         let t = &mut self.tiers[ti];
         let (q, dbs) = (&mut t.quiet, &t.dbs);
-        q.cores += sign * capacity(&self.stations[i.cores as usize].busy);
-        q.slots += sign * capacity(&i.busy_slots);
+        shift(&mut q.cores, &self.stations[i.cores as usize].busy);
+        shift(&mut q.slots, &i.busy_slots);
         for a in &i.db_access {
             if let Some(j) = dbs.iter().position(|db| *db == a.db) {
                 for p in a.pools() {
-                    q.pools[j] += sign * capacity(&self.pools[p as usize].in_use);
+                    shift(&mut q.pools[j], &self.pools[p as usize].in_use);
                 }
             }
         }
@@ -947,7 +961,7 @@ impl World {
     #[cold]
     fn wake_quiet(&mut self, inst: u32) {
         let ti = self.instances[inst as usize].tier as usize;
-        self.shift_quiet_share(ti, inst, -1.0);
+        self.shift_quiet_share(ti, inst, false);
         self.tiers[ti].awake.push(inst);
         let at = self.last_sample;
         let i = &mut self.instances[inst as usize];
