@@ -2,8 +2,6 @@
 
 use std::collections::BTreeMap;
 
-use rand_distr::Zipf;
-
 use crate::metrics::breakdown::Phase;
 use crate::metrics::level::Counter;
 use crate::metrics::summary::ResourceKind;
@@ -20,7 +18,7 @@ use crate::engine::world::World;
 pub enum HitModel {
     Ratio(f64),
     Keys {
-        zipf: Option<Zipf<f64>>,
+        zipf: Option<Zipf>,
         keys: u64,
         capacity: u64,
         ttl_ns: Option<u64>,
@@ -247,7 +245,7 @@ pub(in crate::engine) fn hit_model(model: &CacheModel) -> HitModel {
             ttl_secs,
         } => HitModel::Keys {
             zipf: if *zipf_s > 0.0 {
-                Zipf::new(*keys as f64, *zipf_s).ok()
+                Zipf::new(*keys as f64, *zipf_s)
             } else {
                 None
             },

@@ -2,8 +2,6 @@
 
 use std::collections::{BTreeMap, VecDeque};
 
-use rand_distr::Zipf;
-
 use crate::metrics::breakdown::Phase;
 use crate::metrics::level::{Counter, DurationSum, Level, Occupancy};
 use crate::metrics::summary::ResourceKind;
@@ -39,7 +37,7 @@ pub struct Database {
     /// Nodes per shard: the primary and the replicas.
     pub per_shard: u32,
     /// The key space queries draw from.
-    pub zipf: Option<Zipf<f64>>,
+    pub zipf: Option<Zipf>,
     pub keys: u64,
     /// Whether queries draw a key (shards, or stale reads to track).
     pub needs_key: bool,
@@ -263,7 +261,7 @@ impl World {
             }
         }
         let zipf = if s.keys.zipf_s > 0.0 {
-            Zipf::new(s.keys.keys as f64, s.keys.zipf_s).ok()
+            Zipf::new(s.keys.keys as f64, s.keys.zipf_s)
         } else {
             None
         };
