@@ -9,11 +9,10 @@ use hdrhistogram::Histogram;
 use crate::metrics::breakdown::Phase;
 use crate::metrics::level::{DurationSum, Level, Moments, Occupancy, SampleSum};
 use crate::metrics::summary::*;
-use crate::metrics::{ErrorCause, Glance, OutcomeMeter, SeriesSet};
+use crate::metrics::{Broken, ErrorCause, Glance, OutcomeMeter, SeriesSet};
 use crate::sim::{SimDuration, SimTime};
 use crate::theory;
 
-use super::components::Database;
 use super::world::{Event, World};
 
 /// Accumulates queueing figures of several identical stations (one per instance).
@@ -179,7 +178,7 @@ pub fn query_rate_metric(query: &str) -> String {
     format!("queries_per_sec.{query}")
 }
 
-fn nonzero(secs: f64) -> f64 {
+pub(in crate::engine) fn nonzero(secs: f64) -> f64 {
     if secs > 0.0 { secs } else { f64::INFINITY }
 }
 
@@ -424,35 +423,12 @@ impl World {
     /// were stopped or still starting cost nothing).
     fn cost_per_hour(&self, spec: &crate::model::ComponentSpec) -> f64 {
         use crate::model::ComponentSpec as C;
-        use crate::model::defaults::*;
-        let (t0, now) = (self.t0(), self.now);
         match spec {
-            C::App(a) => {
-                let Some(tier) = self.tiers.iter().find(|t| t.id == a.id) else {
-                    return 0.0;
-                };
-                // Cores up, time-averaged, and instances up (cores up ÷ cores each).
-                let (mut cores, mut instances) = (0.0, 0.0);
-                for &i in &tier.instances {
-                    let st = &self.stations[self.instances[i as usize].cores as usize];
-                    let c = st.busy.servers().mean_since_warmup(t0, now);
-                    cores += c;
-                    if st.servers > 0 {
-                        instances += c / f64::from(st.servers);
-                    }
-                }
-                match a.price_per_hour {
-                    Some(p) => instances * p,
-                    None => cores * a.cpu_speed * APP_PRICE_PER_CORE_HOUR,
-                }
-            }
+            C::App(a) => self.app_cost_per_hour(a),
             C::Database(d) => crate::model::price::database(d),
             C::Cache(c) => crate::model::price::cache(c),
             C::LoadBalancer(lb) => lb.price_per_hour,
-            C::Cdn(spec) => self.cdns.iter().find(|c| c.id == spec.id).map_or(0.0, |c| {
-                let span = nonzero(now.since(t0).as_secs_f64());
-                c.edge.since_warmup() as f64 / span * 3600.0 / 1e6 * spec.price_per_million
-            }),
+            C::Cdn(c) => self.cdn_cost_per_hour(c),
             C::Queue(q) => q.price_per_hour,
             C::Client(_) | C::RateLimiter(_) | C::Autoscaler(_) | C::CircuitBreaker(_) => 0.0,
         }
@@ -632,68 +608,19 @@ impl SeriesSink for Values {
     }
 }
 
-/// Whole seconds from `now` until `until`, rounded up, for "back in 4 s".
-fn secs_left(now: SimTime, until: SimTime) -> f64 {
-    until.since(now).as_secs_f64().ceil()
-}
-
 impl World {
-    /// A latency spike going on, for a node's broken line.
-    fn spike_note(&self, spike: Option<(SimTime, SimDuration)>) -> String {
+    /// A latency spike going on.
+    pub(in crate::engine) fn spike_broken(
+        &self,
+        spike: Option<(SimTime, SimDuration)>,
+    ) -> Option<Broken> {
         match spike {
-            Some((until, extra)) if self.now < until => format!(
-                "+{:.0} ms spike · {:.0} s left",
-                extra.as_secs_f64() * 1e3,
-                secs_left(self.now, until)
-            ),
-            _ => String::new(),
+            Some((until, extra)) if self.now < until => Some(Broken::LatencySpike {
+                extra_ms: extra.as_secs_f64() * 1e3,
+                secs_left: until.since(self.now).as_secs_f64(),
+            }),
+            _ => None,
         }
-    }
-
-    /// Dead primaries (and a latency spike) of a database, for its broken line.
-    fn database_note(&self, db: &Database) -> String {
-        let mut notes = Vec::new();
-        for shard in 0..db.shards {
-            let node = &self.db_nodes[db.primary(shard) as usize];
-            if node.is_down(self.now) {
-                let which = if db.shards > 1 {
-                    format!("shard {shard} primary")
-                } else {
-                    "primary".to_owned()
-                };
-                notes.push(format!(
-                    "{which} down · back in {:.0} s",
-                    secs_left(self.now, node.down_until)
-                ));
-            }
-        }
-        notes.push(self.spike_note(db.spike));
-        notes.retain(|n| !n.is_empty());
-        notes.join(" · ")
-    }
-
-    /// The partitions cutting app tier `id` off, for its broken line.
-    fn partition_note(&self, id: &str) -> String {
-        let Some(tier) = self.tiers.iter().position(|t| t.id == id) else {
-            return String::new();
-        };
-        self.partitions
-            .iter()
-            .filter(|p| p.tier as usize == tier && self.now < p.until)
-            .map(|p| {
-                format!(
-                    "{} {} · {:.0} s left",
-                    if p.drop {
-                        "dropping packets to"
-                    } else {
-                        "cut from"
-                    },
-                    p.to_id,
-                    secs_left(self.now, p.until)
-                )
-            })
-            .collect::<Vec<_>>()
-            .join(" · ")
     }
 }
 
@@ -702,220 +629,58 @@ pub(in crate::engine) fn ratio(busy: f64, capacity: f64) -> f64 {
     if capacity > 0.0 { busy / capacity } else { 0.0 }
 }
 
+/// What a glance reads: the chart series, averaged over the window or as they are now.
+pub(in crate::engine) struct GlanceReader<'a> {
+    pub set: &'a SeriesSet,
+    pub window_secs: f64,
+}
+
+impl GlanceReader<'_> {
+    /// `scope.metric` averaged over the window (0 before the first sample).
+    pub fn get(&self, scope: &str, metric: &str) -> f64 {
+        self.set
+            .recent_mean(scope, metric, self.window_secs)
+            .unwrap_or(0.0)
+    }
+
+    /// `scope.metric` at the latest sample, if finite: states and counts, as they are now.
+    pub fn latest(&self, scope: &str, metric: &str) -> Option<f64> {
+        self.set.latest(scope, metric).filter(|x| x.is_finite())
+    }
+
+    /// `part ÷ whole`, 0 when nothing came.
+    pub fn share(part: f64, whole: f64) -> f64 {
+        if whole > 0.0 { part / whole } else { 0.0 }
+    }
+}
+
 impl World {
-    /// Every component at a glance, from the latest chart sample (all zero before it).
+    /// Every component at a glance, from the chart series over the last `window_secs`
+    /// (all zero before the first sample); each kind reads its own (`<kind>_glance`).
     pub fn glance(
         &self,
         scenario: &crate::model::Scenario,
         set: &SeriesSet,
         window_secs: f64,
     ) -> Vec<Glance> {
-        // Figures over the window; states and counts (a breaker's state, instances) as
-        // they are now.
-        let get =
-            |scope: &str, metric: &str| set.recent_mean(scope, metric, window_secs).unwrap_or(0.0);
-        let now = |scope: &str, metric: &str| {
-            set.latest(scope, metric)
-                .filter(|x| x.is_finite())
-                .unwrap_or(0.0)
-        };
-        let percent = |x: f64| format!("{:.0}%", 100.0 * x);
-        let offered = get("", "offered_per_sec");
-        let errors = get("", "errors_per_sec");
+        use crate::model::ComponentSpec as C;
+        let read = GlanceReader { set, window_secs };
         scenario
             .components
             .iter()
             .map(|spec| {
-                let id = spec.id();
-                let mut g = Glance::new(id.to_owned(), spec.kind());
-                let fullest = |g: &mut Glance, what: String, u: f64| {
-                    if u > g.saturation || g.fullest.is_empty() {
-                        g.saturation = u;
-                        g.fullest = what;
-                    }
-                };
+                let mut g = Glance::new(spec.id().to_owned(), spec.kind());
                 match spec {
-                    crate::model::ComponentSpec::Client(_) => {
-                        g.rate_per_sec = get(id, "sent_per_sec");
-                        g.error_share = if offered > 0.0 { errors / offered } else { 0.0 };
-                        g.headline = format!("{:.0} req/s", g.rate_per_sec);
-                    }
-                    crate::model::ComponentSpec::Cdn(_) => {
-                        let arrivals = get(id, "arrivals_per_sec");
-                        let edge = get(id, "edge_per_sec");
-                        g.rate_per_sec = arrivals;
-                        g.headline = format!(
-                            "{:.0}% at the edge",
-                            if arrivals > 0.0 {
-                                100.0 * edge / arrivals
-                            } else {
-                                0.0
-                            }
-                        );
-                    }
-                    crate::model::ComponentSpec::Autoscaler(a) => {
-                        let target = match a.metric {
-                            crate::model::ScaleMetric::Cpu { target } => target,
-                            crate::model::ScaleMetric::RequestRate { per_instance }
-                            | crate::model::ScaleMetric::QueueDepth { per_instance } => {
-                                per_instance
-                            }
-                        };
-                        let measured = get(id, "measured");
-                        g.headline = format!(
-                            "{:.0} to {:.0} inst ({:.0}% of target)",
-                            now(&a.tier, "instances"),
-                            get(id, "desired"),
-                            100.0 * measured / target
-                        );
-                    }
-                    crate::model::ComponentSpec::CircuitBreaker(_) => {
-                        let calls = get(id, "calls_per_sec");
-                        let short = get(id, "short_circuited_per_sec");
-                        g.rate_per_sec = calls + short;
-                        g.error_share = if calls + short > 0.0 {
-                            short / (calls + short)
-                        } else {
-                            0.0
-                        };
-                        let state = match now(id, "state") {
-                            x if x >= 2.0 => "open",
-                            x if x >= 1.0 => "half-open",
-                            _ => "closed",
-                        };
-                        g.headline = format!("{state} · {short:.0} cut/s");
-                    }
-                    crate::model::ComponentSpec::Queue(_) => {
-                        fullest(&mut g, "consumers".into(), get(id, "consumers_util"));
-                        g.rate_per_sec = get(id, "enqueued_per_sec");
-                        let dead = get(id, "dead_letters");
-                        g.headline = format!(
-                            "depth {:.0}{}",
-                            get(id, "depth"),
-                            if dead > 0.0 {
-                                format!(" · {dead:.0} dead")
-                            } else {
-                                String::new()
-                            }
-                        );
-                    }
-                    crate::model::ComponentSpec::RateLimiter(l) => {
-                        let arrivals = get(id, "arrivals_per_sec");
-                        let limited = get(id, "limited_per_sec");
-                        g.rate_per_sec = arrivals;
-                        g.error_share = if arrivals > 0.0 {
-                            limited / arrivals
-                        } else {
-                            0.0
-                        };
-                        fullest(&mut g, "rate".into(), get(id, "util"));
-                        g.headline =
-                            format!("{:.0} of {:.0} req/s", arrivals - limited, l.rate_per_sec);
-                    }
-                    crate::model::ComponentSpec::LoadBalancer(lb) => {
-                        let routed = get(id, "routed_per_sec");
-                        let shed = get(id, "shed_per_sec");
-                        g.rate_per_sec = routed + shed;
-                        g.error_share = if routed + shed > 0.0 {
-                            shed / (routed + shed)
-                        } else {
-                            0.0
-                        };
-                        g.headline = format!("{routed:.0} req/s · {:?}", lb.policy);
-                    }
-                    crate::model::ComponentSpec::App(app) => {
-                        let cpu = get(id, "cpu_util");
-                        fullest(&mut g, "cpu".into(), cpu);
-                        let threads = self
-                            .tiers
-                            .iter()
-                            .find(|t| t.id == id)
-                            .is_some_and(|t| t.threads);
-                        let slots = if threads {
-                            "worker threads"
-                        } else {
-                            "in-flight slots"
-                        };
-                        fullest(&mut g, slots.into(), get(id, "worker_util"));
-                        fullest(&mut g, "memory".into(), get(id, "memory_util"));
-                        for (scope, metric) in &set.names {
-                            if scope == id
-                                && let Some(db) = metric
-                                    .strip_prefix("pool(")
-                                    .and_then(|m| m.strip_suffix(")_util"))
-                            {
-                                fullest(&mut g, format!("pool({db})"), get(id, metric));
-                            }
-                        }
-                        g.rate_per_sec = get(id, "arrivals_per_sec");
-                        g.error_share = if g.rate_per_sec > 0.0 {
-                            get(id, "errors_per_sec") / g.rate_per_sec
-                        } else {
-                            0.0
-                        };
-                        g.broken = self.partition_note(id);
-                        let queue = get(id, "accept_queue");
-                        // The label names what drives the node's colour: its fullest
-                        // resource, CPU unless something else is fuller.
-                        let driver = match g.fullest.as_str() {
-                            "cpu" => format!("CPU {}", percent(cpu)),
-                            "worker threads" => format!("threads {}", percent(g.saturation)),
-                            "in-flight slots" => format!("slots {}", percent(g.saturation)),
-                            other => format!("{other} {}", percent(g.saturation)),
-                        };
-                        g.headline = format!(
-                            "{driver} · {:.0} inst{}",
-                            // Before the first sample: the instances it starts with.
-                            set.latest(id, "instances")
-                                .filter(|x| x.is_finite())
-                                .unwrap_or(f64::from(app.instances)),
-                            if queue >= 1.0 {
-                                format!(" · queue {queue:.0}")
-                            } else {
-                                String::new()
-                            }
-                        );
-                    }
-                    crate::model::ComponentSpec::Cache(_) => {
-                        fullest(&mut g, "server".into(), get(id, "util"));
-                        g.rate_per_sec = get(id, "gets_per_sec");
-                        g.headline = format!("hit {}", percent(get(id, "hit_ratio")));
-                        if let Some(c) = self.caches.iter().find(|c| c.id == id) {
-                            g.broken = self.spike_note(c.spike);
-                        }
-                    }
-                    crate::model::ComponentSpec::Database(_) => {
-                        let mut conns = 0.0;
-                        let mut cpu_max: f64 = 0.0;
-                        if let Some(db) = self.dbs.iter().find(|x| x.id == id) {
-                            for &n in &db.nodes {
-                                let name = &self.db_nodes[n as usize].name;
-                                let cpu = get(name, "cpu_util");
-                                cpu_max = cpu_max.max(cpu);
-                                fullest(&mut g, format!("{name} cpu"), cpu);
-                                conns += get(name, "connections");
-                                fullest(
-                                    &mut g,
-                                    format!("{name} connections"),
-                                    get(name, "connections_util"),
-                                );
-                            }
-                        }
-                        if let Some(db) = self.dbs.iter().find(|x| x.id == id) {
-                            g.broken = self.database_note(db);
-                        }
-                        g.rate_per_sec = get(id, "queries_per_sec");
-                        let stale = get(id, "stale_reads_per_sec");
-                        g.headline = format!(
-                            "CPU {} · {conns:.0} conn{}",
-                            percent(cpu_max),
-                            if stale > 0.0 {
-                                format!(" · {stale:.0} stale/s")
-                            } else {
-                                String::new()
-                            }
-                        );
-                    }
+                    C::Client(_) => self.client_glance(&mut g, &read),
+                    C::Cdn(_) => self.cdn_glance(&mut g, &read),
+                    C::Autoscaler(a) => self.autoscaler_glance(a, &mut g, &read),
+                    C::CircuitBreaker(_) => self.breaker_glance(&mut g, &read),
+                    C::Queue(_) => self.queue_glance(&mut g, &read),
+                    C::RateLimiter(l) => self.rate_limiter_glance(l, &mut g, &read),
+                    C::LoadBalancer(lb) => self.load_balancer_glance(lb, &mut g, &read),
+                    C::App(a) => self.app_glance(a, &mut g, &read),
+                    C::Cache(_) => self.cache_glance(&mut g, &read),
+                    C::Database(_) => self.database_glance(&mut g, &read),
                 }
                 g
             })

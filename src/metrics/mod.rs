@@ -17,8 +17,9 @@ use level::{Counter, DurationSum};
 pub use series::SeriesSet;
 pub use summary::Summary;
 
-/// A component at a glance, for the canvas: how full it is, one line of its key figures,
-/// and the rate of work flowing into it, from the latest chart interval.
+/// A component at a glance, for the canvas: how full it is, its key figures and the
+/// rate of work flowing into it, over the window's latest chart points. Numbers only:
+/// the window words them (`ui::glance`).
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Glance {
     pub id: String,
@@ -27,15 +28,90 @@ pub struct Glance {
     pub saturation: f64,
     /// Which resource that is (`cpu`, `worker threads`, `pool(db)`, `connections` …).
     pub fullest: String,
-    /// Key figures in a few words, e.g. `CPU 34% · 4 inst`.
-    pub headline: String,
+    /// Its key figures, by kind.
+    pub headline: Headline,
     /// Requests (or gets, or queries) per second arriving.
     pub rate_per_sec: f64,
     /// Share of those that failed here.
     pub error_share: f64,
-    /// What a fault has broken here right now, in a few words (e.g. `primary down ·
-    /// back in 4 s`); empty when nothing is.
-    pub broken: String,
+    /// What faults have broken here right now (none: nothing is).
+    pub broken: Vec<Broken>,
+}
+
+/// A component's key figures at a glance, by kind (over the window, or now for states
+/// and counts).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub enum Headline {
+    /// A component the run does not have (added since it started).
+    NotRunning,
+    Client {
+        sent_per_sec: f64,
+    },
+    Cdn {
+        /// Share of its arrivals answered at the edge.
+        edge_share: f64,
+    },
+    Autoscaler {
+        /// The tier's instances now, and how many the autoscaler wants.
+        instances: f64,
+        desired: f64,
+        /// Its metric against its target.
+        of_target: f64,
+    },
+    CircuitBreaker {
+        state: CircuitState,
+        cut_per_sec: f64,
+    },
+    Queue {
+        depth: f64,
+        dead_letters: f64,
+    },
+    RateLimiter {
+        passed_per_sec: f64,
+        limit_per_sec: f64,
+    },
+    LoadBalancer {
+        routed_per_sec: f64,
+        policy: crate::model::Policy,
+    },
+    App {
+        /// CPU utilisation, 0–1 (what colours the node unless something is fuller).
+        cpu: f64,
+        instances: f64,
+        accept_queue: f64,
+    },
+    Cache {
+        hit_ratio: f64,
+    },
+    Database {
+        /// Its busiest node's CPU utilisation, 0–1.
+        cpu: f64,
+        connections: f64,
+        stale_reads_per_sec: f64,
+    },
+}
+
+/// A circuit breaker's state.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum CircuitState {
+    Closed,
+    HalfOpen,
+    Open,
+}
+
+/// Something a fault has broken at a component, while it lasts.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub enum Broken {
+    /// A database's primary is down (of `shard`, when the database is sharded).
+    PrimaryDown { shard: Option<u32>, secs_left: f64 },
+    /// Its network answers `extra_ms` late.
+    LatencySpike { extra_ms: f64, secs_left: f64 },
+    /// An app tier is cut off from `to` (or its packets to it are dropped).
+    Partition {
+        to: String,
+        drop: bool,
+        secs_left: f64,
+    },
 }
 
 impl Glance {
@@ -46,10 +122,19 @@ impl Glance {
             kind,
             saturation: 0.0,
             fullest: String::new(),
-            headline: String::new(),
+            headline: Headline::NotRunning,
             rate_per_sec: 0.0,
             error_share: 0.0,
-            broken: String::new(),
+            broken: Vec::new(),
+        }
+    }
+
+    /// Takes `resource` at `utilisation` as the fullest if it is fuller than the one so
+    /// far (or the first).
+    pub fn consider(&mut self, resource: impl Into<String>, utilisation: f64) {
+        if utilisation > self.saturation || self.fullest.is_empty() {
+            self.saturation = utilisation;
+            self.fullest = resource.into();
         }
     }
 }

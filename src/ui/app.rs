@@ -1832,10 +1832,7 @@ impl BottleneckApp {
                     .iter()
                     .find(|g| g.id == c.id())
                     .cloned()
-                    .unwrap_or_else(|| crate::metrics::Glance {
-                        headline: "not running yet".to_owned(),
-                        ..crate::metrics::Glance::new(c.id().to_owned(), c.kind())
-                    }),
+                    .unwrap_or_else(|| crate::metrics::Glance::new(c.id().to_owned(), c.kind())),
             );
         }
         self.outlined = super::canvas::outline(self.outlined.as_deref(), &glance_all);

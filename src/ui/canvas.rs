@@ -392,7 +392,13 @@ impl Canvas {
                 fitted(&painter, &g.id, place.width, 14.0, text_color),
                 rect.center() + Vec2::new(0.0, place.id_dy),
             );
-            let headline = fitted(&painter, &g.headline, place.width, 11.5, text_color);
+            let headline = fitted(
+                &painter,
+                &super::glance::headline(g),
+                place.width,
+                11.5,
+                text_color,
+            );
             let below = rect.center_bottom().y + 6.0;
             let caption_height = if place.caption {
                 let h = headline.size().y;
@@ -414,7 +420,7 @@ impl Canvas {
                 painter.text(
                     rect.center_bottom() + Vec2::new(0.0, 6.0 + caption_height),
                     egui::Align2::CENTER_TOP,
-                    &g.broken,
+                    super::glance::broken(g),
                     egui::FontId::proportional(12.0),
                     Color32::from_rgb(230, 80, 70),
                 );
@@ -714,9 +720,9 @@ fn draw_shape(painter: &egui::Painter, kind: Kind, rect: Rect, fill: Color32, st
 /// each of its queueing stations' simulated wait beside what theory predicts.
 fn node_tooltip(ui: &mut egui::Ui, g: &Glance, series: &SeriesSet, stations: &[StationReport]) {
     ui.strong(format!("{} ({})", g.id, g.kind));
-    ui.label(&g.headline);
+    ui.label(super::glance::headline(g));
     if !g.broken.is_empty() {
-        ui.colored_label(Color32::from_rgb(230, 80, 70), &g.broken);
+        ui.colored_label(Color32::from_rgb(230, 80, 70), super::glance::broken(g));
     }
     if !g.fullest.is_empty() {
         ui.label(format!(

@@ -9,6 +9,7 @@ mod compare;
 mod document;
 pub mod experiments;
 pub mod files;
+pub mod glance;
 mod inspector;
 pub mod lessons;
 pub mod playback;

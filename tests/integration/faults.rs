@@ -336,12 +336,10 @@ fn killing_one_shards_primary_fails_only_that_shards_share() {
 fn a_component_says_what_is_broken_while_a_fault_lasts() {
     let sc = three_tier(60.0);
     let mut sim = Simulation::new(&sc);
+    // The engine says what is broken in numbers; the window words them.
     let broken = |sim: &Simulation, id: &str| {
-        sim.glance(10.0)
-            .into_iter()
-            .find(|g| g.id == id)
-            .expect("component")
-            .broken
+        let glance = sim.glance(10.0);
+        bottleneck::ui::glance::broken(glance.iter().find(|g| g.id == id).expect("component"))
     };
     sim.advance_until(SimTime::from_secs_f64(20.0), u64::MAX);
     assert!(

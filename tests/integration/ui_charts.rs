@@ -313,11 +313,10 @@ fn the_node_label_the_ranking_and_the_outcome_panel_agree_on_one_window() {
     assert_eq!(app.fullest, "cpu", "{app:?}");
     let percent = format!("{:.0} %", app.saturation * 100.0);
     // The node's label and the ranking show the same figure…
+    let headline = bottleneck::ui::glance::headline(app);
     assert!(
-        app.headline
-            .starts_with(&format!("CPU {:.0}%", app.saturation * 100.0)),
-        "{}",
-        app.headline
+        headline.starts_with(&format!("CPU {:.0}%", app.saturation * 100.0)),
+        "{headline}"
     );
     h.get_by_label("app cpu");
     assert!(

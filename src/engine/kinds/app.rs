@@ -10,9 +10,11 @@ use crate::sim::{SimDuration, SimRng, SimTime};
 
 use crate::engine::components::*;
 use crate::engine::lru::Lru;
+use crate::engine::measure::GlanceReader;
 use crate::engine::measure::{SampleSpan, SeriesSink, SummaryParts, named, ratio};
 use crate::engine::sampler::Sampler;
 use crate::engine::world::{Event, World};
+use crate::metrics::{Broken, Glance, Headline};
 
 /// Sessions remembered per tier at most (beyond, new sessions are not tracked), so a
 /// changed session count can never grow memory without bound.
@@ -1000,5 +1002,84 @@ impl World {
                     .collect()
             })
             .unwrap_or_default()
+    }
+}
+
+impl World {
+    /// An app tier at a glance: its fullest resource (CPU, threads or slots, memory, a
+    /// pool), its instances and accept queue, and the partitions cutting it off.
+    pub(in crate::engine) fn app_glance(&self, app: &AppSpec, g: &mut Glance, read: &GlanceReader) {
+        let id = g.id.clone();
+        let cpu = read.get(&id, "cpu_util");
+        g.consider("cpu", cpu);
+        let threads = self
+            .tiers
+            .iter()
+            .find(|t| t.id == id)
+            .is_some_and(|t| t.threads);
+        let slots = if threads {
+            "worker threads"
+        } else {
+            "in-flight slots"
+        };
+        g.consider(slots, read.get(&id, "worker_util"));
+        g.consider("memory", read.get(&id, "memory_util"));
+        for (scope, metric) in &read.set.names {
+            if *scope == id
+                && let Some(db) = metric
+                    .strip_prefix("pool(")
+                    .and_then(|m| m.strip_suffix(")_util"))
+            {
+                g.consider(format!("pool({db})"), read.get(&id, metric));
+            }
+        }
+        g.rate_per_sec = read.get(&id, "arrivals_per_sec");
+        g.error_share = GlanceReader::share(read.get(&id, "errors_per_sec"), g.rate_per_sec);
+        if let Some(tier) = self.tiers.iter().position(|t| t.id == id) {
+            g.broken = self
+                .partitions
+                .iter()
+                .filter(|p| p.tier as usize == tier && self.now < p.until)
+                .map(|p| Broken::Partition {
+                    to: p.to_id.clone(),
+                    drop: p.drop,
+                    secs_left: p.until.since(self.now).as_secs_f64(),
+                })
+                .collect();
+        }
+        g.headline = Headline::App {
+            cpu,
+            // Before the first sample: the instances it starts with.
+            instances: read
+                .latest(&id, "instances")
+                .unwrap_or(f64::from(app.instances)),
+            accept_queue: read.get(&id, "accept_queue"),
+        };
+    }
+}
+
+impl World {
+    /// What an app tier costs per hour over the measured time: its instances up at its
+    /// price each, or its cores up at the price of a core (instances stopped or still
+    /// starting cost nothing).
+    pub(in crate::engine) fn app_cost_per_hour(&self, a: &AppSpec) -> f64 {
+        let Some(tier) = self.tiers.iter().find(|t| t.id == a.id) else {
+            return 0.0;
+        };
+        let (t0, now) = (self.t0(), self.now);
+        // Cores up, time-averaged, and instances up (cores up ÷ cores each).
+        let (mut cores, mut instances) = (0.0, 0.0);
+        for &i in &tier.instances {
+            let st = &self.stations[self.instances[i as usize].cores as usize];
+            let c = st.busy.servers().mean_since_warmup(t0, now);
+            cores += c;
+            if st.servers > 0 {
+                instances += c / f64::from(st.servers);
+            }
+        }
+        match a.price_per_hour {
+            Some(p) => instances * p,
+            None => cores * a.cpu_speed * crate::model::defaults::APP_PRICE_PER_CORE_HOUR,
+        }
     }
 }

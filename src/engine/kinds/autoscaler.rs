@@ -6,8 +6,10 @@ use crate::metrics::level::Counter;
 use crate::sim::{SimDuration, SimTime};
 
 use crate::engine::components::*;
+use crate::engine::measure::GlanceReader;
 use crate::engine::measure::{SampleSpan, SeriesSink, SummaryParts, named};
 use crate::engine::world::{Event, World};
+use crate::metrics::{Glance, Headline};
 
 /// Scales an app tier toward a target metric.
 pub struct Autoscaler {
@@ -154,5 +156,28 @@ impl World {
             out.put(|| named(&a.id, "desired"), || f64::from(a.desired));
             out.put(|| named(&a.id, "measured"), || a.measured);
         }
+    }
+}
+
+impl World {
+    /// An autoscaler at a glance: its tier's instances now, what it wants, and its
+    /// metric against its target.
+    pub(in crate::engine) fn autoscaler_glance(
+        &self,
+        a: &crate::model::AutoscalerSpec,
+        g: &mut Glance,
+        read: &GlanceReader,
+    ) {
+        use crate::model::ScaleMetric;
+        let target = match a.metric {
+            ScaleMetric::Cpu { target } => target,
+            ScaleMetric::RequestRate { per_instance }
+            | ScaleMetric::QueueDepth { per_instance } => per_instance,
+        };
+        g.headline = Headline::Autoscaler {
+            instances: read.latest(&a.tier, "instances").unwrap_or(0.0),
+            desired: read.get(&g.id, "desired"),
+            of_target: read.get(&g.id, "measured") / target,
+        };
     }
 }

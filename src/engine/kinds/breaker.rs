@@ -6,8 +6,10 @@ use crate::metrics::level::{Counter, Level};
 use crate::sim::{SimDuration, SimTime};
 
 use crate::engine::components::*;
+use crate::engine::measure::GlanceReader;
 use crate::engine::measure::{SampleSpan, SeriesSink, SummaryParts, named};
 use crate::engine::world::World;
+use crate::metrics::{CircuitState, Glance, Headline};
 
 /// The state of a circuit breaker.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -228,5 +230,24 @@ impl World {
                 || b.short_circuited.take_sample() as f64 / secs,
             );
         }
+    }
+}
+
+impl World {
+    /// A circuit breaker at a glance: its state now and the calls it cuts.
+    pub(in crate::engine) fn breaker_glance(&self, g: &mut Glance, read: &GlanceReader) {
+        let calls = read.get(&g.id, "calls_per_sec");
+        let cut = read.get(&g.id, "short_circuited_per_sec");
+        g.rate_per_sec = calls + cut;
+        g.error_share = GlanceReader::share(cut, calls + cut);
+        let state = match read.latest(&g.id, "state").unwrap_or(0.0) {
+            x if x >= 2.0 => CircuitState::Open,
+            x if x >= 1.0 => CircuitState::HalfOpen,
+            _ => CircuitState::Closed,
+        };
+        g.headline = Headline::CircuitBreaker {
+            state,
+            cut_per_sec: cut,
+        };
     }
 }

@@ -10,9 +10,11 @@ use crate::sim::{SimDuration, SimRng, SimTime};
 
 use crate::engine::components::*;
 use crate::engine::lru::Lru;
+use crate::engine::measure::GlanceReader;
 use crate::engine::measure::{Agg, SampleSpan, SeriesSink, SummaryParts, named, ratio};
 use crate::engine::sampler::Sampler;
 use crate::engine::world::World;
+use crate::metrics::{Glance, Headline};
 
 /// How a cache decides hits.
 pub enum HitModel {
@@ -253,5 +255,19 @@ pub(in crate::engine) fn hit_model(model: &CacheModel) -> HitModel {
             capacity: *capacity,
             ttl_ns: ttl_secs.map(|t| SimDuration::from_secs_f64(t).0),
         },
+    }
+}
+
+impl World {
+    /// A cache at a glance: its server's occupancy, its hit ratio, a latency spike.
+    pub(in crate::engine) fn cache_glance(&self, g: &mut Glance, read: &GlanceReader) {
+        g.consider("server", read.get(&g.id, "util"));
+        g.rate_per_sec = read.get(&g.id, "gets_per_sec");
+        g.headline = Headline::Cache {
+            hit_ratio: read.get(&g.id, "hit_ratio"),
+        };
+        if let Some(c) = self.caches.iter().find(|c| c.id == g.id) {
+            g.broken = self.spike_broken(c.spike).into_iter().collect();
+        }
     }
 }

@@ -6,9 +6,11 @@ use crate::metrics::level::Counter;
 use crate::sim::{SimRng, SimTime};
 
 use crate::engine::components::*;
+use crate::engine::measure::GlanceReader;
 use crate::engine::measure::{SampleSpan, SeriesSink, SummaryParts, named};
 use crate::engine::sampler::Sampler;
 use crate::engine::world::World;
+use crate::metrics::{Glance, Headline};
 
 /// A CDN: answers a share of requests at the edge.
 pub struct Cdn {
@@ -84,5 +86,29 @@ impl World {
                 || c.edge.take_sample() as f64 / secs,
             );
         }
+    }
+}
+
+impl World {
+    /// A CDN at a glance: what arrives and the share its edge answers.
+    pub(in crate::engine) fn cdn_glance(&self, g: &mut Glance, read: &GlanceReader) {
+        let arrivals = read.get(&g.id, "arrivals_per_sec");
+        let edge = read.get(&g.id, "edge_per_sec");
+        g.rate_per_sec = arrivals;
+        g.headline = Headline::Cdn {
+            edge_share: GlanceReader::share(edge, arrivals),
+        };
+    }
+}
+
+impl World {
+    /// What a CDN costs per hour: the requests its edge answered, at its price per
+    /// million.
+    pub(in crate::engine) fn cdn_cost_per_hour(&self, spec: &crate::model::CdnSpec) -> f64 {
+        let (t0, now) = (self.t0(), self.now);
+        self.cdns.iter().find(|c| c.id == spec.id).map_or(0.0, |c| {
+            let span = crate::engine::measure::nonzero(now.since(t0).as_secs_f64());
+            c.edge.since_warmup() as f64 / span * 3600.0 / 1e6 * spec.price_per_million
+        })
     }
 }

@@ -8,9 +8,11 @@ use crate::sim::{EventId, SimDuration, SimRng, SimTime};
 
 use crate::engine::arrivals::ArrivalProcess;
 use crate::engine::components::*;
+use crate::engine::measure::GlanceReader;
 use crate::engine::measure::{SampleSpan, SeriesSink, SummaryParts, named};
 use crate::engine::sampler::Sampler;
 use crate::engine::world::{DEADLINES_COMPACT_MIN, Event, World};
+use crate::metrics::{Glance, Headline};
 
 /// A population of users.
 pub struct Client {
@@ -274,5 +276,19 @@ impl World {
                 || c.sent.take_sample() as f64 / secs,
             );
         }
+    }
+}
+
+impl World {
+    /// A client at a glance: what it sends, and what share of all requests fail.
+    pub(in crate::engine) fn client_glance(&self, g: &mut Glance, read: &GlanceReader) {
+        g.rate_per_sec = read.get(&g.id, "sent_per_sec");
+        g.error_share = GlanceReader::share(
+            read.get("", "errors_per_sec"),
+            read.get("", "offered_per_sec"),
+        );
+        g.headline = Headline::Client {
+            sent_per_sec: g.rate_per_sec,
+        };
     }
 }

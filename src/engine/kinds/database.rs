@@ -9,11 +9,13 @@ use crate::model::{DatabaseSpec, Pooler, QuerySpec};
 use crate::sim::{SimDuration, SimRng, SimTime};
 
 use crate::engine::components::*;
+use crate::engine::measure::GlanceReader;
 use crate::engine::measure::{
     Agg, SampleSpan, SeriesSink, SummaryParts, named, query_rate_metric, ratio,
 };
 use crate::engine::sampler::Sampler;
 use crate::engine::world::World;
+use crate::metrics::{Broken, Glance, Headline};
 
 /// Writes still replicating that a database remembers at most (keys and sessions
 /// together): a day of replication lag at a high write rate would otherwise grow memory
@@ -532,4 +534,41 @@ impl World {
 /// The cost sampler of a query given its index flag.
 pub(in crate::engine) fn query_cost(q: &QuerySpec) -> Sampler {
     Sampler::new(q.effective_cost())
+}
+
+impl World {
+    /// A database at a glance: its busiest node's CPU and its connections (each node's
+    /// in the running for fullest), stale reads, and its primaries down or a spike.
+    pub(in crate::engine) fn database_glance(&self, g: &mut Glance, read: &GlanceReader) {
+        let (mut connections, mut cpu_max): (f64, f64) = (0.0, 0.0);
+        if let Some(db) = self.dbs.iter().find(|x| x.id == g.id) {
+            for &n in &db.nodes {
+                let name = &self.db_nodes[n as usize].name;
+                let cpu = read.get(name, "cpu_util");
+                cpu_max = cpu_max.max(cpu);
+                g.consider(format!("{name} cpu"), cpu);
+                connections += read.get(name, "connections");
+                g.consider(
+                    format!("{name} connections"),
+                    read.get(name, "connections_util"),
+                );
+            }
+            for shard in 0..db.shards {
+                let node = &self.db_nodes[db.primary(shard) as usize];
+                if node.is_down(self.now) {
+                    g.broken.push(Broken::PrimaryDown {
+                        shard: (db.shards > 1).then_some(shard),
+                        secs_left: node.down_until.since(self.now).as_secs_f64(),
+                    });
+                }
+            }
+            g.broken.extend(self.spike_broken(db.spike));
+        }
+        g.rate_per_sec = read.get(&g.id, "queries_per_sec");
+        g.headline = Headline::Database {
+            cpu: cpu_max,
+            connections,
+            stale_reads_per_sec: read.get(&g.id, "stale_reads_per_sec"),
+        };
+    }
 }

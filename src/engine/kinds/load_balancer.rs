@@ -7,8 +7,10 @@ use crate::model::Policy;
 use crate::sim::{SimRng, SimTime};
 
 use crate::engine::components::*;
+use crate::engine::measure::GlanceReader;
 use crate::engine::measure::{SampleSpan, SeriesSink, SummaryParts, named};
 use crate::engine::world::World;
+use crate::metrics::{Glance, Headline};
 
 /// A load balancer over the instances of its backend tiers.
 pub struct LoadBalancer {
@@ -110,5 +112,24 @@ impl World {
                 || lb.shed.take_sample() as f64 / secs,
             );
         }
+    }
+}
+
+impl World {
+    /// A load balancer at a glance: what it routes and the share it sheds.
+    pub(in crate::engine) fn load_balancer_glance(
+        &self,
+        lb: &crate::model::LoadBalancerSpec,
+        g: &mut Glance,
+        read: &GlanceReader,
+    ) {
+        let routed = read.get(&g.id, "routed_per_sec");
+        let shed = read.get(&g.id, "shed_per_sec");
+        g.rate_per_sec = routed + shed;
+        g.error_share = GlanceReader::share(shed, routed + shed);
+        g.headline = Headline::LoadBalancer {
+            routed_per_sec: routed,
+            policy: lb.policy,
+        };
     }
 }

@@ -7,9 +7,11 @@ use crate::metrics::summary::ResourceKind;
 use crate::sim::{SimDuration, SimRng, SimTime};
 
 use crate::engine::components::*;
+use crate::engine::measure::GlanceReader;
 use crate::engine::measure::{SampleSpan, SeriesSink, SummaryParts, ms_at, named, ratio};
 use crate::engine::sampler::Sampler;
 use crate::engine::world::World;
+use crate::metrics::{Glance, Headline};
 
 /// A job waiting in a queue (or for its retry).
 #[derive(Clone, Copy, Debug)]
@@ -212,5 +214,17 @@ impl World {
                 || q.dead_letters.total() as f64,
             );
         }
+    }
+}
+
+impl World {
+    /// A queue at a glance: its consumers' occupancy, its depth and dead letters.
+    pub(in crate::engine) fn queue_glance(&self, g: &mut Glance, read: &GlanceReader) {
+        g.consider("consumers", read.get(&g.id, "consumers_util"));
+        g.rate_per_sec = read.get(&g.id, "enqueued_per_sec");
+        g.headline = Headline::Queue {
+            depth: read.get(&g.id, "depth"),
+            dead_letters: read.get(&g.id, "dead_letters"),
+        };
     }
 }

@@ -7,8 +7,10 @@ use crate::metrics::summary::ResourceKind;
 use crate::sim::SimTime;
 
 use crate::engine::components::*;
+use crate::engine::measure::GlanceReader;
 use crate::engine::measure::{SampleSpan, SeriesSink, SummaryParts, named};
 use crate::engine::world::World;
+use crate::metrics::{Glance, Headline};
 
 /// A token bucket in front of a load balancer or a tier.
 pub struct RateLimiter {
@@ -154,5 +156,26 @@ impl World {
                 || l.utilization((arrivals - limited) as f64, supplied),
             );
         }
+    }
+}
+
+impl World {
+    /// A rate limiter at a glance: what passes against its limit, and the share it
+    /// turns away.
+    pub(in crate::engine) fn rate_limiter_glance(
+        &self,
+        l: &crate::model::RateLimiterSpec,
+        g: &mut Glance,
+        read: &GlanceReader,
+    ) {
+        let arrivals = read.get(&g.id, "arrivals_per_sec");
+        let limited = read.get(&g.id, "limited_per_sec");
+        g.rate_per_sec = arrivals;
+        g.error_share = GlanceReader::share(limited, arrivals);
+        g.consider("rate", read.get(&g.id, "util"));
+        g.headline = Headline::RateLimiter {
+            passed_per_sec: arrivals - limited,
+            limit_per_sec: l.rate_per_sec,
+        };
     }
 }
