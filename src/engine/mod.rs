@@ -412,11 +412,17 @@ impl Simulation {
             }
             .filter(|at| *at <= limit);
             let horizon = change.unwrap_or(limit);
-            if budget == 0 {
-                if self.world.queue.peek_time().is_some_and(|t| t <= horizon) {
-                    return Advance::BudgetExhausted;
+            // Every event up to the horizon: handling one never moves a recorded change.
+            loop {
+                if budget == 0 {
+                    if self.world.queue.peek_time().is_some_and(|t| t <= horizon) {
+                        return Advance::BudgetExhausted;
+                    }
+                    break;
                 }
-            } else if let Some((t, event)) = self.world.queue.pop_until(horizon) {
+                let Some((t, event)) = self.world.queue.pop_until(horizon) else {
+                    break;
+                };
                 budget -= 1;
                 if t == self.instant {
                     self.at_instant += 1;
@@ -443,7 +449,6 @@ impl Simulation {
                     self.events += 1;
                 }
                 self.world.handle(event);
-                continue;
             }
             if let Some(at) = change {
                 self.world.now = self.world.now.max(at);
