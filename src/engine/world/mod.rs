@@ -335,30 +335,68 @@ impl World {
 
     /// What the run holds in memory now, by kind.
     pub fn footprint(&self) -> super::Footprint {
+        // Every field is named, so a new collection of component state does not compile
+        // until it says here whether what it holds can grow during a run.
+        let World {
+            requests,
+            queue,
+            clients,
+            instances,
+            caches,
+            dbs,
+            tiers,
+            queues,
+            // Sized by the scenario (or, for partitions and call timeouts, by what is in
+            // flight: the requests counted above).
+            now: _,
+            seed: _,
+            warmup_end: _,
+            warm: _,
+            sample_interval: _,
+            last_sample: _,
+            lazy_sampling: _,
+            lbs: _,
+            limiters: _,
+            cdns: _,
+            autoscalers: _,
+            breakers: _,
+            partitions: _,
+            stations: _,
+            pools: _,
+            db_nodes: _,
+            programs: _,
+            free: _,
+            in_flight: _,
+            sessions_needed: _,
+            endpoint_memory_kb: _,
+            per_endpoint: _,
+            late_responses: _,
+            call_timeouts: _,
+            call_timer: _,
+            interval_scratch: _,
+            index: _,
+        } = self;
         super::Footprint {
-            requests: self.requests.len(),
-            events: self.queue.len(),
-            client_deadlines: self.clients.iter().map(|c| c.deadlines.len()).sum(),
-            pending_retries: self.clients.iter().map(|c| c.pending_retries.len()).sum(),
-            instances: self.instances.len(),
-            cache_entries: self
-                .caches
+            requests: requests.len(),
+            events: queue.len(),
+            client_deadlines: clients.iter().map(|c| c.deadlines.len()).sum(),
+            pending_retries: clients.iter().map(|c| c.pending_retries.len()).sum(),
+            instances: instances.len(),
+            cache_entries: caches
                 .iter()
                 .filter_map(|c| c.shared.as_ref().map(|l| l.len()))
                 .chain(
-                    self.instances
+                    instances
                         .iter()
                         .flat_map(|i| i.local_caches.iter().map(|(_, l)| l.len())),
                 )
                 .sum(),
-            remembered_writes: self
-                .dbs
+            remembered_writes: dbs
                 .iter()
                 .map(|d| d.visible_at.len() + d.session_visible.len())
                 .sum(),
-            sessions: self.tiers.iter().map(|t| t.session_owner.len()).sum(),
-            jobs: self
-                .queues
+            sessions: tiers.iter().map(|t| t.session_owner.len()).sum(),
+            jobs: queues
                 .iter()
                 .map(|q| q.waiting.len() + q.retrying.len())
                 .sum(),
@@ -1957,33 +1995,74 @@ impl World {
 
     // ----- measurement ---------------------------------------------------------------
 
+    /// The end of the warm-up: every meter marks it, so the summary counts from here.
     fn mark_warmup(&mut self) {
-        let now = self.now;
-        self.warm = true;
-        for m in &mut self.per_endpoint {
+        // Every field is named, so a new collection of component state does not compile
+        // until it says here whether it has meters to mark.
+        let World {
+            now,
+            warm,
+            per_endpoint,
+            late_responses,
+            clients,
+            lbs,
+            limiters,
+            cdns,
+            autoscalers,
+            tiers,
+            breakers,
+            queues,
+            instances,
+            stations,
+            pools,
+            caches,
+            dbs,
+            db_nodes,
+            // State without meters.
+            seed: _,
+            queue: _,
+            warmup_end: _,
+            sample_interval: _,
+            last_sample: _,
+            lazy_sampling: _,
+            partitions: _,
+            programs: _,
+            requests: _,
+            free: _,
+            in_flight: _,
+            sessions_needed: _,
+            endpoint_memory_kb: _,
+            call_timeouts: _,
+            call_timer: _,
+            interval_scratch: _,
+            index: _,
+        } = self;
+        let now = *now;
+        *warm = true;
+        for m in per_endpoint {
             m.mark_warmup();
         }
-        self.late_responses.mark_warmup();
+        late_responses.mark_warmup();
         fn mark<T: Warm>(items: &mut [T], now: SimTime) {
             for item in items {
                 item.mark_warmup(now);
             }
         }
-        // Every collection of component state, each kind marking its own meters.
-        mark(&mut self.clients, now);
-        mark(&mut self.lbs, now);
-        mark(&mut self.limiters, now);
-        mark(&mut self.cdns, now);
-        mark(&mut self.autoscalers, now);
-        mark(&mut self.tiers, now);
-        mark(&mut self.breakers, now);
-        mark(&mut self.queues, now);
-        mark(&mut self.instances, now);
-        mark(&mut self.stations, now);
-        mark(&mut self.pools, now);
-        mark(&mut self.caches, now);
-        mark(&mut self.dbs, now);
-        mark(&mut self.db_nodes, now);
+        // Each kind marks its own meters.
+        mark(clients, now);
+        mark(lbs, now);
+        mark(limiters, now);
+        mark(cdns, now);
+        mark(autoscalers, now);
+        mark(tiers, now);
+        mark(breakers, now);
+        mark(queues, now);
+        mark(instances, now);
+        mark(stations, now);
+        mark(pools, now);
+        mark(caches, now);
+        mark(dbs, now);
+        mark(db_nodes, now);
     }
 }
 
