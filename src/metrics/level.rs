@@ -13,8 +13,6 @@ pub struct Level {
     area: u128,
     area_at_warmup: u128,
     area_at_sample: u128,
-    /// Largest value seen since the warm-up ended.
-    peak: u32,
 }
 
 impl Level {
@@ -28,7 +26,6 @@ impl Level {
         self.area += u128::from(self.value) * u128::from(now.0 - self.last_ns);
         self.last_ns = now.0;
         self.value = value;
-        self.peak = self.peak.max(value);
     }
 
     #[inline]
@@ -55,7 +52,6 @@ impl Level {
     /// Marks the end of the warm-up: the summary averages from here.
     pub fn mark_warmup(&mut self, now: SimTime) {
         self.area_at_warmup = self.area_until(now);
-        self.peak = self.value;
     }
 
     /// Time average since the warm-up, given the warm-up end and `now`.
@@ -86,11 +82,6 @@ impl Level {
     pub fn skip_sample(&mut self, at: SimTime) {
         debug_assert!(self.last_ns <= at.0, "a skipped sample after a change");
         self.area_at_sample = self.area_until(at);
-    }
-
-    /// Largest value since the warm-up.
-    pub fn peak(&self) -> u32 {
-        self.peak
     }
 }
 
@@ -476,6 +467,5 @@ mod tests {
         assert_eq!(l.take_sample_mean(SimTime(0), SimTime(40)), 140.0 / 40.0);
         l.set(SimTime(40), 0);
         assert_eq!(l.take_sample_mean(SimTime(40), SimTime(50)), 0.0);
-        assert_eq!(l.peak(), 4);
     }
 }

@@ -183,6 +183,8 @@ pub struct DbNode {
     /// Connections open, against the database's `max_connections` (which may be lowered
     /// below them during a run: they stay open until they close).
     pub connections: Occupancy,
+    /// The most connections open at once since the warm-up.
+    pub peak_connections: u32,
     pub refused: Counter,
     /// Free server connections of the pooler in front of it (with a pooler).
     pub gate_free: u32,
@@ -199,6 +201,7 @@ pub struct DbNode {
 impl Warm for DbNode {
     fn mark_warmup(&mut self, now: SimTime) {
         self.connections.mark_warmup(now);
+        self.peak_connections = self.connections.value();
         self.refused.mark_warmup();
         self.gate_waiting.mark_warmup(now);
         self.gate_wait.mark_warmup();
@@ -251,6 +254,7 @@ impl World {
                     name,
                     label,
                     station,
+                    peak_connections: connections.value(),
                     connections,
                     refused: Counter::default(),
                     gate_free: pooler.unwrap_or(0),
@@ -381,7 +385,7 @@ impl World {
             f.insert(format!("{prefix}connections"), conns);
             f.insert(
                 format!("{prefix}connections_peak"),
-                f64::from(node.connections.level().peak()),
+                f64::from(node.peak_connections),
             );
             if !node.replica {
                 primary_util[node.shard as usize] = agg.utilization();

@@ -1917,6 +1917,7 @@ impl World {
         }
         if !pooled {
             n.connections.inc(now);
+            n.peak_connections = n.peak_connections.max(n.connections.value());
         }
         let handshake = database.connect_time.sample(&mut n.rng);
         let db = n.db;
