@@ -183,6 +183,13 @@ impl Occupancy {
         self.capacity.skip_sample(at);
     }
 
+    /// [`Level::skip_sample`] of the capacity only, when nothing was busy since the
+    /// last sample read it (a level that stayed at zero has nothing to catch up).
+    pub fn skip_capacity_sample(&mut self, at: SimTime) {
+        debug_assert_eq!(self.busy.value(), 0, "busy servers to catch up");
+        self.capacity.skip_sample(at);
+    }
+
     /// Mean busy servers and mean capacity since the previous sample (moves both marks).
     pub fn take_sample_means(&mut self, prev: SimTime, now: SimTime) -> (f64, f64) {
         (

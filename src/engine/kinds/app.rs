@@ -968,17 +968,18 @@ impl World {
         let at = self.last_sample;
         let i = &mut self.instances[inst as usize];
         i.awake = true;
-        i.busy_slots.skip_sample(at);
-        i.queue_len.skip_sample(at);
-        i.in_system.skip_sample(at);
+        // It went quiet with nothing in it and nothing changed since: its busy and
+        // queue levels stayed at zero, so only its capacity has a sample to catch up.
+        debug_assert!(i.in_system.value() == 0 && i.queue_len.value() == 0);
+        i.busy_slots.skip_capacity_sample(at);
         let st = &mut self.stations[i.cores as usize];
-        st.busy.skip_sample(at);
-        st.queue_len.skip_sample(at);
+        debug_assert_eq!(st.queue_len.value(), 0);
+        st.busy.skip_capacity_sample(at);
         for a in &i.db_access {
             for p in a.pools() {
                 let p = &mut self.pools[p as usize];
-                p.in_use.skip_sample(at);
-                p.waiting.skip_sample(at);
+                debug_assert_eq!(p.waiting.value(), 0);
+                p.in_use.skip_capacity_sample(at);
             }
         }
     }
