@@ -190,6 +190,20 @@ mod tests {
         assert!(q.is_empty());
     }
 
+    /// The case the property below once shrank to: cancelling an event that already ran
+    /// (here while it is the hole at the top) changes nothing.
+    #[test]
+    fn cancelling_an_event_that_already_ran_changes_nothing() {
+        let mut q = EventQueue::default();
+        let a = q.schedule(SimTime(0), 'a');
+        q.schedule(SimTime(0), 'b');
+        assert_eq!(q.pop_until(SimTime::MAX), Some((SimTime(0), 'a')));
+        q.cancel(a);
+        assert_eq!(q.peek_time(), Some(SimTime(0)));
+        assert_eq!(q.pop_until(SimTime::MAX), Some((SimTime(0), 'b')));
+        assert_eq!(q.pop_until(SimTime::MAX), None);
+    }
+
     proptest::proptest! {
         /// Whatever the mix of scheduling, popping (with limits), peeking and
         /// cancelling — the popped entry left as a hole, overwritten by the next

@@ -5,16 +5,15 @@ use std::collections::{BTreeMap, VecDeque};
 use crate::metrics::breakdown::{Breakdown, Phase};
 use crate::metrics::level::{Counter, DurationSum, Level, Occupancy, SampleSum};
 use crate::metrics::summary::{ResourceKind, TierTime};
+use crate::metrics::{Broken, Glance, Headline};
 use crate::model::{AppSpec, CacheScope, Concurrency, PoolMode, SessionStore};
 use crate::sim::{SimDuration, SimRng, SimTime};
 
 use crate::engine::components::*;
 use crate::engine::lru::Lru;
-use crate::engine::measure::GlanceReader;
-use crate::engine::measure::{SampleSpan, SeriesSink, SummaryParts, named, ratio};
+use crate::engine::measure::{GlanceReader, SampleSpan, SeriesSink, SummaryParts, named, ratio};
 use crate::engine::sampler::Sampler;
 use crate::engine::world::{Event, World};
-use crate::metrics::{Broken, Glance, Headline};
 
 /// Sessions remembered per tier at most (beyond, new sessions are not tracked), so a
 /// changed session count can never grow memory without bound.

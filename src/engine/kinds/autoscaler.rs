@@ -3,13 +3,12 @@
 use std::collections::BTreeMap;
 
 use crate::metrics::level::Counter;
+use crate::metrics::{Glance, Headline};
 use crate::sim::{SimDuration, SimTime};
 
 use crate::engine::components::*;
-use crate::engine::measure::GlanceReader;
-use crate::engine::measure::{SampleSpan, SeriesSink, SummaryParts, named};
+use crate::engine::measure::{GlanceReader, SampleSpan, SeriesSink, SummaryParts, named};
 use crate::engine::world::{Event, World};
-use crate::metrics::{Glance, Headline};
 
 /// Scales an app tier toward a target metric.
 pub struct Autoscaler {

@@ -3,13 +3,12 @@
 use std::collections::BTreeMap;
 
 use crate::metrics::level::{Counter, Level};
+use crate::metrics::{CircuitState, Glance, Headline};
 use crate::sim::{SimDuration, SimTime};
 
 use crate::engine::components::*;
-use crate::engine::measure::GlanceReader;
-use crate::engine::measure::{SampleSpan, SeriesSink, SummaryParts, named};
+use crate::engine::measure::{GlanceReader, SampleSpan, SeriesSink, SummaryParts, named};
 use crate::engine::world::World;
-use crate::metrics::{CircuitState, Glance, Headline};
 
 /// The state of a circuit breaker.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -5,16 +5,17 @@ use std::collections::BTreeMap;
 use crate::metrics::breakdown::Phase;
 use crate::metrics::level::Counter;
 use crate::metrics::summary::ResourceKind;
+use crate::metrics::{Glance, Headline};
 use crate::model::{CacheModel, CacheScope, CacheSpec};
 use crate::sim::{SimDuration, SimRng, SimTime};
 
 use crate::engine::components::*;
 use crate::engine::lru::Lru;
-use crate::engine::measure::GlanceReader;
-use crate::engine::measure::{Agg, SampleSpan, SeriesSink, SummaryParts, named, ratio};
+use crate::engine::measure::{
+    Agg, GlanceReader, SampleSpan, SeriesSink, SummaryParts, named, ratio,
+};
 use crate::engine::sampler::Sampler;
 use crate::engine::world::World;
-use crate::metrics::{Glance, Headline};
 
 /// How a cache decides hits.
 pub enum HitModel {

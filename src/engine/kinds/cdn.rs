@@ -3,14 +3,13 @@
 use std::collections::BTreeMap;
 
 use crate::metrics::level::Counter;
+use crate::metrics::{Glance, Headline};
 use crate::sim::{SimRng, SimTime};
 
 use crate::engine::components::*;
-use crate::engine::measure::GlanceReader;
-use crate::engine::measure::{SampleSpan, SeriesSink, SummaryParts, named};
+use crate::engine::measure::{GlanceReader, SampleSpan, SeriesSink, SummaryParts, named};
 use crate::engine::sampler::Sampler;
 use crate::engine::world::World;
-use crate::metrics::{Glance, Headline};
 
 /// A CDN: answers a share of requests at the edge.
 pub struct Cdn {

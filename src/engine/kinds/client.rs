@@ -3,16 +3,15 @@
 use std::collections::{BTreeMap, VecDeque};
 
 use crate::metrics::level::Counter;
+use crate::metrics::{Glance, Headline};
 use crate::model::{Arrivals, ClientSpec};
 use crate::sim::{EventId, SimDuration, SimRng, SimTime};
 
 use crate::engine::arrivals::ArrivalProcess;
 use crate::engine::components::*;
-use crate::engine::measure::GlanceReader;
-use crate::engine::measure::{SampleSpan, SeriesSink, SummaryParts, named};
+use crate::engine::measure::{GlanceReader, SampleSpan, SeriesSink, SummaryParts, named};
 use crate::engine::sampler::Sampler;
 use crate::engine::world::{DEADLINES_COMPACT_MIN, Event, World};
-use crate::metrics::{Glance, Headline};
 
 /// A population of users.
 pub struct Client {

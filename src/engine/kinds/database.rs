@@ -5,17 +5,16 @@ use std::collections::{BTreeMap, VecDeque};
 use crate::metrics::breakdown::Phase;
 use crate::metrics::level::{Counter, DurationSum, Level, Occupancy};
 use crate::metrics::summary::ResourceKind;
+use crate::metrics::{Broken, Glance, Headline};
 use crate::model::{DatabaseSpec, Pooler, QuerySpec};
 use crate::sim::{SimDuration, SimRng, SimTime};
 
 use crate::engine::components::*;
-use crate::engine::measure::GlanceReader;
 use crate::engine::measure::{
-    Agg, SampleSpan, SeriesSink, SummaryParts, named, query_rate_metric, ratio,
+    Agg, GlanceReader, SampleSpan, SeriesSink, SummaryParts, named, query_rate_metric, ratio,
 };
 use crate::engine::sampler::Sampler;
 use crate::engine::world::World;
-use crate::metrics::{Broken, Glance, Headline};
 
 /// Writes still replicating that a database remembers at most (keys and sessions
 /// together): a day of replication lag at a high write rate would otherwise grow memory

@@ -3,14 +3,13 @@
 use std::collections::BTreeMap;
 
 use crate::metrics::level::Counter;
+use crate::metrics::{Glance, Headline};
 use crate::model::Policy;
 use crate::sim::{SimRng, SimTime};
 
 use crate::engine::components::*;
-use crate::engine::measure::GlanceReader;
-use crate::engine::measure::{SampleSpan, SeriesSink, SummaryParts, named};
+use crate::engine::measure::{GlanceReader, SampleSpan, SeriesSink, SummaryParts, named};
 use crate::engine::world::World;
-use crate::metrics::{Glance, Headline};
 
 /// A load balancer over the instances of its backend tiers.
 pub struct LoadBalancer {

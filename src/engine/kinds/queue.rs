@@ -4,14 +4,15 @@ use std::collections::{BTreeMap, VecDeque};
 
 use crate::metrics::level::{Counter, DurationSum, Level, Occupancy};
 use crate::metrics::summary::ResourceKind;
+use crate::metrics::{Glance, Headline};
 use crate::sim::{SimDuration, SimRng, SimTime};
 
 use crate::engine::components::*;
-use crate::engine::measure::GlanceReader;
-use crate::engine::measure::{SampleSpan, SeriesSink, SummaryParts, ms_at, named, ratio};
+use crate::engine::measure::{
+    GlanceReader, SampleSpan, SeriesSink, SummaryParts, ms_at, named, ratio,
+};
 use crate::engine::sampler::Sampler;
 use crate::engine::world::World;
-use crate::metrics::{Glance, Headline};
 
 /// A job waiting in a queue (or for its retry).
 #[derive(Clone, Copy, Debug)]

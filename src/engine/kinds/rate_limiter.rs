@@ -4,13 +4,12 @@ use std::collections::BTreeMap;
 
 use crate::metrics::level::Counter;
 use crate::metrics::summary::ResourceKind;
+use crate::metrics::{Glance, Headline};
 use crate::sim::SimTime;
 
 use crate::engine::components::*;
-use crate::engine::measure::GlanceReader;
-use crate::engine::measure::{SampleSpan, SeriesSink, SummaryParts, named};
+use crate::engine::measure::{GlanceReader, SampleSpan, SeriesSink, SummaryParts, named};
 use crate::engine::world::World;
-use crate::metrics::{Glance, Headline};
 
 /// A token bucket in front of a load balancer or a tier.
 pub struct RateLimiter {
