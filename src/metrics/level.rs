@@ -177,12 +177,6 @@ impl Occupancy {
         self.servers.mark_warmup(now);
     }
 
-    /// [`Level::skip_sample`] of both sampled levels.
-    pub fn skip_sample(&mut self, at: SimTime) {
-        self.busy.skip_sample(at);
-        self.capacity.skip_sample(at);
-    }
-
     /// [`Level::skip_sample`] of the capacity only, when nothing was busy since the
     /// last sample read it (a level that stayed at zero has nothing to catch up).
     pub fn skip_capacity_sample(&mut self, at: SimTime) {

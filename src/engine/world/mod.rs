@@ -940,14 +940,7 @@ impl World {
         if n == 0 {
             return Routed::Refused(ErrorCause::NoInstance);
         }
-        // (Only after instances left can the turn be past the end: no division else.)
-        let k = if tier.rr_next < n {
-            tier.rr_next
-        } else {
-            tier.rr_next % n
-        };
-        let i = tier.active[k];
-        tier.rr_next = if k + 1 == n { 0 } else { k + 1 };
+        let i = tier.active[round_robin(&mut tier.rr_next, n)];
         Routed::Instance(i)
     }
 
@@ -1020,15 +1013,7 @@ impl World {
                 let load = |i: u32| self.instances[i as usize].in_system.value();
                 use crate::model::Policy::*;
                 Routed::Instance(match lb.policy {
-                    RoundRobin => {
-                        let k = if lb.rr_next < n {
-                            lb.rr_next
-                        } else {
-                            lb.rr_next % n
-                        };
-                        lb.rr_next = if k + 1 == n { 0 } else { k + 1 };
-                        nth(k)
-                    }
+                    RoundRobin => nth(round_robin(&mut lb.rr_next, n)),
                     Random => nth(lb.rng.below(n as u64) as usize),
                     Hash => {
                         // Rendezvous hashing: a session goes to the instance that scores
@@ -2067,6 +2052,15 @@ impl World {
     }
 }
 
+/// Whose turn it is in a round robin over `n` (> 0) members, moving the turn on. Only
+/// after members left can the turn be past the end, so it wraps without a division else.
+#[inline]
+fn round_robin(turn: &mut usize, n: usize) -> usize {
+    let k = if *turn < n { *turn } else { *turn % n };
+    *turn = if k + 1 == n { 0 } else { k + 1 };
+    k
+}
+
 /// The item of least `load`, ties broken uniformly at random (the k-th tie replaces
 /// the pick with probability 1/k).
 fn least_loaded<T: Copy>(
@@ -2232,6 +2226,20 @@ fn network_gate(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Round robin takes each member in turn, and a turn left past the end by members
+    /// that left wraps as a remainder would.
+    #[test]
+    fn round_robin_takes_turns_and_wraps_after_members_leave() {
+        let mut turn = 0;
+        let taken: Vec<usize> = (0..7).map(|_| round_robin(&mut turn, 3)).collect();
+        assert_eq!(taken, [0, 1, 2, 0, 1, 2, 0]);
+        // Five members, the turn at the fifth; then two leave.
+        let mut turn = 4;
+        assert_eq!(round_robin(&mut turn, 3), 1);
+        assert_eq!(round_robin(&mut turn, 3), 2);
+        assert_eq!(round_robin(&mut turn, 3), 0);
+    }
 
     /// The instances `route` picks, `n` times at one instant, for the first load
     /// balancer of `ron` (nothing admitted: every backend keeps its load).
