@@ -61,7 +61,6 @@ impl ArrivalProcess {
 
     /// The time of the next arrival after `now`, or `None` if no more will come.
     pub fn next_after(&mut self, now: SimTime, rng: &mut SimRng) -> Option<SimTime> {
-        let now_secs = now.as_secs_f64();
         let next_secs = match self {
             Self::Poisson { mean_gap_ns } => {
                 // The hot path: exponential gaps, computed in integer nanoseconds.
@@ -72,7 +71,7 @@ impl ArrivalProcess {
                 if *rate_per_sec <= 0.0 {
                     return None;
                 }
-                now_secs + 1.0 / *rate_per_sec
+                now.as_secs_f64() + 1.0 / *rate_per_sec
             }
             Self::Bursty {
                 rates_per_sec,
@@ -82,7 +81,7 @@ impl ArrivalProcess {
             } => {
                 // Memoryless in each state: draw a gap at the current rate; if a switch
                 // comes first, restart from the switch at the new rate.
-                let mut t = now_secs;
+                let mut t = now.as_secs_f64();
                 let mut switches = 0;
                 loop {
                     let rate = rates_per_sec[usize::from(*high)];
@@ -103,7 +102,9 @@ impl ArrivalProcess {
                     }
                 }
             }
-            Self::Profile { points } => next_profile_arrival(points, now_secs, rng.exp1())?,
+            Self::Profile { points } => {
+                next_profile_arrival(points, now.as_secs_f64(), rng.exp1())?
+            }
         };
         Some(SimTime::from_secs_f64(next_secs).max(now))
     }

@@ -458,6 +458,35 @@ mod tests {
         assert_eq!(o.capacity().value(), 1);
     }
 
+    /// Levels summed over a sample interval average to the sum of their own means,
+    /// whatever order they are added in, and leave each level's mark at the sample.
+    #[test]
+    fn a_sample_sum_is_the_sum_of_the_levels_means_in_any_order() {
+        let levels = || {
+            let (mut a, mut b) = (Level::default(), Level::default());
+            a.set(SimTime(0), 3); // 3 over 0..10, 1 over 10..40
+            a.set(SimTime(10), 1);
+            b.set(SimTime(5), 2); // 0 over 0..5, 2 over 5..40
+            (a, b)
+        };
+        let (mut a, mut b) = levels();
+        let means = a.take_sample_mean(SimTime(0), SimTime(40))
+            + b.take_sample_mean(SimTime(0), SimTime(40));
+        for order in [[0, 1], [1, 0]] {
+            let (mut a, mut b) = levels();
+            let mut sum = SampleSum::default();
+            for k in order {
+                sum.take(if k == 0 { &mut a } else { &mut b }, SimTime(40));
+            }
+            // (30 + 30) + 70 over 40 ns, plus a constant 4 over the interval.
+            sum.add_constant(4, SimTime(0), SimTime(40));
+            assert_eq!(sum.mean(SimTime(0), SimTime(40)), means + 4.0);
+            assert_eq!(sum.mean(SimTime(40), SimTime(40)), 1.0 + 2.0 + 4.0);
+            // The marks moved: the next interval starts from 40.
+            assert_eq!(a.take_sample_mean(SimTime(40), SimTime(50)), 1.0);
+        }
+    }
+
     #[test]
     fn level_integrates_exactly() {
         let mut l = Level::default();
