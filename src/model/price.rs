@@ -5,7 +5,8 @@
 use super::defaults::{
     APP_PRICE_PER_CORE_HOUR, CACHE_PRICE_PER_SERVER_HOUR, DB_PRICE_PER_CORE_HOUR,
 };
-use super::{AppSpec, CacheScope, CacheSpec, ComponentSpec, DatabaseSpec, Scenario};
+use super::scenario::for_each_spec;
+use super::{AppSpec, CacheScope, CacheSpec, ComponentKind as _, DatabaseSpec, Scenario};
 
 /// One instance of an app tier per hour.
 pub fn app_instance(a: &AppSpec) -> f64 {
@@ -38,17 +39,6 @@ pub fn cache(c: &CacheSpec) -> f64 {
 pub fn per_hour(s: &Scenario) -> f64 {
     s.components
         .iter()
-        .map(|c| match c {
-            ComponentSpec::App(a) => f64::from(a.instances) * app_instance(a),
-            ComponentSpec::Database(d) => database(d),
-            ComponentSpec::Cache(c) => cache(c),
-            ComponentSpec::LoadBalancer(lb) => lb.price_per_hour,
-            ComponentSpec::Queue(q) => q.price_per_hour,
-            ComponentSpec::Client(_)
-            | ComponentSpec::Cdn(_)
-            | ComponentSpec::RateLimiter(_)
-            | ComponentSpec::Autoscaler(_)
-            | ComponentSpec::CircuitBreaker(_) => 0.0,
-        })
+        .map(|c| for_each_spec!(c, |c, _| c.list_price_per_hour()))
         .sum()
 }

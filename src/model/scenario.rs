@@ -559,31 +559,119 @@ impl std::fmt::Display for Count {
     }
 }
 
-/// A component of the topology. Each kind carries its own parameters.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub enum ComponentSpec {
-    Client(ClientSpec),
-    Cdn(CdnSpec),
-    RateLimiter(RateLimiterSpec),
-    LoadBalancer(LoadBalancerSpec),
-    App(AppSpec),
-    Cache(CacheSpec),
-    Database(DatabaseSpec),
-    Autoscaler(AutoscalerSpec),
-    CircuitBreaker(CircuitBreakerSpec),
-    Queue(QueueSpec),
+/// Every component kind, listed once: its [`ComponentSpec`] variant and [`Kind`] (the
+/// variant's name, as written in a scenario file) and its spec type. `with_kinds!(m!
+/// args)` calls `m!(args; Variant(Spec) …)` with the list, so the enums, `Kind::ALL`,
+/// [`for_each_spec!`] and the dispatch to each kind's [`ComponentKind`] impl are all
+/// generated from it. The order is the palette's.
+macro_rules! with_kinds {
+    ($m:ident! $($args:tt)*) => {
+        $m! {$($args)*;
+            Client(ClientSpec)
+            Cdn(CdnSpec)
+            RateLimiter(RateLimiterSpec)
+            LoadBalancer(LoadBalancerSpec)
+            App(AppSpec)
+            Cache(CacheSpec)
+            Database(DatabaseSpec)
+            Autoscaler(AutoscalerSpec)
+            CircuitBreaker(CircuitBreakerSpec)
+            Queue(QueueSpec)
+        }
+    };
 }
+pub(crate) use with_kinds;
+
+/// What the model knows about a kind of component besides its parameters ([`Params`]):
+/// implemented next to each spec, so a kind's description, defaults and references sit
+/// together.
+///
+/// [`Params`]: super::params::Params
+pub trait ComponentKind: super::params::Params + Sized {
+    /// What the kind is, in one sentence (palette tooltips).
+    const HELP: &'static str;
+
+    /// A new component with default parameters and the id `id`; references are left
+    /// empty.
+    fn with_id(id: String) -> Self;
+
+    /// The ids it refers to (its outgoing edges in the topology).
+    fn references(&self) -> Vec<&str>;
+
+    /// Its list price per hour as written, before any run (see [`super::price`]): 0 for
+    /// a kind paid per request or through the instances it runs.
+    fn list_price_per_hour(&self) -> f64;
+}
+
+macro_rules! kind_enums {
+    (; $($variant:ident($spec:ident))*) => {
+        /// A component of the topology. Each kind carries its own parameters.
+        #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+        pub enum ComponentSpec {
+            $($variant($spec),)*
+        }
+
+        /// A kind of component: what a [`ComponentSpec`] variant is, without its
+        /// parameters (the palette, the canvas's shapes, the engine's numbering). Written
+        /// in figures and JSON by its name in a scenario file (`"LoadBalancer"`).
+        #[derive(
+            Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+        )]
+        pub enum Kind {
+            $($variant,)*
+        }
+
+        impl Kind {
+            /// Every kind, in palette order.
+            pub const ALL: [Kind; [$(stringify!($variant)),*].len()] = [$(Kind::$variant),*];
+
+            /// Its name as written in a scenario file.
+            pub fn name(self) -> &'static str {
+                match self {
+                    $(Self::$variant => stringify!($variant),)*
+                }
+            }
+        }
+
+        impl ComponentSpec {
+            /// What a kind is, in one sentence (palette tooltips).
+            pub fn kind_help(kind: Kind) -> &'static str {
+                match kind {
+                    $(Kind::$variant => <$spec as ComponentKind>::HELP,)*
+                }
+            }
+
+            /// A new component of `kind` with default parameters and the id `id`;
+            /// references are left empty.
+            pub fn new_of_kind(kind: Kind, id: String) -> Self {
+                match kind {
+                    $(Kind::$variant => Self::$variant(<$spec as ComponentKind>::with_id(id)),)*
+                }
+            }
+        }
+    };
+}
+with_kinds!(kind_enums!);
 
 /// A `match` over every [`ComponentSpec`] variant with the same body:
 /// `for_each_spec!(value, |spec, kind| body)` binds `spec` to the variant's spec and
-/// `kind` to its [`Kind`]. The variants are listed here once, so code that treats every
-/// kind alike names them in one place.
+/// `kind` to its [`Kind`]. Generated from [`with_kinds!`]'s list, so code that treats
+/// every kind alike names none of them.
 macro_rules! for_each_spec {
     ($value:expr, |$spec:pat_param, $kind:pat_param| $body:expr) => {
-        for_each_spec!(@arms $value, $spec, $kind, $body;
-            Client Cdn RateLimiter LoadBalancer App Cache Database Autoscaler CircuitBreaker Queue)
+        {
+            // Named here so the expansion finds them wherever it is used (redundant,
+            // hence allowed, in this module, where they are already in scope).
+            #[allow(unused_imports)]
+            use $crate::model::scenario::{for_each_spec_arms, with_kinds};
+            with_kinds!(for_each_spec_arms! $value, $spec, $kind, $body)
+        }
     };
-    (@arms $value:expr, $spec:pat_param, $kind:pat_param, $body:expr; $($variant:ident)*) => {
+}
+pub(crate) use for_each_spec;
+
+macro_rules! for_each_spec_arms {
+    ($value:expr, $spec:pat_param, $kind:pat_param, $body:expr; $($variant:ident($ty:ident))*) => {
         match $value {
             $(
                 $crate::model::ComponentSpec::$variant($spec) => {
@@ -594,7 +682,7 @@ macro_rules! for_each_spec {
         }
     };
 }
-pub(crate) use for_each_spec;
+pub(crate) use for_each_spec_arms;
 
 impl ComponentSpec {
     /// The component's unique id, as used in references and RNG streams.
@@ -611,54 +699,10 @@ impl ComponentSpec {
     pub fn kind_name(&self) -> &'static str {
         self.kind().name()
     }
-}
 
-/// A kind of component: what a [`ComponentSpec`] variant is, without its parameters
-/// (the palette, the canvas's shapes, the engine's numbering). Written in figures and
-/// JSON by its name in a scenario file (`"LoadBalancer"`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-pub enum Kind {
-    Client,
-    Cdn,
-    RateLimiter,
-    LoadBalancer,
-    App,
-    Cache,
-    Database,
-    Autoscaler,
-    CircuitBreaker,
-    Queue,
-}
-
-impl Kind {
-    /// Every kind, in palette order.
-    pub const ALL: [Kind; 10] = [
-        Kind::Client,
-        Kind::Cdn,
-        Kind::RateLimiter,
-        Kind::LoadBalancer,
-        Kind::App,
-        Kind::Cache,
-        Kind::Database,
-        Kind::Autoscaler,
-        Kind::CircuitBreaker,
-        Kind::Queue,
-    ];
-
-    /// Its name as written in a scenario file.
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Client => "Client",
-            Self::Cdn => "Cdn",
-            Self::RateLimiter => "RateLimiter",
-            Self::LoadBalancer => "LoadBalancer",
-            Self::App => "App",
-            Self::Cache => "Cache",
-            Self::Database => "Database",
-            Self::Autoscaler => "Autoscaler",
-            Self::CircuitBreaker => "CircuitBreaker",
-            Self::Queue => "Queue",
-        }
+    /// The ids this component refers to (its outgoing edges in the topology).
+    pub fn references(&self) -> Vec<&str> {
+        for_each_spec!(self, |c, _| c.references())
     }
 }
 
@@ -699,6 +743,34 @@ pub struct ClientSpec {
     /// requests, with a reserve of 10); `None`: no budget.
     #[serde(default, skip_serializing_if = "defaults::is_default")]
     pub retry_budget: Option<f64>,
+}
+
+impl ComponentKind for ClientSpec {
+    const HELP: &'static str = "Users sending requests: an open stream at a rate, or closed-loop \
+         users who wait for each answer and think before the next.";
+
+    fn with_id(id: String) -> Self {
+        ClientSpec {
+            id,
+            target: String::new(),
+            arrivals: Arrivals::Poisson {
+                rate_per_sec: 100.0,
+            },
+            mix: Vec::new(),
+            timeout_ms: None,
+            sessions: defaults::sessions(),
+            retry: Retry::None,
+            retry_budget: None,
+        }
+    }
+
+    fn references(&self) -> Vec<&str> {
+        vec![self.target.as_str()]
+    }
+
+    fn list_price_per_hour(&self) -> f64 {
+        0.0
+    }
 }
 
 /// A client's retry policy.
@@ -810,6 +882,30 @@ pub struct CdnSpec {
     pub price_per_million: f64,
 }
 
+impl ComponentKind for CdnSpec {
+    const HELP: &'static str = "A CDN or static-file offload: a share of the requests is answered \
+         at the edge and never reaches the origin, which then has that much less load.";
+
+    fn with_id(id: String) -> Self {
+        CdnSpec {
+            id,
+            target: String::new(),
+            edge_share: 0.5,
+            edge_latency: defaults::edge_latency(),
+            price_per_million: defaults::cdn_price(),
+        }
+    }
+
+    fn references(&self) -> Vec<&str> {
+        vec![self.target.as_str()]
+    }
+
+    fn list_price_per_hour(&self) -> f64 {
+        // Paid per request: in the measured cost only.
+        0.0
+    }
+}
+
 /// A circuit breaker on a dependency: when too many calls through it fail, it opens and
 /// fails calls at once (without sending them) for `open_secs`, then lets a few probes
 /// through (half-open) and closes again if they succeed.
@@ -849,6 +945,32 @@ pub struct CircuitBreakerSpec {
         skip_serializing_if = "defaults::is_breaker_probes"
     )]
     pub half_open_probes: u32,
+}
+
+impl ComponentKind for CircuitBreakerSpec {
+    const HELP: &'static str = "Sits in front of a service that is called: when too many calls \
+         fail it opens and fails calls at once for a while, so callers stop piling threads onto a \
+         broken dependency; then it probes and closes if the service recovered.";
+
+    fn with_id(id: String) -> Self {
+        CircuitBreakerSpec {
+            id,
+            target: String::new(),
+            error_threshold: defaults::breaker_threshold(),
+            window_secs: defaults::breaker_window(),
+            min_calls: defaults::breaker_min_calls(),
+            open_secs: defaults::breaker_open(),
+            half_open_probes: defaults::breaker_probes(),
+        }
+    }
+
+    fn references(&self) -> Vec<&str> {
+        vec![self.target.as_str()]
+    }
+
+    fn list_price_per_hour(&self) -> f64 {
+        0.0
+    }
 }
 
 /// A message broker queue with a pool of consumers: jobs enqueued by requests wait here
@@ -901,6 +1023,34 @@ pub struct QueueSpec {
     pub price_per_hour: f64,
 }
 
+impl ComponentKind for QueueSpec {
+    const HELP: &'static str = "A broker queue with consumers: requests enqueue jobs (emails, \
+         PDFs) and answer at once; the jobs run later on a worker tier, with retries and a \
+         dead-letter queue for jobs that keep failing.";
+
+    fn with_id(id: String) -> Self {
+        QueueSpec {
+            id,
+            workers: String::new(),
+            consumers: defaults::consumers(),
+            capacity: defaults::queue_capacity(),
+            enqueue_latency: defaults::enqueue_latency(),
+            failure_probability: 0.0,
+            max_retries: defaults::job_retries(),
+            backoff_ms: defaults::job_backoff(),
+            price_per_hour: defaults::queue_price(),
+        }
+    }
+
+    fn references(&self) -> Vec<&str> {
+        vec![self.workers.as_str()]
+    }
+
+    fn list_price_per_hour(&self) -> f64 {
+        self.price_per_hour
+    }
+}
+
 /// A token bucket in front of a load balancer or an app tier: requests beyond the rate
 /// (after a burst) are rejected at once instead of queueing.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -920,6 +1070,30 @@ pub struct RateLimiterSpec {
     /// One bucket per client (each gets the rate) instead of one shared by all.
     #[serde(default, skip_serializing_if = "defaults::is_default")]
     pub per_client: bool,
+}
+
+impl ComponentKind for RateLimiterSpec {
+    const HELP: &'static str = "A token bucket in front of a load balancer or an app tier: \
+         requests beyond its rate are rejected at once instead of queueing, so an overload fails \
+         fast and the rest is served in time.";
+
+    fn with_id(id: String) -> Self {
+        RateLimiterSpec {
+            id,
+            target: String::new(),
+            rate_per_sec: 100.0,
+            burst: defaults::burst(),
+            per_client: false,
+        }
+    }
+
+    fn references(&self) -> Vec<&str> {
+        vec![self.target.as_str()]
+    }
+
+    fn list_price_per_hour(&self) -> f64 {
+        0.0
+    }
 }
 
 /// Spreads requests over the instances of one or more app tiers.
@@ -942,6 +1116,29 @@ pub struct LoadBalancerSpec {
         skip_serializing_if = "defaults::is_lb_price"
     )]
     pub price_per_hour: f64,
+}
+
+impl ComponentKind for LoadBalancerSpec {
+    const HELP: &'static str = "Spreads requests over the instances of one or more app tiers, and \
+         can shed load beyond a number of requests in flight.";
+
+    fn with_id(id: String) -> Self {
+        LoadBalancerSpec {
+            id,
+            policy: Policy::RoundRobin,
+            backends: Vec::new(),
+            max_in_flight: None,
+            price_per_hour: defaults::lb_price(),
+        }
+    }
+
+    fn references(&self) -> Vec<&str> {
+        self.backends.iter().map(String::as_str).collect()
+    }
+
+    fn list_price_per_hour(&self) -> f64 {
+        self.price_per_hour
+    }
 }
 
 /// Load-balancing policy.
@@ -1026,6 +1223,39 @@ pub struct AppSpec {
     /// core.
     #[serde(default, skip_serializing_if = "defaults::is_default")]
     pub price_per_hour: Option<f64>,
+}
+
+impl ComponentKind for AppSpec {
+    const HELP: &'static str = "A tier of identical app instances running the endpoints' scripts \
+         on their cores, with a worker pool, a connection pool per database, optional memory \
+         limits and user sessions in memory or in a store.";
+
+    fn with_id(id: String) -> Self {
+        AppSpec {
+            id,
+            instances: 2,
+            cores: defaults::app_cores(),
+            cpu_speed: defaults::cpu_speed(),
+            concurrency: Concurrency::default(),
+            accept_queue: defaults::accept_queue(),
+            queue_timeout_ms: None,
+            startup_secs: defaults::startup_secs(),
+            pools: Vec::new(),
+            memory_mb: None,
+            base_memory_mb: defaults::base_memory(),
+            thread_stack_mb: 0.0,
+            sessions: SessionStore::Stateless,
+            price_per_hour: None,
+        }
+    }
+
+    fn references(&self) -> Vec<&str> {
+        self.pools.iter().map(|p| p.db.as_str()).collect()
+    }
+
+    fn list_price_per_hour(&self) -> f64 {
+        f64::from(self.instances) * super::price::app_instance(self)
+    }
 }
 
 impl AppSpec {
@@ -1139,6 +1369,33 @@ pub struct AutoscalerSpec {
     pub cooldown_secs: f64,
 }
 
+impl ComponentKind for AutoscalerSpec {
+    const HELP: &'static str = "Adds and removes instances of an app tier to keep CPU, request \
+         rate or queue depth per instance near a target; new instances help only after their \
+         startup time.";
+
+    fn with_id(id: String) -> Self {
+        AutoscalerSpec {
+            id,
+            tier: String::new(),
+            metric: ScaleMetric::Cpu { target: 0.6 },
+            min_instances: 2,
+            max_instances: 10,
+            interval_secs: defaults::scale_interval(),
+            cooldown_secs: defaults::scale_cooldown(),
+        }
+    }
+
+    fn references(&self) -> Vec<&str> {
+        vec![self.tier.as_str()]
+    }
+
+    fn list_price_per_hour(&self) -> f64 {
+        // Its tier's instances are priced with the tier.
+        0.0
+    }
+}
+
 /// The metric an autoscaler tracks, with its target per instance.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -1189,6 +1446,33 @@ pub struct CacheSpec {
     /// (cache-aside invalidation) instead of serving a stale one.
     #[serde(default, skip_serializing_if = "is_false")]
     pub invalidate_on_write: bool,
+}
+
+impl ComponentKind for CacheSpec {
+    const HELP: &'static str = "A cache in front of the database: shared over the network (Redis) \
+         or local inside each instance.";
+
+    fn with_id(id: String) -> Self {
+        CacheSpec {
+            id,
+            scope: CacheScope::Shared,
+            model: CacheModel::HitRatio { ratio: 0.8 },
+            servers: 1,
+            op_time: defaults::cache_op(),
+            network_latency: defaults::cache_network(),
+            price_per_hour: None,
+            updates_per_sec: 0.0,
+            invalidate_on_write: false,
+        }
+    }
+
+    fn references(&self) -> Vec<&str> {
+        Vec::new()
+    }
+
+    fn list_price_per_hour(&self) -> f64 {
+        super::price::cache(self)
+    }
 }
 
 /// Where a cache lives.
@@ -1291,6 +1575,48 @@ pub struct DatabaseSpec {
     /// cores at [`defaults::DB_PRICE_PER_CORE_HOUR`].
     #[serde(default, skip_serializing_if = "defaults::is_default")]
     pub price_per_hour: Option<f64>,
+}
+
+impl ComponentKind for DatabaseSpec {
+    const HELP: &'static str = "A primary with optional read replicas (and replication lag), \
+         optionally split into shards by key; each node has cores and a connection limit, each \
+         named query a cost, and a connection pooler may sit in front.";
+
+    fn with_id(id: String) -> Self {
+        DatabaseSpec {
+            id,
+            cores: defaults::db_cores(),
+            max_connections: defaults::max_connections(),
+            network_latency: defaults::db_network(),
+            connect_time: defaults::connect_time(),
+            connect_cpu: defaults::connect_cpu(),
+            queries: [(
+                "query".to_owned(),
+                QuerySpec {
+                    cost: Dist::Exp { mean_ms: 1.0 },
+                    unindexed_cost: None,
+                    indexed: true,
+                },
+            )]
+            .into(),
+            replicas: 0,
+            replica_policy: ReplicaPolicy::Random,
+            replication_lag: defaults::no_lag(),
+            read_your_writes: false,
+            shards: 1,
+            keys: KeySpace::default(),
+            pooler: Pooler::None,
+            price_per_hour: None,
+        }
+    }
+
+    fn references(&self) -> Vec<&str> {
+        Vec::new()
+    }
+
+    fn list_price_per_hour(&self) -> f64 {
+        super::price::database(self)
+    }
 }
 
 /// How a read picks the replica it goes to.
@@ -1610,5 +1936,28 @@ pub mod defaults {
     }
     pub fn connect_cpu() -> Dist {
         Dist::Constant { ms: 1.0 }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The list in `with_kinds!` drives the enums and each kind's own impl: a new
+    /// component of every kind is of that kind, written under its name in a file, and
+    /// has a description and a sane list price.
+    #[test]
+    fn every_kind_builds_a_component_of_itself_named_as_in_a_file() {
+        for kind in Kind::ALL {
+            let c = ComponentSpec::new_of_kind(kind, format!("x_{}", kind.name()));
+            assert_eq!(c.kind(), kind);
+            assert_eq!(c.id(), format!("x_{}", kind.name()));
+            let ron = ron::to_string(&c).expect("serialises");
+            assert!(ron.starts_with(kind.name()), "{ron}");
+            assert_eq!(ron::from_str::<ComponentSpec>(&ron).expect("parses"), c);
+            assert!(ComponentSpec::kind_help(kind).ends_with('.'));
+            let price = for_each_spec!(&c, |c, _| c.list_price_per_hour());
+            assert!(price.is_finite() && price >= 0.0, "{kind}: {price}");
+        }
     }
 }
