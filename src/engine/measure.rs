@@ -2,6 +2,8 @@
 //! Per-instance figures are aggregated per tier, so a tier of 1,000 instances reads as one
 //! row (sums of L and λ still satisfy Little's law).
 
+use super::kinds::Runtime;
+use crate::model::scenario::for_each_spec;
 use std::collections::BTreeMap;
 
 use hdrhistogram::Histogram;
@@ -336,31 +338,8 @@ impl World {
         for spec in &scenario.components {
             let id = spec.id();
             let mut f = BTreeMap::new();
-            match spec {
-                crate::model::ComponentSpec::Client(_) => {
-                    self.client_figures(id, &mut f, &mut parts)
-                }
-                crate::model::ComponentSpec::Cdn(_) => self.cdn_figures(id, &mut f, &mut parts),
-                crate::model::ComponentSpec::Autoscaler(_) => {
-                    self.autoscaler_figures(id, &mut f, &mut parts)
-                }
-                crate::model::ComponentSpec::CircuitBreaker(_) => {
-                    self.breaker_figures(id, &mut f, &mut parts)
-                }
-                crate::model::ComponentSpec::Queue(_) => self.queue_figures(id, &mut f, &mut parts),
-                crate::model::ComponentSpec::RateLimiter(_) => {
-                    self.rate_limiter_figures(id, &mut f, &mut parts)
-                }
-                crate::model::ComponentSpec::LoadBalancer(_) => {
-                    self.load_balancer_figures(id, &mut f, &mut parts)
-                }
-                crate::model::ComponentSpec::App(_) => self.tier_figures(id, &mut f, &mut parts),
-                crate::model::ComponentSpec::Cache(_) => self.cache_figures(id, &mut f, &mut parts),
-                crate::model::ComponentSpec::Database(_) => {
-                    self.database_figures(id, &mut f, &mut parts)
-                }
-            }
-            let cost = self.cost_per_hour(spec);
+            for_each_spec!(spec, |c, _| c.figures(self, &mut f, &mut parts));
+            let cost = for_each_spec!(spec, |c, _| c.cost_per_hour(self));
             if cost > 0.0 {
                 f.insert("cost_per_hour".into(), cost);
             }
@@ -416,21 +395,6 @@ impl World {
             queries,
             saturation,
             cost,
-        }
-    }
-
-    /// What a component costs per hour, averaged over the measured time (instances that
-    /// were stopped or still starting cost nothing).
-    fn cost_per_hour(&self, spec: &crate::model::ComponentSpec) -> f64 {
-        use crate::model::ComponentSpec as C;
-        match spec {
-            C::App(a) => self.app_cost_per_hour(a),
-            C::Database(d) => crate::model::price::database(d),
-            C::Cache(c) => crate::model::price::cache(c),
-            C::LoadBalancer(lb) => lb.price_per_hour,
-            C::Cdn(c) => self.cdn_cost_per_hour(c),
-            C::Queue(q) => q.price_per_hour,
-            C::Client(_) | C::RateLimiter(_) | C::Autoscaler(_) | C::CircuitBreaker(_) => 0.0,
         }
     }
 
@@ -663,25 +627,13 @@ impl World {
         set: &SeriesSet,
         window_secs: f64,
     ) -> Vec<Glance> {
-        use crate::model::ComponentSpec as C;
         let read = GlanceReader { set, window_secs };
         scenario
             .components
             .iter()
             .map(|spec| {
                 let mut g = Glance::new(spec.id().to_owned(), spec.kind());
-                match spec {
-                    C::Client(_) => self.client_glance(&mut g, &read),
-                    C::Cdn(_) => self.cdn_glance(&mut g, &read),
-                    C::Autoscaler(a) => self.autoscaler_glance(a, &mut g, &read),
-                    C::CircuitBreaker(_) => self.breaker_glance(&mut g, &read),
-                    C::Queue(_) => self.queue_glance(&mut g, &read),
-                    C::RateLimiter(l) => self.rate_limiter_glance(l, &mut g, &read),
-                    C::LoadBalancer(lb) => self.load_balancer_glance(lb, &mut g, &read),
-                    C::App(a) => self.app_glance(a, &mut g, &read),
-                    C::Cache(_) => self.cache_glance(&mut g, &read),
-                    C::Database(_) => self.database_glance(&mut g, &read),
-                }
+                for_each_spec!(spec, |c, _| c.glance(self, &mut g, &read));
                 g
             })
             .collect()

@@ -603,6 +603,13 @@ pub trait ComponentKind: super::params::Params + Sized {
     fn list_price_per_hour(&self) -> f64;
 }
 
+/// A spec type as its [`ComponentSpec`] variant (generated from [`with_kinds!`]'s list):
+/// lets code generic over a kind find a component of the same kind.
+pub trait Variant: Sized {
+    /// `c`'s spec if `c` is of this kind.
+    fn of(c: &ComponentSpec) -> Option<&Self>;
+}
+
 macro_rules! kind_enums {
     (; $($variant:ident($spec:ident))*) => {
         /// A component of the topology. Each kind carries its own parameters.
@@ -632,6 +639,17 @@ macro_rules! kind_enums {
                 }
             }
         }
+
+        $(
+            impl Variant for $spec {
+                fn of(c: &ComponentSpec) -> Option<&Self> {
+                    match c {
+                        ComponentSpec::$variant(s) => Some(s),
+                        _ => None,
+                    }
+                }
+            }
+        )*
 
         impl ComponentSpec {
             /// What a kind is, in one sentence (palette tooltips).

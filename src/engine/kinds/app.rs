@@ -1083,3 +1083,37 @@ impl World {
         }
     }
 }
+
+impl super::Runtime for crate::model::AppSpec {
+    const BUILD_STAGE: u8 = 1;
+
+    fn build(&self, w: &mut World) {
+        w.build_tier(self);
+    }
+
+    fn change(&self, w: &mut World, at: u32, _old: &Self) {
+        w.change_tier(at, self);
+    }
+
+    fn figures(
+        &self,
+        w: &World,
+        f: &mut std::collections::BTreeMap<String, f64>,
+        parts: &mut crate::engine::measure::SummaryParts,
+    ) {
+        w.tier_figures(&self.id, f, parts);
+    }
+
+    fn glance(
+        &self,
+        w: &World,
+        g: &mut crate::metrics::Glance,
+        read: &crate::engine::measure::GlanceReader,
+    ) {
+        w.app_glance(self, g, read);
+    }
+
+    fn cost_per_hour(&self, w: &World) -> f64 {
+        w.app_cost_per_hour(self)
+    }
+}

@@ -180,3 +180,33 @@ impl World {
         };
     }
 }
+
+impl super::Runtime for crate::model::AutoscalerSpec {
+    const BUILD_STAGE: u8 = 8;
+
+    fn build(&self, w: &mut World) {
+        w.build_autoscaler(self);
+    }
+
+    fn change(&self, w: &mut World, at: u32, old: &Self) {
+        w.change_autoscaler(at, old, self);
+    }
+
+    fn figures(
+        &self,
+        w: &World,
+        f: &mut std::collections::BTreeMap<String, f64>,
+        parts: &mut crate::engine::measure::SummaryParts,
+    ) {
+        w.autoscaler_figures(&self.id, f, parts);
+    }
+
+    fn glance(
+        &self,
+        w: &World,
+        g: &mut crate::metrics::Glance,
+        read: &crate::engine::measure::GlanceReader,
+    ) {
+        w.autoscaler_glance(self, g, read);
+    }
+}

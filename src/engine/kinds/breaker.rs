@@ -250,3 +250,33 @@ impl World {
         };
     }
 }
+
+impl super::Runtime for crate::model::CircuitBreakerSpec {
+    const BUILD_STAGE: u8 = 4;
+
+    fn build(&self, w: &mut World) {
+        w.build_breaker(self);
+    }
+
+    fn change(&self, w: &mut World, at: u32, old: &Self) {
+        w.change_breaker(at, old, self);
+    }
+
+    fn figures(
+        &self,
+        w: &World,
+        f: &mut std::collections::BTreeMap<String, f64>,
+        parts: &mut crate::engine::measure::SummaryParts,
+    ) {
+        w.breaker_figures(&self.id, f, parts);
+    }
+
+    fn glance(
+        &self,
+        w: &World,
+        g: &mut crate::metrics::Glance,
+        read: &crate::engine::measure::GlanceReader,
+    ) {
+        w.breaker_glance(g, read);
+    }
+}

@@ -272,3 +272,33 @@ impl World {
         }
     }
 }
+
+impl super::Runtime for crate::model::CacheSpec {
+    const BUILD_STAGE: u8 = 0;
+
+    fn build(&self, w: &mut World) {
+        w.build_cache(self);
+    }
+
+    fn change(&self, w: &mut World, at: u32, old: &Self) {
+        w.change_cache(at, old, self);
+    }
+
+    fn figures(
+        &self,
+        w: &World,
+        f: &mut std::collections::BTreeMap<String, f64>,
+        parts: &mut crate::engine::measure::SummaryParts,
+    ) {
+        w.cache_figures(&self.id, f, parts);
+    }
+
+    fn glance(
+        &self,
+        w: &World,
+        g: &mut crate::metrics::Glance,
+        read: &crate::engine::measure::GlanceReader,
+    ) {
+        w.cache_glance(g, read);
+    }
+}

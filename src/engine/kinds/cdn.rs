@@ -111,3 +111,37 @@ impl World {
         })
     }
 }
+
+impl super::Runtime for crate::model::CdnSpec {
+    const BUILD_STAGE: u8 = 6;
+
+    fn build(&self, w: &mut World) {
+        w.build_cdn(self);
+    }
+
+    fn change(&self, w: &mut World, at: u32, old: &Self) {
+        w.change_cdn(at, old, self);
+    }
+
+    fn figures(
+        &self,
+        w: &World,
+        f: &mut std::collections::BTreeMap<String, f64>,
+        parts: &mut crate::engine::measure::SummaryParts,
+    ) {
+        w.cdn_figures(&self.id, f, parts);
+    }
+
+    fn glance(
+        &self,
+        w: &World,
+        g: &mut crate::metrics::Glance,
+        read: &crate::engine::measure::GlanceReader,
+    ) {
+        w.cdn_glance(g, read);
+    }
+
+    fn cost_per_hour(&self, w: &World) -> f64 {
+        w.cdn_cost_per_hour(self)
+    }
+}

@@ -291,3 +291,33 @@ impl World {
         };
     }
 }
+
+impl super::Runtime for crate::model::ClientSpec {
+    const BUILD_STAGE: u8 = 7;
+
+    fn build(&self, w: &mut World) {
+        w.build_client(self);
+    }
+
+    fn change(&self, w: &mut World, at: u32, old: &Self) {
+        w.change_client(at, old, self);
+    }
+
+    fn figures(
+        &self,
+        w: &World,
+        f: &mut std::collections::BTreeMap<String, f64>,
+        parts: &mut crate::engine::measure::SummaryParts,
+    ) {
+        w.client_figures(&self.id, f, parts);
+    }
+
+    fn glance(
+        &self,
+        w: &World,
+        g: &mut crate::metrics::Glance,
+        read: &crate::engine::measure::GlanceReader,
+    ) {
+        w.client_glance(g, read);
+    }
+}

@@ -575,3 +575,33 @@ impl World {
         };
     }
 }
+
+impl super::Runtime for crate::model::DatabaseSpec {
+    const BUILD_STAGE: u8 = 0;
+
+    fn build(&self, w: &mut World) {
+        w.build_database(self);
+    }
+
+    fn change(&self, w: &mut World, at: u32, old: &Self) {
+        w.change_database(at, old, self);
+    }
+
+    fn figures(
+        &self,
+        w: &World,
+        f: &mut std::collections::BTreeMap<String, f64>,
+        parts: &mut crate::engine::measure::SummaryParts,
+    ) {
+        w.database_figures(&self.id, f, parts);
+    }
+
+    fn glance(
+        &self,
+        w: &World,
+        g: &mut crate::metrics::Glance,
+        read: &crate::engine::measure::GlanceReader,
+    ) {
+        w.database_glance(g, read);
+    }
+}

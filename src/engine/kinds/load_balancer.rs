@@ -132,3 +132,33 @@ impl World {
         };
     }
 }
+
+impl super::Runtime for crate::model::LoadBalancerSpec {
+    const BUILD_STAGE: u8 = 2;
+
+    fn build(&self, w: &mut World) {
+        w.build_load_balancer(self);
+    }
+
+    fn change(&self, w: &mut World, at: u32, old: &Self) {
+        w.change_load_balancer(at, old, self);
+    }
+
+    fn figures(
+        &self,
+        w: &World,
+        f: &mut std::collections::BTreeMap<String, f64>,
+        parts: &mut crate::engine::measure::SummaryParts,
+    ) {
+        w.load_balancer_figures(&self.id, f, parts);
+    }
+
+    fn glance(
+        &self,
+        w: &World,
+        g: &mut crate::metrics::Glance,
+        read: &crate::engine::measure::GlanceReader,
+    ) {
+        w.load_balancer_glance(self, g, read);
+    }
+}

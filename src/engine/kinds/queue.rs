@@ -229,3 +229,33 @@ impl World {
         };
     }
 }
+
+impl super::Runtime for crate::model::QueueSpec {
+    const BUILD_STAGE: u8 = 5;
+
+    fn build(&self, w: &mut World) {
+        w.build_queue(self);
+    }
+
+    fn change(&self, w: &mut World, at: u32, old: &Self) {
+        w.change_queue(at, old, self);
+    }
+
+    fn figures(
+        &self,
+        w: &World,
+        f: &mut std::collections::BTreeMap<String, f64>,
+        parts: &mut crate::engine::measure::SummaryParts,
+    ) {
+        w.queue_figures(&self.id, f, parts);
+    }
+
+    fn glance(
+        &self,
+        w: &World,
+        g: &mut crate::metrics::Glance,
+        read: &crate::engine::measure::GlanceReader,
+    ) {
+        w.queue_glance(g, read);
+    }
+}

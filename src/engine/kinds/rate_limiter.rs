@@ -178,3 +178,33 @@ impl World {
         };
     }
 }
+
+impl super::Runtime for crate::model::RateLimiterSpec {
+    const BUILD_STAGE: u8 = 3;
+
+    fn build(&self, w: &mut World) {
+        w.build_rate_limiter(self);
+    }
+
+    fn change(&self, w: &mut World, at: u32, old: &Self) {
+        w.change_rate_limiter(at, old, self);
+    }
+
+    fn figures(
+        &self,
+        w: &World,
+        f: &mut std::collections::BTreeMap<String, f64>,
+        parts: &mut crate::engine::measure::SummaryParts,
+    ) {
+        w.rate_limiter_figures(&self.id, f, parts);
+    }
+
+    fn glance(
+        &self,
+        w: &World,
+        g: &mut crate::metrics::Glance,
+        read: &crate::engine::measure::GlanceReader,
+    ) {
+        w.rate_limiter_glance(self, g, read);
+    }
+}

@@ -10,8 +10,10 @@ use crate::model::{ComponentSpec, Kind, ValidScenario};
 use crate::sim::{EventQueue, SimDuration, SimTime};
 
 use super::super::components::*;
+use super::super::kinds::Runtime;
 use super::super::program::{Resolver, compile};
 use super::{Event, World};
+use crate::model::scenario::for_each_spec;
 
 impl World {
     /// Builds the runtime system from a validated scenario.
@@ -83,28 +85,17 @@ impl World {
             w.endpoint_memory_kb.push((ep.memory_mb * 1024.0) as u64);
         }
 
-        // Kinds in stages (`build_stage`), each in the file's order within its stage.
-        for stage in 0..=build_stage(Kind::Autoscaler) {
-            if stage == build_stage(Kind::LoadBalancer) {
+        // Kinds in stages (`Runtime::BUILD_STAGE`), each in the file's order within its
+        // stage; through the load balancers' stage at least, where whether any session
+        // state is kept is worked out first.
+        let stage = |c: &ComponentSpec| for_each_spec!(c, |c, _| stage_of(c));
+        let last = sc.components.iter().map(stage).max().unwrap_or(0);
+        for stage_now in 0..=last.max(crate::model::LoadBalancerSpec::BUILD_STAGE) {
+            if stage_now == crate::model::LoadBalancerSpec::BUILD_STAGE {
                 w.sessions_needed = w.any_session_state();
             }
-            for c in sc
-                .components
-                .iter()
-                .filter(|c| build_stage(c.kind()) == stage)
-            {
-                match c {
-                    ComponentSpec::Database(s) => w.build_database(s),
-                    ComponentSpec::Cache(s) => w.build_cache(s),
-                    ComponentSpec::App(s) => w.build_tier(s),
-                    ComponentSpec::LoadBalancer(s) => w.build_load_balancer(s),
-                    ComponentSpec::RateLimiter(s) => w.build_rate_limiter(s),
-                    ComponentSpec::CircuitBreaker(s) => w.build_breaker(s),
-                    ComponentSpec::Queue(s) => w.build_queue(s),
-                    ComponentSpec::Cdn(s) => w.build_cdn(s),
-                    ComponentSpec::Client(s) => w.build_client(s),
-                    ComponentSpec::Autoscaler(s) => w.build_autoscaler(s),
-                }
+            for c in sc.components.iter().filter(|c| stage(c) == stage_now) {
+                for_each_spec!(c, |c, _| c.build(&mut w));
             }
         }
 
@@ -178,20 +169,7 @@ impl World {
     }
 }
 
-/// When a kind is built: databases and caches before the tiers whose instances open
-/// pools to them and look them up; tiers before the load balancers, limiters, breakers,
-/// queues and CDNs in front of them (which resolve their targets); clients after what
-/// they target; autoscalers after the tiers they scale (the last stage).
-fn build_stage(kind: Kind) -> u8 {
-    match kind {
-        Kind::Database | Kind::Cache => 0,
-        Kind::App => 1,
-        Kind::LoadBalancer => 2,
-        Kind::RateLimiter => 3,
-        Kind::CircuitBreaker => 4,
-        Kind::Queue => 5,
-        Kind::Cdn => 6,
-        Kind::Client => 7,
-        Kind::Autoscaler => 8,
-    }
+/// When a kind is built (see [`Runtime::BUILD_STAGE`]).
+fn stage_of<T: Runtime>(_: &T) -> u8 {
+    T::BUILD_STAGE
 }

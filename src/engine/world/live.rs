@@ -11,8 +11,10 @@ use crate::model::ComponentSpec;
 use crate::sim::SimDuration;
 
 use super::super::components::*;
+use super::super::kinds::Runtime;
 use super::super::lru::Lru;
 use super::{Event, World};
+use crate::model::scenario::for_each_spec;
 
 impl World {
     /// Applies the live parameters of `new` to the component that was `old`.
@@ -22,37 +24,12 @@ impl World {
         };
         self.wake_all();
         // A change keeps a component's kind (`edit` replaces a component of another kind).
-        macro_rules! same_kind {
-            ($kind:ident) => {{
-                let ComponentSpec::$kind(old) = old else {
-                    return;
-                };
-                old
-            }};
+        fn change<T: Runtime>(w: &mut World, at: u32, old: &ComponentSpec, new: &T) {
+            if let Some(old) = T::of(old) {
+                new.change(w, at, old);
+            }
         }
-        match new {
-            ComponentSpec::Client(new) => self.change_client(at, same_kind!(Client), new),
-            ComponentSpec::Cdn(new) => self.change_cdn(at, same_kind!(Cdn), new),
-            ComponentSpec::Autoscaler(new) => {
-                self.change_autoscaler(at, same_kind!(Autoscaler), new)
-            }
-            ComponentSpec::RateLimiter(new) => {
-                self.change_rate_limiter(at, same_kind!(RateLimiter), new)
-            }
-            ComponentSpec::LoadBalancer(new) => {
-                self.change_load_balancer(at, same_kind!(LoadBalancer), new)
-            }
-            ComponentSpec::App(new) => {
-                same_kind!(App);
-                self.change_tier(at, new)
-            }
-            ComponentSpec::CircuitBreaker(new) => {
-                self.change_breaker(at, same_kind!(CircuitBreaker), new)
-            }
-            ComponentSpec::Queue(new) => self.change_queue(at, same_kind!(Queue), new),
-            ComponentSpec::Cache(new) => self.change_cache(at, same_kind!(Cache), new),
-            ComponentSpec::Database(new) => self.change_database(at, same_kind!(Database), new),
-        }
+        for_each_spec!(new, |new, _| change(self, at, old, new));
     }
 
     /// Makes something break now.
