@@ -103,17 +103,7 @@ pub fn delete_component(s: &mut Scenario, id: &str) -> Result<(), EditError> {
     let at = position(s, id)?;
     s.components.remove(at);
     for c in &mut s.components {
-        match c {
-            ComponentSpec::Client(c) if c.target == id => c.target.clear(),
-            ComponentSpec::RateLimiter(r) if r.target == id => r.target.clear(),
-            ComponentSpec::Cdn(c) if c.target == id => c.target.clear(),
-            ComponentSpec::Autoscaler(a) if a.tier == id => a.tier.clear(),
-            ComponentSpec::CircuitBreaker(b) if b.target == id => b.target.clear(),
-            ComponentSpec::Queue(q) if q.workers == id => q.workers.clear(),
-            ComponentSpec::LoadBalancer(lb) => lb.backends.retain(|b| b != id),
-            ComponentSpec::App(a) => a.pools.retain(|p| p.db != id),
-            _ => {}
-        }
+        c.forget(id);
     }
     for ep in s.endpoints.values_mut() {
         remove_steps_using(&mut ep.steps, id);
@@ -223,17 +213,7 @@ pub fn rename_component(s: &mut Scenario, id: &str, new_id: &str) -> Result<(), 
         }
     };
     for c in &mut s.components {
-        match c {
-            ComponentSpec::Client(c) => rename(&mut c.target),
-            ComponentSpec::RateLimiter(r) => rename(&mut r.target),
-            ComponentSpec::Cdn(c) => rename(&mut c.target),
-            ComponentSpec::Autoscaler(a) => rename(&mut a.tier),
-            ComponentSpec::CircuitBreaker(b) => rename(&mut b.target),
-            ComponentSpec::Queue(q) => rename(&mut q.workers),
-            ComponentSpec::LoadBalancer(lb) => lb.backends.iter_mut().for_each(rename),
-            ComponentSpec::App(a) => a.pools.iter_mut().for_each(|p| rename(&mut p.db)),
-            _ => {}
-        }
+        c.references_mut().into_iter().for_each(rename);
     }
     for ep in s.endpoints.values_mut() {
         rename_in_steps(&mut ep.steps, id, new_id);

@@ -598,6 +598,13 @@ pub trait ComponentKind: super::params::Params + Sized {
     /// The ids it refers to (its outgoing edges in the topology).
     fn references(&self) -> Vec<&str>;
 
+    /// The same references, to rename one.
+    fn references_mut(&mut self) -> Vec<&mut String>;
+
+    /// Drops its references to `id`, a component being deleted: a single reference is
+    /// left empty (to be reconnected), an entry of a list leaves the list.
+    fn forget(&mut self, id: &str);
+
     /// Its list price per hour as written, before any run (see [`super::price`]): 0 for
     /// a kind paid per request or through the instances it runs.
     fn list_price_per_hour(&self) -> f64;
@@ -671,6 +678,13 @@ macro_rules! kind_enums {
 }
 with_kinds!(kind_enums!);
 
+/// Empties `reference` if it names `id`.
+fn clear_if(reference: &mut String, id: &str) {
+    if reference == id {
+        reference.clear();
+    }
+}
+
 /// A `match` over every [`ComponentSpec`] variant with the same body:
 /// `for_each_spec!(value, |spec, kind| body)` binds `spec` to the variant's spec and
 /// `kind` to its [`Kind`]. Generated from [`with_kinds!`]'s list, so code that treats
@@ -721,6 +735,16 @@ impl ComponentSpec {
     /// The ids this component refers to (its outgoing edges in the topology).
     pub fn references(&self) -> Vec<&str> {
         for_each_spec!(self, |c, _| c.references())
+    }
+
+    /// The same references, to rename one.
+    pub fn references_mut(&mut self) -> Vec<&mut String> {
+        for_each_spec!(self, |c, _| c.references_mut())
+    }
+
+    /// Drops its references to `id` (see [`ComponentKind::forget`]).
+    pub fn forget(&mut self, id: &str) {
+        for_each_spec!(self, |c, _| c.forget(id))
     }
 }
 
@@ -784,6 +808,14 @@ impl ComponentKind for ClientSpec {
 
     fn references(&self) -> Vec<&str> {
         vec![self.target.as_str()]
+    }
+
+    fn references_mut(&mut self) -> Vec<&mut String> {
+        vec![&mut self.target]
+    }
+
+    fn forget(&mut self, id: &str) {
+        clear_if(&mut self.target, id);
     }
 
     fn list_price_per_hour(&self) -> f64 {
@@ -918,6 +950,14 @@ impl ComponentKind for CdnSpec {
         vec![self.target.as_str()]
     }
 
+    fn references_mut(&mut self) -> Vec<&mut String> {
+        vec![&mut self.target]
+    }
+
+    fn forget(&mut self, id: &str) {
+        clear_if(&mut self.target, id);
+    }
+
     fn list_price_per_hour(&self) -> f64 {
         // Paid per request: in the measured cost only.
         0.0
@@ -984,6 +1024,14 @@ impl ComponentKind for CircuitBreakerSpec {
 
     fn references(&self) -> Vec<&str> {
         vec![self.target.as_str()]
+    }
+
+    fn references_mut(&mut self) -> Vec<&mut String> {
+        vec![&mut self.target]
+    }
+
+    fn forget(&mut self, id: &str) {
+        clear_if(&mut self.target, id);
     }
 
     fn list_price_per_hour(&self) -> f64 {
@@ -1064,6 +1112,14 @@ impl ComponentKind for QueueSpec {
         vec![self.workers.as_str()]
     }
 
+    fn references_mut(&mut self) -> Vec<&mut String> {
+        vec![&mut self.workers]
+    }
+
+    fn forget(&mut self, id: &str) {
+        clear_if(&mut self.workers, id);
+    }
+
     fn list_price_per_hour(&self) -> f64 {
         self.price_per_hour
     }
@@ -1109,6 +1165,14 @@ impl ComponentKind for RateLimiterSpec {
         vec![self.target.as_str()]
     }
 
+    fn references_mut(&mut self) -> Vec<&mut String> {
+        vec![&mut self.target]
+    }
+
+    fn forget(&mut self, id: &str) {
+        clear_if(&mut self.target, id);
+    }
+
     fn list_price_per_hour(&self) -> f64 {
         0.0
     }
@@ -1152,6 +1216,14 @@ impl ComponentKind for LoadBalancerSpec {
 
     fn references(&self) -> Vec<&str> {
         self.backends.iter().map(String::as_str).collect()
+    }
+
+    fn references_mut(&mut self) -> Vec<&mut String> {
+        self.backends.iter_mut().collect()
+    }
+
+    fn forget(&mut self, id: &str) {
+        self.backends.retain(|b| b != id);
     }
 
     fn list_price_per_hour(&self) -> f64 {
@@ -1269,6 +1341,14 @@ impl ComponentKind for AppSpec {
 
     fn references(&self) -> Vec<&str> {
         self.pools.iter().map(|p| p.db.as_str()).collect()
+    }
+
+    fn references_mut(&mut self) -> Vec<&mut String> {
+        self.pools.iter_mut().map(|p| &mut p.db).collect()
+    }
+
+    fn forget(&mut self, id: &str) {
+        self.pools.retain(|p| p.db != id);
     }
 
     fn list_price_per_hour(&self) -> f64 {
@@ -1408,6 +1488,14 @@ impl ComponentKind for AutoscalerSpec {
         vec![self.tier.as_str()]
     }
 
+    fn references_mut(&mut self) -> Vec<&mut String> {
+        vec![&mut self.tier]
+    }
+
+    fn forget(&mut self, id: &str) {
+        clear_if(&mut self.tier, id);
+    }
+
     fn list_price_per_hour(&self) -> f64 {
         // Its tier's instances are priced with the tier.
         0.0
@@ -1487,6 +1575,12 @@ impl ComponentKind for CacheSpec {
     fn references(&self) -> Vec<&str> {
         Vec::new()
     }
+
+    fn references_mut(&mut self) -> Vec<&mut String> {
+        Vec::new()
+    }
+
+    fn forget(&mut self, _id: &str) {}
 
     fn list_price_per_hour(&self) -> f64 {
         super::price::cache(self)
@@ -1631,6 +1725,12 @@ impl ComponentKind for DatabaseSpec {
     fn references(&self) -> Vec<&str> {
         Vec::new()
     }
+
+    fn references_mut(&mut self) -> Vec<&mut String> {
+        Vec::new()
+    }
+
+    fn forget(&mut self, _id: &str) {}
 
     fn list_price_per_hour(&self) -> f64 {
         super::price::database(self)
@@ -1976,6 +2076,39 @@ mod tests {
             assert!(ComponentSpec::kind_help(kind).ends_with('.'));
             let price = for_each_spec!(&c, |c, _| c.list_price_per_hour());
             assert!(price.is_finite() && price >= 0.0, "{kind}: {price}");
+        }
+    }
+
+    /// Renaming and deleting go through the same references as the topology reads: a
+    /// reference renamed is what `references` then names, and deleting what it refers
+    /// to leaves none of them pointing at it.
+    #[test]
+    fn renaming_and_forgetting_reach_every_reference_of_every_kind() {
+        for kind in Kind::ALL {
+            let mut c = ComponentSpec::new_of_kind(kind, "c".into());
+            // A list of references (backends, pools) starts empty: give it two.
+            match &mut c {
+                ComponentSpec::LoadBalancer(lb) => lb.backends = vec!["a".into(), "b".into()],
+                ComponentSpec::App(a) => {
+                    let pool = |db: &str| PoolSpec {
+                        db: db.into(),
+                        mode: PoolMode::default(),
+                    };
+                    a.pools = vec![pool("a"), pool("b")];
+                }
+                _ => {}
+            }
+            let n = c.references().len();
+            for r in c.references_mut() {
+                *r = "gone".into();
+            }
+            assert_eq!(c.references(), vec!["gone"; n], "{kind}");
+            c.forget("gone");
+            assert!(
+                !c.references().contains(&"gone"),
+                "{kind}: {:?}",
+                c.references()
+            );
         }
     }
 }
