@@ -1,11 +1,83 @@
 //! A bounded LRU set of cache keys with per-entry insertion time (for TTL expiry).
-//! Memory is `O(capacity)`, allocated as entries arrive, never beyond the capacity.
+//! Memory is `O(capacity)`: entries are allocated as they arrive, never beyond the
+//! capacity, and a key space at most [`DIRECT_KEYS_PER_ENTRY`] times the capacity is
+//! indexed by a table of one slot per key (at most 32 bytes per entry).
 
 use rustc_hash::FxHashMap;
 
 use crate::sim::SimTime;
 
 const NIL: u32 = u32::MAX;
+
+/// A key space up to this many keys per entry of capacity is indexed directly.
+pub const DIRECT_KEYS_PER_ENTRY: u64 = 8;
+
+/// Where each key's entry is. A lookup's cost is mostly waiting for memory (the keys
+/// are spread over a space larger than the CPU's caches): a slot per key takes one
+/// read where a hash map takes two (its control bytes, then its bucket). A cache's keys
+/// are a three-tier run's single largest cost after the event loop's own.
+#[derive(Clone, Debug)]
+enum Index {
+    /// Slot `k` holds key `k`'s node (`NIL`: absent); keys are `0..len`.
+    Direct(Vec<u32>),
+    /// Key → node, for a key space too large for a slot per key.
+    Hashed(FxHashMap<u64, u32>),
+}
+
+impl Index {
+    #[inline]
+    fn get(&self, key: u64) -> Option<u32> {
+        match self {
+            Self::Direct(slots) => slots.get(key as usize).copied().filter(|&i| i != NIL),
+            Self::Hashed(map) => map.get(&key).copied(),
+        }
+    }
+
+    #[inline]
+    fn insert(&mut self, key: u64, node: u32) {
+        match self {
+            Self::Direct(slots) => match slots.get_mut(key as usize) {
+                Some(slot) => *slot = node,
+                // A key outside the space it was built for: index it by hashing from
+                // now on (never the case for keys drawn from `0..keys`).
+                None => {
+                    let mut map: FxHashMap<u64, u32> = slots
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, i)| **i != NIL)
+                        .map(|(k, i)| (k as u64, *i))
+                        .collect();
+                    map.insert(key, node);
+                    *self = Self::Hashed(map);
+                }
+            },
+            Self::Hashed(map) => {
+                map.insert(key, node);
+            }
+        }
+    }
+
+    #[inline]
+    fn remove(&mut self, key: u64) {
+        match self {
+            Self::Direct(slots) => {
+                if let Some(slot) = slots.get_mut(key as usize) {
+                    *slot = NIL;
+                }
+            }
+            Self::Hashed(map) => {
+                map.remove(&key);
+            }
+        }
+    }
+
+    fn clear(&mut self) {
+        match self {
+            Self::Direct(slots) => slots.fill(NIL),
+            Self::Hashed(map) => *map = FxHashMap::default(),
+        }
+    }
+}
 
 #[derive(Clone, Debug)]
 struct Node {
@@ -15,12 +87,12 @@ struct Node {
     next: u32,
 }
 
-/// Least-recently-used key set. Lookups never iterate the map, so its hash order cannot
-/// affect results.
+/// Least-recently-used key set. Lookups never iterate the index, so a hash order cannot
+/// affect results (and both indexes give the same ones).
 #[derive(Clone, Debug)]
 pub struct Lru {
     capacity: usize,
-    map: FxHashMap<u64, u32>,
+    index: Index,
     nodes: Vec<Node>,
     /// Most recently used.
     head: u32,
@@ -29,23 +101,38 @@ pub struct Lru {
 }
 
 impl Lru {
+    /// An empty set of at most `capacity` keys, any `u64`.
     pub fn new(capacity: u64) -> Self {
+        Self::with_key_space(capacity, u64::MAX)
+    }
+
+    /// An empty set of at most `capacity` keys drawn from `0..keys`.
+    pub fn with_key_space(capacity: u64, keys: u64) -> Self {
+        let capacity = capacity.max(1);
+        let index = if keys <= capacity.saturating_mul(DIRECT_KEYS_PER_ENTRY) {
+            Index::Direct(vec![NIL; keys as usize])
+        } else {
+            Index::Hashed(FxHashMap::default())
+        };
         Self {
-            capacity: capacity.max(1) as usize,
-            map: FxHashMap::default(),
+            capacity: capacity as usize,
+            index,
             nodes: Vec::new(),
             head: NIL,
             tail: NIL,
         }
     }
 
-    pub fn len(&self) -> usize {
-        self.map.len()
+    /// Forgets every key (a flush, a restarted instance), keeping how keys are indexed.
+    pub fn clear(&mut self) {
+        self.index.clear();
+        self.nodes = Vec::new();
+        self.head = NIL;
+        self.tail = NIL;
     }
 
-    /// The most keys it holds.
-    pub fn capacity(&self) -> usize {
-        self.capacity
+    pub fn len(&self) -> usize {
+        self.nodes.len()
     }
 
     /// Whether `key` is present and younger than `ttl_ns`; a hit becomes most recent,
@@ -53,7 +140,7 @@ impl Lru {
     ///
     /// Returns how long ago the entry was stored (nanoseconds), `None` on a miss.
     pub fn age(&mut self, key: u64, now: SimTime, ttl_ns: Option<u64>) -> Option<u64> {
-        let &idx = self.map.get(&key)?;
+        let idx = self.index.get(key)?;
         let age = now.0.saturating_sub(self.nodes[idx as usize].stored_at.0);
         if ttl_ns.is_some_and(|ttl| age >= ttl) {
             return None;
@@ -65,13 +152,13 @@ impl Lru {
 
     /// Stores `key` as most recent, evicting the least recent key when full.
     pub fn insert(&mut self, key: u64, now: SimTime) {
-        if let Some(&idx) = self.map.get(&key) {
+        if let Some(idx) = self.index.get(key) {
             self.nodes[idx as usize].stored_at = now;
             self.unlink(idx);
             self.push_front(idx);
             return;
         }
-        let idx = if self.map.len() < self.capacity {
+        let idx = if self.nodes.len() < self.capacity {
             self.nodes.push(Node {
                 key,
                 stored_at: now,
@@ -83,13 +170,13 @@ impl Lru {
             let idx = self.tail;
             self.unlink(idx);
             let old = self.nodes[idx as usize].key;
-            self.map.remove(&old);
+            self.index.remove(old);
             let n = &mut self.nodes[idx as usize];
             n.key = key;
             n.stored_at = now;
             idx
         };
-        self.map.insert(key, idx);
+        self.index.insert(key, idx);
         self.push_front(idx);
     }
 
@@ -143,6 +230,50 @@ mod tests {
         assert!(l.age(2, t, None).is_none());
         assert!(l.age(3, t, None).is_some());
         assert_eq!(l.len(), 2);
+    }
+
+    /// The same gets and puts give the same hits, ages and evictions whether keys are
+    /// indexed by a slot each or by hashing; a key outside the space (never drawn by a
+    /// cache, but possible) moves the index to hashing without losing an entry; a clear
+    /// forgets every key.
+    #[test]
+    fn a_direct_index_behaves_as_a_hashed_one() {
+        let (capacity, keys) = (50, 300);
+        let mut direct = Lru::with_key_space(capacity, keys);
+        let mut hashed = Lru::new(capacity);
+        assert!(matches!(direct.index, Index::Direct(_)));
+        assert!(matches!(hashed.index, Index::Hashed(_)));
+        let mut rng = crate::sim::SimRng::stream(3, "lru");
+        for step in 0..20_000u64 {
+            let now = SimTime(step * 10);
+            // Skewed keys, so some stay hot and some are evicted.
+            let key = rng.below(keys).min(rng.below(keys));
+            let (a, b) = (
+                direct.age(key, now, Some(2_000)),
+                hashed.age(key, now, Some(2_000)),
+            );
+            assert_eq!(a, b, "step {step}, key {key}");
+            if a.is_none() {
+                direct.insert(key, now);
+                hashed.insert(key, now);
+            }
+            assert_eq!(direct.len(), hashed.len());
+        }
+        assert_eq!(direct.len(), capacity as usize);
+        let now = SimTime(1_000_000);
+        direct.insert(keys + 7, now);
+        assert!(matches!(direct.index, Index::Hashed(_)));
+        assert_eq!(direct.age(keys + 7, now, None), Some(0));
+        let present = (0..keys)
+            .filter(|&k| direct.age(k, now, None).is_some())
+            .count();
+        assert_eq!(present, capacity as usize - 1);
+        let mut cleared = Lru::with_key_space(capacity, keys);
+        cleared.insert(3, now);
+        cleared.clear();
+        assert_eq!(cleared.len(), 0);
+        assert!(cleared.age(3, now, None).is_none());
+        assert!(matches!(cleared.index, Index::Direct(_)));
     }
 
     #[test]

@@ -564,7 +564,7 @@ impl World {
         i.state = InstanceState::Stopped;
         i.busy_slots.set_servers(now, 0);
         for (_, lru) in &mut i.local_caches {
-            *lru = Lru::new(lru.capacity() as u64);
+            lru.clear();
         }
         let cores = i.cores;
         self.stations[cores as usize].busy.set_servers(now, 0);

@@ -92,7 +92,9 @@ impl World {
         };
         let model = hit_model(&s.model);
         let shared = match (&model, s.scope) {
-            (HitModel::Keys { capacity, .. }, CacheScope::Shared) => Some(Lru::new(*capacity)),
+            (HitModel::Keys { capacity, keys, .. }, CacheScope::Shared) => {
+                Some(Lru::with_key_space(*capacity, *keys))
+            }
             _ => None,
         };
         self.caches.push(Cache {

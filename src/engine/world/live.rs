@@ -12,7 +12,6 @@ use crate::sim::SimDuration;
 
 use super::super::components::*;
 use super::super::kinds::Runtime;
-use super::super::lru::Lru;
 use super::{Event, World};
 use crate::model::scenario::for_each_spec;
 
@@ -52,12 +51,12 @@ impl World {
             Fault::FlushCache { .. } => {
                 let c = &mut self.caches[at as usize];
                 if let Some(lru) = c.shared.as_mut() {
-                    *lru = Lru::new(lru.capacity() as u64);
+                    lru.clear();
                 }
                 for i in &mut self.instances {
                     for (cache, lru) in &mut i.local_caches {
                         if *cache == at {
-                            *lru = Lru::new(lru.capacity() as u64);
+                            lru.clear();
                         }
                     }
                 }
@@ -120,7 +119,7 @@ impl World {
         i.busy_slots.set_servers(now, 0);
         i.memory_kb = 0;
         for (_, lru) in &mut i.local_caches {
-            *lru = Lru::new(lru.capacity() as u64);
+            lru.clear();
         }
         let queued: Vec<ReqRef> = i.accept_queue.drain(..).map(|(r, _)| r).collect();
         i.queue_len.set(now, 0);
