@@ -1,7 +1,8 @@
 //! A bounded LRU set of cache keys with per-entry insertion time (for TTL expiry).
 //! Memory is `O(capacity)`: entries are allocated as they arrive, never beyond the
-//! capacity, and a key space at most [`DIRECT_KEYS_PER_ENTRY`] times the capacity is
-//! indexed by a table of one slot per key (at most 32 bytes per entry).
+//! capacity, and a key space at most [`DIRECT_KEYS_PER_ENTRY`] times the capacity (and
+//! at most [`DIRECT_KEYS_MAX`] keys) is indexed by a table of one slot per key (at most
+//! 32 bytes per entry).
 
 use rustc_hash::FxHashMap;
 
@@ -9,8 +10,11 @@ use crate::sim::SimTime;
 
 const NIL: u32 = u32::MAX;
 
-/// A key space up to this many keys per entry of capacity is indexed directly.
+/// A key space up to this many keys per entry of capacity is indexed directly...
 pub const DIRECT_KEYS_PER_ENTRY: u64 = 8;
+/// ...and up to this many keys in all (a 16 MiB table, made and filled when the run
+/// starts: a larger space is hashed, growing only as keys arrive).
+pub const DIRECT_KEYS_MAX: u64 = 1 << 22;
 
 /// Where each key's entry is. A lookup's cost is mostly waiting for memory (the keys
 /// are spread over a space larger than the CPU's caches): a slot per key takes one
@@ -109,7 +113,11 @@ impl Lru {
     /// An empty set of at most `capacity` keys drawn from `0..keys`.
     pub fn with_key_space(capacity: u64, keys: u64) -> Self {
         let capacity = capacity.max(1);
-        let index = if keys <= capacity.saturating_mul(DIRECT_KEYS_PER_ENTRY) {
+        let index = if keys
+            <= capacity
+                .saturating_mul(DIRECT_KEYS_PER_ENTRY)
+                .min(DIRECT_KEYS_MAX)
+        {
             Index::Direct(vec![NIL; keys as usize])
         } else {
             Index::Hashed(FxHashMap::default())
@@ -274,6 +282,17 @@ mod tests {
         assert_eq!(cleared.len(), 0);
         assert!(cleared.age(3, now, None).is_none());
         assert!(matches!(cleared.index, Index::Direct(_)));
+        // Direct up to eight keys per entry, and a bounded table in all.
+        assert!(matches!(
+            Lru::with_key_space(10, 80).index,
+            Index::Direct(_)
+        ));
+        assert!(matches!(
+            Lru::with_key_space(10, 81).index,
+            Index::Hashed(_)
+        ));
+        let huge = Lru::with_key_space(DIRECT_KEYS_MAX, DIRECT_KEYS_MAX + 1);
+        assert!(matches!(huge.index, Index::Hashed(_)));
     }
 
     #[test]
