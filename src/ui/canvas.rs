@@ -169,28 +169,20 @@ struct LabelPlace {
 }
 
 impl LabelPlace {
-    fn of(kind: Kind, rect: Rect) -> Self {
-        let w = rect.width();
-        let (id_dy, headline_dy, width, caption) = match kind {
-            // The diamond narrows away from its middle.
-            Kind::LoadBalancer => (-9.0, 10.0, 0.74 * w, false),
-            Kind::Autoscaler => (0.0, 0.0, 0.9 * w, true),
-            // Below the top ellipse's front edge, above the bottom one's.
-            Kind::Database => (-3.0, 13.0, 0.92 * w, false),
-            Kind::Cache => (-9.0, 10.0, 0.86 * w, false),
-            Kind::Client
-            | Kind::Cdn
-            | Kind::RateLimiter
-            | Kind::App
-            | Kind::CircuitBreaker
-            | Kind::Queue => (-9.0, 10.0, 0.92 * w, false),
-        };
+    /// The name `id_dy` and the figures `headline_dy` from the centre, as wide as
+    /// `share` of the shape's box.
+    fn new(rect: Rect, id_dy: f32, headline_dy: f32, share: f32) -> Self {
         Self {
             id_dy,
             headline_dy,
-            width,
-            caption,
+            width: share * rect.width(),
+            caption: false,
         }
+    }
+
+    /// Inside a shape about as wide as its box.
+    fn inside(rect: Rect) -> Self {
+        Self::new(rect, -9.0, 10.0, 0.92)
     }
 }
 
@@ -366,7 +358,7 @@ impl Canvas {
             } else {
                 Stroke::new(1.0, visuals.weak_text_color())
             };
-            draw_shape(&painter, g.kind, rect, fill, stroke);
+            let place = draw_shape(&painter, g.kind, rect, fill, stroke);
             if input.bottleneck == Some(g.id.as_str()) {
                 painter.rect_stroke(
                     rect.expand(7.0),
@@ -382,9 +374,8 @@ impl Canvas {
                     Color32::from_rgb(230, 80, 70),
                 );
             }
-            // Labels fit inside their shape: smaller type, then a second line, where the
-            // shape is narrow; a dial's figures go under it.
-            let place = LabelPlace::of(g.kind, rect);
+            // Labels fit inside their shape (`place`): smaller type, then a second line,
+            // where the shape is narrow; a dial's figures go under it.
             let centred = |galley: std::sync::Arc<egui::Galley>, at: Pos2| {
                 painter.galley(at - galley.size() / 2.0, galley, text_color);
             };
@@ -571,8 +562,14 @@ fn arrow_head(painter: &egui::Painter, curve: [Pos2; 4], color: Color32) {
 
 /// A distinct shape per kind: users are a pill, a load balancer a diamond, an app tier a
 /// stack of instances, a cache a hexagon, a database a cylinder, a circuit breaker an
-/// octagon, a queue a row of slots.
-fn draw_shape(painter: &egui::Painter, kind: Kind, rect: Rect, fill: Color32, stroke: Stroke) {
+/// octagon, a queue a row of slots. Returns where the node's labels go in that shape.
+fn draw_shape(
+    painter: &egui::Painter,
+    kind: Kind,
+    rect: Rect,
+    fill: Color32,
+    stroke: Stroke,
+) -> LabelPlace {
     match kind {
         Kind::Client => {
             painter.rect(
@@ -582,6 +579,7 @@ fn draw_shape(painter: &egui::Painter, kind: Kind, rect: Rect, fill: Color32, st
                 stroke,
                 egui::StrokeKind::Inside,
             );
+            LabelPlace::inside(rect)
         }
         Kind::Cdn => {
             // A cloud-ish ellipse at the edge of the network.
@@ -592,10 +590,15 @@ fn draw_shape(painter: &egui::Painter, kind: Kind, rect: Rect, fill: Color32, st
                 stroke,
                 angle: 0.0,
             });
+            LabelPlace::inside(rect)
         }
         Kind::Autoscaler => {
             // A dial: it turns the tier's instance count up and down.
             painter.circle(rect.center(), rect.height() / 2.0 + 4.0, fill, stroke);
+            LabelPlace {
+                caption: true,
+                ..LabelPlace::new(rect, 0.0, 0.0, 0.9)
+            }
         }
         Kind::RateLimiter => {
             // A funnel: wide where requests come in, narrow where the admitted go on.
@@ -609,6 +612,7 @@ fn draw_shape(painter: &egui::Painter, kind: Kind, rect: Rect, fill: Color32, st
                 fill,
                 stroke,
             ));
+            LabelPlace::inside(rect)
         }
         Kind::LoadBalancer => {
             let c = rect.center();
@@ -623,6 +627,8 @@ fn draw_shape(painter: &egui::Painter, kind: Kind, rect: Rect, fill: Color32, st
                 fill,
                 stroke,
             ));
+            // The diamond narrows away from its middle.
+            LabelPlace::new(rect, -9.0, 10.0, 0.74)
         }
         Kind::App => {
             for k in [2.0, 1.0] {
@@ -636,6 +642,7 @@ fn draw_shape(painter: &egui::Painter, kind: Kind, rect: Rect, fill: Color32, st
                 );
             }
             painter.rect(rect, 6.0, fill, stroke, egui::StrokeKind::Inside);
+            LabelPlace::inside(rect)
         }
         Kind::Cache => {
             let c = rect.center();
@@ -653,6 +660,7 @@ fn draw_shape(painter: &egui::Painter, kind: Kind, rect: Rect, fill: Color32, st
                 fill,
                 stroke,
             ));
+            LabelPlace::new(rect, -9.0, 10.0, 0.86)
         }
         Kind::Database => {
             let ry = 8.0;
@@ -677,6 +685,8 @@ fn draw_shape(painter: &egui::Painter, kind: Kind, rect: Rect, fill: Color32, st
                 angle: 0.0,
             };
             painter.add(top);
+            // Below the top ellipse's front edge, above the bottom one's.
+            LabelPlace::new(rect, -3.0, 13.0, 0.92)
         }
         Kind::CircuitBreaker => {
             // An octagon, like a stop sign: it stops calls while open.
@@ -697,6 +707,7 @@ fn draw_shape(painter: &egui::Painter, kind: Kind, rect: Rect, fill: Color32, st
                 fill,
                 stroke,
             ));
+            LabelPlace::inside(rect)
         }
         Kind::Queue => {
             // A pipe of slots: jobs wait in line.
@@ -712,6 +723,7 @@ fn draw_shape(painter: &egui::Painter, kind: Kind, rect: Rect, fill: Color32, st
                     stroke,
                 );
             }
+            LabelPlace::inside(rect)
         }
     }
 }
