@@ -602,8 +602,15 @@ pub trait ComponentKind: super::params::Params + Sized {
     fn references_mut(&mut self) -> Vec<&mut String>;
 
     /// Drops its references to `id`, a component being deleted: a single reference is
-    /// left empty (to be reconnected), an entry of a list leaves the list.
-    fn forget(&mut self, id: &str);
+    /// left empty (to be reconnected); a kind with a list of references overrides this
+    /// so that the entry leaves the list.
+    fn forget(&mut self, id: &str) {
+        for reference in self.references_mut() {
+            if reference == id {
+                reference.clear();
+            }
+        }
+    }
 
     /// Its list price per hour as written, before any run (see [`super::price`]): 0 for
     /// a kind paid per request or through the instances it runs.
@@ -677,13 +684,6 @@ macro_rules! kind_enums {
     };
 }
 with_kinds!(kind_enums!);
-
-/// Empties `reference` if it names `id`.
-fn clear_if(reference: &mut String, id: &str) {
-    if reference == id {
-        reference.clear();
-    }
-}
 
 /// A `match` over every [`ComponentSpec`] variant with the same body:
 /// `for_each_spec!(value, |spec, kind| body)` binds `spec` to the variant's spec and
@@ -812,10 +812,6 @@ impl ComponentKind for ClientSpec {
 
     fn references_mut(&mut self) -> Vec<&mut String> {
         vec![&mut self.target]
-    }
-
-    fn forget(&mut self, id: &str) {
-        clear_if(&mut self.target, id);
     }
 
     fn list_price_per_hour(&self) -> f64 {
@@ -954,10 +950,6 @@ impl ComponentKind for CdnSpec {
         vec![&mut self.target]
     }
 
-    fn forget(&mut self, id: &str) {
-        clear_if(&mut self.target, id);
-    }
-
     fn list_price_per_hour(&self) -> f64 {
         // Paid per request: in the measured cost only.
         0.0
@@ -1028,10 +1020,6 @@ impl ComponentKind for CircuitBreakerSpec {
 
     fn references_mut(&mut self) -> Vec<&mut String> {
         vec![&mut self.target]
-    }
-
-    fn forget(&mut self, id: &str) {
-        clear_if(&mut self.target, id);
     }
 
     fn list_price_per_hour(&self) -> f64 {
@@ -1116,10 +1104,6 @@ impl ComponentKind for QueueSpec {
         vec![&mut self.workers]
     }
 
-    fn forget(&mut self, id: &str) {
-        clear_if(&mut self.workers, id);
-    }
-
     fn list_price_per_hour(&self) -> f64 {
         self.price_per_hour
     }
@@ -1167,10 +1151,6 @@ impl ComponentKind for RateLimiterSpec {
 
     fn references_mut(&mut self) -> Vec<&mut String> {
         vec![&mut self.target]
-    }
-
-    fn forget(&mut self, id: &str) {
-        clear_if(&mut self.target, id);
     }
 
     fn list_price_per_hour(&self) -> f64 {
@@ -1492,10 +1472,6 @@ impl ComponentKind for AutoscalerSpec {
         vec![&mut self.tier]
     }
 
-    fn forget(&mut self, id: &str) {
-        clear_if(&mut self.tier, id);
-    }
-
     fn list_price_per_hour(&self) -> f64 {
         // Its tier's instances are priced with the tier.
         0.0
@@ -1579,8 +1555,6 @@ impl ComponentKind for CacheSpec {
     fn references_mut(&mut self) -> Vec<&mut String> {
         Vec::new()
     }
-
-    fn forget(&mut self, _id: &str) {}
 
     fn list_price_per_hour(&self) -> f64 {
         super::price::cache(self)
@@ -1729,8 +1703,6 @@ impl ComponentKind for DatabaseSpec {
     fn references_mut(&mut self) -> Vec<&mut String> {
         Vec::new()
     }
-
-    fn forget(&mut self, _id: &str) {}
 
     fn list_price_per_hour(&self) -> f64 {
         super::price::database(self)
@@ -2104,6 +2076,13 @@ mod tests {
             }
             assert_eq!(c.references(), vec!["gone"; n], "{kind}");
             c.forget("gone");
+            // A single reference is left empty; a list's entries leave it.
+            let left = if matches!(kind, Kind::LoadBalancer | Kind::App) {
+                vec![]
+            } else {
+                vec![""; n]
+            };
+            assert_eq!(c.references(), left, "{kind}");
             assert!(
                 !c.references().contains(&"gone"),
                 "{kind}: {:?}",
