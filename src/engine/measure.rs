@@ -620,7 +620,7 @@ impl GlanceReader<'_> {
 
 impl World {
     /// Every component at a glance, from the chart series over the last `window_secs`
-    /// (all zero before the first sample); each kind reads its own (`<kind>_glance`).
+    /// (all zero before the first sample); each kind reads its own (`Runtime::glance`).
     pub fn glance(
         &self,
         scenario: &crate::model::Scenario,

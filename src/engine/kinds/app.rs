@@ -1006,59 +1006,6 @@ impl World {
 }
 
 impl World {
-    /// An app tier at a glance: its fullest resource (CPU, threads or slots, memory, a
-    /// pool), its instances and accept queue, and the partitions cutting it off.
-    pub(in crate::engine) fn app_glance(&self, app: &AppSpec, g: &mut Glance, read: &GlanceReader) {
-        let id = g.id.clone();
-        let cpu = read.get(&id, "cpu_util");
-        g.consider("cpu", cpu);
-        let threads = self
-            .tiers
-            .iter()
-            .find(|t| t.id == id)
-            .is_some_and(|t| t.threads);
-        let slots = if threads {
-            "worker threads"
-        } else {
-            "in-flight slots"
-        };
-        g.consider(slots, read.get(&id, "worker_util"));
-        g.consider("memory", read.get(&id, "memory_util"));
-        for (scope, metric) in &read.set.names {
-            if *scope == id
-                && let Some(db) = metric
-                    .strip_prefix("pool(")
-                    .and_then(|m| m.strip_suffix(")_util"))
-            {
-                g.consider(format!("pool({db})"), read.get(&id, metric));
-            }
-        }
-        g.rate_per_sec = read.get(&id, "arrivals_per_sec");
-        g.error_share = GlanceReader::share(read.get(&id, "errors_per_sec"), g.rate_per_sec);
-        if let Some(tier) = self.tiers.iter().position(|t| t.id == id) {
-            g.broken = self
-                .partitions
-                .iter()
-                .filter(|p| p.tier as usize == tier && self.now < p.until)
-                .map(|p| Broken::Partition {
-                    to: p.to_id.clone(),
-                    drop: p.drop,
-                    secs_left: p.until.since(self.now).as_secs_f64(),
-                })
-                .collect();
-        }
-        g.headline = Headline::App {
-            cpu,
-            // Before the first sample: the instances it starts with.
-            instances: read
-                .latest(&id, "instances")
-                .unwrap_or(f64::from(app.instances)),
-            accept_queue: read.get(&id, "accept_queue"),
-        };
-    }
-}
-
-impl World {
     /// What an app tier costs per hour over the measured time: its instances up at its
     /// price each, or its cores up at the price of a core (instances stopped or still
     /// starting cost nothing).
@@ -1095,22 +1042,59 @@ impl super::Runtime for crate::model::AppSpec {
         w.change_tier(at, self);
     }
 
-    fn figures(
-        &self,
-        w: &World,
-        f: &mut std::collections::BTreeMap<String, f64>,
-        parts: &mut crate::engine::measure::SummaryParts,
-    ) {
+    fn figures(&self, w: &World, f: &mut BTreeMap<String, f64>, parts: &mut SummaryParts) {
         w.tier_figures(&self.id, f, parts);
     }
 
-    fn glance(
-        &self,
-        w: &World,
-        g: &mut crate::metrics::Glance,
-        read: &crate::engine::measure::GlanceReader,
-    ) {
-        w.app_glance(self, g, read);
+    /// An app tier at a glance: its fullest resource (CPU, threads or slots, memory, a
+    /// pool), its instances and accept queue, and the partitions cutting it off.
+    fn glance(&self, w: &World, g: &mut Glance, read: &GlanceReader) {
+        let id = g.id.clone();
+        let cpu = read.get(&id, "cpu_util");
+        g.consider("cpu", cpu);
+        let threads = w
+            .tiers
+            .iter()
+            .find(|t| t.id == id)
+            .is_some_and(|t| t.threads);
+        let slots = if threads {
+            "worker threads"
+        } else {
+            "in-flight slots"
+        };
+        g.consider(slots, read.get(&id, "worker_util"));
+        g.consider("memory", read.get(&id, "memory_util"));
+        for (scope, metric) in &read.set.names {
+            if *scope == id
+                && let Some(db) = metric
+                    .strip_prefix("pool(")
+                    .and_then(|m| m.strip_suffix(")_util"))
+            {
+                g.consider(format!("pool({db})"), read.get(&id, metric));
+            }
+        }
+        g.rate_per_sec = read.get(&id, "arrivals_per_sec");
+        g.error_share = GlanceReader::share(read.get(&id, "errors_per_sec"), g.rate_per_sec);
+        if let Some(tier) = w.tiers.iter().position(|t| t.id == id) {
+            g.broken = w
+                .partitions
+                .iter()
+                .filter(|p| p.tier as usize == tier && w.now < p.until)
+                .map(|p| Broken::Partition {
+                    to: p.to_id.clone(),
+                    drop: p.drop,
+                    secs_left: p.until.since(w.now).as_secs_f64(),
+                })
+                .collect();
+        }
+        g.headline = Headline::App {
+            cpu,
+            // Before the first sample: the instances it starts with.
+            instances: read
+                .latest(&id, "instances")
+                .unwrap_or(f64::from(self.instances)),
+            accept_queue: read.get(&id, "accept_queue"),
+        };
     }
 
     fn cost_per_hour(&self, w: &World) -> f64 {

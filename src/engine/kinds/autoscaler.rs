@@ -158,29 +158,6 @@ impl World {
     }
 }
 
-impl World {
-    /// An autoscaler at a glance: its tier's instances now, what it wants, and its
-    /// metric against its target.
-    pub(in crate::engine) fn autoscaler_glance(
-        &self,
-        a: &crate::model::AutoscalerSpec,
-        g: &mut Glance,
-        read: &GlanceReader,
-    ) {
-        use crate::model::ScaleMetric;
-        let target = match a.metric {
-            ScaleMetric::Cpu { target } => target,
-            ScaleMetric::RequestRate { per_instance }
-            | ScaleMetric::QueueDepth { per_instance } => per_instance,
-        };
-        g.headline = Headline::Autoscaler {
-            instances: read.latest(&a.tier, "instances").unwrap_or(0.0),
-            desired: read.get(&g.id, "desired"),
-            of_target: read.get(&g.id, "measured") / target,
-        };
-    }
-}
-
 impl super::Runtime for crate::model::AutoscalerSpec {
     const BUILD_STAGE: u8 = 8;
 
@@ -192,21 +169,23 @@ impl super::Runtime for crate::model::AutoscalerSpec {
         w.change_autoscaler(at, old, self);
     }
 
-    fn figures(
-        &self,
-        w: &World,
-        f: &mut std::collections::BTreeMap<String, f64>,
-        parts: &mut crate::engine::measure::SummaryParts,
-    ) {
+    fn figures(&self, w: &World, f: &mut BTreeMap<String, f64>, parts: &mut SummaryParts) {
         w.autoscaler_figures(&self.id, f, parts);
     }
 
-    fn glance(
-        &self,
-        w: &World,
-        g: &mut crate::metrics::Glance,
-        read: &crate::engine::measure::GlanceReader,
-    ) {
-        w.autoscaler_glance(self, g, read);
+    /// An autoscaler at a glance: its tier's instances now, what it wants, and its
+    /// metric against its target.
+    fn glance(&self, _w: &World, g: &mut Glance, read: &GlanceReader) {
+        use crate::model::ScaleMetric;
+        let target = match self.metric {
+            ScaleMetric::Cpu { target } => target,
+            ScaleMetric::RequestRate { per_instance }
+            | ScaleMetric::QueueDepth { per_instance } => per_instance,
+        };
+        g.headline = Headline::Autoscaler {
+            instances: read.latest(&self.tier, "instances").unwrap_or(0.0),
+            desired: read.get(&g.id, "desired"),
+            of_target: read.get(&g.id, "measured") / target,
+        };
     }
 }

@@ -232,9 +232,23 @@ impl World {
     }
 }
 
-impl World {
+impl super::Runtime for crate::model::CircuitBreakerSpec {
+    const BUILD_STAGE: u8 = 4;
+
+    fn build(&self, w: &mut World) {
+        w.build_breaker(self);
+    }
+
+    fn change(&self, w: &mut World, at: u32, old: &Self) {
+        w.change_breaker(at, old, self);
+    }
+
+    fn figures(&self, w: &World, f: &mut BTreeMap<String, f64>, parts: &mut SummaryParts) {
+        w.breaker_figures(&self.id, f, parts);
+    }
+
     /// A circuit breaker at a glance: its state now and the calls it cuts.
-    pub(in crate::engine) fn breaker_glance(&self, g: &mut Glance, read: &GlanceReader) {
+    fn glance(&self, _w: &World, g: &mut Glance, read: &GlanceReader) {
         let calls = read.get(&g.id, "calls_per_sec");
         let cut = read.get(&g.id, "short_circuited_per_sec");
         g.rate_per_sec = calls + cut;
@@ -248,35 +262,5 @@ impl World {
             state,
             cut_per_sec: cut,
         };
-    }
-}
-
-impl super::Runtime for crate::model::CircuitBreakerSpec {
-    const BUILD_STAGE: u8 = 4;
-
-    fn build(&self, w: &mut World) {
-        w.build_breaker(self);
-    }
-
-    fn change(&self, w: &mut World, at: u32, old: &Self) {
-        w.change_breaker(at, old, self);
-    }
-
-    fn figures(
-        &self,
-        w: &World,
-        f: &mut std::collections::BTreeMap<String, f64>,
-        parts: &mut crate::engine::measure::SummaryParts,
-    ) {
-        w.breaker_figures(&self.id, f, parts);
-    }
-
-    fn glance(
-        &self,
-        w: &World,
-        g: &mut crate::metrics::Glance,
-        read: &crate::engine::measure::GlanceReader,
-    ) {
-        w.breaker_glance(g, read);
     }
 }

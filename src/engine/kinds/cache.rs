@@ -261,20 +261,6 @@ pub(in crate::engine) fn hit_model(model: &CacheModel) -> HitModel {
     }
 }
 
-impl World {
-    /// A cache at a glance: its server's occupancy, its hit ratio, a latency spike.
-    pub(in crate::engine) fn cache_glance(&self, g: &mut Glance, read: &GlanceReader) {
-        g.consider("server", read.get(&g.id, "util"));
-        g.rate_per_sec = read.get(&g.id, "gets_per_sec");
-        g.headline = Headline::Cache {
-            hit_ratio: read.get(&g.id, "hit_ratio"),
-        };
-        if let Some(c) = self.caches.iter().find(|c| c.id == g.id) {
-            g.broken = self.spike_broken(c.spike).into_iter().collect();
-        }
-    }
-}
-
 impl super::Runtime for crate::model::CacheSpec {
     const BUILD_STAGE: u8 = 0;
 
@@ -286,21 +272,19 @@ impl super::Runtime for crate::model::CacheSpec {
         w.change_cache(at, old, self);
     }
 
-    fn figures(
-        &self,
-        w: &World,
-        f: &mut std::collections::BTreeMap<String, f64>,
-        parts: &mut crate::engine::measure::SummaryParts,
-    ) {
+    fn figures(&self, w: &World, f: &mut BTreeMap<String, f64>, parts: &mut SummaryParts) {
         w.cache_figures(&self.id, f, parts);
     }
 
-    fn glance(
-        &self,
-        w: &World,
-        g: &mut crate::metrics::Glance,
-        read: &crate::engine::measure::GlanceReader,
-    ) {
-        w.cache_glance(g, read);
+    /// A cache at a glance: its server's occupancy, its hit ratio, a latency spike.
+    fn glance(&self, w: &World, g: &mut Glance, read: &GlanceReader) {
+        g.consider("server", read.get(&g.id, "util"));
+        g.rate_per_sec = read.get(&g.id, "gets_per_sec");
+        g.headline = Headline::Cache {
+            hit_ratio: read.get(&g.id, "hit_ratio"),
+        };
+        if let Some(c) = w.caches.iter().find(|c| c.id == g.id) {
+            g.broken = w.spike_broken(c.spike).into_iter().collect();
+        }
     }
 }

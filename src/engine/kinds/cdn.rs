@@ -89,18 +89,6 @@ impl World {
 }
 
 impl World {
-    /// A CDN at a glance: what arrives and the share its edge answers.
-    pub(in crate::engine) fn cdn_glance(&self, g: &mut Glance, read: &GlanceReader) {
-        let arrivals = read.get(&g.id, "arrivals_per_sec");
-        let edge = read.get(&g.id, "edge_per_sec");
-        g.rate_per_sec = arrivals;
-        g.headline = Headline::Cdn {
-            edge_share: GlanceReader::share(edge, arrivals),
-        };
-    }
-}
-
-impl World {
     /// What a CDN costs per hour: the requests its edge answered, at its price per
     /// million.
     pub(in crate::engine) fn cdn_cost_per_hour(&self, spec: &crate::model::CdnSpec) -> f64 {
@@ -123,22 +111,18 @@ impl super::Runtime for crate::model::CdnSpec {
         w.change_cdn(at, old, self);
     }
 
-    fn figures(
-        &self,
-        w: &World,
-        f: &mut std::collections::BTreeMap<String, f64>,
-        parts: &mut crate::engine::measure::SummaryParts,
-    ) {
+    fn figures(&self, w: &World, f: &mut BTreeMap<String, f64>, parts: &mut SummaryParts) {
         w.cdn_figures(&self.id, f, parts);
     }
 
-    fn glance(
-        &self,
-        w: &World,
-        g: &mut crate::metrics::Glance,
-        read: &crate::engine::measure::GlanceReader,
-    ) {
-        w.cdn_glance(g, read);
+    /// A CDN at a glance: what arrives and the share its edge answers.
+    fn glance(&self, _w: &World, g: &mut Glance, read: &GlanceReader) {
+        let arrivals = read.get(&g.id, "arrivals_per_sec");
+        let edge = read.get(&g.id, "edge_per_sec");
+        g.rate_per_sec = arrivals;
+        g.headline = Headline::Cdn {
+            edge_share: GlanceReader::share(edge, arrivals),
+        };
     }
 
     fn cost_per_hour(&self, w: &World) -> f64 {

@@ -278,20 +278,6 @@ impl World {
     }
 }
 
-impl World {
-    /// A client at a glance: what it sends, and what share of all requests fail.
-    pub(in crate::engine) fn client_glance(&self, g: &mut Glance, read: &GlanceReader) {
-        g.rate_per_sec = read.get(&g.id, "sent_per_sec");
-        g.error_share = GlanceReader::share(
-            read.get("", "errors_per_sec"),
-            read.get("", "offered_per_sec"),
-        );
-        g.headline = Headline::Client {
-            sent_per_sec: g.rate_per_sec,
-        };
-    }
-}
-
 impl super::Runtime for crate::model::ClientSpec {
     const BUILD_STAGE: u8 = 7;
 
@@ -303,21 +289,19 @@ impl super::Runtime for crate::model::ClientSpec {
         w.change_client(at, old, self);
     }
 
-    fn figures(
-        &self,
-        w: &World,
-        f: &mut std::collections::BTreeMap<String, f64>,
-        parts: &mut crate::engine::measure::SummaryParts,
-    ) {
+    fn figures(&self, w: &World, f: &mut BTreeMap<String, f64>, parts: &mut SummaryParts) {
         w.client_figures(&self.id, f, parts);
     }
 
-    fn glance(
-        &self,
-        w: &World,
-        g: &mut crate::metrics::Glance,
-        read: &crate::engine::measure::GlanceReader,
-    ) {
-        w.client_glance(g, read);
+    /// A client at a glance: what it sends, and what share of all requests fail.
+    fn glance(&self, _w: &World, g: &mut Glance, read: &GlanceReader) {
+        g.rate_per_sec = read.get(&g.id, "sent_per_sec");
+        g.error_share = GlanceReader::share(
+            read.get("", "errors_per_sec"),
+            read.get("", "offered_per_sec"),
+        );
+        g.headline = Headline::Client {
+            sent_per_sec: g.rate_per_sec,
+        };
     }
 }

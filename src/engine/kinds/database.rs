@@ -539,43 +539,6 @@ pub(in crate::engine) fn query_cost(q: &QuerySpec) -> Sampler {
     Sampler::new(q.effective_cost())
 }
 
-impl World {
-    /// A database at a glance: its busiest node's CPU and its connections (each node's
-    /// in the running for fullest), stale reads, and its primaries down or a spike.
-    pub(in crate::engine) fn database_glance(&self, g: &mut Glance, read: &GlanceReader) {
-        let (mut connections, mut cpu_max): (f64, f64) = (0.0, 0.0);
-        if let Some(db) = self.dbs.iter().find(|x| x.id == g.id) {
-            for &n in &db.nodes {
-                let name = &self.db_nodes[n as usize].name;
-                let cpu = read.get(name, "cpu_util");
-                cpu_max = cpu_max.max(cpu);
-                g.consider(format!("{name} cpu"), cpu);
-                connections += read.get(name, "connections");
-                g.consider(
-                    format!("{name} connections"),
-                    read.get(name, "connections_util"),
-                );
-            }
-            for shard in 0..db.shards {
-                let node = &self.db_nodes[db.primary(shard) as usize];
-                if node.is_down(self.now) {
-                    g.broken.push(Broken::PrimaryDown {
-                        shard: (db.shards > 1).then_some(shard),
-                        secs_left: node.down_until.since(self.now).as_secs_f64(),
-                    });
-                }
-            }
-            g.broken.extend(self.spike_broken(db.spike));
-        }
-        g.rate_per_sec = read.get(&g.id, "queries_per_sec");
-        g.headline = Headline::Database {
-            cpu: cpu_max,
-            connections,
-            stale_reads_per_sec: read.get(&g.id, "stale_reads_per_sec"),
-        };
-    }
-}
-
 impl super::Runtime for crate::model::DatabaseSpec {
     const BUILD_STAGE: u8 = 0;
 
@@ -587,21 +550,42 @@ impl super::Runtime for crate::model::DatabaseSpec {
         w.change_database(at, old, self);
     }
 
-    fn figures(
-        &self,
-        w: &World,
-        f: &mut std::collections::BTreeMap<String, f64>,
-        parts: &mut crate::engine::measure::SummaryParts,
-    ) {
+    fn figures(&self, w: &World, f: &mut BTreeMap<String, f64>, parts: &mut SummaryParts) {
         w.database_figures(&self.id, f, parts);
     }
 
-    fn glance(
-        &self,
-        w: &World,
-        g: &mut crate::metrics::Glance,
-        read: &crate::engine::measure::GlanceReader,
-    ) {
-        w.database_glance(g, read);
+    /// A database at a glance: its busiest node's CPU and its connections (each node's
+    /// in the running for fullest), stale reads, and its primaries down or a spike.
+    fn glance(&self, w: &World, g: &mut Glance, read: &GlanceReader) {
+        let (mut connections, mut cpu_max): (f64, f64) = (0.0, 0.0);
+        if let Some(db) = w.dbs.iter().find(|x| x.id == g.id) {
+            for &n in &db.nodes {
+                let name = &w.db_nodes[n as usize].name;
+                let cpu = read.get(name, "cpu_util");
+                cpu_max = cpu_max.max(cpu);
+                g.consider(format!("{name} cpu"), cpu);
+                connections += read.get(name, "connections");
+                g.consider(
+                    format!("{name} connections"),
+                    read.get(name, "connections_util"),
+                );
+            }
+            for shard in 0..db.shards {
+                let node = &w.db_nodes[db.primary(shard) as usize];
+                if node.is_down(w.now) {
+                    g.broken.push(Broken::PrimaryDown {
+                        shard: (db.shards > 1).then_some(shard),
+                        secs_left: node.down_until.since(w.now).as_secs_f64(),
+                    });
+                }
+            }
+            g.broken.extend(w.spike_broken(db.spike));
+        }
+        g.rate_per_sec = read.get(&g.id, "queries_per_sec");
+        g.headline = Headline::Database {
+            cpu: cpu_max,
+            connections,
+            stale_reads_per_sec: read.get(&g.id, "stale_reads_per_sec"),
+        };
     }
 }

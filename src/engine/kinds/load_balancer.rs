@@ -114,25 +114,6 @@ impl World {
     }
 }
 
-impl World {
-    /// A load balancer at a glance: what it routes and the share it sheds.
-    pub(in crate::engine) fn load_balancer_glance(
-        &self,
-        lb: &crate::model::LoadBalancerSpec,
-        g: &mut Glance,
-        read: &GlanceReader,
-    ) {
-        let routed = read.get(&g.id, "routed_per_sec");
-        let shed = read.get(&g.id, "shed_per_sec");
-        g.rate_per_sec = routed + shed;
-        g.error_share = GlanceReader::share(shed, routed + shed);
-        g.headline = Headline::LoadBalancer {
-            routed_per_sec: routed,
-            policy: lb.policy,
-        };
-    }
-}
-
 impl super::Runtime for crate::model::LoadBalancerSpec {
     const BUILD_STAGE: u8 = 2;
 
@@ -144,21 +125,19 @@ impl super::Runtime for crate::model::LoadBalancerSpec {
         w.change_load_balancer(at, old, self);
     }
 
-    fn figures(
-        &self,
-        w: &World,
-        f: &mut std::collections::BTreeMap<String, f64>,
-        parts: &mut crate::engine::measure::SummaryParts,
-    ) {
+    fn figures(&self, w: &World, f: &mut BTreeMap<String, f64>, parts: &mut SummaryParts) {
         w.load_balancer_figures(&self.id, f, parts);
     }
 
-    fn glance(
-        &self,
-        w: &World,
-        g: &mut crate::metrics::Glance,
-        read: &crate::engine::measure::GlanceReader,
-    ) {
-        w.load_balancer_glance(self, g, read);
+    /// A load balancer at a glance: what it routes and the share it sheds.
+    fn glance(&self, _w: &World, g: &mut Glance, read: &GlanceReader) {
+        let routed = read.get(&g.id, "routed_per_sec");
+        let shed = read.get(&g.id, "shed_per_sec");
+        g.rate_per_sec = routed + shed;
+        g.error_share = GlanceReader::share(shed, routed + shed);
+        g.headline = Headline::LoadBalancer {
+            routed_per_sec: routed,
+            policy: self.policy,
+        };
     }
 }

@@ -218,18 +218,6 @@ impl World {
     }
 }
 
-impl World {
-    /// A queue at a glance: its consumers' occupancy, its depth and dead letters.
-    pub(in crate::engine) fn queue_glance(&self, g: &mut Glance, read: &GlanceReader) {
-        g.consider("consumers", read.get(&g.id, "consumers_util"));
-        g.rate_per_sec = read.get(&g.id, "enqueued_per_sec");
-        g.headline = Headline::Queue {
-            depth: read.get(&g.id, "depth"),
-            dead_letters: read.get(&g.id, "dead_letters"),
-        };
-    }
-}
-
 impl super::Runtime for crate::model::QueueSpec {
     const BUILD_STAGE: u8 = 5;
 
@@ -241,21 +229,17 @@ impl super::Runtime for crate::model::QueueSpec {
         w.change_queue(at, old, self);
     }
 
-    fn figures(
-        &self,
-        w: &World,
-        f: &mut std::collections::BTreeMap<String, f64>,
-        parts: &mut crate::engine::measure::SummaryParts,
-    ) {
+    fn figures(&self, w: &World, f: &mut BTreeMap<String, f64>, parts: &mut SummaryParts) {
         w.queue_figures(&self.id, f, parts);
     }
 
-    fn glance(
-        &self,
-        w: &World,
-        g: &mut crate::metrics::Glance,
-        read: &crate::engine::measure::GlanceReader,
-    ) {
-        w.queue_glance(g, read);
+    /// A queue at a glance: its consumers' occupancy, its depth and dead letters.
+    fn glance(&self, _w: &World, g: &mut Glance, read: &GlanceReader) {
+        g.consider("consumers", read.get(&g.id, "consumers_util"));
+        g.rate_per_sec = read.get(&g.id, "enqueued_per_sec");
+        g.headline = Headline::Queue {
+            depth: read.get(&g.id, "depth"),
+            dead_letters: read.get(&g.id, "dead_letters"),
+        };
     }
 }

@@ -158,27 +158,6 @@ impl World {
     }
 }
 
-impl World {
-    /// A rate limiter at a glance: what passes against its limit, and the share it
-    /// turns away.
-    pub(in crate::engine) fn rate_limiter_glance(
-        &self,
-        l: &crate::model::RateLimiterSpec,
-        g: &mut Glance,
-        read: &GlanceReader,
-    ) {
-        let arrivals = read.get(&g.id, "arrivals_per_sec");
-        let limited = read.get(&g.id, "limited_per_sec");
-        g.rate_per_sec = arrivals;
-        g.error_share = GlanceReader::share(limited, arrivals);
-        g.consider("rate", read.get(&g.id, "util"));
-        g.headline = Headline::RateLimiter {
-            passed_per_sec: arrivals - limited,
-            limit_per_sec: l.rate_per_sec,
-        };
-    }
-}
-
 impl super::Runtime for crate::model::RateLimiterSpec {
     const BUILD_STAGE: u8 = 3;
 
@@ -190,21 +169,21 @@ impl super::Runtime for crate::model::RateLimiterSpec {
         w.change_rate_limiter(at, old, self);
     }
 
-    fn figures(
-        &self,
-        w: &World,
-        f: &mut std::collections::BTreeMap<String, f64>,
-        parts: &mut crate::engine::measure::SummaryParts,
-    ) {
+    fn figures(&self, w: &World, f: &mut BTreeMap<String, f64>, parts: &mut SummaryParts) {
         w.rate_limiter_figures(&self.id, f, parts);
     }
 
-    fn glance(
-        &self,
-        w: &World,
-        g: &mut crate::metrics::Glance,
-        read: &crate::engine::measure::GlanceReader,
-    ) {
-        w.rate_limiter_glance(self, g, read);
+    /// A rate limiter at a glance: what passes against its limit, and the share it
+    /// turns away.
+    fn glance(&self, _w: &World, g: &mut Glance, read: &GlanceReader) {
+        let arrivals = read.get(&g.id, "arrivals_per_sec");
+        let limited = read.get(&g.id, "limited_per_sec");
+        g.rate_per_sec = arrivals;
+        g.error_share = GlanceReader::share(limited, arrivals);
+        g.consider("rate", read.get(&g.id, "util"));
+        g.headline = Headline::RateLimiter {
+            passed_per_sec: arrivals - limited,
+            limit_per_sec: self.rate_per_sec,
+        };
     }
 }
