@@ -11,9 +11,6 @@
 //! up. Every key is unique, so the order events come out in does not depend on how the
 //! heap holds them.
 
-use std::cmp::Ordering;
-use std::collections::BinaryHeap;
-
 use rustc_hash::FxHashSet;
 
 use super::time::SimTime;
@@ -22,33 +19,22 @@ use super::time::SimTime;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct EventId(u64);
 
+#[derive(Clone, Copy)]
 struct Entry<E> {
     /// `time << 64 | seq`: one integer comparison orders by time, then FIFO.
     key: u128,
     event: E,
 }
 
-impl<E> PartialEq for Entry<E> {
-    fn eq(&self, other: &Self) -> bool {
-        self.key == other.key
-    }
-}
-impl<E> Eq for Entry<E> {}
-impl<E> PartialOrd for Entry<E> {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-impl<E> Ord for Entry<E> {
-    fn cmp(&self, other: &Self) -> Ordering {
-        // BinaryHeap is a max-heap: reverse so the earliest key is on top.
-        other.key.cmp(&self.key)
-    }
-}
-
 /// A deterministic priority queue of future events.
+///
+/// A binary min-heap of its own rather than `std::collections::BinaryHeap`: the new
+/// entry moves down (or up) the heap in registers and is written once, where it
+/// belongs. Through `BinaryHeap::peek_mut` it was written to the top, then read back
+/// whole by the sift — a wide load of a narrowly written entry, which the processor
+/// cannot forward from its store buffer (a stall on nearly every event).
 pub struct EventQueue<E> {
-    heap: BinaryHeap<Entry<E>>,
+    heap: Vec<Entry<E>>,
     next_seq: u64,
     cancelled: FxHashSet<u64>,
     /// The top entry was popped and is only waiting to be overwritten or removed.
@@ -58,7 +44,7 @@ pub struct EventQueue<E> {
 impl<E> Default for EventQueue<E> {
     fn default() -> Self {
         Self {
-            heap: BinaryHeap::new(),
+            heap: Vec::new(),
             next_seq: 0,
             cancelled: FxHashSet::default(),
             hole: false,
@@ -68,7 +54,10 @@ impl<E> Default for EventQueue<E> {
 
 impl<E: Copy> EventQueue<E> {
     /// Schedules `event` at `at`. The caller (the engine) guarantees `at` is not in the past.
-    #[inline]
+    ///
+    /// Always inlined: called out of line, the event went through memory to it, written
+    /// field by field and read back whole — the same store-forwarding stall as above.
+    #[inline(always)]
     pub fn schedule(&mut self, at: SimTime, event: E) -> EventId {
         let seq = self.next_seq;
         self.next_seq += 1;
@@ -77,15 +66,57 @@ impl<E: Copy> EventQueue<E> {
             event,
         };
         if self.hole {
+            // The popped entry's slot at the top takes the new one.
             self.hole = false;
-            if let Some(mut top) = self.heap.peek_mut() {
-                // Dropping the `PeekMut` sifts the new entry down into place.
-                *top = entry;
-                return EventId(seq);
-            }
+            self.sift_down_from_top(entry);
+        } else {
+            self.sift_up(entry);
         }
-        self.heap.push(entry);
         EventId(seq)
+    }
+
+    /// Places `entry` in a new slot at the end and moves it up to where it belongs.
+    #[inline]
+    fn sift_up(&mut self, entry: Entry<E>) {
+        let mut pos = self.heap.len();
+        self.heap.push(entry);
+        while pos > 0 {
+            let parent = (pos - 1) / 2;
+            let above = self.heap[parent];
+            if above.key <= entry.key {
+                break;
+            }
+            self.heap[pos] = above;
+            pos = parent;
+        }
+        self.heap[pos] = entry;
+    }
+
+    /// Places `entry` at the top (which is free) and moves it down to where it belongs.
+    #[inline]
+    fn sift_down_from_top(&mut self, entry: Entry<E>) {
+        let heap = &mut self.heap[..];
+        let len = heap.len();
+        let mut pos = 0;
+        loop {
+            let left = 2 * pos + 1;
+            if left >= len {
+                break;
+            }
+            let right = left + 1;
+            let child = if right < len && heap[right].key < heap[left].key {
+                right
+            } else {
+                left
+            };
+            let below = heap[child];
+            if entry.key <= below.key {
+                break;
+            }
+            heap[pos] = below;
+            pos = child;
+        }
+        heap[pos] = entry;
     }
 
     /// Removes the popped entry still at the top, if there is one.
@@ -93,7 +124,17 @@ impl<E: Copy> EventQueue<E> {
     fn fill_hole(&mut self) {
         if self.hole {
             self.hole = false;
-            self.heap.pop();
+            self.remove_top();
+        }
+    }
+
+    /// Removes the top entry: the last one takes its place and moves down.
+    #[inline]
+    fn remove_top(&mut self) {
+        if let Some(last) = self.heap.pop()
+            && !self.heap.is_empty()
+        {
+            self.sift_down_from_top(last);
         }
     }
 
@@ -108,7 +149,7 @@ impl<E: Copy> EventQueue<E> {
     pub fn peek_time(&mut self) -> Option<SimTime> {
         self.fill_hole();
         self.drop_cancelled_top();
-        self.heap.peek().map(|e| SimTime((e.key >> 64) as u64))
+        self.heap.first().map(|e| SimTime((e.key >> 64) as u64))
     }
 
     /// Removes and returns the next live event if it is due at or before `limit`.
@@ -116,7 +157,7 @@ impl<E: Copy> EventQueue<E> {
     pub fn pop_until(&mut self, limit: SimTime) -> Option<(SimTime, E)> {
         self.fill_hole();
         self.drop_cancelled_top();
-        let top = self.heap.peek()?;
+        let top = self.heap.first()?;
         let at = SimTime((top.key >> 64) as u64);
         if at > limit {
             return None;
@@ -130,10 +171,10 @@ impl<E: Copy> EventQueue<E> {
         if self.cancelled.is_empty() {
             return;
         }
-        while let Some(top) = self.heap.peek() {
+        while let Some(top) = self.heap.first() {
             let seq = top.key as u64;
             if self.cancelled.remove(&seq) {
-                self.heap.pop();
+                self.remove_top();
             } else {
                 break;
             }
