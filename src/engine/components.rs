@@ -60,7 +60,6 @@ pub struct Station {
     pub busy: Occupancy,
     pub queue: VecDeque<(ReqRef, SimDuration, SimTime)>,
     pub queue_len: Level,
-    pub in_system: Level,
     pub sojourn: DurationSum,
     pub wait: DurationSum,
     pub arrivals: Counter,
@@ -77,7 +76,6 @@ impl Warm for Station {
     fn mark_warmup(&mut self, now: SimTime) {
         self.busy.mark_warmup(now);
         self.queue_len.mark_warmup(now);
-        self.in_system.mark_warmup(now);
         self.sojourn.mark_warmup();
         self.wait.mark_warmup();
         self.arrivals.mark_warmup();
@@ -88,6 +86,18 @@ impl Warm for Station {
 }
 
 impl Station {
+    /// Requests at the station: in service or in its line. (Not a level of its own:
+    /// its time average is that of the two, see [`Station::mean_in_system`].)
+    #[inline]
+    pub fn in_system(&self) -> u32 {
+        self.busy.value() + self.queue_len.value()
+    }
+
+    /// Mean requests at the station since the warm-up.
+    pub fn mean_in_system(&self, warmup_end: SimTime, now: SimTime) -> f64 {
+        Level::mean_of_sum_since_warmup(self.busy.level(), &self.queue_len, warmup_end, now)
+    }
+
     /// A station with `servers` servers, counted in capacity from `now` if `up`; a
     /// request in its line is in `wait_phase`.
     pub fn new(servers: u32, now: SimTime, up: bool, wait_phase: Phase) -> Self {
@@ -99,7 +109,6 @@ impl Station {
             busy,
             queue: VecDeque::new(),
             queue_len: Level::default(),
-            in_system: Level::default(),
             sojourn: DurationSum::default(),
             wait: DurationSum::default(),
             arrivals: Counter::default(),

@@ -47,14 +47,15 @@ impl Agg {
         w: &World,
         servers: u32,
         busy: &Occupancy,
-        [queue, sys]: [&Level; 2],
+        queue: &Level,
+        in_system: f64,
     ) {
         let (t0, now) = (w.t0(), w.now);
         self.servers += u64::from(servers);
         self.capacity += busy.capacity().mean_since_warmup(t0, now);
         self.busy += busy.level().mean_since_warmup(t0, now);
         self.queue += queue.mean_since_warmup(t0, now);
-        self.in_system += sys.mean_since_warmup(t0, now);
+        self.in_system += in_system;
     }
 
     pub(in crate::engine) fn add_times(&mut self, sojourn: &DurationSum, wait: &DurationSum) {
@@ -65,7 +66,8 @@ impl Agg {
     }
 
     pub(in crate::engine) fn add_station(&mut self, w: &World, st: &super::components::Station) {
-        self.add_levels(w, st.servers, &st.busy, [&st.queue_len, &st.in_system]);
+        let in_system = st.mean_in_system(w.t0(), w.now);
+        self.add_levels(w, st.servers, &st.busy, &st.queue_len, in_system);
         self.add_times(&st.sojourn, &st.wait);
         self.arrivals += st.arrivals.since_warmup();
         self.delayed += st.delayed.since_warmup();
@@ -292,7 +294,8 @@ impl World {
                 self,
                 inst.slots,
                 &inst.busy_slots,
-                [&inst.queue_len, &inst.in_system],
+                &inst.queue_len,
+                inst.in_system.mean_since_warmup(self.t0(), self.now),
             );
             workers.add_times(&inst.sojourn, &inst.queue_wait);
             workers.arrivals += inst.arrivals.since_warmup();
@@ -305,7 +308,8 @@ impl World {
                         self,
                         pool.size,
                         &pool.in_use,
-                        [&pool.waiting, &pool.in_system],
+                        &pool.waiting,
+                        pool.in_system.mean_since_warmup(self.t0(), self.now),
                     );
                     agg.add_times(&pool.sojourn, &pool.wait);
                     agg.arrivals += pool.acquires.since_warmup();

@@ -63,6 +63,23 @@ impl Level {
         (self.area_until(now) - self.area_at_warmup) as f64 / span as f64
     }
 
+    /// Time average since the warm-up of the sum of `a` and `b`: a level that is always
+    /// their sum needs no updates of its own. The same figure to the bit as a level kept
+    /// beside them (the integer areas add exactly).
+    pub fn mean_of_sum_since_warmup(
+        a: &Level,
+        b: &Level,
+        warmup_end: SimTime,
+        now: SimTime,
+    ) -> f64 {
+        let span = now.0.saturating_sub(warmup_end.0);
+        if span == 0 {
+            return f64::from(a.value + b.value);
+        }
+        (a.area_until(now) + b.area_until(now) - a.area_at_warmup - b.area_at_warmup) as f64
+            / span as f64
+    }
+
     /// Time average since the previous sample; moves the sample mark to `now`.
     pub fn take_sample_mean(&mut self, prev_sample: SimTime, now: SimTime) -> f64 {
         let area = self.area_until(now);

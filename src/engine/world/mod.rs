@@ -1665,7 +1665,6 @@ impl World {
         q.sub_enter = now;
         let st = &mut self.stations[s as usize];
         st.record_arrival(now, service);
-        st.in_system.inc(now);
         if st.busy.value() < st.servers {
             q.clock.enter(now.0, phase);
             st.busy.inc(now);
@@ -1684,7 +1683,6 @@ impl World {
     fn service_done(&mut self, s: u32, r: ReqRef) {
         let now = self.now;
         let st = &mut self.stations[s as usize];
-        st.in_system.dec(now);
         let enter = self.requests[r.idx as usize].sub_enter;
         st.sojourn.record(now.since(enter).0);
         // With servers removed during the run, a finishing server may have to go idle
@@ -1842,7 +1840,7 @@ impl World {
             crate::model::ReplicaPolicy::LeastLoaded => {
                 let load = |n: u32| {
                     let station = self.db_nodes[n as usize].station;
-                    self.stations[station as usize].in_system.value()
+                    self.stations[station as usize].in_system()
                 };
                 least_loaded(replicas.iter().copied(), load, &mut database.rng)
             }
@@ -1864,7 +1862,7 @@ impl World {
             crate::model::ReplicaPolicy::LeastLoaded => {
                 let load = |k: usize| {
                     let station = self.db_nodes[pool.idle[k] as usize].station;
-                    self.stations[station as usize].in_system.value()
+                    self.stations[station as usize].in_system()
                 };
                 least_loaded(0..pool.idle.len(), load, &mut database.rng)
             }
