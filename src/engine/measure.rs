@@ -3,7 +3,7 @@
 //! row (sums of L and λ still satisfy Little's law).
 
 use super::kinds::Runtime;
-use crate::model::scenario::for_each_spec;
+use crate::model::scenario::{for_each_kind, for_each_spec};
 use std::collections::BTreeMap;
 
 use hdrhistogram::Histogram;
@@ -511,22 +511,20 @@ impl World {
             }
         }
 
-        // Rates per component: the flow along each edge of the topology.
-        self.client_series(out, span);
-        self.load_balancer_series(out, span);
-        self.rate_limiter_series(out, span);
-        self.cdn_series(out, span);
-        self.autoscaler_series(out, span);
-        self.breaker_series(out, span);
-        self.queue_series(out, span);
-        self.tier_traffic_series(out, span);
-        self.cache_traffic_series(out, span);
-        self.database_query_series(out, span);
-
-        self.tier_resource_series(out, span);
-        self.cache_state_series(out, span);
-        self.database_node_series(out, span);
+        // Each kind's: the rates along the topology's edges first, then the levels.
+        for pass in [SeriesPass::Traffic, SeriesPass::State] {
+            for_each_kind!(|K| K::series(self, out, span, pass));
+        }
     }
+}
+
+/// Which of a kind's chart series [`Runtime::series`] gives.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(in crate::engine) enum SeriesPass {
+    /// Rates: the flow along each edge of the topology.
+    Traffic,
+    /// Levels: utilisation, queues, hit ratios, replication lag.
+    State,
 }
 
 /// The interval a chart sample covers: from the previous sample to now, in seconds

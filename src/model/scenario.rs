@@ -716,6 +716,28 @@ macro_rules! for_each_spec_arms {
 }
 pub(crate) use for_each_spec_arms;
 
+/// The same body once for every kind, in [`Kind::ALL`]'s order, with `T` naming the
+/// kind's spec type: `for_each_kind!(|T| body)`, for code generic over kinds that has
+/// no component in hand (a kind's chart series, walked once for all its components).
+macro_rules! for_each_kind {
+    (|$t:ident| $body:expr) => {{
+        #[allow(unused_imports)]
+        use $crate::model::scenario::{for_each_kind_arms, with_kinds};
+        with_kinds!(for_each_kind_arms! $t, $body)
+    }};
+}
+pub(crate) use for_each_kind;
+
+macro_rules! for_each_kind_arms {
+    ($t:ident, $body:expr; $($variant:ident($ty:ident))*) => {{
+        $({
+            type $t = $crate::model::$ty;
+            $body;
+        })*
+    }};
+}
+pub(crate) use for_each_kind_arms;
+
 impl ComponentSpec {
     /// The component's unique id, as used in references and RNG streams.
     pub fn id(&self) -> &str {

@@ -11,7 +11,9 @@ use crate::sim::{SimDuration, SimRng, SimTime};
 
 use crate::engine::components::*;
 use crate::engine::lru::Lru;
-use crate::engine::measure::{GlanceReader, SampleSpan, SeriesSink, SummaryParts, named, ratio};
+use crate::engine::measure::{
+    GlanceReader, SampleSpan, SeriesPass, SeriesSink, SummaryParts, named, ratio,
+};
 use crate::engine::sampler::Sampler;
 use crate::engine::world::{Event, World};
 
@@ -1048,6 +1050,13 @@ impl super::Runtime for crate::model::AppSpec {
 
     /// An app tier at a glance: its fullest resource (CPU, threads or slots, memory, a
     /// pool), its instances and accept queue, and the partitions cutting it off.
+    fn series<S: SeriesSink>(w: &mut World, out: &mut S, span: SampleSpan, pass: SeriesPass) {
+        match pass {
+            SeriesPass::Traffic => w.tier_traffic_series(out, span),
+            SeriesPass::State => w.tier_resource_series(out, span),
+        }
+    }
+
     fn glance(&self, w: &World, g: &mut Glance, read: &GlanceReader) {
         let id = g.id.clone();
         let cpu = read.get(&id, "cpu_util");

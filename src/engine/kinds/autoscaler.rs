@@ -7,7 +7,9 @@ use crate::metrics::{Glance, Headline};
 use crate::sim::{SimDuration, SimTime};
 
 use crate::engine::components::*;
-use crate::engine::measure::{GlanceReader, SampleSpan, SeriesSink, SummaryParts, named};
+use crate::engine::measure::{
+    GlanceReader, SampleSpan, SeriesPass, SeriesSink, SummaryParts, named,
+};
 use crate::engine::world::{Event, World};
 
 /// Scales an app tier toward a target metric.
@@ -175,6 +177,12 @@ impl super::Runtime for crate::model::AutoscalerSpec {
 
     /// An autoscaler at a glance: its tier's instances now, what it wants, and its
     /// metric against its target.
+    fn series<S: SeriesSink>(w: &mut World, out: &mut S, span: SampleSpan, pass: SeriesPass) {
+        if pass == SeriesPass::Traffic {
+            w.autoscaler_series(out, span);
+        }
+    }
+
     fn glance(&self, _w: &World, g: &mut Glance, read: &GlanceReader) {
         use crate::model::ScaleMetric;
         let target = match self.metric {

@@ -7,7 +7,9 @@ use crate::metrics::{CircuitState, Glance, Headline};
 use crate::sim::{SimDuration, SimTime};
 
 use crate::engine::components::*;
-use crate::engine::measure::{GlanceReader, SampleSpan, SeriesSink, SummaryParts, named};
+use crate::engine::measure::{
+    GlanceReader, SampleSpan, SeriesPass, SeriesSink, SummaryParts, named,
+};
 use crate::engine::world::World;
 
 /// The state of a circuit breaker.
@@ -248,6 +250,12 @@ impl super::Runtime for crate::model::CircuitBreakerSpec {
     }
 
     /// A circuit breaker at a glance: its state now and the calls it cuts.
+    fn series<S: SeriesSink>(w: &mut World, out: &mut S, span: SampleSpan, pass: SeriesPass) {
+        if pass == SeriesPass::Traffic {
+            w.breaker_series(out, span);
+        }
+    }
+
     fn glance(&self, _w: &World, g: &mut Glance, read: &GlanceReader) {
         let calls = read.get(&g.id, "calls_per_sec");
         let cut = read.get(&g.id, "short_circuited_per_sec");

@@ -12,7 +12,7 @@ use crate::sim::{SimDuration, SimRng, SimTime};
 use crate::engine::components::*;
 use crate::engine::lru::Lru;
 use crate::engine::measure::{
-    Agg, GlanceReader, SampleSpan, SeriesSink, SummaryParts, named, ratio,
+    Agg, GlanceReader, SampleSpan, SeriesPass, SeriesSink, SummaryParts, named, ratio,
 };
 use crate::engine::sampler::Sampler;
 use crate::engine::world::World;
@@ -277,6 +277,13 @@ impl super::Runtime for crate::model::CacheSpec {
     }
 
     /// A cache at a glance: its server's occupancy, its hit ratio, a latency spike.
+    fn series<S: SeriesSink>(w: &mut World, out: &mut S, span: SampleSpan, pass: SeriesPass) {
+        match pass {
+            SeriesPass::Traffic => w.cache_traffic_series(out, span),
+            SeriesPass::State => w.cache_state_series(out, span),
+        }
+    }
+
     fn glance(&self, w: &World, g: &mut Glance, read: &GlanceReader) {
         g.consider("server", read.get(&g.id, "util"));
         g.rate_per_sec = read.get(&g.id, "gets_per_sec");

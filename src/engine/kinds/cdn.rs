@@ -7,7 +7,9 @@ use crate::metrics::{Glance, Headline};
 use crate::sim::{SimRng, SimTime};
 
 use crate::engine::components::*;
-use crate::engine::measure::{GlanceReader, SampleSpan, SeriesSink, SummaryParts, named};
+use crate::engine::measure::{
+    GlanceReader, SampleSpan, SeriesPass, SeriesSink, SummaryParts, named,
+};
 use crate::engine::sampler::Sampler;
 use crate::engine::world::World;
 
@@ -116,6 +118,12 @@ impl super::Runtime for crate::model::CdnSpec {
     }
 
     /// A CDN at a glance: what arrives and the share its edge answers.
+    fn series<S: SeriesSink>(w: &mut World, out: &mut S, span: SampleSpan, pass: SeriesPass) {
+        if pass == SeriesPass::Traffic {
+            w.cdn_series(out, span);
+        }
+    }
+
     fn glance(&self, _w: &World, g: &mut Glance, read: &GlanceReader) {
         let arrivals = read.get(&g.id, "arrivals_per_sec");
         let edge = read.get(&g.id, "edge_per_sec");

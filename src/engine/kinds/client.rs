@@ -9,7 +9,9 @@ use crate::sim::{EventId, SimDuration, SimRng, SimTime};
 
 use crate::engine::arrivals::ArrivalProcess;
 use crate::engine::components::*;
-use crate::engine::measure::{GlanceReader, SampleSpan, SeriesSink, SummaryParts, named};
+use crate::engine::measure::{
+    GlanceReader, SampleSpan, SeriesPass, SeriesSink, SummaryParts, named,
+};
 use crate::engine::sampler::Sampler;
 use crate::engine::world::{DEADLINES_COMPACT_MIN, Event, World};
 
@@ -294,6 +296,12 @@ impl super::Runtime for crate::model::ClientSpec {
     }
 
     /// A client at a glance: what it sends, and what share of all requests fail.
+    fn series<S: SeriesSink>(w: &mut World, out: &mut S, span: SampleSpan, pass: SeriesPass) {
+        if pass == SeriesPass::Traffic {
+            w.client_series(out, span);
+        }
+    }
+
     fn glance(&self, _w: &World, g: &mut Glance, read: &GlanceReader) {
         g.rate_per_sec = read.get(&g.id, "sent_per_sec");
         g.error_share = GlanceReader::share(

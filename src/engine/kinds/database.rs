@@ -11,7 +11,8 @@ use crate::sim::{SimDuration, SimRng, SimTime};
 
 use crate::engine::components::*;
 use crate::engine::measure::{
-    Agg, GlanceReader, SampleSpan, SeriesSink, SummaryParts, named, query_rate_metric, ratio,
+    Agg, GlanceReader, SampleSpan, SeriesPass, SeriesSink, SummaryParts, named, query_rate_metric,
+    ratio,
 };
 use crate::engine::sampler::Sampler;
 use crate::engine::world::World;
@@ -556,6 +557,13 @@ impl super::Runtime for crate::model::DatabaseSpec {
 
     /// A database at a glance: its busiest node's CPU and its connections (each node's
     /// in the running for fullest), stale reads, and its primaries down or a spike.
+    fn series<S: SeriesSink>(w: &mut World, out: &mut S, span: SampleSpan, pass: SeriesPass) {
+        match pass {
+            SeriesPass::Traffic => w.database_query_series(out, span),
+            SeriesPass::State => w.database_node_series(out, span),
+        }
+    }
+
     fn glance(&self, w: &World, g: &mut Glance, read: &GlanceReader) {
         let (mut connections, mut cpu_max): (f64, f64) = (0.0, 0.0);
         if let Some(db) = w.dbs.iter().find(|x| x.id == g.id) {

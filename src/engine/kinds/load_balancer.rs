@@ -8,7 +8,9 @@ use crate::model::Policy;
 use crate::sim::{SimRng, SimTime};
 
 use crate::engine::components::*;
-use crate::engine::measure::{GlanceReader, SampleSpan, SeriesSink, SummaryParts, named};
+use crate::engine::measure::{
+    GlanceReader, SampleSpan, SeriesPass, SeriesSink, SummaryParts, named,
+};
 use crate::engine::world::World;
 
 /// A load balancer over the instances of its backend tiers.
@@ -130,6 +132,12 @@ impl super::Runtime for crate::model::LoadBalancerSpec {
     }
 
     /// A load balancer at a glance: what it routes and the share it sheds.
+    fn series<S: SeriesSink>(w: &mut World, out: &mut S, span: SampleSpan, pass: SeriesPass) {
+        if pass == SeriesPass::Traffic {
+            w.load_balancer_series(out, span);
+        }
+    }
+
     fn glance(&self, _w: &World, g: &mut Glance, read: &GlanceReader) {
         let routed = read.get(&g.id, "routed_per_sec");
         let shed = read.get(&g.id, "shed_per_sec");

@@ -27,7 +27,7 @@ pub use rate_limiter::*;
 
 use std::collections::BTreeMap;
 
-use super::measure::{GlanceReader, SummaryParts};
+use super::measure::{GlanceReader, SampleSpan, SeriesPass, SeriesSink, SummaryParts};
 use super::world::World;
 use crate::metrics::Glance;
 
@@ -56,6 +56,12 @@ pub(in crate::engine) trait Runtime:
     /// Its figures in the summary; its stations, resources and time breakdown go to
     /// `parts`.
     fn figures(&self, w: &World, f: &mut BTreeMap<String, f64>, parts: &mut SummaryParts);
+
+    /// The chart series of every component of the kind, each named and valued in one
+    /// place: in the [`SeriesPass::Traffic`] pass its rates (the flow along the
+    /// topology's edges), in the [`SeriesPass::State`] pass its levels and utilisation.
+    /// The series' order (the kinds' order, then each kind's own) is the columns' order.
+    fn series<S: SeriesSink>(w: &mut World, out: &mut S, span: SampleSpan, pass: SeriesPass);
 
     /// Its key figures at a glance, from the chart series.
     fn glance(&self, w: &World, g: &mut Glance, read: &GlanceReader);

@@ -9,7 +9,7 @@ use crate::sim::{SimDuration, SimRng, SimTime};
 
 use crate::engine::components::*;
 use crate::engine::measure::{
-    GlanceReader, SampleSpan, SeriesSink, SummaryParts, ms_at, named, ratio,
+    GlanceReader, SampleSpan, SeriesPass, SeriesSink, SummaryParts, ms_at, named, ratio,
 };
 use crate::engine::sampler::Sampler;
 use crate::engine::world::World;
@@ -234,6 +234,12 @@ impl super::Runtime for crate::model::QueueSpec {
     }
 
     /// A queue at a glance: its consumers' occupancy, its depth and dead letters.
+    fn series<S: SeriesSink>(w: &mut World, out: &mut S, span: SampleSpan, pass: SeriesPass) {
+        if pass == SeriesPass::Traffic {
+            w.queue_series(out, span);
+        }
+    }
+
     fn glance(&self, _w: &World, g: &mut Glance, read: &GlanceReader) {
         g.consider("consumers", read.get(&g.id, "consumers_util"));
         g.rate_per_sec = read.get(&g.id, "enqueued_per_sec");

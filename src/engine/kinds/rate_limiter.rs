@@ -8,7 +8,9 @@ use crate::metrics::{Glance, Headline};
 use crate::sim::SimTime;
 
 use crate::engine::components::*;
-use crate::engine::measure::{GlanceReader, SampleSpan, SeriesSink, SummaryParts, named};
+use crate::engine::measure::{
+    GlanceReader, SampleSpan, SeriesPass, SeriesSink, SummaryParts, named,
+};
 use crate::engine::world::World;
 
 /// A token bucket in front of a load balancer or a tier.
@@ -175,6 +177,12 @@ impl super::Runtime for crate::model::RateLimiterSpec {
 
     /// A rate limiter at a glance: what passes against its limit, and the share it
     /// turns away.
+    fn series<S: SeriesSink>(w: &mut World, out: &mut S, span: SampleSpan, pass: SeriesPass) {
+        if pass == SeriesPass::Traffic {
+            w.rate_limiter_series(out, span);
+        }
+    }
+
     fn glance(&self, _w: &World, g: &mut Glance, read: &GlanceReader) {
         let arrivals = read.get(&g.id, "arrivals_per_sec");
         let limited = read.get(&g.id, "limited_per_sec");
