@@ -1048,8 +1048,6 @@ impl super::Runtime for crate::model::AppSpec {
         w.tier_figures(&self.id, f, parts);
     }
 
-    /// An app tier at a glance: its fullest resource (CPU, threads or slots, memory, a
-    /// pool), its instances and accept queue, and the partitions cutting it off.
     fn series<S: SeriesSink>(w: &mut World, out: &mut S, span: SampleSpan, pass: SeriesPass) {
         match pass {
             SeriesPass::Traffic => w.tier_traffic_series(out, span),
@@ -1057,6 +1055,8 @@ impl super::Runtime for crate::model::AppSpec {
         }
     }
 
+    /// An app tier at a glance: its fullest resource (CPU, threads or slots, memory, a
+    /// pool), its instances and accept queue, and the partitions cutting it off.
     fn glance(&self, w: &World, g: &mut Glance, read: &GlanceReader) {
         let id = g.id.clone();
         let cpu = read.get(&id, "cpu_util");

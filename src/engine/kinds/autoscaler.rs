@@ -175,14 +175,14 @@ impl super::Runtime for crate::model::AutoscalerSpec {
         w.autoscaler_figures(&self.id, f, parts);
     }
 
-    /// An autoscaler at a glance: its tier's instances now, what it wants, and its
-    /// metric against its target.
     fn series<S: SeriesSink>(w: &mut World, out: &mut S, span: SampleSpan, pass: SeriesPass) {
         if pass == SeriesPass::Traffic {
             w.autoscaler_series(out, span);
         }
     }
 
+    /// An autoscaler at a glance: its tier's instances now, what it wants, and its
+    /// metric against its target.
     fn glance(&self, _w: &World, g: &mut Glance, read: &GlanceReader) {
         use crate::model::ScaleMetric;
         let target = match self.metric {

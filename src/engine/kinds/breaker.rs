@@ -249,13 +249,13 @@ impl super::Runtime for crate::model::CircuitBreakerSpec {
         w.breaker_figures(&self.id, f, parts);
     }
 
-    /// A circuit breaker at a glance: its state now and the calls it cuts.
     fn series<S: SeriesSink>(w: &mut World, out: &mut S, span: SampleSpan, pass: SeriesPass) {
         if pass == SeriesPass::Traffic {
             w.breaker_series(out, span);
         }
     }
 
+    /// A circuit breaker at a glance: its state now and the calls it cuts.
     fn glance(&self, _w: &World, g: &mut Glance, read: &GlanceReader) {
         let calls = read.get(&g.id, "calls_per_sec");
         let cut = read.get(&g.id, "short_circuited_per_sec");

@@ -276,7 +276,6 @@ impl super::Runtime for crate::model::CacheSpec {
         w.cache_figures(&self.id, f, parts);
     }
 
-    /// A cache at a glance: its server's occupancy, its hit ratio, a latency spike.
     fn series<S: SeriesSink>(w: &mut World, out: &mut S, span: SampleSpan, pass: SeriesPass) {
         match pass {
             SeriesPass::Traffic => w.cache_traffic_series(out, span),
@@ -284,6 +283,7 @@ impl super::Runtime for crate::model::CacheSpec {
         }
     }
 
+    /// A cache at a glance: its server's occupancy, its hit ratio, a latency spike.
     fn glance(&self, w: &World, g: &mut Glance, read: &GlanceReader) {
         g.consider("server", read.get(&g.id, "util"));
         g.rate_per_sec = read.get(&g.id, "gets_per_sec");

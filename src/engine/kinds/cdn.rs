@@ -117,13 +117,13 @@ impl super::Runtime for crate::model::CdnSpec {
         w.cdn_figures(&self.id, f, parts);
     }
 
-    /// A CDN at a glance: what arrives and the share its edge answers.
     fn series<S: SeriesSink>(w: &mut World, out: &mut S, span: SampleSpan, pass: SeriesPass) {
         if pass == SeriesPass::Traffic {
             w.cdn_series(out, span);
         }
     }
 
+    /// A CDN at a glance: what arrives and the share its edge answers.
     fn glance(&self, _w: &World, g: &mut Glance, read: &GlanceReader) {
         let arrivals = read.get(&g.id, "arrivals_per_sec");
         let edge = read.get(&g.id, "edge_per_sec");

@@ -295,13 +295,13 @@ impl super::Runtime for crate::model::ClientSpec {
         w.client_figures(&self.id, f, parts);
     }
 
-    /// A client at a glance: what it sends, and what share of all requests fail.
     fn series<S: SeriesSink>(w: &mut World, out: &mut S, span: SampleSpan, pass: SeriesPass) {
         if pass == SeriesPass::Traffic {
             w.client_series(out, span);
         }
     }
 
+    /// A client at a glance: what it sends, and what share of all requests fail.
     fn glance(&self, _w: &World, g: &mut Glance, read: &GlanceReader) {
         g.rate_per_sec = read.get(&g.id, "sent_per_sec");
         g.error_share = GlanceReader::share(

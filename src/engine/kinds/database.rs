@@ -555,8 +555,6 @@ impl super::Runtime for crate::model::DatabaseSpec {
         w.database_figures(&self.id, f, parts);
     }
 
-    /// A database at a glance: its busiest node's CPU and its connections (each node's
-    /// in the running for fullest), stale reads, and its primaries down or a spike.
     fn series<S: SeriesSink>(w: &mut World, out: &mut S, span: SampleSpan, pass: SeriesPass) {
         match pass {
             SeriesPass::Traffic => w.database_query_series(out, span),
@@ -564,6 +562,8 @@ impl super::Runtime for crate::model::DatabaseSpec {
         }
     }
 
+    /// A database at a glance: its busiest node's CPU and its connections (each node's
+    /// in the running for fullest), stale reads, and its primaries down or a spike.
     fn glance(&self, w: &World, g: &mut Glance, read: &GlanceReader) {
         let (mut connections, mut cpu_max): (f64, f64) = (0.0, 0.0);
         if let Some(db) = w.dbs.iter().find(|x| x.id == g.id) {

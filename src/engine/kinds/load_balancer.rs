@@ -131,13 +131,13 @@ impl super::Runtime for crate::model::LoadBalancerSpec {
         w.load_balancer_figures(&self.id, f, parts);
     }
 
-    /// A load balancer at a glance: what it routes and the share it sheds.
     fn series<S: SeriesSink>(w: &mut World, out: &mut S, span: SampleSpan, pass: SeriesPass) {
         if pass == SeriesPass::Traffic {
             w.load_balancer_series(out, span);
         }
     }
 
+    /// A load balancer at a glance: what it routes and the share it sheds.
     fn glance(&self, _w: &World, g: &mut Glance, read: &GlanceReader) {
         let routed = read.get(&g.id, "routed_per_sec");
         let shed = read.get(&g.id, "shed_per_sec");

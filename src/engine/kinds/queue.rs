@@ -233,13 +233,13 @@ impl super::Runtime for crate::model::QueueSpec {
         w.queue_figures(&self.id, f, parts);
     }
 
-    /// A queue at a glance: its consumers' occupancy, its depth and dead letters.
     fn series<S: SeriesSink>(w: &mut World, out: &mut S, span: SampleSpan, pass: SeriesPass) {
         if pass == SeriesPass::Traffic {
             w.queue_series(out, span);
         }
     }
 
+    /// A queue at a glance: its consumers' occupancy, its depth and dead letters.
     fn glance(&self, _w: &World, g: &mut Glance, read: &GlanceReader) {
         g.consider("consumers", read.get(&g.id, "consumers_util"));
         g.rate_per_sec = read.get(&g.id, "enqueued_per_sec");

@@ -175,14 +175,14 @@ impl super::Runtime for crate::model::RateLimiterSpec {
         w.rate_limiter_figures(&self.id, f, parts);
     }
 
-    /// A rate limiter at a glance: what passes against its limit, and the share it
-    /// turns away.
     fn series<S: SeriesSink>(w: &mut World, out: &mut S, span: SampleSpan, pass: SeriesPass) {
         if pass == SeriesPass::Traffic {
             w.rate_limiter_series(out, span);
         }
     }
 
+    /// A rate limiter at a glance: what passes against its limit, and the share it
+    /// turns away.
     fn glance(&self, _w: &World, g: &mut Glance, read: &GlanceReader) {
         let arrivals = read.get(&g.id, "arrivals_per_sec");
         let limited = read.get(&g.id, "limited_per_sec");
