@@ -504,6 +504,45 @@ mod tests {
         }
     }
 
+    /// A station's requests in system are its busy servers plus its line, not a level of
+    /// their own: the mean of the two added gives, to the bit, what a third level moved
+    /// beside them gave, warm-up mark included.
+    #[test]
+    fn the_mean_of_a_sum_is_that_of_a_level_kept_as_the_sum() {
+        let (mut busy, mut line, mut both) = (Level::default(), Level::default(), Level::default());
+        let mut rng = crate::sim::SimRng::stream(5, "levels");
+        let mut t = 0;
+        for step in 0..10_000 {
+            t += rng.below(1_000_000_007);
+            let now = SimTime(t);
+            if step == 3_000 {
+                for l in [&mut busy, &mut line, &mut both] {
+                    l.mark_warmup(now);
+                }
+            }
+            let (b, q) = (rng.below(64) as u32, rng.below(5_000) as u32);
+            busy.set(now, b);
+            line.set(now, q);
+            both.set(now, b + q);
+        }
+        // At many instants after the last change: exactly equal, not merely within a
+        // rounding (two means added would differ in the last bit at some of them).
+        let warmup = SimTime(t / 3);
+        for k in 0..200 {
+            let now = SimTime(t + k * 7_919_333);
+            let kept = both.mean_since_warmup(warmup, now);
+            assert!(kept > 0.0);
+            assert_eq!(
+                Level::mean_of_sum_since_warmup(&busy, &line, warmup, now),
+                kept
+            );
+        }
+        assert_eq!(
+            Level::mean_of_sum_since_warmup(&busy, &line, SimTime(t), SimTime(t)),
+            both.mean_since_warmup(SimTime(t), SimTime(t))
+        );
+    }
+
     #[test]
     fn level_integrates_exactly() {
         let mut l = Level::default();
