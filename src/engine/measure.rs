@@ -511,20 +511,11 @@ impl World {
             }
         }
 
-        // Each kind's: the rates along the topology's edges first, then the levels.
-        for pass in [SeriesPass::Traffic, SeriesPass::State] {
-            for_each_kind!(|K| K::series(self, out, span, pass));
-        }
+        // Each kind's, in palette order: every rate along the topology's edges, then
+        // the levels.
+        for_each_kind!(|K| K::traffic_series(self, out, span));
+        for_each_kind!(|K| K::state_series(self, out, span));
     }
-}
-
-/// Which of a kind's chart series [`Runtime::series`] gives.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(in crate::engine) enum SeriesPass {
-    /// Rates: the flow along each edge of the topology.
-    Traffic,
-    /// Levels: utilisation, queues, hit ratios, replication lag.
-    State,
 }
 
 /// The interval a chart sample covers: from the previous sample to now, in seconds

@@ -11,9 +11,7 @@ use crate::sim::{SimDuration, SimRng, SimTime};
 
 use crate::engine::components::*;
 use crate::engine::lru::Lru;
-use crate::engine::measure::{
-    GlanceReader, SampleSpan, SeriesPass, SeriesSink, SummaryParts, named, ratio,
-};
+use crate::engine::measure::{GlanceReader, SampleSpan, SeriesSink, SummaryParts, named, ratio};
 use crate::engine::sampler::Sampler;
 use crate::engine::world::{Event, World};
 
@@ -1048,11 +1046,12 @@ impl super::Runtime for crate::model::AppSpec {
         w.tier_figures(&self.id, f, parts);
     }
 
-    fn series<S: SeriesSink>(w: &mut World, out: &mut S, span: SampleSpan, pass: SeriesPass) {
-        match pass {
-            SeriesPass::Traffic => w.tier_traffic_series(out, span),
-            SeriesPass::State => w.tier_resource_series(out, span),
-        }
+    fn traffic_series<S: SeriesSink>(w: &mut World, out: &mut S, span: SampleSpan) {
+        w.tier_traffic_series(out, span);
+    }
+
+    fn state_series<S: SeriesSink>(w: &mut World, out: &mut S, span: SampleSpan) {
+        w.tier_resource_series(out, span);
     }
 
     /// An app tier at a glance: its fullest resource (CPU, threads or slots, memory, a

@@ -7,9 +7,7 @@ use crate::metrics::{Glance, Headline};
 use crate::sim::{SimDuration, SimTime};
 
 use crate::engine::components::*;
-use crate::engine::measure::{
-    GlanceReader, SampleSpan, SeriesPass, SeriesSink, SummaryParts, named,
-};
+use crate::engine::measure::{GlanceReader, SampleSpan, SeriesSink, SummaryParts, named};
 use crate::engine::world::{Event, World};
 
 /// Scales an app tier toward a target metric.
@@ -175,10 +173,8 @@ impl super::Runtime for crate::model::AutoscalerSpec {
         w.autoscaler_figures(&self.id, f, parts);
     }
 
-    fn series<S: SeriesSink>(w: &mut World, out: &mut S, span: SampleSpan, pass: SeriesPass) {
-        if pass == SeriesPass::Traffic {
-            w.autoscaler_series(out, span);
-        }
+    fn traffic_series<S: SeriesSink>(w: &mut World, out: &mut S, span: SampleSpan) {
+        w.autoscaler_series(out, span);
     }
 
     /// An autoscaler at a glance: its tier's instances now, what it wants, and its

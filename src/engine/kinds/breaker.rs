@@ -7,9 +7,7 @@ use crate::metrics::{CircuitState, Glance, Headline};
 use crate::sim::{SimDuration, SimTime};
 
 use crate::engine::components::*;
-use crate::engine::measure::{
-    GlanceReader, SampleSpan, SeriesPass, SeriesSink, SummaryParts, named,
-};
+use crate::engine::measure::{GlanceReader, SampleSpan, SeriesSink, SummaryParts, named};
 use crate::engine::world::World;
 
 /// The state of a circuit breaker.
@@ -249,10 +247,8 @@ impl super::Runtime for crate::model::CircuitBreakerSpec {
         w.breaker_figures(&self.id, f, parts);
     }
 
-    fn series<S: SeriesSink>(w: &mut World, out: &mut S, span: SampleSpan, pass: SeriesPass) {
-        if pass == SeriesPass::Traffic {
-            w.breaker_series(out, span);
-        }
+    fn traffic_series<S: SeriesSink>(w: &mut World, out: &mut S, span: SampleSpan) {
+        w.breaker_series(out, span);
     }
 
     /// A circuit breaker at a glance: its state now and the calls it cuts.

@@ -12,7 +12,7 @@ use crate::sim::{SimDuration, SimRng, SimTime};
 use crate::engine::components::*;
 use crate::engine::lru::Lru;
 use crate::engine::measure::{
-    Agg, GlanceReader, SampleSpan, SeriesPass, SeriesSink, SummaryParts, named, ratio,
+    Agg, GlanceReader, SampleSpan, SeriesSink, SummaryParts, named, ratio,
 };
 use crate::engine::sampler::Sampler;
 use crate::engine::world::World;
@@ -276,11 +276,12 @@ impl super::Runtime for crate::model::CacheSpec {
         w.cache_figures(&self.id, f, parts);
     }
 
-    fn series<S: SeriesSink>(w: &mut World, out: &mut S, span: SampleSpan, pass: SeriesPass) {
-        match pass {
-            SeriesPass::Traffic => w.cache_traffic_series(out, span),
-            SeriesPass::State => w.cache_state_series(out, span),
-        }
+    fn traffic_series<S: SeriesSink>(w: &mut World, out: &mut S, span: SampleSpan) {
+        w.cache_traffic_series(out, span);
+    }
+
+    fn state_series<S: SeriesSink>(w: &mut World, out: &mut S, span: SampleSpan) {
+        w.cache_state_series(out, span);
     }
 
     /// A cache at a glance: its server's occupancy, its hit ratio, a latency spike.

@@ -7,9 +7,7 @@ use crate::metrics::{Glance, Headline};
 use crate::sim::{SimRng, SimTime};
 
 use crate::engine::components::*;
-use crate::engine::measure::{
-    GlanceReader, SampleSpan, SeriesPass, SeriesSink, SummaryParts, named,
-};
+use crate::engine::measure::{GlanceReader, SampleSpan, SeriesSink, SummaryParts, named};
 use crate::engine::sampler::Sampler;
 use crate::engine::world::World;
 
@@ -117,10 +115,8 @@ impl super::Runtime for crate::model::CdnSpec {
         w.cdn_figures(&self.id, f, parts);
     }
 
-    fn series<S: SeriesSink>(w: &mut World, out: &mut S, span: SampleSpan, pass: SeriesPass) {
-        if pass == SeriesPass::Traffic {
-            w.cdn_series(out, span);
-        }
+    fn traffic_series<S: SeriesSink>(w: &mut World, out: &mut S, span: SampleSpan) {
+        w.cdn_series(out, span);
     }
 
     /// A CDN at a glance: what arrives and the share its edge answers.

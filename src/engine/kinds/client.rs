@@ -9,9 +9,7 @@ use crate::sim::{EventId, SimDuration, SimRng, SimTime};
 
 use crate::engine::arrivals::ArrivalProcess;
 use crate::engine::components::*;
-use crate::engine::measure::{
-    GlanceReader, SampleSpan, SeriesPass, SeriesSink, SummaryParts, named,
-};
+use crate::engine::measure::{GlanceReader, SampleSpan, SeriesSink, SummaryParts, named};
 use crate::engine::sampler::Sampler;
 use crate::engine::world::{DEADLINES_COMPACT_MIN, Event, World};
 
@@ -295,10 +293,8 @@ impl super::Runtime for crate::model::ClientSpec {
         w.client_figures(&self.id, f, parts);
     }
 
-    fn series<S: SeriesSink>(w: &mut World, out: &mut S, span: SampleSpan, pass: SeriesPass) {
-        if pass == SeriesPass::Traffic {
-            w.client_series(out, span);
-        }
+    fn traffic_series<S: SeriesSink>(w: &mut World, out: &mut S, span: SampleSpan) {
+        w.client_series(out, span);
     }
 
     /// A client at a glance: what it sends, and what share of all requests fail.

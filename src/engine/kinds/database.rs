@@ -11,8 +11,7 @@ use crate::sim::{SimDuration, SimRng, SimTime};
 
 use crate::engine::components::*;
 use crate::engine::measure::{
-    Agg, GlanceReader, SampleSpan, SeriesPass, SeriesSink, SummaryParts, named, query_rate_metric,
-    ratio,
+    Agg, GlanceReader, SampleSpan, SeriesSink, SummaryParts, named, query_rate_metric, ratio,
 };
 use crate::engine::sampler::Sampler;
 use crate::engine::world::World;
@@ -555,11 +554,12 @@ impl super::Runtime for crate::model::DatabaseSpec {
         w.database_figures(&self.id, f, parts);
     }
 
-    fn series<S: SeriesSink>(w: &mut World, out: &mut S, span: SampleSpan, pass: SeriesPass) {
-        match pass {
-            SeriesPass::Traffic => w.database_query_series(out, span),
-            SeriesPass::State => w.database_node_series(out, span),
-        }
+    fn traffic_series<S: SeriesSink>(w: &mut World, out: &mut S, span: SampleSpan) {
+        w.database_query_series(out, span);
+    }
+
+    fn state_series<S: SeriesSink>(w: &mut World, out: &mut S, span: SampleSpan) {
+        w.database_node_series(out, span);
     }
 
     /// A database at a glance: its busiest node's CPU and its connections (each node's

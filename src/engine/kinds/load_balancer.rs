@@ -8,9 +8,7 @@ use crate::model::Policy;
 use crate::sim::{SimRng, SimTime};
 
 use crate::engine::components::*;
-use crate::engine::measure::{
-    GlanceReader, SampleSpan, SeriesPass, SeriesSink, SummaryParts, named,
-};
+use crate::engine::measure::{GlanceReader, SampleSpan, SeriesSink, SummaryParts, named};
 use crate::engine::world::World;
 
 /// A load balancer over the instances of its backend tiers.
@@ -131,10 +129,8 @@ impl super::Runtime for crate::model::LoadBalancerSpec {
         w.load_balancer_figures(&self.id, f, parts);
     }
 
-    fn series<S: SeriesSink>(w: &mut World, out: &mut S, span: SampleSpan, pass: SeriesPass) {
-        if pass == SeriesPass::Traffic {
-            w.load_balancer_series(out, span);
-        }
+    fn traffic_series<S: SeriesSink>(w: &mut World, out: &mut S, span: SampleSpan) {
+        w.load_balancer_series(out, span);
     }
 
     /// A load balancer at a glance: what it routes and the share it sheds.

@@ -27,7 +27,7 @@ pub use rate_limiter::*;
 
 use std::collections::BTreeMap;
 
-use super::measure::{GlanceReader, SampleSpan, SeriesPass, SeriesSink, SummaryParts};
+use super::measure::{GlanceReader, SampleSpan, SeriesSink, SummaryParts};
 use super::world::World;
 use crate::metrics::Glance;
 
@@ -57,11 +57,14 @@ pub(in crate::engine) trait Runtime:
     /// `parts`.
     fn figures(&self, w: &World, f: &mut BTreeMap<String, f64>, parts: &mut SummaryParts);
 
-    /// The chart series of every component of the kind, each named and valued in one
-    /// place: in the [`SeriesPass::Traffic`] pass its rates (the flow along the
-    /// topology's edges), in the [`SeriesPass::State`] pass its levels and utilisation.
-    /// The series' order (the kinds' order, then each kind's own) is the columns' order.
-    fn series<S: SeriesSink>(w: &mut World, out: &mut S, span: SampleSpan, pass: SeriesPass);
+    /// The rates of every component of the kind among the chart series (the flow along
+    /// the topology's edges), each named and valued in one place. Every kind's rates
+    /// come before any kind's levels; the series' order is the columns' order.
+    fn traffic_series<S: SeriesSink>(w: &mut World, out: &mut S, span: SampleSpan);
+
+    /// Its levels among the chart series (utilisation, queues, hit ratios, lag), if it
+    /// has any.
+    fn state_series<S: SeriesSink>(_w: &mut World, _out: &mut S, _span: SampleSpan) {}
 
     /// Its key figures at a glance, from the chart series.
     fn glance(&self, w: &World, g: &mut Glance, read: &GlanceReader);

@@ -9,7 +9,7 @@ use crate::sim::{SimDuration, SimRng, SimTime};
 
 use crate::engine::components::*;
 use crate::engine::measure::{
-    GlanceReader, SampleSpan, SeriesPass, SeriesSink, SummaryParts, ms_at, named, ratio,
+    GlanceReader, SampleSpan, SeriesSink, SummaryParts, ms_at, named, ratio,
 };
 use crate::engine::sampler::Sampler;
 use crate::engine::world::World;
@@ -233,10 +233,8 @@ impl super::Runtime for crate::model::QueueSpec {
         w.queue_figures(&self.id, f, parts);
     }
 
-    fn series<S: SeriesSink>(w: &mut World, out: &mut S, span: SampleSpan, pass: SeriesPass) {
-        if pass == SeriesPass::Traffic {
-            w.queue_series(out, span);
-        }
+    fn traffic_series<S: SeriesSink>(w: &mut World, out: &mut S, span: SampleSpan) {
+        w.queue_series(out, span);
     }
 
     /// A queue at a glance: its consumers' occupancy, its depth and dead letters.

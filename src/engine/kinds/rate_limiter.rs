@@ -8,9 +8,7 @@ use crate::metrics::{Glance, Headline};
 use crate::sim::SimTime;
 
 use crate::engine::components::*;
-use crate::engine::measure::{
-    GlanceReader, SampleSpan, SeriesPass, SeriesSink, SummaryParts, named,
-};
+use crate::engine::measure::{GlanceReader, SampleSpan, SeriesSink, SummaryParts, named};
 use crate::engine::world::World;
 
 /// A token bucket in front of a load balancer or a tier.
@@ -175,10 +173,8 @@ impl super::Runtime for crate::model::RateLimiterSpec {
         w.rate_limiter_figures(&self.id, f, parts);
     }
 
-    fn series<S: SeriesSink>(w: &mut World, out: &mut S, span: SampleSpan, pass: SeriesPass) {
-        if pass == SeriesPass::Traffic {
-            w.rate_limiter_series(out, span);
-        }
+    fn traffic_series<S: SeriesSink>(w: &mut World, out: &mut S, span: SampleSpan) {
+        w.rate_limiter_series(out, span);
     }
 
     /// A rate limiter at a glance: what passes against its limit, and the share it
