@@ -765,131 +765,6 @@ impl World {
         }
     }
 
-    /// An app tier's traffic series (arrivals, errors), read from its awake instances.
-    pub(in crate::engine) fn tier_traffic_series<S: SeriesSink>(
-        &mut self,
-        out: &mut S,
-        span: SampleSpan,
-    ) {
-        let SampleSpan { secs, sampling, .. } = span;
-        for t in &self.tiers {
-            let (mut arrivals, mut errors) = (0, 0);
-            if sampling {
-                for &i in &t.awake {
-                    let i = &mut self.instances[i as usize];
-                    arrivals += i.arrivals.take_sample();
-                    errors += i.rejected.take_sample() + i.queue_timeouts.take_sample();
-                }
-            }
-            out.put(
-                || named(&t.id, "arrivals_per_sec"),
-                || arrivals as f64 / secs,
-            );
-            out.put(|| named(&t.id, "errors_per_sec"), || errors as f64 / secs);
-        }
-    }
-
-    /// An app tier's resources over the interval (CPU, workers, queues, instances, memory, sessions, pools), from its awake instances plus the quiet ones' capacity; quiet instances go to sleep after.
-    pub(in crate::engine) fn tier_resource_series<S: SeriesSink>(
-        &mut self,
-        out: &mut S,
-        span: SampleSpan,
-    ) {
-        let SampleSpan {
-            prev,
-            now,
-            sampling,
-            ..
-        } = span;
-        for ti in 0..self.tiers.len() {
-            let dbs = self.tier_dbs(&self.tiers[ti]);
-            // The quiet instances' capacity, then what the awake ones had.
-            let quiet = &self.tiers[ti].quiet;
-            let mut cores = SampleSum::default();
-            let mut slots = SampleSum::default();
-            cores.add_constant(quiet.cores, prev, now);
-            slots.add_constant(quiet.slots, prev, now);
-            let mut pool_size = vec![SampleSum::default(); dbs.len()];
-            for (j, size) in pool_size.iter_mut().enumerate() {
-                size.add_constant(quiet.pools.get(j).copied().unwrap_or(0), prev, now);
-            }
-            let (mut cpu_busy, mut w_busy, mut aq, mut rq) = Default::default();
-            let mut pool_busy = vec![SampleSum::default(); dbs.len()];
-            let mut pool_wait = vec![SampleSum::default(); dbs.len()];
-            if sampling {
-                for k in 0..self.tiers[ti].awake.len() {
-                    let i = self.tiers[ti].awake[k] as usize;
-                    let st = &mut self.stations[self.instances[i].cores as usize];
-                    st.busy.take_sample_into(now, &mut cpu_busy, &mut cores);
-                    SampleSum::take(&mut rq, &mut st.queue_len, now);
-                    let inst = &mut self.instances[i];
-                    inst.busy_slots
-                        .take_sample_into(now, &mut w_busy, &mut slots);
-                    SampleSum::take(&mut aq, &mut inst.queue_len, now);
-                    for (j, db) in dbs.iter().enumerate() {
-                        let Some(a) = inst.db_access.iter().find(|a| a.db == *db).copied() else {
-                            continue;
-                        };
-                        for p in a.pools() {
-                            let pool = &mut self.pools[p as usize];
-                            pool.in_use
-                                .take_sample_into(now, &mut pool_busy[j], &mut pool_size[j]);
-                            pool_wait[j].take(&mut pool.waiting, now);
-                        }
-                    }
-                }
-                if self.lazy_sampling {
-                    self.let_quiet_instances_sleep(ti, &dbs);
-                }
-            }
-            let mean = |sum: &SampleSum| sum.mean(prev, now);
-            let (cpu_busy, cores, w_busy, slots) =
-                (mean(&cpu_busy), mean(&cores), mean(&w_busy), mean(&slots));
-            let (aq, rq): (f64, f64) = (mean(&aq), mean(&rq));
-            let pool_busy: Vec<f64> = pool_busy.iter().map(mean).collect();
-            let pool_size: Vec<f64> = pool_size.iter().map(mean).collect();
-            let pool_wait: Vec<f64> = pool_wait.iter().map(mean).collect();
-            let t = &self.tiers[ti];
-            out.put(|| named(&t.id, "cpu_util"), || ratio(cpu_busy, cores));
-            out.put(|| named(&t.id, "worker_util"), || ratio(w_busy, slots));
-            out.put(|| named(&t.id, "accept_queue"), || aq);
-            out.put(|| named(&t.id, "run_queue"), || rq);
-            out.put(|| named(&t.id, "instances"), || t.active.len() as f64);
-            // The fullest instance's memory, now: the one that would crash first.
-            if let Some(limit) = t.memory_kb {
-                out.put(
-                    || named(&t.id, "memory_util"),
-                    || {
-                        let used = t
-                            .active
-                            .iter()
-                            .map(|i| self.instances[*i as usize].memory_kb)
-                            .max()
-                            .unwrap_or(0);
-                        used as f64 / limit.max(1) as f64
-                    },
-                );
-            }
-            if t.in_memory_sessions {
-                out.put(
-                    || named(&t.id, "sessions_lost"),
-                    || t.sessions_lost.total() as f64,
-                );
-            }
-            for (j, db) in dbs.iter().enumerate() {
-                let id = &self.dbs[*db as usize].id;
-                out.put(
-                    || (t.id.clone(), format!("pool({id})_util")),
-                    || ratio(pool_busy[j], pool_size[j]),
-                );
-                out.put(
-                    || (t.id.clone(), format!("pool({id})_waiting")),
-                    || pool_wait[j],
-                );
-            }
-        }
-    }
-
     /// Takes the instances of tier `ti` that hold nothing out of the chart sampling
     /// (just sampled): until something wakes them, only their capacity counts, in the
     /// tier's quiet share.
@@ -1046,12 +921,123 @@ impl super::Runtime for crate::model::AppSpec {
         w.tier_figures(&self.id, f, parts);
     }
 
+    /// An app tier's traffic series (arrivals, errors), read from its awake instances.
     fn traffic_series<S: SeriesSink>(w: &mut World, out: &mut S, span: SampleSpan) {
-        w.tier_traffic_series(out, span);
+        let SampleSpan { secs, sampling, .. } = span;
+        for t in &w.tiers {
+            let (mut arrivals, mut errors) = (0, 0);
+            if sampling {
+                for &i in &t.awake {
+                    let i = &mut w.instances[i as usize];
+                    arrivals += i.arrivals.take_sample();
+                    errors += i.rejected.take_sample() + i.queue_timeouts.take_sample();
+                }
+            }
+            out.put(
+                || named(&t.id, "arrivals_per_sec"),
+                || arrivals as f64 / secs,
+            );
+            out.put(|| named(&t.id, "errors_per_sec"), || errors as f64 / secs);
+        }
     }
 
+    /// An app tier's resources over the interval (CPU, workers, queues, instances,
+    /// memory, sessions, pools), from its awake instances plus the quiet ones' capacity;
+    /// quiet instances go to sleep after.
     fn state_series<S: SeriesSink>(w: &mut World, out: &mut S, span: SampleSpan) {
-        w.tier_resource_series(out, span);
+        let SampleSpan {
+            prev,
+            now,
+            sampling,
+            ..
+        } = span;
+        for ti in 0..w.tiers.len() {
+            let dbs = w.tier_dbs(&w.tiers[ti]);
+            // The quiet instances' capacity, then what the awake ones had.
+            let quiet = &w.tiers[ti].quiet;
+            let mut cores = SampleSum::default();
+            let mut slots = SampleSum::default();
+            cores.add_constant(quiet.cores, prev, now);
+            slots.add_constant(quiet.slots, prev, now);
+            let mut pool_size = vec![SampleSum::default(); dbs.len()];
+            for (j, size) in pool_size.iter_mut().enumerate() {
+                size.add_constant(quiet.pools.get(j).copied().unwrap_or(0), prev, now);
+            }
+            let (mut cpu_busy, mut w_busy, mut aq, mut rq) = Default::default();
+            let mut pool_busy = vec![SampleSum::default(); dbs.len()];
+            let mut pool_wait = vec![SampleSum::default(); dbs.len()];
+            if sampling {
+                for k in 0..w.tiers[ti].awake.len() {
+                    let i = w.tiers[ti].awake[k] as usize;
+                    let st = &mut w.stations[w.instances[i].cores as usize];
+                    st.busy.take_sample_into(now, &mut cpu_busy, &mut cores);
+                    SampleSum::take(&mut rq, &mut st.queue_len, now);
+                    let inst = &mut w.instances[i];
+                    inst.busy_slots
+                        .take_sample_into(now, &mut w_busy, &mut slots);
+                    SampleSum::take(&mut aq, &mut inst.queue_len, now);
+                    for (j, db) in dbs.iter().enumerate() {
+                        let Some(a) = inst.db_access.iter().find(|a| a.db == *db).copied() else {
+                            continue;
+                        };
+                        for p in a.pools() {
+                            let pool = &mut w.pools[p as usize];
+                            pool.in_use
+                                .take_sample_into(now, &mut pool_busy[j], &mut pool_size[j]);
+                            pool_wait[j].take(&mut pool.waiting, now);
+                        }
+                    }
+                }
+                if w.lazy_sampling {
+                    w.let_quiet_instances_sleep(ti, &dbs);
+                }
+            }
+            let mean = |sum: &SampleSum| sum.mean(prev, now);
+            let (cpu_busy, cores, w_busy, slots) =
+                (mean(&cpu_busy), mean(&cores), mean(&w_busy), mean(&slots));
+            let (aq, rq): (f64, f64) = (mean(&aq), mean(&rq));
+            let pool_busy: Vec<f64> = pool_busy.iter().map(mean).collect();
+            let pool_size: Vec<f64> = pool_size.iter().map(mean).collect();
+            let pool_wait: Vec<f64> = pool_wait.iter().map(mean).collect();
+            let t = &w.tiers[ti];
+            out.put(|| named(&t.id, "cpu_util"), || ratio(cpu_busy, cores));
+            out.put(|| named(&t.id, "worker_util"), || ratio(w_busy, slots));
+            out.put(|| named(&t.id, "accept_queue"), || aq);
+            out.put(|| named(&t.id, "run_queue"), || rq);
+            out.put(|| named(&t.id, "instances"), || t.active.len() as f64);
+            // The fullest instance's memory, now: the one that would crash first.
+            if let Some(limit) = t.memory_kb {
+                out.put(
+                    || named(&t.id, "memory_util"),
+                    || {
+                        let used = t
+                            .active
+                            .iter()
+                            .map(|i| w.instances[*i as usize].memory_kb)
+                            .max()
+                            .unwrap_or(0);
+                        used as f64 / limit.max(1) as f64
+                    },
+                );
+            }
+            if t.in_memory_sessions {
+                out.put(
+                    || named(&t.id, "sessions_lost"),
+                    || t.sessions_lost.total() as f64,
+                );
+            }
+            for (j, db) in dbs.iter().enumerate() {
+                let id = &w.dbs[*db as usize].id;
+                out.put(
+                    || (t.id.clone(), format!("pool({id})_util")),
+                    || ratio(pool_busy[j], pool_size[j]),
+                );
+                out.put(
+                    || (t.id.clone(), format!("pool({id})_waiting")),
+                    || pool_wait[j],
+                );
+            }
+        }
     }
 
     /// An app tier at a glance: its fullest resource (CPU, threads or slots, memory, a

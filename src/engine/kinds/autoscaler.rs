@@ -144,18 +144,6 @@ impl World {
             f.insert("changes".into(), a.changes.since_warmup() as f64);
         }
     }
-
-    /// An autoscaler's chart series.
-    pub(in crate::engine) fn autoscaler_series<S: SeriesSink>(
-        &mut self,
-        out: &mut S,
-        _span: SampleSpan,
-    ) {
-        for a in &self.autoscalers {
-            out.put(|| named(&a.id, "desired"), || f64::from(a.desired));
-            out.put(|| named(&a.id, "measured"), || a.measured);
-        }
-    }
 }
 
 impl super::Runtime for crate::model::AutoscalerSpec {
@@ -173,8 +161,12 @@ impl super::Runtime for crate::model::AutoscalerSpec {
         w.autoscaler_figures(&self.id, f, parts);
     }
 
-    fn traffic_series<S: SeriesSink>(w: &mut World, out: &mut S, span: SampleSpan) {
-        w.autoscaler_series(out, span);
+    /// An autoscaler's chart series.
+    fn traffic_series<S: SeriesSink>(w: &mut World, out: &mut S, _span: SampleSpan) {
+        for a in &w.autoscalers {
+            out.put(|| named(&a.id, "desired"), || f64::from(a.desired));
+            out.put(|| named(&a.id, "measured"), || a.measured);
+        }
     }
 
     /// An autoscaler at a glance: its tier's instances now, what it wants, and its

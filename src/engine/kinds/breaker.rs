@@ -210,26 +210,6 @@ impl World {
             );
         }
     }
-
-    /// A circuit breaker's chart series.
-    pub(in crate::engine) fn breaker_series<S: SeriesSink>(
-        &mut self,
-        out: &mut S,
-        span: SampleSpan,
-    ) {
-        let SampleSpan { secs, .. } = span;
-        for b in &mut self.breakers {
-            out.put(|| named(&b.id, "state"), || b.state.level());
-            out.put(
-                || named(&b.id, "calls_per_sec"),
-                || b.calls.take_sample() as f64 / secs,
-            );
-            out.put(
-                || named(&b.id, "short_circuited_per_sec"),
-                || b.short_circuited.take_sample() as f64 / secs,
-            );
-        }
-    }
 }
 
 impl super::Runtime for crate::model::CircuitBreakerSpec {
@@ -247,8 +227,20 @@ impl super::Runtime for crate::model::CircuitBreakerSpec {
         w.breaker_figures(&self.id, f, parts);
     }
 
+    /// A circuit breaker's chart series.
     fn traffic_series<S: SeriesSink>(w: &mut World, out: &mut S, span: SampleSpan) {
-        w.breaker_series(out, span);
+        let SampleSpan { secs, .. } = span;
+        for b in &mut w.breakers {
+            out.put(|| named(&b.id, "state"), || b.state.level());
+            out.put(
+                || named(&b.id, "calls_per_sec"),
+                || b.calls.take_sample() as f64 / secs,
+            );
+            out.put(
+                || named(&b.id, "short_circuited_per_sec"),
+                || b.short_circuited.take_sample() as f64 / secs,
+            );
+        }
     }
 
     /// A circuit breaker at a glance: its state now and the calls it cuts.

@@ -193,50 +193,6 @@ impl World {
                 .push(agg.report(format!("{id}.server"), parts.span));
         }
     }
-
-    /// A cache's gets.
-    pub(in crate::engine) fn cache_traffic_series<S: SeriesSink>(
-        &mut self,
-        out: &mut S,
-        span: SampleSpan,
-    ) {
-        let SampleSpan { secs, .. } = span;
-        for c in &mut self.caches {
-            out.put(
-                || named(&c.id, "gets_per_sec"),
-                || c.gets.take_sample() as f64 / secs,
-            );
-        }
-    }
-
-    /// A cache's hit ratio and its server's utilisation.
-    pub(in crate::engine) fn cache_state_series<S: SeriesSink>(
-        &mut self,
-        out: &mut S,
-        span: SampleSpan,
-    ) {
-        let SampleSpan { prev, now, .. } = span;
-        for c in &mut self.caches {
-            out.put(
-                || named(&c.id, "hit_ratio"),
-                || {
-                    let hits = c.hits.take_sample() as f64;
-                    let gets = hits + c.misses.take_sample() as f64;
-                    if gets > 0.0 { hits / gets } else { f64::NAN }
-                },
-            );
-            if c.station != NONE {
-                let st = &mut self.stations[c.station as usize];
-                out.put(
-                    || named(&c.id, "util"),
-                    || {
-                        let (busy, capacity) = st.busy.take_sample_means(prev, now);
-                        ratio(busy, capacity)
-                    },
-                );
-            }
-        }
-    }
 }
 
 /// A cache's hit model from its spec.
@@ -276,12 +232,40 @@ impl super::Runtime for crate::model::CacheSpec {
         w.cache_figures(&self.id, f, parts);
     }
 
+    /// A cache's gets.
     fn traffic_series<S: SeriesSink>(w: &mut World, out: &mut S, span: SampleSpan) {
-        w.cache_traffic_series(out, span);
+        let SampleSpan { secs, .. } = span;
+        for c in &mut w.caches {
+            out.put(
+                || named(&c.id, "gets_per_sec"),
+                || c.gets.take_sample() as f64 / secs,
+            );
+        }
     }
 
+    /// A cache's hit ratio and its server's utilisation.
     fn state_series<S: SeriesSink>(w: &mut World, out: &mut S, span: SampleSpan) {
-        w.cache_state_series(out, span);
+        let SampleSpan { prev, now, .. } = span;
+        for c in &mut w.caches {
+            out.put(
+                || named(&c.id, "hit_ratio"),
+                || {
+                    let hits = c.hits.take_sample() as f64;
+                    let gets = hits + c.misses.take_sample() as f64;
+                    if gets > 0.0 { hits / gets } else { f64::NAN }
+                },
+            );
+            if c.station != NONE {
+                let st = &mut w.stations[c.station as usize];
+                out.put(
+                    || named(&c.id, "util"),
+                    || {
+                        let (busy, capacity) = st.busy.take_sample_means(prev, now);
+                        ratio(busy, capacity)
+                    },
+                );
+            }
+        }
     }
 
     /// A cache at a glance: its server's occupancy, its hit ratio, a latency spike.

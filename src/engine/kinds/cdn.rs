@@ -71,21 +71,6 @@ impl World {
             f.insert("origin_per_sec".into(), (arrivals - edge) / parts.span_nz);
         }
     }
-
-    /// A CDN's chart series.
-    pub(in crate::engine) fn cdn_series<S: SeriesSink>(&mut self, out: &mut S, span: SampleSpan) {
-        let SampleSpan { secs, .. } = span;
-        for c in &mut self.cdns {
-            out.put(
-                || named(&c.id, "arrivals_per_sec"),
-                || c.arrivals.take_sample() as f64 / secs,
-            );
-            out.put(
-                || named(&c.id, "edge_per_sec"),
-                || c.edge.take_sample() as f64 / secs,
-            );
-        }
-    }
 }
 
 impl World {
@@ -115,8 +100,19 @@ impl super::Runtime for crate::model::CdnSpec {
         w.cdn_figures(&self.id, f, parts);
     }
 
+    /// A CDN's chart series.
     fn traffic_series<S: SeriesSink>(w: &mut World, out: &mut S, span: SampleSpan) {
-        w.cdn_series(out, span);
+        let SampleSpan { secs, .. } = span;
+        for c in &mut w.cdns {
+            out.put(
+                || named(&c.id, "arrivals_per_sec"),
+                || c.arrivals.take_sample() as f64 / secs,
+            );
+            out.put(
+                || named(&c.id, "edge_per_sec"),
+                || c.edge.take_sample() as f64 / secs,
+            );
+        }
     }
 
     /// A CDN at a glance: what arrives and the share its edge answers.

@@ -261,21 +261,6 @@ impl World {
             );
         }
     }
-
-    /// A client's chart series.
-    pub(in crate::engine) fn client_series<S: SeriesSink>(
-        &mut self,
-        out: &mut S,
-        span: SampleSpan,
-    ) {
-        let SampleSpan { secs, .. } = span;
-        for c in &mut self.clients {
-            out.put(
-                || named(&c.id, "sent_per_sec"),
-                || c.sent.take_sample() as f64 / secs,
-            );
-        }
-    }
 }
 
 impl super::Runtime for crate::model::ClientSpec {
@@ -293,8 +278,15 @@ impl super::Runtime for crate::model::ClientSpec {
         w.client_figures(&self.id, f, parts);
     }
 
+    /// A client's chart series.
     fn traffic_series<S: SeriesSink>(w: &mut World, out: &mut S, span: SampleSpan) {
-        w.client_series(out, span);
+        let SampleSpan { secs, .. } = span;
+        for c in &mut w.clients {
+            out.put(
+                || named(&c.id, "sent_per_sec"),
+                || c.sent.take_sample() as f64 / secs,
+            );
+        }
     }
 
     /// A client at a glance: what it sends, and what share of all requests fail.

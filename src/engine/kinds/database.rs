@@ -461,15 +461,33 @@ impl World {
         let total: u64 = d.queries.iter().map(|q| q.count.since_warmup()).sum();
         f.insert("queries_per_sec".into(), total as f64 / parts.span_nz);
     }
+}
+
+/// Whether a replication lag is always zero (then replica reads are never stale).
+/// The cost sampler of a query given its index flag.
+pub(in crate::engine) fn query_cost(q: &QuerySpec) -> Sampler {
+    Sampler::new(q.effective_cost())
+}
+
+impl super::Runtime for crate::model::DatabaseSpec {
+    const BUILD_STAGE: u8 = 0;
+
+    fn build(&self, w: &mut World) {
+        w.build_database(self);
+    }
+
+    fn change(&self, w: &mut World, at: u32, old: &Self) {
+        w.change_database(at, old, self);
+    }
+
+    fn figures(&self, w: &World, f: &mut BTreeMap<String, f64>, parts: &mut SummaryParts) {
+        w.database_figures(&self.id, f, parts);
+    }
 
     /// A database's queries per second, in all and per query, and its stale reads.
-    pub(in crate::engine) fn database_query_series<S: SeriesSink>(
-        &mut self,
-        out: &mut S,
-        span: SampleSpan,
-    ) {
+    fn traffic_series<S: SeriesSink>(w: &mut World, out: &mut S, span: SampleSpan) {
         let SampleSpan { secs, sampling, .. } = span;
-        for d in &mut self.dbs {
+        for d in &mut w.dbs {
             let counts: Vec<u64> = if sampling {
                 d.queries
                     .iter_mut()
@@ -496,19 +514,15 @@ impl World {
     }
 
     /// Each database node's CPU, queue and connections.
-    pub(in crate::engine) fn database_node_series<S: SeriesSink>(
-        &mut self,
-        out: &mut S,
-        span: SampleSpan,
-    ) {
+    fn state_series<S: SeriesSink>(w: &mut World, out: &mut S, span: SampleSpan) {
         let SampleSpan {
             prev,
             now,
             sampling,
             ..
         } = span;
-        for n in &mut self.db_nodes {
-            let st = &mut self.stations[n.station as usize];
+        for n in &mut w.db_nodes {
+            let st = &mut w.stations[n.station as usize];
             let (busy, capacity) = if sampling {
                 st.busy.take_sample_means(prev, now)
             } else {
@@ -530,36 +544,6 @@ impl World {
                 || ratio(conns, capacity),
             );
         }
-    }
-}
-
-/// Whether a replication lag is always zero (then replica reads are never stale).
-/// The cost sampler of a query given its index flag.
-pub(in crate::engine) fn query_cost(q: &QuerySpec) -> Sampler {
-    Sampler::new(q.effective_cost())
-}
-
-impl super::Runtime for crate::model::DatabaseSpec {
-    const BUILD_STAGE: u8 = 0;
-
-    fn build(&self, w: &mut World) {
-        w.build_database(self);
-    }
-
-    fn change(&self, w: &mut World, at: u32, old: &Self) {
-        w.change_database(at, old, self);
-    }
-
-    fn figures(&self, w: &World, f: &mut BTreeMap<String, f64>, parts: &mut SummaryParts) {
-        w.database_figures(&self.id, f, parts);
-    }
-
-    fn traffic_series<S: SeriesSink>(w: &mut World, out: &mut S, span: SampleSpan) {
-        w.database_query_series(out, span);
-    }
-
-    fn state_series<S: SeriesSink>(w: &mut World, out: &mut S, span: SampleSpan) {
-        w.database_node_series(out, span);
     }
 
     /// A database at a glance: its busiest node's CPU and its connections (each node's

@@ -93,25 +93,6 @@ impl World {
             );
         }
     }
-
-    /// A load balancer's chart series.
-    pub(in crate::engine) fn load_balancer_series<S: SeriesSink>(
-        &mut self,
-        out: &mut S,
-        span: SampleSpan,
-    ) {
-        let SampleSpan { secs, .. } = span;
-        for lb in &mut self.lbs {
-            out.put(
-                || named(&lb.id, "routed_per_sec"),
-                || lb.routed.take_sample() as f64 / secs,
-            );
-            out.put(
-                || named(&lb.id, "shed_per_sec"),
-                || lb.shed.take_sample() as f64 / secs,
-            );
-        }
-    }
 }
 
 impl super::Runtime for crate::model::LoadBalancerSpec {
@@ -129,8 +110,19 @@ impl super::Runtime for crate::model::LoadBalancerSpec {
         w.load_balancer_figures(&self.id, f, parts);
     }
 
+    /// A load balancer's chart series.
     fn traffic_series<S: SeriesSink>(w: &mut World, out: &mut S, span: SampleSpan) {
-        w.load_balancer_series(out, span);
+        let SampleSpan { secs, .. } = span;
+        for lb in &mut w.lbs {
+            out.put(
+                || named(&lb.id, "routed_per_sec"),
+                || lb.routed.take_sample() as f64 / secs,
+            );
+            out.put(
+                || named(&lb.id, "shed_per_sec"),
+                || lb.shed.take_sample() as f64 / secs,
+            );
+        }
     }
 
     /// A load balancer at a glance: what it routes and the share it sheds.

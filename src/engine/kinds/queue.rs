@@ -178,16 +178,32 @@ impl World {
             );
         }
     }
+}
+
+impl super::Runtime for crate::model::QueueSpec {
+    const BUILD_STAGE: u8 = 5;
+
+    fn build(&self, w: &mut World) {
+        w.build_queue(self);
+    }
+
+    fn change(&self, w: &mut World, at: u32, old: &Self) {
+        w.change_queue(at, old, self);
+    }
+
+    fn figures(&self, w: &World, f: &mut BTreeMap<String, f64>, parts: &mut SummaryParts) {
+        w.queue_figures(&self.id, f, parts);
+    }
 
     /// A queue's chart series.
-    pub(in crate::engine) fn queue_series<S: SeriesSink>(&mut self, out: &mut S, span: SampleSpan) {
+    fn traffic_series<S: SeriesSink>(w: &mut World, out: &mut S, span: SampleSpan) {
         let SampleSpan {
             prev,
             now,
             secs,
             sampling,
         } = span;
-        for q in &mut self.queues {
+        for q in &mut w.queues {
             out.put(
                 || named(&q.id, "depth"),
                 || q.depth.take_sample_mean(prev, now),
@@ -215,26 +231,6 @@ impl World {
                 || q.dead_letters.total() as f64,
             );
         }
-    }
-}
-
-impl super::Runtime for crate::model::QueueSpec {
-    const BUILD_STAGE: u8 = 5;
-
-    fn build(&self, w: &mut World) {
-        w.build_queue(self);
-    }
-
-    fn change(&self, w: &mut World, at: u32, old: &Self) {
-        w.change_queue(at, old, self);
-    }
-
-    fn figures(&self, w: &World, f: &mut BTreeMap<String, f64>, parts: &mut SummaryParts) {
-        w.queue_figures(&self.id, f, parts);
-    }
-
-    fn traffic_series<S: SeriesSink>(w: &mut World, out: &mut S, span: SampleSpan) {
-        w.queue_series(out, span);
     }
 
     /// A queue at a glance: its consumers' occupancy, its depth and dead letters.

@@ -129,33 +129,6 @@ impl World {
             parts.saturated(id, format!("{id} rate"), ResourceKind::Limit, util);
         }
     }
-
-    /// A rate limiter's chart series.
-    pub(in crate::engine) fn rate_limiter_series<S: SeriesSink>(
-        &mut self,
-        out: &mut S,
-        span: SampleSpan,
-    ) {
-        let SampleSpan { secs, sampling, .. } = span;
-        for l in &mut self.limiters {
-            let (arrivals, limited, supplied) = if sampling {
-                let supplied = l.supplied - l.supplied_at_sample;
-                l.supplied_at_sample = l.supplied;
-                (l.arrivals.take_sample(), l.limited.take_sample(), supplied)
-            } else {
-                Default::default()
-            };
-            out.put(
-                || named(&l.id, "arrivals_per_sec"),
-                || arrivals as f64 / secs,
-            );
-            out.put(|| named(&l.id, "limited_per_sec"), || limited as f64 / secs);
-            out.put(
-                || named(&l.id, "util"),
-                || l.utilization((arrivals - limited) as f64, supplied),
-            );
-        }
-    }
 }
 
 impl super::Runtime for crate::model::RateLimiterSpec {
@@ -173,8 +146,27 @@ impl super::Runtime for crate::model::RateLimiterSpec {
         w.rate_limiter_figures(&self.id, f, parts);
     }
 
+    /// A rate limiter's chart series.
     fn traffic_series<S: SeriesSink>(w: &mut World, out: &mut S, span: SampleSpan) {
-        w.rate_limiter_series(out, span);
+        let SampleSpan { secs, sampling, .. } = span;
+        for l in &mut w.limiters {
+            let (arrivals, limited, supplied) = if sampling {
+                let supplied = l.supplied - l.supplied_at_sample;
+                l.supplied_at_sample = l.supplied;
+                (l.arrivals.take_sample(), l.limited.take_sample(), supplied)
+            } else {
+                Default::default()
+            };
+            out.put(
+                || named(&l.id, "arrivals_per_sec"),
+                || arrivals as f64 / secs,
+            );
+            out.put(|| named(&l.id, "limited_per_sec"), || limited as f64 / secs);
+            out.put(
+                || named(&l.id, "util"),
+                || l.utilization((arrivals - limited) as f64, supplied),
+            );
+        }
     }
 
     /// A rate limiter at a glance: what passes against its limit, and the share it
