@@ -64,8 +64,8 @@ impl ArrivalProcess {
         let next_secs = match self {
             Self::Poisson { mean_gap_ns } => {
                 // The hot path: exponential gaps, computed in integer nanoseconds.
-                let gap_ns = rng.exp1() * (*mean_gap_ns)? + 0.5;
-                return Some(now + crate::sim::SimDuration(gap_ns as u64));
+                let gap_ns = rng.exp1() * (*mean_gap_ns)?;
+                return Some(now + crate::engine::sampler::nanos(gap_ns));
             }
             Self::Constant { rate_per_sec } => {
                 if *rate_per_sec <= 0.0 {
