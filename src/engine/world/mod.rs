@@ -689,6 +689,7 @@ impl World {
     }
 
     /// The service called by `parent` answered `child`.
+    #[inline(never)]
     fn call_answered(&mut self, parent: ReqRef, child: ReqRef, outcome: Result<(), ErrorCause>) {
         if !self.is_live(parent) {
             return;
@@ -766,6 +767,7 @@ impl World {
     }
 
     /// A job's run ended: done, retried after a backoff, or dead-lettered.
+    #[inline(never)]
     fn job_ended(&mut self, queue: u32, r: ReqRef, outcome: Result<(), ErrorCause>) {
         let now = self.now;
         let rq = &self.requests[r.idx as usize];
