@@ -1669,7 +1669,10 @@ impl World {
                     i.memory_kb = i.memory_kb.saturating_sub(memory);
                 }
                 i.busy_slots.dec(now);
-                self.start_next_queued(inst);
+                // Most instances have nobody waiting: no call then.
+                if !i.accept_queue.is_empty() {
+                    self.start_next_queued(inst);
+                }
             }
             let i = &self.instances[inst as usize];
             if i.state == InstanceState::Draining && i.in_system.value() == 0 {
