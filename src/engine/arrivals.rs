@@ -60,13 +60,23 @@ impl ArrivalProcess {
     }
 
     /// The time of the next arrival after `now`, or `None` if no more will come.
+    #[inline(always)]
     pub fn next_after(&mut self, now: SimTime, rng: &mut SimRng) -> Option<SimTime> {
-        let next_secs = match self {
+        match self {
+            // The hot path: exponential gaps, computed in integer nanoseconds.
             Self::Poisson { mean_gap_ns } => {
-                // The hot path: exponential gaps, computed in integer nanoseconds.
                 let gap_ns = rng.exp1() * (*mean_gap_ns)?;
-                return Some(now + crate::engine::sampler::nanos(gap_ns));
+                Some(now + crate::engine::sampler::nanos(gap_ns))
             }
+            _ => self.next_after_slow(now, rng),
+        }
+    }
+
+    /// [`ArrivalProcess::next_after`] for the processes other than Poisson.
+    #[inline(never)]
+    fn next_after_slow(&mut self, now: SimTime, rng: &mut SimRng) -> Option<SimTime> {
+        let next_secs = match self {
+            Self::Poisson { .. } => unreachable!("handled by next_after"),
             Self::Constant { rate_per_sec } => {
                 if *rate_per_sec <= 0.0 {
                     return None;

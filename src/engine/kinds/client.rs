@@ -170,6 +170,9 @@ impl World {
     }
 
     /// Schedules the client's next open-loop arrival after now, if its process has one.
+    /// (Always inlined, as is `World::send`: both run once per open-loop request, and a
+    /// call costs a fair share of what they do.)
+    #[inline(always)]
     pub(in crate::engine) fn schedule_next_arrival(&mut self, client: u32) {
         let now = self.now;
         let c = &mut self.clients[client as usize];

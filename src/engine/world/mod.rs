@@ -470,6 +470,7 @@ impl World {
     // ----- clients -------------------------------------------------------------------
 
     /// A user's new request: its first attempt.
+    #[inline(always)]
     fn send(&mut self, client: u32, user: u32) {
         let now = self.now;
         let c = &mut self.clients[client as usize];
