@@ -854,6 +854,7 @@ impl World {
     }
 
     /// Reports an outcome to the client (once per request).
+    #[inline(always)]
     pub(super) fn respond(&mut self, r: ReqRef, outcome: Result<(), ErrorCause>) {
         let now = self.now;
         let q = &mut self.requests[r.idx as usize];
@@ -881,50 +882,19 @@ impl World {
             return;
         }
         q.client_done = true;
-        let (client, user, endpoint, session, attempt, first_sent) = (
-            q.client,
-            q.user,
-            q.endpoint,
-            q.session,
-            q.attempt,
-            q.first_sent,
-        );
-        let meter = &mut self.per_endpoint[endpoint as usize];
+        let (client, user) = (q.client, q.user);
         match outcome {
             Ok(()) => {
-                let latency = now.since(first_sent).0;
-                let retries = q.sent_at.since(first_sent).0;
+                let latency = now.since(q.first_sent).0;
+                let retries = q.sent_at.since(q.first_sent).0;
+                let meter = &mut self.per_endpoint[q.endpoint as usize];
                 meter.record_ok(latency, &q.clock, now.0, retries);
             }
             Err(cause) => {
-                meter.record_error(cause);
-                let next = attempt.saturating_add(1);
-                let c = &mut self.clients[client as usize];
-                if let Some(delay) = c.retry_delay(next) {
-                    meter.retries.inc();
-                    let retry = PendingRetry {
-                        user,
-                        session,
-                        endpoint,
-                        attempt: next,
-                        first_sent,
-                    };
-                    let slot = match c.free_retry_slots.pop() {
-                        Some(slot) => {
-                            c.pending_retries[slot as usize] = retry;
-                            slot
-                        }
-                        None => {
-                            c.pending_retries.push(retry);
-                            (c.pending_retries.len() - 1) as u32
-                        }
-                    };
-                    self.queue
-                        .schedule(now + delay, Event::Retry { client, slot });
+                if self.client_error(r, cause) {
                     // The user waits for the retry.
                     return;
                 }
-                meter.user_failures.inc();
             }
         }
         if user != NONE && self.user_may_send(client, user) {
@@ -934,6 +904,51 @@ impl World {
                 self.queue.schedule(t, Event::UserReady { client, user });
             }
         }
+    }
+
+    /// Counts a failed answer to the client of `r`, and schedules its retry if the
+    /// client retries it (`true`: the user waits for that).
+    #[inline(never)]
+    fn client_error(&mut self, r: ReqRef, cause: ErrorCause) -> bool {
+        let now = self.now;
+        let q = &self.requests[r.idx as usize];
+        let (client, user, endpoint, session, attempt, first_sent) = (
+            q.client,
+            q.user,
+            q.endpoint,
+            q.session,
+            q.attempt,
+            q.first_sent,
+        );
+        let meter = &mut self.per_endpoint[endpoint as usize];
+        meter.record_error(cause);
+        let next = attempt.saturating_add(1);
+        let c = &mut self.clients[client as usize];
+        let Some(delay) = c.retry_delay(next) else {
+            meter.user_failures.inc();
+            return false;
+        };
+        meter.retries.inc();
+        let retry = PendingRetry {
+            user,
+            session,
+            endpoint,
+            attempt: next,
+            first_sent,
+        };
+        let slot = match c.free_retry_slots.pop() {
+            Some(slot) => {
+                c.pending_retries[slot as usize] = retry;
+                slot
+            }
+            None => {
+                c.pending_retries.push(retry);
+                (c.pending_retries.len() - 1) as u32
+            }
+        };
+        self.queue
+            .schedule(now + delay, Event::Retry { client, slot });
+        true
     }
 
     /// Whether closed-loop `user` is still among the users that should send; a user
