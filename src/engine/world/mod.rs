@@ -1278,7 +1278,7 @@ impl World {
                     }
                 }
                 Action::Done => {
-                    self.finish(r, Ok(()));
+                    self.finish_inline(r, Ok(()));
                     return;
                 }
                 Action::Fail(cause) => {
@@ -1630,6 +1630,12 @@ impl World {
 
     /// Ends a request at its instance (success or failure) and reports to the client.
     pub(super) fn finish(&mut self, r: ReqRef, outcome: Result<(), ErrorCause>) {
+        self.finish_inline(r, outcome);
+    }
+
+    /// [`World::finish`], inlined where a request's program ends: once per request.
+    #[inline(always)]
+    fn finish_inline(&mut self, r: ReqRef, outcome: Result<(), ErrorCause>) {
         let now = self.now;
         let q = &mut self.requests[r.idx as usize];
         let (inst, admitted, doomed, endpoint, lb, breaker, inst_enter) = (
