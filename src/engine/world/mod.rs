@@ -2152,7 +2152,7 @@ pub fn two_distinct(rng: &mut crate::sim::SimRng, n: usize) -> (usize, usize) {
 /// The trip of a cache operation to where it is served, in phases: over the network to a
 /// shared cache, then through its server; or the lookup's time in the instance's own
 /// memory. `None` once served: the operation itself comes next.
-#[inline]
+#[inline(always)]
 fn cache_trip(
     c: &mut Cache,
     q: &mut Request,
