@@ -131,6 +131,22 @@ impl Station {
     }
 }
 
+/// Puts `item` in a slot of `slots` freed earlier (listed in `free`), or in a new one at
+/// the end; returns its slot, for an event to find it by. (Pending retries of clients and
+/// of queues' jobs.)
+pub fn store_in_free_slot<T>(slots: &mut Vec<T>, free: &mut Vec<u32>, item: T) -> u32 {
+    match free.pop() {
+        Some(slot) => {
+            slots[slot as usize] = item;
+            slot
+        }
+        None => {
+            slots.push(item);
+            (slots.len() - 1) as u32
+        }
+    }
+}
+
 /// A key from `0..keys`: Zipf-distributed by rank when `zipf` is given, else uniform.
 pub fn draw_key(zipf: Option<&Zipf>, keys: u64, rng: &mut SimRng) -> u64 {
     match zipf {

@@ -796,16 +796,7 @@ impl World {
                     ..job
                 };
                 let delay = q.backoff(next.attempt);
-                let slot = match q.free_retry_slots.pop() {
-                    Some(slot) => {
-                        q.retrying[slot as usize] = next;
-                        slot
-                    }
-                    None => {
-                        q.retrying.push(next);
-                        (q.retrying.len() - 1) as u32
-                    }
-                };
+                let slot = store_in_free_slot(&mut q.retrying, &mut q.free_retry_slots, next);
                 q.retry_pending += 1;
                 self.queue
                     .schedule(now + delay, Event::JobRetry { queue, slot });
@@ -936,16 +927,7 @@ impl World {
             attempt: next,
             first_sent,
         };
-        let slot = match c.free_retry_slots.pop() {
-            Some(slot) => {
-                c.pending_retries[slot as usize] = retry;
-                slot
-            }
-            None => {
-                c.pending_retries.push(retry);
-                (c.pending_retries.len() - 1) as u32
-            }
-        };
+        let slot = store_in_free_slot(&mut c.pending_retries, &mut c.free_retry_slots, retry);
         self.queue
             .schedule(now + delay, Event::Retry { client, slot });
         true
