@@ -66,7 +66,7 @@ impl ArrivalProcess {
             // The hot path: exponential gaps, computed in integer nanoseconds.
             Self::Poisson { mean_gap_ns } => {
                 let gap_ns = rng.exp1() * (*mean_gap_ns)?;
-                Some(now + crate::engine::sampler::nanos(gap_ns))
+                Some(now + crate::sim::SimDuration::from_sampled_nanos(gap_ns))
             }
             _ => self.next_after_slow(now, rng),
         }

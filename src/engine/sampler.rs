@@ -62,7 +62,7 @@ impl Sampler {
     pub fn sample(&self, rng: &mut SimRng) -> SimDuration {
         match self {
             Self::Constant(d) => *d,
-            Self::Exp { mean_ns } => nanos(rng.exp1() * mean_ns),
+            Self::Exp { mean_ns } => SimDuration::from_sampled_nanos(rng.exp1() * mean_ns),
             _ => self.sample_other(rng),
         }
     }
@@ -71,23 +71,13 @@ impl Sampler {
     fn sample_other(&self, rng: &mut SimRng) -> SimDuration {
         match self {
             Self::Constant(_) | Self::Exp { .. } => unreachable!("drawn by Sampler::sample"),
-            Self::Uniform { min_ns, span_ns } => nanos(min_ns + rng.uniform() * span_ns),
-            Self::LogNormal { dist } => nanos(rng.sample(dist)),
+            Self::Uniform { min_ns, span_ns } => {
+                SimDuration::from_sampled_nanos(min_ns + rng.uniform() * span_ns)
+            }
+            Self::LogNormal { dist } => SimDuration::from_sampled_nanos(rng.sample(dist)),
             Self::Empirical(values) => values[rng.below(values.len() as u64) as usize],
         }
     }
-}
-
-/// Rounds a non-negative nanosecond count to the nearest integer. (`f64::round` is a
-/// library call on some targets; adding one half and truncating is exact here.)
-///
-/// Through `i64`: x86-64 converts a float to a signed integer in one instruction, to an
-/// unsigned one in a dozen. The two agree below 2^63 ns (292 years); above, this
-/// saturates at 2^63 − 1 instead of 2^64 − 1, which a saturating `SimTime` addition
-/// treats alike: never.
-#[inline]
-pub(crate) fn nanos(x: f64) -> SimDuration {
-    SimDuration((x + 0.5) as i64 as u64)
 }
 
 #[cfg(test)]

@@ -1318,7 +1318,7 @@ impl World {
                 let i = &mut self.instances[inst];
                 let mut d = s.sample(&mut i.rng);
                 if i.cpu_speed != 1.0 {
-                    d = super::sampler::nanos(d.0 as f64 / i.cpu_speed);
+                    d = SimDuration::from_sampled_nanos(d.0 as f64 / i.cpu_speed);
                 }
                 Action::Serve(i.cores, d, Phase::Cpu)
             }
