@@ -214,7 +214,7 @@ fn outcomes(m: &OutcomeMeter, span_secs: f64) -> Outcomes {
         .map(|c| (c.name().to_owned(), m.errors[*c as usize].since_warmup()))
         .collect();
     let failed: u64 = errors.values().sum();
-    let h = &m.latency;
+    let h = &m.latency.to_hdr();
     let zero_if_nan = |x: f64| if x.is_nan() { 0.0 } else { x };
     let user_requests = m.user_requests.since_warmup();
     let user_failures = m.user_failures.since_warmup();

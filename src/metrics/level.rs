@@ -368,7 +368,9 @@ pub struct Moments {
 impl Moments {
     #[inline]
     pub fn record(&mut self, ns: u64) {
-        let x = ns as f64;
+        // Through `i64`: one instruction on x86-64 where `u64` takes six, and the same
+        // value for every duration below 292 years (2^63 ns), the longest there is.
+        let x = ns.min(i64::MAX as u64) as i64 as f64;
         self.total[0] += 1.0;
         self.total[1] += x;
         self.total[2] += x * x;

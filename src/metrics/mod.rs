@@ -2,6 +2,7 @@
 //! end-of-run summary. Pure data; the engine feeds it, the CLI and the window read it.
 
 pub mod breakdown;
+pub mod hist;
 pub mod level;
 pub mod series;
 pub mod summary;
@@ -12,6 +13,7 @@ use serde::Serialize;
 use crate::model::Kind;
 
 use breakdown::{Breakdown, PhaseClock};
+use hist::LatencyHistogram;
 use level::{Counter, DurationSum};
 
 pub use series::SeriesSet;
@@ -264,7 +266,7 @@ pub struct OutcomeMeter {
     pub ok: Counter,
     pub errors: [Counter; ErrorCause::ALL.len()],
     /// Latency of successful responses since the warm-up.
-    pub latency: Histogram<u64>,
+    pub latency: LatencyHistogram,
     /// Latency of successful responses since the last chart sample, kept only while
     /// `charting` (a run recording chart series).
     pub interval: Histogram<u64>,
@@ -283,7 +285,7 @@ impl Default for OutcomeMeter {
             user_failures: Counter::default(),
             ok: Counter::default(),
             errors: [Counter::default(); ErrorCause::ALL.len()],
-            latency: new_histogram(3),
+            latency: LatencyHistogram::default(),
             interval: new_histogram(2),
             charting: false,
             latency_sum: DurationSum::default(),
@@ -300,12 +302,12 @@ impl OutcomeMeter {
     pub fn record_ok(&mut self, latency_ns: u64, clock: &PhaseClock, now_ns: u64, retries_ns: u64) {
         self.breakdown.record(clock, now_ns, retries_ns);
         self.ok.inc();
-        let micros = (latency_ns / 1_000).clamp(1, HIST_MAX_MICROS);
         if self.charting {
+            let micros = (latency_ns / 1_000).clamp(1, HIST_MAX_MICROS);
             self.interval.saturating_record(micros);
         }
         // Everything recorded before the warm-up ends is reset by `mark_warmup`.
-        self.latency.saturating_record(micros);
+        self.latency.record(latency_ns / 1_000);
         self.latency_sum.record(latency_ns);
     }
 
@@ -324,8 +326,8 @@ impl OutcomeMeter {
         for (a, b) in self.errors.iter_mut().zip(&other.errors) {
             a.absorb(b);
         }
+        self.latency.add(&other.latency);
         // Both histograms have the same bounds, so adding cannot fail.
-        let _ = self.latency.add(&other.latency);
         let _ = self.interval.add(&other.interval);
         self.latency_sum.absorb(&other.latency_sum);
         self.breakdown.absorb(&other.breakdown);
