@@ -1,5 +1,8 @@
 //! Endpoint scripts compiled to a flat list of operations with jumps, so the event loop
-//! runs a request by moving a program counter instead of walking a tree.
+//! runs a request by moving a program counter instead of walking a tree. Every
+//! endpoint's operations go into one list, with jumps to absolute positions: the
+//! operation a request is at is one read from its counter, which the loop's dispatch on
+//! the operation waits for.
 
 use std::collections::BTreeMap;
 
@@ -124,11 +127,11 @@ pub enum Op {
     End,
 }
 
-/// A compiled endpoint.
+/// A compiled endpoint: where its operations start in the list of all of them.
 #[derive(Clone, Debug)]
 pub struct Program {
     pub name: String,
-    pub ops: Vec<Op>,
+    pub entry: u32,
 }
 
 /// Name → index maps for the resources a script refers to.
@@ -177,14 +180,15 @@ impl Resolver<'_> {
     }
 }
 
-/// Compiles one endpoint's steps. The scenario was validated, so every reference resolves.
-pub fn compile(name: &str, steps: &[Step], r: &Resolver<'_>) -> Program {
-    let mut ops = Vec::new();
-    emit(steps, 0, &mut ops, r);
+/// Compiles one endpoint's steps onto the end of `ops` (jumps are positions in it). The
+/// scenario was validated, so every reference resolves.
+pub fn compile(name: &str, steps: &[Step], r: &Resolver<'_>, ops: &mut Vec<Op>) -> Program {
+    let entry = ops.len() as u32;
+    emit(steps, 0, ops, r);
     ops.push(Op::End);
     Program {
         name: name.to_owned(),
-        ops,
+        entry,
     }
 }
 

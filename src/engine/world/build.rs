@@ -43,6 +43,7 @@ impl World {
             dbs: Vec::new(),
             db_nodes: Vec::new(),
             programs: Vec::new(),
+            ops: Vec::new(),
             requests: Vec::new(),
             free: Vec::new(),
             in_flight: 0,
@@ -80,7 +81,8 @@ impl World {
             scenario: sc.scenario(),
         };
         for (name, ep) in &sc.endpoints {
-            w.programs.push(compile(name, &ep.steps, &resolver));
+            w.programs
+                .push(compile(name, &ep.steps, &resolver, &mut w.ops));
             w.per_endpoint.push(OutcomeMeter::default());
             w.endpoint_memory_kb.push((ep.memory_mb * 1024.0) as u64);
         }

@@ -238,6 +238,8 @@ pub struct World {
     pub dbs: Vec<Database>,
     pub db_nodes: Vec<DbNode>,
     pub programs: Vec<Program>,
+    /// Every endpoint's operations, one after another (see `program`).
+    pub ops: Vec<Op>,
 
     pub requests: Vec<Request>,
     free: Vec<u32>,
@@ -377,6 +379,7 @@ impl World {
             pools: _,
             db_nodes: _,
             programs: _,
+            ops: _,
             free: _,
             in_flight: _,
             sessions_needed: _,
@@ -560,7 +563,7 @@ impl World {
         q.doomed = false;
         q.instance = NONE;
         q.admitted = false;
-        q.pc = 0;
+        q.pc = self.programs[endpoint as usize].entry;
         q.phase = phase::START;
         q.conn_pool = NONE;
         q.conn_node = NONE;
@@ -1292,8 +1295,7 @@ impl World {
         let now = self.now;
         let q = &mut self.requests[r.idx as usize];
         let inst = q.instance as usize;
-        let program = &self.programs[q.endpoint as usize];
-        let op = &program.ops[q.pc as usize];
+        let op = &self.ops[q.pc as usize];
         // (A request held by a partition implies a partition in the list: it only
         // loses expired entries when a new one is added.)
         if !self.partitions.is_empty()
@@ -2039,6 +2041,7 @@ impl World {
             lazy_sampling: _,
             partitions: _,
             programs: _,
+            ops: _,
             requests: _,
             free: _,
             in_flight: _,
