@@ -1,71 +1,86 @@
-//! The latency histogram every successful response is recorded into.
+//! The latency histograms responses are recorded into: the run's (three significant
+//! digits, for the summary) and each chart interval's (two digits, for the charts'
+//! percentiles).
 //!
-//! It keeps HdrHistogram's layout for 1 µs to [`HIST_MAX_MICROS`] at three significant
-//! digits — 2,048 sub-buckets, each bucket twice as wide as the one below — and only
-//! counts by index while the run records. The `hdrhistogram` crate does the reading
-//! (quantiles, the maximum): [`LatencyHistogram::to_hdr`] hands it the counts. Its own
-//! `record` is general (any bounds, resizing, a count type, minimum and maximum kept);
-//! for the one layout used here the index is a bit scan and two shifts, a fifth of the
-//! instructions, once per request.
+//! Both keep HdrHistogram's layout for 1 µs to [`HIST_MAX_MICROS`] — 2^(k+1)
+//! sub-buckets, each bucket twice as wide as the one below — counted by index, with the
+//! range of slots in use. Recording is a bit scan and two shifts, a fifth of the
+//! instructions of the crate's general `record` (any bounds, resizing, minimum and
+//! maximum kept). Clearing and reading visit only the slots in use: a chart interval
+//! holds a few dozen latencies in a few hundred slots of thousands, and clearing and
+//! scanning all of them every simulated second was a quarter of a charted M/M/4 run.
+//! Quantiles are HdrHistogram's own (the same walk, the same values, tested against
+//! the crate); the summary hands its counts to the crate ([`Latencies::to_hdr`]).
 
 use hdrhistogram::Histogram;
 
 use super::{HIST_MAX_MICROS, new_histogram};
 
-/// log2 of half the sub-buckets (1,024): 2,048 sub-buckets give three significant digits.
-const HALF_MAGNITUDE: u32 = 10;
-const SUB_BUCKET_MASK: u64 = (1 << (HALF_MAGNITUDE + 1)) - 1;
+/// The summary's latencies: three significant digits (2,048 sub-buckets).
+pub type LatencyHistogram = Latencies<10>;
+/// A chart interval's latencies: two significant digits (256 sub-buckets).
+pub type ChartLatencies = Latencies<7>;
 
-/// The bucket of `value`: how many times it is halved to fit 2,048 sub-buckets.
-#[inline(always)]
-const fn bucket_of(value: u64) -> u32 {
-    63 - HALF_MAGNITUDE - (value | SUB_BUCKET_MASK).leading_zeros()
-}
-
-/// The slot of `value` (at least 1) in HdrHistogram's counts for this layout.
-#[inline(always)]
-fn index_of(value: u64) -> usize {
-    let bucket = bucket_of(value);
-    ((bucket as usize) << HALF_MAGNITUDE) + (value >> bucket) as usize
-}
-
-/// Slots in HdrHistogram's counts for this layout: half a bucket more than the buckets.
-const SLOTS: usize = (bucket_of(HIST_MAX_MICROS) as usize + 2) << HALF_MAGNITUDE;
-
-/// The lowest value counted in slot `index` (the inverse of [`index_of`]).
-fn value_at(index: usize) -> u64 {
-    let half = 1 << HALF_MAGNITUDE;
-    if index < 2 * half {
-        return index as u64;
-    }
-    let bucket = (index >> HALF_MAGNITUDE) - 1;
-    let sub = (index & (half - 1)) + half;
-    (sub as u64) << bucket
-}
-
-/// Latencies in microseconds, clamped to 1 µs … [`HIST_MAX_MICROS`].
+/// Latencies in microseconds, clamped to 1 µs … [`HIST_MAX_MICROS`], in
+/// HdrHistogram's layout with 2^(`HALF` + 1) sub-buckets.
 #[derive(Clone, Debug, PartialEq)]
-pub struct LatencyHistogram {
+pub struct Latencies<const HALF: u32> {
     counts: Vec<u64>,
     total: u64,
+    /// The slots in use are within `lo..=hi` (none when `total` is 0).
+    lo: usize,
+    hi: usize,
 }
 
-impl Default for LatencyHistogram {
+impl<const HALF: u32> Default for Latencies<HALF> {
     fn default() -> Self {
         Self {
-            counts: vec![0; SLOTS],
+            counts: vec![0; Self::SLOTS],
             total: 0,
+            lo: usize::MAX,
+            hi: 0,
         }
     }
 }
 
-impl LatencyHistogram {
+impl<const HALF: u32> Latencies<HALF> {
+    const SUB_BUCKET_MASK: u64 = (1 << (HALF + 1)) - 1;
+    /// Slots in HdrHistogram's counts for this layout: half a bucket more than the
+    /// buckets.
+    const SLOTS: usize = (Self::bucket_of(HIST_MAX_MICROS) as usize + 2) << HALF;
+
+    /// The bucket of `value`: how many times it is halved to fit the sub-buckets.
+    #[inline(always)]
+    const fn bucket_of(value: u64) -> u32 {
+        63 - HALF - (value | Self::SUB_BUCKET_MASK).leading_zeros()
+    }
+
+    /// The slot of `value` (at least 1).
+    #[inline(always)]
+    fn index_of(value: u64) -> usize {
+        let bucket = Self::bucket_of(value);
+        ((bucket as usize) << HALF) + (value >> bucket) as usize
+    }
+
+    /// The lowest value counted in slot `index`, and how many values share it.
+    fn range_at(index: usize) -> (u64, u64) {
+        let half = 1 << HALF;
+        if index < 2 * half {
+            return (index as u64, 1);
+        }
+        let bucket = (index >> HALF) - 1;
+        let sub = (index & (half - 1)) + half;
+        ((sub as u64) << bucket, 1 << bucket)
+    }
+
     /// Counts one latency of `micros`, clamped into the histogram's range.
     #[inline(always)]
     pub fn record(&mut self, micros: u64) {
-        let slot = index_of(micros.clamp(1, HIST_MAX_MICROS));
+        let slot = Self::index_of(micros.clamp(1, HIST_MAX_MICROS));
         self.counts[slot] += 1;
         self.total += 1;
+        self.lo = self.lo.min(slot);
+        self.hi = self.hi.max(slot);
     }
 
     /// Latencies recorded.
@@ -77,26 +92,73 @@ impl LatencyHistogram {
         self.total == 0
     }
 
+    /// The slots that may hold counts.
+    fn used(&self) -> std::ops::Range<usize> {
+        if self.total == 0 {
+            0..0
+        } else {
+            self.lo..self.hi + 1
+        }
+    }
+
     /// Adds another histogram's counts into this one.
-    pub fn add(&mut self, other: &LatencyHistogram) {
-        for (a, b) in self.counts.iter_mut().zip(&other.counts) {
+    pub fn add(&mut self, other: &Self) {
+        let used = other.used();
+        for (a, b) in self.counts[used.clone()]
+            .iter_mut()
+            .zip(&other.counts[used])
+        {
             *a += b;
         }
-        self.total += other.total;
+        if other.total > 0 {
+            self.total += other.total;
+            self.lo = self.lo.min(other.lo);
+            self.hi = self.hi.max(other.hi);
+        }
     }
 
+    /// Empties it, clearing only the slots in use.
     pub fn reset(&mut self) {
-        self.counts.fill(0);
+        let used = self.used();
+        self.counts[used].fill(0);
         self.total = 0;
+        self.lo = usize::MAX;
+        self.hi = 0;
     }
 
-    /// The same counts as an HdrHistogram, for its quantiles and maximum: equal to one
-    /// that recorded the latencies itself.
+    /// The values at `quantiles` (ascending, each in 0–1), as
+    /// `hdrhistogram::Histogram::value_at_quantile` gives them: the highest value
+    /// equivalent to the first slot where the count reaches ⌈q·n⌉ (at least 1), the
+    /// lowest for q = 0. `None` when empty.
+    pub fn quantiles<const N: usize>(&self, quantiles: [f64; N]) -> Option<[u64; N]> {
+        if self.total == 0 {
+            return None;
+        }
+        let mut out = [0; N];
+        let mut slots = self.used();
+        let (mut seen, mut at) = (0u64, self.lo);
+        for (o, q) in out.iter_mut().zip(quantiles) {
+            let target = ((q.clamp(0.0, 1.0) * self.total as f64).ceil() as u64).max(1);
+            while seen < target {
+                let Some(i) = slots.next() else { break };
+                at = i;
+                seen += self.counts[i];
+            }
+            let (low, width) = Self::range_at(at);
+            *o = if q == 0.0 { low } else { low + width - 1 };
+        }
+        Some(out)
+    }
+
+    /// The same counts as an HdrHistogram (equal to one that recorded the latencies
+    /// itself), for the summary's quantiles and maximum.
     pub fn to_hdr(&self) -> Histogram<u64> {
-        let mut h = new_histogram(3);
-        for (index, &n) in self.counts.iter().enumerate() {
+        let digits = if HALF >= 10 { 3 } else { 2 };
+        let mut h = new_histogram(digits);
+        for index in self.used() {
+            let n = self.counts[index];
             if n > 0 {
-                h.record_n(value_at(index), n)
+                h.record_n(Self::range_at(index).0, n)
                     .unwrap_or_else(|e| unreachable!("every slot's value is in range: {e}"));
             }
         }
@@ -109,63 +171,87 @@ mod tests {
     use super::*;
     use crate::sim::SimRng;
 
-    /// The layout is HdrHistogram's: every slot's value maps back to that slot, and the
-    /// crate puts the value (and the top of the range) at the same index.
-    #[test]
-    fn slots_are_hdrhistograms_own() {
-        let hdr = new_histogram(3);
-        assert_eq!(
-            SLOTS,
-            hdr.distinct_values(),
-            "as many slots as the crate's counts for these bounds"
-        );
-        for index in 0..SLOTS {
-            let v = value_at(index);
-            if v == 0 {
-                continue; // slot 0 holds values below the lowest trackable (1 µs)
-            }
-            assert_eq!(index_of(v), index, "value {v}");
+    /// The layouts are HdrHistogram's: every slot's value maps back to that slot, and
+    /// the crate counts the value (and the top of the range) in the same slot.
+    fn slots_are_hdrhistograms_own<const HALF: u32>(digits: u8) {
+        let hdr = new_histogram(digits);
+        let slots = Latencies::<HALF>::SLOTS;
+        assert_eq!(slots, hdr.distinct_values(), "{digits} digits");
+        for index in 1..slots {
+            let (v, width) = Latencies::<HALF>::range_at(index);
+            assert_eq!(Latencies::<HALF>::index_of(v), index, "value {v}");
             assert_eq!(hdr.lowest_equivalent(v), v, "slot {index} starts at {v}");
+            assert_eq!(hdr.highest_equivalent(v), v + width - 1, "slot {index}");
         }
     }
 
-    /// Recorded here and handed over, or recorded by the crate directly: the same
-    /// histogram, so every quantile and the maximum a report prints are unchanged.
     #[test]
-    fn hands_over_the_histogram_the_crate_would_have_recorded() {
-        let mut rng = SimRng::stream(7, "latencies");
-        let mut ours = LatencyHistogram::default();
-        let mut direct = new_histogram(3);
-        for k in 0..200_000u64 {
-            // Spread over the whole range: microseconds to beyond a day, and the ends.
-            let micros = match k % 4 {
+    fn both_layouts_are_hdrhistograms_own() {
+        slots_are_hdrhistograms_own::<10>(3);
+        slots_are_hdrhistograms_own::<7>(2);
+    }
+
+    /// Latencies over the whole range: microseconds to beyond a day, and the ends.
+    fn latencies(rng: &mut SimRng, n: u64) -> Vec<u64> {
+        (0..n)
+            .map(|k| match k % 4 {
                 0 => rng.below(2_000),
                 1 => rng.below(200_000),
                 2 => (rng.exp1() * 1e6) as u64,
                 _ => [0, 1, HIST_MAX_MICROS, u64::MAX][(k / 4 % 4) as usize],
-            };
-            ours.record(micros);
-            direct.saturating_record(micros.clamp(1, HIST_MAX_MICROS));
-        }
-        let handed = ours.to_hdr();
-        assert_eq!(handed.len(), direct.len());
-        assert_eq!(handed.max(), direct.max());
-        assert_eq!(handed.min_nz(), direct.min_nz());
-        for q in [0.0, 0.1, 0.5, 0.9, 0.95, 0.99, 0.999, 0.9999, 1.0] {
-            assert_eq!(
-                handed.value_at_quantile(q),
-                direct.value_at_quantile(q),
-                "q = {q}"
-            );
-        }
-        assert!(handed == direct, "the same counts in every slot");
+            })
+            .collect()
+    }
 
-        let mut merged = LatencyHistogram::default();
-        merged.add(&ours);
-        merged.add(&ours);
-        assert_eq!(merged.len(), 2 * ours.len());
+    /// Recorded here, or by the crate directly: the same histogram, the same quantiles
+    /// (so every figure a report or a chart prints is unchanged), whatever the count.
+    fn agrees_with_the_crate<const HALF: u32>(digits: u8) {
+        let mut rng = SimRng::stream(7, "latencies");
+        let quantiles = [0.0, 0.1, 0.5, 0.9, 0.95, 0.99, 0.999, 0.9999, 1.0];
+        let mut ours = Latencies::<HALF>::default();
+        for n in [0, 1, 2, 3, 10, 99, 100, 101, 1_000, 200_000] {
+            let mut direct = new_histogram(digits);
+            ours.reset();
+            for micros in latencies(&mut rng, n) {
+                ours.record(micros);
+                direct.saturating_record(micros.clamp(1, HIST_MAX_MICROS));
+            }
+            assert_eq!(ours.len(), n);
+            let handed = ours.to_hdr();
+            assert!(handed == direct, "{n}: the same counts in every slot");
+            assert_eq!(handed.max(), direct.max());
+            let expected = quantiles.map(|q| direct.value_at_quantile(q));
+            match ours.quantiles(quantiles) {
+                Some(got) => assert_eq!(got, expected, "{digits} digits, {n} latencies"),
+                None => assert_eq!(n, 0),
+            }
+        }
+    }
+
+    #[test]
+    fn hands_over_and_reads_what_the_crate_would_have_recorded() {
+        agrees_with_the_crate::<10>(3);
+        agrees_with_the_crate::<7>(2);
+    }
+
+    /// Adding, and clearing what is in use, leave the histograms as if recorded anew.
+    #[test]
+    fn adds_and_clears_only_what_is_in_use() {
+        let mut rng = SimRng::stream(8, "latencies");
+        let (mut a, mut b) = (ChartLatencies::default(), ChartLatencies::default());
+        let (xs, ys) = (latencies(&mut rng, 500), latencies(&mut rng, 300));
+        xs.iter().for_each(|x| a.record(*x));
+        ys.iter().for_each(|y| b.record(*y));
+        let mut both = ChartLatencies::default();
+        xs.iter().chain(&ys).for_each(|v| both.record(*v));
+        let mut merged = ChartLatencies::default();
+        merged.add(&a);
+        merged.add(&ChartLatencies::default());
+        merged.add(&b);
+        assert_eq!(merged, both);
         merged.reset();
-        assert!(merged.is_empty());
-        assert_eq!(merged, LatencyHistogram::default());
+        assert_eq!(merged, ChartLatencies::default());
+        assert!(merged.counts.iter().all(|c| *c == 0));
+        assert_eq!(merged.quantiles([0.5]), None);
     }
 }

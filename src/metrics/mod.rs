@@ -13,7 +13,7 @@ use serde::Serialize;
 use crate::model::Kind;
 
 use breakdown::{Breakdown, PhaseClock};
-use hist::LatencyHistogram;
+use hist::{ChartLatencies, LatencyHistogram};
 use level::{Counter, DurationSum};
 
 pub use series::SeriesSet;
@@ -269,7 +269,7 @@ pub struct OutcomeMeter {
     pub latency: LatencyHistogram,
     /// Latency of successful responses since the last chart sample, kept only while
     /// `charting` (a run recording chart series).
-    pub interval: Histogram<u64>,
+    pub interval: ChartLatencies,
     pub charting: bool,
     pub latency_sum: DurationSum,
     /// Where the successful responses' time went, by phase.
@@ -286,7 +286,7 @@ impl Default for OutcomeMeter {
             ok: Counter::default(),
             errors: [Counter::default(); ErrorCause::ALL.len()],
             latency: LatencyHistogram::default(),
-            interval: new_histogram(2),
+            interval: ChartLatencies::default(),
             charting: false,
             latency_sum: DurationSum::default(),
             breakdown: Breakdown::default(),
@@ -303,8 +303,7 @@ impl OutcomeMeter {
         self.breakdown.record(clock, now_ns, retries_ns);
         self.ok.inc();
         if self.charting {
-            let micros = (latency_ns / 1_000).clamp(1, HIST_MAX_MICROS);
-            self.interval.saturating_record(micros);
+            self.interval.record(latency_ns / 1_000);
         }
         // Everything recorded before the warm-up ends is reset by `mark_warmup`.
         self.latency.record(latency_ns / 1_000);
@@ -327,8 +326,7 @@ impl OutcomeMeter {
             a.absorb(b);
         }
         self.latency.add(&other.latency);
-        // Both histograms have the same bounds, so adding cannot fail.
-        let _ = self.interval.add(&other.interval);
+        self.interval.add(&other.interval);
         self.latency_sum.absorb(&other.latency_sum);
         self.breakdown.absorb(&other.breakdown);
     }

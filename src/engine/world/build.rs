@@ -53,7 +53,7 @@ impl World {
             late_responses: Counter::default(),
             call_timeouts: Default::default(),
             call_timer: None,
-            interval_scratch: crate::metrics::new_histogram(2),
+            interval_scratch: Default::default(),
             index: BTreeMap::new(),
         };
 

@@ -260,7 +260,7 @@ pub struct World {
     pub call_timeouts: std::collections::BTreeSet<(SimTime, u32, u32)>,
     pub call_timer: Option<SimTime>,
     /// Reused to merge the endpoints' interval histograms at each sample.
-    pub interval_scratch: hdrhistogram::Histogram<u64>,
+    pub interval_scratch: crate::metrics::hist::ChartLatencies,
     /// Each component's index among those of its kind, by id.
     pub index: BTreeMap<String, u32>,
 }
