@@ -134,15 +134,25 @@ impl<const HALF: u32> Latencies<HALF> {
         if self.total == 0 {
             return None;
         }
+        // Runs of slots that do not reach the count sought are skipped by their sum.
+        const RUN: usize = 16;
         let mut out = [0; N];
-        let mut slots = self.used();
-        let (mut seen, mut at) = (0u64, self.lo);
+        let end = self.hi + 1;
+        let (mut seen, mut next, mut at) = (0u64, self.lo, self.lo);
         for (o, q) in out.iter_mut().zip(quantiles) {
             let target = ((q.clamp(0.0, 1.0) * self.total as f64).ceil() as u64).max(1);
-            while seen < target {
-                let Some(i) = slots.next() else { break };
-                at = i;
-                seen += self.counts[i];
+            while seen < target && next < end {
+                if let Some(run) = self.counts.get(next..next + RUN) {
+                    let sum: u64 = run.iter().sum();
+                    if seen + sum < target {
+                        seen += sum;
+                        next += RUN;
+                        continue;
+                    }
+                }
+                seen += self.counts[next];
+                at = next;
+                next += 1;
             }
             let (low, width) = Self::range_at(at);
             *o = if q == 0.0 { low } else { low + width - 1 };
