@@ -419,11 +419,15 @@ impl World {
 
     /// One value per series for the interval since the previous sample; resets the
     /// interval meters.
-    pub fn take_sample(&mut self) -> Vec<f64> {
-        let mut values = Values(Vec::new());
+    pub fn take_sample(&mut self) -> &[f64] {
+        // The previous sample's vector, emptied: a sample a simulated second allocates
+        // nothing.
+        let mut values = Values(std::mem::take(&mut self.sample_values));
+        values.0.clear();
         self.walk_series(&mut values);
+        self.sample_values = values.0;
         self.last_sample = self.now;
-        values.0
+        &self.sample_values
     }
 
     /// Every chart series in order, each named and valued in one place. Names come

@@ -444,7 +444,7 @@ impl Simulation {
                 self.world.now = t;
                 if let Event::Sample = event {
                     let values = self.world.take_sample();
-                    self.series.push(t.as_secs_f64(), &values);
+                    self.series.push(t.as_secs_f64(), values);
                 } else {
                     self.events += 1;
                 }
@@ -495,7 +495,7 @@ impl Simulation {
             self.world.now = at;
             if let Event::Sample = event {
                 let values = self.world.take_sample();
-                self.series.push(at.as_secs_f64(), &values);
+                self.series.push(at.as_secs_f64(), values);
             } else {
                 self.events += 1;
             }

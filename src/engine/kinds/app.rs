@@ -770,7 +770,9 @@ impl World {
     /// tier's quiet share.
     fn let_quiet_instances_sleep(&mut self, ti: usize, dbs: &[u32]) {
         let t = &mut self.tiers[ti];
-        if t.dbs != dbs {
+        // (Compared element by element: a slice comparison calls `memcmp`, even for
+        // the empty lists of most tiers, every sample.)
+        if !t.dbs.iter().eq(dbs) {
             // Its pools changed: every instance was woken first, so none is quiet.
             debug_assert!(t.quiet.pools.iter().all(|p| *p == 0));
             t.dbs = dbs.to_vec();

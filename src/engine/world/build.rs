@@ -54,6 +54,7 @@ impl World {
             call_timeouts: Default::default(),
             call_timer: None,
             interval_scratch: Default::default(),
+            sample_values: Vec::new(),
             index: BTreeMap::new(),
         };
 

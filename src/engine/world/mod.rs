@@ -261,6 +261,8 @@ pub struct World {
     pub call_timer: Option<SimTime>,
     /// Reused to merge the endpoints' interval histograms at each sample.
     pub interval_scratch: crate::metrics::hist::ChartLatencies,
+    /// Reused for each chart sample's values.
+    pub sample_values: Vec<f64>,
     /// Each component's index among those of its kind, by id.
     pub index: BTreeMap<String, u32>,
 }
@@ -389,6 +391,7 @@ impl World {
             call_timeouts: _,
             call_timer: _,
             interval_scratch: _,
+            sample_values: _,
             index: _,
         } = self;
         super::Footprint {
@@ -2050,6 +2053,7 @@ impl World {
             call_timeouts: _,
             call_timer: _,
             interval_scratch: _,
+            sample_values: _,
             index: _,
         } = self;
         let now = *now;
