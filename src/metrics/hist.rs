@@ -2,9 +2,9 @@
 //! digits, for the summary) and each chart interval's (two digits, for the charts'
 //! percentiles).
 //!
-//! Both keep HdrHistogram's layout for 1 µs to [`HIST_MAX_MICROS`] — 2^(k+1)
+//! Both keep HdrHistogram's layout for 1 µs to [`HIST_MAX_MICROS`] — 2^(`HALF` + 1)
 //! sub-buckets, each bucket twice as wide as the one below — counted by index, with the
-//! range of slots in use. Recording is a bit scan and two shifts, a fifth of the
+//! range of slots in use. Recording is a bit scan and two shifts, well under half the
 //! instructions of the crate's general `record` (any bounds, resizing, minimum and
 //! maximum kept). Clearing and reading visit only the slots in use: a chart interval
 //! holds a few dozen latencies in a few hundred slots of thousands, and clearing and
