@@ -2,8 +2,8 @@
 //! digits, for the summary) and each chart interval's (two digits, for the charts'
 //! percentiles).
 //!
-//! Both keep HdrHistogram's layout for 1 µs to [`HIST_MAX_MICROS`] — 2^(`HALF` + 1)
-//! sub-buckets, each bucket twice as wide as the one below — counted by index, with the
+//! Both keep HdrHistogram's layout for 1 µs to [`HIST_MAX_MICROS`] at `DIGITS`
+//! significant digits — 2^k sub-buckets, each bucket twice as wide as the one below — counted by index, with the
 //! range of slots in use. Recording is a bit scan and two shifts, well under half the
 //! instructions of the crate's general `record` (any bounds, resizing, minimum and
 //! maximum kept). Clearing and reading visit only the slots in use: a chart interval
@@ -17,14 +17,14 @@ use hdrhistogram::Histogram;
 use super::{HIST_MAX_MICROS, new_histogram};
 
 /// The summary's latencies: three significant digits (2,048 sub-buckets).
-pub type LatencyHistogram = Latencies<10>;
+pub type LatencyHistogram = Latencies<3>;
 /// A chart interval's latencies: two significant digits (256 sub-buckets).
-pub type ChartLatencies = Latencies<7>;
+pub type ChartLatencies = Latencies<2>;
 
 /// Latencies in microseconds, clamped to 1 µs … [`HIST_MAX_MICROS`], in
-/// HdrHistogram's layout with 2^(`HALF` + 1) sub-buckets.
+/// HdrHistogram's layout for `DIGITS` significant digits.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Latencies<const HALF: u32> {
+pub struct Latencies<const DIGITS: u8> {
     counts: Vec<u64>,
     total: u64,
     /// The slots in use are within `lo..=hi` (none when `total` is 0).
@@ -32,7 +32,7 @@ pub struct Latencies<const HALF: u32> {
     hi: usize,
 }
 
-impl<const HALF: u32> Default for Latencies<HALF> {
+impl<const DIGITS: u8> Default for Latencies<DIGITS> {
     fn default() -> Self {
         Self {
             counts: vec![0; Self::SLOTS],
@@ -43,32 +43,35 @@ impl<const HALF: u32> Default for Latencies<HALF> {
     }
 }
 
-impl<const HALF: u32> Latencies<HALF> {
-    const SUB_BUCKET_MASK: u64 = (1 << (HALF + 1)) - 1;
+impl<const DIGITS: u8> Latencies<DIGITS> {
+    /// log2 of half the sub-buckets: HdrHistogram takes the least power of two that
+    /// resolves 2·10^`DIGITS` values one by one (2,048 for three digits).
+    const HALF: u32 = (2 * 10u64.pow(DIGITS as u32)).next_power_of_two().ilog2() - 1;
+    const SUB_BUCKET_MASK: u64 = (1 << (Self::HALF + 1)) - 1;
     /// Slots in HdrHistogram's counts for this layout: half a bucket more than the
     /// buckets.
-    const SLOTS: usize = (Self::bucket_of(HIST_MAX_MICROS) as usize + 2) << HALF;
+    const SLOTS: usize = (Self::bucket_of(HIST_MAX_MICROS) as usize + 2) << Self::HALF;
 
     /// The bucket of `value`: how many times it is halved to fit the sub-buckets.
     #[inline(always)]
     const fn bucket_of(value: u64) -> u32 {
-        63 - HALF - (value | Self::SUB_BUCKET_MASK).leading_zeros()
+        63 - Self::HALF - (value | Self::SUB_BUCKET_MASK).leading_zeros()
     }
 
     /// The slot of `value` (at least 1).
     #[inline(always)]
     fn index_of(value: u64) -> usize {
         let bucket = Self::bucket_of(value);
-        ((bucket as usize) << HALF) + (value >> bucket) as usize
+        ((bucket as usize) << Self::HALF) + (value >> bucket) as usize
     }
 
     /// The lowest value counted in slot `index`, and how many values share it.
     fn range_at(index: usize) -> (u64, u64) {
-        let half = 1 << HALF;
+        let half = 1 << Self::HALF;
         if index < 2 * half {
             return (index as u64, 1);
         }
-        let bucket = (index >> HALF) - 1;
+        let bucket = (index >> Self::HALF) - 1;
         let sub = (index & (half - 1)) + half;
         ((sub as u64) << bucket, 1 << bucket)
     }
@@ -163,8 +166,7 @@ impl<const HALF: u32> Latencies<HALF> {
     /// The same counts as an HdrHistogram (equal to one that recorded the latencies
     /// itself), for the summary's quantiles and maximum.
     pub fn to_hdr(&self) -> Histogram<u64> {
-        let digits = if HALF >= 10 { 3 } else { 2 };
-        let mut h = new_histogram(digits);
+        let mut h = new_histogram(DIGITS);
         for index in self.used() {
             let n = self.counts[index];
             if n > 0 {
@@ -183,13 +185,13 @@ mod tests {
 
     /// The layouts are HdrHistogram's: every slot's value maps back to that slot, and
     /// the crate counts the value (and the top of the range) in the same slot.
-    fn slots_are_hdrhistograms_own<const HALF: u32>(digits: u8) {
-        let hdr = new_histogram(digits);
-        let slots = Latencies::<HALF>::SLOTS;
-        assert_eq!(slots, hdr.distinct_values(), "{digits} digits");
+    fn slots_are_hdrhistograms_own<const DIGITS: u8>() {
+        let hdr = new_histogram(DIGITS);
+        let slots = Latencies::<DIGITS>::SLOTS;
+        assert_eq!(slots, hdr.distinct_values(), "{DIGITS} digits");
         for index in 1..slots {
-            let (v, width) = Latencies::<HALF>::range_at(index);
-            assert_eq!(Latencies::<HALF>::index_of(v), index, "value {v}");
+            let (v, width) = Latencies::<DIGITS>::range_at(index);
+            assert_eq!(Latencies::<DIGITS>::index_of(v), index, "value {v}");
             assert_eq!(hdr.lowest_equivalent(v), v, "slot {index} starts at {v}");
             assert_eq!(hdr.highest_equivalent(v), v + width - 1, "slot {index}");
         }
@@ -197,8 +199,8 @@ mod tests {
 
     #[test]
     fn both_layouts_are_hdrhistograms_own() {
-        slots_are_hdrhistograms_own::<10>(3);
-        slots_are_hdrhistograms_own::<7>(2);
+        slots_are_hdrhistograms_own::<3>();
+        slots_are_hdrhistograms_own::<2>();
     }
 
     /// Latencies over the whole range: microseconds to beyond a day, and the ends.
@@ -215,12 +217,12 @@ mod tests {
 
     /// Recorded here, or by the crate directly: the same histogram, the same quantiles
     /// (so every figure a report or a chart prints is unchanged), whatever the count.
-    fn agrees_with_the_crate<const HALF: u32>(digits: u8) {
+    fn agrees_with_the_crate<const DIGITS: u8>() {
         let mut rng = SimRng::stream(7, "latencies");
         let quantiles = [0.0, 0.1, 0.5, 0.9, 0.95, 0.99, 0.999, 0.9999, 1.0];
-        let mut ours = Latencies::<HALF>::default();
+        let mut ours = Latencies::<DIGITS>::default();
         for n in [0, 1, 2, 3, 10, 99, 100, 101, 1_000, 200_000] {
-            let mut direct = new_histogram(digits);
+            let mut direct = new_histogram(DIGITS);
             ours.reset();
             for micros in latencies(&mut rng, n) {
                 ours.record(micros);
@@ -232,7 +234,7 @@ mod tests {
             assert_eq!(handed.max(), direct.max());
             let expected = quantiles.map(|q| direct.value_at_quantile(q));
             match ours.quantiles(quantiles) {
-                Some(got) => assert_eq!(got, expected, "{digits} digits, {n} latencies"),
+                Some(got) => assert_eq!(got, expected, "{DIGITS} digits, {n} latencies"),
                 None => assert_eq!(n, 0),
             }
         }
@@ -240,8 +242,8 @@ mod tests {
 
     #[test]
     fn hands_over_and_reads_what_the_crate_would_have_recorded() {
-        agrees_with_the_crate::<10>(3);
-        agrees_with_the_crate::<7>(2);
+        agrees_with_the_crate::<3>();
+        agrees_with_the_crate::<2>();
     }
 
     /// Adding, and clearing what is in use, leave the histograms as if recorded anew.
