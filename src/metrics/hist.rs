@@ -3,10 +3,10 @@
 //! percentiles).
 //!
 //! Both keep HdrHistogram's layout for 1 µs to [`HIST_MAX_MICROS`] at `DIGITS`
-//! significant digits — 2^k sub-buckets, each bucket twice as wide as the one below — counted by index, with the
-//! range of slots in use. Recording is a bit scan and two shifts, well under half the
-//! instructions of the crate's general `record` (any bounds, resizing, minimum and
-//! maximum kept). Clearing and reading visit only the slots in use: a chart interval
+//! significant digits — 2^k sub-buckets, each bucket twice as wide as the one below —
+//! counted by index, with the range of slots in use. Recording is a bit scan and two
+//! shifts, well under half the instructions of the crate's general `record` (any
+//! bounds, resizing, minimum and maximum kept). Clearing and reading visit only the slots in use: a chart interval
 //! holds a few dozen latencies in a few hundred slots of thousands, and clearing and
 //! scanning all of them every simulated second was a quarter of a charted M/M/4 run.
 //! Quantiles are HdrHistogram's own (the same walk, the same values, tested against
