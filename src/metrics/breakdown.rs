@@ -136,6 +136,10 @@ impl PhaseClock {
     }
 
     /// Charges the time since the last change to the current phase and enters `phase`.
+    ///
+    /// A phase left at the instant it was entered is not marked as touched: it has
+    /// nothing to add (a request sent straight onto a free core leaves the network at
+    /// once), and recording would visit it for nothing.
     #[inline]
     pub fn enter(&mut self, now_ns: u64, phase: Phase) {
         debug_assert!(phase != Phase::Retries, "retries are not clocked");
@@ -143,8 +147,10 @@ impl PhaseClock {
         let bit = 1 << k;
         let elapsed = now_ns - self.since;
         if self.touched & bit == 0 {
-            self.touched |= bit;
-            self.spent[k] = elapsed;
+            if elapsed > 0 {
+                self.touched |= bit;
+                self.spent[k] = elapsed;
+            }
         } else {
             self.spent[k] += elapsed;
         }
