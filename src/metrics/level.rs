@@ -15,6 +15,10 @@ pub struct Level {
     value: u32,
     /// Σ tᵢ·Δᵢ over its changes, in value·ns.
     moments: i128,
+    /// When it last changed: checked in debug builds only (the area is read at or
+    /// after its last change, the one condition summation by parts needs).
+    #[cfg(debug_assertions)]
+    last_ns: u64,
     area_at_warmup: u128,
     area_at_sample: u128,
 }
@@ -30,6 +34,7 @@ impl Level {
         let delta = i128::from(value) - i128::from(self.value);
         self.moments += delta * i128::from(now.0);
         self.value = value;
+        self.changed(now);
     }
 
     #[inline]
@@ -42,6 +47,7 @@ impl Level {
     pub fn inc(&mut self, now: SimTime) {
         self.value += 1;
         self.moments += i128::from(now.0);
+        self.changed(now);
     }
 
     #[inline]
@@ -49,12 +55,25 @@ impl Level {
         if self.value > 0 {
             self.value -= 1;
             self.moments -= i128::from(now.0);
+            self.changed(now);
+        }
+    }
+
+    /// Notes the time of a change (debug builds), for the check in `area_until`.
+    #[inline(always)]
+    fn changed(&mut self, _now: SimTime) {
+        #[cfg(debug_assertions)]
+        {
+            debug_assert!(self.last_ns <= _now.0, "a level changed back in time");
+            self.last_ns = _now.0;
         }
     }
 
     /// ∫ value dt from the start of the run to `now` (not before its last change), in
     /// value·ns.
     pub fn area_until(&self, now: SimTime) -> u128 {
+        #[cfg(debug_assertions)]
+        debug_assert!(self.last_ns <= now.0, "a level read before its last change");
         (i128::from(self.value) * i128::from(now.0) - self.moments) as u128
     }
 
@@ -425,6 +444,17 @@ impl Moments {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The area is exact only from a level's last change on (summation by parts):
+    /// debug builds catch a read from before it.
+    #[test]
+    #[cfg(debug_assertions)]
+    #[should_panic(expected = "a level read before its last change")]
+    fn reading_a_level_before_its_last_change_is_caught() {
+        let mut l = Level::default();
+        l.inc(SimTime(10));
+        l.area_until(SimTime(5));
+    }
 
     #[test]
     fn an_area_converts_as_the_language_converts_it() {
