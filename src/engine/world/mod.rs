@@ -1737,7 +1737,14 @@ impl World {
         } else {
             st.busy.dec(now);
         }
-        self.advance(r);
+        // A request whose program ends with this service answers here, past the step's
+        // jump on the kind of operation.
+        let q = &self.requests[r.idx as usize];
+        if !q.doomed && matches!(self.ops[q.pc as usize], Op::End) {
+            self.finish_inline(r, Ok(()));
+        } else {
+            self.advance(r);
+        }
     }
 
     // ----- connections ---------------------------------------------------------------
