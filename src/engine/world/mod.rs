@@ -1242,9 +1242,19 @@ impl World {
         loop {
             // A request of a crashed instance ends between operations, once what the
             // current one holds (a connection, a core) has been given back.
-            let q = &self.requests[r.idx as usize];
+            let q = &mut self.requests[r.idx as usize];
             if q.doomed && matches!(q.phase, phase::START | phase::PARTITION_WAIT) {
                 self.finish(r, Err(ErrorCause::Crashed));
+                return;
+            }
+            // CPU work, nearly every endpoint's first and last step, is tested for
+            // before the jump on the kind of operation: a branch the processor predicts
+            // from the steps before it, where that jump is the loop's hardest to predict.
+            if let Op::Cpu(s) = &self.ops[q.pc as usize] {
+                q.pc += 1;
+                let i = &mut self.instances[q.instance as usize];
+                let (cores, d) = (i.cores, cpu_time(s, i));
+                self.station_arrive(cores, r, d, Phase::Cpu);
                 return;
             }
             let action = self.step(r);
@@ -1293,7 +1303,8 @@ impl World {
         }
     }
 
-    /// Executes (a phase of) the current operation.
+    /// Executes (a phase of) the current operation, any but CPU work (which `advance`
+    /// serves before it steps).
     fn step(&mut self, r: ReqRef) -> Action {
         let now = self.now;
         let q = &mut self.requests[r.idx as usize];
@@ -1318,15 +1329,7 @@ impl World {
             }
         }
         match op {
-            Op::Cpu(s) => {
-                q.pc += 1;
-                let i = &mut self.instances[inst];
-                let mut d = s.sample(&mut i.rng);
-                if i.cpu_speed != 1.0 {
-                    d = SimDuration::from_sampled_nanos(d.0 as f64 / i.cpu_speed);
-                }
-                Action::Serve(i.cores, d, Phase::Cpu)
-            }
+            Op::Cpu(_) => unreachable!("advance serves CPU steps before it steps"),
             Op::External(s) => {
                 q.pc += 1;
                 Action::Delay(s.sample(&mut self.instances[inst].rng), Phase::External)
@@ -2089,6 +2092,17 @@ impl World {
         mark(caches, now);
         mark(dbs, now);
         mark(db_nodes, now);
+    }
+}
+
+/// The CPU time of a step drawn from `s` on instance `i` (scaled by its CPU speed).
+#[inline(always)]
+fn cpu_time(s: &super::sampler::Sampler, i: &mut Instance) -> SimDuration {
+    let d = s.sample(&mut i.rng);
+    if i.cpu_speed != 1.0 {
+        SimDuration::from_sampled_nanos(d.0 as f64 / i.cpu_speed)
+    } else {
+        d
     }
 }
 
