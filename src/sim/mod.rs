@@ -4,6 +4,7 @@
 pub mod queue;
 pub mod rng;
 pub mod time;
+mod ziggurat;
 
 pub use queue::{EventId, EventQueue};
 pub use rng::SimRng;

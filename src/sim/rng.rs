@@ -10,7 +10,7 @@
 use rand::RngExt as _;
 use rand::SeedableRng as _;
 use rand::rngs::Xoshiro256PlusPlus;
-use rand_distr::{Distribution, Exp1};
+use rand_distr::Distribution;
 
 /// A deterministic random stream.
 #[derive(Clone, Debug)]
@@ -49,7 +49,7 @@ impl SimRng {
     /// A standard exponential variate (mean 1).
     #[inline]
     pub fn exp1(&mut self) -> f64 {
-        Exp1.sample(&mut self.0)
+        super::ziggurat::exp1(&mut self.0)
     }
 
     /// Draws from any `rand_distr` distribution.
