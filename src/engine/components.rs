@@ -1,15 +1,12 @@
 //! What every component kind's runtime shares: request references, routing targets,
-//! queueing stations (app cores, database cores, cache servers), partitions, and the
-//! [`Warm`] mark. Each kind's own state is in `super::kinds` (re-exported here); the
-//! request flow that moves requests between them lives in [`super::world`].
+//! partitions, the [`Warm`] mark, and queueing stations (from `super::station`). Each
+//! kind's own state is in `super::kinds` (re-exported here); the request flow that moves
+//! requests between them lives in [`super::world`].
 
-use std::collections::VecDeque;
-
-use crate::metrics::breakdown::Phase;
-use crate::metrics::level::{Counter, DurationSum, Level, Moments, Occupancy};
 use crate::sim::{SimDuration, SimRng, SimTime};
 
 pub use super::kinds::*;
+pub use super::station::Station;
 
 /// "No index" marker for optional `u32` indices.
 pub const NONE: u32 = u32::MAX;
@@ -49,86 +46,6 @@ pub enum Origin {
     Call { parent: ReqRef },
     /// A queue's worker ran it as a job: the queue retries or dead-letters it.
     Job { queue: u32 },
-}
-
-/// A FCFS multi-server resource: app cores, database cores, a cache server.
-pub struct Station {
-    pub servers: u32,
-    /// What a request waiting in its line is doing, for the latency breakdown.
-    pub wait_phase: Phase,
-    /// Busy servers, against `servers` while its instance is up (0 while it is down).
-    pub busy: Occupancy,
-    pub queue: VecDeque<(ReqRef, SimDuration, SimTime)>,
-    pub queue_len: Level,
-    pub sojourn: DurationSum,
-    pub wait: DurationSum,
-    pub arrivals: Counter,
-    /// Arrivals that found every server busy and had to queue.
-    pub delayed: Counter,
-    /// Times between arrivals and the service times drawn, for the theory beside the
-    /// simulated figures (their squared coefficients of variation).
-    pub interarrival: Moments,
-    pub last_arrival: Option<SimTime>,
-    pub service: Moments,
-}
-
-impl Warm for Station {
-    fn mark_warmup(&mut self, now: SimTime) {
-        self.busy.mark_warmup(now);
-        self.queue_len.mark_warmup(now);
-        self.sojourn.mark_warmup();
-        self.wait.mark_warmup();
-        self.arrivals.mark_warmup();
-        self.delayed.mark_warmup();
-        self.interarrival.mark_warmup();
-        self.service.mark_warmup();
-    }
-}
-
-impl Station {
-    /// Requests at the station: in service or in its line. (Not a level of its own:
-    /// its time average is that of the two, see [`Station::mean_in_system`].)
-    #[inline]
-    pub fn in_system(&self) -> u32 {
-        self.busy.value() + self.queue_len.value()
-    }
-
-    /// Mean requests at the station since the warm-up.
-    pub fn mean_in_system(&self, warmup_end: SimTime, now: SimTime) -> f64 {
-        Level::mean_of_sum_since_warmup(self.busy.level(), &self.queue_len, warmup_end, now)
-    }
-
-    /// A station with `servers` servers, counted in capacity from `now` if `up`; a
-    /// request in its line is in `wait_phase`.
-    pub fn new(servers: u32, now: SimTime, up: bool, wait_phase: Phase) -> Self {
-        let mut busy = Occupancy::default();
-        busy.set_servers(now, if up { servers } else { 0 });
-        Self {
-            servers,
-            wait_phase,
-            busy,
-            queue: VecDeque::new(),
-            queue_len: Level::default(),
-            sojourn: DurationSum::default(),
-            wait: DurationSum::default(),
-            arrivals: Counter::default(),
-            delayed: Counter::default(),
-            interarrival: Moments::default(),
-            last_arrival: None,
-            service: Moments::default(),
-        }
-    }
-
-    /// A request arrives now asking for `service`.
-    #[inline]
-    pub fn record_arrival(&mut self, now: SimTime, service: SimDuration) {
-        self.arrivals.inc();
-        if let Some(last) = self.last_arrival {
-            self.interarrival.record(now.since(last).0);
-        }
-        self.last_arrival = Some(now);
-        self.service.record(service.0);
-    }
 }
 
 /// Puts `item` in a slot of `slots` freed earlier (listed in `free`), or in a new one at

@@ -420,6 +420,7 @@ impl World {
     /// One value per series for the interval since the previous sample; resets the
     /// interval meters.
     pub fn take_sample(&mut self) -> &[f64] {
+        self.settle_stations();
         // The previous sample's vector, emptied: a sample a simulated second allocates
         // nothing.
         let mut values = Values(std::mem::take(&mut self.sample_values));

@@ -17,6 +17,7 @@ mod measure;
 pub use measure::query_rate_metric;
 mod program;
 mod sampler;
+mod station;
 mod world;
 
 use crate::metrics::{Glance, SeriesSet, Summary};
@@ -397,6 +398,13 @@ impl Simulation {
     /// Processes events up to and including simulated time `target` (capped at the end of
     /// the run), or until `max_events` have been processed.
     pub fn advance_until(&mut self, target: SimTime, max_events: u64) -> Advance {
+        let advance = self.run_events(target, max_events);
+        // Whatever reads the world next sees the planned stations as of now.
+        self.world.settle_stations();
+        advance
+    }
+
+    fn run_events(&mut self, target: SimTime, max_events: u64) -> Advance {
         if self.stall.is_some() {
             return Advance::Stalled;
         }

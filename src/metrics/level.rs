@@ -59,6 +59,22 @@ impl Level {
         }
     }
 
+    /// One less from `at`, a time already passed, though changes after it may be
+    /// recorded: the area up to any time after every change stays exact, since the sum
+    /// over the changes does not depend on their order. (Until it is recorded, the value
+    /// counts one too many: its caller records it before the value is read.)
+    #[inline]
+    pub fn dec_back_to(&mut self, at: SimTime) {
+        if self.value > 0 {
+            self.value -= 1;
+            self.moments -= i128::from(at.0);
+            #[cfg(debug_assertions)]
+            {
+                self.last_ns = self.last_ns.max(at.0);
+            }
+        }
+    }
+
     /// Notes the time of a change (debug builds), for the check in `area_until`.
     #[inline(always)]
     fn changed(&mut self, _now: SimTime) {
@@ -205,6 +221,19 @@ impl Occupancy {
         if self.capacity.value() > self.servers.value() {
             self.capacity
                 .set(now, self.servers.value().max(self.busy.value()));
+        }
+    }
+
+    /// One server less busy from `at`, a time already passed (see
+    /// [`Level::dec_back_to`]). The capacity follows servers taken away that finish
+    /// exactly when their ends are given in time order, after every change of
+    /// `servers`.
+    #[inline]
+    pub fn dec_back_to(&mut self, at: SimTime) {
+        self.busy.dec_back_to(at);
+        if self.capacity.value() > self.servers.value() {
+            self.capacity
+                .set(at, self.servers.value().max(self.busy.value()));
         }
     }
 

@@ -85,7 +85,7 @@ impl World {
     pub(in crate::engine) fn build_cache(&mut self, s: &CacheSpec) {
         let station = if s.scope == CacheScope::Shared {
             self.stations
-                .push(Station::new(s.servers, SimTime::ZERO, true, Phase::Cache));
+                .push(Station::planned(s.servers, SimTime::ZERO, Phase::Cache));
             (self.stations.len() - 1) as u32
         } else {
             NONE

@@ -237,7 +237,7 @@ impl World {
                 };
                 let station = self.stations.len() as u32;
                 self.stations
-                    .push(Station::new(s.cores, SimTime::ZERO, true, Phase::DbQueue));
+                    .push(Station::planned(s.cores, SimTime::ZERO, Phase::DbQueue));
                 nodes.push(self.db_nodes.len() as u32);
                 let mut connections = Occupancy::default();
                 connections.set_servers(SimTime::ZERO, s.max_connections);

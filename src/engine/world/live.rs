@@ -187,12 +187,20 @@ impl World {
         tier.sessions_lost.add(lost);
     }
 
-    /// Sets a station's servers; more servers start queued work at once, fewer let the
-    /// busy ones finish first.
+    /// Sets a station's servers. Served by events: more servers start queued work at
+    /// once, fewer let the busy ones finish first. Planned at arrival: more servers take
+    /// new requests at once, fewer let the busy ones finish the work planned for them.
     pub(in crate::engine) fn set_servers(&mut self, station: u32, servers: u32, up: bool) {
         let now = self.now;
         let st = &mut self.stations[station as usize];
         st.servers = servers;
+        if st.is_planned() {
+            st.replan_servers(now, servers);
+            if up {
+                st.busy.set_servers(now, servers);
+            }
+            return;
+        }
         if up {
             st.busy.set_servers(now, servers);
         }

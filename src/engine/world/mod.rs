@@ -70,14 +70,14 @@ mod phase {
     pub const START: u8 = 0;
     pub const CONNECTED: u8 = 1;
     pub const CONNECT_CPU_DONE: u8 = 2;
-    pub const AT_SERVER: u8 = 3;
-    pub const SERVED: u8 = 4;
+    /// At the station (or on the way back from it): it resumes once answered.
+    pub const SERVED: u8 = 3;
     /// Waiting in a pooler for a server connection.
-    pub const GATE_WAIT: u8 = 5;
+    pub const GATE_WAIT: u8 = 4;
     /// Given a pooler's server connection: on to the database.
-    pub const GATE_GRANTED: u8 = 6;
+    pub const GATE_GRANTED: u8 = 5;
     /// Held by a partition that drops packets (since `sub_enter`), before the operation.
-    pub const PARTITION_WAIT: u8 = 7;
+    pub const PARTITION_WAIT: u8 = 6;
 }
 
 /// A request in flight.
@@ -184,8 +184,15 @@ enum Routed {
 enum Action {
     /// Go on with the next operation immediately.
     Continue,
-    /// Wait for a station's service, spent in the phase given once served.
-    Serve(u32, SimDuration, Phase),
+    /// Visit a station planned at arrival: its service is spent in `phase`, then the
+    /// way `back` (the network's, when it is not zero) in `back_phase`.
+    Serve {
+        station: u32,
+        service: SimDuration,
+        phase: Phase,
+        back: SimDuration,
+        back_phase: Phase,
+    },
     /// Wait for a pure delay, spent in the phase given.
     Delay(SimDuration, Phase),
     /// Acquire a connection for a query.
@@ -464,6 +471,18 @@ impl World {
                 format!("queue {:?}", self.queues[queue as usize].id)
             }
             Event::WarmupEnd | Event::Sample => "the run itself".to_owned(),
+        }
+    }
+
+    /// Brings the stations planned at arrival (caches' and databases') up to now, for
+    /// whatever reads their busy servers and lines next.
+    pub fn settle_stations(&mut self) {
+        let now = self.now;
+        let planned = self.caches.iter().map(|c| c.station);
+        for s in planned.chain(self.db_nodes.iter().map(|n| n.station)) {
+            if s != NONE {
+                self.stations[s as usize].settle(now);
+            }
         }
     }
 
@@ -1260,8 +1279,14 @@ impl World {
             let action = self.step(r);
             match action {
                 Action::Continue => {}
-                Action::Serve(station, d, phase) => {
-                    self.station_arrive(station, r, d, phase);
+                Action::Serve {
+                    station,
+                    service,
+                    phase,
+                    back,
+                    back_phase,
+                } => {
+                    self.visit(r, station, service, phase, back, back_phase);
                     return;
                 }
                 Action::Delay(d, phase) => {
@@ -1513,7 +1538,13 @@ impl World {
                         if cpu.0 == 0 || database.pooler.is_some() {
                             Action::Continue
                         } else {
-                            Action::Serve(node.station, cpu, Phase::Connect)
+                            Action::Serve {
+                                station: node.station,
+                                service: cpu,
+                                phase: Phase::Connect,
+                                back: SimDuration::ZERO,
+                                back_phase: Phase::Connect,
+                            }
                         }
                     }
                     phase::CONNECT_CPU_DONE | phase::GATE_GRANTED => {
@@ -1530,21 +1561,17 @@ impl World {
                             node.gate_free -= 1;
                             node.gate_wait.record(0);
                         }
-                        q.phase = phase::AT_SERVER;
-                        let extra = spike_extra(database.spike, now);
-                        Action::Delay(
-                            SimDuration(database.network.sample(&mut node.rng).0 + extra.0),
-                            Phase::Network,
-                        )
-                    }
-                    phase::AT_SERVER => {
+                        // The query's round trip on the network is spent after its
+                        // service, so that one event brings it back (see
+                        // `super::station`).
                         q.phase = phase::SERVED;
                         q.sub_enter = now;
-                        let node = &mut self.db_nodes[q.conn_node as usize];
+                        let extra = spike_extra(database.spike, now);
+                        let back = SimDuration(database.network.sample(&mut node.rng).0 + extra.0);
                         if node.is_down(now) {
                             // Nobody answers: give the connection back and fail.
                             q.call_error = Some(ErrorCause::DbDown);
-                            return Action::Continue;
+                            return Action::Delay(back, Phase::Network);
                         }
                         if !*write && node.replica && database.track_stale {
                             database.replica_reads.inc();
@@ -1560,7 +1587,13 @@ impl World {
                         let cost = qr.cost.sample(&mut node.rng);
                         qr.count.inc();
                         qr.time.record(cost.0);
-                        Action::Serve(node.station, cost, Phase::DbService)
+                        Action::Serve {
+                            station: node.station,
+                            service: cost,
+                            phase: Phase::DbService,
+                            back,
+                            back_phase: Phase::Network,
+                        }
                     }
                     _ => {
                         // Query answered (or its node died): give the connection back.
@@ -1714,6 +1747,35 @@ impl World {
             st.queue.push_back((r, service, now));
             st.queue_len.inc(now);
         }
+    }
+
+    /// A request visits a station planned at arrival: it comes back once served (its
+    /// service spent in `phase`) and after the way `back` (spent in `back_phase`).
+    #[inline]
+    fn visit(
+        &mut self,
+        r: ReqRef,
+        s: u32,
+        service: SimDuration,
+        phase: Phase,
+        back: SimDuration,
+        back_phase: Phase,
+    ) {
+        let now = self.now;
+        let st = &mut self.stations[s as usize];
+        let wait_phase = st.wait_phase;
+        let planned = st.plan(now, service);
+        let q = &mut self.requests[r.idx as usize];
+        q.sub_enter = now;
+        if planned.start > now {
+            q.clock.enter(now.0, wait_phase);
+        }
+        q.clock.enter(planned.start.0, phase);
+        if back.0 > 0 {
+            q.clock.enter(planned.end.0, back_phase);
+        }
+        self.queue
+            .schedule(planned.end + back, Event::Resume { req: r });
     }
 
     fn service_done(&mut self, s: u32, r: ReqRef) {
@@ -1881,6 +1943,10 @@ impl World {
                 replicas[database.rng.below(replicas.len() as u64) as usize]
             }
             crate::model::ReplicaPolicy::LeastLoaded => {
+                for &n in replicas {
+                    let now = self.now;
+                    self.stations[self.db_nodes[n as usize].station as usize].settle(now);
+                }
                 let load = |n: u32| {
                     let station = self.db_nodes[n as usize].station;
                     self.stations[station as usize].in_system()
@@ -1903,6 +1969,10 @@ impl World {
                 database.rng.below(pool.idle.len() as u64) as usize
             }
             crate::model::ReplicaPolicy::LeastLoaded => {
+                for &n in &pool.idle {
+                    let now = self.now;
+                    self.stations[self.db_nodes[n as usize].station as usize].settle(now);
+                }
                 let load = |k: usize| {
                     let station = self.db_nodes[pool.idle[k] as usize].station;
                     self.stations[station as usize].in_system()
@@ -2171,21 +2241,18 @@ fn cache_trip(
 ) -> Option<Action> {
     match (c.scope, q.phase) {
         (CacheScope::Shared, phase::START) => {
-            q.phase = phase::AT_SERVER;
-            let extra = spike_extra(c.spike, now);
-            Some(Action::Delay(
-                SimDuration(c.network.sample(&mut c.rng).0 + extra.0),
-                Phase::Cache,
-            ))
-        }
-        (CacheScope::Shared, phase::AT_SERVER) => {
+            // The round trip on the network is spent after the cache's work, so that
+            // one event brings the request back (see `super::station`).
             q.phase = phase::SERVED;
-            q.sub_enter = now;
-            Some(Action::Serve(
-                c.station,
-                c.op.sample(&mut c.rng),
-                Phase::Cache,
-            ))
+            let extra = spike_extra(c.spike, now);
+            let back = SimDuration(c.network.sample(&mut c.rng).0 + extra.0);
+            Some(Action::Serve {
+                station: c.station,
+                service: c.op.sample(&mut c.rng),
+                phase: Phase::Cache,
+                back,
+                back_phase: Phase::Cache,
+            })
         }
         (CacheScope::Local, phase::START) => {
             q.phase = phase::SERVED;
