@@ -56,10 +56,9 @@ pub struct Station {
 /// its start is recorded there once passed, at the next request or settling.
 #[derive(Debug, Default)]
 struct Plan {
-    /// Each server's end of its planned work (not after now: idle).
-    ends: Vec<SimTime>,
-    /// Whether the server's busy spell is still counted (its end not yet recorded).
-    counted: Vec<bool>,
+    /// Its servers, a binary min-heap on the end of their planned work: the first is
+    /// the one free earliest, found at once however many cores a database has.
+    servers: Vec<Server>,
     /// Servers taken away that still finish their planned work: its ends.
     retiring: Vec<SimTime>,
     /// Starts of the planned requests counted in the line, in order (they never
@@ -67,6 +66,16 @@ struct Plan {
     starts: VecDeque<SimTime>,
     /// Reused by [`Station::settle`] to put the ends it records in order.
     due: Vec<SimTime>,
+}
+
+/// A server of a planned station.
+#[derive(Clone, Copy, Debug)]
+struct Server {
+    /// When its planned work ends (not after now: it is idle).
+    end: SimTime,
+    /// Whether its busy spell is still counted in the busy level (its end not yet
+    /// recorded there).
+    counted: bool,
 }
 
 /// When a planned request starts and ends its service.
@@ -118,15 +127,20 @@ impl Station {
     pub fn planned(servers: u32, now: SimTime, wait_phase: Phase) -> Self {
         let mut st = Self::new(servers, now, true, wait_phase);
         let servers = servers.max(1) as usize;
-        st.plan.ends = vec![now; servers];
-        st.plan.counted = vec![false; servers];
+        st.plan.servers = vec![
+            Server {
+                end: now,
+                counted: false,
+            };
+            servers
+        ];
         st
     }
 
     /// Whether requests are planned at arrival rather than served by events.
     #[inline]
     pub fn is_planned(&self) -> bool {
-        !self.plan.ends.is_empty()
+        !self.plan.servers.is_empty()
     }
 
     /// Requests at the station: in service or in its line (of a planned station, as of
@@ -171,27 +185,23 @@ impl Station {
             self.queue_len.dec_back_to(start);
             plan.starts.pop_front();
         }
-        let mut k = 0;
-        for (i, end) in plan.ends.iter().enumerate().skip(1) {
-            if *end < plan.ends[k] {
-                k = i;
-            }
-        }
-        let free = plan.ends[k];
-        let start = free.max(now);
+        let first = plan.servers[0];
+        let start = first.end.max(now);
         let end = start + service;
-        plan.ends[k] = end;
+        let mut counted = first.counted;
         if start == now {
-            // An idle server: its last spell ended at `free`, a new one lasts to `end`
-            // (a zero service is over at once).
-            if plan.counted[k] {
-                self.busy.dec_back_to(free);
+            // An idle server: its last spell ended at `first.end`, a new one lasts to
+            // `end` (a zero service is over at once).
+            if first.counted {
+                self.busy.dec_back_to(first.end);
             }
-            plan.counted[k] = end > now;
-            if end > now {
+            counted = end > now;
+            if counted {
                 self.busy.inc(now);
             }
-        } else {
+        }
+        replace_first(&mut plan.servers, Server { end, counted });
+        if start > now {
             // Its spell goes on through this request.
             self.delayed.inc();
             self.queue_len.inc(now);
@@ -215,10 +225,10 @@ impl Station {
         }
         // In time order, so that the capacity follows servers taken away exactly.
         plan.due.clear();
-        for (end, counted) in plan.ends.iter().zip(&mut plan.counted) {
-            if *counted && *end <= now {
-                *counted = false;
-                plan.due.push(*end);
+        for server in &mut plan.servers {
+            if server.counted && server.end <= now {
+                server.counted = false;
+                plan.due.push(server.end);
             }
         }
         if !plan.retiring.is_empty() {
@@ -239,22 +249,52 @@ impl Station {
         self.settle(now);
         let plan = &mut self.plan;
         let servers = servers.max(1) as usize;
-        if servers >= plan.ends.len() {
-            plan.ends.resize(servers, now);
-            plan.counted.resize(servers, false);
+        // In order of their ends, a valid heap, and the idle leave before the busy.
+        // (Settled: a server is counted busy exactly when its work ends after now.)
+        plan.servers.sort_unstable_by_key(|server| server.end);
+        if servers >= plan.servers.len() {
+            let idle = Server {
+                end: now,
+                counted: false,
+            };
+            plan.servers.resize(servers, idle);
+            plan.servers.sort_unstable_by_key(|server| server.end);
             return;
         }
-        // Earliest free first: the idle leave before the busy. (Settled: a server is
-        // counted busy exactly when its work ends after now.)
-        plan.ends.sort_unstable();
-        let leaving = plan.ends.len() - servers;
-        plan.retiring
-            .extend(plan.ends.drain(..leaving).filter(|end| *end > now));
-        for (counted, end) in plan.counted.iter_mut().zip(&plan.ends) {
-            *counted = *end > now;
-        }
-        plan.counted.truncate(servers);
+        let leaving = plan.servers.len() - servers;
+        plan.retiring.extend(
+            plan.servers
+                .drain(..leaving)
+                .filter(|server| server.end > now)
+                .map(|server| server.end),
+        );
     }
+}
+
+/// Puts `server` in place of the first of `heap` (a binary min-heap on `end`) and moves it
+/// down to where it belongs.
+#[inline]
+fn replace_first(heap: &mut [Server], server: Server) {
+    let len = heap.len();
+    let mut pos = 0;
+    loop {
+        let left = 2 * pos + 1;
+        if left >= len {
+            break;
+        }
+        let right = left + 1;
+        let child = if right < len && heap[right].end < heap[left].end {
+            right
+        } else {
+            left
+        };
+        if server.end <= heap[child].end {
+            break;
+        }
+        heap[pos] = heap[child];
+        pos = child;
+    }
+    heap[pos] = server;
 }
 
 #[cfg(test)]
@@ -367,6 +407,7 @@ mod tests {
             (1, 1_000.0, 800.0),
             (3, 1_000.0, 2_900.0),
             (8, 100.0, 700.0),
+            (64, 10.0, 630.0),
         ] {
             let jobs = jobs(u64::from(servers), 20_000, gap, service);
             let reference = by_events(servers, &jobs);
