@@ -10,6 +10,11 @@
 //! new entry down once, instead of a pop's sift down and up followed by a push's sift
 //! up. Every key is unique, so the order events come out in does not depend on how the
 //! heap holds them.
+//!
+//! One recurring event may wait beside the heap ([`EventQueue::schedule_aside`]): the
+//! engine keeps the first client's next arrival there, so an arrival is taken and its
+//! successor scheduled without moving the heap, in the same order it would come out of
+//! the heap.
 
 use rustc_hash::FxHashSet;
 
@@ -39,6 +44,8 @@ pub struct EventQueue<E> {
     cancelled: FxHashSet<u64>,
     /// The top entry was popped and is only waiting to be overwritten or removed.
     hole: bool,
+    /// One event kept beside the heap ([`EventQueue::schedule_aside`]).
+    aside: Option<Entry<E>>,
 }
 
 impl<E> Default for EventQueue<E> {
@@ -48,6 +55,7 @@ impl<E> Default for EventQueue<E> {
             next_seq: 0,
             cancelled: FxHashSet::default(),
             hole: false,
+            aside: None,
         }
     }
 }
@@ -72,6 +80,22 @@ impl<E: Copy> EventQueue<E> {
         } else {
             self.sift_up(entry);
         }
+        EventId(seq)
+    }
+
+    /// Schedules `event` at `at` beside the heap, for a recurring event that is always
+    /// scheduled again when it runs (a client's next arrival): it comes out in the same
+    /// order as from the heap, but neither scheduling nor taking it moves the heap. At
+    /// most one event is aside at a time.
+    #[inline(always)]
+    pub fn schedule_aside(&mut self, at: SimTime, event: E) -> EventId {
+        debug_assert!(self.aside.is_none(), "one event aside at a time");
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        self.aside = Some(Entry {
+            key: (u128::from(at.0) << 64) | u128::from(seq),
+            event,
+        });
         EventId(seq)
     }
 
@@ -140,7 +164,9 @@ impl<E: Copy> EventQueue<E> {
 
     /// Cancels a scheduled event. Cancelling an event that already ran is a no-op.
     pub fn cancel(&mut self, id: EventId) {
-        if id.0 < self.next_seq {
+        if self.aside.is_some_and(|a| a.key as u64 == id.0) {
+            self.aside = None;
+        } else if id.0 < self.next_seq {
             self.cancelled.insert(id.0);
         }
     }
@@ -149,7 +175,13 @@ impl<E: Copy> EventQueue<E> {
     pub fn peek_time(&mut self) -> Option<SimTime> {
         self.fill_hole();
         self.drop_cancelled_top();
-        self.heap.first().map(|e| SimTime((e.key >> 64) as u64))
+        let heap = self.heap.first().map(|e| e.key);
+        let aside = self.aside.map(|e| e.key);
+        let key = match (heap, aside) {
+            (Some(h), Some(a)) => h.min(a),
+            (h, a) => h.or(a)?,
+        };
+        Some(SimTime((key >> 64) as u64))
     }
 
     /// Removes and returns the next live event if it is due at or before `limit`.
@@ -157,6 +189,16 @@ impl<E: Copy> EventQueue<E> {
     pub fn pop_until(&mut self, limit: SimTime) -> Option<(SimTime, E)> {
         self.fill_hole();
         self.drop_cancelled_top();
+        if let Some(aside) = self.aside
+            && self.heap.first().is_none_or(|top| aside.key < top.key)
+        {
+            let at = SimTime((aside.key >> 64) as u64);
+            if at > limit {
+                return None;
+            }
+            self.aside = None;
+            return Some((at, aside.event));
+        }
         let top = self.heap.first()?;
         let at = SimTime((top.key >> 64) as u64);
         if at > limit {
@@ -181,9 +223,9 @@ impl<E: Copy> EventQueue<E> {
         }
     }
 
-    /// Number of entries in the heap, including cancelled ones not yet discarded.
+    /// Number of entries, including cancelled ones not yet discarded.
     pub fn len(&self) -> usize {
-        self.heap.len() - usize::from(self.hole)
+        self.heap.len() - usize::from(self.hole) + usize::from(self.aside.is_some())
     }
 
     /// No entries at all, cancelled or not (see [`EventQueue::peek_time`] for the next
@@ -252,17 +294,25 @@ mod tests {
         /// sorted list of `(time, scheduling order)`.
         #[test]
         fn any_mix_of_operations_pops_in_the_order_of_a_sorted_list(
-            ops in proptest::collection::vec((0u8..5, 0u64..50), 1..400)
+            ops in proptest::collection::vec((0u8..6, 0u64..50), 1..400)
         ) {
             let mut q = EventQueue::default();
             let mut reference = std::collections::BTreeMap::new();
             let mut ids = Vec::new();
+            // The key of the event aside, if one is.
+            let mut aside = None;
             let (mut now, mut n) = (0u64, 0u32);
             for (op, x) in ops {
                 match op {
-                    0 | 1 => {
+                    0 | 1 | 5 => {
                         let at = now + x;
-                        ids.push((q.schedule(SimTime(at), n), (at, n)));
+                        let id = if op == 5 && aside.is_none() {
+                            aside = Some((at, n));
+                            q.schedule_aside(SimTime(at), n)
+                        } else {
+                            q.schedule(SimTime(at), n)
+                        };
+                        ids.push((id, (at, n)));
                         reference.insert((at, n), n);
                         n += 1;
                     }
@@ -280,6 +330,9 @@ mod tests {
                         if let Some((key, _)) = expected {
                             reference.remove(&key);
                             now = key.0;
+                            if aside == Some(key) {
+                                aside = None;
+                            }
                         }
                     }
                     3 => {
@@ -290,6 +343,9 @@ mod tests {
                         if let Some((id, key)) = ids.get(x as usize % ids.len().max(1)) {
                             q.cancel(*id);
                             reference.remove(key);
+                            if aside == Some(*key) {
+                                aside = None;
+                            }
                         }
                     }
                 }
