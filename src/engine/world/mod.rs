@@ -1771,7 +1771,7 @@ impl World {
             q.clock.enter(now.0, wait_phase);
         }
         q.clock.enter(planned.start.0, phase);
-        if back.0 > 0 {
+        if back.0 > 0 && back_phase != phase {
             q.clock.enter(planned.end.0, back_phase);
         }
         self.queue
@@ -1938,6 +1938,10 @@ impl World {
         let database = &mut self.dbs[db as usize];
         let first = (shard * database.per_shard) as usize;
         let replicas = &database.nodes[first + 1..first + database.per_shard as usize];
+        if let [only] = replicas {
+            // Nothing to choose (and no random draw for it).
+            return *only;
+        }
         match database.replica_policy {
             crate::model::ReplicaPolicy::Random => {
                 replicas[database.rng.below(replicas.len() as u64) as usize]
