@@ -19,6 +19,7 @@ use std::collections::VecDeque;
 
 use crate::metrics::breakdown::Phase;
 use crate::metrics::level::{Counter, DurationSum, Level, Moments, Occupancy};
+use crate::sim::queue::sift_down_from_top;
 use crate::sim::{SimDuration, SimTime};
 
 use super::components::{ReqRef, Warm};
@@ -200,7 +201,8 @@ impl Station {
                 self.busy.inc(now);
             }
         }
-        replace_first(&mut plan.servers, Server { end, counted });
+        // The served one's new end in place of its old, then down to where it belongs.
+        sift_down_from_top(&mut plan.servers, Server { end, counted }, |s| s.end);
         if start > now {
             // Its spell goes on through this request.
             self.delayed.inc();
@@ -269,32 +271,6 @@ impl Station {
                 .map(|server| server.end),
         );
     }
-}
-
-/// Puts `server` in place of the first of `heap` (a binary min-heap on `end`) and moves it
-/// down to where it belongs.
-#[inline]
-fn replace_first(heap: &mut [Server], server: Server) {
-    let len = heap.len();
-    let mut pos = 0;
-    loop {
-        let left = 2 * pos + 1;
-        if left >= len {
-            break;
-        }
-        let right = left + 1;
-        let child = if right < len && heap[right].end < heap[left].end {
-            right
-        } else {
-            left
-        };
-        if server.end <= heap[child].end {
-            break;
-        }
-        heap[pos] = heap[child];
-        pos = child;
-    }
-    heap[pos] = server;
 }
 
 #[cfg(test)]

@@ -119,28 +119,7 @@ impl<E: Copy> EventQueue<E> {
     /// Places `entry` at the top (which is free) and moves it down to where it belongs.
     #[inline]
     fn sift_down_from_top(&mut self, entry: Entry<E>) {
-        let heap = &mut self.heap[..];
-        let len = heap.len();
-        let mut pos = 0;
-        loop {
-            let left = 2 * pos + 1;
-            if left >= len {
-                break;
-            }
-            let right = left + 1;
-            let child = if right < len && heap[right].key < heap[left].key {
-                right
-            } else {
-                left
-            };
-            let below = heap[child];
-            if entry.key <= below.key {
-                break;
-            }
-            heap[pos] = below;
-            pos = child;
-        }
-        heap[pos] = entry;
+        sift_down_from_top(&mut self.heap, entry, |e| e.key);
     }
 
     /// Removes the popped entry still at the top, if there is one.
@@ -233,6 +212,35 @@ impl<E: Copy> EventQueue<E> {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+}
+
+/// Places `entry` in the free top slot of `heap`, a binary min-heap by `key`, and moves
+/// it down to where it belongs: in registers, written once (see [`EventQueue`]). Also
+/// keeps the servers of a planned station in order of their ends.
+#[inline(always)]
+pub fn sift_down_from_top<T: Copy, K: Ord>(heap: &mut [T], entry: T, key: impl Fn(&T) -> K) {
+    let len = heap.len();
+    let at = key(&entry);
+    let mut pos = 0;
+    loop {
+        let left = 2 * pos + 1;
+        if left >= len {
+            break;
+        }
+        let right = left + 1;
+        let child = if right < len && key(&heap[right]) < key(&heap[left]) {
+            right
+        } else {
+            left
+        };
+        let below = heap[child];
+        if at <= key(&below) {
+            break;
+        }
+        heap[pos] = below;
+        pos = child;
+    }
+    heap[pos] = entry;
 }
 
 #[cfg(test)]
