@@ -295,6 +295,55 @@ mod tests {
         assert!(matches!(huge.index, Index::Hashed(_)));
     }
 
+    /// Against the definition, a list in order of use: the same hits, ages, evictions
+    /// and size, with a node per key and with hashing, through clears.
+    #[test]
+    fn behaves_as_a_list_in_order_of_use() {
+        let (capacity, keys) = (40u64, 240u64);
+        let mut direct = Lru::with_key_space(capacity, keys);
+        let mut hashed = Lru::new(capacity);
+        // Most recent last: (key, stored at).
+        let mut list: Vec<(u64, u64)> = Vec::new();
+        let mut rng = crate::sim::SimRng::stream(5, "lru list");
+        for step in 0..30_000u64 {
+            let now = step * 7;
+            let key = rng.below(keys).min(rng.below(keys));
+            let ttl = Some(1_500);
+            let expected = list.iter().position(|e| e.0 == key).and_then(|at| {
+                let age = now - list[at].1;
+                (age < 1_500).then(|| {
+                    let e = list.remove(at);
+                    list.push(e);
+                    age
+                })
+            });
+            for lru in [&mut direct, &mut hashed] {
+                assert_eq!(lru.age(key, SimTime(now), ttl), expected, "step {step}");
+            }
+            if expected.is_none() {
+                match list.iter().position(|e| e.0 == key) {
+                    Some(at) => {
+                        list.remove(at);
+                    }
+                    None if list.len() == capacity as usize => {
+                        list.remove(0);
+                    }
+                    None => {}
+                }
+                list.push((key, now));
+                direct.insert(key, SimTime(now));
+                hashed.insert(key, SimTime(now));
+            }
+            assert_eq!(direct.len(), list.len());
+            assert_eq!(hashed.len(), list.len());
+            if step % 10_007 == 10_006 {
+                list.clear();
+                direct.clear();
+                hashed.clear();
+            }
+        }
+    }
+
     #[test]
     fn entries_expire_after_ttl() {
         let mut l = Lru::new(10);
