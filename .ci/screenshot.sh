@@ -12,8 +12,10 @@
 #
 # The README's screenshot: cargo build --release &&
 #   CLICK=740,200 .ci/screenshot.sh assets/screenshot.png 12 -- --speed 2
-# The Experiments panel's (clicks Start): cargo build --release &&
-#   CLICK=157,311 CLICK_AFTER=3 .ci/screenshot.sh assets/experiments.png 100 -- --panel experiments
+# The Experiments panel's (clicks Start, with Search the capacity ticked as it is by
+# default: a fresh HOME, since the panel's settings are remembered between sessions):
+#   cargo build --release && HOME=$(mktemp -d) CLICK=157,311 CLICK_AFTER=3 \
+#   .ci/screenshot.sh assets/experiments.png 100 -- --panel experiments
 # The cheapest configuration's (plan mode, Add parameter, load ×3, Start: app.instances
 # × postgres.cores at 2400 req/s):
 #   CLICK="273,117 190,283 247,443:3 157,495" CLICK_AFTER=2 \
