@@ -180,12 +180,7 @@ impl Station {
         }
         self.record_arrival(now, service);
         let plan = &mut self.plan;
-        while let Some(&start) = plan.starts.front()
-            && start <= now
-        {
-            self.queue_len.dec_back_to(start);
-            plan.starts.pop_front();
-        }
+        leave_line_until(now, &mut plan.starts, &mut self.queue_len);
         let first = plan.servers[0];
         let start = first.end.max(now);
         let end = start + service;
@@ -219,12 +214,7 @@ impl Station {
     /// each at its own time. (Nothing to do for a station served by events.)
     pub fn settle(&mut self, now: SimTime) {
         let plan = &mut self.plan;
-        while let Some(&start) = plan.starts.front()
-            && start <= now
-        {
-            self.queue_len.dec_back_to(start);
-            plan.starts.pop_front();
-        }
+        leave_line_until(now, &mut plan.starts, &mut self.queue_len);
         // In time order, so that the capacity follows servers taken away exactly.
         plan.due.clear();
         for server in &mut plan.servers {
@@ -270,6 +260,18 @@ impl Station {
                 .filter(|server| server.end > now)
                 .map(|server| server.end),
         );
+    }
+}
+
+/// The planned requests whose start came by `now` leave the line (`starts`, counted in
+/// `queue_len`), each at its start.
+#[inline(always)]
+fn leave_line_until(now: SimTime, starts: &mut VecDeque<SimTime>, queue_len: &mut Level) {
+    while let Some(&start) = starts.front()
+        && start <= now
+    {
+        queue_len.dec_back_to(start);
+        starts.pop_front();
     }
 }
 

@@ -1947,8 +1947,8 @@ impl World {
                 replicas[database.rng.below(replicas.len() as u64) as usize]
             }
             crate::model::ReplicaPolicy::LeastLoaded => {
+                let now = self.now;
                 for &n in replicas {
-                    let now = self.now;
                     self.stations[self.db_nodes[n as usize].station as usize].settle(now);
                 }
                 let load = |n: u32| {
@@ -1973,8 +1973,8 @@ impl World {
                 database.rng.below(pool.idle.len() as u64) as usize
             }
             crate::model::ReplicaPolicy::LeastLoaded => {
+                let now = self.now;
                 for &n in &pool.idle {
-                    let now = self.now;
                     self.stations[self.db_nodes[n as usize].station as usize].settle(now);
                 }
                 let load = |k: usize| {
