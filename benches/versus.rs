@@ -17,13 +17,25 @@
 //!   depend on the run's length).
 //!
 //! Then the engine's own figures: the default three-tier scenario's simulated requests
-//! per CPU-second (1,500 simulated seconds), and the CPU cost of a request when a load
-//! balancer spreads 800 req/s over 5,000 app instances against over 4 (2,000 simulated
-//! seconds each), headless and recording the chart series.
+//! per CPU-second (1,500 simulated seconds), also as a share of the bare loop's events
+//! per CPU-second, which carries from one processor to another better than the figure
+//! itself; and the CPU cost of a request when a load balancer spreads 800 req/s over
+//! 5,000 app instances against over 4 (2,000 simulated seconds each), headless and
+//! recording the chart series.
 //!
 //! Rounds are interleaved (bare, bottleneck, simpy, bare, …) so the machine's load
 //! weighs on each alike; each figure is events per CPU-second of the process (or of the
-//! Python child), min / median / max over the rounds, and the ratios are of the medians.
+//! Python child), min / median / max over the rounds. Each ratio is taken within a
+//! round, then its median and range over the rounds given. The first line names the
+//! processor (on Linux): machines of one kind differ.
+//!
+//! Where the machine's speed moves too much for timing to compare, count instructions
+//! instead (they do not depend on the host): `bare`, `bottleneck` or `three-tier` on
+//! the command line runs that part alone, once, untimed — the bare loop or the headless
+//! engine on CUSTOMERS customers, or the three-tier scenario for CUSTOMERS / 800
+//! simulated seconds (about CUSTOMERS requests) — and prints what it simulated:
+//! `valgrind --tool=callgrind target/release/deps/versus-<hash> bare 200000`, the path
+//! as `cargo bench --bench versus --no-run` prints it.
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
@@ -175,10 +187,27 @@ fn timed<T>(f: impl FnOnce() -> T) -> (T, f64) {
     (out, start.elapsed().as_secs_f64())
 }
 
+/// The processor's model and how many this process may use, where the system says
+/// (Linux): absolute figures belong to a machine, and machines of one kind differ.
+fn processor() -> Option<String> {
+    let info = std::fs::read_to_string("/proc/cpuinfo").ok()?;
+    let model = info
+        .lines()
+        .find_map(|l| l.strip_prefix("model name")?.split_once(':'))?
+        .1
+        .trim()
+        .to_owned();
+    let n = std::thread::available_parallelism().map_or(1, usize::from);
+    Some(format!("{model}, {n} CPUs"))
+}
+
 fn stats(v: &mut [f64]) -> (f64, f64, f64) {
     v.sort_by(f64::total_cmp);
     (v[0], v[v.len() / 2], v[v.len() - 1])
 }
+
+/// The parts that run alone when named on the command line.
+const PARTS: [&str; 3] = ["bare", "bottleneck", "three-tier"];
 
 fn main() {
     // `cargo bench` passes `--bench`; the numbers are ours.
@@ -188,6 +217,23 @@ fn main() {
         .collect();
     let customers = numbers.first().copied().unwrap_or(2_000_000);
     let rounds = numbers.get(1).copied().unwrap_or(5).max(1);
+    // One part alone, once and untimed, for counting its instructions (see the
+    // module's documentation).
+    let part = std::env::args()
+        .skip(1)
+        .find(|a| PARTS.contains(&a.as_str()));
+    if let Some(part) = part {
+        let (what, n) = match part.as_str() {
+            "bare" => ("events", bare(customers, 1)),
+            "bottleneck" => ("events", 2 * bottleneck(customers, 1, Record::Summary)),
+            _ => ("simulated requests", three_tier(customers as f64 / 800.0)),
+        };
+        println!("{part}: {n} {what}");
+        return;
+    }
+    if let Some(cpu) = processor() {
+        println!("on {cpu}");
+    }
     println!(
         "M/M/4, rho = 0.8 (lambda = {RATE}/s, mean service {} ms), {customers} customers, \
          {rounds} interleaved rounds; events (arrivals + departures) per CPU-second",
@@ -229,49 +275,63 @@ fn main() {
         }
         eprintln!("round {} of {rounds} done", round + 1);
     }
-    let show = |name: &str, v: &mut Vec<f64>| -> f64 {
-        let (min, median, max) = stats(v);
+    // Each ratio is taken within its round, between runs minutes apart at most: the
+    // machine's speed drifts between rounds (on a shared host by as much as twice),
+    // and a ratio of medians taken over different rounds would carry that drift.
+    let show = |name: &str, v: &[f64]| {
+        let (min, median, max) = stats(&mut v.to_vec());
         println!(
             "{name:>10}: {:>6.2} M/s median ({:.2}–{:.2})",
             median / 1e6,
             min / 1e6,
             max / 1e6
         );
-        median
     };
-    let bare_median = show("bare", &mut bare_rates);
-    let engine_median = show("bottleneck", &mut engine_rates);
-    show("+ series", &mut series_rates);
+    show("bare", &bare_rates);
+    show("bottleneck", &engine_rates);
+    show("+ series", &series_rates);
+    let (min, median, max) = stats(&mut ratios(&engine_rates, &bare_rates));
     println!(
-        "bottleneck / bare loop: {:.0} %",
-        100.0 * engine_median / bare_median
+        "bottleneck / bare loop: {:.0} % median of the rounds ({:.0}–{:.0} %)",
+        100.0 * median,
+        100.0 * min,
+        100.0 * max
     );
     match simpy_missing {
         None => {
-            let simpy_median = show("simpy", &mut simpy_rates);
-            println!("bottleneck / simpy: {:.0}×", engine_median / simpy_median);
+            show("simpy", &simpy_rates);
+            let (min, median, max) = stats(&mut ratios(&engine_rates, &simpy_rates));
+            println!("bottleneck / simpy: {median:.0}× median of the rounds ({min:.0}–{max:.0}×)");
         }
         Some(why) => println!("simpy: not run ({why}); `pip install simpy` to compare"),
     }
-    let (min, median, max) = stats(&mut tier_rates);
+    let (min, median, max) = stats(&mut tier_rates.clone());
+    let (share_min, share, share_max) = stats(&mut ratios(&tier_rates, &bare_rates));
     println!(
-        "three-tier: {:.2} M simulated requests per CPU-second median ({:.2}–{:.2})",
+        "three-tier: {:.2} M simulated requests per CPU-second median ({:.2}–{:.2}); \
+         {:.1} % of the bare loop's events per CPU-second ({:.1}–{:.1} %)",
         median / 1e6,
         min / 1e6,
-        max / 1e6
+        max / 1e6,
+        100.0 * share,
+        100.0 * share_min,
+        100.0 * share_max
     );
     for (how, few, many) in [
-        ("headless", &mut few_costs, &mut many_costs),
-        ("with chart series", &mut few_charted, &mut many_charted),
+        ("headless", &few_costs, &many_costs),
+        ("with chart series", &few_charted, &many_charted),
     ] {
-        let few = stats(few).1;
-        let many = stats(many).1;
+        let (min, median, max) = stats(&mut ratios(many, few));
         println!(
-            "a request at 5,000 instances costs {:.2}× one at 4 {how} ({:.0} ns against \
-             {:.0} ns, medians)",
-            many / few,
-            many * 1e9,
-            few * 1e9
+            "a request at 5,000 instances costs {median:.2}× one at 4 {how} ({min:.2}–{max:.2}×; \
+             {:.0} ns against {:.0} ns, medians)",
+            stats(&mut many.clone()).1 * 1e9,
+            stats(&mut few.clone()).1 * 1e9
         );
     }
+}
+
+/// `a[i] / b[i]` for each round `i`.
+fn ratios(a: &[f64], b: &[f64]) -> Vec<f64> {
+    a.iter().zip(b).map(|(a, b)| a / b).collect()
 }
