@@ -2,6 +2,7 @@
 //! come with an error bar and every statistical test derives its tolerance instead of
 //! guessing it.
 
+use crate::sim::math;
 use serde::{Deserialize, Serialize};
 
 /// A mean with the half-width of its confidence interval.
@@ -82,7 +83,7 @@ pub fn normal_quantile(p: f64) -> f64 {
     ];
     const P_LOW: f64 = 0.024_25;
     if p < P_LOW {
-        let q = (-2.0 * p.ln()).sqrt();
+        let q = (-2.0 * math::ln(p)).sqrt();
         (((((C[0] * q + C[1]) * q + C[2]) * q + C[3]) * q + C[4]) * q + C[5])
             / ((((D[0] * q + D[1]) * q + D[2]) * q + D[3]) * q + 1.0)
     } else if p <= 1.0 - P_LOW {
@@ -101,7 +102,7 @@ pub fn normal_quantile(p: f64) -> f64 {
 pub fn student_t_quantile(p: f64, df: f64) -> f64 {
     assert!(df >= 1.0, "degrees of freedom {df}");
     if df == 1.0 {
-        return (std::f64::consts::PI * (p - 0.5)).tan();
+        return math::tan(std::f64::consts::PI * (p - 0.5));
     }
     if df == 2.0 {
         return (2.0 * p - 1.0) / (2.0 * p * (1.0 - p)).sqrt();

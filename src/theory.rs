@@ -2,6 +2,8 @@
 //! capacity plan can quote next to a simulated figure. Times are in seconds, rates per
 //! second.
 
+use crate::sim::math;
+
 /// Erlang's B formula: blocking probability of `c` servers with offered load `a = λ/μ`
 /// and no waiting room, by the numerically stable recursion.
 pub fn erlang_b(c: u32, a: f64) -> f64 {
@@ -59,11 +61,11 @@ impl Mmc {
     /// an exponential wait of rate cμ − λ.
     pub fn response_survival(&self, t: f64) -> f64 {
         let (mu, th, pw) = (self.mu, self.theta(), self.p_wait());
-        let no_wait = (-mu * t).exp();
+        let no_wait = math::exp(-mu * t);
         let with_wait = if (th - mu).abs() < 1e-12 * mu {
-            (1.0 + mu * t) * (-mu * t).exp()
+            (1.0 + mu * t) * math::exp(-mu * t)
         } else {
-            (th * (-mu * t).exp() - mu * (-th * t).exp()) / (th - mu)
+            (th * math::exp(-mu * t) - mu * math::exp(-th * t)) / (th - mu)
         };
         (1.0 - pw) * no_wait + pw * with_wait
     }
@@ -222,13 +224,13 @@ const CACHE_EXACT_KEYS: u64 = 1_000;
 /// approximation costs the same for a thousand keys or a trillion.
 fn zipf_groups(keys: u64, zipf_s: f64) -> Vec<(f64, f64)> {
     let mut groups: Vec<(f64, f64)> = (1..=keys.min(CACHE_EXACT_KEYS))
-        .map(|k| (1.0, (k as f64).powf(-zipf_s)))
+        .map(|k| (1.0, math::powf(k as f64, -zipf_s)))
         .collect();
     let integral = |a: f64, b: f64| {
         if (zipf_s - 1.0).abs() < 1e-9 {
-            (b / a).ln()
+            math::ln(b / a)
         } else {
-            (b.powf(1.0 - zipf_s) - a.powf(1.0 - zipf_s)) / (1.0 - zipf_s)
+            (math::powf(b, 1.0 - zipf_s) - math::powf(a, 1.0 - zipf_s)) / (1.0 - zipf_s)
         }
     };
     let mut start = CACHE_EXACT_KEYS + 1;
@@ -273,7 +275,7 @@ pub fn cache_hit_ratio(
     let occupancy = |t: f64| {
         groups
             .iter()
-            .map(|(n, l)| n * -(-l * t).exp_m1())
+            .map(|(n, l)| n * -math::exp_m1(-l * t))
             .sum::<f64>()
     };
     let t_c = if capacity >= keys {
@@ -299,7 +301,7 @@ pub fn cache_hit_ratio(
         .iter()
         .map(|(n, l)| {
             let lru = if t_c.is_finite() {
-                -(-l * t_c).exp_m1()
+                -math::exp_m1(-l * t_c)
             } else {
                 1.0
             };
@@ -318,10 +320,10 @@ mod tests {
     fn grouped_keys_give_the_hit_ratio_of_keys_counted_one_by_one() {
         // The exact sum over 200,000 keys, written out, against the grouped one.
         let exact = |keys: u64, s: f64, cap: f64, ttl: f64, rate: f64| {
-            let w: Vec<f64> = (1..=keys).map(|k| (k as f64).powf(-s)).collect();
+            let w: Vec<f64> = (1..=keys).map(|k| math::powf(k as f64, -s)).collect();
             let h: f64 = w.iter().sum();
             let l: Vec<f64> = w.iter().map(|x| rate * x / h).collect();
-            let occ = |t: f64| l.iter().map(|x| -(-x * t).exp_m1()).sum::<f64>();
+            let occ = |t: f64| l.iter().map(|x| -math::exp_m1(-x * t)).sum::<f64>();
             let (mut lo, mut hi) = (0.0, 1e9);
             for _ in 0..100 {
                 let mid = 0.5 * (lo + hi);
@@ -329,7 +331,7 @@ mod tests {
             }
             let t_c = 0.5 * (lo + hi);
             l.iter()
-                .map(|x| x / rate * (-(-x * t_c).exp_m1()).min(x * ttl / (1.0 + x * ttl)))
+                .map(|x| x / rate * (-math::exp_m1(-x * t_c)).min(x * ttl / (1.0 + x * ttl)))
                 .sum::<f64>()
         };
         for (s, cap, ttl, rate) in [(1.0, 20_000.0, 120.0, 1000.0), (0.6, 5_000.0, 30.0, 125.0)] {
@@ -397,7 +399,7 @@ mod tests {
         };
         assert!((q.mean_response() - 0.05).abs() < 1e-12);
         // M/M/1 response is exponential with rate μ − λ.
-        let p95 = -(0.05f64.ln()) / 20.0;
+        let p95 = -(math::ln(0.05f64)) / 20.0;
         assert!((q.response_quantile(0.95) - p95).abs() < 1e-9);
     }
 

@@ -3,6 +3,7 @@
 //! kind's own state is in `super::kinds` (re-exported here); the request flow that moves
 //! requests between them lives in [`super::world`].
 
+use crate::sim::math;
 use crate::sim::{SimDuration, SimRng, SimTime};
 
 pub use super::kinds::*;
@@ -96,10 +97,10 @@ impl Zipf {
             return None;
         }
         let (q, t) = if s == 1.0 {
-            (0.0, 1.0 + n.ln())
+            (0.0, 1.0 + math::ln(n))
         } else {
             let q = 1.0 / (1.0 - s);
-            (q, (n.powf(1.0 - s) - s) * q)
+            (q, (math::powf(n, 1.0 - s) - s) * q)
         };
         Some(Self { s, t, q })
     }
@@ -116,8 +117,12 @@ impl Zipf {
                 // (1/x)·y, rounded as x^−1 · y^1 was.
                 if x > 1.0 { (1.0 / x) * inv_b } else { 1.0 / x }
             } else {
-                let r = x.powf(-self.s);
-                if x > 1.0 { r * inv_b.powf(self.s) } else { r }
+                let r = math::powf(x, -self.s);
+                if x > 1.0 {
+                    r * math::powf(inv_b, self.s)
+                } else {
+                    r
+                }
             };
             if rng.uniform() < ratio {
                 return rank;
@@ -131,9 +136,9 @@ impl Zipf {
         if pt <= 1.0 {
             pt
         } else if self.s != 1.0 {
-            (pt * (1.0 - self.s) + self.s).powf(self.q)
+            math::powf(pt * (1.0 - self.s) + self.s, self.q)
         } else {
-            (pt - 1.0).exp()
+            math::exp(pt - 1.0)
         }
     }
 }
@@ -199,6 +204,7 @@ pub fn crossing(partitions: &[Partition], now: SimTime, tier: u32, to: Cut) -> C
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rand_distr::Distribution as _;
 
     /// Draw for draw what `rand_distr::Zipf` gives on the same stream, for the common
     /// s = 1 (where the `pow` calls are replaced) and others.
@@ -215,7 +221,7 @@ mod tests {
             let theirs = rand_distr::Zipf::new(n, s).unwrap();
             let (mut a, mut b) = (SimRng::stream(5, "zipf"), SimRng::stream(5, "zipf"));
             for k in 0..100_000 {
-                let (x, y) = (ours.sample(&mut a), b.sample(&theirs) as u64);
+                let (x, y) = (ours.sample(&mut a), theirs.sample(b.generator()) as u64);
                 assert_eq!(x, y, "n {n}, s {s}: draw {k}");
             }
         }
@@ -232,9 +238,9 @@ mod tests {
             counts[z.sample(&mut rng) as usize] += 1;
         }
         assert_eq!(counts[0], 0, "ranks start at 1");
-        let norm: f64 = (1..=n).map(|k| (k as f64).powf(-s)).sum();
+        let norm: f64 = (1..=n).map(|k| math::powf(k as f64, -s)).sum();
         for k in 1..=n {
-            let p = (k as f64).powf(-s) / norm;
+            let p = math::powf(k as f64, -s) / norm;
             let share = counts[k as usize] as f64 / draws as f64;
             let se = (p * (1.0 - p) / draws as f64).sqrt();
             assert!(

@@ -12,6 +12,7 @@ use crate::sim::SimDuration;
 
 use super::components::Target;
 use super::sampler::Sampler;
+use crate::sim::math;
 
 /// One operation of a compiled endpoint.
 /// A `Repeat`'s count, ready to draw.
@@ -23,7 +24,7 @@ pub enum Times {
         ln_continue: f64,
         max: u32,
     },
-    Poisson(Option<rand_distr::Poisson<f64>>, u32),
+    Poisson(Option<crate::sim::poisson::Poisson>, u32),
     Uniform {
         min: u32,
         max: u32,
@@ -36,11 +37,11 @@ impl Times {
         match *count {
             Count::Fixed(n) => Self::Fixed(n),
             Count::Drawn(CountDist::Geometric { mean, max }) => Self::Geometric {
-                ln_continue: (mean / (1.0 + mean)).ln(),
+                ln_continue: math::ln(mean / (1.0 + mean)),
                 max,
             },
             Count::Drawn(CountDist::Poisson { mean, max }) => {
-                Self::Poisson(rand_distr::Poisson::new(mean).ok(), max)
+                Self::Poisson(crate::sim::poisson::Poisson::new(mean), max)
             }
             Count::Drawn(CountDist::Uniform { min, max }) => Self::Uniform { min, max },
         }
@@ -54,7 +55,7 @@ impl Times {
             Self::Geometric { ln_continue, max } => {
                 // Inversion: ⌊ln U ÷ ln q⌋ with U in (0, 1]; a mean of 0 (q = 0) is 0.
                 let u = 1.0 - rng.uniform();
-                let k = (u.ln() / ln_continue).floor();
+                let k = (math::ln(u) / ln_continue).floor();
                 if k.is_nan() {
                     0
                 } else {
@@ -63,7 +64,7 @@ impl Times {
             }
             Self::Poisson(dist, max) => dist
                 .as_ref()
-                .map_or(0, |d| (rng.sample(d) as u32).min(*max)),
+                .map_or(0, |d| (d.sample(rng) as u32).min(*max)),
             Self::Uniform { min, max } => min + rng.below(u64::from(max - min) + 1) as u32,
         }
     }

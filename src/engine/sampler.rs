@@ -1,18 +1,26 @@
 //! Distributions compiled for fast sampling in the event loop.
 
-use rand_distr::LogNormal;
-
 use crate::model::Dist;
 use crate::model::dist::{lognormal_from_mean_cv, lognormal_from_p99};
+use crate::sim::math;
 use crate::sim::{SimDuration, SimRng};
 
 /// A [`Dist`] prepared for sampling: parameters pre-computed, values in nanoseconds.
 #[derive(Clone, Debug)]
 pub enum Sampler {
     Constant(SimDuration),
-    Exp { mean_ns: f64 },
-    Uniform { min_ns: f64, span_ns: f64 },
-    LogNormal { dist: LogNormal<f64> },
+    Exp {
+        mean_ns: f64,
+    },
+    Uniform {
+        min_ns: f64,
+        span_ns: f64,
+    },
+    /// e^(μ + σZ), Z standard normal, in nanoseconds.
+    LogNormal {
+        mu: f64,
+        sigma: f64,
+    },
     Empirical(Vec<SimDuration>),
 }
 
@@ -47,10 +55,12 @@ impl Sampler {
     }
 
     fn lognormal(mu: f64, sigma: f64) -> Self {
-        match LogNormal::new(mu, sigma) {
-            Ok(dist) => Self::LogNormal { dist },
-            // Validation guarantees sigma > 0 and finite; a degenerate lognormal is its median.
-            Err(_) => Self::Constant(SimDuration::from_millis_f64(mu.exp() / 1e6)),
+        if sigma.is_finite() {
+            Self::LogNormal { mu, sigma }
+        } else {
+            // Validation guarantees sigma > 0 and finite; a degenerate lognormal is its
+            // median.
+            Self::Constant(SimDuration::from_millis_f64(math::exp(mu) / 1e6))
         }
     }
 
@@ -74,7 +84,9 @@ impl Sampler {
             Self::Uniform { min_ns, span_ns } => {
                 SimDuration::from_sampled_nanos(min_ns + rng.uniform() * span_ns)
             }
-            Self::LogNormal { dist } => SimDuration::from_sampled_nanos(rng.sample(dist)),
+            Self::LogNormal { mu, sigma } => {
+                SimDuration::from_sampled_nanos(math::exp(mu + sigma * rng.standard_normal()))
+            }
             Self::Empirical(values) => values[rng.below(values.len() as u64) as usize],
         }
     }

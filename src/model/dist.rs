@@ -1,6 +1,7 @@
 //! Duration distributions. Every duration in a scenario is one of these, never a bare
 //! number, because variability is what makes queues form.
 
+use crate::sim::math;
 use serde::{Deserialize, Serialize};
 
 /// A distribution of durations in milliseconds.
@@ -34,7 +35,7 @@ impl Dist {
             Self::Uniform { min_ms, max_ms } => 0.5 * (min_ms + max_ms),
             Self::LogNormalP99 { median_ms, p99_ms } => {
                 let (mu, sigma) = lognormal_from_p99(*median_ms, *p99_ms);
-                (mu + 0.5 * sigma * sigma).exp()
+                math::exp(mu + 0.5 * sigma * sigma)
             }
             Self::Empirical { values_ms } => {
                 values_ms.iter().sum::<f64>() / values_ms.len().max(1) as f64
@@ -61,7 +62,7 @@ impl Dist {
             Self::LogNormal { mean_ms, cv } => (mean_ms * cv).powi(2),
             Self::LogNormalP99 { median_ms, p99_ms } => {
                 let (_, sigma) = lognormal_from_p99(*median_ms, *p99_ms);
-                ((sigma * sigma).exp() - 1.0) * mean * mean
+                (math::exp(sigma * sigma) - 1.0) * mean * mean
             }
             Self::Empirical { values_ms } => {
                 values_ms.iter().map(|v| (v - mean).powi(2)).sum::<f64>()
@@ -88,12 +89,12 @@ impl Dist {
 
 /// `(mu, sigma)` of the underlying normal of a lognormal with mean `mean` and cv `cv`.
 pub fn lognormal_from_mean_cv(mean: f64, cv: f64) -> (f64, f64) {
-    let sigma2 = (1.0 + cv * cv).ln();
-    (mean.ln() - 0.5 * sigma2, sigma2.sqrt())
+    let sigma2 = math::ln(1.0 + cv * cv);
+    (math::ln(mean) - 0.5 * sigma2, sigma2.sqrt())
 }
 
 /// `(mu, sigma)` of the underlying normal of a lognormal with the given median and p99.
 pub fn lognormal_from_p99(median: f64, p99: f64) -> (f64, f64) {
-    let mu = median.ln();
-    (mu, (p99.ln() - mu) / Z_P99)
+    let mu = math::ln(median);
+    (mu, (math::ln(p99) - mu) / Z_P99)
 }

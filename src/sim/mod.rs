@@ -1,6 +1,8 @@
 //! The domain-free discrete-event kernel: simulated time, the event queue, and seeded
 //! random streams. Knows nothing about requests or components.
 
+pub mod math;
+pub mod poisson;
 pub mod queue;
 pub mod rng;
 pub mod time;

@@ -10,7 +10,6 @@
 use rand::RngExt as _;
 use rand::SeedableRng as _;
 use rand::rngs::Xoshiro256PlusPlus;
-use rand_distr::Distribution;
 
 /// A deterministic random stream.
 #[derive(Clone, Debug)]
@@ -52,10 +51,17 @@ impl SimRng {
         super::ziggurat::exp1(&mut self.0)
     }
 
-    /// Draws from any `rand_distr` distribution.
+    /// A standard normal variate (mean 0, variance 1).
     #[inline]
-    pub fn sample<T, D: Distribution<T>>(&mut self, dist: &D) -> T {
-        dist.sample(&mut self.0)
+    pub fn standard_normal(&mut self) -> f64 {
+        super::ziggurat::standard_normal(&mut self.0)
+    }
+
+    /// The generator itself, for tests that draw from a crate's distribution beside
+    /// the engine's own on the same stream.
+    #[cfg(test)]
+    pub(crate) fn generator(&mut self) -> &mut Xoshiro256PlusPlus {
+        &mut self.0
     }
 
     /// The raw 64-bit output (used by the golden-stream test).

@@ -7,6 +7,7 @@ use bottleneck::engine::Simulation;
 use bottleneck::model::{ComponentSpec, DatabaseSpec, Dist, Pooler, ReplicaPolicy, ValidScenario};
 
 use crate::util::{bundled, figure, run_sim as run, valid};
+use bottleneck::sim::math;
 
 /// A bundled scenario with its one database changed by `f`.
 fn with_db(name: &str, f: impl Fn(&mut DatabaseSpec)) -> ValidScenario {
@@ -33,7 +34,7 @@ fn stale_reads_grow_with_replication_lag_times_write_rate() {
     // L seconds with probability 1 − exp(−100 · L / 1000). Reads are independent of
     // writes, so that is the share of replica reads that are stale.
     let expected =
-        |writes_per_sec: f64, lag_secs: f64| 1.0 - (-writes_per_sec * lag_secs / 1000.0).exp();
+        |writes_per_sec: f64, lag_secs: f64| 1.0 - math::exp(-writes_per_sec * lag_secs / 1000.0);
     let lag = |ms: f64| {
         with_db("read_replicas", move |d| {
             d.replication_lag = Dist::Constant { ms };
@@ -91,7 +92,7 @@ fn read_your_writes_sends_a_recent_writers_reads_to_the_primary() {
     let reads = s.endpoints["GET /profile"].ok as f64;
     let own = figure(&sim, "users_db", "own_write_reads");
     let p = own / reads;
-    let want = 1.0 - (-0.1f64).exp();
+    let want = 1.0 - math::exp(-0.1f64);
     let se = (want * (1.0 - want) / reads).sqrt();
     assert!(
         (p - want).abs() < 5.0 * se,
@@ -254,7 +255,7 @@ fn a_caches_ttl_trades_hits_against_stale_reads_and_invalidation_serves_none() {
     let sim = run(&bundled("cache_ttl"));
     let stale = figure(&sim, "redis", "stale_share");
     let ut: f64 = 50.0 / 100_000.0 * 120.0;
-    let theory = 1.0 + (-ut).exp_m1() / ut;
+    let theory = 1.0 + math::exp_m1(-ut) / ut;
     assert!(
         stale < theory && stale > 0.85 * theory,
         "stale share {stale:.4}, uniform-age theory {theory:.4}"

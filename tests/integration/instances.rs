@@ -6,6 +6,7 @@ use bottleneck::engine::Simulation;
 use bottleneck::model::{ComponentSpec, Concurrency, Dist, Policy, SessionStore, ValidScenario};
 
 use crate::util::{bundled, figure, run_sim as run, valid};
+use bottleneck::sim::math;
 
 /// A bundled scenario with its app tier(s) changed by `f`.
 fn with_app(name: &str, f: impl Fn(&mut bottleneck::model::AppSpec)) -> ValidScenario {
@@ -37,7 +38,7 @@ fn killing_an_instance_logs_out_the_users_whose_sessions_it_held() {
     // The crash loses the sessions its instance held: 2,000 users, each seen by 40 s with
     // probability 1 − exp(−8000/2000) (8,000 requests so far), one in four on it.
     let lost = at(&sim, "app", "sessions_lost", 41.0);
-    let n = 2000.0 * (1.0 - (-4.0f64).exp());
+    let n = 2000.0 * (1.0 - math::exp(-4.0f64));
     let (mean, sd) = (n * 0.25, (n * 0.25 * 0.75).sqrt());
     assert!(
         (lost - mean).abs() < 5.0 * sd,

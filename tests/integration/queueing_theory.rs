@@ -18,6 +18,7 @@ use bottleneck::theory::{self, Mmc, Mmck};
 use rayon::prelude::*;
 
 use crate::util::{bundled, run, series_mean, valid};
+use bottleneck::sim::math;
 
 const CONFIDENCE: f64 = 0.999;
 const REPLICATIONS: u64 = 20;
@@ -567,7 +568,7 @@ fn queue_timeouts_empty_the_queue_when_they_expire() {
     // L = λτ less that saving per second. (The worker idling, e^(−λτ) of the time for
     // ~10 ms a second, changes L by under 0.001.)
     let (lambda, tau): (f64, f64) = (100.0, 0.05);
-    let e = (-lambda * tau).exp();
+    let e = math::exp(-lambda * tau);
     let saved = 1.0 / lambda - tau * e / (1.0 - e);
     check(
         "requests in the accept queue",

@@ -16,6 +16,7 @@ use crate::engine::measure::{
 };
 use crate::engine::sampler::Sampler;
 use crate::engine::world::World;
+use crate::sim::math;
 
 /// How a cache decides hits.
 pub enum HitModel {
@@ -69,7 +70,7 @@ impl Cache {
     /// second to its key: they arrive as a Poisson stream, so at least one came with
     /// probability 1 − e^(−rate·age).
     pub fn written_since(rate: f64, age_ns: u64, rng: &mut SimRng) -> bool {
-        rate > 0.0 && rng.chance(-(-rate * age_ns as f64 * 1e-9).exp_m1())
+        rate > 0.0 && rng.chance(-math::exp_m1(-rate * age_ns as f64 * 1e-9))
     }
 
     /// Draws the key of one get from the key space.

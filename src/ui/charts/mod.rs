@@ -14,6 +14,7 @@ use egui_plot::{GridInput, GridMark, Plot, PlotPoints};
 
 use crate::metrics::SeriesSet;
 use crate::model::Scenario;
+use crate::sim::math;
 use model::{Baseline, Chart, Line, Marker, MarkerKind, is_queue, is_utilisation};
 
 /// Windows of simulated time the charts can show (seconds; infinite: the whole run).
@@ -589,13 +590,13 @@ pub fn nice_grid(input: GridInput) -> Vec<GridMark> {
 
 /// A grid label with as many decimals as its step needs (0.05 → two, 200 → none).
 pub fn grid_label(mark: GridMark) -> String {
-    let decimals = (-mark.step_size.log10() - 1e-9).ceil().max(0.0) as usize;
+    let decimals = (-math::log10(mark.step_size) - 1e-9).ceil().max(0.0) as usize;
     format!("{:.*}", decimals, mark.value)
 }
 
 /// The round step after `step` (1 → 2 → 5 → 10).
 fn next_nice_step(step: f64) -> f64 {
-    let base = 10f64.powf(step.log10().floor());
+    let base = math::powf(10f64, math::log10(step).floor());
     match (step / base).round() as u32 {
         1 => 2.0 * base,
         2 => 5.0 * base,
@@ -605,8 +606,8 @@ fn next_nice_step(step: f64) -> f64 {
 
 /// The round step (1, 2 or 5 × 10ⁿ) nearest to `raw`.
 fn nice_step(raw: f64) -> f64 {
-    let exp = raw.log10().floor();
-    let base = 10f64.powf(exp);
+    let exp = math::log10(raw).floor();
+    let base = math::powf(10f64, exp);
     let m = raw / base;
     let nice = if m < 1.5 {
         1.0
