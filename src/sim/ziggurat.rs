@@ -31,9 +31,7 @@ use super::math;
 pub fn exp1(rng: &mut Xoshiro256PlusPlus) -> f64 {
     let bits = rng.next_u64();
     let i = bits as usize & 0xff;
-    // Into [1, 2) and down to (0, 1), as the crate converts.
-    let u = f64::from_bits((bits >> 12) | (1023 << 52)) - (1.0 - f64::EPSILON / 2.0);
-    let x = u * ZIG_EXP_X[i];
+    let x = open_unit(bits) * ZIG_EXP_X[i];
     if x < ZIG_EXP_X[i + 1] {
         return x;
     }
@@ -92,6 +90,13 @@ pub fn standard_normal(rng: &mut Xoshiro256PlusPlus) -> f64 {
     )
 }
 
+/// A uniform in (0, 1) from the top 52 bits of `bits`, as the crate converts: into
+/// [1, 2), then down.
+#[inline(always)]
+fn open_unit(bits: u64) -> f64 {
+    f64::from_bits((bits >> 12) | (1023 << 52)) - (1.0 - f64::EPSILON / 2.0)
+}
+
 /// The ziggurat loop (`rand_distr::utils::ziggurat`): `symmetric` for a density on
 /// both sides of 0, `x_tab` the layers' edges, `f_tab` the density there, `pdf` the
 /// density, `zero_case` a draw from the tail given the try's uniform.
@@ -112,8 +117,7 @@ fn ziggurat(
             // Into [2, 4) and down to [−1, 1).
             f64::from_bits((bits >> 12) | (1024 << 52)) - 3.0
         } else {
-            // Into [1, 2) and down to (0, 1).
-            f64::from_bits((bits >> 12) | (1023 << 52)) - (1.0 - f64::EPSILON / 2.0)
+            open_unit(bits)
         };
         let x = u * x_tab[i];
         let test_x = if symmetric { x.abs() } else { x };
