@@ -13,6 +13,7 @@ use crate::sim::SimDuration;
 use super::components::Target;
 use super::sampler::Sampler;
 use crate::sim::math;
+use crate::sim::poisson::Poisson;
 
 /// One operation of a compiled endpoint.
 /// A `Repeat`'s count, ready to draw.
@@ -24,7 +25,7 @@ pub enum Times {
         ln_continue: f64,
         max: u32,
     },
-    Poisson(Option<crate::sim::poisson::Poisson>, u32),
+    Poisson(Option<Poisson>, u32),
     Uniform {
         min: u32,
         max: u32,
@@ -41,7 +42,7 @@ impl Times {
                 max,
             },
             Count::Drawn(CountDist::Poisson { mean, max }) => {
-                Self::Poisson(crate::sim::poisson::Poisson::new(mean), max)
+                Self::Poisson(Poisson::new(mean), max)
             }
             Count::Drawn(CountDist::Uniform { min, max }) => Self::Uniform { min, max },
         }
